@@ -1,0 +1,43 @@
+// The inline executor: every kernel on the calling thread, over all rows at once. The reference for the
+// conformance suite, and the fastest choice for small games.
+
+import type { Problem } from '../shared/problem.ts';
+import { allocateTables, type SolverTables } from '../shared/tables.ts';
+import { backwardRange, backwardScratch, type BackwardScratch } from '../shared/kernels/backward.ts';
+import { flowRange } from '../shared/kernels/flow.ts';
+import { updateRange, type UpdateRule } from '../shared/kernels/update.ts';
+import type { Executor, ProblemSpec } from './executor.ts';
+
+export class InlineExecutor implements Executor {
+  readonly name = 'inline';
+  private problem?: Problem;
+  private tables?: SolverTables;
+  private scratch?: BackwardScratch;
+
+  async open(_spec: ProblemSpec, problem: Problem): Promise<SolverTables> {
+    this.problem = problem;
+    this.tables = allocateTables(problem);
+    this.scratch = backwardScratch(problem);
+    return this.tables;
+  }
+
+  async flow(): Promise<void> {
+    const { problem, tables } = this.ready();
+    flowRange(problem, tables.minorPolicy, tables.nextCell, 0, problem.game.T * problem.rows);
+  }
+
+  async step(t: number, rule: UpdateRule): Promise<void> {
+    const { problem, tables } = this.ready();
+    backwardRange(problem, tables, t, 0, problem.rows, this.scratch);
+    updateRange(problem, tables, t, 0, problem.rows, rule);
+  }
+
+  async close(): Promise<void> {
+    this.tables = undefined;
+  }
+
+  private ready(): { problem: Problem; tables: SolverTables } {
+    if (!this.problem || !this.tables) throw new Error('inline executor: open() first');
+    return { problem: this.problem, tables: this.tables };
+  }
+}

@@ -1,0 +1,66 @@
+// The solver loop: fictitious play (the paper's Algorithm 1) and fixed-point iteration, written once
+// against the Executor interface. Iteration n:
+//   1. flow: next cells under the current average minor policy;
+//   2. backward sweep t = T-1..0: best-response and policy values, greedy actions, and the update of slice t
+//      (FP: average the greedy policy in with weight 1/(n+2); FPI: replace);
+//   3. read-out: exploitability of the policy *before* this iteration's update (games.md).
+
+import type { Problem } from '../shared/problem.ts';
+import { initPolicies, type InitialPolicy, type SolverTables } from '../shared/tables.ts';
+import { exploitability, startValues, type Exploitability, type StartValues } from '../shared/kernels/exploitability.ts';
+import type { UpdateRule } from '../shared/kernels/update.ts';
+import type { Executor, ProblemSpec } from './executor.ts';
+
+export type Algorithm = 'fp' | 'fpi';
+
+export interface CurvePoint {
+  iteration: number;
+  exploitability: Exploitability;
+  value: StartValues;
+}
+
+export interface SolveOptions {
+  algorithm: Algorithm;
+  iterations: number;
+  init?: InitialPolicy;
+  /** Called after every iteration with its curve point (progress, logging, checkpoints). */
+  onIteration?: (point: CurvePoint, tables: SolverTables) => void | Promise<void>;
+  /** Stop early when this returns true (checked after each iteration). */
+  shouldStop?: () => boolean;
+}
+
+export interface SolveResult {
+  curve: CurvePoint[];
+  tables: SolverTables;
+}
+
+export async function solve(
+  spec: ProblemSpec,
+  problem: Problem,
+  executor: Executor,
+  options: SolveOptions,
+): Promise<SolveResult> {
+  const { T } = problem.game;
+  const rows = problem.rows;
+  const nX = problem.game.nX;
+  const tables = await executor.open(spec, problem);
+  initPolicies(problem, tables, options.init ?? 'first');
+  const curve: CurvePoint[] = [];
+  for (let n = 0; n < options.iterations; n++) {
+    await executor.flow();
+    // the value after the last epoch is 0: clear the slot that plays t = T
+    const terminal = T & 1;
+    tables.majorBR.fill(0, terminal * rows, (terminal + 1) * rows);
+    tables.majorEval.fill(0, terminal * rows, (terminal + 1) * rows);
+    tables.minorBR.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
+    tables.minorEval.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
+    const rule: UpdateRule = options.algorithm === 'fp' ? { kind: 'average', iteration: n } : { kind: 'replace' };
+    for (let t = T - 1; t >= 0; t--) await executor.step(t, rule);
+    const value = startValues(problem, tables);
+    const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
+    curve.push(point);
+    await options.onIteration?.(point, tables);
+    if (options.shouldStop?.()) break;
+  }
+  return { curve, tables };
+}

@@ -1,0 +1,129 @@
+// One backward step at time t over a range of rows r = x0 * cells + c (games.md):
+//   Q0(u0)   = r0(x0, u0, mu_c) + sum_{x0'} P0(x0' | x0, u0, mu_c) V0[t+1][x0'][c'_u0]
+//   Q(x, u)  = sum_u0 pi0(u0) ( r(x, u, x0, u0, mu_c) + sum_{x'} P(x' | x, u, x0, u0, mu_c) A_u0(x') ),
+//   A_u0(x') = sum_{x0'} P0(x0' | x0, u0, mu_c) V[t+1][x'][x0'][c'_u0],   c'_u0 = next(t, x0, u0, c)
+// computed twice, once on the best-response values (V = max_a Q, greedy action recorded) and once on the
+// policy values (V = sum_a pi(a) Q(a), numpy's order: first term + the sequential sum of the rest).
+// The deviating minor player does not move the mean field; the major policy pi0 enters her Q.
+// Work per row: nU0 * (|supp P0| * (1 + nX) + nX * nU * nX) multiply-adds, no allocation in the loop.
+// Reads value slot (t+1) mod 2, writes slot t mod 2 and the greedy actions of the rows in range.
+
+import type { Problem } from '../problem.ts';
+import type { SolverTables } from '../tables.ts';
+import { greedyAction } from './argmax.ts';
+
+/** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
+export interface BackwardScratch {
+  q0br: Float64Array;
+  q0ev: Float64Array;
+  qbr: Float64Array;
+  qev: Float64Array;
+  abr: Float64Array;
+  aev: Float64Array;
+}
+
+export function backwardScratch(problem: Problem): BackwardScratch {
+  const { nX, nU, nU0 } = problem.game;
+  return {
+    q0br: new Float64Array(nU0),
+    q0ev: new Float64Array(nU0),
+    qbr: new Float64Array(nX * nU),
+    qev: new Float64Array(nX * nU),
+    abr: new Float64Array(nX),
+    aev: new Float64Array(nX),
+  };
+}
+
+export function backwardRange(
+  problem: Problem,
+  tables: SolverTables,
+  t: number,
+  rowFrom: number,
+  rowTo: number,
+  scratch: BackwardScratch = backwardScratch(problem),
+): void {
+  const { nX, nU, nU0 } = problem.game;
+  const { rows, cells, minorP, minorR, majorR, majorCount, majorTo, majorP, majorWidth } = problem;
+  const { minorPolicy, majorPolicy, nextCell, minorBR, minorEval, majorBR, majorEval, minorGreedy, majorGreedy } =
+    tables;
+  const { q0br, q0ev, qbr, qev, abr, aev } = scratch;
+  const cur = t & 1;
+  const nxt = cur ^ 1;
+  const nextRowBase = nxt * rows; // value slot of t + 1, in rows
+  const curRowBase = cur * rows;
+
+  for (let r = rowFrom; r < rowTo; r++) {
+    const tr = t * rows + r;
+    const pi0 = tr * nU0;
+    qbr.fill(0);
+    qev.fill(0);
+    for (let u0 = 0; u0 < nU0; u0++) {
+      const slot = r * nU0 + u0;
+      const cNext = nextCell[tr * nU0 + u0];
+      const cnt = majorCount[slot];
+      const sb = slot * majorWidth;
+      // major: expectation of the next major values
+      let s0br = 0;
+      let s0ev = 0;
+      for (let j = 0; j < cnt; j++) {
+        const p = majorP[sb + j];
+        const idx = nextRowBase + majorTo[sb + j] * cells + cNext;
+        s0br += p * majorBR[idx];
+        s0ev += p * majorEval[idx];
+      }
+      q0br[u0] = majorR[slot] + s0br;
+      q0ev[u0] = majorR[slot] + s0ev;
+
+      // minor: skip major actions the policy never takes (adds exact zeros otherwise)
+      const w = majorPolicy[pi0 + u0];
+      if (w === 0) continue;
+      for (let y = 0; y < nX; y++) {
+        abr[y] = 0;
+        aev[y] = 0;
+      }
+      for (let j = 0; j < cnt; j++) {
+        const p = majorP[sb + j];
+        const vbase = (nextRowBase + majorTo[sb + j] * cells + cNext) * nX;
+        for (let y = 0; y < nX; y++) {
+          abr[y] += p * minorBR[vbase + y];
+          aev[y] += p * minorEval[vbase + y];
+        }
+      }
+      for (let xu = 0; xu < nX * nU; xu++) {
+        const kb = (slot * nX * nU + xu) * nX;
+        let sbr = 0;
+        let sev = 0;
+        for (let y = 0; y < nX; y++) {
+          const p = minorP[kb + y];
+          sbr += p * abr[y];
+          sev += p * aev[y];
+        }
+        const rr = minorR[slot * nX * nU + xu];
+        qbr[xu] += w * (rr + sbr);
+        qev[xu] += w * (rr + sev);
+      }
+    }
+
+    // major read-out
+    let best0 = q0br[0];
+    for (let u0 = 1; u0 < nU0; u0++) if (q0br[u0] > best0) best0 = q0br[u0];
+    majorBR[curRowBase + r] = best0;
+    majorGreedy[r] = greedyAction(q0br, 0, nU0, best0);
+    let rest0 = 0;
+    for (let u0 = 1; u0 < nU0; u0++) rest0 += majorPolicy[pi0 + u0] * q0ev[u0];
+    majorEval[curRowBase + r] = majorPolicy[pi0] * q0ev[0] + rest0;
+
+    // minor read-out
+    const pol = tr * nX * nU;
+    for (let x = 0; x < nX; x++) {
+      const o = x * nU;
+      let best = qbr[o];
+      for (let u = 1; u < nU; u++) if (qbr[o + u] > best) best = qbr[o + u];
+      minorBR[(curRowBase + r) * nX + x] = best;
+      minorGreedy[r * nX + x] = greedyAction(qbr, o, nU, best);
+      let rest = 0;
+      for (let u = 1; u < nU; u++) rest += minorPolicy[pol + o + u] * qev[o + u];
+      minorEval[(curRowBase + r) * nX + x] = minorPolicy[pol + o] * qev[o] + rest;
+    }
+  }
+}

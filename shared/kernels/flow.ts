@@ -1,0 +1,41 @@
+// Mean-field flow (games.md, "The discretized best responses"):
+//   next(t, x0, u0, c) = proj( mu' ),  mu'(x') = sum_x mu_c(x) Pbar(x' | x),
+//   Pbar(x' | x) = sum_u pi[t][x][x0][c](u) P(x' | x, u, x0, u0, mu_c).
+// Summation order is the reference's: Pbar over u upwards, then mu' over x upwards, then the projection
+// with its float-distance tie-break. Independent across (t, row): any range of the flat index t * rows + r.
+
+import type { Problem } from '../problem.ts';
+
+export function flowRange(
+  problem: Problem,
+  minorPolicy: Float64Array,
+  nextCell: Int32Array,
+  from: number,
+  to: number,
+): void {
+  const { nX, nU, nU0 } = problem.game;
+  const { rows, cells, minorP } = problem;
+  const grid = problem.grid;
+  const points = grid.points;
+  const muNext = new Float64Array(nX);
+  for (let i = from; i < to; i++) {
+    const r = i % rows;
+    const c = r % cells;
+    const pol = i * nX * nU;
+    const pt = c * nX;
+    for (let u0 = 0; u0 < nU0; u0++) {
+      const slot = r * nU0 + u0;
+      muNext.fill(0);
+      for (let x = 0; x < nX; x++) {
+        const m = points[pt + x];
+        const kx = (slot * nX + x) * nU;
+        for (let y = 0; y < nX; y++) {
+          let pbar = 0;
+          for (let u = 0; u < nU; u++) pbar += minorPolicy[pol + x * nU + u] * minorP[(kx + u) * nX + y];
+          muNext[y] += m * pbar;
+        }
+      }
+      nextCell[i * nU0 + u0] = grid.project(muNext, 0);
+    }
+  }
+}

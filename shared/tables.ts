@@ -1,0 +1,77 @@
+// The solver's mutable tables, laid out for sharding by rows (r = x0 * cells + c):
+//   minorPolicy[((t * rows + r) * nX + x) * nU + u] = pi[t][x][x0][c](u)
+//   majorPolicy[(t * rows + r) * nU0 + u0]          = pi0[t][x0][c](u0)
+//   nextCell[(t * rows + r) * nU0 + u0]             = next(t, x0, u0, c)
+//   value slices for two consecutive times, slot s = t mod 2:
+//     minorBR/minorEval[(s * rows + r) * nX + x], majorBR/majorEval[s * rows + r]
+//   greedy actions of the step in progress: minorGreedy[r * nX + x], majorGreedy[r]
+// Every array is a view on one buffer each, so an executor can allocate them on SharedArrayBuffers.
+// Float64 everywhere a number is averaged or summed: the flow's projection can sit exactly on a tie, so the
+// policy's last bit matters for agreeing with the reference.
+
+import type { Problem } from './problem.ts';
+
+export interface SolverTables {
+  readonly minorPolicy: Float64Array;
+  readonly majorPolicy: Float64Array;
+  readonly nextCell: Int32Array;
+  readonly minorBR: Float64Array;
+  readonly minorEval: Float64Array;
+  readonly majorBR: Float64Array;
+  readonly majorEval: Float64Array;
+  readonly minorGreedy: Int32Array;
+  readonly majorGreedy: Int32Array;
+}
+
+export type TableName = keyof SolverTables;
+
+/** Element counts and types of each table for a problem. */
+export function tableLayout(problem: Problem): Record<TableName, { length: number; type: 'f64' | 'i32' }> {
+  const { nX, nU, nU0, T } = problem.game;
+  const rows = problem.rows;
+  return {
+    minorPolicy: { length: T * rows * nX * nU, type: 'f64' },
+    majorPolicy: { length: T * rows * nU0, type: 'f64' },
+    nextCell: { length: T * rows * nU0, type: 'i32' },
+    minorBR: { length: 2 * rows * nX, type: 'f64' },
+    minorEval: { length: 2 * rows * nX, type: 'f64' },
+    majorBR: { length: 2 * rows, type: 'f64' },
+    majorEval: { length: 2 * rows, type: 'f64' },
+    minorGreedy: { length: rows * nX, type: 'i32' },
+    majorGreedy: { length: rows, type: 'i32' },
+  };
+}
+
+/** Allocates the tables; `makeBuffer` decides where (ArrayBuffer or SharedArrayBuffer). */
+export function allocateTables(
+  problem: Problem,
+  makeBuffer: (bytes: number) => ArrayBufferLike = (n) => new ArrayBuffer(n),
+): SolverTables {
+  const layout = tableLayout(problem);
+  const out: Partial<Record<TableName, Float64Array | Int32Array>> = {};
+  for (const [name, { length, type }] of Object.entries(layout) as Array<[TableName, { length: number; type: 'f64' | 'i32' }]>) {
+    const bytes = length * (type === 'f64' ? 8 : 4);
+    const buf = makeBuffer(bytes);
+    out[name] = type === 'f64' ? new Float64Array(buf, 0, length) : new Int32Array(buf, 0, length);
+  }
+  return out as unknown as SolverTables;
+}
+
+/** Initial policies: one-hot on the first action (the reference's default), the last, or uniform. */
+export type InitialPolicy = 'first' | 'last' | 'uniform';
+
+export function initPolicies(problem: Problem, tables: SolverTables, init: InitialPolicy): void {
+  const { nU, nU0 } = problem.game;
+  fillPolicy(tables.minorPolicy, nU, init);
+  fillPolicy(tables.majorPolicy, nU0, init);
+}
+
+function fillPolicy(policy: Float64Array, n: number, init: InitialPolicy): void {
+  if (init === 'uniform') {
+    policy.fill(1 / n);
+    return;
+  }
+  policy.fill(0);
+  const a = init === 'first' ? 0 : n - 1;
+  for (let i = a; i < policy.length; i += n) policy[i] = 1;
+}
