@@ -1,0 +1,80 @@
+// One solve run end to end: build and validate the game and grid, run the solver on an executor with
+// progress, and write the results directory. Nothing is written until the problem has been built and
+// validated, so bad input leaves no trace.
+
+import type { Logger } from 'pino';
+import { buildGame } from '../shared/validate.ts';
+import { Problem } from '../shared/problem.ts';
+import { InlineExecutor } from './inline-executor.ts';
+import type { Executor } from './executor.ts';
+import type { SolveSettings } from './options.ts';
+import { encodePolicies, ensureDir, resultPaths, writeFileAtomic } from './results.ts';
+import { solve, type CurvePoint } from './solver.ts';
+import type { Progress } from './progress.ts';
+
+export interface RunSolveResult {
+  curve: CurvePoint[];
+  paths: ReturnType<typeof resultPaths>;
+  seconds: number;
+}
+
+export async function runSolve(
+  settings: SolveSettings,
+  deps: { logger: Logger; progress?: Progress; executor?: Executor },
+): Promise<RunSolveResult> {
+  const { logger } = deps;
+  const game = buildGame(settings.family, settings.params);
+  const built = Date.now();
+  const problem = new Problem(game, settings.bins);
+  const spec = { game: settings.game, params: settings.params, bins: settings.bins };
+  const log = logger.child({ component: 'solve', game: settings.game, algorithm: settings.algorithm, bins: settings.bins });
+  log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built }, 'problem built');
+
+  const executor = deps.executor ?? new InlineExecutor();
+  const paths = resultPaths(settings.out);
+  ensureDir(settings.out);
+  const started = performance.now();
+  deps.progress?.start(settings.iterations);
+  let result;
+  try {
+    result = await solve(spec, problem, executor, {
+      algorithm: settings.algorithm,
+      iterations: settings.iterations,
+      onIteration: (point) => {
+        deps.progress?.update(point);
+        log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
+      },
+    });
+  } finally {
+    deps.progress?.stop();
+    await executor.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  writeFileAtomic(paths.curve, JSON.stringify(result.curve, null, 1));
+  writeFileAtomic(paths.policies, encodePolicies(problem, result.tables, spec));
+  const last = result.curve[result.curve.length - 1];
+  writeFileAtomic(
+    paths.run,
+    JSON.stringify(
+      {
+        game: settings.game,
+        params: game.params,
+        overrides: settings.params,
+        algorithm: settings.algorithm,
+        bins: settings.bins,
+        iterations: settings.iterations,
+        executor: executor.name,
+        sizes: { nX: game.nX, nU: game.nU, nX0: game.nX0, nU0: game.nU0, T: game.T, cells: problem.cells, rows: problem.rows },
+        initialCell: problem.initialCell,
+        seconds,
+        secondsPerIteration: seconds / result.curve.length,
+        final: last,
+        version: 1,
+      },
+      null,
+      1,
+    ),
+  );
+  log.info({ seconds, final: last.exploitability }, 'solve finished');
+  return { curve: result.curve, paths, seconds };
+}

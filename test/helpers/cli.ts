@@ -1,0 +1,15 @@
+// Runs the m3fg CLI as a user does (node bin/m3fg.js ...), capturing exit code, stdout and stderr.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export function runCli(args: string[], env: Record<string, string> = {}) {
+  const res = spawnSync(process.execPath, ['bin/m3fg.js', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
