@@ -23,9 +23,11 @@ import { updateRange } from '../shared/kernels/update.ts';
 import { startValues } from '../shared/kernels/exploitability.ts';
 
 const nX = 3, nX0 = 2, nU = 2, nU0 = 2, T = 4, M = 5;
-const TOL = 1e-12;
-const GAP = 1e-9;
+const TOL = 1e-12; // values are O(1..10); the sparse and dense sums differ only in rounding
+const GAP = 1e-9; // greedy actions are compared where the best Q beats the runner-up by more than this
 
+/** base[i] + sum_k w[i * nX + k] * mu_k */
+const affine = (base: Float64Array, w: Float64Array, i: number, mu: Float64Array) => base[i] + w[i * nX] * mu[0] + w[i * nX + 1] * mu[1] + w[i * nX + 2] * mu[2];
 const table = (rng: SeededRandom, n: number, scale: number) => Float64Array.from({ length: n }, () => scale * (2 * rng.next() - 1));
 
 /** softmax of base[b..b+n) + sum_k w[(b+i)*nX + k] * mu_k (+ a quadratic term), written to out[off..off+n). */
@@ -56,25 +58,11 @@ function randomGame(seed: number): GameDefinition {
     },
     majorKernel(x0, u0, mu, out, off) {
       // one deterministic row exercises the sparse support (zero entries are dropped from the tables)
-      if (x0 === 1 && u0 === 1) {
-        out[off] = 0;
-        out[off + 1] = 1;
-        return;
-      }
+      if (x0 === 1 && u0 === 1) return void out.set([0, 1], off);
       softmaxRow(p0B, p0W, (x0 * nU0 + u0) * nX0, nX0, mu, out, off);
     },
-    minorReward(x, u, x0, u0, mu) {
-      const i = minorRow(x, u, x0, u0);
-      let s = rB[i] - mu[x] * mu[x];
-      for (let k = 0; k < nX; k++) s += rW[i * nX + k] * mu[k];
-      return s;
-    },
-    majorReward(x0, u0, mu) {
-      const i = x0 * nU0 + u0;
-      let s = r0B[i] + Math.sin(3 * mu[0]);
-      for (let k = 0; k < nX; k++) s += r0W[i * nX + k] * mu[k];
-      return s;
-    },
+    minorReward: (x, u, x0, u0, mu) => affine(rB, rW, minorRow(x, u, x0, u0), mu) - mu[x] * mu[x],
+    majorReward: (x0, u0, mu) => affine(r0B, r0W, x0 * nU0 + u0, mu) + Math.sin(3 * mu[0]),
   };
 }
 
@@ -82,10 +70,8 @@ function randomGame(seed: number): GameDefinition {
 function randomPolicies(rng: SeededRandom, tables: SolverTables) {
   const fill = (pol: Float64Array, n: number, oneHotShare: number) => {
     for (let off = 0; off < pol.length; off += n) {
-      if (rng.next() < oneHotShare) {
-        const a = rng.int(n);
-        for (let i = 0; i < n; i++) pol[off + i] = i === a ? 1 : 0;
-      } else pol.set(rng.simplex(n), off);
+      const a = rng.next() < oneHotShare ? rng.int(n) : -1;
+      pol.set(a < 0 ? rng.simplex(n) : Array.from({ length: n }, (_, i) => +(i === a)), off);
     }
   };
   fill(tables.minorPolicy, nU, 0);
@@ -124,11 +110,8 @@ function denseDP(game: GameDefinition, grid: MidpointGrid, tables: SolverTables)
   }
 
   const vi = (x: number, x0: number, c: number) => (x * nX0 + x0) * C + c;
-  const d: Dense = {
-    C, next, vBR: [], vEv: [], v0BR: [], v0Ev: [], g: [], gap: [], g0: [], gap0: [],
-  };
-  d.vBR[T] = new Float64Array(nX * rows); d.vEv[T] = new Float64Array(nX * rows);
-  d.v0BR[T] = new Float64Array(rows); d.v0Ev[T] = new Float64Array(rows);
+  const d: Dense = { C, next, vBR: [], vEv: [], v0BR: [], v0Ev: [], g: [], gap: [], g0: [], gap0: [] };
+  [d.vBR[T], d.vEv[T], d.v0BR[T], d.v0Ev[T]] = [new Float64Array(nX * rows), new Float64Array(nX * rows), new Float64Array(rows), new Float64Array(rows)];
   const best = (q: number[]) => {
     let a = 0;
     for (let i = 1; i < q.length; i++) if (q[i] > q[a]) a = i;
@@ -188,8 +171,7 @@ function denseDP(game: GameDefinition, grid: MidpointGrid, tables: SolverTables)
         vEv[vi(x, x0, c)] = qev.reduce((s, q, u) => s + piMinor(t, x, x0, c, u) * q, 0);
       }
     }
-    d.vBR[t] = vBR; d.vEv[t] = vEv; d.v0BR[t] = v0BR; d.v0Ev[t] = v0Ev;
-    d.g[t] = g; d.gap[t] = gap; d.g0[t] = g0; d.gap0[t] = gap0;
+    [d.vBR[t], d.vEv[t], d.v0BR[t], d.v0Ev[t], d.g[t], d.gap[t], d.g0[t], d.gap0[t]] = [vBR, vEv, v0BR, v0Ev, g, gap, g0, gap0];
   }
   return d;
 }
@@ -273,12 +255,11 @@ describe('sparse backward step vs a dense dynamic program', () => {
     expect(greedyChecked).toBeGreaterThan(0.9 * T * rows * (nX + 1));
 
     // full sweep from garbage value tables, clearing the terminal slot as the solver does
-    for (const v of [tables.minorBR, tables.minorEval, tables.majorBR, tables.majorEval]) v.fill(123.456);
     const terminal = T & 1;
-    tables.majorBR.fill(0, terminal * rows, (terminal + 1) * rows);
-    tables.majorEval.fill(0, terminal * rows, (terminal + 1) * rows);
-    tables.minorBR.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
-    tables.minorEval.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
+    for (const [v, w] of [[tables.minorBR, nX], [tables.minorEval, nX], [tables.majorBR, 1], [tables.majorEval, 1]] as const) {
+      v.fill(123.456);
+      v.fill(0, terminal * rows * w, (terminal + 1) * rows * w);
+    }
     for (let t = T - 1; t >= 0; t--) {
       backwardRange(problem, tables, t, 0, rows);
       expectStep(tables, dense, t, 'sweep');
@@ -296,10 +277,8 @@ describe('sparse backward step vs a dense dynamic program', () => {
       }
     }
     const sv = startValues(problem, tables);
-    expect(Math.abs(sv.majorBestResponse - major[0])).toBeLessThanOrEqual(TOL);
-    expect(Math.abs(sv.majorPolicy - major[1])).toBeLessThanOrEqual(TOL);
-    expect(Math.abs(sv.minorBestResponse - minor[0])).toBeLessThanOrEqual(TOL);
-    expect(Math.abs(sv.minorPolicy - minor[1])).toBeLessThanOrEqual(TOL);
+    const got = [sv.majorBestResponse, sv.majorPolicy, sv.minorBestResponse, sv.minorPolicy];
+    [...major, ...minor].forEach((want, i) => expect(Math.abs(got[i] - want), `start value ${i}`).toBeLessThanOrEqual(TOL));
     // best responses dominate the policies' own values (exploitability >= 0)
     expect(sv.majorBestResponse).toBeGreaterThanOrEqual(sv.majorPolicy - TOL);
     expect(sv.minorBestResponse).toBeGreaterThanOrEqual(sv.minorPolicy - TOL);
@@ -314,16 +293,14 @@ describe('policy update (FP average, FPI replace)', () => {
     const rows = problem.rows;
     for (let n = 0; n < 4; n++) {
       randomPolicies(rng, tables);
-      for (let i = 0; i < tables.minorGreedy.length; i++) tables.minorGreedy[i] = rng.int(nU);
-      for (let i = 0; i < tables.majorGreedy.length; i++) tables.majorGreedy[i] = rng.int(nU0);
+      tables.minorGreedy.forEach((_, i) => (tables.minorGreedy[i] = rng.int(nU)));
+      tables.majorGreedy.forEach((_, i) => (tables.majorGreedy[i] = rng.int(nU0)));
       const before = { minor: tables.minorPolicy.slice(), major: tables.majorPolicy.slice() };
       const t = rng.int(T), from = rng.int(rows), to = from + 1 + rng.int(rows - from);
       const rule = n % 2 === 0 ? ({ kind: 'average', iteration: 3 * n + 1 } as const) : ({ kind: 'replace' } as const);
       updateRange(problem, tables, t, from, to, rule);
-      const expected = (old: number, a: number, greedy: number) => {
-        const hot = a === greedy ? 1 : 0;
-        return rule.kind === 'replace' ? hot : (old * (rule.iteration + 1) + hot) / (rule.iteration + 2);
-      };
+      const expected = (old: number, a: number, greedy: number) =>
+        rule.kind === 'replace' ? +(a === greedy) : (old * (rule.iteration + 1) + +(a === greedy)) / (rule.iteration + 2);
       for (let tt = 0; tt < T; tt++) for (let r = 0; r < rows; r++) {
         const inRange = tt === t && r >= from && r < to;
         const tr = tt * rows + r;
