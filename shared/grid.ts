@@ -33,6 +33,11 @@ export class MidpointGrid {
   private readonly d: number;
   private readonly scratch: Int32Array;
   private readonly corner: Int32Array;
+  private readonly nbCells: Int32Array;
+  private readonly lo: Int32Array;
+  private readonly hi: Int32Array;
+  private readonly seen: number[] = [];
+  private readonly stack: number[] = [];
 
   constructor(nX: number, M: number) {
     if (!Number.isInteger(nX) || nX < 2) throw new RangeError(`grid: nX must be an integer >= 2, got ${nX}`);
@@ -48,6 +53,9 @@ export class MidpointGrid {
     this.rowLen = new Int32Array(prefixes);
     this.scratch = new Int32Array(d);
     this.corner = new Int32Array(d);
+    this.nbCells = new Int32Array(2 * d * d);
+    this.lo = new Int32Array(d);
+    this.hi = new Int32Array(d);
 
     // First pass: count kept cells per prefix (float sums are monotone in each coordinate, so the kept
     // last indices of a prefix are 0..len-1).
@@ -120,123 +128,250 @@ export class MidpointGrid {
 
   /** proj(mu): the nearest cell in L1, ties to the lowest index; see the header for why the box suffices. */
   project(mu: ArrayLike<number>, off = 0): number {
+    switch (this.d) {
+      case 1:
+        return this.project1(mu, off);
+      case 2:
+        return this.project2(mu, off);
+      case 3:
+        return this.project3(mu, off);
+      default:
+        return this.projectGeneric(mu, off);
+    }
+  }
+
+  // nX = 2: the corners b, b + 1 of the first coordinate (cells are the indices themselves).
+  private project1(mu: ArrayLike<number>, off: number): number {
+    const b = Math.floor(mu[off] * this.M - 0.5);
+    const n = this.rowLen[0];
+    // on a line, below the first value or beyond the last one the end cell is strictly nearest
+    if (b < 0) return 0;
+    if (b + 1 >= n) return n - 1;
+    const d0 = this.distance(mu, off, b);
+    const d1 = this.distance(mu, off, b + 1);
+    return d1 < d0 ? b + 1 : b;
+  }
+
+  // nX = 3: four corners (b0 + i, b1 + j).
+  private project2(mu: ArrayLike<number>, off: number): number {
+    const M = this.M;
+    const b0 = Math.floor(mu[off] * M - 0.5);
+    const b1 = Math.floor(mu[off + 1] * M - 0.5);
+    if (b0 < 0 || b1 < 0 || b0 + 1 >= M || b1 + 1 >= M) return this.projectGeneric(mu, off);
+    const len0 = this.rowLen[b0];
+    const len1 = this.rowLen[b0 + 1];
+    if (b1 + 1 >= len0 || b1 + 1 >= len1) return this.projectGeneric(mu, off);
+    // corners in increasing cell order, so strict < keeps the lowest index on ties
+    const s0 = this.rowStart[b0] + b1;
+    const s1 = this.rowStart[b0 + 1] + b1;
+    let best = s0;
+    let bestDist = this.distance(mu, off, s0);
+    let dist = this.distance(mu, off, s0 + 1);
+    if (dist < bestDist) {
+      best = s0 + 1;
+      bestDist = dist;
+    }
+    dist = this.distance(mu, off, s1);
+    if (dist < bestDist) {
+      best = s1;
+      bestDist = dist;
+    }
+    dist = this.distance(mu, off, s1 + 1);
+    if (dist < bestDist) best = s1 + 1;
+    return best;
+  }
+
+  // nX = 4: eight corners (b0 + i, b1 + j, b2 + k).
+  private project3(mu: ArrayLike<number>, off: number): number {
+    const M = this.M;
+    const b0 = Math.floor(mu[off] * M - 0.5);
+    const b1 = Math.floor(mu[off + 1] * M - 0.5);
+    const b2 = Math.floor(mu[off + 2] * M - 0.5);
+    if (b0 < 0 || b1 < 0 || b2 < 0 || b0 + 1 >= M || b1 + 1 >= M || b2 + 1 >= M) return this.projectGeneric(mu, off);
+    const rowLen = this.rowLen;
+    const rowStart = this.rowStart;
+    const p00 = b0 * M + b1;
+    const p01 = p00 + 1;
+    const p10 = p00 + M;
+    const p11 = p10 + 1;
+    const last = b2 + 1;
+    if (last >= rowLen[p00] || last >= rowLen[p01] || last >= rowLen[p10] || last >= rowLen[p11]) {
+      return this.projectGeneric(mu, off);
+    }
+    // corners in increasing cell order (prefixes ascend), so strict < keeps the lowest index on ties
+    let best = rowStart[p00] + b2;
+    let bestDist = this.distance(mu, off, best);
+    let c = best + 1;
+    let dist = this.distance(mu, off, c);
+    if (dist < bestDist) {
+      best = c;
+      bestDist = dist;
+    }
+    for (let q = 1; q < 4; q++) {
+      c = rowStart[q === 1 ? p01 : q === 2 ? p10 : p11] + b2;
+      dist = this.distance(mu, off, c);
+      if (dist < bestDist) {
+        best = c;
+        bestDist = dist;
+      }
+      dist = this.distance(mu, off, c + 1);
+      if (dist < bestDist) {
+        best = c + 1;
+        bestDist = dist;
+      }
+    }
+    return best;
+  }
+
+  private projectGeneric(mu: ArrayLike<number>, off: number): number {
     const d = this.d;
     const M = this.M;
     const base = this.scratch;
+    const lo = this.lo;
+    const hi = this.hi;
     let clamped = false;
     for (let i = 0; i < d; i++) {
-      base[i] = Math.floor(mu[off + i] * M - 0.5);
-      if (base[i] < 0) clamped = true;
+      const b = Math.floor(mu[off + i] * M - 0.5);
+      base[i] = b;
+      if (b < 0) clamped = true;
     }
     if (!clamped) {
-      const best = this.scanBox(mu, off, base, 0, 2);
+      // the box {floor, floor + 1}; corners beyond the outer face are not cells and cannot win
+      // (a smaller sum is always available inside the box) as long as the all-floor corner is a cell
+      if (this.cellIndex(base) >= 0) {
+        for (let i = 0; i < d; i++) {
+          lo[i] = base[i];
+          hi[i] = Math.min(M - 1, base[i] + 1);
+        }
+        return this.scanWindow(mu, off);
+      }
+    } else if (d <= 3) {
+      // coordinates below the first grid value are held at k = 0 with a fixed error C <= d/2 < 2; the
+      // others may then win or tie one step lower, and a held one one step higher (property-tested)
+      for (let i = 0; i < d; i++) {
+        lo[i] = base[i] < 0 ? 0 : Math.max(0, base[i] - 1);
+        hi[i] = base[i] < 0 ? 1 : Math.min(M - 1, base[i] + 1);
+      }
+      const best = this.scanWindow(mu, off);
       if (best >= 0) return best;
     }
-    return this.closure(mu, off, this.scanBox(mu, off, base, -2, 4));
+    // start at the clamped floor point, pulled inside the outer face, then walk
+    const k = this.corner;
+    for (let i = 0; i < d; i++) k[i] = Math.min(M - 1, Math.max(0, base[i]));
+    let start = this.cellIndex(k);
+    while (start < 0) {
+      let big = 0;
+      for (let i = 1; i < d; i++) if (k[i] > k[big]) big = i;
+      k[big]--;
+      start = this.cellIndex(k);
+    }
+    return this.closure(mu, off, start);
   }
 
   /**
-   * Slow path near faces: from a start cell, walks the moves +-e_i and e_i - e_j (the distance is an
-   * M-natural-convex function of k, so its near-minimal level set is connected under these moves), descending
-   * while a neighbour is clearly better, then collecting every cell within NEAR_TIE of the best; returns the
-   * smallest float distance, then the lowest index, among them.
+   * Best cell in the window lo[i] <= k_i <= hi[i], visited in lexicographic order of k (= increasing cell
+   * index, so a strict < keeps the lowest index on ties); -1 when the window holds no cell.
    */
-  private closure(mu: ArrayLike<number>, off: number, start: number): number {
+  private scanWindow(mu: ArrayLike<number>, off: number): number {
     const d = this.d;
-    const NEAR_TIE = 1e-9;
-    const kOf = (c: number, out: Int32Array) => {
-      for (let i = 0; i < d; i++) out[i] = Math.round(this.points[c * this.nX + i] * this.M - 0.5);
-    };
-    let center = start;
-    let centerDist = this.distance(mu, off, center);
-    const k = new Int32Array(d);
-    const nb = new Int32Array(d);
-    const neighbours = (c: number, visit: (n: number) => void) => {
-      kOf(c, k);
-      for (let i = 0; i < d; i++) {
-        for (let j = -1; j < d; j++) {
-          if (j === i) continue;
-          for (const sign of [1, -1]) {
-            nb.set(k);
-            nb[i] += sign;
-            if (j >= 0) nb[j] -= sign;
-            const n = this.cellIndex(nb);
-            if (n >= 0) visit(n);
-          }
+    const k = this.corner;
+    const lo = this.lo;
+    const hi = this.hi;
+    for (let i = 0; i < d; i++) k[i] = lo[i];
+    let best = -1;
+    let bestDist = Infinity;
+    for (;;) {
+      const c = this.cellIndex(k);
+      if (c >= 0) {
+        const dist = this.distance(mu, off, c);
+        if (dist < bestDist) {
+          best = c;
+          bestDist = dist;
         }
       }
-    };
-    // descend to a minimiser
-    for (;;) {
-      let moved = false;
-      neighbours(center, (n) => {
-        const dist = this.distance(mu, off, n);
-        if (dist < centerDist - NEAR_TIE) {
-          center = n;
-          centerDist = dist;
-          moved = true;
-        }
-      });
-      if (!moved) break;
+      let i = d - 1;
+      while (i >= 0 && k[i] === hi[i]) {
+        k[i] = lo[i];
+        i--;
+      }
+      if (i < 0) return best;
+      k[i]++;
     }
-    // collect the near-minimal level set
-    const seen = new Set<number>([center]);
-    const queue = [center];
+  }
+
+  /**
+   * Slow path near faces. The exact distance is an M-natural-convex function of k (a separable convex sum
+   * plus a convex function of sum k, on the M-natural-convex set of cells), so a local minimum under the
+   * moves +-e_i and e_i - e_j is global, and its near-minimal level set is connected under the same moves.
+   * Descend while some neighbour is strictly nearer, then collect every cell within NEAR_TIE of that
+   * minimum and return the smallest float distance, then the lowest index, among them.
+   */
+  private closure(mu: ArrayLike<number>, off: number, start: number): number {
+    const NEAR_TIE = 1e-9;
+    let center = start;
+    let centerDist = this.distance(mu, off, center);
+    for (;;) {
+      const n = this.neighbours(center);
+      let next = -1;
+      let nextDist = centerDist;
+      for (let j = 0; j < n; j++) {
+        const c = this.nbCells[j];
+        const dist = this.distance(mu, off, c);
+        if (dist < nextDist) {
+          next = c;
+          nextDist = dist;
+        }
+      }
+      if (next < 0) break;
+      center = next;
+      centerDist = nextDist;
+    }
+    const seen = this.seen;
+    const stack = this.stack;
+    seen.length = 0;
+    stack.length = 0;
+    seen.push(center);
+    stack.push(center);
     let bestCell = center;
     let bestDist = centerDist;
-    while (queue.length > 0) {
-      const c = queue.pop() as number;
-      neighbours(c, (n) => {
-        if (seen.has(n)) return;
-        seen.add(n);
-        const dist = this.distance(mu, off, n);
-        if (dist <= centerDist + NEAR_TIE) {
-          queue.push(n);
-          if (dist < bestDist || (dist === bestDist && n < bestCell)) {
-            bestDist = dist;
-            bestCell = n;
-          }
+    while (stack.length > 0) {
+      const n = this.neighbours(stack.pop() as number);
+      for (let j = 0; j < n; j++) {
+        const c = this.nbCells[j];
+        if (seen.includes(c)) continue;
+        seen.push(c);
+        const dist = this.distance(mu, off, c);
+        if (dist > centerDist + NEAR_TIE) continue;
+        stack.push(c);
+        if (dist < bestDist || (dist === bestDist && c < bestCell)) {
+          bestDist = dist;
+          bestCell = c;
         }
-      });
+      }
     }
     return bestCell;
   }
 
-  /**
-   * Scans corners base_i + lo .. base_i + lo + width - 1 (clamped to [0, M)); returns the best cell, or -1
-   * when some corner inside [0, M)^d is not a cell (the outer face is near: the caller widens the box).
-   */
-  private scanBox(mu: ArrayLike<number>, off: number, base: Int32Array, lo: number, width: number): number {
+  /** Fills nbCells with the cells one move (+-e_i or e_i - e_j) away from cell c; returns how many. */
+  private neighbours(c: number): number {
     const d = this.d;
-    const M = this.M;
     const k = this.corner;
-    let combos = 1;
-    for (let i = 0; i < d; i++) combos *= width;
-    let bestCell = -1;
-    let bestDist = Infinity;
-    let missing = false;
-    for (let m = 0; m < combos; m++) {
-      let rest = m;
-      let inRange = true;
-      for (let i = 0; i < d; i++) {
-        const ki = base[i] + lo + (rest % width);
-        rest = Math.floor(rest / width);
-        k[i] = ki < 0 ? 0 : ki;
-        if (ki >= M) inRange = false;
-      }
-      if (!inRange) continue;
-      const c = this.cellIndex(k);
-      if (c < 0) {
-        missing = true;
-        continue;
-      }
-      const dist = this.distance(mu, off, c);
-      if (dist < bestDist || (dist === bestDist && c < bestCell)) {
-        bestDist = dist;
-        bestCell = c;
+    const nb = this.scratch;
+    for (let i = 0; i < d; i++) k[i] = Math.round(this.points[c * this.nX + i] * this.M - 0.5);
+    let n = 0;
+    for (let i = 0; i < d; i++) {
+      for (let j = -1; j < d; j++) {
+        if (j === i) continue;
+        for (let sign = -1; sign <= 1; sign += 2) {
+          for (let q = 0; q < d; q++) nb[q] = k[q];
+          nb[i] += sign;
+          if (j >= 0) nb[j] -= sign;
+          const cell = this.cellIndex(nb);
+          if (cell >= 0) this.nbCells[n++] = cell;
+        }
       }
     }
-    return missing && width === 2 ? -1 : bestCell;
+    return n;
   }
 
   /** The brute-force scan over all cells: O(cells). For tests and validation only. */

@@ -55,8 +55,8 @@ export function backwardRange(
   for (let r = rowFrom; r < rowTo; r++) {
     const tr = t * rows + r;
     const pi0 = tr * nU0;
-    qbr.fill(0);
-    qev.fill(0);
+    for (let i = 0; i < nX * nU; i++) qbr[i] = 0;
+    for (let i = 0; i < nX * nU; i++) qev[i] = 0;
     for (let u0 = 0; u0 < nU0; u0++) {
       const slot = r * nU0 + u0;
       const cNext = nextCell[tr * nU0 + u0];

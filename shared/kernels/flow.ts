@@ -18,24 +18,31 @@ export function flowRange(
   const grid = problem.grid;
   const points = grid.points;
   const muNext = new Float64Array(nX);
+  const block = nX * nU * nX; // kernel entries per (row, u0)
+  let r = from % rows;
+  let c = r % cells;
   for (let i = from; i < to; i++) {
-    const r = i % rows;
-    const c = r % cells;
     const pol = i * nX * nU;
     const pt = c * nX;
     for (let u0 = 0; u0 < nU0; u0++) {
-      const slot = r * nU0 + u0;
-      muNext.fill(0);
+      const kbase = (r * nU0 + u0) * block;
+      for (let y = 0; y < nX; y++) muNext[y] = 0;
       for (let x = 0; x < nX; x++) {
         const m = points[pt + x];
-        const kx = (slot * nX + x) * nU;
+        const px = pol + x * nU;
+        const kx = kbase + x * nU * nX;
         for (let y = 0; y < nX; y++) {
           let pbar = 0;
-          for (let u = 0; u < nU; u++) pbar += minorPolicy[pol + x * nU + u] * minorP[(kx + u) * nX + y];
+          for (let u = 0; u < nU; u++) pbar += minorPolicy[px + u] * minorP[kx + u * nX + y];
           muNext[y] += m * pbar;
         }
       }
       nextCell[i * nU0 + u0] = grid.project(muNext, 0);
+    }
+    if (++c === cells) c = 0;
+    if (++r === rows) {
+      r = 0;
+      c = 0;
     }
   }
 }
