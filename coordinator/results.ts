@@ -7,7 +7,7 @@
 // Every file is written atomically: a temporary file in the same folder, fsync, rename.
 
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Problem } from '../shared/problem.ts';
 import type { SolverTables } from '../shared/tables.ts';
 
@@ -32,6 +32,17 @@ export interface PolicyHeader {
   sizes: { T: number; nX: number; nU: number; nX0: number; nU0: number; cells: number };
   initialCell: number;
   tables: TableEntry[];
+  /** Present in checkpoints only: where the run stands. */
+  checkpoint?: CheckpointInfo;
+}
+
+export interface CheckpointInfo {
+  /** The next iteration to run (the policies are its input). */
+  iteration: number;
+  algorithm: string;
+  iterations: number;
+  m3fgVersion: string;
+  curve: unknown[];
 }
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
@@ -46,6 +57,13 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  // make the rename itself durable
+  const dirFd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 export function ensureDir(dir: string): void {
@@ -53,7 +71,12 @@ export function ensureDir(dir: string): void {
 }
 
 /** Serialises the final policies (and the grid points they are indexed by) in the documented format. */
-export function encodePolicies(problem: Problem, tables: SolverTables, spec: { game: string; params: Record<string, number>; bins: number }): Uint8Array {
+export function encodePolicies(
+  problem: Problem,
+  tables: Pick<SolverTables, 'minorPolicy' | 'majorPolicy'>,
+  spec: { game: string; params: Record<string, number>; bins: number },
+  checkpoint?: CheckpointInfo,
+): Uint8Array {
   const { T, nX, nU, nX0, nU0 } = problem.game;
   const cells = problem.cells;
   const arrays: Array<{ name: string; shape: number[]; axes: string[]; data: Float64Array }> = [
@@ -79,6 +102,7 @@ export function encodePolicies(problem: Problem, tables: SolverTables, spec: { g
     sizes: { T, nX, nU, nX0, nU0, cells },
     initialCell: problem.initialCell,
     tables: entries,
+    ...(checkpoint ? { checkpoint } : {}),
   };
   // offsets depend on the header length, which depends on the offsets' digits: iterate to a fixed point
   let headerBytes = Buffer.alloc(0);

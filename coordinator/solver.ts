@@ -27,6 +27,16 @@ export interface SolveOptions {
   onIteration?: (point: CurvePoint, tables: SolverTables) => void | Promise<void>;
   /** Stop early when this returns true (checked after each iteration). */
   shouldStop?: () => boolean;
+  /** Continue a run: the state before iteration `iteration` (policies and the curve so far). */
+  resume?: ResumeState;
+}
+
+/** Everything the loop needs to continue bitwise-identically: iteration n's input policies and the curve. */
+export interface ResumeState {
+  iteration: number;
+  curve: CurvePoint[];
+  minorPolicy: Float64Array;
+  majorPolicy: Float64Array;
 }
 
 export interface SolveResult {
@@ -44,9 +54,18 @@ export async function solve(
   const rows = problem.rows;
   const nX = problem.game.nX;
   const tables = await executor.open(spec, problem);
-  initPolicies(problem, tables, options.init ?? 'first');
-  const curve: CurvePoint[] = [];
-  for (let n = 0; n < options.iterations; n++) {
+  const resume = options.resume;
+  if (resume) {
+    if (resume.minorPolicy.length !== tables.minorPolicy.length || resume.majorPolicy.length !== tables.majorPolicy.length) {
+      throw new Error('resume: the saved policy tables do not fit this problem');
+    }
+    tables.minorPolicy.set(resume.minorPolicy);
+    tables.majorPolicy.set(resume.majorPolicy);
+  } else {
+    initPolicies(problem, tables, options.init ?? 'first');
+  }
+  const curve: CurvePoint[] = resume ? resume.curve.slice(0, resume.iteration) : [];
+  for (let n = resume?.iteration ?? 0; n < options.iterations; n++) {
     await executor.flow();
     // the value after the last epoch is 0: clear the slot that plays t = T
     const terminal = T & 1;

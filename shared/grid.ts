@@ -152,72 +152,66 @@ export class MidpointGrid {
     return d1 < d0 ? b + 1 : b;
   }
 
-  // nX = 3: four corners (b0 + i, b1 + j).
+  // nX = 3: four corners (b0 + i, b1 + j), visited in increasing cell order, so a strict < keeps the lowest
+  // index on ties. The distance is inlined: ((0 + |m0 - p0|) + |m1 - p1|) + |m2 - p2|, as distance() sums.
   private project2(mu: ArrayLike<number>, off: number): number {
     const M = this.M;
-    const b0 = Math.floor(mu[off] * M - 0.5);
-    const b1 = Math.floor(mu[off + 1] * M - 0.5);
+    const m0 = mu[off];
+    const m1 = mu[off + 1];
+    const m2 = mu[off + 2];
+    const b0 = Math.floor(m0 * M - 0.5);
+    const b1 = Math.floor(m1 * M - 0.5);
     if (b0 < 0 || b1 < 0 || b0 + 1 >= M || b1 + 1 >= M) return this.projectGeneric(mu, off);
-    const len0 = this.rowLen[b0];
-    const len1 = this.rowLen[b0 + 1];
-    if (b1 + 1 >= len0 || b1 + 1 >= len1) return this.projectGeneric(mu, off);
-    // corners in increasing cell order, so strict < keeps the lowest index on ties
-    const s0 = this.rowStart[b0] + b1;
-    const s1 = this.rowStart[b0 + 1] + b1;
-    let best = s0;
-    let bestDist = this.distance(mu, off, s0);
-    let dist = this.distance(mu, off, s0 + 1);
-    if (dist < bestDist) {
-      best = s0 + 1;
-      bestDist = dist;
+    if (b1 + 1 >= this.rowLen[b0] || b1 + 1 >= this.rowLen[b0 + 1]) return this.projectGeneric(mu, off);
+    const P = this.points;
+    let best = -1;
+    let bestDist = Infinity;
+    for (let i = 0; i < 2; i++) {
+      const first = this.rowStart[b0 + i] + b1;
+      for (let c = first; c < first + 2; c++) {
+        const o = c * 3;
+        const dist = 0 + Math.abs(m0 - P[o]) + Math.abs(m1 - P[o + 1]) + Math.abs(m2 - P[o + 2]);
+        if (dist < bestDist) {
+          best = c;
+          bestDist = dist;
+        }
+      }
     }
-    dist = this.distance(mu, off, s1);
-    if (dist < bestDist) {
-      best = s1;
-      bestDist = dist;
-    }
-    dist = this.distance(mu, off, s1 + 1);
-    if (dist < bestDist) best = s1 + 1;
     return best;
   }
 
-  // nX = 4: eight corners (b0 + i, b1 + j, b2 + k).
+  // nX = 4: eight corners (b0 + i, b1 + j, b2 + k), in increasing cell order; distance inlined as above.
   private project3(mu: ArrayLike<number>, off: number): number {
     const M = this.M;
-    const b0 = Math.floor(mu[off] * M - 0.5);
-    const b1 = Math.floor(mu[off + 1] * M - 0.5);
-    const b2 = Math.floor(mu[off + 2] * M - 0.5);
+    const m0 = mu[off];
+    const m1 = mu[off + 1];
+    const m2 = mu[off + 2];
+    const m3 = mu[off + 3];
+    const b0 = Math.floor(m0 * M - 0.5);
+    const b1 = Math.floor(m1 * M - 0.5);
+    const b2 = Math.floor(m2 * M - 0.5);
     if (b0 < 0 || b1 < 0 || b2 < 0 || b0 + 1 >= M || b1 + 1 >= M || b2 + 1 >= M) return this.projectGeneric(mu, off);
     const rowLen = this.rowLen;
     const rowStart = this.rowStart;
+    const P = this.points;
     const p00 = b0 * M + b1;
-    const p01 = p00 + 1;
-    const p10 = p00 + M;
-    const p11 = p10 + 1;
     const last = b2 + 1;
-    if (last >= rowLen[p00] || last >= rowLen[p01] || last >= rowLen[p10] || last >= rowLen[p11]) {
+    if (last >= rowLen[p00] || last >= rowLen[p00 + 1] || last >= rowLen[p00 + M] || last >= rowLen[p00 + M + 1]) {
       return this.projectGeneric(mu, off);
     }
-    // corners in increasing cell order (prefixes ascend), so strict < keeps the lowest index on ties
-    let best = rowStart[p00] + b2;
-    let bestDist = this.distance(mu, off, best);
-    let c = best + 1;
-    let dist = this.distance(mu, off, c);
-    if (dist < bestDist) {
-      best = c;
-      bestDist = dist;
-    }
-    for (let q = 1; q < 4; q++) {
-      c = rowStart[q === 1 ? p01 : q === 2 ? p10 : p11] + b2;
-      dist = this.distance(mu, off, c);
-      if (dist < bestDist) {
-        best = c;
-        bestDist = dist;
-      }
-      dist = this.distance(mu, off, c + 1);
-      if (dist < bestDist) {
-        best = c + 1;
-        bestDist = dist;
+    let best = -1;
+    let bestDist = Infinity;
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 2; j++) {
+        const first = rowStart[p00 + i * M + j] + b2;
+        for (let c = first; c < first + 2; c++) {
+          const o = c * 4;
+          const dist = 0 + Math.abs(m0 - P[o]) + Math.abs(m1 - P[o + 1]) + Math.abs(m2 - P[o + 2]) + Math.abs(m3 - P[o + 3]);
+          if (dist < bestDist) {
+            best = c;
+            bestDist = dist;
+          }
+        }
       }
     }
     return best;

@@ -11,6 +11,7 @@
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
 import { greedyAction } from './argmax.ts';
+import { unrolledBackward } from './backward-unrolled.ts';
 
 /** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
 export interface BackwardScratch {
@@ -35,6 +36,21 @@ export function backwardScratch(problem: Problem): BackwardScratch {
 }
 
 export function backwardRange(
+  problem: Problem,
+  tables: SolverTables,
+  t: number,
+  rowFrom: number,
+  rowTo: number,
+  scratch?: BackwardScratch,
+): void {
+  const { nX, nU, nU0 } = problem.game;
+  const unrolled = unrolledBackward(nX, nU, nU0);
+  if (unrolled) unrolled(problem, tables, t, rowFrom, rowTo);
+  else backwardRangeGeneric(problem, tables, t, rowFrom, rowTo, scratch ?? backwardScratch(problem));
+}
+
+/** The plain loops; backward-unrolled.ts generates the same operations for small sizes. */
+export function backwardRangeGeneric(
   problem: Problem,
   tables: SolverTables,
   t: number,

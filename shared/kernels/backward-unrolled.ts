@@ -1,0 +1,109 @@
+// The backward step of backward.ts, generated with every loop over x, u, x' and u0 unrolled for one game's
+// sizes (nX, nU, nU0), and the loops over the P0 support merged. It performs exactly the same floating-point
+// operations in the same order as the generic loop (every sum starts at 0 and adds terms upwards; the
+// policy value is the first term plus the sequential sum of the rest), so its results are bitwise equal; a
+// test checks that on random games. Only the loop over the support of P0 stays a loop.
+
+import type { Problem } from '../problem.ts';
+import type { SolverTables } from '../tables.ts';
+import { TIE_TOLERANCE } from './argmax.ts';
+
+export type UnrolledStep = (problem: Problem, tables: SolverTables, t: number, rowFrom: number, rowTo: number) => void;
+
+const cache = new Map<string, UnrolledStep>();
+
+/** Largest nX * nU * nX for which the unrolled code stays small enough to pay off. */
+const MAX_BLOCK = 128;
+
+export function unrolledBackward(nX: number, nU: number, nU0: number): UnrolledStep | undefined {
+  if (nX * nU * nX > MAX_BLOCK || nU0 > 8) return undefined;
+  const key = `${nX}/${nU}/${nU0}`;
+  let fn = cache.get(key);
+  if (!fn) {
+    fn = new Function('TIE', generate(nX, nU, nU0))(TIE_TOLERANCE) as UnrolledStep;
+    cache.set(key, fn);
+  }
+  return fn;
+}
+
+function generate(nX: number, nU: number, nU0: number): string {
+  const L: string[] = [];
+  const xs = range(nX);
+  const us = range(nU);
+  const XU = nX * nU;
+  L.push(`return function backwardUnrolled(problem, tables, t, rowFrom, rowTo) {`);
+  L.push(`const rows = problem.rows, cells = problem.cells, minorP = problem.minorP, minorR = problem.minorR;`);
+  L.push(`const majorR = problem.majorR, majorCount = problem.majorCount, majorTo = problem.majorTo, majorP = problem.majorP, W = problem.majorWidth;`);
+  L.push(`const minorPolicy = tables.minorPolicy, majorPolicy = tables.majorPolicy, nextCell = tables.nextCell;`);
+  L.push(`const minorBR = tables.minorBR, minorEval = tables.minorEval, majorBR = tables.majorBR, majorEval = tables.majorEval;`);
+  L.push(`const minorGreedy = tables.minorGreedy, majorGreedy = tables.majorGreedy;`);
+  L.push(`const cur = t & 1, nextRowBase = (cur ^ 1) * rows, curRowBase = cur * rows;`);
+  L.push(`for (let r = rowFrom; r < rowTo; r++) {`);
+  L.push(`const tr = t * rows + r, pi0 = tr * ${nU0};`);
+  for (const xu of range(XU)) L.push(`let qbr${xu} = 0, qev${xu} = 0;`);
+  for (const u0 of range(nU0)) {
+    L.push(`let q0br${u0}, q0ev${u0};`);
+    L.push(`{`);
+    L.push(`const slot = r * ${nU0} + ${u0}, cNext = nextCell[tr * ${nU0} + ${u0}], cnt = majorCount[slot], sb = slot * W;`);
+    L.push(`const w = majorPolicy[pi0 + ${u0}];`);
+    L.push(`let s0br = 0, s0ev = 0;`);
+    L.push(`if (w === 0) {`);
+    L.push(`for (let j = 0; j < cnt; j++) { const p = majorP[sb + j], idx = nextRowBase + majorTo[sb + j] * cells + cNext; s0br += p * majorBR[idx]; s0ev += p * majorEval[idx]; }`);
+    L.push(`q0br${u0} = majorR[slot] + s0br; q0ev${u0} = majorR[slot] + s0ev;`);
+    L.push(`} else {`);
+    L.push(`let ${xs.map((y) => `abr${y} = 0, aev${y} = 0`).join(', ')};`);
+    L.push(`for (let j = 0; j < cnt; j++) {`);
+    L.push(`const p = majorP[sb + j], idx = nextRowBase + majorTo[sb + j] * cells + cNext, vb = idx * ${nX};`);
+    L.push(`s0br += p * majorBR[idx]; s0ev += p * majorEval[idx];`);
+    for (const y of xs) L.push(`abr${y} += p * minorBR[vb + ${y}]; aev${y} += p * minorEval[vb + ${y}];`);
+    L.push(`}`);
+    L.push(`q0br${u0} = majorR[slot] + s0br; q0ev${u0} = majorR[slot] + s0ev;`);
+    L.push(`const kb = slot * ${XU * nX}, rb = slot * ${XU};`);
+    for (const xu of range(XU)) {
+      const sbr = xs.map((y) => `minorP[kb + ${xu * nX + y}] * abr${y}`);
+      const sev = xs.map((y) => `minorP[kb + ${xu * nX + y}] * aev${y}`);
+      L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + ${chain(sbr)});`);
+      L.push(`qev${xu} += w * (minorR[rb + ${xu}] + ${chain(sev)});`);
+    }
+    L.push(`}`);
+    L.push(`}`);
+  }
+  // major read-out
+  L.push(`let best0 = q0br0;`);
+  for (const u0 of range(nU0).slice(1)) L.push(`if (q0br${u0} > best0) best0 = q0br${u0};`);
+  L.push(`majorBR[curRowBase + r] = best0;`);
+  L.push(greedy('majorGreedy[r]', range(nU0).map((u0) => `q0br${u0}`), 'best0'));
+  L.push(`majorEval[curRowBase + r] = majorPolicy[pi0] * q0ev0 + ${chain(range(nU0).slice(1).map((u0) => `majorPolicy[pi0 + ${u0}] * q0ev${u0}`))};`);
+  // minor read-out
+  L.push(`const pol = tr * ${XU}, vrow = (curRowBase + r) * ${nX};`);
+  for (const x of xs) {
+    const q = us.map((u) => `qbr${x * nU + u}`);
+    L.push(`{ let best = ${q[0]};`);
+    for (const qq of q.slice(1)) L.push(`if (${qq} > best) best = ${qq};`);
+    L.push(`minorBR[vrow + ${x}] = best;`);
+    L.push(greedy(`minorGreedy[r * ${nX} + ${x}]`, q, 'best'));
+    const rest = us.slice(1).map((u) => `minorPolicy[pol + ${x * nU + u}] * qev${x * nU + u}`);
+    L.push(`minorEval[vrow + ${x}] = minorPolicy[pol + ${x * nU}] * qev${x * nU} + ${chain(rest)}; }`);
+  }
+  L.push(`}`);
+  L.push(`};`);
+  return L.join('\n');
+}
+
+/** "((0 + a) + b) + c": the sequential sum from 0, as the loops compute it. */
+function chain(terms: string[]): string {
+  let s = '0';
+  for (const t of terms) s = `(${s} + ${t})`;
+  return s;
+}
+
+/** Lowest index within the tie tolerance of the maximum (argmax.ts greedyAction, unrolled). */
+function greedy(target: string, q: string[], best: string): string {
+  const parts = [`{ const floor = ${best} - TIE * Math.max(1, Math.abs(${best}));`];
+  parts.push(q.map((qq, a) => `${a === 0 ? '' : 'else '}if (${qq} >= floor) ${target} = ${a};`).join(' ') + ` else ${target} = 0; }`);
+  return parts.join(' ');
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
