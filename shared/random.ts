@@ -20,7 +20,7 @@ export class SeededRandom {
     return Math.floor(this.next() * n);
   }
   /** A uniform point of the probability simplex over n states (normalised exponentials). */
-  simplex(n: number, out = new Float64Array(n)): Float64Array {
+  simplex<A extends Float64Array<ArrayBufferLike>>(n: number, out: A = new Float64Array(n) as A): A {
     let s = 0;
     for (let i = 0; i < n; i++) {
       const e = -Math.log(1 - this.next());

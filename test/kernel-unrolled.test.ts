@@ -8,7 +8,8 @@ import { allocateTables, type SolverTables } from '../shared/tables.ts';
 import { buildGame } from '../shared/validate.ts';
 import { backwardRangeGeneric } from '../shared/kernels/backward.ts';
 import { unrolledBackward } from '../shared/kernels/backward-unrolled.ts';
-import { flowRange } from '../shared/kernels/flow.ts';
+import { flowRange, flowRangeGeneric } from '../shared/kernels/flow.ts';
+import { unrolledFlow } from '../shared/kernels/flow-unrolled.ts';
 
 const cases: Array<[string, Record<string, number>, number]> = [
   ['sis', { T: 6 }, 12],
@@ -26,6 +27,27 @@ function randomPolicy(policy: Float64Array, n: number, rng: SeededRandom) {
     if (!oneHot) rng.simplex(n, policy.subarray(i, i + n));
   }
 }
+
+describe('unrolled flow', () => {
+  for (const [name, params, bins] of cases) {
+    it(`gives the same next cells as the generic loop (${name} ${JSON.stringify(params)}, M = ${bins})`, () => {
+      const game = buildGame(builtinGames[name], params);
+      const problem = new Problem(game, bins);
+      const unrolled = unrolledFlow(game.nX, game.nU, game.nU0);
+      expect(unrolled).toBeDefined();
+      const rng = new SeededRandom(7);
+      const a = allocateTables(problem);
+      randomPolicy(a.minorPolicy, game.nU, rng);
+      const b = new Int32Array(a.nextCell.length);
+      flowRangeGeneric(problem, a.minorPolicy, a.nextCell, 0, game.T * problem.rows);
+      // in two pieces, to exercise a range that starts mid-table
+      const mid = Math.floor((game.T * problem.rows) / 3);
+      unrolled!(problem, a.minorPolicy, b, 0, mid);
+      unrolled!(problem, a.minorPolicy, b, mid, game.T * problem.rows);
+      expect(Array.from(b)).toEqual(Array.from(a.nextCell));
+    });
+  }
+});
 
 describe('unrolled backward step', () => {
   for (const [name, params, bins] of cases) {

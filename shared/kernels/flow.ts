@@ -5,8 +5,23 @@
 // with its float-distance tie-break. Independent across (t, row): any range of the flat index t * rows + r.
 
 import type { Problem } from '../problem.ts';
+import { unrolledFlow } from './flow-unrolled.ts';
 
 export function flowRange(
+  problem: Problem,
+  minorPolicy: Float64Array,
+  nextCell: Int32Array,
+  from: number,
+  to: number,
+): void {
+  const { nX, nU, nU0 } = problem.game;
+  const unrolled = unrolledFlow(nX, nU, nU0);
+  if (unrolled) unrolled(problem, minorPolicy, nextCell, from, to);
+  else flowRangeGeneric(problem, minorPolicy, nextCell, from, to);
+}
+
+/** The plain loops; flow-unrolled.ts generates the same operations for small sizes. */
+export function flowRangeGeneric(
   problem: Problem,
   minorPolicy: Float64Array,
   nextCell: Int32Array,
