@@ -54,13 +54,13 @@ export const MASS_TOLERANCE = 1e-12;
 export function resolveParams(family: GameFamily, overrides: Readonly<Record<string, number>> = {}): Params {
   const out: Record<string, number> = {};
   for (const name of Object.keys(overrides)) {
-    if (!(name in family.params)) {
+    if (!Object.hasOwn(family.params, name)) {
       const known = Object.keys(family.params).join(', ');
       throw new GameDefinitionError(family.name, `unknown parameter '${name}' (known: ${known})`);
     }
   }
   for (const [name, spec] of Object.entries(family.params)) {
-    const value = name in overrides ? overrides[name] : spec.default;
+    const value = Object.hasOwn(overrides, name) ? overrides[name] : spec.default;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new GameDefinitionError(family.name, `parameter '${name}' must be a finite number, got ${String(value)}`);
     }

@@ -11,7 +11,7 @@
 
 import { describeState, distributionProblem, type GameDefinition } from './model.ts';
 import { MidpointGrid } from './grid.ts';
-import { rowError } from './validate.ts';
+import { callKernel, rowError } from './validate.ts';
 
 export class Problem {
   readonly game: GameDefinition;
@@ -50,7 +50,7 @@ export class Problem {
     const dense = new Float64Array(nX0);
     const majorRow = (c: number, x0: number, u0: number, mu: Float64Array): number => {
       dense.fill(NaN);
-      game.majorKernel(x0, u0, mu, dense, 0);
+      callKernel(game, 'majorKernel', { x0, u0 }, mu, () => game.majorKernel(x0, u0, mu, dense, 0));
       const bad = distributionProblem(dense, 0, nX0);
       if (bad) throw rowError(game, 'majorKernel', { x0, u0 }, mu, `${bad} (grid cell ${c})`);
       let n = 0;
@@ -80,18 +80,18 @@ export class Problem {
               this.majorP[j++] = dense[y];
             }
           }
-          const r0 = game.majorReward(x0, u0, mu);
-          if (!Number.isFinite(r0)) throw rowError(game, 'majorReward', { x0, u0 }, mu, `returned ${r0}`);
+          const r0 = callKernel(game, 'majorReward', { x0, u0 }, mu, () => game.majorReward(x0, u0, mu));
+          if (!Number.isFinite(r0)) throw rowError(game, 'majorReward', { x0, u0 }, mu, `returned ${r0} (grid cell ${c})`);
           this.majorR[slot] = r0;
           for (let x = 0; x < nX; x++) {
             for (let u = 0; u < nU; u++) {
               const off = ((slot * nX + x) * nU + u) * nX;
               this.minorP.fill(NaN, off, off + nX);
-              game.minorKernel(x, u, x0, u0, mu, this.minorP, off);
+              callKernel(game, 'minorKernel', { x, u, x0, u0 }, mu, () => game.minorKernel(x, u, x0, u0, mu, this.minorP, off));
               const badRow = distributionProblem(this.minorP, off, nX);
               if (badRow) throw rowError(game, 'minorKernel', { x, u, x0, u0 }, mu, `${badRow} (grid cell ${c})`);
-              const rr = game.minorReward(x, u, x0, u0, mu);
-              if (!Number.isFinite(rr)) throw rowError(game, 'minorReward', { x, u, x0, u0 }, mu, `returned ${rr}`);
+              const rr = callKernel(game, 'minorReward', { x, u, x0, u0 }, mu, () => game.minorReward(x, u, x0, u0, mu));
+              if (!Number.isFinite(rr)) throw rowError(game, 'minorReward', { x, u, x0, u0 }, mu, `returned ${rr} (grid cell ${c})`);
               this.minorR[(slot * nX + x) * nU + u] = rr;
             }
           }

@@ -93,7 +93,7 @@ export function checkAt(game: GameDefinition, mu: Float64Array, scratch: Float64
   }
 }
 
-function callKernel<R>(game: GameDefinition, fn: string, at: Record<string, number>, mu: Float64Array, call: () => R): R {
+export function callKernel<R>(game: GameDefinition, fn: string, at: Record<string, number>, mu: Float64Array, call: () => R): R {
   try {
     return call();
   } catch (err) {

@@ -17,7 +17,8 @@ describe('m3fg solve input errors', () => {
     [['--param', 'delta=1'], /game 'sis': unknown parameter 'delta'/],
     [['--param', 'T=2.5'], /game 'sis': parameter 'T' must be an integer, got 2.5/],
     [['--param', 'p_inf0=1.5'], /game 'sis': parameter 'p_inf0' must be <= 1, got 1.5/],
-    [['--param', 'gamma=8'], /game 'sis': minorKernel at \(x=1, u=0, x0=0, u0=0, mu=\[.*\]\) is not a distribution: entry 1 is negative/],
+    [['--param', 'gamma=-1'], /game 'sis': parameter 'gamma' must be >= 0, got -1/],
+    [['--game', 'advertisement', '--param', 'k0=0', '--param', 'kY=0'], /game 'advertisement': parameters 'k0' and 'kY' cannot both be 0/],
     [['--game', 'buffet', '--param', 'L=1'], /game 'buffet': parameter 'L' must be >= 2, got 1/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
   ];

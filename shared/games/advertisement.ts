@@ -6,6 +6,7 @@
 //   r  = cCrowd (mu(x) - mu(1-x)) + cAd a_{x+1} - cC [u == 0] - cO [u == 1]
 //   r0 = -c0Monopoly |mu(0) - mu(1)| - c0Ad [u0 != 0]
 
+import { GameDefinitionError } from '../errors.ts';
 import type { GameFamily, Params } from '../model.ts';
 
 export const advertisement: GameFamily = {
@@ -28,6 +29,9 @@ export const advertisement: GameFamily = {
   },
   create(p: Params) {
     const { change, jump0, cC, cO, cAd, cCrowd, c0Ad, c0Monopoly, k0, kY, kU0, kU } = p;
+    if (k0 === 0 && kY === 0) {
+      throw new GameDefinitionError('advertisement', "parameters 'k0' and 'kY' cannot both be 0 (a1 = a2 = 0 at x0 = 0, u0 = 0)");
+    }
     const a1 = (x0: number, u0: number) => k0 + kY * (x0 === 0 ? 1 : 0) + kU0 * (u0 === 1 ? 1 : 0);
     const a2 = (x0: number, u0: number) => k0 + kY * (x0 === 1 ? 1 : 0) + kU0 * (u0 === 2 ? 1 : 0);
     return {

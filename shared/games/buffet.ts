@@ -9,6 +9,7 @@
 // the major row accumulates, for each loss pattern in lexicographic order (location 0 slowest), the
 // no-gain outcome then the gain outcome, with pattern probability prod_d (loss_d ? mu_d loss dt : 1 - mu_d loss dt).
 
+import { GameDefinitionError } from '../errors.ts';
 import type { GameFamily, Params } from '../model.ts';
 
 export const buffet: GameFamily = {
@@ -31,6 +32,9 @@ export const buffet: GameFamily = {
   create(p: Params) {
     const { L, F, change, dt, gain, loss, cFood, cCrowd, cMove, c0Fill, c0Balance } = p;
     const nX0 = F ** L;
+    if (nX0 > 4096) {
+      throw new GameDefinitionError('buffet', `F^L = ${F}^${L} = ${nX0} major states is more than the 4096 supported`);
+    }
     const fill = new Int32Array(nX0 * L); // fill[x0 * L + d] = f_d
     for (let x0 = 0; x0 < nX0; x0++) {
       let rest = x0;
@@ -42,9 +46,9 @@ export const buffet: GameFamily = {
     const nu0 = new Float64Array(nX0).fill(1 / nX0);
     const mu0 = new Float64Array(L);
     mu0[0] = 1;
-    const move = change * dt;
+    const move = Math.min(1, change * dt);
     const stay = 1 - move;
-    const pGain = gain * dt;
+    const pGain = Math.min(1, gain * dt);
     const patterns = 1 << L;
     const lossF = new Int32Array(L);
     return {
@@ -72,7 +76,7 @@ export const buffet: GameFamily = {
           let scale = 1;
           for (let d = 0; d < L; d++) {
             const lost = (pat >> (L - 1 - d)) & 1;
-            const pd = mu[d] * loss * dt;
+            const pd = Math.min(1, mu[d] * loss * dt);
             prob = d === 0 ? (lost ? pd : 1 - pd) : prob * (lost ? pd : 1 - pd);
             const f = fill[x0 * L + d];
             lossF[d] = f - lost;

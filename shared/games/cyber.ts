@@ -47,7 +47,7 @@ export const cyber: GameFamily = {
           toSus = gamma;
           toInf = 1 - gamma;
         } else {
-          const q = u0 === 0 ? beta * i * 0.5 : Math.min(1, beta * i * 1.5);
+          const q = u0 === 0 ? Math.min(1, beta * i * 0.5) : Math.min(1, beta * i * 1.5);
           toInf = q;
           toSus = 1 - q;
         }

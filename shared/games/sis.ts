@@ -41,13 +41,13 @@ export const sis: GameFamily = {
           out[o + 1] = infect;
           out[o] = 1 - infect;
         } else {
-          const recover = gamma * dt;
+          const recover = Math.min(1, gamma * dt);
           out[o] = recover;
           out[o + 1] = 1 - recover;
         }
       },
       majorKernel(x0, _u0, _mu, out, o) {
-        const flip = jump * dt;
+        const flip = Math.min(1, jump * dt);
         out[o + 1 - x0] = flip;
         out[o + x0] = 1 - flip;
       },
