@@ -3,7 +3,7 @@
 // worker threads, the cluster executor over NATS nodes. Every executor must produce the same bits.
 
 import type { Problem } from '../shared/problem.ts';
-import type { SolverTables } from '../shared/tables.ts';
+import type { SolverTables, TableOptions } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
 
 /** What a remote side needs to rebuild the same Problem: the game, its parameter overrides, the bins. */
@@ -16,10 +16,11 @@ export interface ProblemSpec {
 export interface Executor {
   readonly name: string;
   /** Allocates (or attaches) the solver tables for `problem`; the coordinator reads and writes them. */
-  open(spec: ProblemSpec, problem: Problem): Promise<SolverTables>;
+  open(spec: ProblemSpec, problem: Problem, options?: TableOptions): Promise<SolverTables>;
   /** nextCell for every (t, row) from the current minor policy. */
   flow(): Promise<void>;
-  /** Backward step at time t over all rows, then the policy update of slice t. */
+  /** Backward step at time t over all rows, then the policy update of slice t (the step stores the Q rows
+   * when the rule needs them: shared/kernels/update.ts ruleNeedsQ). */
   step(t: number, rule: UpdateRule): Promise<void>;
   close(): Promise<void>;
 }

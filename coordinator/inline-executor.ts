@@ -2,10 +2,10 @@
 // conformance suite, and the fastest choice for small games.
 
 import type { Problem } from '../shared/problem.ts';
-import { allocateTables, type SolverTables } from '../shared/tables.ts';
+import { allocateTables, type SolverTables, type TableOptions } from '../shared/tables.ts';
 import { backwardRange, backwardScratch, type BackwardScratch } from '../shared/kernels/backward.ts';
 import { flowRange } from '../shared/kernels/flow.ts';
-import { updateRange, type UpdateRule } from '../shared/kernels/update.ts';
+import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
 
 export class InlineExecutor implements Executor {
@@ -14,9 +14,9 @@ export class InlineExecutor implements Executor {
   private tables?: SolverTables;
   private scratch?: BackwardScratch;
 
-  async open(_spec: ProblemSpec, problem: Problem): Promise<SolverTables> {
+  async open(_spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<SolverTables> {
     this.problem = problem;
-    this.tables = allocateTables(problem);
+    this.tables = allocateTables(problem, undefined, options);
     this.scratch = backwardScratch(problem);
     return this.tables;
   }
@@ -28,7 +28,7 @@ export class InlineExecutor implements Executor {
 
   async step(t: number, rule: UpdateRule): Promise<void> {
     const { problem, tables } = this.ready();
-    backwardRange(problem, tables, t, 0, problem.rows, this.scratch);
+    backwardRange(problem, tables, t, 0, problem.rows, this.scratch, { storeQ: ruleNeedsQ(rule) });
     updateRange(problem, tables, t, 0, problem.rows, rule);
   }
 

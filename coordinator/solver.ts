@@ -8,10 +8,10 @@
 import type { Problem } from '../shared/problem.ts';
 import { initPolicies, type InitialPolicy, type SolverTables } from '../shared/tables.ts';
 import { exploitability, startValues, type Exploitability, type StartValues } from '../shared/kernels/exploitability.ts';
-import type { UpdateRule } from '../shared/kernels/update.ts';
+import type { Response, UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
 
-export type Algorithm = 'fp' | 'fpi';
+export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating';
 
 export interface CurvePoint {
   iteration: number;
@@ -22,7 +22,14 @@ export interface CurvePoint {
 export interface SolveOptions {
   algorithm: Algorithm;
   iterations: number;
+  /** Initial policies; default one-hot on the first action, uniform for softmax FP/FPI (the reference's). */
   init?: InitialPolicy;
+  /** Softmax (Boltzmann) responses with this temperature for fp, fpi and alternating; OMD's temperature. */
+  temperature?: number;
+  /** Use softmax responses in fp / fpi / alternating (OMD always does). */
+  softmax?: boolean;
+  /** Alternating schedule: the major player updates at iterations n = 0 mod (inner + 1), the minor otherwise. */
+  inner?: number;
   /** Called after every iteration with its curve point (progress, logging, checkpoints). */
   onIteration?: (point: CurvePoint, tables: SolverTables) => void | Promise<void>;
   /** Stop early when this returns true (checked after each iteration). */
@@ -53,7 +60,7 @@ export async function solve(
   const { T } = problem.game;
   const rows = problem.rows;
   const nX = problem.game.nX;
-  const tables = await executor.open(spec, problem);
+  const tables = await executor.open(spec, problem, { omd: options.algorithm === 'omd' });
   const resume = options.resume;
   if (resume) {
     if (resume.minorPolicy.length !== tables.minorPolicy.length || resume.majorPolicy.length !== tables.majorPolicy.length) {
@@ -62,7 +69,7 @@ export async function solve(
     tables.minorPolicy.set(resume.minorPolicy);
     tables.majorPolicy.set(resume.majorPolicy);
   } else {
-    initPolicies(problem, tables, options.init ?? 'first');
+    initPolicies(problem, tables, options.init ?? (options.softmax && options.algorithm !== 'omd' ? 'uniform' : 'first'));
   }
   const curve: CurvePoint[] = resume ? resume.curve.slice(0, resume.iteration) : [];
   for (let n = resume?.iteration ?? 0; n < options.iterations; n++) {
@@ -73,7 +80,7 @@ export async function solve(
     tables.majorEval.fill(0, terminal * rows, (terminal + 1) * rows);
     tables.minorBR.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
     tables.minorEval.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
-    const rule: UpdateRule = options.algorithm === 'fp' ? { kind: 'average', iteration: n } : { kind: 'replace' };
+    const rule = updateRule(options, n);
     for (let t = T - 1; t >= 0; t--) await executor.step(t, rule);
     const value = startValues(problem, tables);
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
@@ -82,4 +89,22 @@ export async function solve(
     if (options.shouldStop?.()) break;
   }
   return { curve, tables };
+}
+
+/** The update of iteration n for an algorithm (games.md, "fictitious play" and "Variants"). */
+export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperature' | 'softmax' | 'inner'>, n: number): UpdateRule {
+  const temperature = options.temperature ?? 0.1;
+  const response: Response = options.softmax ? { kind: 'softmax', temperature } : { kind: 'greedy' };
+  switch (options.algorithm) {
+    case 'fp':
+      return { kind: 'average', iteration: n, response };
+    case 'fpi':
+      return { kind: 'replace', response };
+    case 'omd':
+      return { kind: 'omd', temperature };
+    case 'alternating': {
+      const k = options.inner ?? 1;
+      return { kind: 'average', iteration: n, response, players: n % (k + 1) === 0 ? 'major' : 'minor' };
+    }
+  }
 }

@@ -5,6 +5,9 @@
 //   value slices for two consecutive times, slot s = t mod 2:
 //     minorBR/minorEval[(s * rows + r) * nX + x], majorBR/majorEval[s * rows + r]
 //   greedy actions of the step in progress: minorGreedy[r * nX + x], majorGreedy[r]
+//   Q rows of the step in progress (written only when a softmax or OMD update needs them):
+//     minorQbr/minorQev[(r * nX + x) * nU + u], majorQbr/majorQev[r * nU0 + u0]
+//   OMD accumulators (allocated only for OMD, else empty): minorY like minorPolicy, majorY like majorPolicy
 // Every array is a view on one buffer each, so an executor can allocate them on SharedArrayBuffers.
 // Float64 everywhere a number is averaged or summed: the flow's projection can sit exactly on a tie, so the
 // policy's last bit matters for agreeing with the reference.
@@ -21,12 +24,23 @@ export interface SolverTables {
   readonly majorEval: Float64Array;
   readonly minorGreedy: Int32Array;
   readonly majorGreedy: Int32Array;
+  readonly minorQbr: Float64Array;
+  readonly minorQev: Float64Array;
+  readonly majorQbr: Float64Array;
+  readonly majorQev: Float64Array;
+  readonly minorY: Float64Array;
+  readonly majorY: Float64Array;
+}
+
+export interface TableOptions {
+  /** Allocate the OMD accumulators. */
+  omd?: boolean;
 }
 
 export type TableName = keyof SolverTables;
 
 /** Element counts and types of each table for a problem. */
-export function tableLayout(problem: Problem): Record<TableName, { length: number; type: 'f64' | 'i32' }> {
+export function tableLayout(problem: Problem, options: TableOptions = {}): Record<TableName, { length: number; type: 'f64' | 'i32' }> {
   const { nX, nU, nU0, T } = problem.game;
   const rows = problem.rows;
   return {
@@ -39,6 +53,12 @@ export function tableLayout(problem: Problem): Record<TableName, { length: numbe
     majorEval: { length: 2 * rows, type: 'f64' },
     minorGreedy: { length: rows * nX, type: 'i32' },
     majorGreedy: { length: rows, type: 'i32' },
+    minorQbr: { length: rows * nX * nU, type: 'f64' },
+    minorQev: { length: rows * nX * nU, type: 'f64' },
+    majorQbr: { length: rows * nU0, type: 'f64' },
+    majorQev: { length: rows * nU0, type: 'f64' },
+    minorY: { length: options.omd ? T * rows * nX * nU : 0, type: 'f64' },
+    majorY: { length: options.omd ? T * rows * nU0 : 0, type: 'f64' },
   };
 }
 
@@ -46,8 +66,9 @@ export function tableLayout(problem: Problem): Record<TableName, { length: numbe
 export function allocateTables(
   problem: Problem,
   makeBuffer: (bytes: number) => ArrayBufferLike = (n) => new ArrayBuffer(n),
+  options: TableOptions = {},
 ): SolverTables {
-  const layout = tableLayout(problem);
+  const layout = tableLayout(problem, options);
   const out: Partial<Record<TableName, Float64Array | Int32Array>> = {};
   for (const [name, { length, type }] of Object.entries(layout) as Array<[TableName, { length: number; type: 'f64' | 'i32' }]>) {
     const bytes = length * (type === 'f64' ? 8 : 4);

@@ -50,8 +50,8 @@ describe('unrolled flow', () => {
 });
 
 describe('unrolled backward step', () => {
-  for (const [name, params, bins] of cases) {
-    it(`is bitwise equal to the generic loop (${name} ${JSON.stringify(params)}, M = ${bins})`, () => {
+  for (const [[name, params, bins], discount, storeQ] of cases.flatMap((c) => [[c, 1, false], [c, 0.9, true]] as const)) {
+    it(`is bitwise equal to the generic loop (${name} ${JSON.stringify(params)}, M = ${bins}, discount ${discount}, storeQ ${storeQ})`, () => {
       const game = buildGame(builtinGames[name], params);
       const problem = new Problem(game, bins);
       const { nU, nU0, nX, T } = game;
@@ -66,9 +66,10 @@ describe('unrolled backward step', () => {
       const b = allocateTables(problem);
       for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
       for (let t = T - 1; t >= 0; t--) {
-        backwardRangeGeneric(problem, a, t, 0, problem.rows);
-        unrolled!(problem, b, t, 0, problem.rows);
-        for (const k of ['minorBR', 'minorEval', 'majorBR', 'majorEval', 'minorGreedy', 'majorGreedy'] as const) {
+        backwardRangeGeneric(problem, a, t, 0, problem.rows, undefined, { discount, storeQ });
+        unrolled!(problem, b, t, 0, problem.rows, discount, t & 1, storeQ);
+        const names = ['minorBR', 'minorEval', 'majorBR', 'majorEval', 'minorGreedy', 'majorGreedy', 'minorQbr', 'minorQev', 'majorQbr', 'majorQev'] as const;
+        for (const k of names) {
           const x = new Uint8Array(a[k].buffer, a[k].byteOffset, a[k].byteLength);
           const y = new Uint8Array(b[k].buffer, b[k].byteOffset, b[k].byteLength);
           expect(Buffer.compare(x, y), `${k} at t = ${t}`).toBe(0);

@@ -8,7 +8,16 @@ import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
 import { TIE_TOLERANCE } from './argmax.ts';
 
-export type UnrolledStep = (problem: Problem, tables: SolverTables, t: number, rowFrom: number, rowTo: number) => void;
+export type UnrolledStep = (
+  problem: Problem,
+  tables: SolverTables,
+  t: number,
+  rowFrom: number,
+  rowTo: number,
+  discount: number,
+  slot: number,
+  storeQ: boolean,
+) => void;
 
 const cache = new Map<string, UnrolledStep>();
 
@@ -31,13 +40,14 @@ function generate(nX: number, nU: number, nU0: number): string {
   const xs = range(nX);
   const us = range(nU);
   const XU = nX * nU;
-  L.push(`return function backwardUnrolled(problem, tables, t, rowFrom, rowTo) {`);
+  L.push(`return function backwardUnrolled(problem, tables, t, rowFrom, rowTo, discount, valueSlot, storeQ) {`);
   L.push(`const rows = problem.rows, cells = problem.cells, minorP = problem.minorP, minorR = problem.minorR;`);
   L.push(`const majorR = problem.majorR, majorCount = problem.majorCount, majorTo = problem.majorTo, majorP = problem.majorP, W = problem.majorWidth;`);
   L.push(`const minorPolicy = tables.minorPolicy, majorPolicy = tables.majorPolicy, nextCell = tables.nextCell;`);
   L.push(`const minorBR = tables.minorBR, minorEval = tables.minorEval, majorBR = tables.majorBR, majorEval = tables.majorEval;`);
   L.push(`const minorGreedy = tables.minorGreedy, majorGreedy = tables.majorGreedy;`);
-  L.push(`const cur = t & 1, nextRowBase = (cur ^ 1) * rows, curRowBase = cur * rows;`);
+  L.push(`const minorQbr = tables.minorQbr, minorQev = tables.minorQev, majorQbr = tables.majorQbr, majorQev = tables.majorQev;`);
+  L.push(`const cur = valueSlot, nextRowBase = (cur ^ 1) * rows, curRowBase = cur * rows;`);
   L.push(`for (let r = rowFrom; r < rowTo; r++) {`);
   L.push(`const tr = t * rows + r, pi0 = tr * ${nU0};`);
   for (const xu of range(XU)) L.push(`let qbr${xu} = 0, qev${xu} = 0;`);
@@ -49,7 +59,7 @@ function generate(nX: number, nU: number, nU0: number): string {
     L.push(`let s0br = 0, s0ev = 0;`);
     L.push(`if (w === 0) {`);
     L.push(`for (let j = 0; j < cnt; j++) { const p = majorP[sb + j], idx = nextRowBase + majorTo[sb + j] * cells + cNext; s0br += p * majorBR[idx]; s0ev += p * majorEval[idx]; }`);
-    L.push(`q0br${u0} = majorR[slot] + s0br; q0ev${u0} = majorR[slot] + s0ev;`);
+    L.push(`q0br${u0} = majorR[slot] + discount * s0br; q0ev${u0} = majorR[slot] + discount * s0ev;`);
     L.push(`} else {`);
     L.push(`let ${xs.map((y) => `abr${y} = 0, aev${y} = 0`).join(', ')};`);
     L.push(`for (let j = 0; j < cnt; j++) {`);
@@ -57,17 +67,21 @@ function generate(nX: number, nU: number, nU0: number): string {
     L.push(`s0br += p * majorBR[idx]; s0ev += p * majorEval[idx];`);
     for (const y of xs) L.push(`abr${y} += p * minorBR[vb + ${y}]; aev${y} += p * minorEval[vb + ${y}];`);
     L.push(`}`);
-    L.push(`q0br${u0} = majorR[slot] + s0br; q0ev${u0} = majorR[slot] + s0ev;`);
+    L.push(`q0br${u0} = majorR[slot] + discount * s0br; q0ev${u0} = majorR[slot] + discount * s0ev;`);
     L.push(`const kb = slot * ${XU * nX}, rb = slot * ${XU};`);
     for (const xu of range(XU)) {
       const sbr = xs.map((y) => `minorP[kb + ${xu * nX + y}] * abr${y}`);
       const sev = xs.map((y) => `minorP[kb + ${xu * nX + y}] * aev${y}`);
-      L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + ${chain(sbr)});`);
-      L.push(`qev${xu} += w * (minorR[rb + ${xu}] + ${chain(sev)});`);
+      L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + discount * ${chain(sbr)});`);
+      L.push(`qev${xu} += w * (minorR[rb + ${xu}] + discount * ${chain(sev)});`);
     }
     L.push(`}`);
     L.push(`}`);
   }
+  L.push(`if (storeQ) {`);
+  for (const u0 of range(nU0)) L.push(`majorQbr[r * ${nU0} + ${u0}] = q0br${u0}; majorQev[r * ${nU0} + ${u0}] = q0ev${u0};`);
+  for (const xu of range(XU)) L.push(`minorQbr[r * ${XU} + ${xu}] = qbr${xu}; minorQev[r * ${XU} + ${xu}] = qev${xu};`);
+  L.push(`}`);
   // major read-out
   L.push(`let best0 = q0br0;`);
   for (const u0 of range(nU0).slice(1)) L.push(`if (q0br${u0} > best0) best0 = q0br${u0};`);

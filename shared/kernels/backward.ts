@@ -7,6 +7,9 @@
 // The deviating minor player does not move the mean field; the major policy pi0 enters her Q.
 // Work per row: nU0 * (|supp P0| * (1 + nX) + nX * nU * nX) multiply-adds, no allocation in the loop.
 // Reads value slot (t+1) mod 2, writes slot t mod 2 and the greedy actions of the rows in range.
+// Options: `discount` gamma multiplies every expectation (Q = r + gamma sum P V; 1 for a finite horizon, where
+// multiplying by 1 is exact); `slot` overrides the slot written (value iteration alternates slots at a fixed
+// t); `storeQ` also writes the Q rows (tables.minorQbr/minorQev/majorQbr/majorQev) for softmax and OMD updates.
 
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
@@ -35,6 +38,12 @@ export function backwardScratch(problem: Problem): BackwardScratch {
   };
 }
 
+export interface StepOptions {
+  discount?: number;
+  slot?: number;
+  storeQ?: boolean;
+}
+
 export function backwardRange(
   problem: Problem,
   tables: SolverTables,
@@ -42,11 +51,15 @@ export function backwardRange(
   rowFrom: number,
   rowTo: number,
   scratch?: BackwardScratch,
+  options: StepOptions = {},
 ): void {
   const { nX, nU, nU0 } = problem.game;
   const unrolled = unrolledBackward(nX, nU, nU0);
-  if (unrolled) unrolled(problem, tables, t, rowFrom, rowTo);
-  else backwardRangeGeneric(problem, tables, t, rowFrom, rowTo, scratch ?? backwardScratch(problem));
+  const discount = options.discount ?? 1;
+  const slot = options.slot ?? t & 1;
+  const storeQ = options.storeQ ?? false;
+  if (unrolled) unrolled(problem, tables, t, rowFrom, rowTo, discount, slot, storeQ);
+  else backwardRangeGeneric(problem, tables, t, rowFrom, rowTo, scratch ?? backwardScratch(problem), options);
 }
 
 /** The plain loops; backward-unrolled.ts generates the same operations for small sizes. */
@@ -57,13 +70,17 @@ export function backwardRangeGeneric(
   rowFrom: number,
   rowTo: number,
   scratch: BackwardScratch = backwardScratch(problem),
+  options: StepOptions = {},
 ): void {
   const { nX, nU, nU0 } = problem.game;
+  const discount = options.discount ?? 1;
+  const storeQ = options.storeQ ?? false;
+  const { minorQbr, minorQev, majorQbr, majorQev } = tables;
   const { rows, cells, minorP, minorR, majorR, majorCount, majorTo, majorP, majorWidth } = problem;
   const { minorPolicy, majorPolicy, nextCell, minorBR, minorEval, majorBR, majorEval, minorGreedy, majorGreedy } =
     tables;
   const { q0br, q0ev, qbr, qev, abr, aev } = scratch;
-  const cur = t & 1;
+  const cur = options.slot ?? t & 1;
   const nxt = cur ^ 1;
   const nextRowBase = nxt * rows; // value slot of t + 1, in rows
   const curRowBase = cur * rows;
@@ -87,8 +104,8 @@ export function backwardRangeGeneric(
         s0br += p * majorBR[idx];
         s0ev += p * majorEval[idx];
       }
-      q0br[u0] = majorR[slot] + s0br;
-      q0ev[u0] = majorR[slot] + s0ev;
+      q0br[u0] = majorR[slot] + discount * s0br;
+      q0ev[u0] = majorR[slot] + discount * s0ev;
 
       // minor: skip major actions the policy never takes (adds exact zeros otherwise)
       const w = majorPolicy[pi0 + u0];
@@ -115,8 +132,19 @@ export function backwardRangeGeneric(
           sev += p * aev[y];
         }
         const rr = minorR[slot * nX * nU + xu];
-        qbr[xu] += w * (rr + sbr);
-        qev[xu] += w * (rr + sev);
+        qbr[xu] += w * (rr + discount * sbr);
+        qev[xu] += w * (rr + discount * sev);
+      }
+    }
+
+    if (storeQ) {
+      for (let u0 = 0; u0 < nU0; u0++) {
+        majorQbr[r * nU0 + u0] = q0br[u0];
+        majorQev[r * nU0 + u0] = q0ev[u0];
+      }
+      for (let xu = 0; xu < nX * nU; xu++) {
+        minorQbr[r * nX * nU + xu] = qbr[xu];
+        minorQev[r * nX * nU + xu] = qev[xu];
       }
     }
 

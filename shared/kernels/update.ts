@@ -1,13 +1,28 @@
-// Policy update for slice t over a range of rows, from the greedy actions of the step just computed
-// (games.md, "fictitious play"):
-//   FP (average): pi <- (pi * (n + 1) + onehot(greedy)) / (n + 2)   at iteration n (the reference's order)
-//   FPI (replace): pi <- onehot(greedy)
+// Policy update for slice t over a range of rows, from the step just computed (games.md, "fictitious play"
+// and "Variants"). The response of a player is either greedy (one-hot on the greedy action) or softmax:
+//   softmax(Q / tau)(a) = b_a / sum_a' b_a',  b_a = exp((Q(a) - max Q) / tau)   (Q = the best-response Q)
+// and the rules are
+//   average (FP):  pi <- (pi * (n + 1) + response) / (n + 2)   at iteration n (the reference's order)
+//   replace (FPI): pi <- response
+//   omd:           y <- y + Q_pi (the evaluation Q of the current policies);  pi <- softmax(y / tau)
+// `players` restricts an average/replace update to one player (the alternating schedule).
 // Slice t is never read again by the sweep once its step is done, so it can be updated in place right away.
 
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
 
-export type UpdateRule = { kind: 'average'; iteration: number } | { kind: 'replace' };
+export type Response = { kind: 'greedy' } | { kind: 'softmax'; temperature: number };
+export type Players = 'both' | 'major' | 'minor';
+
+export type UpdateRule =
+  | { kind: 'average'; iteration: number; response?: Response; players?: Players }
+  | { kind: 'replace'; response?: Response; players?: Players }
+  | { kind: 'omd'; temperature: number };
+
+/** Whether the backward step must store the Q rows for this rule. */
+export function ruleNeedsQ(rule: UpdateRule): boolean {
+  return rule.kind === 'omd' || rule.response?.kind === 'softmax';
+}
 
 export function updateRange(
   problem: Problem,
@@ -20,19 +35,72 @@ export function updateRange(
   const { nX, nU, nU0 } = problem.game;
   const rows = problem.rows;
   const { minorPolicy, majorPolicy, minorGreedy, majorGreedy } = tables;
+  if (rule.kind === 'omd') {
+    const { minorY, majorY, minorQev, majorQev } = tables;
+    const tau = rule.temperature;
+    for (let r = rowFrom; r < rowTo; r++) {
+      const tr = t * rows + r;
+      accumulateSoftmax(majorY, majorPolicy, tr * nU0, majorQev, r * nU0, nU0, tau);
+      for (let x = 0; x < nX; x++) {
+        accumulateSoftmax(minorY, minorPolicy, (tr * nX + x) * nU, minorQev, (r * nX + x) * nU, nU, tau);
+      }
+    }
+    return;
+  }
+  const players = rule.players ?? 'both';
+  const response = rule.response ?? { kind: 'greedy' };
+  const resp = new Float64Array(Math.max(nU, nU0));
   for (let r = rowFrom; r < rowTo; r++) {
     const tr = t * rows + r;
-    mergeOneHot(majorPolicy, tr * nU0, nU0, majorGreedy[r], rule);
-    for (let x = 0; x < nX; x++) mergeOneHot(minorPolicy, (tr * nX + x) * nU, nU, minorGreedy[r * nX + x], rule);
+    if (players !== 'minor') {
+      respond(response, tables.majorQbr, r * nU0, nU0, majorGreedy[r], resp);
+      merge(majorPolicy, tr * nU0, nU0, resp, rule);
+    }
+    if (players !== 'major') {
+      for (let x = 0; x < nX; x++) {
+        respond(response, tables.minorQbr, (r * nX + x) * nU, nU, minorGreedy[r * nX + x], resp);
+        merge(minorPolicy, (tr * nX + x) * nU, nU, resp, rule);
+      }
+    }
   }
 }
 
-function mergeOneHot(policy: Float64Array, off: number, n: number, action: number, rule: UpdateRule): void {
+/** The response distribution into out[0..n): one-hot on `greedy`, or softmax of q[off..off+n) / tau. */
+function respond(response: Response, q: Float64Array, off: number, n: number, greedy: number, out: Float64Array): void {
+  if (response.kind === 'greedy') {
+    for (let a = 0; a < n; a++) out[a] = a === greedy ? 1 : 0;
+  } else {
+    softmax(q, off, n, response.temperature, out, 0);
+  }
+}
+
+/** out = softmax(q / tau) as the reference computes it: exp((q - max) / tau), then divide by the sum. */
+export function softmax(q: Float64Array, off: number, n: number, tau: number, out: Float64Array, outOff: number): void {
+  let max = q[off];
+  for (let a = 1; a < n; a++) if (q[off + a] > max) max = q[off + a];
+  let rest = 0;
+  for (let a = 0; a < n; a++) {
+    const b = Math.exp((q[off + a] - max) / tau);
+    out[outOff + a] = b;
+    if (a > 0) rest += b;
+  }
+  // numpy's sum over the last axis: first term + the sequential sum of the rest
+  const sum = out[outOff] + rest;
+  for (let a = 0; a < n; a++) out[outOff + a] = out[outOff + a] / sum;
+}
+
+function merge(policy: Float64Array, off: number, n: number, resp: Float64Array, rule: UpdateRule): void {
   if (rule.kind === 'replace') {
-    for (let a = 0; a < n; a++) policy[off + a] = a === action ? 1 : 0;
+    for (let a = 0; a < n; a++) policy[off + a] = resp[a];
     return;
   }
+  if (rule.kind !== 'average') return;
   const k = rule.iteration + 1;
   const k1 = rule.iteration + 2;
-  for (let a = 0; a < n; a++) policy[off + a] = (policy[off + a] * k + (a === action ? 1 : 0)) / k1;
+  for (let a = 0; a < n; a++) policy[off + a] = (policy[off + a] * k + resp[a]) / k1;
+}
+
+function accumulateSoftmax(y: Float64Array, policy: Float64Array, off: number, q: Float64Array, qOff: number, n: number, tau: number): void {
+  for (let a = 0; a < n; a++) y[off + a] += q[qOff + a];
+  softmax(y, off, n, tau, policy, off);
 }
