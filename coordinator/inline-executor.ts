@@ -3,7 +3,7 @@
 
 import type { Problem } from '../shared/problem.ts';
 import { allocateTables, type SolverTables, type TableOptions } from '../shared/tables.ts';
-import { backwardRange, backwardScratch, type BackwardScratch } from '../shared/kernels/backward.ts';
+import { backwardRange, backwardScratch, type BackwardScratch, type StepOptions } from '../shared/kernels/backward.ts';
 import { flowRange } from '../shared/kernels/flow.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
@@ -23,7 +23,17 @@ export class InlineExecutor implements Executor {
 
   async flow(): Promise<void> {
     const { problem, tables } = this.ready();
-    flowRange(problem, tables.minorPolicy, tables.nextCell, 0, problem.game.T * problem.rows);
+    flowRange(problem, tables.minorPolicy, tables.nextCell, 0, tables.nextCell.length / problem.game.nU0);
+  }
+
+  async backward(t: number, options: StepOptions): Promise<void> {
+    const { problem, tables } = this.ready();
+    backwardRange(problem, tables, t, 0, problem.rows, this.scratch, options);
+  }
+
+  async update(t: number, rule: UpdateRule): Promise<void> {
+    const { problem, tables } = this.ready();
+    updateRange(problem, tables, t, 0, problem.rows, rule);
   }
 
   async step(t: number, rule: UpdateRule): Promise<void> {

@@ -10,6 +10,7 @@ import { initPolicies, type InitialPolicy, type SolverTables } from '../shared/t
 import { exploitability, startValues, type Exploitability, type StartValues } from '../shared/kernels/exploitability.ts';
 import type { Response, UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
+import { valueIterationSweep } from './value-iteration.ts';
 
 export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating';
 
@@ -30,6 +31,12 @@ export interface SolveOptions {
   softmax?: boolean;
   /** Alternating schedule: the major player updates at iterations n = 0 mod (inner + 1), the minor otherwise. */
   inner?: number;
+  /** Infinite-horizon discounted objective with stationary policies (value iteration per iteration). */
+  horizon?: 'finite' | 'infinite';
+  /** Discount factor of the infinite horizon (default 0.99). */
+  discount?: number;
+  /** Value-iteration stopping tolerance on sum |V_new - V| (default 1e-5). */
+  tolerance?: number;
   /** Called after every iteration with its curve point (progress, logging, checkpoints). */
   onIteration?: (point: CurvePoint, tables: SolverTables) => void | Promise<void>;
   /** Stop early when this returns true (checked after each iteration). */
@@ -60,7 +67,8 @@ export async function solve(
   const { T } = problem.game;
   const rows = problem.rows;
   const nX = problem.game.nX;
-  const tables = await executor.open(spec, problem, { omd: options.algorithm === 'omd' });
+  const infinite = options.horizon === 'infinite';
+  const tables = await executor.open(spec, problem, { omd: options.algorithm === 'omd', slices: infinite ? 1 : T });
   const resume = options.resume;
   if (resume) {
     if (resume.minorPolicy.length !== tables.minorPolicy.length || resume.majorPolicy.length !== tables.majorPolicy.length) {
@@ -74,14 +82,21 @@ export async function solve(
   const curve: CurvePoint[] = resume ? resume.curve.slice(0, resume.iteration) : [];
   for (let n = resume?.iteration ?? 0; n < options.iterations; n++) {
     await executor.flow();
-    // the value after the last epoch is 0: clear the slot that plays t = T
-    const terminal = T & 1;
-    tables.majorBR.fill(0, terminal * rows, (terminal + 1) * rows);
-    tables.majorEval.fill(0, terminal * rows, (terminal + 1) * rows);
-    tables.minorBR.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
-    tables.minorEval.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
     const rule = updateRule(options, n);
-    for (let t = T - 1; t >= 0; t--) await executor.step(t, rule);
+    if (infinite) {
+      await valueIterationSweep(problem, tables, executor, rule, {
+        discount: options.discount ?? 0.99,
+        tolerance: options.tolerance ?? 1e-5,
+      });
+    } else {
+      // the value after the last epoch is 0: clear the slot that plays t = T
+      const terminal = T & 1;
+      tables.majorBR.fill(0, terminal * rows, (terminal + 1) * rows);
+      tables.majorEval.fill(0, terminal * rows, (terminal + 1) * rows);
+      tables.minorBR.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
+      tables.minorEval.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
+      for (let t = T - 1; t >= 0; t--) await executor.step(t, rule);
+    }
     const value = startValues(problem, tables);
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
     curve.push(point);

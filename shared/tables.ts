@@ -35,13 +35,16 @@ export interface SolverTables {
 export interface TableOptions {
   /** Allocate the OMD accumulators. */
   omd?: boolean;
+  /** Policy slices: the horizon T (default), or 1 for the stationary policies of an infinite horizon. */
+  slices?: number;
 }
 
 export type TableName = keyof SolverTables;
 
 /** Element counts and types of each table for a problem. */
 export function tableLayout(problem: Problem, options: TableOptions = {}): Record<TableName, { length: number; type: 'f64' | 'i32' }> {
-  const { nX, nU, nU0, T } = problem.game;
+  const { nX, nU, nU0 } = problem.game;
+  const T = options.slices ?? problem.game.T;
   const rows = problem.rows;
   return {
     minorPolicy: { length: T * rows * nX * nU, type: 'f64' },
