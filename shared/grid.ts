@@ -19,7 +19,26 @@
 // since C < d/2 <= 2), and the outer face, where some corners are not cells (the float test dropped them).
 // Property tests compare with the brute-force scan, ties included.
 
-export class MidpointGrid {
+/** A finite partition of the simplex over nX states: cell points and the L1 projection onto them. */
+export interface MeanFieldGrid {
+  readonly kind: GridKind;
+  readonly nX: number;
+  readonly M: number;
+  readonly cells: number;
+  /** points[c * nX + i] = coordinate i of cell c. */
+  readonly points: Float64Array;
+  /** proj(mu): the L1-nearest cell; ties by the float distance (index order), then the lowest index. */
+  project(mu: ArrayLike<number>, off?: number): number;
+  /** The same by scanning every cell (tests). */
+  projectByScan(mu: ArrayLike<number>, off?: number): number;
+  distance(mu: ArrayLike<number>, off: number, c: number): number;
+  point(c: number): Float64Array;
+}
+
+export type GridKind = 'midpoint' | 'lattice';
+
+export class MidpointGrid implements MeanFieldGrid {
+  readonly kind = 'midpoint' as const;
   readonly nX: number;
   readonly M: number;
   readonly cells: number;

@@ -10,12 +10,12 @@
 //   majorTo/majorP[(r * nU0 + u0) * majorWidth + j], in increasing x0' (zero entries dropped).
 
 import { describeState, distributionProblem, type GameDefinition } from './model.ts';
-import { MidpointGrid } from './grid.ts';
+import { MidpointGrid, type GridKind, type MeanFieldGrid } from './grid.ts';
 import { callKernel, rowError } from './validate.ts';
 
 export class Problem {
   readonly game: GameDefinition;
-  readonly grid: MidpointGrid;
+  readonly grid: MeanFieldGrid;
   readonly cells: number;
   readonly rows: number;
   readonly minorP: Float64Array;
@@ -28,10 +28,10 @@ export class Problem {
   /** proj(mu0): the cell the start values are read at. */
   readonly initialCell: number;
 
-  constructor(game: GameDefinition, bins: number) {
+  constructor(game: GameDefinition, bins: number, gridKind: GridKind = 'midpoint') {
     this.game = game;
     const { nX, nU, nX0, nU0 } = game;
-    const grid = new MidpointGrid(nX, bins);
+    const grid = makeGrid(gridKind, nX, bins);
     this.grid = grid;
     const C = grid.cells;
     this.cells = C;
@@ -105,4 +105,10 @@ export class Problem {
     const c = r % this.cells;
     return describeState({ x0: Math.floor(r / this.cells), cell: c }, this.grid.point(c));
   }
+}
+
+/** The grid of a kind. The lattice grid lives in lattice-grid.ts. */
+export function makeGrid(kind: GridKind, nX: number, bins: number): MeanFieldGrid {
+  if (kind === 'midpoint') return new MidpointGrid(nX, bins);
+  throw new RangeError(`grid: unknown grid kind '${kind}'`);
 }
