@@ -11,6 +11,7 @@
 
 import { describeState, distributionProblem, type GameDefinition } from './model.ts';
 import { MidpointGrid, type GridKind, type MeanFieldGrid } from './grid.ts';
+import { LatticeGrid } from './lattice-grid.ts';
 import { callKernel, rowError } from './validate.ts';
 
 export class Problem {
@@ -110,5 +111,6 @@ export class Problem {
 /** The grid of a kind. The lattice grid lives in lattice-grid.ts. */
 export function makeGrid(kind: GridKind, nX: number, bins: number): MeanFieldGrid {
   if (kind === 'midpoint') return new MidpointGrid(nX, bins);
+  if (kind === 'lattice') return new LatticeGrid(nX, bins);
   throw new RangeError(`grid: unknown grid kind '${kind}'`);
 }
