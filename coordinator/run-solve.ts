@@ -11,6 +11,7 @@ import type { SolveSettings } from './options.ts';
 import { encodePolicies, ensureDir, resultPaths, writeFileAtomic } from './results.ts';
 import { solve, type CurvePoint } from './solver.ts';
 import type { Progress } from './progress.ts';
+import { reportAfterSolve } from './report/index.ts';
 
 export interface RunSolveResult {
   curve: CurvePoint[];
@@ -76,5 +77,6 @@ export async function runSolve(
     ),
   );
   log.info({ seconds, final: last.exploitability }, 'solve finished');
+  await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
   return { curve: result.curve, paths, seconds };
 }

@@ -6,6 +6,7 @@ import { createLogger } from '../logger.ts';
 import { parseSolveFlags, type RawSolveFlags } from '../options.ts';
 import { logProgress, terminalProgress } from '../progress.ts';
 import { runSolve } from '../run-solve.ts';
+import { registerReportCommand } from './report.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
         );
       }
     });
+  registerReportCommand(program);
 
   try {
     await program.parseAsync(argv);
