@@ -7,6 +7,7 @@ import { parseSolveFlags, type RawSolveFlags } from '../options.ts';
 import { logProgress, terminalProgress } from '../progress.ts';
 import { runSolve } from '../run-solve.ts';
 import { registerReportCommand } from './report.ts';
+import { registerNplayerCommand } from './nplayer.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     });
   registerReportCommand(program);
+  registerNplayerCommand(program);
 
   try {
     await program.parseAsync(argv);
