@@ -1,6 +1,7 @@
 // Solve options: parsing and validation of user input, before anything runs or is written.
 // Every rejection is one line that names the flag or parameter.
 
+import { availableParallelism } from 'node:os';
 import { OptionError } from '../shared/errors.ts';
 import { builtinGames } from '../shared/games/index.ts';
 import type { GameFamily } from '../shared/model.ts';
@@ -14,6 +15,8 @@ export interface SolveSettings {
   iterations: number;
   params: Record<string, number>;
   out: string;
+  /** Worker threads: 1 runs inline on the calling thread, more use the local executor (Piscina). */
+  threads: number;
 }
 
 export interface RawSolveFlags {
@@ -23,6 +26,7 @@ export interface RawSolveFlags {
   iterations?: string;
   param?: string[];
   out?: string;
+  threads?: string;
 }
 
 export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi'];
@@ -37,6 +41,7 @@ export function parseSolveFlags(flags: RawSolveFlags): SolveSettings {
   }
   const bins = positiveInt('--bins', flags.bins ?? '20');
   const iterations = positiveInt('--iterations', flags.iterations ?? '100');
+  const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
   const params: Record<string, number> = {};
   for (const item of flags.param ?? []) {
     const eq = item.indexOf('=');
@@ -48,7 +53,7 @@ export function parseSolveFlags(flags: RawSolveFlags): SolveSettings {
     params[name] = value;
   }
   const out = flags.out ?? `results/${game}-${algorithm}-m${bins}`;
-  return { game, family, algorithm, bins, iterations, params, out };
+  return { game, family, algorithm, bins, iterations, params, out, threads };
 }
 
 export function positiveInt(flag: string, text: string): number {

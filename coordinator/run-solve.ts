@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { buildGame } from '../shared/validate.ts';
 import { Problem } from '../shared/problem.ts';
 import { InlineExecutor } from './inline-executor.ts';
+import { LocalExecutor } from './local-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
 import { encodePolicies, ensureDir, resultPaths, writeFileAtomic } from './results.ts';
@@ -31,7 +32,8 @@ export async function runSolve(
   const log = logger.child({ component: 'solve', game: settings.game, algorithm: settings.algorithm, bins: settings.bins });
   log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built }, 'problem built');
 
-  const executor = deps.executor ?? new InlineExecutor();
+  const executor = deps.executor ?? (settings.threads > 1 ? new LocalExecutor({ threads: settings.threads, logger }) : new InlineExecutor());
+  const threads = executor instanceof LocalExecutor ? executor.threads : 1;
   const paths = resultPaths(settings.out);
   ensureDir(settings.out);
   const started = performance.now();
@@ -65,6 +67,8 @@ export async function runSolve(
         bins: settings.bins,
         iterations: settings.iterations,
         executor: executor.name,
+        threads,
+        ...(executor instanceof LocalExecutor ? { sharding: executor.stats() } : {}),
         sizes: { nX: game.nX, nU: game.nU, nX0: game.nX0, nU0: game.nU0, T: game.T, cells: problem.cells, rows: problem.rows },
         initialCell: problem.initialCell,
         seconds,

@@ -28,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--iterations <K>', 'solver iterations', '100')
     .option('--param <name=value>', 'override a game parameter (repeatable)', collect, [])
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
+    .option('--threads <N>', 'worker threads; 1 runs inline (default: all cores)')
     .option('--quiet', 'no progress bar or summary')
     .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)')
     .action(async (flags: RawSolveFlags & { quiet?: boolean; logLevel?: string }) => {

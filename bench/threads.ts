@@ -1,0 +1,176 @@
+// Local executor scaling: seconds per FP iteration on the inline executor and on the local executor with
+// 1, 2, 4, ... threads up to the core count, rows per second, speedup over one thread, and peak resident
+// memory. Each (instance, executor) runs in a child process of its own, so that its peak RSS is its own.
+// Rows per second = T * rows / seconds per iteration: (t, x0, cell) rows swept (flow and backward step).
+// Usage: npm run bench:threads [-- --quick] [-- --full] [-- --only TEXT]
+//   --quick: 0.5 s per configuration instead of 3; --full: adds Cyber at M = 120; --only: instances whose
+//   label contains TEXT (case-insensitive), e.g. --only cyber
+// Prints a table; writes bench/results/threads.json.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { builtinGames } from '../shared/games/index.ts';
+import { Problem } from '../shared/problem.ts';
+import { buildGame } from '../shared/validate.ts';
+import { InlineExecutor } from '../coordinator/inline-executor.ts';
+import { LocalExecutor, type LocalExecutorStats } from '../coordinator/local-executor.ts';
+import type { Executor, ProblemSpec } from '../coordinator/executor.ts';
+import { solve } from '../coordinator/solver.ts';
+
+interface Instance {
+  label: string;
+  spec: ProblemSpec;
+}
+
+interface Measurement {
+  label: string;
+  executor: 'inline' | 'local';
+  threads: number;
+  cells: number;
+  rows: number;
+  T: number;
+  setupSeconds: number;
+  /** Local: until every thread has built the problem. */
+  openSeconds: number;
+  iterations: number;
+  secondsPerIteration: number;
+  rowsPerSecond: number;
+  maxRssMiB: number;
+  sharding?: LocalExecutorStats;
+}
+
+const args = process.argv.slice(2);
+
+if (args[0] === '--one') {
+  const job = JSON.parse(args[1]) as { instance: Instance; threads: number; budget: number };
+  process.stdout.write(`${JSON.stringify(await measure(job.instance, job.threads, job.budget))}\n`);
+  process.exit(0);
+}
+
+const quick = args.includes('--quick');
+const full = args.includes('--full');
+const budget = quick ? 0.5 : 3;
+const cores = availableParallelism();
+const threadCounts: number[] = [];
+for (let k = 1; k < cores; k *= 2) threadCounts.push(k);
+threadCounts.push(cores);
+
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1]?.toLowerCase() : undefined;
+const allInstances: Instance[] = [
+  { label: 'SIS M=120', spec: { game: 'sis', params: {}, bins: 120 } },
+  { label: 'Buffet M=120', spec: { game: 'buffet', params: {}, bins: 120 } },
+  { label: 'Advertisement M=120', spec: { game: 'advertisement', params: {}, bins: 120 } },
+  { label: 'Cyber M=60', spec: { game: 'cyber', params: {}, bins: 60 } },
+  ...(full ? [{ label: 'Cyber M=120', spec: { game: 'cyber', params: {}, bins: 120 } }] : []),
+  { label: 'Buffet L=3 M=60', spec: { game: 'buffet', params: { L: 3 }, bins: 60 } },
+];
+const instances = allInstances.filter((i) => !only || i.label.toLowerCase().includes(only));
+
+console.log(
+  `m3fg local executor scaling: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, ` +
+    `load average ${loadavg()[0].toFixed(2)}, budget ${budget} s per configuration`,
+);
+const header = `${'instance'.padEnd(20)} ${'executor'.padEnd(10)} ${'s/iteration'.padStart(12)} ${'rows/s'.padStart(12)} ${'speedup'.padStart(8)} ${'vs inline'.padStart(9)} ${'peak RSS'.padStart(10)}`;
+console.log(header);
+console.log('-'.repeat(header.length));
+const results: Array<Measurement & { speedup?: number; speedupOverInline?: number }> = [];
+for (const instance of instances) {
+  const rows: Measurement[] = [];
+  for (const threads of [0, ...threadCounts]) {
+    const m = runChild(instance, threads);
+    rows.push(m);
+    const inline = rows.find((r) => r.executor === 'inline');
+    const one = rows.find((r) => r.executor === 'local' && r.threads === 1);
+    const speedup = m.executor === 'local' && one ? one.secondsPerIteration / m.secondsPerIteration : undefined;
+    const speedupOverInline = inline ? inline.secondsPerIteration / m.secondsPerIteration : undefined;
+    results.push({ ...m, speedup, speedupOverInline });
+    console.log(
+      `${instance.label.padEnd(20)} ${(m.executor === 'inline' ? 'inline' : `${m.threads} thr`).padEnd(10)} ` +
+        `${m.secondsPerIteration.toFixed(4).padStart(12)} ${Math.round(m.rowsPerSecond).toExponential(2).padStart(12)} ` +
+        `${(speedup ? `${speedup.toFixed(2)}x` : '').padStart(8)} ${(speedupOverInline ? `${speedupOverInline.toFixed(2)}x` : '').padStart(9)} ` +
+        `${`${m.maxRssMiB.toFixed(0)} MiB`.padStart(10)}`,
+    );
+  }
+}
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(
+  'bench/results/threads.json',
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, loadAverage: loadavg(), budgetSeconds: budget, results }, null, 1),
+);
+console.log('written bench/results/threads.json');
+
+function runChild(instance: Instance, threads: number): Measurement {
+  const script = fileURLToPath(import.meta.url);
+  const res = spawnSync(process.execPath, [...process.execArgv, script, '--one', JSON.stringify({ instance, threads, budget })], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = res.stdout.trim().split('\n').pop() ?? '';
+  if (res.status !== 0 || !line.startsWith('{')) throw new Error(`bench child for ${instance.label}, threads ${threads} failed (exit ${res.status})`);
+  return JSON.parse(line) as Measurement;
+}
+
+/**
+ * One configuration (threads = 0: inline). Iteration i's time runs from the end of iteration i - 1 (or of
+ * open(), threads ready) to its own end. The first iteration (JIT warm-up) is dropped unless it alone took
+ * the whole budget; then iterations are timed until the budget is spent, at least one.
+ */
+async function measure(instance: Instance, threads: number, budget: number): Promise<Measurement> {
+  const { spec } = instance;
+  const t0 = performance.now();
+  const problem = new Problem(buildGame(builtinGames[spec.game], spec.params), spec.bins);
+  const setupSeconds = (performance.now() - t0) / 1000;
+  const local = threads > 0 ? new LocalExecutor({ threads }) : undefined;
+  const inner: Executor = local ?? new InlineExecutor();
+  let mark = 0;
+  let openSeconds = 0;
+  const executor: Executor = {
+    name: inner.name,
+    open: async (s, p, o) => {
+      const started = performance.now();
+      const tables = await inner.open(s, p, o);
+      await local?.whenReady();
+      mark = performance.now();
+      openSeconds = (mark - started) / 1000;
+      return tables;
+    },
+    flow: () => inner.flow(),
+    backward: (t, o) => inner.backward(t, o),
+    update: (t, r) => inner.update(t, r),
+    step: (t, r) => inner.step(t, r),
+    close: () => inner.close(),
+  };
+  const durations: number[] = [];
+  const counted = () => (durations[0] >= budget ? durations : durations.slice(1));
+  await solve(spec, problem, executor, {
+    algorithm: 'fp',
+    iterations: 1_000_000,
+    onIteration: () => {
+      const now = performance.now();
+      durations.push((now - mark) / 1000);
+      mark = now;
+    },
+    shouldStop: () => counted().reduce((a, b) => a + b, 0) >= budget,
+  });
+  await executor.close();
+  const secondsPerIteration = counted().reduce((a, b) => a + b, 0) / counted().length;
+  const T = problem.game.T;
+  return {
+    label: instance.label,
+    executor: local ? 'local' : 'inline',
+    threads: Math.max(1, threads),
+    cells: problem.cells,
+    rows: problem.rows,
+    T,
+    setupSeconds,
+    openSeconds,
+    iterations: counted().length,
+    secondsPerIteration,
+    rowsPerSecond: (T * problem.rows) / secondsPerIteration,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    sharding: local?.stats(),
+  };
+}
