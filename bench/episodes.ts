@@ -50,11 +50,17 @@ async function measure(runner: EpisodeRunner, players: number, sampler: Sampler,
     seed,
     episodes,
   });
-  // warm-up (JIT, worker start), also the first rate estimate
-  let w = performance.now();
-  const warm = Math.min(maxEpisodes, Math.max(runner.threads, 4));
-  await runner.run(job(warm, 1));
-  let rate = warm / Math.max(1e-3, (performance.now() - w) / 1000);
+  // warm-up (JIT, worker start) for about 0.3 s, doubling the batch; also the first rate estimate
+  let rate = 0;
+  let w = 0;
+  for (let warm = Math.max(runner.threads, 2), spent = 0; spent < 0.3 && warm <= maxEpisodes; warm *= 2) {
+    w = performance.now();
+    await runner.run(job(warm, 1));
+    const s = (performance.now() - w) / 1000;
+    spent += s;
+    rate = warm / Math.max(1e-3, s);
+  }
+  if (rate === 0) rate = 1;
   let episodes = 0;
   let seconds = 0;
   let seed = 2;

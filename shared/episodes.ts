@@ -82,6 +82,9 @@ export class EpisodeSimulator {
   private readonly majorRow: Float64Array;
   private readonly states: Int32Array;
   private random?: EpisodeRandom;
+  /** Returns of the episode just simulated. */
+  private majorReturn = 0;
+  private minorReturn = 0;
 
   constructor(game: GameDefinition, grid: MeanFieldGrid, policies: EpisodePolicies, players: number, sampler: Sampler) {
     const { nX, nU, nX0, nU0, T } = game;
@@ -142,9 +145,6 @@ export class EpisodeSimulator {
     this.runRange(seed, k, k + 1, major, minor);
     return { major: major[0], minor: minor[0] };
   }
-
-  private majorReturn = 0;
-  private minorReturn = 0;
 
   /** mu^N = counts / N, its cell, and the policy row r = x0 * cells + c of time t. */
   private policyRow(t: number, x0: number): number {

@@ -370,7 +370,7 @@ describe('N-player simulator against exact enumeration (tiny game, T = 3, M = 4)
           const z = (s.mean - expected) / (s.stdev / Math.sqrt(s.n));
           expect(Math.abs(z), `${what}: mean ${s.mean} vs exact ${expected} (z = ${z})`).toBeLessThan(Z);
         }
-      });
+      }, 30_000);
     }
   }
 
@@ -397,7 +397,7 @@ describe('N-player simulator against exact enumeration (tiny game, T = 3, M = 4)
     // (12 and 38 standard errors here: a z-test at 5.5 misses such a shift with probability < 1e-6)
     expect(Math.abs(exact.major - wrong.major) / se(major)).toBeGreaterThan(2 * Z);
     expect(Math.abs(exact.minor - wrong.minor) / se(minor)).toBeGreaterThan(2 * Z);
-  });
+  }, 30_000);
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -496,7 +496,7 @@ describe('mean-field prediction', () => {
     expect(v.minorPolicy).toBe(six.curve[5].value.minorPolicy);
     // and not the last curve point of the five-iteration run (the policy before its last update)
     expect(v.majorPolicy).not.toBe(five.curve[4].value.majorPolicy);
-  });
+  }, 30_000);
 });
 
 describe('m3fg nplayer', () => {
