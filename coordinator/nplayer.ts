@@ -257,6 +257,9 @@ export function loadSolved(dir: string): SolvedPolicies {
     throw new OptionError(`--from: ${paths.policies}: ${(err as Error).message}`, { cause: err });
   }
   const s = header.sizes;
+  if (s.T === 1 && game.T > 1) {
+    throw new OptionError(`--from: ${paths.policies} holds stationary (infinite-horizon) policies; nplayer simulates the finite-horizon game only`);
+  }
   if (s.T !== game.T || s.nX !== game.nX || s.nU !== game.nU || s.nX0 !== game.nX0 || s.nU0 !== game.nU0 || s.cells !== grid.cells) {
     throw new OptionError(`--from: the sizes in ${paths.policies} do not match the rebuilt game ${header.game} at M = ${header.bins}`);
   }
