@@ -5,10 +5,12 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';
 import type { SolverTables } from '../shared/tables.ts';
 import { encodePolicies, readPolicies, writeFileAtomic, type PolicyHeader } from './results.ts';
 import type { CurvePoint, ResumeState } from './solver.ts';
+import type { RunIdentity } from './options.ts';
 
 export const M3FG_VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -18,13 +20,7 @@ export function checkpointPath(dir: string): string {
   return join(dir, 'checkpoint.bin');
 }
 
-export interface CheckpointIdentity {
-  game: string;
-  params: Record<string, number>;
-  bins: number;
-  algorithm: string;
-  iterations: number;
-}
+export type CheckpointIdentity = RunIdentity & { iterations: number; checkpointEvery: number };
 
 export function writeCheckpoint(
   dir: string,
@@ -40,6 +36,7 @@ export function writeCheckpoint(
     iterations: id.iterations,
     m3fgVersion: M3FG_VERSION,
     curve: curve.slice(0, nextIteration),
+    run: { ...id },
   });
   writeFileAtomic(checkpointPath(dir), bytes);
 }
@@ -76,26 +73,28 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
   };
 }
 
-/** Refuses a checkpoint whose game, parameters, grid or algorithm differ from the run being resumed. */
-export function checkCompatible(header: LoadedCheckpoint['header'], want: CheckpointIdentity, problem: Problem): void {
-  const have = `game '${header.game}', M = ${header.bins}, algorithm ${header.checkpoint.algorithm}`;
-  const asked = `game '${want.game}', M = ${want.bins}, algorithm ${want.algorithm}`;
-  if (header.game !== want.game || header.bins !== want.bins || header.checkpoint.algorithm !== want.algorithm) {
-    throw new CheckpointError(`--resume: the checkpoint is for ${have}, not ${asked}`);
+/**
+ * Refuses a resume that asks for another game, grid, algorithm, parameter or variant setting than the
+ * checkpoint's. `asked` holds only what the user set explicitly.
+ */
+export function checkCompatible(saved: CheckpointIdentity, asked: Partial<RunIdentity>): void {
+  const describe = (g: string, M: number, a: string) => `game '${g}', M = ${M}, algorithm ${a}`;
+  const game = asked.game ?? saved.game;
+  const bins = asked.bins ?? saved.bins;
+  const algorithm = asked.algorithm ?? saved.algorithm;
+  if (game !== saved.game || bins !== saved.bins || algorithm !== saved.algorithm) {
+    throw new CheckpointError(`--resume: the checkpoint is for ${describe(saved.game, saved.bins, saved.algorithm)}, not ${describe(game, bins, algorithm)}`);
   }
-  const keys = new Set([...Object.keys(header.params), ...Object.keys(want.params)]);
-  for (const k of keys) {
-    if (!Object.is(header.params[k], want.params[k])) {
-      throw new CheckpointError(`--resume: the checkpoint has ${k} = ${header.params[k]}, the run asks for ${want.params[k]}`);
+  for (const [k, v] of Object.entries(asked.params ?? {})) {
+    if (!Object.is(saved.params[k], v)) throw new CheckpointError(`--resume: the checkpoint has ${k} = ${saved.params[k]}, the run asks for ${v}`);
+  }
+  for (const key of ['grid', 'horizon', 'discount', 'tolerance', 'softmax', 'temperature', 'inner', 'init'] as const) {
+    if (asked[key] !== undefined && asked[key] !== saved[key]) {
+      throw new CheckpointError(`--resume: the checkpoint has ${key} = ${String(saved[key])}, the run asks for ${String(asked[key])}`);
     }
-  }
-  const s = header.sizes;
-  const g = problem.game;
-  if (s.T !== g.T || s.nX !== g.nX || s.nU !== g.nU || s.nX0 !== g.nX0 || s.nU0 !== g.nU0 || s.cells !== problem.cells) {
-    throw new CheckpointError(`--resume: the checkpoint's table sizes do not match this problem`);
   }
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends OptionError {
   override name = 'CheckpointError';
 }

@@ -43,6 +43,8 @@ export interface CheckpointInfo {
   iterations: number;
   m3fgVersion: string;
   curve: unknown[];
+  /** The run's identity (game, grid, algorithm and variant settings) and checkpoint cadence. */
+  run: Record<string, unknown>;
 }
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
@@ -77,8 +79,10 @@ export function encodePolicies(
   spec: { game: string; params: Record<string, number>; bins: number },
   checkpoint?: CheckpointInfo,
 ): Uint8Array {
-  const { T, nX, nU, nX0, nU0 } = problem.game;
+  const { nX, nU, nX0, nU0 } = problem.game;
   const cells = problem.cells;
+  // policy slices: the horizon T, or 1 for the stationary policies of an infinite horizon
+  const T = tables.minorPolicy.length / (problem.rows * nX * nU);
   const arrays: Array<{ name: string; shape: number[]; axes: string[]; data: Float64Array }> = [
     { name: 'minorPolicy', shape: [T, nX0, cells, nX, nU], axes: ['t', 'x0', 'cell', 'x', 'u'], data: tables.minorPolicy },
     { name: 'majorPolicy', shape: [T, nX0, cells, nU0], axes: ['t', 'x0', 'cell', 'u0'], data: tables.majorPolicy },

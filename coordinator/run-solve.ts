@@ -10,7 +10,8 @@ import { LocalExecutor } from './local-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
 import { encodePolicies, ensureDir, resultPaths, writeFileAtomic } from './results.ts';
-import { solve, type CurvePoint } from './solver.ts';
+import { solve, type CurvePoint, type ResumeState } from './solver.ts';
+import { writeCheckpoint } from './checkpoint.ts';
 import type { Progress } from './progress.ts';
 import { reportAfterSolve } from './report/index.ts';
 
@@ -22,13 +23,18 @@ export interface RunSolveResult {
 
 export async function runSolve(
   settings: SolveSettings,
-  deps: { logger: Logger; progress?: Progress; executor?: Executor },
+  deps: { logger: Logger; progress?: Progress; executor?: Executor; resume?: ResumeState },
 ): Promise<RunSolveResult> {
   const { logger } = deps;
   const game = buildGame(settings.family, settings.params);
   const built = Date.now();
-  const problem = new Problem(game, settings.bins);
+  const problem = new Problem(game, settings.bins, settings.grid);
   const spec = { game: settings.game, params: settings.params, bins: settings.bins };
+  const identity = {
+    game: settings.game, algorithm: settings.algorithm, bins: settings.bins, params: { ...game.params }, grid: settings.grid,
+    horizon: settings.horizon, discount: settings.discount, tolerance: settings.tolerance, softmax: settings.softmax,
+    temperature: settings.temperature, inner: settings.inner, init: settings.init,
+  };
   const log = logger.child({ component: 'solve', game: settings.game, algorithm: settings.algorithm, bins: settings.bins });
   log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built }, 'problem built');
 
@@ -39,13 +45,27 @@ export async function runSolve(
   const started = performance.now();
   deps.progress?.start(settings.iterations);
   let result;
+  const curveSoFar: CurvePoint[] = deps.resume ? deps.resume.curve.slice(0, deps.resume.iteration) : [];
   try {
     result = await solve(spec, problem, executor, {
       algorithm: settings.algorithm,
       iterations: settings.iterations,
-      onIteration: (point) => {
+      init: settings.init,
+      softmax: settings.softmax,
+      temperature: settings.temperature,
+      inner: settings.inner,
+      horizon: settings.horizon,
+      discount: settings.discount,
+      tolerance: settings.tolerance,
+      resume: deps.resume,
+      onIteration: (point, tables) => {
+        curveSoFar.push(point);
         deps.progress?.update(point);
         log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
+        const done = point.iteration + 1;
+        if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || done === settings.iterations)) {
+          writeCheckpoint(settings.out, problem, tables, { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery }, done, curveSoFar);
+        }
       },
     });
   } finally {
@@ -54,18 +74,16 @@ export async function runSolve(
   }
   const seconds = (performance.now() - started) / 1000;
   writeFileAtomic(paths.curve, JSON.stringify(result.curve, null, 1));
-  writeFileAtomic(paths.policies, encodePolicies(problem, result.tables, spec));
+  writeFileAtomic(paths.policies, encodePolicies(problem, result.tables, { ...spec, params: { ...game.params } }));
   const last = result.curve[result.curve.length - 1];
   writeFileAtomic(
     paths.run,
     JSON.stringify(
       {
-        game: settings.game,
-        params: game.params,
+        ...identity,
         overrides: settings.params,
-        algorithm: settings.algorithm,
-        bins: settings.bins,
         iterations: settings.iterations,
+        resumedAt: deps.resume?.iteration,
         executor: executor.name,
         threads,
         ...(executor instanceof LocalExecutor ? { sharding: executor.stats() } : {}),

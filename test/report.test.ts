@@ -160,7 +160,10 @@ describe('report pieces', () => {
     const { tables } = readPolicies(join(root, 'runs', 'a', 'policies.bin'));
     const curve = JSON.parse(readFileSync(join(root, 'runs', 'a', 'curve.json'), 'utf8'));
     const problem = new Problem(buildGame(sis, {}), 10);
-    const id = { game: 'sis', params: {}, bins: 10, algorithm: 'fp', iterations: 50 };
+    const id = {
+      game: 'sis', params: {}, bins: 10, algorithm: 'fp' as const, iterations: 50, checkpointEvery: 1, grid: 'midpoint' as const,
+      horizon: 'finite' as const, discount: 0.99, tolerance: 1e-5, softmax: false, temperature: 0.1, inner: 1,
+    };
     writeCheckpoint(dir, problem, { minorPolicy: tables.minorPolicy, majorPolicy: tables.majorPolicy }, id, 3, curve);
     const result = await writeReport(dir);
     expect(result.charts).toBe(4);

@@ -3,13 +3,15 @@
 import { Command, CommanderError } from 'commander';
 import { GameDefinitionError, OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
-import { parseSolveFlags, type RawSolveFlags } from '../options.ts';
+import { loadSolveSettings, type RawSolveFlags, type SolveSettings } from '../options.ts';
+import { checkCompatible, readCheckpoint } from '../checkpoint.ts';
+import type { ResumeState } from '../solver.ts';
 import { logProgress, terminalProgress } from '../progress.ts';
 import { runSolve } from '../run-solve.ts';
 import { registerReportCommand } from './report.ts';
 import { registerNplayerCommand } from './nplayer.ts';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('m3fg')
@@ -21,26 +23,37 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   program
     .command('solve')
-    .description('solve a game by fictitious play (fp) or fixed-point iteration (fpi) and write the results')
-    .option('--game <name>', 'sis | buffet | advertisement | cyber', 'sis')
-    .option('--algorithm <name>', 'fp | fpi', 'fp')
-    .option('--bins <M>', 'mean-field grid bins per dimension', '20')
-    .option('--iterations <K>', 'solver iterations', '100')
-    .option('--param <name=value>', 'override a game parameter (repeatable)', collect, [])
+    .description('solve a game (fictitious play and its variants) and write the results')
+    .option('--game <name|path>', 'sis | buffet | advertisement | cyber, or a module path like ./my-game.ts (default sis)')
+    .option('--algorithm <name>', 'fp | fpi | omd | alternating (default fp)')
+    .option('--bins <M>', 'mean-field grid bins per dimension (default 20)')
+    .option('--iterations <K>', 'solver iterations (default 100)')
+    .option('--param <name=value>', 'override a game parameter (repeatable)', collect)
+    .option('--grid <kind>', 'midpoint (the reference grid) | lattice (default midpoint)')
+    .option('--horizon <kind>', 'finite | infinite (discounted, stationary policies) (default finite)')
+    .option('--discount <gamma>', 'discount factor of the infinite horizon (default 0.99)')
+    .option('--tolerance <eps>', 'value-iteration stop: sum |V_new - V| (default 1e-5)')
+    .option('--softmax', 'softmax (Boltzmann) responses for fp / fpi / alternating')
+    .option('--temperature <tau>', 'softmax and OMD temperature (default 0.1)')
+    .option('--inner <k>', 'alternating: the major player updates every k + 1 iterations (default 1)')
+    .option('--init <policy>', 'initial policies: first | last | uniform (default first; uniform for softmax)')
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
     .option('--threads <N>', 'worker threads; 1 runs inline (default: all cores)')
+    .option('--checkpoint-every <K>', 'write DIR/checkpoint.bin every K iterations (atomically)')
+    .option('--resume <dir>', 'continue the run checkpointed in DIR (other flags must match it)')
     .option('--quiet', 'no progress bar or summary')
     .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)')
-    .action(async (flags: RawSolveFlags & { quiet?: boolean; logLevel?: string }) => {
-      const settings = parseSolveFlags(flags);
+    .action(async (flags: RawSolveFlags & { quiet?: boolean; logLevel?: string; resume?: string }) => {
+      const { settings, resume } = flags.resume ? await resumeSettings(flags, flags.resume) : { settings: await loadSolveSettings(flags), resume: undefined };
       const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? (tty || flags.quiet ? 'warn' : 'info'));
-      const progress = flags.quiet ? undefined : tty ? terminalProgress(`${settings.game} ${settings.algorithm}`) : logProgress(logger);
-      const { curve, paths, seconds } = await runSolve(settings, { logger, progress });
+      const label = `${settings.family.name} ${settings.algorithm}`;
+      const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
+      const { curve, paths, seconds } = await runSolve(settings, { logger, progress, resume });
       if (!flags.quiet) {
         const last = curve[curve.length - 1];
         process.stdout.write(
-          `${settings.game} ${settings.algorithm} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s; ` +
+          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s; ` +
             `final exploitability ${last.exploitability.total} (major ${last.exploitability.major}, minor ${last.exploitability.minor})\n` +
             `results: ${paths.curve}, ${paths.policies}, ${paths.run}\n`,
         );
@@ -55,6 +68,52 @@ export async function main(argv: string[]): Promise<number> {
     exitCode = report(err);
   }
   return exitCode;
+}
+
+/**
+ * Settings for `--resume DIR`: the checkpoint's run, with --iterations, --threads and --checkpoint-every
+ * taken from the flags when given; any other flag must agree with the checkpoint.
+ */
+async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ settings: SolveSettings; resume: ResumeState }> {
+  const { header, resume } = readCheckpoint(dir);
+  const saved = header.checkpoint.run as unknown as import('../checkpoint.ts').CheckpointIdentity;
+  const asked = flags.game !== undefined || flags.param !== undefined ? await loadSolveSettings({ ...flags, game: flags.game ?? saved.game }) : undefined;
+  checkCompatible(saved, {
+    game: asked?.game,
+    algorithm: flags.algorithm as SolveSettings['algorithm'] | undefined,
+    bins: flags.bins !== undefined ? Number(flags.bins) : undefined,
+    params: asked?.params,
+    grid: flags.grid as SolveSettings['grid'] | undefined,
+    horizon: flags.horizon as SolveSettings['horizon'] | undefined,
+    discount: flags.discount !== undefined ? Number(flags.discount) : undefined,
+    tolerance: flags.tolerance !== undefined ? Number(flags.tolerance) : undefined,
+    softmax: flags.softmax,
+    temperature: flags.temperature !== undefined ? Number(flags.temperature) : undefined,
+    inner: flags.inner !== undefined ? Number(flags.inner) : undefined,
+    init: flags.init as SolveSettings['init'],
+  });
+  const settings = await loadSolveSettings({
+    game: saved.game,
+    algorithm: saved.algorithm,
+    bins: String(saved.bins),
+    iterations: flags.iterations ?? String(saved.iterations),
+    param: Object.entries(saved.params).map(([k, v]) => `${k}=${v}`),
+    grid: saved.grid,
+    horizon: saved.horizon,
+    ...(saved.horizon === 'infinite' ? { discount: String(saved.discount) } : {}),
+    tolerance: String(saved.tolerance),
+    softmax: saved.softmax,
+    temperature: String(saved.temperature),
+    ...(saved.algorithm === 'alternating' ? { inner: String(saved.inner) } : {}),
+    init: saved.init,
+    out: dir,
+    threads: flags.threads,
+    checkpointEvery: flags.checkpointEvery ?? String(saved.checkpointEvery),
+  });
+  if (resume.iteration > settings.iterations) {
+    throw new OptionError(`--resume: the checkpoint is at iteration ${resume.iteration}, beyond --iterations ${settings.iterations}`);
+  }
+  return { settings, resume };
 }
 
 function report(err: unknown): number {
