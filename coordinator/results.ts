@@ -117,8 +117,9 @@ export function encodePolicies(
       off = align8(off + e.byteLength);
     }
     const next = Buffer.from(JSON.stringify(header), 'utf8');
-    if (next.length === headerBytes.length) break;
-    headerBytes = next;
+    const settled = next.length === headerBytes.length;
+    headerBytes = next; // the header written must be the one holding this pass's offsets
+    if (settled) break;
   }
   const dataStart = align8(12 + headerBytes.length);
   const last = entries[entries.length - 1];
@@ -126,7 +127,10 @@ export function encodePolicies(
   out.set(Buffer.from(POLICY_MAGIC, 'ascii'), 0);
   new DataView(out.buffer).setUint32(8, headerBytes.length, true);
   out.set(headerBytes, 12);
-  if (entries[0].offset !== dataStart) throw new Error('policies: header layout did not converge');
+  const written = (JSON.parse(headerBytes.toString('utf8')) as PolicyHeader).tables;
+  if (written[0].offset !== dataStart || written.some((e, i) => e.offset !== entries[i].offset)) {
+    throw new Error('policies: header layout did not converge');
+  }
   arrays.forEach((a, i) => out.set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength), entries[i].offset));
   return out;
 }
