@@ -1,0 +1,79 @@
+// The m3fg library API. `solve` runs a game end to end in this process (inline, or on worker threads) and
+// returns the exploitability curve and the final policy tables; the lower layers are exported for callers
+// that want their own loop or executor.
+//
+//   import { solve } from 'm3fg';
+//   const { curve, minorPolicy } = await solve({ game: 'sis', bins: 20, iterations: 100 });
+
+import { buildGame } from './shared/validate.ts';
+import { builtinGames } from './shared/games/index.ts';
+import { Problem } from './shared/problem.ts';
+import type { GameFamily } from './shared/model.ts';
+import type { GridKind } from './shared/grid.ts';
+import type { InitialPolicy } from './shared/tables.ts';
+import { OptionError } from './shared/errors.ts';
+import { InlineExecutor } from './coordinator/inline-executor.ts';
+import { LocalExecutor } from './coordinator/local-executor.ts';
+import { solve as runSolver, type Algorithm, type CurvePoint } from './coordinator/solver.ts';
+
+export interface SolveRequest {
+  /** A built-in game name ('sis', 'buffet', 'advertisement', 'cyber') or a game family object. */
+  game: string | GameFamily;
+  params?: Record<string, number>;
+  bins?: number;
+  algorithm?: Algorithm;
+  iterations?: number;
+  grid?: GridKind;
+  horizon?: 'finite' | 'infinite';
+  discount?: number;
+  tolerance?: number;
+  softmax?: boolean;
+  temperature?: number;
+  inner?: number;
+  init?: InitialPolicy;
+  /** Worker threads (default 1: inline). Threads need the game to be a built-in name or a module path. */
+  threads?: number;
+  onIteration?: (point: CurvePoint) => void;
+}
+
+export interface SolveResponse {
+  curve: CurvePoint[];
+  /** Final policies; layouts in shared/tables.ts (minorPolicy[((t * rows + x0 * cells + c) * nX + x) * nU + u]). */
+  minorPolicy: Float64Array;
+  majorPolicy: Float64Array;
+  problem: Problem;
+}
+
+export async function solve(request: SolveRequest): Promise<SolveResponse> {
+  const family = typeof request.game === 'string' ? builtinGames[request.game] : request.game;
+  if (!family) throw new OptionError(`solve: unknown game '${String(request.game)}' (built-in: ${Object.keys(builtinGames).join(', ')})`);
+  const params = request.params ?? {};
+  const bins = request.bins ?? 20;
+  const problem = new Problem(buildGame(family, params), bins, request.grid ?? 'midpoint');
+  const threads = request.threads ?? 1;
+  if (threads > 1 && typeof request.game !== 'string') {
+    throw new OptionError('solve: threads > 1 needs a game the worker threads can load (a built-in name)');
+  }
+  const executor = threads > 1 ? new LocalExecutor({ threads }) : new InlineExecutor();
+  try {
+    const { curve, tables } = await runSolver({ game: family.name, params, bins }, problem, executor, {
+      algorithm: request.algorithm ?? 'fp',
+      iterations: request.iterations ?? 100,
+      horizon: request.horizon,
+      discount: request.discount,
+      tolerance: request.tolerance,
+      softmax: request.softmax,
+      temperature: request.temperature,
+      inner: request.inner,
+      init: request.init,
+      onIteration: request.onIteration ? (p) => request.onIteration?.(p) : undefined,
+    });
+    return { curve, minorPolicy: Float64Array.from(tables.minorPolicy), majorPolicy: Float64Array.from(tables.majorPolicy), problem };
+  } finally {
+    await executor.close();
+  }
+}
+
+export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver };
+export type { Algorithm, CurvePoint, GameFamily, GridKind, InitialPolicy };
+export type { GameDefinition, ParamSpec, Params } from './shared/model.ts';
