@@ -49,6 +49,32 @@ export function updateRange(
   }
   const players = rule.players ?? 'both';
   const response = rule.response ?? { kind: 'greedy' };
+  if (response.kind === 'greedy') {
+    // the common case without temporaries: one-hot merged in place, same arithmetic as merge()
+    const avg = rule.kind === 'average';
+    const k = avg ? rule.iteration + 1 : 0;
+    const k1 = avg ? rule.iteration + 2 : 0;
+    for (let r = rowFrom; r < rowTo; r++) {
+      const tr = t * rows + r;
+      if (players !== 'minor') {
+        const o = tr * nU0;
+        const g = majorGreedy[r];
+        for (let a = 0; a < nU0; a++) {
+          majorPolicy[o + a] = avg ? (majorPolicy[o + a] * k + (a === g ? 1 : 0)) / k1 : a === g ? 1 : 0;
+        }
+      }
+      if (players !== 'major') {
+        for (let x = 0; x < nX; x++) {
+          const o = (tr * nX + x) * nU;
+          const g = minorGreedy[r * nX + x];
+          for (let a = 0; a < nU; a++) {
+            minorPolicy[o + a] = avg ? (minorPolicy[o + a] * k + (a === g ? 1 : 0)) / k1 : a === g ? 1 : 0;
+          }
+        }
+      }
+    }
+    return;
+  }
   const resp = new Float64Array(Math.max(nU, nU0));
   for (let r = rowFrom; r < rowTo; r++) {
     const tr = t * rows + r;
