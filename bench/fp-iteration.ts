@@ -34,18 +34,17 @@ for (const [name, bins] of cases) {
   const problem = new Problem(buildGame(family), bins);
   const setupSeconds = (performance.now() - t0) / 1000;
   const spec = { game: name, params: {}, bins };
-  // warm up the JIT, then time whole iterations until at least `budget` seconds have passed
-  await solve(spec, problem, new InlineExecutor(), { algorithm: 'fp', iterations: 2 });
+  // warm up the JIT on a short run, then time one run long enough to last about `budget` seconds: the steady
+  // state of the solver loop (one executor, tables allocated once)
   const budget = quick ? 0.3 : 2;
-  let iterations = 0;
+  const warm = performance.now();
+  const warmIterations = 5;
+  await solve(spec, problem, new InlineExecutor(), { algorithm: 'fp', iterations: warmIterations });
+  const guess = (performance.now() - warm) / 1000 / warmIterations;
+  const iterations = Math.max(3, Math.min(1000, Math.round(budget / guess)));
   const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < budget || iterations < 3) {
-    const batch = Math.max(1, Math.min(50, iterations));
-    await solve(spec, problem, new InlineExecutor(), { algorithm: 'fp', iterations: batch });
-    iterations += batch;
-    elapsed = (performance.now() - start) / 1000;
-  }
+  await solve(spec, problem, new InlineExecutor(), { algorithm: 'fp', iterations });
+  const elapsed = (performance.now() - start) / 1000;
   const secondsPerIteration = elapsed / iterations;
   const reference = REFERENCE[`${name}/${bins}`];
   const row: Row = { game: name, bins, cells: problem.cells, rows: problem.rows, setupSeconds, iterations, secondsPerIteration, reference, speedup: reference ? reference / secondsPerIteration : undefined };
