@@ -23,7 +23,7 @@ export interface RunSolveResult {
 
 export async function runSolve(
   settings: SolveSettings,
-  deps: { logger: Logger; progress?: Progress; executor?: Executor; resume?: ResumeState },
+  deps: { logger: Logger; progress?: Progress; executor?: Executor; resume?: ResumeState; /** write DIR/report (default true) */ report?: boolean },
 ): Promise<RunSolveResult> {
   const { logger } = deps;
   const game = buildGame(settings.family, settings.params);
@@ -99,6 +99,6 @@ export async function runSolve(
     ),
   );
   log.info({ seconds, final: last.exploitability }, 'solve finished');
-  await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
+  if (deps.report !== false) await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
   return { curve: result.curve, paths, seconds };
 }

@@ -61,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   registerReportCommand(program);
   registerNplayerCommand(program);
+  (await import('./experiment.ts')).registerExperimentCommand(program);
 
   try {
     await program.parseAsync(argv);

@@ -1,0 +1,578 @@
+// `m3fg experiment paper`: every run the paper's Figures 1-5 (and the appendix's initial-policy ablation)
+// need, then one combined report and the figures as PNGs.
+//
+//   DIR/runs/<key>/        one ordinary solve results directory per configuration (runSolve);
+//   DIR/nplayer/<key>.json one N-player check per (solved run, players, episodes, sampler, seed) (runNplayer);
+//   DIR/report/            the existing report over every run (writeReport(DIR));
+//   DIR/figures/           figure1-fpi-<game>.png, figure2-fp-<game>.png, figure3-bins.png, figure4-nplayer.png,
+//                          figure5-sis-policy*.png, figure5-sis-trajectory.png, figure6-init.png (+ .svg);
+//   DIR/summary.json       every job with 'ran' or 'reused', its seconds, the wall time.
+//
+// A key is a readable prefix plus a hash of the full configuration (game, all parameters, bins, grid,
+// algorithm, iterations, variant settings). A job whose results are complete and whose recorded configuration
+// hashes to the same key is reused, not recomputed.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import type { Logger } from 'pino';
+import { builtinGames } from '../shared/games/index.ts';
+import { resolveParams } from '../shared/model.ts';
+import { makeGrid } from '../shared/problem.ts';
+import { parseSolveFlags, type RawSolveFlags, type SolveSettings } from './options.ts';
+import { runSolve } from './run-solve.ts';
+import { loadSolved, runNplayer, type NplayerResult } from './nplayer.ts';
+import type { Progress } from './progress.ts';
+import { ensureDir, resultPaths, writeFileAtomic } from './results.ts';
+import { exploitabilityChart, policyHeatmaps } from './report/charts.ts';
+import { loadRun, type RunData } from './report/data.ts';
+import { writeReport } from './report/index.ts';
+import type { CurvePoint } from './solver.ts';
+
+export const PAPER_GAMES = ['sis', 'buffet', 'advertisement'] as const;
+
+export interface SolveJob {
+  kind: 'solve';
+  key: string;
+  /** Which figures use it, for the summary. */
+  figures: string[];
+  flags: RawSolveFlags;
+  settings: SolveSettings;
+  hash: string;
+}
+
+export interface NplayerJob {
+  kind: 'nplayer';
+  key: string;
+  figures: string[];
+  from: SolveJob;
+  players: number[];
+  episodes: number;
+  seed: number;
+  hash: string;
+}
+
+export type Job = SolveJob | NplayerJob;
+
+export interface ExperimentPlan {
+  quick: boolean;
+  fig1: Record<string, SolveJob>;
+  fig2: Record<string, SolveJob>;
+  fig3: SolveJob[];
+  fig4: NplayerJob[];
+  fig5: SolveJob;
+  ablation: SolveJob[];
+  /** Deduplicated, in running order. */
+  jobs: Job[];
+  /** Iterations of the Figure 3 runs, per game. */
+  fig3Iterations: Record<string, number>;
+  trajectoryPlayers: number;
+}
+
+export interface ExperimentOptions {
+  out: string;
+  quick: boolean;
+  threads: number;
+  logger: Logger;
+  /** One line of progress (default: stdout). */
+  print?: (line: string) => void;
+}
+
+export interface JobSummary {
+  key: string;
+  kind: Job['kind'];
+  figures: string[];
+  status: 'ran' | 'reused';
+  seconds: number;
+  final?: { exploitability: number; major: number; minor: number };
+}
+
+export interface ExperimentSummary {
+  out: string;
+  quick: boolean;
+  threads: number;
+  jobs: JobSummary[];
+  ran: number;
+  reused: number;
+  figures: string[];
+  report: string;
+  wallSeconds: number;
+}
+
+// ----------------------------------------------------------------------------------------------- keys
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+export function configHash(config: unknown): string {
+  return createHash('sha256').update(JSON.stringify(canonical(config))).digest('hex').slice(0, 12);
+}
+
+/** Everything that decides a solve run's numbers, in the form run.json records it. */
+function solveConfig(s: {
+  game?: unknown; params?: unknown; bins?: unknown; grid?: unknown; algorithm?: unknown; iterations?: unknown; horizon?: unknown;
+  discount?: unknown; tolerance?: unknown; softmax?: unknown; temperature?: unknown; inner?: unknown; init?: unknown;
+}) {
+  return {
+    game: s.game, params: s.params, bins: s.bins, grid: s.grid, algorithm: s.algorithm, iterations: s.iterations, horizon: s.horizon,
+    discount: s.discount, tolerance: s.tolerance, softmax: s.softmax, temperature: s.temperature, inner: s.inner, init: s.init,
+  };
+}
+
+function solveJob(root: string, threads: number, flags: RawSolveFlags, figure: string): SolveJob {
+  const probe = parseSolveFlags({ ...flags, threads: String(threads) });
+  const params = resolveParams(probe.family, probe.params);
+  const hash = configHash(solveConfig({ ...probe, params }));
+  const key = `${probe.game}-${probe.algorithm}-m${probe.bins}-k${probe.iterations}${probe.init ? `-init-${probe.init}` : ''}-${hash}`;
+  const settings = parseSolveFlags({ ...flags, threads: String(threads), out: join(root, 'runs', key) });
+  return { kind: 'solve', key, figures: [figure], flags, settings, hash };
+}
+
+function nplayerJob(root: string, from: SolveJob, players: number[], episodes: number, figure: string): NplayerJob {
+  const seed = 1;
+  const hash = configHash({ from: from.hash, players, episodes, sampler: 'counts', seed });
+  const key = `${from.settings.game}-m${from.settings.bins}-n${players[players.length - 1]}-e${episodes}-${hash}`;
+  void root;
+  return { kind: 'nplayer', key, figures: [figure], from, players, episodes, seed, hash };
+}
+
+// ----------------------------------------------------------------------------------------------- plan
+
+/**
+ * The runs. Full: Figures 1-2 at M = 120 (FPI 100, FP 1000 iterations); Figure 3 over M = 10..200 with FP 1000
+ * for SIS and Advertisement and FP 200 for Buffet (its M = 120 run alone takes ~2.5 min at 1000); Figure 4 from
+ * the M = 120 FP runs (N up to 200 with 1000 episodes; Buffet up to 40 with 5000); Figure 5 from the SIS FP run;
+ * the ablation: SIS M = 120 FP 200 iterations from first, last and uniform initial policies.
+ */
+export function planPaper(root: string, quick: boolean, threads: number): ExperimentPlan {
+  const M = quick ? 10 : 120;
+  const fpi = quick ? 10 : 100;
+  const fp = quick ? 20 : 1000;
+  const binsList = quick ? [5, 10] : [10, 20, 40, 80, 120, 160, 200];
+  const fig3Iterations: Record<string, number> = quick
+    ? { sis: fp, buffet: fp, advertisement: fp }
+    : { sis: 1000, buffet: 200, advertisement: 1000 };
+  const job = (flags: RawSolveFlags, figure: string) => solveJob(root, threads, flags, figure);
+  const fig1: Record<string, SolveJob> = {};
+  const fig2: Record<string, SolveJob> = {};
+  for (const game of PAPER_GAMES) {
+    fig1[game] = job({ game, algorithm: 'fpi', bins: String(M), iterations: String(fpi) }, 'figure1');
+    fig2[game] = job({ game, algorithm: 'fp', bins: String(M), iterations: String(fp) }, 'figure2');
+  }
+  const fig3: SolveJob[] = [];
+  for (const game of PAPER_GAMES) {
+    for (const bins of binsList) fig3.push(job({ game, algorithm: 'fp', bins: String(bins), iterations: String(fig3Iterations[game]) }, 'figure3'));
+  }
+  const players = quick ? [2, 5, 10] : [2, 5, 10, 20, 50, 100, 200];
+  const fig4 = PAPER_GAMES.map((game) =>
+    game === 'buffet'
+      ? nplayerJob(root, fig2[game], quick ? [2, 5] : [2, 5, 10, 20, 40], quick ? 100 : 5000, 'figure4')
+      : nplayerJob(root, fig2[game], players, quick ? 100 : 1000, 'figure4'),
+  );
+  const ablationIterations = quick ? 10 : 200;
+  const ablation = (['first', 'last', 'uniform'] as const).map((init) =>
+    job({ game: 'sis', algorithm: 'fp', bins: String(M), iterations: String(ablationIterations), init }, 'ablation'),
+  );
+  // one job per key, figures merged; the expensive Figure 1-2 runs first so Figure 4 can start early
+  const byKey = new Map<string, Job>();
+  const add = (j: Job) => {
+    const seen = byKey.get(j.key);
+    if (seen) {
+      for (const f of j.figures) if (!seen.figures.includes(f)) seen.figures.push(f);
+    } else byKey.set(j.key, j);
+  };
+  for (const game of PAPER_GAMES) add(fig1[game]);
+  for (const game of PAPER_GAMES) add(fig2[game]);
+  for (const j of fig3) add(j);
+  for (const j of ablation) add(j);
+  for (const j of fig4) add(j);
+  // the canonical job objects (a Figure 3 job may be the Figure 2 one)
+  const canon = <T extends Job>(j: T) => byKey.get(j.key) as T;
+  const fig5 = canon(fig2.sis);
+  if (!fig5.figures.includes('figure5')) fig5.figures.push('figure5');
+  return {
+    quick,
+    fig1: Object.fromEntries(Object.entries(fig1).map(([g, j]) => [g, canon(j)])),
+    fig2: Object.fromEntries(Object.entries(fig2).map(([g, j]) => [g, canon(j)])),
+    fig3: fig3.map(canon),
+    fig4: fig4.map(canon),
+    fig5,
+    ablation: ablation.map(canon),
+    jobs: [...byKey.values()],
+    fig3Iterations,
+    trajectoryPlayers: quick ? 100 : 1000,
+  };
+}
+
+// ----------------------------------------------------------------------------------------------- reuse
+
+function readJson(path: string): any {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when DIR holds a complete results set of exactly this configuration. */
+export function solveDone(job: SolveJob): boolean {
+  const paths = resultPaths(job.settings.out);
+  if (!existsSync(paths.curve) || !existsSync(paths.policies) || !existsSync(paths.run)) return false;
+  const run = readJson(paths.run);
+  const curve = readJson(paths.curve);
+  if (!run || !Array.isArray(curve) || curve.length !== run.iterations) return false;
+  return configHash(solveConfig(run)) === job.hash;
+}
+
+function nplayerPath(root: string, job: NplayerJob): string {
+  return join(root, 'nplayer', `${job.key}.json`);
+}
+
+function nplayerDone(root: string, job: NplayerJob): boolean {
+  const r = readJson(nplayerPath(root, job)) as (NplayerResult & { configHash?: string }) | undefined;
+  return r?.configHash === job.hash && Array.isArray(r.rows) && r.rows.length === job.players.length;
+}
+
+// ----------------------------------------------------------------------------------------------- progress
+
+function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** Progress of one solve job: a line at most every `everyMs` with iteration, exploitability and ETA. */
+function jobProgress(label: string, print: (line: string) => void, everyMs = 10_000): Progress & { last?: CurvePoint } {
+  let total = 0;
+  let started = 0;
+  let lastPrint = 0;
+  const self: Progress & { last?: CurvePoint } = {
+    start: (n) => {
+      total = n;
+      started = lastPrint = Date.now();
+    },
+    update: (p) => {
+      self.last = p;
+      const now = Date.now();
+      const done = p.iteration + 1;
+      if (now - lastPrint < everyMs || done >= total) return;
+      lastPrint = now;
+      const eta = (((now - started) / done) * (total - done)) / 1000;
+      print(`${label}: iteration ${done}/${total}, exploitability ${p.exploitability.total.toPrecision(4)}, ETA ${fmtSeconds(eta)}`);
+    },
+    stop: () => {},
+  };
+  return self;
+}
+
+// ----------------------------------------------------------------------------------------------- run
+
+export async function runPaperExperiment(options: ExperimentOptions): Promise<ExperimentSummary> {
+  const started = performance.now();
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const root = options.out;
+  const plan = planPaper(root, options.quick, options.threads);
+  ensureDir(join(root, 'runs'));
+  ensureDir(join(root, 'nplayer'));
+  const jobs: JobSummary[] = [];
+  const n = plan.jobs.length;
+  print(`experiment paper${options.quick ? ' (quick)' : ''}: ${n} jobs, ${options.threads} thread${options.threads === 1 ? '' : 's'}, results in ${root}`);
+  for (const [i, job] of plan.jobs.entries()) {
+    const label = `[${i + 1}/${n}] ${job.kind === 'solve' ? job.key.replace(/-[0-9a-f]{12}$/, '') : `nplayer ${job.key.replace(/-[0-9a-f]{12}$/, '')}`}`;
+    const t0 = performance.now();
+    if (job.kind === 'solve') {
+      if (solveDone(job)) {
+        const run = readJson(resultPaths(job.settings.out).run);
+        jobs.push({ key: job.key, kind: 'solve', figures: job.figures, status: 'reused', seconds: 0, final: finalOf(run?.final) });
+        print(`${label}: reused (final exploitability ${run?.final?.exploitability?.total?.toPrecision(4)})`);
+        continue;
+      }
+      // a partial or different run in the directory is replaced
+      rmSync(job.settings.out, { recursive: true, force: true });
+      const progress = jobProgress(label, print);
+      print(`${label}: running`);
+      const { curve, seconds } = await runSolve(job.settings, { logger: options.logger, progress, report: false });
+      const last = curve[curve.length - 1];
+      jobs.push({ key: job.key, kind: 'solve', figures: job.figures, status: 'ran', seconds, final: finalOf(last) });
+      print(`${label}: done in ${fmtSeconds(seconds)}, final exploitability ${last.exploitability.total.toPrecision(4)} (major ${last.exploitability.major.toPrecision(3)}, minor ${last.exploitability.minor.toPrecision(3)})`);
+    } else {
+      if (nplayerDone(root, job)) {
+        jobs.push({ key: job.key, kind: 'nplayer', figures: job.figures, status: 'reused', seconds: 0 });
+        print(`${label}: reused`);
+        continue;
+      }
+      print(`${label}: running (N = ${job.players.join(', ')}; ${job.episodes} episodes each)`);
+      const out = nplayerPath(root, job);
+      const result = await runNplayer(
+        { from: job.from.settings.out, players: job.players, episodes: job.episodes, sampler: 'counts', seed: job.seed, threads: options.threads, out },
+        { logger: options.logger },
+      );
+      writeFileAtomic(out, JSON.stringify({ ...result, configHash: job.hash, key: job.key }, null, 1));
+      const seconds = (performance.now() - t0) / 1000;
+      jobs.push({ key: job.key, kind: 'nplayer', figures: job.figures, status: 'ran', seconds });
+      const lastRow = result.rows[result.rows.length - 1];
+      print(
+        `${label}: done in ${fmtSeconds(seconds)}; N = ${lastRow.players}: major ${lastRow.major.mean.toFixed(3)} ± ${lastRow.major.halfWidth95.toFixed(3)} ` +
+          `(MF ${result.mfPrediction.major.toFixed(3)}), minor ${lastRow.minor.mean.toFixed(3)} ± ${lastRow.minor.halfWidth95.toFixed(3)} (MF ${result.mfPrediction.minor.toFixed(3)})`,
+      );
+    }
+  }
+
+  print('figures and report ...');
+  const figures = await writeFigures(root, plan);
+  const report = await writeReport(root);
+  const wallSeconds = (performance.now() - started) / 1000;
+  const summary: ExperimentSummary = {
+    out: root,
+    quick: options.quick,
+    threads: options.threads,
+    jobs,
+    ran: jobs.filter((j) => j.status === 'ran').length,
+    reused: jobs.filter((j) => j.status === 'reused').length,
+    figures,
+    report: report.html,
+    wallSeconds,
+  };
+  writeFileAtomic(join(root, 'summary.json'), JSON.stringify(summary, null, 1));
+  print(`figures: ${join(root, 'figures')} (${figures.length}); report: ${report.html}`);
+  print(`${summary.ran} jobs ran, ${summary.reused} reused; total wall time ${fmtSeconds(wallSeconds)}`);
+  return summary;
+}
+
+function finalOf(point: any): JobSummary['final'] {
+  const e = point?.exploitability;
+  return e ? { exploitability: e.total, major: e.major, minor: e.minor } : undefined;
+}
+
+// ----------------------------------------------------------------------------------------------- figures
+
+const FONT = 'DejaVu Sans';
+const CONFIG = {
+  font: FONT,
+  background: 'white',
+  view: { stroke: '#cccccc' },
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const },
+  header: { labelFontSize: 12, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const, labelLimit: 320 },
+  title: { fontSize: 14, anchor: 'start' as const },
+};
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+interface Figure {
+  file: string;
+  spec: TopLevelSpec;
+}
+
+async function writeFigures(root: string, plan: ExperimentPlan): Promise<string[]> {
+  const { renderSvg, svgToPng } = await import('./report/render.ts');
+  const load = (job: SolveJob): RunData => loadRun(job.settings.out, join(root, 'runs'));
+  const figs: Figure[] = [];
+  for (const game of PAPER_GAMES) figs.push({ file: `figure1-fpi-${game}`, spec: exploitabilityChart([load(plan.fig1[game])]).spec });
+  for (const game of PAPER_GAMES) figs.push({ file: `figure2-fp-${game}`, spec: exploitabilityChart([load(plan.fig2[game])]).spec });
+  figs.push({ file: 'figure3-bins', spec: binsFigure(plan.fig3.map(load), plan.fig3Iterations) });
+  const nplayer = plan.fig4.map((j) => readJson(nplayerPath(root, j)) as NplayerResult);
+  figs.push({ file: 'figure4-nplayer', spec: nplayerFigure(nplayer) });
+  const sisRun = load(plan.fig5);
+  const [minor, major] = policyHeatmaps(sisRun);
+  if (minor) figs.push({ file: 'figure5-sis-policy', spec: minor.spec });
+  if (major) figs.push({ file: 'figure5-sis-policy-major', spec: major.spec });
+  figs.push({ file: 'figure5-sis-trajectory', spec: trajectoryFigure(simulateTrajectory(plan.fig5.settings.out, plan.trajectoryPlayers, 1), plan.trajectoryPlayers) });
+  const ablationRuns = plan.ablation.map((j) => ({ ...load(j), name: `init ${j.settings.init}` }));
+  const ablation = exploitabilityChart(ablationRuns).spec as TopLevelSpec & { title?: unknown };
+  figs.push({ file: 'figure6-init', spec: { ...ablation, title: `Initial-policy ablation: SIS FP M = ${plan.ablation[0].settings.bins}` } as TopLevelSpec });
+
+  const dir = join(root, 'figures');
+  ensureDir(dir);
+  const written: string[] = [];
+  for (const f of figs) {
+    const svg = await renderSvg(f.spec);
+    writeFileAtomic(join(dir, `${f.file}.svg`), svg);
+    writeFileAtomic(join(dir, `${f.file}.png`), svgToPng(svg));
+    written.push(join(dir, `${f.file}.png`));
+  }
+  return written;
+}
+
+/** Figure 3: final exploitability and the objectives (policy values at the start) against M, per game. */
+export function binsFigure(runs: RunData[], iterations: Record<string, number>): TopLevelSpec {
+  const rows = runs.flatMap((r) => {
+    const last = r.curve[r.curve.length - 1];
+    const game = `${r.info.game} (FP ${r.info.iterations})`;
+    const bins = r.info.bins as number;
+    return [
+      { game, bins, measure: 'final exploitability', value: last.exploitability.total },
+      { game, bins, measure: 'major objective', value: last.value.majorPolicy },
+      { game, bins, measure: 'minor objective', value: last.value.minorPolicy },
+    ];
+  });
+  rows.sort((a, b) => a.bins - b.bins);
+  const its = [...new Set(Object.values(iterations))].length === 1
+    ? `${Object.values(iterations)[0]} FP iterations`
+    : Object.entries(iterations).map(([g, k]) => `${g} ${k}`).join(', ') + ' FP iterations';
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: { text: 'Final exploitability and objectives vs grid bins M', subtitle: `after ${its}` },
+    data: { values: rows },
+    facet: {
+      row: { field: 'game', type: 'nominal', title: null },
+      column: { field: 'measure', type: 'nominal', title: null, sort: ['final exploitability', 'major objective', 'minor objective'] },
+    },
+    spec: {
+      width: 220,
+      height: 150,
+      mark: { type: 'line', point: true, strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'bins', type: 'quantitative', title: 'grid bins M', scale: { zero: false, padding: 8 }, axis: { format: 'd', tickMinStep: 1 } },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false, padding: 8 } },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
+/** Figure 4: N-player objectives (mean, 95% CI band) vs N, with the mean-field prediction dashed. */
+export function nplayerFigure(results: NplayerResult[]): TopLevelSpec {
+  const rows = results.flatMap((r) =>
+    r.rows.flatMap((row) =>
+      (['major', 'minor'] as const).map((p) => ({
+        game: `${r.game} (M = ${r.bins}, ${row.episodes} episodes)`,
+        player: `${p} player`,
+        N: row.players,
+        mean: row[p].mean,
+        lo: row[p].lo,
+        hi: row[p].hi,
+        mf: r.mfPrediction[p],
+      })),
+    ),
+  );
+  const x = { field: 'N', type: 'quantitative' as const, title: 'minor players N', scale: { type: 'log' as const }, axis: { format: 'd' } };
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: { text: 'N-player objectives vs the mean-field prediction', subtitle: 'mean with 95% confidence band; dashed: mean-field prediction' },
+    data: { values: rows },
+    facet: {
+      row: { field: 'player', type: 'nominal', title: null, sort: ['major player', 'minor player'] },
+      column: { field: 'game', type: 'nominal', title: null },
+    },
+    spec: {
+      width: 220,
+      height: 160,
+      layer: [
+        { mark: { type: 'area', opacity: 0.25, color: '#4c78a8' }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'objective', scale: { zero: false } }, y2: { field: 'hi' } } },
+        { mark: { type: 'line', point: true, strokeWidth: 1.5, color: '#4c78a8' }, encoding: { x, y: { field: 'mean', type: 'quantitative' } } },
+        { mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5, color: '#e45756' }, encoding: { x, y: { field: 'mf', type: 'quantitative' } } },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
+// ----------------------------------------------------------------------------------------------- trajectory
+
+export interface TrajectoryPoint {
+  t: number;
+  /** Empirical share of minor players in state 1 (infected, for SIS). */
+  mu1: number;
+  /** Major state. */
+  x0: number;
+  /** Share of minor players taking the last action at t. */
+  lastAction: number;
+}
+
+/** splitmix32-style generator: deterministic for a seed, only for this illustration. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+    z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+    return ((z ^ (z >>> 15)) >>> 0) / 4294967296;
+  };
+}
+
+function draw(p: ArrayLike<number>, off: number, n: number, u: number): number {
+  let acc = 0;
+  for (let k = 0; k < n - 1; k++) {
+    acc += p[off + k];
+    if (u < acc) return k;
+  }
+  return n - 1;
+}
+
+/**
+ * One simulated episode of N players with a run's final policies (actions at the projection of the empirical
+ * mean field, kernels at the mean field itself, as shared/episodes.ts), recording the mean field over t.
+ */
+export function simulateTrajectory(dir: string, players: number, seed: number): TrajectoryPoint[] {
+  const solved = loadSolved(dir);
+  const { game } = solved;
+  const grid = makeGrid(solved.spec.grid ?? 'midpoint', game.nX, solved.spec.bins);
+  const { nX, nU, nX0, nU0, T } = game;
+  const cells = grid.cells;
+  const rows = nX0 * cells;
+  const rng = random(seed);
+  const states = new Int32Array(players);
+  for (let i = 0; i < players; i++) states[i] = draw(game.mu0, 0, nX, rng());
+  let x0 = draw(game.nu0, 0, nX0, rng());
+  const mu = new Float64Array(nX);
+  const row = new Float64Array(Math.max(nX, nX0));
+  const out: TrajectoryPoint[] = [];
+  for (let t = 0; t < T; t++) {
+    mu.fill(0);
+    for (let i = 0; i < players; i++) mu[states[i]] += 1 / players;
+    const c = grid.project(mu);
+    const u0 = draw(solved.policies.majorPolicy, (t * rows + x0 * cells + c) * nU0, nU0, rng());
+    let last = 0;
+    for (let i = 0; i < players; i++) {
+      const x = states[i];
+      const u = draw(solved.policies.minorPolicy, ((t * rows + x0 * cells + c) * nX + x) * nU, nU, rng());
+      if (u === nU - 1) last++;
+      game.minorKernel(x, u, x0, u0, mu, row, 0);
+      states[i] = draw(row, 0, nX, rng());
+    }
+    out.push({ t, mu1: mu[1], x0, lastAction: last / players });
+    game.majorKernel(x0, u0, mu, row, 0);
+    x0 = draw(row, 0, nX0, rng());
+  }
+  return out;
+}
+
+export function trajectoryFigure(points: TrajectoryPoint[], players: number): TopLevelSpec {
+  const rows = points.flatMap((p) => [
+    { t: p.t, series: 'share infected μ(I)', value: p.mu1 },
+    { t: p.t, series: 'share taking precaution', value: p.lastAction },
+    { t: p.t, series: 'season x0 (0 = L, 1 = H)', value: p.x0 },
+  ]);
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: { text: 'SIS: one simulated episode with the FP policies', subtitle: `empirical mean field of the game with N = ${players} minor players over time` },
+    width: 560,
+    height: 260,
+    data: { values: rows },
+    mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' },
+    encoding: {
+      x: { field: 't', type: 'quantitative', title: 'time t' },
+      y: { field: 'value', type: 'quantitative', title: null, scale: { domain: [0, 1] } },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec;
+}
+
+export function paperGameNames(): string[] {
+  return PAPER_GAMES.filter((g) => Object.hasOwn(builtinGames, g));
+}
