@@ -457,7 +457,11 @@ export function nplayerFigure(results: NplayerResult[]): TopLevelSpec {
       })),
     ),
   );
-  const x = { field: 'N', type: 'quantitative' as const, title: 'minor players N', scale: { type: 'log' as const }, axis: { format: 'd' } };
+  const ns = rows.map((r) => r.N);
+  const x = {
+    field: 'N', type: 'quantitative' as const, title: 'minor players N',
+    scale: { type: 'log' as const, domain: [Math.min(...ns), Math.max(...ns)], nice: false }, axis: { format: 'd' },
+  };
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -566,7 +570,7 @@ export function trajectoryFigure(points: TrajectoryPoint[], players: number): To
     data: { values: rows },
     mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' },
     encoding: {
-      x: { field: 't', type: 'quantitative', title: 'time t' },
+      x: { field: 't', type: 'quantitative', title: 'time t', scale: { domain: [0, points.length], nice: false } },
       y: { field: 'value', type: 'quantitative', title: null, scale: { domain: [0, 1] } },
       color: { field: 'series', type: 'nominal', title: null },
     },
