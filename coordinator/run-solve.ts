@@ -12,6 +12,8 @@ import type { SolveSettings } from './options.ts';
 import { encodePolicies, ensureDir, resultPaths, writeFileAtomic } from './results.ts';
 import { solve, type CurvePoint, type ResumeState } from './solver.ts';
 import { writeCheckpoint } from './checkpoint.ts';
+import { CURVE_COLUMNS, curveMatrix, encodeNpy } from './npy.ts';
+import { join } from 'node:path';
 import type { Progress } from './progress.ts';
 import { reportAfterSolve } from './report/index.ts';
 
@@ -75,6 +77,12 @@ export async function runSolve(
   const seconds = (performance.now() - started) / 1000;
   writeFileAtomic(paths.curve, JSON.stringify(result.curve, null, 1));
   writeFileAtomic(paths.policies, encodePolicies(problem, result.tables, { ...spec, params: { ...game.params } }));
+  // the same tables for numpy users: numpy.load('minorPolicy.npy') etc. (axes as in policies.bin)
+  const slices = result.tables.minorPolicy.length / (problem.rows * game.nX * game.nU);
+  writeFileAtomic(join(settings.out, 'minorPolicy.npy'), encodeNpy([slices, game.nX0, problem.cells, game.nX, game.nU], result.tables.minorPolicy));
+  writeFileAtomic(join(settings.out, 'majorPolicy.npy'), encodeNpy([slices, game.nX0, problem.cells, game.nU0], result.tables.majorPolicy));
+  writeFileAtomic(join(settings.out, 'gridPoints.npy'), encodeNpy([problem.cells, game.nX], problem.grid.points));
+  writeFileAtomic(join(settings.out, 'curve.npy'), encodeNpy([result.curve.length, CURVE_COLUMNS.length], curveMatrix(result.curve)));
   const last = result.curve[result.curve.length - 1];
   writeFileAtomic(
     paths.run,
