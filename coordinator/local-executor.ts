@@ -15,18 +15,23 @@
 // open() sends one attach task per thread so the rebuilds happen up front, in parallel (best effort), and
 // returns without waiting: until they are done, calls estimated under 50 ms run inline, larger ones wait.
 //
-// Sharding rule (planChunks). A Piscina round trip costs about 0.05-0.09 ms, a flow item 0.2-1.2 us and a
-// step row 0.4-3.2 us (measured on this machine kind). The executor keeps a cost estimate per kind of call
-// (flow, step, backward, update) in ms per unit (flow item or row): the median of the kernels' own timings
-// in the last 5 calls of that kind (prior: 1 us per unit). With W threads and an estimated total of S ms:
+// Sharding rule (planChunks). A flow item costs 0.1-1.2 us and a step row 0.3-3 us. A Piscina round trip costs
+// 0.05-0.09 ms back to back, but on this machine kind (a 2-vCPU Firecracker VM) waking a thread whose vCPU has
+// gone idle takes 0.2 ms to several ms, and a split leaves some imbalance. So the executor measures both:
+// per kind of call (flow, step, backward, update) the kernels' ms per unit (flow item or row), the median of
+// the last 5 calls (prior 1 us); and per sharded call its overhead, wall time minus the kernels' time spread
+// evenly over the threads, the minimum of the last 5 (noise only adds to it; prior 0.1 ms). With W threads,
+// an estimated total S ms and an overhead of O ms:
 //   - W = 1: always inline (one thread cannot run beside the calling thread, which would only wait for it;
 //     no pool is started);
-//   - S < inlineBelowMs (1 ms): run it inline on the calling thread, which would only wait anyway (small
-//     games: every step of SIS or Advertisement at M = 120 takes 0.1-0.2 ms);
+//   - S < inlineBelowMs (1 ms): inline (small games: every step of SIS or Advertisement at M = 120);
 //   - otherwise W * k chunks, k = clamp(floor(S / W / targetChunkMs), 1, maxChunksPerThread) with
 //     targetChunkMs = 5 and maxChunksPerThread = 4: one chunk per thread, and up to 4 per thread once each
-//     is >= 5 ms (a late thread then holds up at most a quarter of its share; overhead stays under 2 %);
-//   - never a chunk under minChunkMs (0.5 ms) of estimated work: at most floor(S / 0.5) chunks.
+//     is >= 5 ms (a late thread then holds up at most a quarter of its share); never a chunk under
+//     minChunkMs (0.5 ms) of estimated work, so at most floor(S / 0.5) chunks;
+//   - but inline after all unless the predicted sharded time S / min(chunks, W) + O is at most
+//     maxShardedFraction (0.8) of S: Buffet M = 120's 1.3 ms steps shard when O is 0.1 ms, not when it is 1;
+//     every 64th call kept inline only by O is sharded anyway, so that O is measured again.
 // The choice changes only timing, never bits. Tests force a fixed split with the `chunks` option.
 //
 // Failures. A chunk whose thread throws or dies is sent again as a fresh task, up to maxAttempts (3) attempts
@@ -68,20 +73,42 @@ export interface ChunkRule {
   /** Chunks per thread grow (up to maxChunksPerThread) once each would be at least this long (ms). */
   readonly targetChunkMs: number;
   readonly maxChunksPerThread: number;
+  /** Shard only when the predicted sharded time is at most this fraction of the inline time. */
+  readonly maxShardedFraction: number;
   /** While the threads are still starting, calls estimated below this (ms) run inline rather than wait. */
   readonly startupInlineBelowMs: number;
 }
 
-export const DEFAULT_CHUNK_RULE: ChunkRule = { inlineBelowMs: 1, minChunkMs: 0.5, targetChunkMs: 5, maxChunksPerThread: 4, startupInlineBelowMs: 50 };
+export const DEFAULT_CHUNK_RULE: ChunkRule = {
+  inlineBelowMs: 1,
+  minChunkMs: 0.5,
+  targetChunkMs: 5,
+  maxChunksPerThread: 4,
+  maxShardedFraction: 0.8,
+  startupInlineBelowMs: 50,
+};
 
-/** Number of chunks for `units` units of estimated `msPerUnit` each on `threads` threads; 0 = run inline. */
-export function planChunks(units: number, msPerUnit: number, threads: number, rule: ChunkRule = DEFAULT_CHUNK_RULE): number {
+/** Dispatch overhead of one sharded call (ms) until measured: a Piscina round trip, 0.05-0.09 ms, and some. */
+export const PRIOR_OVERHEAD_MS = 0.1;
+
+/**
+ * Number of chunks for `units` units of estimated `msPerUnit` ms each on `threads` threads, when a sharded
+ * call costs `overheadMs` on top of its parallel work; 0 = run inline.
+ */
+export function planChunks(
+  units: number,
+  msPerUnit: number,
+  threads: number,
+  rule: ChunkRule = DEFAULT_CHUNK_RULE,
+  overheadMs = PRIOR_OVERHEAD_MS,
+): number {
   if (units <= 0) return 0;
   const total = units * msPerUnit;
   if (!(total >= rule.inlineBelowMs)) return 0;
   const perThread = Math.min(rule.maxChunksPerThread, Math.max(1, Math.floor(total / threads / rule.targetChunkMs)));
-  const chunks = Math.min(threads * perThread, Math.max(1, Math.floor(total / rule.minChunkMs)));
-  return Math.min(chunks, units);
+  const chunks = Math.min(threads * perThread, Math.max(1, Math.floor(total / rule.minChunkMs)), units);
+  const sharded = total / Math.min(chunks, threads) + overheadMs;
+  return sharded <= rule.maxShardedFraction * total ? chunks : 0;
 }
 
 /** Test hook: the next `times` attempts of matching chunks fail (thrown error or thread exit). */
@@ -142,6 +169,8 @@ export interface LocalExecutorStats {
   threadsUsed: number;
   /** Current cost estimates, ms per unit (flow item or row), per kind. */
   msPerUnit: Record<SweepKind, number>;
+  /** Current estimate of a sharded call's overhead beyond its parallel work, ms. */
+  overheadMs: number;
 }
 
 type ChunkTask = Exclude<SweepTask, { kind: 'attach' }>;
@@ -155,20 +184,26 @@ const PRIOR_MS_PER_UNIT = 1e-3;
 const COST_WINDOW = 5;
 
 /**
- * Measured ms per unit: the median of the last few calls, so that one call stretched by a GC pause or by
- * another process on the cores does not flip the inline/shard choice of the next ones.
+ * Measured ms per unit over the last few calls: their median (costs: one call stretched by a GC pause or by
+ * another process does not flip the choice of the next ones), or their minimum (overheads: noise only adds).
  */
 class CostEstimate {
-  msPerUnit = PRIOR_MS_PER_UNIT;
   private readonly recent: number[] = [];
+  constructor(
+    public msPerUnit: number = PRIOR_MS_PER_UNIT,
+    private readonly pick: 'median' | 'min' = 'median',
+  ) {}
   observe(ms: number, units: number): void {
     if (units <= 0 || !(ms >= 0)) return;
     this.recent.push(ms / units);
     if (this.recent.length > COST_WINDOW) this.recent.shift();
     const sorted = [...this.recent].sort((a, b) => a - b);
-    this.msPerUnit = sorted[(sorted.length - 1) >> 1];
+    this.msPerUnit = this.pick === 'min' ? sorted[0] : sorted[(sorted.length - 1) >> 1];
   }
 }
+
+/** Every this many calls kept inline only by the overhead estimate, one is sharded to measure it again. */
+const REPROBE_EVERY = 64;
 
 export class LocalExecutor implements Executor {
   readonly name = 'local';
@@ -187,6 +222,9 @@ export class LocalExecutor implements Executor {
   private seq = 0;
   private readonly cost = Object.fromEntries(SWEEP_KINDS.map((k) => [k, new CostEstimate()])) as Record<SweepKind, CostEstimate>;
   private readonly calls = Object.fromEntries(SWEEP_KINDS.map((k) => [k, { inline: 0, sharded: 0 }])) as Record<SweepKind, { inline: number; sharded: number }>;
+  /** Measured overhead of a sharded call, in ms (units of 1 call). */
+  private readonly overhead = new CostEstimate(PRIOR_OVERHEAD_MS, 'min');
+  private keptInlineByOverhead = 0;
   private readonly threadIds = new Set<number>();
   private readonly counters = { tasks: 0, retries: 0, restoredRows: 0, maxChunks: 0 };
 
@@ -332,6 +370,7 @@ export class LocalExecutor implements Executor {
       maxChunks: c.maxChunks,
       threadsUsed: this.threadIds.size,
       msPerUnit: Object.fromEntries(SWEEP_KINDS.map((k) => [k, this.cost[k].msPerUnit])) as Record<SweepKind, number>,
+      overheadMs: this.overhead.msPerUnit,
     };
   }
 
@@ -341,12 +380,13 @@ export class LocalExecutor implements Executor {
    */
   private async sweep(kind: SweepKind, units: number, inline: () => void, chunkTask: (from: number, to: number) => ChunkBase): Promise<void> {
     const cost = this.cost[kind];
-    let chunks =
-      this.forcedChunks !== undefined
-        ? Math.min(this.forcedChunks, units)
-        : this.threads > 1
-          ? planChunks(units, cost.msPerUnit, this.threads, this.rule)
-          : 0;
+    let chunks = 0;
+    if (this.forcedChunks !== undefined) chunks = Math.min(this.forcedChunks, units);
+    else if (this.threads > 1) {
+      chunks = planChunks(units, cost.msPerUnit, this.threads, this.rule, this.overhead.msPerUnit);
+      const free = chunks === 0 ? planChunks(units, cost.msPerUnit, this.threads, this.rule, 0) : 0;
+      if (free > 0 && ++this.keptInlineByOverhead % REPROBE_EVERY === 0) chunks = free;
+    }
     const warmup = this.warmup;
     // while the threads are still starting (hundreds of ms under tsx), a call that is cheaper than waiting runs inline
     if (chunks > 0 && this.forcedChunks === undefined && !warmup?.done && units * cost.msPerUnit < this.rule.startupInlineBelowMs) chunks = 0;
@@ -362,12 +402,16 @@ export class LocalExecutor implements Executor {
       return;
     }
     this.counters.maxChunks = Math.max(this.counters.maxChunks, chunks);
+    const t0 = performance.now();
     const tasks: Array<Promise<SweepResult>> = [];
     for (let i = 0; i < chunks; i++) tasks.push(this.runChunk(chunkTask(split(units, chunks, i), split(units, chunks, i + 1)), i, chunks));
     const results = await settleAll(tasks);
+    const wall = performance.now() - t0;
     let ms = 0;
     for (const r of results) ms += r.ms;
     cost.observe(ms, units);
+    // what the call cost beyond its work spread evenly over the threads: dispatch, wake-up, imbalance
+    this.overhead.observe(Math.max(0, wall - ms / Math.min(chunks, this.threads)), 1);
     this.calls[kind].sharded++;
   }
 

@@ -102,8 +102,9 @@ describe('local executor conformance with the inline executor (bitwise)', () => 
   }
 
   it('automatic sharding (inline for small sweeps, chunks for larger ones) gives the same bits', async () => {
-    // default rule: these games are small, so most sweeps run inline; a rule scaled down 100x shards them
-    for (const rule of [{}, { inlineBelowMs: 0.01, minChunkMs: 0.005, targetChunkMs: 0.05, startupInlineBelowMs: 0 }]) {
+    // default rule: these games are small, so most sweeps run inline; a rule scaled down 100x (that ignores
+    // the overhead) shards them
+    for (const rule of [{}, { inlineBelowMs: 0.01, minChunkMs: 0.005, targetChunkMs: 0.05, maxShardedFraction: Infinity, startupInlineBelowMs: 0 }]) {
       const ex = new LocalExecutor({ threads: 2, rule });
       try {
         for (const spec of [CASES[1], CASES[3]]) {
@@ -182,8 +183,13 @@ describe('sharding rule', () => {
   const R = DEFAULT_CHUNK_RULE;
   it('runs small sweeps inline and never cuts chunks below minChunkMs', () => {
     expect(planChunks(240, 0.0005, 2, R)).toBe(0); // SIS M=120 step: 0.12 ms
-    expect(planChunks(3000, 0.0006, 2, R)).toBe(2); // Buffet M=120 step: 1.8 ms
-    expect(planChunks(3000, 0.0006, 4, R)).toBe(3); // 1.8 ms over 4 threads: 0.5 ms chunks at least
+    expect(planChunks(3000, 0.0006, 2, R, 0.1)).toBe(2); // Buffet M=120 step: 1.8 ms
+    expect(planChunks(3000, 0.0006, 4, R, 0.1)).toBe(3); // 1.8 ms over 4 threads: 0.5 ms chunks at least
+  });
+  it('runs inline when the measured overhead eats the gain', () => {
+    expect(planChunks(3000, 0.0006, 2, R, 0.6)).toBe(0); // 0.9 + 0.6 ms > 0.8 * 1.8 ms
+    expect(planChunks(3000, 0.0006, 4, R, 0.6)).toBe(3); // 0.6 + 0.6 ms <= 1.44 ms
+    expect(planChunks(36_000, 0.0008, 2, R, 5)).toBe(4); // Cyber M=60 step, even with 5 ms of overhead
   });
   it('grows to at most maxChunksPerThread chunks per thread for long sweeps', () => {
     expect(planChunks(36_000, 0.0008, 2, R)).toBe(4); // Cyber M=60 step: 29 ms
