@@ -5,6 +5,7 @@
 // test checks that on random games. Only the loop over the support of P0 stays a loop.
 
 import type { Problem } from '../problem.ts';
+import { chain, range } from './codegen.ts';
 import type { SolverTables } from '../tables.ts';
 import { TIE_TOLERANCE } from './argmax.ts';
 
@@ -104,20 +105,10 @@ function generate(nX: number, nU: number, nU0: number): string {
   return L.join('\n');
 }
 
-/** "((0 + a) + b) + c": the sequential sum from 0, as the loops compute it. */
-function chain(terms: string[]): string {
-  let s = '0';
-  for (const t of terms) s = `(${s} + ${t})`;
-  return s;
-}
 
 /** Lowest index within the tie tolerance of the maximum (argmax.ts greedyAction, unrolled). */
 function greedy(target: string, q: string[], best: string): string {
   const parts = [`{ const floor = ${best} - TIE * Math.max(1, Math.abs(${best}));`];
   parts.push(q.map((qq, a) => `${a === 0 ? '' : 'else '}if (${qq} >= floor) ${target} = ${a};`).join(' ') + ` else ${target} = 0; }`);
   return parts.join(' ');
-}
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
 }

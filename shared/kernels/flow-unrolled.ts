@@ -3,6 +3,7 @@
 // ...), so the next cells are bitwise equal; a test checks that on random policies.
 
 import type { Problem } from '../problem.ts';
+import { chain, range } from './codegen.ts';
 
 export type UnrolledFlow = (problem: Problem, minorPolicy: Float64Array, nextCell: Int32Array, from: number, to: number) => void;
 
@@ -48,14 +49,4 @@ function generate(nX: number, nU: number, nU0: number): string {
   L.push(`}`);
   L.push(`};`);
   return L.join('\n');
-}
-
-function chain(terms: string[]): string {
-  let s = '0';
-  for (const t of terms) s = `(${s} + ${t})`;
-  return s;
-}
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
 }
