@@ -41,11 +41,9 @@
 // gives the same bits as a clean run.
 
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
+import { createThreadPool } from './thread-pool.ts';
 import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';
@@ -458,15 +456,7 @@ export class LocalExecutor implements Executor {
   }
 
   private startPool(): Piscina<SweepTask, SweepResult> {
-    const filename = new URL(`../worker/sweep-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
-    const pool = new Piscina<SweepTask, SweepResult>({
-      filename,
-      minThreads: this.threads,
-      maxThreads: this.threads,
-      idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
-      execArgv: workerExecArgv(filename),
-    });
+    const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.threads);
     // a thread that dies between tasks is replaced by Piscina; the event must not crash the process
     pool.on('error', (err: Error) => this.logger?.warn({ err: err?.message }, 'worker thread error outside a task'));
     return pool;
@@ -481,16 +471,6 @@ export class LocalExecutor implements Executor {
     if (!this.problem || !this.tables || !this.run || (this.usesThreads && !this.pool)) throw new Error('local executor: open() first');
     return { problem: this.problem, tables: this.tables, run: this.run };
   }
-}
-
-/**
- * Node 20 cannot load a .ts worker by itself. Under `tsx` the threads inherit its loader through
- * process.execArgv; under bin/m3fg.js (tsx's register API) and vitest they do not, so add it (toolchain.md).
- */
-function workerExecArgv(filename: string): string[] {
-  if (!filename.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) return [...process.execArgv];
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return [...process.execArgv, '--import', tsx];
 }
 
 /** Start of chunk i of `chunks` over [0, n): contiguous, sizes differ by at most one. */

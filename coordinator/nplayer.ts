@@ -13,11 +13,10 @@
 // every N (common random numbers across N; each N's interval is valid on its own).
 
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
+import { dirname, join } from 'node:path';
+import type { Piscina } from 'piscina';
+import { createThreadPool } from './thread-pool.ts';
 import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import { builtinGames } from '../shared/games/index.ts';
@@ -123,15 +122,7 @@ export class PiscinaEpisodeRunner implements EpisodeRunner {
     }
     this.threads = options.threads;
     this.chunkSize = options.chunkSize;
-    const filename = new URL(`../worker/episode-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
-    this.pool = new Piscina<EpisodeTask, EpisodeTaskResult>({
-      filename,
-      minThreads: this.threads,
-      maxThreads: this.threads,
-      idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
-      execArgv: workerExecArgv(filename),
-    });
+    this.pool = createThreadPool<EpisodeTask, EpisodeTaskResult>('episode-worker', this.threads);
   }
 
   async run(job: EpisodeJob): Promise<EpisodeReturns> {
@@ -182,16 +173,6 @@ export class PiscinaEpisodeRunner implements EpisodeRunner {
     }
     return copy;
   }
-}
-
-/**
- * Node 20 cannot load a .ts worker by itself. Under `tsx` the threads inherit its loader through
- * process.execArgv; under bin/m3fg.js (tsx's register API) and vitest they do not, so add it (toolchain.md).
- */
-function workerExecArgv(filename: string): string[] {
-  if (!filename.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) return [...process.execArgv];
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return [...process.execArgv, '--import', tsx];
 }
 
 function checkJob(job: EpisodeJob): void {

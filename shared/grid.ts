@@ -137,12 +137,7 @@ export class MidpointGrid implements MeanFieldGrid {
 
   /** Float L1 distance from mu[off..off+nX) to cell c, summed in index order (as the reference scan). */
   distance(mu: ArrayLike<number>, off: number, c: number): number {
-    const nX = this.nX;
-    const p = this.points;
-    const base = c * nX;
-    let s = 0;
-    for (let i = 0; i < nX; i++) s += Math.abs(mu[off + i] - p[base + i]);
-    return s;
+    return l1Distance(this.points, this.nX, mu, off, c);
   }
 
   /** proj(mu): the nearest cell in L1, ties to the lowest index; see the header for why the box suffices. */
@@ -389,22 +384,35 @@ export class MidpointGrid implements MeanFieldGrid {
 
   /** The brute-force scan over all cells: O(cells). For tests and validation only. */
   projectByScan(mu: ArrayLike<number>, off = 0): number {
-    let bestCell = 0;
-    let bestDist = Infinity;
-    for (let c = 0; c < this.cells; c++) {
-      const dist = this.distance(mu, off, c);
-      if (dist < bestDist) {
-        bestDist = dist;
-        bestCell = c;
-      }
-    }
-    return bestCell;
+    return nearestByScan(this, mu, off);
   }
 
   /** A view of cell c's point (length nX). */
   point(c: number): Float64Array {
     return this.points.subarray(c * this.nX, (c + 1) * this.nX);
   }
+}
+
+/** sum_i |mu_i - p_c,i| over i = 0..nX-1 in index order (the reference scan's float distance). */
+export function l1Distance(points: Float64Array, nX: number, mu: ArrayLike<number>, off: number, c: number): number {
+  const base = c * nX;
+  let s = 0;
+  for (let i = 0; i < nX; i++) s += Math.abs(mu[off + i] - points[base + i]);
+  return s;
+}
+
+/** The definition of proj: scan every cell, strict < so the lowest index wins ties. O(cells); tests only. */
+export function nearestByScan(grid: MeanFieldGrid, mu: ArrayLike<number>, off = 0): number {
+  let bestCell = 0;
+  let bestDist = Infinity;
+  for (let c = 0; c < grid.cells; c++) {
+    const dist = grid.distance(mu, off, c);
+    if (dist < bestDist) {
+      bestDist = dist;
+      bestCell = c;
+    }
+  }
+  return bestCell;
 }
 
 /** numpy.linspace(start, stop, n): value k is start + k * step, step = (stop - start) / (n - 1), last = stop. */

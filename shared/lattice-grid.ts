@@ -52,7 +52,7 @@
 // the definition. Property tests compare project() with the scan on random points, lattice points, midpoints
 // between lattice points (exact ties), faces and vertices.
 
-import type { MeanFieldGrid } from './grid.ts';
+import { l1Distance, nearestByScan, type MeanFieldGrid } from './grid.ts';
 
 /** The largest lattice the grid builds (cells); below 2^31 - 1 so cell indices fit the int32 tables. */
 export const LATTICE_MAX_CELLS = 50_000_000;
@@ -195,12 +195,7 @@ export class LatticeGrid implements MeanFieldGrid {
 
   /** Float L1 distance from mu[off..off+nX) to cell c, summed in index order (as the scan). */
   distance(mu: ArrayLike<number>, off: number, c: number): number {
-    const nX = this.nX;
-    const p = this.points;
-    const base = c * nX;
-    let s = 0;
-    for (let i = 0; i < nX; i++) s += Math.abs(mu[off + i] - p[base + i]);
-    return s;
+    return l1Distance(this.points, this.nX, mu, off, c);
   }
 
   /** proj(mu): the nearest lattice point in L1, ties by float distance then lowest index (see the header). */
@@ -275,16 +270,7 @@ export class LatticeGrid implements MeanFieldGrid {
 
   /** The brute-force scan over all cells: O(cells), strict < so the lowest index wins ties. Tests only. */
   projectByScan(mu: ArrayLike<number>, off = 0): number {
-    let bestCell = 0;
-    let bestDist = Infinity;
-    for (let c = 0; c < this.cells; c++) {
-      const dist = this.distance(mu, off, c);
-      if (dist < bestDist) {
-        bestDist = dist;
-        bestCell = c;
-      }
-    }
-    return bestCell;
+    return nearestByScan(this, mu, off);
   }
 
   /** A view of cell c's point (length nX). */
