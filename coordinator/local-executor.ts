@@ -40,26 +40,23 @@
 // the rows an earlier attempt had begun updating (worker/sweep-protocol.ts, "Retry safety"), so a retry
 // gives the same bits as a clean run.
 
-import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { createThreadPool } from './thread-pool.ts';
 import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';
-import { allocateTables, type SolverTables, type TableName, type TableOptions } from '../shared/tables.ts';
+import type { SolverTables, TableOptions } from '../shared/tables.ts';
 import { backwardRange, backwardScratch, type BackwardScratch, type StepOptions } from '../shared/kernels/backward.ts';
 import { flowRange } from '../shared/kernels/flow.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import {
+  createSharedRun,
   describeTask,
-  problemFingerprint,
-  updatedSliceWidths,
   type InjectedFault,
   type SweepResult,
   type SweepRun,
   type SweepTask,
-  type UpdatedTable,
 } from '../worker/sweep-protocol.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
 
@@ -171,7 +168,7 @@ export interface LocalExecutorStats {
   overheadMs: number;
 }
 
-type ChunkTask = Exclude<SweepTask, { kind: 'attach' }>;
+type ChunkTask = Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A chunk's task before the attempt number and any injected fault are filled in. */
 type ChunkBase = DistributiveOmit<ChunkTask, 'attempt' | 'inject'>;
@@ -249,23 +246,7 @@ export class LocalExecutor implements Executor {
   /** Allocates the tables on SharedArrayBuffers, starts the pool (once) and has the threads build the Problem. */
   async open(spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<SolverTables> {
     const rows = problem.rows;
-    const tableOptions: TableOptions = { ...options };
-    const tables = allocateTables(problem, (n) => new SharedArrayBuffer(n), tableOptions);
-    const buffers = {} as Record<TableName, SharedArrayBuffer>;
-    for (const [name, view] of Object.entries(tables) as Array<[TableName, Float64Array | Int32Array]>) {
-      buffers[name] = view.buffer as SharedArrayBuffer;
-    }
-    const slices: Partial<Record<UpdatedTable, SharedArrayBuffer>> = {};
-    for (const [name, width] of updatedSliceWidths(problem, tableOptions)) slices[name] = new SharedArrayBuffer(rows * width * 8);
-    const run: SweepRun = {
-      id: randomUUID(),
-      spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins },
-      gridKind: problem.grid.kind,
-      fingerprint: problemFingerprint(problem),
-      tableOptions,
-      tables: buffers,
-      backup: { slices, marks: new SharedArrayBuffer(rows * 4) },
-    };
+    const { run, tables } = createSharedRun(spec, problem, options);
     this.problem = problem;
     this.tables = tables;
     this.scratch = backwardScratch(problem);
@@ -479,7 +460,7 @@ function split(n: number, chunks: number, i: number): number {
 }
 
 /** Promise.all that waits for every promise to settle before rejecting with the first failure (in order). */
-async function settleAll<T>(promises: Array<Promise<T>>): Promise<T[]> {
+export async function settleAll<T>(promises: Array<Promise<T>>): Promise<T[]> {
   const settled = await Promise.allSettled(promises);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;

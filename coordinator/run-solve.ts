@@ -7,6 +7,7 @@ import { buildGame } from '../shared/validate.ts';
 import { Problem } from '../shared/problem.ts';
 import { InlineExecutor } from './inline-executor.ts';
 import { LocalExecutor } from './local-executor.ts';
+import { ClusterExecutor } from './cluster-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
 import { encodePolicies, ensureDir, resultPaths, writeFileAtomic } from './results.ts';
@@ -95,6 +96,7 @@ export async function runSolve(
         executor: executor.name,
         threads,
         ...(executor instanceof LocalExecutor ? { sharding: executor.stats() } : {}),
+        ...(executor instanceof ClusterExecutor ? { cluster: executor.stats() } : {}),
         sizes: { nX: game.nX, nU: game.nU, nX0: game.nX0, nU0: game.nU0, T: game.T, cells: problem.cells, rows: problem.rows },
         initialCell: problem.initialCell,
         seconds,

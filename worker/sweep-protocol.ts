@@ -18,9 +18,10 @@
 //
 // This file belongs with the message protocol in shared/ (design.md); it lives here until that moves.
 
+import { randomUUID } from 'node:crypto';
 import type { GridKind } from '../shared/grid.ts';
 import type { Problem } from '../shared/problem.ts';
-import { tableLayout, type SolverTables, type TableName, type TableOptions } from '../shared/tables.ts';
+import { allocateTables, tableLayout, type SolverTables, type TableName, type TableOptions } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
 import type { StepOptions } from '../shared/kernels/backward.ts';
 
@@ -87,6 +88,8 @@ export type SweepTask =
   | { readonly kind: 'attach'; readonly run: SweepRun }
   /** flowRange over the flat (t, row) index range [from, to): i = t * rows + r. */
   | (ChunkAttempt & { readonly kind: 'flow'; readonly from: number; readonly to: number })
+  /** flowRange over rows [rowFrom, rowTo) of every slice t in [tFrom, tTo) (a cluster node's chunk). */
+  | (ChunkAttempt & { readonly kind: 'flowRows'; readonly tFrom: number; readonly tTo: number; readonly rowFrom: number; readonly rowTo: number })
   /** backwardRange alone (value iteration sweeps); idempotent. */
   | (ChunkAttempt & { readonly kind: 'backward'; readonly t: number; readonly rowFrom: number; readonly rowTo: number; readonly options: StepOptions })
   /** updateRange alone, with the backup protocol. */
@@ -110,6 +113,8 @@ export function describeTask(task: SweepTask): string {
       return `attach run ${task.run.id}`;
     case 'flow':
       return `flow (t, row) [${task.from}, ${task.to})`;
+    case 'flowRows':
+      return `flow t [${task.tFrom}, ${task.tTo}) rows [${task.rowFrom}, ${task.rowTo})`;
     default:
       return `${task.kind} t=${task.t} rows [${task.rowFrom}, ${task.rowTo})`;
   }
@@ -163,4 +168,26 @@ export function problemFingerprint(problem: Problem): string {
     }
   }
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Tables on SharedArrayBuffers for `problem` and the run that lets any sweep thread attach to them. */
+export function createSharedRun(spec: SweepSpec, problem: Problem, tableOptions: TableOptions): { run: SweepRun; tables: SolverTables } {
+  const rows = problem.rows;
+  const tables = allocateTables(problem, (n) => new SharedArrayBuffer(n), tableOptions);
+  const buffers = {} as Record<TableName, SharedArrayBuffer>;
+  for (const [name, view] of Object.entries(tables) as Array<[TableName, Float64Array | Int32Array]>) {
+    buffers[name] = view.buffer as SharedArrayBuffer;
+  }
+  const slices: Partial<Record<UpdatedTable, SharedArrayBuffer>> = {};
+  for (const [name, width] of updatedSliceWidths(problem, tableOptions)) slices[name] = new SharedArrayBuffer(rows * width * 8);
+  const run: SweepRun = {
+    id: randomUUID(),
+    spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins },
+    gridKind: problem.grid.kind,
+    fingerprint: problemFingerprint(problem),
+    tableOptions: { ...tableOptions },
+    tables: buffers,
+    backup: { slices, marks: new SharedArrayBuffer(rows * 4) },
+  };
+  return { run, tables };
 }

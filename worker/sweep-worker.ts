@@ -102,6 +102,12 @@ function perform(task: SweepTask, a: Attached): SweepResult {
       flowRange(problem, tables.minorPolicy, tables.nextCell, from, to);
       break;
     }
+    case 'flowRows': {
+      const { tFrom, tTo, rowFrom, rowTo } = task;
+      if (inject) fail(inject);
+      for (let t = tFrom; t < tTo; t++) flowRange(problem, tables.minorPolicy, tables.nextCell, t * problem.rows + rowFrom, t * problem.rows + rowTo);
+      break;
+    }
     case 'backward': {
       const { t, rowFrom, rowTo, options } = task;
       if (inject?.at === 'mid') {

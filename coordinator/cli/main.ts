@@ -10,6 +10,9 @@ import { logProgress, terminalProgress } from '../progress.ts';
 import { runSolve } from '../run-solve.ts';
 import { registerReportCommand } from './report.ts';
 import { registerNplayerCommand } from './nplayer.ts';
+import { addNatsOptions, registerWorkerCommand } from './worker.ts';
+import { ClusterExecutor } from '../cluster-executor.ts';
+import { natsOptionsFrom } from '../../worker/nats-transport.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -21,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError(false);
 
   let exitCode = 0;
-  program
+  const solveCommand = program
     .command('solve')
     .description('solve a game (fictitious play and its variants) and write the results')
     .option('--game <name|path>', 'sis | buffet | advertisement | cyber, or a module path like ./my-game.ts (default sis)')
@@ -42,14 +45,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--checkpoint-every <K>', 'write DIR/checkpoint.bin every K iterations (atomically)')
     .option('--resume <dir>', 'continue the run checkpointed in DIR (other flags must match it)')
     .option('--quiet', 'no progress bar or summary')
-    .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)')
-    .action(async (flags: RawSolveFlags & { quiet?: boolean; logLevel?: string; resume?: string }) => {
+    .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)');
+  addNatsOptions(solveCommand, 'run the sweeps on the worker nodes of this NATS server (nats://host:port) instead of local threads')
+    .action(async (flags: RawSolveFlags & { quiet?: boolean; logLevel?: string; resume?: string } & Parameters<typeof natsOptionsFrom>[0]) => {
+      const nats = natsOptionsFrom(flags);
       const { settings, resume } = flags.resume ? await resumeSettings(flags, flags.resume) : { settings: await loadSolveSettings(flags), resume: undefined };
       const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? (tty || flags.quiet ? 'warn' : 'info'));
       const label = `${settings.family.name} ${settings.algorithm}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
-      const { curve, paths, seconds } = await runSolve(settings, { logger, progress, resume });
+      const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
+      const { curve, paths, seconds } = await runSolve(settings, { logger, progress, resume, executor });
       if (!flags.quiet) {
         const last = curve[curve.length - 1];
         process.stdout.write(
@@ -61,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   registerReportCommand(program);
   registerNplayerCommand(program);
+  registerWorkerCommand(program);
   (await import('./experiment.ts')).registerExperimentCommand(program);
 
   try {

@@ -1,0 +1,44 @@
+// `m3fg worker --nats URL`: a cluster node (worker/node.ts). Runs until SIGTERM or SIGINT, then drains: the
+// tasks it has received finish and are answered, it announces that it leaves, and exits 0.
+
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { OptionError } from '../../shared/errors.ts';
+import { createLogger } from '../logger.ts';
+import { positiveInt } from '../options.ts';
+import { ClusterNode } from '../../worker/node.ts';
+import { natsOptionsFrom } from '../../worker/nats-transport.ts';
+
+/** The NATS flags of `solve` and `worker`. */
+export function addNatsOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--nats <url>', `${what} (or M3FG_NATS_URL)`)
+    .option('--nats-user <user>', 'NATS user (or M3FG_NATS_USER)')
+    .option('--nats-pass <password>', 'NATS password (prefer M3FG_NATS_PASS: flags show in ps)')
+    .option('--nats-creds <file>', 'NATS .creds file (or M3FG_NATS_CREDS)')
+    .option('--tls-ca <file>', 'CA certificate that signed the server certificate')
+    .option('--tls-cert <file>', 'client certificate (mutual TLS)')
+    .option('--tls-key <file>', 'client key (mutual TLS)')
+    .option('--subject-prefix <p>', 'subject prefix of this cluster (default m3fg, or M3FG_SUBJECT_PREFIX)');
+}
+
+export function registerWorkerCommand(program: Command): void {
+  addNatsOptions(program.command('worker').description('run a cluster node: take sweep tasks from a NATS server'), 'NATS server URL, nats://host:port')
+    .option('--threads <N>', 'threads for the sweeps (default: all cores)')
+    .option('--name <id>', 'node id (default host-pid-random)')
+    .option('--log-level <level>', 'pino log level (default info)')
+    .action(async (flags: Record<string, string | undefined>) => {
+      const nats = natsOptionsFrom(flags);
+      if (!nats) throw new OptionError('--nats: required (nats://host:port), or set M3FG_NATS_URL');
+      const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
+      const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'info');
+      const node = new ClusterNode({ nats, threads, name: flags.name, logger });
+      await node.start();
+      let stopping: Promise<void> | undefined;
+      const stop = () => (stopping ??= node.stop());
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await node.closed();
+      await stopping;
+    });
+}
