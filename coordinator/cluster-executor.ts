@@ -89,7 +89,7 @@ type CallKind = 'flow' | 'step' | 'backward';
 
 export interface ClusterStats {
   /** Per kind of call: calls, tasks, bytes sent to nodes, bytes received (whole messages, before framing). */
-  traffic: Record<CallKind, { calls: number; tasks: number; bytesOut: number; bytesIn: number }>;
+  traffic: Record<CallKind, { calls: number; tasks: number; bytesOut: number; bytesIn: number; wallMs: number; coordinatorMs: number }>;
   retries: number;
   /** "Send the data" answers (a node lacked a slice generation). */
   misses: number;
@@ -146,9 +146,10 @@ export class ClusterExecutor implements Executor {
   private gen = new Int32Array(0);
   private mark = new Uint8Array(0);
   private taskSeq = 0;
+  private listeningSince = 0;
   private readonly counters = { retries: 0, misses: 0, ignoredReplies: 0, malformedReplies: 0 };
   private readonly traffic = Object.fromEntries(
-    (['flow', 'step', 'backward'] as const).map((k) => [k, { calls: 0, tasks: 0, bytesOut: 0, bytesIn: 0 }]),
+    (['flow', 'step', 'backward'] as const).map((k) => [k, { calls: 0, tasks: 0, bytesOut: 0, bytesIn: 0, wallMs: 0, coordinatorMs: 0 }]),
   ) as ClusterStats['traffic'];
 
   constructor(options: ClusterExecutorOptions) {
@@ -189,6 +190,9 @@ export class ClusterExecutor implements Executor {
       tableOptions: { ...options },
     };
     await this.waitForNodes(this.opts.minNodes);
+    // every node beats twice a second: after a second of listening, all running nodes are known
+    const settle = this.listeningSince + 1_000 - Date.now();
+    if (settle > 0) await new Promise((done) => setTimeout(done, settle));
     const threads = [...this.liveNodes()].reduce((s, n) => s + n.threads, 0);
     const K = Math.max(1, Math.min(rows, this.opts.chunks ?? threads * this.opts.chunksPerThread));
     this.bounds = Array.from({ length: K + 1 }, (_, i) => Math.floor((i * rows) / K));
@@ -206,7 +210,7 @@ export class ClusterExecutor implements Executor {
     const slices = this.gen.length / K;
     const perRow = (nX * nU + nU0) * 8 + nU0 * 4 + (tables.minorY.length > 0 ? (nX * nU + nU0) * 8 : 0);
     const tasks: Array<Promise<void>> = [];
-    this.traffic.flow.calls++;
+    const t0 = this.begin('flow');
     for (let k = 0; k < K; k++) {
       const a = this.bounds[k];
       const b = this.bounds[k + 1];
@@ -219,7 +223,7 @@ export class ClusterExecutor implements Executor {
         );
       }
     }
-    await settleAll(tasks);
+    await this.end('flow', t0, tasks);
   }
 
   async step(t: number, rule: UpdateRule): Promise<void> {
@@ -230,7 +234,7 @@ export class ClusterExecutor implements Executor {
     const storeQ = ruleNeedsQ(rule);
     const readSlot = (t & 1) ^ 1;
     const tasks: Array<Promise<void>> = [];
-    this.traffic.step.calls++;
+    const t0 = this.begin('step');
     for (let k = 0; k < K; k++) {
       const a = this.bounds[k];
       const b = this.bounds[k + 1];
@@ -244,7 +248,7 @@ export class ClusterExecutor implements Executor {
         }),
       );
     }
-    await settleAll(tasks);
+    await this.end('step', t0, tasks);
   }
 
   async backward(t: number, options: StepOptions): Promise<void> {
@@ -252,7 +256,7 @@ export class ClusterExecutor implements Executor {
     const K = this.bounds.length - 1;
     const readSlot = (options.slot ?? t & 1) ^ 1;
     const tasks: Array<Promise<void>> = [];
-    this.traffic.backward.calls++;
+    const t0 = this.begin('backward');
     for (let k = 0; k < K; k++) {
       const a = this.bounds[k];
       const b = this.bounds[k + 1];
@@ -260,7 +264,7 @@ export class ClusterExecutor implements Executor {
       const body: TaskBody = { kind: 'backward', t, options: { ...options }, values };
       tasks.push(this.runTask('backward', k, [t], body, (res) => applyRowOutputs(problem, tables, a, res)));
     }
-    await settleAll(tasks);
+    await this.end('backward', t0, tasks);
   }
 
   async update(t: number, rule: UpdateRule): Promise<void> {
@@ -297,6 +301,31 @@ export class ClusterExecutor implements Executor {
 
   // ---- tasks ----
 
+  private begin(kind: CallKind): number {
+    this.traffic[kind].calls++;
+    return performance.now();
+  }
+
+  /** Waits for a call's tasks; books its wall time and the coordinator's own time before the wait. */
+  private async end(kind: CallKind, t0: number, tasks: Array<Promise<void>>): Promise<void> {
+    this.traffic[kind].coordinatorMs += performance.now() - t0;
+    try {
+      await settleAll(tasks);
+    } finally {
+      this.traffic[kind].wallMs += performance.now() - t0;
+    }
+  }
+
+  /** Runs fn on the coordinator's thread and books its time. */
+  private busy<T>(kind: CallKind, fn: () => T): T {
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.traffic[kind].coordinatorMs += performance.now() - t0;
+    }
+  }
+
   /**
    * One task: chunk k's slices `ts` and a body, to the chunk's owner, then to whoever claims it; `apply`
    * writes the checked result into the tables (then the slices move on a generation where the body writes).
@@ -331,7 +360,7 @@ export class ClusterExecutor implements Executor {
       try {
         const res = await info.limit(() => this.attempt(kind, node!, task));
         if (this.tables !== tables) throw new ClusterError('cluster executor: closed');
-        apply(res);
+        this.busy(kind, () => apply(res));
         const writes = bodyWritesSlices(body);
         for (const t of ts) {
           if (writes) this.gen[t * K + k]++;
@@ -375,7 +404,7 @@ export class ClusterExecutor implements Executor {
       this.attempts.set(task.id, { nonce: task.nonce, node, task, resolve, reject, timer, kind });
       const traffic = this.traffic[kind];
       traffic.tasks++;
-      traffic.bytesOut += wire.send(this.subj.node(node), task, this.subj.reply(this.id));
+      traffic.bytesOut += this.busy(kind, () => wire.send(this.subj.node(node), task, this.subj.reply(this.id)));
     });
   }
 
@@ -420,6 +449,7 @@ export class ClusterExecutor implements Executor {
     this.subs.push(wire.subscribe<ReplyMessage>(this.subj.reply(this.id), (r, m, bytes) => this.onReply(r, m, bytes)));
     this.subs.push(wire.subscribe<Heartbeat>(this.subj.heartbeat, (hb) => this.onHeartbeat(hb)));
     await nc.flush();
+    this.listeningSince = Date.now();
     this.monitor = setInterval(() => this.checkNodes(), 250);
     void (async () => {
       for await (const st of nc.status()) {
