@@ -70,6 +70,8 @@ export interface ReassemblerLimits {
 export class Reassembler {
   private readonly pending = new Map<string, Pending>();
   private pendingBytes = 0;
+  /** Recently completed multi-part messages: a late duplicate part of one must not start a new one. */
+  private readonly completed = new Set<string>();
   private readonly maxMessageBytes: number;
   private readonly maxPendingBytes: number;
   private readonly ttlMs: number;
@@ -93,11 +95,12 @@ export class Reassembler {
     if (parts < 1 || part >= parts || total > this.maxMessageBytes || body.length > total) {
       throw new Error(`bad frame header (part ${part} of ${parts}, ${total} bytes)`);
     }
+    this.expire(now);
     if (parts === 1) {
       if (body.length !== total) throw new Error(`frame holds ${body.length} bytes, header says ${total}`);
       return body;
     }
-    this.expire(now);
+    if (this.completed.has(key)) return undefined;
     let p = this.pending.get(key);
     if (!p) {
       p = { parts: new Array(parts), total, received: 0, bytes: 0, since: now };
@@ -113,6 +116,8 @@ export class Reassembler {
     this.shed();
     if (p.received < parts) return undefined;
     this.pending.delete(key);
+    this.completed.add(key);
+    if (this.completed.size > 4096) this.completed.delete(this.completed.values().next().value as string);
     this.pendingBytes -= p.bytes;
     if (p.bytes !== total) throw new Error(`message ${key}: parts hold ${p.bytes} bytes, header says ${total}`);
     const out = new Uint8Array(total);
