@@ -1,39 +1,16 @@
 // The variants (softmax FP/FPI, OMD, the alternating schedule, initial policies, the infinite horizon, the
 // lattice grid, a user game module) on the local executor with 2 and 3 threads and forced sharding give
 // the same policy tables and curve, to the bit, as the inline executor.
-import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveGameFamily } from '../shared/game-source.ts';
 import { builtinGames } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
-import type { GridKind } from '../shared/grid.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { LocalExecutor } from '../coordinator/local-executor.ts';
-import { solve, type SolveOptions, type SolveResult } from '../coordinator/solver.ts';
-
-interface Case {
-  label: string;
-  game: string;
-  params: Record<string, number>;
-  bins: number;
-  grid?: GridKind;
-  options: SolveOptions;
-}
-
-const example = resolve('examples/vaccination.ts');
-const CASES: Case[] = [
-  { label: 'softmax fp', game: 'sis', params: { T: 12 }, bins: 12, options: { algorithm: 'fp', iterations: 4, softmax: true, temperature: 0.1 } },
-  { label: 'softmax fpi', game: 'advertisement', params: { T: 12 }, bins: 12, options: { algorithm: 'fpi', iterations: 3, softmax: true, temperature: 0.3 } },
-  { label: 'omd', game: 'sis', params: { T: 12 }, bins: 12, options: { algorithm: 'omd', iterations: 4, temperature: 0.1 } },
-  { label: 'alternating', game: 'buffet', params: { T: 10 }, bins: 8, options: { algorithm: 'alternating', iterations: 5, inner: 2 } },
-  { label: 'init last', game: 'cyber', params: { T: 8 }, bins: 6, options: { algorithm: 'fp', iterations: 3, init: 'last' } },
-  { label: 'infinite fp', game: 'sis', params: {}, bins: 10, options: { algorithm: 'fp', iterations: 3, horizon: 'infinite', discount: 0.95 } },
-  { label: 'infinite omd', game: 'advertisement', params: {}, bins: 10, options: { algorithm: 'omd', iterations: 2, horizon: 'infinite', discount: 0.9 } },
-  { label: 'lattice fp', game: 'sis', params: { T: 12 }, bins: 12, grid: 'lattice', options: { algorithm: 'fp', iterations: 4 } },
-  { label: 'user module', game: example, params: { T: 10 }, bins: 8, options: { algorithm: 'fp', iterations: 3 } },
-];
+import { solve, type SolveResult } from '../coordinator/solver.ts';
+import { VARIANT_CASES as CASES, type Case } from './helpers/variants.ts';
 
 async function problemOf(c: Case): Promise<Problem> {
   const family = Object.hasOwn(builtinGames, c.game)

@@ -1,0 +1,238 @@
+// The cluster executor against a real nats-server and real `m3fg worker` processes (deploy/local-cluster.sh
+// with the shipped authenticated config, on loopback):
+//   - conformance with 1, 2 and 3 nodes: every game, FP and FPI, then every variant on 3 nodes: the policy,
+//     value, greedy tables and the curve equal the inline executor's to the bit;
+//   - a node SIGKILLed while a step is in flight, and nats-server restarted while a step is in flight: the run
+//     completes with the same bits;
+//   - a client with no or wrong credentials is refused; forged and replayed replies change nothing;
+//   - `m3fg solve --nats` end to end, and a node drains on SIGTERM.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveGameFamily } from '../shared/game-source.ts';
+import { builtinGames } from '../shared/games/index.ts';
+import { Problem } from '../shared/problem.ts';
+import { buildGame } from '../shared/validate.ts';
+import { decodeMessage, encodeMessage, frameMessage, Reassembler } from '../shared/cluster-wire.ts';
+import type { TaskResult } from '../shared/cluster-protocol.ts';
+import type { SolverTables } from '../shared/tables.ts';
+import type { UpdateRule } from '../shared/kernels/update.ts';
+import { InlineExecutor } from '../coordinator/inline-executor.ts';
+import { ClusterExecutor, type ClusterExecutorOptions } from '../coordinator/cluster-executor.ts';
+import { solve, type SolveOptions, type SolveResult } from '../coordinator/solver.ts';
+import type { Executor, ProblemSpec } from '../coordinator/executor.ts';
+import { startCluster, type LocalCluster } from './helpers/cluster.ts';
+import { VARIANT_CASES } from './helpers/variants.ts';
+import { runCli } from './helpers/cli.ts';
+
+const GAMES: ProblemSpec[] = [
+  { game: 'sis', params: { T: 12 }, bins: 16 },
+  { game: 'buffet', params: { T: 10 }, bins: 8 },
+  { game: 'advertisement', params: { T: 12 }, bins: 16 },
+  { game: 'cyber', params: { T: 10 }, bins: 8 },
+];
+
+async function problemOf(spec: ProblemSpec, grid: 'midpoint' | 'lattice' = 'midpoint'): Promise<Problem> {
+  const family = Object.hasOwn(builtinGames, spec.game)
+    ? builtinGames[spec.game]
+    : await resolveGameFamily(spec.game, async (p) => (await import(pathToFileURL(p).href)) as Record<string, unknown>);
+  return new Problem(buildGame(family, spec.params), spec.bins, grid);
+}
+
+const TABLES: Array<keyof SolverTables> = ['minorPolicy', 'majorPolicy', 'nextCell', 'minorBR', 'minorEval', 'majorBR', 'majorEval', 'minorGreedy', 'majorGreedy', 'minorY', 'majorY'];
+
+function expectSameBits(want: SolveResult, got: SolveResult, what: string): void {
+  for (const name of TABLES) {
+    const a = want.tables[name];
+    const b = got.tables[name];
+    const same = Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    expect(same, `${what}: table ${name}`).toBe(true);
+  }
+  expect(got.curve.length).toBe(want.curve.length);
+  want.curve.forEach((p, i) => {
+    for (const k of ['majorBestResponse', 'majorPolicy', 'minorBestResponse', 'minorPolicy'] as const) {
+      expect(Object.is(got.curve[i].value[k], p.value[k]), `${what}: curve[${i}].${k}`).toBe(true);
+    }
+  });
+}
+
+async function inline(spec: ProblemSpec, options: SolveOptions, grid?: 'midpoint' | 'lattice'): Promise<SolveResult> {
+  return solve(spec, await problemOf(spec, grid), new InlineExecutor(), options);
+}
+
+async function onCluster(cluster: LocalCluster, spec: ProblemSpec, options: SolveOptions, extra: Partial<ClusterExecutorOptions> = {}, grid?: 'midpoint' | 'lattice') {
+  const ex = new ClusterExecutor({ nats: cluster.coordinator, waitForNodesMs: 30_000, ...extra });
+  try {
+    const result = await solve(spec, await problemOf(spec, grid), ex, options);
+    return { result, stats: ex.stats() };
+  } finally {
+    await ex.close();
+  }
+}
+
+describe('cluster executor conformance (bitwise, real nats-server and nodes)', () => {
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await startCluster(1);
+  });
+  afterAll(() => cluster?.stop());
+
+  for (const nodes of [1, 2, 3]) {
+    it(`${nodes} node(s): every game, FP and FPI, equal to inline`, async () => {
+      while (cluster.nodePids().length < nodes) cluster.addNode();
+      for (const spec of GAMES) {
+        for (const algorithm of ['fp', 'fpi'] as const) {
+          const options: SolveOptions = { algorithm, iterations: 3 };
+          const want = await inline(spec, options);
+          const { result, stats } = await onCluster(cluster, spec, options, { chunks: 2 * nodes + 1, minNodes: nodes });
+          expectSameBits(want, result, `${spec.game} ${algorithm} on ${nodes} node(s)`);
+          expect(stats.nodesUsed).toBe(nodes);
+          expect(stats.retries).toBe(0);
+        }
+      }
+    });
+  }
+
+  it('3 nodes: every variant (softmax, OMD, alternating, init, infinite horizon, lattice, user module)', async () => {
+    for (const c of VARIANT_CASES) {
+      const spec = { game: c.game, params: c.params, bins: c.bins };
+      const want = await inline(spec, c.options, c.grid);
+      const { result } = await onCluster(cluster, spec, c.options, { chunks: 5, minNodes: 3 }, c.grid);
+      expectSameBits(want, result, c.label);
+    }
+  });
+
+  it('without the value-row selection (fullValues) the bits are the same, with more bytes moved', async () => {
+    const spec = GAMES[3];
+    const options: SolveOptions = { algorithm: 'fp', iterations: 3 };
+    const lean = await onCluster(cluster, spec, options, { chunks: 4, minNodes: 3 });
+    const full = await onCluster(cluster, spec, options, { chunks: 4, minNodes: 3, fullValues: true });
+    expectSameBits(lean.result, full.result, 'fullValues');
+    expect(full.stats.traffic.step.bytesIn).toBeGreaterThan(lean.stats.traffic.step.bytesIn);
+    // once warm, nodes keep their slices: later flows send no policy data
+    expect(lean.stats.traffic.flow.bytesOut / lean.stats.traffic.flow.calls).toBeLessThan(full.stats.traffic.flow.bytesOut);
+  });
+});
+
+/** Runs `options` on the cluster and calls `fault` once, while step(tFault) of iteration `nFault` is in flight. */
+async function withFaultMidStep(cluster: LocalCluster, spec: ProblemSpec, options: SolveOptions, nFault: number, tFault: number, fault: () => Promise<void> | void) {
+  const ex = new ClusterExecutor({ nats: cluster.coordinator, chunks: 6, minNodes: cluster.nodePids().length, heartbeatTimeoutMs: 2_000, waitForNodesMs: 60_000 });
+  let flows = 0;
+  let fired = false;
+  const wrapped: Executor = {
+    name: 'cluster with a fault',
+    open: (spec, problem, opts) => ex.open(spec, problem, opts),
+    backward: (t, o) => ex.backward(t, o),
+    update: (t, r) => ex.update(t, r),
+    flow: async () => {
+      flows++;
+      await ex.flow();
+    },
+    step: async (t: number, rule: UpdateRule) => {
+      const pending = ex.step(t, rule);
+      if (!fired && flows === nFault + 1 && t === tFault) {
+        fired = true;
+        await new Promise((r) => setTimeout(r, 2));
+        await fault();
+      }
+      await pending;
+    },
+    close: () => ex.close(),
+  };
+  try {
+    const result = await solve(spec, await problemOf(spec), wrapped, options);
+    expect(fired, 'the fault was injected').toBe(true);
+    return { result, stats: ex.stats() };
+  } finally {
+    await ex.close();
+  }
+}
+
+describe('cluster faults', () => {
+  const spec: ProblemSpec = { game: 'cyber', params: { T: 12 }, bins: 12 };
+  const options: SolveOptions = { algorithm: 'fp', iterations: 4 };
+  let want: SolveResult;
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    want = await inline(spec, options);
+    cluster = await startCluster(3);
+  });
+  afterAll(() => cluster?.stop());
+
+  it('a node SIGKILLed while a step is in flight: the run completes with the same bits', async () => {
+    const { result, stats } = await withFaultMidStep(cluster, spec, options, 1, 6, () => cluster.kill(2, 'SIGKILL'));
+    expectSameBits(want, result, 'node killed');
+    expect(stats.retries).toBeGreaterThan(0);
+    expect(stats.nodesLive).toBe(2);
+  });
+
+  it('nats-server restarted while a step is in flight: the run completes with the same bits', async () => {
+    const { result } = await withFaultMidStep(cluster, spec, options, 2, 4, () => cluster.restartServer(1_000));
+    expectSameBits(want, result, 'server restarted');
+  });
+
+  it('forged, replayed and tampered replies on the reply subject change nothing', async () => {
+    // a client with valid (coordinator) credentials watches the reply subjects and answers every reply it
+    // sees with: a replay carrying NaN values, and a result for an invented task id
+    const rogue = await connect({ servers: cluster.url, user: 'coordinator', pass: cluster.credentials.M3FG_COORDINATOR_PASS });
+    const reasm = new Reassembler();
+    let forged = 0;
+    rogue.subscribe('m3fg.reply.>', {
+      callback: (_err, msg) => {
+        const whole = reasm.push(msg.data);
+        if (!whole) return;
+        const reply = decodeMessage<TaskResult>(whole);
+        if (reply.type !== 'result') return;
+        const tampered = { ...reply, values: reply.values && { ...reply.values, majorBR: reply.values.majorBR.map(() => Number.NaN) } };
+        const invented = { ...reply, id: `${reply.id.split('.')[0]}.${Number(reply.id.split('.')[1]) + 1}`, nonce: 'guess' };
+        for (const fake of [tampered, invented]) {
+          for (const f of frameMessage(encodeMessage(fake), 0xbad, forged++, 1 << 20)) rogue.publish(msg.subject, f);
+        }
+      },
+    });
+    await rogue.flush();
+    try {
+      const { result, stats } = await onCluster(cluster, spec, options, { chunks: 4 });
+      expectSameBits(want, result, 'forged replies');
+      expect(forged).toBeGreaterThan(0);
+      expect(stats.ignoredReplies).toBeGreaterThan(0);
+      expect(stats.malformedReplies).toBe(0);
+    } finally {
+      await rogue.close();
+    }
+  });
+
+  it('the shipped config refuses a client with no or wrong credentials', async () => {
+    await expect(connect({ servers: cluster.url, reconnect: false })).rejects.toThrow(/authorization/i);
+    await expect(connect({ servers: cluster.url, user: 'worker', pass: 'wrong', reconnect: false })).rejects.toThrow(/authorization/i);
+    const ex = new ClusterExecutor({ nats: { url: cluster.url, user: 'coordinator', pass: 'wrong' } });
+    await expect(ex.open(spec, await problemOf(spec))).rejects.toThrow(/refused the credentials/);
+    const cli = runCli(['worker', '--nats', cluster.url], { M3FG_NATS_USER: 'worker', M3FG_NATS_PASS: 'wrong' });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr.trim().split('\n')).toHaveLength(1);
+    expect(cli.stderr).toMatch(/^m3fg: NATS server .* refused the credentials/);
+  });
+
+  it('m3fg solve --nats writes the same policies.bin as an inline run; a node drains on SIGTERM', () => {
+    const out = mkdtempSync(join(tmpdir(), 'm3fg-cl-'));
+    const args = ['solve', '--game', 'sis', '--bins', '12', '--iterations', '5', '--param', 'T=10', '--quiet'];
+    const env = { M3FG_NATS_USER: 'coordinator', M3FG_NATS_PASS: cluster.credentials.M3FG_COORDINATOR_PASS };
+    const a = runCli([...args, '--nats', cluster.url, '--out', join(out, 'cluster')], env);
+    expect(a.code, a.stderr).toBe(0);
+    const b = runCli([...args, '--threads', '1', '--out', join(out, 'inline')]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(readFileSync(join(out, 'cluster', 'policies.bin')).equals(readFileSync(join(out, 'inline', 'policies.bin')))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'cluster', 'run.json'), 'utf8')).executor).toBe('cluster');
+    const pid = cluster.nodePids()[0];
+    cluster.kill(1, 'SIGTERM');
+    const deadline = Date.now() + 15_000;
+    while (spawnSync('kill', ['-0', String(pid)]).status === 0 && Date.now() < deadline) spawnSync('sleep', ['0.1']);
+    expect(spawnSync('kill', ['-0', String(pid)]).status, 'node exited').not.toBe(0);
+    expect(readFileSync(join(cluster.dir, 'node-1.log'), 'utf8')).toMatch(/node stopped/);
+  });
+});
