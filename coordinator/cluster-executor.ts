@@ -382,6 +382,7 @@ export class ClusterExecutor implements Executor {
           this.logger?.warn({ task: describeBody(body, a, b), node, attempt: failures, err: (err as Error)?.message }, 'task failed; offering it to the queue group');
         }
         node = undefined;
+        await new Promise((done) => setTimeout(done, 100 * failures)); // let a flapping connection settle
       }
     }
     throw new ClusterError(
@@ -544,9 +545,10 @@ export class ClusterExecutor implements Executor {
         wire.send(this.subj.work, { type: 'claim', claimId } satisfies Claim, this.subj.reply(this.id));
       });
       if (node) {
-        if (!this.nodes.has(node)) {
-          this.onHeartbeat({ type: 'hb', node, threads: 1, state: 'ready' });
-        }
+        // an answer to a claim is a sign of life (heartbeats may not have resumed yet after a reconnect)
+        const known = this.nodes.get(node);
+        if (known) known.lastSeen = Date.now();
+        else this.onHeartbeat({ type: 'hb', node, threads: 1, state: 'ready' });
         return node;
       }
       if (Date.now() > deadline) throw this.noNodes(1);

@@ -83,7 +83,8 @@ case "$cmd" in
     mkdir -p "$dir"
     if alive "$dir/nats.pid"; then echo "local-cluster.sh: a cluster already runs in $dir" >&2; exit 1; fi
     umask 077
-    printf 'M3FG_COORDINATOR_PASS=%s\nM3FG_WORKER_PASS=%s\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >"$dir/credentials.env"
+    # nats-server parses a $VAR's value as config: a password must not look like a number, so start it with a letter
+    printf 'M3FG_COORDINATOR_PASS=p%s\nM3FG_WORKER_PASS=p%s\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >"$dir/credentials.env"
     umask 022
     # the shipped config, bound to loopback
     sed -e 's/^listen: .*/listen: 127.0.0.1:4222/' "$repo/deploy/nats-server.conf" >"$dir/nats.conf"
