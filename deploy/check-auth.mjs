@@ -5,6 +5,7 @@
 //   node deploy/check-auth.mjs          deploy/nats-server.conf: logins, per-user permissions, max_payload
 //   node deploy/check-auth.mjs --tls    deploy/nats-server-tls.conf with certificates from deploy/gen-certs.sh:
 //                                       the same checks over TLS, then TLS refusals and mutual TLS (verify: true)
+//   node deploy/check-auth.mjs --conf F  the same checks on another (non-TLS) config file, e.g. the k8s ConfigMap's
 //
 // nats-server: from PATH, else /usr/sbin/nats-server, or set NATS_SERVER=/path/to/nats-server.
 // Exits 0 when every check passes, 1 otherwise; prints one line per check.
@@ -19,11 +20,14 @@ import { connect } from '@nats-io/transport-node';
 
 const deployDir = dirname(fileURLToPath(import.meta.url));
 const tlsMode = process.argv.includes('--tls');
+const confArg = process.argv.indexOf('--conf') >= 0 ? process.argv[process.argv.indexOf('--conf') + 1] : undefined;
 const tmp = mkdtempSync(join(tmpdir(), 'm3fg-check-'));
 // A letter first, then hex: nats-server reads $VAR values as config values (see nats-server.conf).
 const pass = { coordinator: `m3fg${randomBytes(24).toString('hex')}`, worker: `m3fg${randomBytes(24).toString('hex')}` };
 const servers = [];
 let failures = 0;
+// Whatever happens (an uncaught error included), no nats-server outlives this script.
+process.on('exit', () => servers.forEach(({ child }) => child.exitCode === null && child.kill('SIGKILL')));
 
 function natsServerBinary() {
   if (process.env.NATS_SERVER) return process.env.NATS_SERVER;
@@ -196,13 +200,14 @@ async function authChecks(url, tls) {
 }
 
 async function main() {
-  const conf = readFileSync(join(deployDir, tlsMode ? 'nats-server-tls.conf' : 'nats-server.conf'), 'utf8');
+  const confFile = confArg ?? join(deployDir, tlsMode ? 'nats-server-tls.conf' : 'nats-server.conf');
+  const conf = readFileSync(confFile, 'utf8');
   console.log(`nats-server: ${spawnSync(natsServerBinary(), ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
   // The shipped config listens on 0.0.0.0; bind the test server to loopback (-p -1 picks the port).
   const loopback = (text) => text.replace(/^listen: .*$/m, 'listen: 127.0.0.1:4222');
   if (!tlsMode) {
     const { url } = await startServer('plain', loopback(conf));
-    console.log(`config: deploy/nats-server.conf at ${url}`);
+    console.log(`config: ${confFile} at ${url}`);
     await authChecks(url);
     return;
   }
@@ -225,7 +230,7 @@ async function main() {
   // Mutual TLS: the same file with `verify: true`.
   const { url: murl } = await startServer('mtls', tlsConf.replace(/^(\s*)verify: false/m, '$1verify: true'));
   console.log(`config: the same with verify: true (mutual TLS) at ${murl}`);
-  await check('verify: true, client without a certificate: refused', () => refused({ servers: murl, ...login, tls: { caFile } }, /certificate|handshake|tls|closed|refused|ECONNRESET|disconnect/i));
+  await check('verify: true, client without a certificate: refused', () => refused({ servers: murl, ...login, tls: { caFile } }, /certificate/i));
   await check('verify: true, client with gen-certs.sh --client certificate: connected', async () => {
     const tls = { caFile, certFile: join(certs, 'client-cert.pem'), keyFile: join(certs, 'client-key.pem') };
     await (await connect({ servers: murl, ...login, tls })).close();
