@@ -115,7 +115,7 @@ start_node() {
   [[ "$pfx" == m3fg ]] || extra=(--subject-prefix "$pfx")
   # Only the worker's credentials go into the node's environment (never on its command line).
   M3FG_NATS_USER=worker M3FG_NATS_PASS="$wpass" \
-    nohup "${node_cmd[@]}" --nats "$url" --threads "${threads:-1}" --name "node-$i" "${extra[@]}" \
+    nohup "${node_cmd[@]}" --nats "$url" --threads "${threads:-1}" --name "node-$i" ${extra[@]+"${extra[@]}"} \
     >"$dir/node-$i.log" 2>&1 </dev/null &
   echo $! >"$dir/node-$i.pid"
 }
@@ -143,8 +143,8 @@ case "$cmd" in
     trap '[[ $ok == 1 ]] || { echo "$me: start failed; stopping what was started" >&2; stop_all; }' EXIT
     trap 'exit 130' INT TERM
     if [[ -n "$port" ]]; then portargs=(-p "$port"); else portargs=(-p -1 --ports_file_dir "$dir"); fi
-    # shellcheck disable=SC2046
-    env $(cat "$dir/credentials.env") nohup nats-server -c "$dir/nats.conf" "${portargs[@]}" >"$dir/nats.log" 2>&1 </dev/null &
+    # The passwords reach nats-server through its environment only (never a command line).
+    (set -a; . "$dir/credentials.env"; exec nohup nats-server -c "$dir/nats.conf" "${portargs[@]}" >"$dir/nats.log" 2>&1 </dev/null) &
     echo $! >"$dir/nats.pid"
     npid="$(cat "$dir/nats.pid")"
     wait_ready "$dir/nats.log" 'Server is ready' 10 "$npid"
@@ -162,7 +162,7 @@ case "$cmd" in
     echo "cluster up: $url, $nodes node(s) x $threads thread(s), prefix ${prefix:-m3fg}; logs and pids in $dir"
     echo "connect a coordinator:"
     echo "  (set -a; . $dir/credentials.env; M3FG_NATS_USER=coordinator M3FG_NATS_PASS=\$M3FG_COORDINATOR_PASS \\"
-    echo "     npx m3fg solve --game cyber --bins 60 --iterations 100 --nats $url$([[ -z "$prefix" ]] || echo " --subject-prefix $prefix"))"
+    echo "     node $repo/bin/m3fg.js solve --game cyber --bins 60 --iterations 100 --nats $url$([[ -z "$prefix" ]] || echo " --subject-prefix $prefix"))"
     echo "stop: $0 stop --dir $dir"
     ;;
 

@@ -11,7 +11,7 @@ import { runSolve } from '../run-solve.ts';
 import { registerReportCommand } from './report.ts';
 import { registerNplayerCommand } from './nplayer.ts';
 import { addNatsOptions, registerWorkerCommand } from './worker.ts';
-import { ClusterExecutor } from '../cluster-executor.ts';
+import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
 import { natsOptionsFrom } from '../../worker/nats-transport.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -133,6 +133,11 @@ function report(err: unknown): number {
   if (err instanceof OptionError || err instanceof GameDefinitionError || err instanceof RangeError) {
     process.stderr.write(`m3fg: ${err.message}\n`);
     return 2;
+  }
+  if (err instanceof ClusterError) {
+    // the cluster could not finish (no nodes, a task that failed every attempt): the environment, not a bug
+    process.stderr.write(`m3fg: ${err.message}\n`);
+    return 1;
   }
   process.stderr.write(`m3fg: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
   return 1;
