@@ -176,6 +176,12 @@ describe('cluster faults', () => {
     expectSameBits(want, result, 'server restarted');
   });
 
+  it('a node joining during a run gets work, and the bits stay the same', async () => {
+    const { result, stats } = await withFaultMidStep(cluster, spec, options, 1, 8, 2, () => cluster.addNode());
+    expectSameBits(want, result, 'node joined');
+    expect(stats.nodesUsed).toBe(3);
+  });
+
   it('forged replies on the reply subject change nothing', async () => {
     // a client with worker credentials (the only role allowed to publish replies) reads the tasks and, for
     // each, publishes results the coordinator never asked for: the task's id with a guessed nonce (and NaN
