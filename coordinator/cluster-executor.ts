@@ -50,6 +50,7 @@ import {
   type TaskBody,
   type TaskMessage,
   type TaskResult,
+  type ValueRows,
 } from '../shared/cluster-protocol.ts';
 import { connectNats, Wire, type NatsOptions } from '../worker/nats-transport.ts';
 import { problemFingerprint } from '../worker/sweep-protocol.ts';
@@ -228,43 +229,50 @@ export class ClusterExecutor implements Executor {
 
   async step(t: number, rule: UpdateRule): Promise<void> {
     const { problem, tables } = this.ready();
-    const K = this.bounds.length - 1;
     // the rows of slot t that step(t - 1) will read; all of them at t <= 1 (the read-out's slots)
     const wanted = this.opts.fullValues || t <= 1 ? null : referencedRows(problem, tables.nextCell, t - 1, 0, problem.rows, this.mark);
     const storeQ = ruleNeedsQ(rule);
-    const readSlot = (t & 1) ^ 1;
-    const tasks: Array<Promise<void>> = [];
-    const t0 = this.begin('step');
-    for (let k = 0; k < K; k++) {
-      const a = this.bounds[k];
-      const b = this.bounds[k + 1];
-      const values = gatherValues(problem, tables, readSlot, referencedRows(problem, tables.nextCell, t, a, b, this.mark));
-      const returnRows = wanted ? wanted.subarray(lowerBound(wanted, a), lowerBound(wanted, b)) : null;
-      const body: TaskBody = { kind: 'step', t, rule, storeQ, values, returnRows };
-      tasks.push(
-        this.runTask('step', k, [t], body, (res) => {
-          applyRowOutputs(problem, tables, a, res);
-          updateRange(problem, tables, t, a, b, rule);
-        }),
-      );
-    }
-    await this.end('step', t0, tasks);
+    await this.rowSweep(
+      'step',
+      t,
+      (t & 1) ^ 1,
+      (a, b, values) => ({ kind: 'step', t, rule, storeQ, values, returnRows: wanted ? wanted.subarray(lowerBound(wanted, a), lowerBound(wanted, b)) : null }),
+      (a, b, res) => {
+        applyRowOutputs(problem, tables, a, res);
+        updateRange(problem, tables, t, a, b, rule);
+      },
+    );
   }
 
   async backward(t: number, options: StepOptions): Promise<void> {
     const { problem, tables } = this.ready();
-    const K = this.bounds.length - 1;
-    const readSlot = (options.slot ?? t & 1) ^ 1;
+    await this.rowSweep(
+      'backward',
+      t,
+      (options.slot ?? t & 1) ^ 1,
+      (_a, _b, values) => ({ kind: 'backward', t, options: { ...options }, values }),
+      (a, _b, res) => applyRowOutputs(problem, tables, a, res),
+    );
+  }
+
+  /** One task per chunk at time t, each carrying the value rows of `readSlot` its rows reference. */
+  private async rowSweep(
+    kind: 'step' | 'backward',
+    t: number,
+    readSlot: number,
+    body: (a: number, b: number, values: ValueRows) => TaskBody,
+    apply: (a: number, b: number, res: TaskResult) => void,
+  ): Promise<void> {
+    const { problem, tables } = this.ready();
     const tasks: Array<Promise<void>> = [];
-    const t0 = this.begin('backward');
-    for (let k = 0; k < K; k++) {
+    const t0 = this.begin(kind);
+    for (let k = 0; k < this.bounds.length - 1; k++) {
       const a = this.bounds[k];
       const b = this.bounds[k + 1];
       const values = gatherValues(problem, tables, readSlot, referencedRows(problem, tables.nextCell, t, a, b, this.mark));
-      const body: TaskBody = { kind: 'backward', t, options: { ...options }, values };
-      tasks.push(this.runTask('backward', k, [t], body, (res) => applyRowOutputs(problem, tables, a, res)));
+      tasks.push(this.runTask(kind, k, [t], body(a, b, values), (res) => apply(a, b, res)));
     }
-    await this.end('backward', t0, tasks);
+    await this.end(kind, t0, tasks);
   }
 
   async update(t: number, rule: UpdateRule): Promise<void> {

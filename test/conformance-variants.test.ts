@@ -1,23 +1,11 @@
 // The variants (softmax FP/FPI, OMD, the alternating schedule, initial policies, the infinite horizon, the
 // lattice grid, a user game module) on the local executor with 2 and 3 threads and forced sharding give
 // the same policy tables and curve, to the bit, as the inline executor.
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveGameFamily } from '../shared/game-source.ts';
-import { builtinGames } from '../shared/games/index.ts';
-import { Problem } from '../shared/problem.ts';
-import { buildGame } from '../shared/validate.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { LocalExecutor } from '../coordinator/local-executor.ts';
 import { solve, type SolveResult } from '../coordinator/solver.ts';
-import { VARIANT_CASES as CASES, type Case } from './helpers/variants.ts';
-
-async function problemOf(c: Case): Promise<Problem> {
-  const family = Object.hasOwn(builtinGames, c.game)
-    ? builtinGames[c.game]
-    : await resolveGameFamily(c.game, async (p) => (await import(pathToFileURL(p).href)) as Record<string, unknown>);
-  return new Problem(buildGame(family, c.params), c.bins, c.grid ?? 'midpoint');
-}
+import { problemOf, VARIANT_CASES as CASES } from './helpers/variants.ts';
 
 function same(a: SolveResult, b: SolveResult, what: string) {
   const bytes = (x: Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);

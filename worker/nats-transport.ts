@@ -81,18 +81,8 @@ export async function connectNats(options: NatsOptions, timeoutMs = 10_000): Pro
   }
 }
 
-export interface WireStats {
-  messagesOut: number;
-  bytesOut: number;
-  messagesIn: number;
-  bytesIn: number;
-  /** Frames that were not ours or could not be decoded. */
-  rejected: number;
-}
-
 /** Whole messages over NATS: encode, cut into frames under max_payload, publish; reassemble, decode. */
 export class Wire {
-  readonly stats: WireStats = { messagesOut: 0, bytesOut: 0, messagesIn: 0, bytesIn: 0, rejected: 0 };
   private readonly sender = randomBytes(4).readUInt32BE(0);
   private seq = 0;
 
@@ -113,8 +103,6 @@ export class Wire {
       this.nc.publish(subject, f, reply ? { reply } : undefined);
       bytes += f.length;
     }
-    this.stats.messagesOut++;
-    this.stats.bytesOut += bytes;
     return bytes;
   }
 
@@ -125,7 +113,6 @@ export class Wire {
       queue,
       callback: (err, msg) => {
         if (err) return;
-        this.stats.bytesIn += msg.data.length;
         let value: T;
         let bytes: number;
         try {
@@ -134,11 +121,9 @@ export class Wire {
           bytes = whole.length;
           value = decodeMessage<T>(whole);
         } catch (e) {
-          this.stats.rejected++;
           this.onReject?.(e as Error);
           return;
         }
-        this.stats.messagesIn++;
         handler(value, msg, bytes);
       },
     });

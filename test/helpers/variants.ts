@@ -1,7 +1,12 @@
 // The variant solves that every executor must run bitwise like the inline executor
 // (test/conformance-variants.test.ts, test/cluster.test.ts).
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { resolveGameFamily } from '../../shared/game-source.ts';
+import { builtinGames } from '../../shared/games/index.ts';
 import type { GridKind } from '../../shared/grid.ts';
+import { Problem } from '../../shared/problem.ts';
+import { buildGame } from '../../shared/validate.ts';
 import type { SolveOptions } from '../../coordinator/solver.ts';
 
 export interface Case {
@@ -26,3 +31,11 @@ export const VARIANT_CASES: Case[] = [
   { label: 'user module', game: example, params: { T: 10 }, bins: 8, options: { algorithm: 'fp', iterations: 3 } },
 ];
 
+
+/** The Problem of a case: a built-in game by name, or a game module by path. */
+export async function problemOf(c: Pick<Case, 'game' | 'params' | 'bins' | 'grid'>): Promise<Problem> {
+  const family = Object.hasOwn(builtinGames, c.game)
+    ? builtinGames[c.game]
+    : await resolveGameFamily(c.game, async (p) => (await import(pathToFileURL(p).href)) as Record<string, unknown>);
+  return new Problem(buildGame(family, c.params), c.bins, c.grid ?? 'midpoint');
+}
