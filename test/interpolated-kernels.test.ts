@@ -1,7 +1,8 @@
 // The interpolated flow and backward step (shared/kernels/flow-interpolated.ts, backward-interpolated.ts,
 // start-interpolated.ts) on the built-in games with the lattice grid:
 //   1. with the nearest placement (one-hot weights on proj(mu')) they reproduce the nearest-projection kernels
-//      (flowRange, backwardRange generic and unrolled, startValues) bitwise, at every t;
+//      (flowRange, backwardRange generic and unrolled, startValues) bitwise, at every t; the generated
+//      (unrolled) interpolated step is bitwise the generic one on real interpolation weights;
 //   2. against a dense dynamic program: mu' from the game's own kernels at the cell's point, its vertex
 //      weights as a dense cells x cells matrix W, and plain Bellman backups over the full state (x, x0, cell)
 //      summing over EVERY next (x', x0', c') with probability P P0 W: values within 1e-12, greedy actions equal
@@ -20,7 +21,8 @@ import { backwardRange, backwardRangeGeneric } from '../shared/kernels/backward.
 import { startValues } from '../shared/kernels/exploitability.ts';
 import { LatticeInterpolator, NearestPlacement } from '../shared/kernels/interpolate.ts';
 import { allocateInterpolatedNext, interpolatedFlowRange, type InterpolatedNext } from '../shared/kernels/flow-interpolated.ts';
-import { interpolatedBackwardRange, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
+import { interpolatedBackwardRange, interpolatedBackwardRangeGeneric, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
+import { unrolledInterpolatedBackward } from '../shared/kernels/backward-interpolated-unrolled.ts';
 import { interpolatedStartValues } from '../shared/kernels/start-interpolated.ts';
 
 const VALUES = ['minorBR', 'minorEval', 'majorBR', 'majorEval'] as const;
@@ -40,6 +42,12 @@ function randomPolicies(tables: SolverTables, nU: number, nU0: number, rng: Seed
 }
 
 const bytes = (a: Float64Array | Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+function cloneTables(problem: Problem, a: SolverTables): SolverTables {
+  const b = allocateTables(problem);
+  for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
+  return b;
+}
 
 const nearestCases: Array<[string, Record<string, number>, number]> = [
   ['sis', { T: 6 }, 12],
@@ -73,12 +81,7 @@ describe('interpolated kernels with one-hot weights on the nearest cell', () => 
 
       for (const v of VALUES) for (let i = 0; i < a[v].length; i++) a[v][i] = rng.next() * 10 - 5;
       for (const [discount, storeQ] of [[1, false], [0.9, true]] as const) {
-        const copies = [0, 1, 2].map(() => {
-          const b = allocateTables(problem);
-          for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
-          return b;
-        });
-        const [generic, dispatched, interp] = copies;
+        const [generic, dispatched, interp, interpGeneric] = [0, 1, 2, 3].map(() => cloneTables(problem, a));
         const scratch = interpolatedScratch(problem);
         for (let t = T - 1; t >= 0; t--) {
           backwardRangeGeneric(problem, generic, t, 0, problem.rows, undefined, { discount, storeQ });
@@ -86,13 +89,43 @@ describe('interpolated kernels with one-hot weights on the nearest cell', () => 
           const split = Math.floor(problem.rows / 2) + 1;
           interpolatedBackwardRange(problem, interp, next, t, 0, split, scratch, { discount, storeQ });
           interpolatedBackwardRange(problem, interp, next, t, split, problem.rows, scratch, { discount, storeQ });
+          interpolatedBackwardRangeGeneric(problem, interpGeneric, next, t, 0, problem.rows, scratch, { discount, storeQ });
           for (const k of STEP_OUT) {
             if (!storeQ && k.endsWith('Qbr')) continue;
-            expect(Buffer.compare(bytes(interp[k]), bytes(generic[k])), `${k} at t = ${t} vs generic, discount ${discount}`).toBe(0);
-            expect(Buffer.compare(bytes(interp[k]), bytes(dispatched[k])), `${k} at t = ${t} vs unrolled, discount ${discount}`).toBe(0);
+            for (const [got, what] of [[interp, 'interpolated'], [interpGeneric, 'interpolated generic']] as const) {
+              expect(Buffer.compare(bytes(got[k]), bytes(generic[k])), `${what} ${k} at t = ${t} vs generic, discount ${discount}`).toBe(0);
+              expect(Buffer.compare(bytes(got[k]), bytes(dispatched[k])), `${what} ${k} at t = ${t} vs unrolled, discount ${discount}`).toBe(0);
+            }
           }
         }
         expect(interpolatedStartValues(problem, interp, near)).toEqual(startValues(problem, generic));
+      }
+    });
+  }
+});
+
+describe('unrolled interpolated backward step', () => {
+  for (const [name, params, bins] of nearestCases) {
+    it(`is bitwise equal to the generic loop on interpolation weights (${name} ${JSON.stringify(params)}, lattice M = ${bins})`, () => {
+      const game = buildGame(builtinGames[name], params);
+      const problem = new Problem(game, bins, 'lattice');
+      const { nX, nU, nU0, T } = game;
+      expect(unrolledInterpolatedBackward(nX, nU, nU0)).toBeDefined();
+      const rng = new SeededRandom(23);
+      const a = allocateTables(problem);
+      randomPolicies(a, nU, nU0, rng);
+      const next = allocateInterpolatedNext(problem);
+      interpolatedFlowRange(problem, a.minorPolicy, next, new LatticeInterpolator(problem.grid), 0, T * problem.rows);
+      for (const v of VALUES) for (let i = 0; i < v.length; i++) a[v][i] = rng.next() * 10 - 5;
+      for (const [discount, storeQ] of [[1, false], [0.9, true]] as const) {
+        const b = cloneTables(problem, a);
+        const c = cloneTables(problem, a);
+        const scratch = interpolatedScratch(problem);
+        for (let t = T - 1; t >= 0; t--) {
+          interpolatedBackwardRangeGeneric(problem, b, next, t, 0, problem.rows, scratch, { discount, storeQ });
+          interpolatedBackwardRange(problem, c, next, t, 0, problem.rows, scratch, { discount, storeQ });
+          for (const k of STEP_OUT) expect(Buffer.compare(bytes(c[k]), bytes(b[k])), `${k} at t = ${t}, discount ${discount}`).toBe(0);
+        }
       }
     });
   }

@@ -17,33 +17,40 @@
 
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
-import type { StepOptions } from './backward.ts';
+import { backwardScratch, type BackwardScratch, type StepOptions } from './backward.ts';
 import type { InterpolatedNext } from './flow-interpolated.ts';
-import { readOutRow, type RowQ } from './readout.ts';
+import { readOutRow } from './readout.ts';
+import { unrolledInterpolatedBackward } from './backward-interpolated-unrolled.ts';
 
-/** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
-export interface InterpolatedScratch extends RowQ {
-  abr: Float64Array;
-  aev: Float64Array;
+/** backward.ts's scratch plus the interpolated values at one (x0', u0); reuse across calls (no allocation). */
+export interface InterpolatedScratch extends BackwardScratch {
   vbr: Float64Array;
   vev: Float64Array;
 }
 
 export function interpolatedScratch(problem: Problem): InterpolatedScratch {
-  const { nX, nU, nU0 } = problem.game;
-  return {
-    q0br: new Float64Array(nU0),
-    q0ev: new Float64Array(nU0),
-    qbr: new Float64Array(nX * nU),
-    qev: new Float64Array(nX * nU),
-    abr: new Float64Array(nX),
-    aev: new Float64Array(nX),
-    vbr: new Float64Array(nX),
-    vev: new Float64Array(nX),
-  };
+  const nX = problem.game.nX;
+  return { ...backwardScratch(problem), vbr: new Float64Array(nX), vev: new Float64Array(nX) };
 }
 
 export function interpolatedBackwardRange(
+  problem: Problem,
+  tables: SolverTables,
+  next: InterpolatedNext,
+  t: number,
+  rowFrom: number,
+  rowTo: number,
+  scratch: InterpolatedScratch = interpolatedScratch(problem),
+  options: StepOptions = {},
+): void {
+  const { nX, nU, nU0 } = problem.game;
+  const unrolled = unrolledInterpolatedBackward(nX, nU, nU0);
+  if (!unrolled) return interpolatedBackwardRangeGeneric(problem, tables, next, t, rowFrom, rowTo, scratch, options);
+  unrolled(problem, tables, next, t, rowFrom, rowTo, options.discount ?? 1, options.slot ?? t & 1, options.storeQ ?? false, scratch);
+}
+
+/** The plain loops; backward-interpolated-unrolled.ts generates the same operations for small sizes. */
+export function interpolatedBackwardRangeGeneric(
   problem: Problem,
   tables: SolverTables,
   next: InterpolatedNext,
