@@ -1,6 +1,6 @@
 // Cost per row of the interpolated scheme against the nearest projection, one thread, on lattice grids:
-//   step:  one backward step over all rows (nearest: backwardRange, i.e. the unrolled kernel where the game's
-//          sizes allow it, and backwardRangeGeneric; interpolated: interpolatedBackwardRange)
+//   step:  one backward step over all rows, each scheme's dispatched kernel (the generated, unrolled one where
+//          the game's sizes allow it: backwardRange, interpolatedBackwardRange) and its plain loops (...Generic)
 //   flow:  the next mean field of every (t, row) (flowRange vs interpolatedFlowRange)
 // Uniform random policies, random next values. Reports nanoseconds per row (step) and per (t, row) (flow) and
 // the interpolated / nearest ratios. A shared, busy machine makes every figure noisy: compare ratios from one
@@ -17,7 +17,7 @@ import { flowRange } from '../shared/kernels/flow.ts';
 import { backwardRange, backwardRangeGeneric, backwardScratch } from '../shared/kernels/backward.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { allocateInterpolatedNext, interpolatedFlowRange } from '../shared/kernels/flow-interpolated.ts';
-import { interpolatedBackwardRange, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
+import { interpolatedBackwardRange, interpolatedBackwardRangeGeneric, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
 
 const quick = process.argv.includes('--quick');
 const budget = quick ? 0.3 : 1.5; // seconds per round of measurements
@@ -56,7 +56,7 @@ function time(fns: Array<() => void>): number[] {
 
 interface Row {
   game: string; bins: number; cells: number; rows: number;
-  stepNearestNs: number; stepNearestGenericNs: number; stepInterpolatedNs: number;
+  stepNearestNs: number; stepNearestGenericNs: number; stepInterpolatedNs: number; stepInterpolatedGenericNs: number;
   flowNearestNs: number; flowInterpolatedNs: number;
   stepRatio: number; stepRatioGeneric: number; flowRatio: number;
 }
@@ -84,23 +84,26 @@ for (const [name, params, bins] of cases) {
   const sweep = (step: (t: number) => void) => () => {
     for (let t = T - 1; t >= 0; t--) step(t);
   };
-  const [stepNearest, stepGeneric, stepInterp] = time([
+  const [stepNearest, stepGeneric, stepInterp, stepInterpGeneric] = time([
     sweep((t) => backwardRange(problem, tables, t, 0, rows, bs)),
     sweep((t) => backwardRangeGeneric(problem, tables, t, 0, rows, bs)),
     sweep((t) => interpolatedBackwardRange(problem, tables, next, t, 0, rows, is)),
+    sweep((t) => interpolatedBackwardRangeGeneric(problem, tables, next, t, 0, rows, is)),
   ]).map((s) => s / (T * rows));
   const row: Row = {
     game: name, bins, cells: problem.cells, rows,
-    stepNearestNs: stepNearest * 1e9, stepNearestGenericNs: stepGeneric * 1e9, stepInterpolatedNs: stepInterp * 1e9,
+    stepNearestNs: stepNearest * 1e9, stepNearestGenericNs: stepGeneric * 1e9,
+    stepInterpolatedNs: stepInterp * 1e9, stepInterpolatedGenericNs: stepInterpGeneric * 1e9,
     flowNearestNs: flowNearest * 1e9, flowInterpolatedNs: flowInterp * 1e9,
-    stepRatio: stepInterp / stepNearest, stepRatioGeneric: stepInterp / stepGeneric, flowRatio: flowInterp / flowNearest,
+    stepRatio: stepInterp / stepNearest, stepRatioGeneric: stepInterpGeneric / stepGeneric, flowRatio: flowInterp / flowNearest,
   };
   results.push(row);
   const ns = (x: number) => x.toFixed(1).padStart(8);
   console.log(
     `${name.padEnd(6)} M=${String(bins).padEnd(5)} rows=${String(rows).padEnd(7)} ` +
-      `step ns/row: nearest ${ns(row.stepNearestNs)} (generic ${ns(row.stepNearestGenericNs)})  interpolated ${ns(row.stepInterpolatedNs)}  ` +
-      `ratio ${row.stepRatio.toFixed(2)} (vs generic ${row.stepRatioGeneric.toFixed(2)})   ` +
+      `step ns/row: nearest ${ns(row.stepNearestNs)} (generic ${ns(row.stepNearestGenericNs)})  ` +
+      `interpolated ${ns(row.stepInterpolatedNs)} (generic ${ns(row.stepInterpolatedGenericNs)})  ` +
+      `ratio ${row.stepRatio.toFixed(2)} (generic/generic ${row.stepRatioGeneric.toFixed(2)})   ` +
       `flow ns/row: nearest ${ns(row.flowNearestNs)}  interpolated ${ns(row.flowInterpolatedNs)}  ratio ${row.flowRatio.toFixed(2)}`,
   );
 }
