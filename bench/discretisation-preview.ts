@@ -29,6 +29,7 @@ import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { allocateInterpolatedNext, interpolatedFlowRange } from '../shared/kernels/flow-interpolated.ts';
 import { interpolatedBackwardRange, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
 import { interpolatedStartValues } from '../shared/kernels/start-interpolated.ts';
+import { policyCell } from '../shared/policy-cell.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -117,17 +118,10 @@ function fixedPolicy(init: InitialPolicy): PolicyAt {
 function tablePolicy(r: ReturnType<typeof sweeps>): PolicyAt {
   const { problem, tables, interp } = r;
   const { nX, nU, nU0 } = problem.game;
-  const { rows, cells, grid } = problem;
-  const vc = new Int32Array(nX), vw = new Float64Array(nX);
+  const { rows, cells } = problem;
+  const pc = policyCell(problem.grid, interp ? 'interpolate' : 'nearest');
   return (t, x0, mu, rng) => {
-    let c: number;
-    if (interp) {
-      interp.place(mu, 0, vc, vw, 0);
-      const z = rng.next();
-      let j = 0;
-      for (let acc = vw[0]; j < nX - 1 && z >= acc; acc += vw[++j]);
-      c = vc[j];
-    } else c = grid.project(mu, 0);
+    const c = pc.cellAt(mu, 0, interp ? rng.next() : 0);
     const tr = t * rows + x0 * cells + c;
     return { pi: tables.minorPolicy, piOff: tr * nX * nU, pi0: tables.majorPolicy, pi0Off: tr * nU0 };
   };

@@ -14,6 +14,7 @@ import { LatticeGrid } from '../shared/lattice-grid.ts';
 import { MidpointGrid } from '../shared/grid.ts';
 import { SeededRandom } from '../shared/random.ts';
 import { LatticeInterpolator, NearestPlacement } from '../shared/kernels/interpolate.ts';
+import { policyCell } from '../shared/policy-cell.ts';
 
 const EPS = Number.EPSILON;
 const SIZES: Array<[number, number[]]> = [
@@ -199,5 +200,34 @@ describe('lattice interpolation: conservation and the simplex', () => {
     const c = grid.project([0.31, 0.33, 0.36]);
     expect(Array.from(cells)).toEqual([c, c, c]);
     expect(Array.from(weights)).toEqual([1, 0, 0]);
+  });
+});
+
+describe('policy cell at a mean field off the grid', () => {
+  it('interpolate draws each vertex with its weight; nearest is the projection', () => {
+    const grid = new LatticeGrid(4, 7);
+    const ip = new LatticeInterpolator(grid);
+    const interp = policyCell(grid, 'interpolate');
+    const near = policyCell(grid, 'nearest');
+    const rng = new SeededRandom(9);
+    const K = 20000;
+    for (let i = 0; i < 20; i++) {
+      const mu = rng.simplex(4);
+      const { cells, weights } = place(ip, mu);
+      const want = new Map<number, number>();
+      for (let j = 0; j < 4; j++) want.set(cells[j], (want.get(cells[j]) ?? 0) + weights[j]);
+      const got = new Map<number, number>();
+      // u on a regular grid of [0, 1): each vertex's share of it is its weight, to 1/K
+      for (let k = 0; k < K; k++) {
+        const c = interp.cellAt(mu, 0, (k + 0.5) / K);
+        got.set(c, (got.get(c) ?? 0) + 1 / K);
+      }
+      for (const [c, w] of got) expect(Math.abs(w - (want.get(c) ?? -1))).toBeLessThanOrEqual(1 / K + 1e-12);
+      for (const [c, w] of want) if (w > 1 / K) expect(got.has(c)).toBe(true);
+      expect(near.cellAt(mu, 0, 0.3)).toBe(grid.project(mu));
+      expect(near.cellAt(mu, 0, 0.9)).toBe(grid.project(mu));
+    }
+    // a lattice point is its own cell for every u
+    for (const u of [0, 0.5, 1 - 1e-16]) expect(interp.cellAt(grid.point(17), 0, u)).toBe(17);
   });
 });
