@@ -74,7 +74,7 @@ function makeDirs(path: string, fail: (what: string) => never): string[] {
       st = statSync(p);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') fail(`cannot reach ${p} (${describe(err)})`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') fail(`cannot reach ${p} (${describe(err)})`);
       missing.unshift(p);
       const up = dirname(p);
       if (up === p) fail('no existing folder above it');
