@@ -215,6 +215,11 @@ function readHeader(fd: number, size: number, fail: (what: string) => never): Po
   const json = Buffer.alloc(length);
   readFully(fd, json, PREFIX);
   if (hasher.h32Raw(json) !== prefix.readUInt32LE(12)) fail('header checksum mismatch (the header is damaged)');
+  const padding = Buffer.alloc(align8(PREFIX + length) - PREFIX - length);
+  if (padding.length > 0 && PREFIX + length + padding.length <= size) {
+    readFully(fd, padding, PREFIX + length);
+    if (padding.some((b) => b !== 0)) fail('damaged padding after the header');
+  }
   let header: PolicyHeader;
   try {
     header = JSON.parse(json.toString('utf8')) as PolicyHeader;
