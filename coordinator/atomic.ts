@@ -21,7 +21,7 @@ export async function writeAtomic(path: string, fill: (fd: number) => void | Pro
   } catch (err) {
     closeSync(fd);
     unlinkQuietly(tmp);
-    throw err;
+    throw named(err, path);
   }
   closeSync(fd);
   commit(tmp, path);
@@ -37,10 +37,17 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch (err) {
     closeSync(fd);
     unlinkQuietly(tmp);
-    throw err;
+    throw named(err, path);
   }
   closeSync(fd);
   commit(tmp, path);
+}
+
+/** A system error on a file descriptor names no file: name the one being written (for the one-line message). */
+function named(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof e.code === 'string' && e.path === undefined) e.path = path;
+  return err;
 }
 
 function commit(tmp: string, path: string): void {

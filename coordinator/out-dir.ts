@@ -123,7 +123,7 @@ function otherRun(dir: string, identity: Record<string, unknown>): string | unde
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || /cannot open \(ENOENT\)/.test((e as Error).message)) {
         // no run.json, no checkpoint: other result files alone still belong to some run
-        const leftovers = RUN_FILES.filter((f) => f !== 'nplayer.json' && exists(join(dir, f)));
+        const leftovers = RUN_FILES.filter((f) => f !== 'nplayer.json' && f !== 'checkpoint.curve' && exists(join(dir, f)));
         return leftovers.length > 0 ? `files of an unfinished run: ${leftovers.join(', ')}` : undefined;
       }
       return 'an unreadable checkpoint.bin';

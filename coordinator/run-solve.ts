@@ -22,6 +22,7 @@ import type { Progress } from './progress.ts';
 import { reportAfterSolve } from './report/index.ts';
 import { checkMemory, estimateMemory, formatBytes, memoryLimit, type MemoryEstimate } from './memory.ts';
 import { prepareOutDir } from './out-dir.ts';
+import { unlinkQuietly } from './atomic.ts';
 
 export interface RunSolveResult {
   curve: CurvePoint[];
@@ -53,6 +54,8 @@ export async function runSolve(
   const log = logger.child({ component: 'solve', game: settings.game, algorithm: settings.algorithm, bins: settings.bins });
   let executor: Executor | undefined = deps.executor;
   let closed = false;
+  // results written so far: removed again if the run fails after all (a half-written results directory misleads)
+  const files: string[] = [];
   try {
     const built = Date.now();
     const problem = new Problem(game, settings.bins, settings.grid);
@@ -63,7 +66,6 @@ export async function runSolve(
     executor ??= settings.threads > 1 ? new LocalExecutor({ threads: settings.threads, logger }) : new InlineExecutor();
     const threads = executor instanceof LocalExecutor ? executor.threads : 1;
     const paths = resultPaths(settings.out);
-    const files: string[] = [];
     const started = performance.now();
     deps.progress?.start(settings.iterations);
     const { resume, executor: solveOn } = await legacyResume(deps.resume, executor);
@@ -152,6 +154,7 @@ export async function runSolve(
     return { curve, paths, files, seconds, memory };
   } catch (err) {
     if (executor && !closed) await executor.close().catch(() => {});
+    for (const f of files) unlinkQuietly(f);
     out.removeIfEmpty();
     throw err;
   }
