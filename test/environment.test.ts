@@ -151,3 +151,15 @@ describe('the summary', () => {
     expect(files.filter((f) => !f.includes('/report/')).sort()).toEqual(written);
   });
 });
+
+describe('failures during the run', () => {
+  it('a permanently failing worker thread ends the run with one line naming the task (exit 1), no stack', () => {
+    const out = join(tmp(), 'r');
+    const res = runCli(['solve', '--game', './test/fixtures/thread-fault.mjs', '--bins', '20000', '--iterations', '2', '--threads', '2', '--out', out, '--quiet']);
+    expect(res.code, res.stderr).toBe(1);
+    const lines = res.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('{')); // warnings are JSON log lines
+    expect(lines, res.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^m3fg: local executor: .* failed 3 attempt\(s\): .*minorKernel threw at \(x=0, u=0, x0=0, u0=0, mu=\[.*\]\): this kernel fails in worker threads/);
+    expect(existsSync(out), 'no empty results directory').toBe(false);
+  }, 120_000);
+});

@@ -11,6 +11,7 @@ import { registerReportCommand } from './report.ts';
 import { registerNplayerCommand } from './nplayer.ts';
 import { addNatsOptions, registerWorkerCommand } from './worker.ts';
 import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
+import { ShardError } from '../local-executor.ts';
 import { natsOptionsFrom } from '../../worker/nats-transport.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -143,9 +144,9 @@ function report(err: unknown): number {
     process.stderr.write(`m3fg: ${errno.path}: ${errno.syscall ?? 'i/o'} failed (${errno.code})\n`);
     return 1;
   }
-  if (err instanceof ClusterError) {
-    // the cluster could not finish (no nodes, a task that failed every attempt): the environment, not a bug
-    process.stderr.write(`m3fg: ${err.message}\n`);
+  if (err instanceof ClusterError || err instanceof ShardError) {
+    // the cluster or a thread could not finish (no nodes, a task that failed every attempt): not a bug here
+    process.stderr.write(`m3fg: ${err.message.split('\n')[0]}\n`);
     return 1;
   }
   process.stderr.write(`m3fg: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
