@@ -19,9 +19,7 @@ export async function writeAtomic(path: string, fill: (fd: number) => void | Pro
     await fill(fd);
     fsyncSync(fd);
   } catch (err) {
-    closeSync(fd);
-    unlinkQuietly(tmp);
-    throw named(err, path);
+    abort(fd, tmp, path, err);
   }
   closeSync(fd);
   commit(tmp, path);
@@ -35,19 +33,19 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, 0);
     fsyncSync(fd);
   } catch (err) {
-    closeSync(fd);
-    unlinkQuietly(tmp);
-    throw named(err, path);
+    abort(fd, tmp, path, err);
   }
   closeSync(fd);
   commit(tmp, path);
 }
 
-/** A system error on a file descriptor names no file: name the one being written (for the one-line message). */
-function named(err: unknown, path: string): unknown {
+/** A failed write: close and remove the temporary file, and name PATH in a system error (an fd names none). */
+function abort(fd: number, tmp: string, path: string, err: unknown): never {
+  closeSync(fd);
+  unlinkQuietly(tmp);
   const e = err as NodeJS.ErrnoException;
   if (e instanceof Error && typeof e.code === 'string' && e.path === undefined) e.path = path;
-  return err;
+  throw err;
 }
 
 function commit(tmp: string, path: string): void {

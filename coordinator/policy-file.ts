@@ -155,20 +155,7 @@ export function openPolicyFile(path: string): OpenedPolicyFile {
 
 /** Reads and checks a policy file's header only (the tables' lengths, not their data). */
 export function readPolicyHeader(path: string): PolicyHeader {
-  const fail = (what: string): never => {
-    throw new PolicyFileError(`${path}: ${what}`);
-  };
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    return fail(`cannot open (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  try {
-    return readHeader(fd, fstatSync(fd).size, fail);
-  } finally {
-    closeSync(fd);
-  }
+  return withFile(path, (fd, size, fail) => readHeader(fd, size, fail));
 }
 
 /** Reads and checks a policy file into memory (tables that fit: reports, n-player evaluation, tests). */
@@ -178,6 +165,21 @@ export function readPolicies(path: string): { header: PolicyHeader; tables: Reco
 }
 
 function scanPolicyFile(path: string, keep: boolean): { header: PolicyHeader; tables?: Record<string, Float64Array> } {
+  return withFile(path, (fd, size, fail) => {
+    const header = readHeader(fd, size, fail);
+    const tables: Record<string, Float64Array> = {};
+    for (const e of header.tables) {
+      const target = keep ? new Float64Array(e.byteLength / 8) : undefined;
+      const pieces = tablePieces(fd, header, e, target, fail);
+      while (!pieces.next().done);
+      if (target) tables[e.name] = target;
+    }
+    return { header, tables: keep ? tables : undefined };
+  });
+}
+
+/** Opens PATH for reading and runs `f` with its size and a `fail` that throws a PolicyFileError naming it. */
+function withFile<T>(path: string, f: (fd: number, size: number, fail: (what: string) => never) => T): T {
   const fail = (what: string): never => {
     throw new PolicyFileError(`${path}: ${what}`);
   };
@@ -188,16 +190,7 @@ function scanPolicyFile(path: string, keep: boolean): { header: PolicyHeader; ta
     return fail(`cannot open (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   try {
-    const size = fstatSync(fd).size;
-    const header = readHeader(fd, size, fail);
-    const tables: Record<string, Float64Array> = {};
-    for (const e of header.tables) {
-      const target = keep ? new Float64Array(e.byteLength / 8) : undefined;
-      const pieces = tablePieces(fd, header, e, target, fail);
-      while (!pieces.next().done);
-      if (target) tables[e.name] = target;
-    }
-    return { header, tables: keep ? tables : undefined };
+    return f(fd, fstatSync(fd).size, fail);
   } finally {
     closeSync(fd);
   }
