@@ -2,7 +2,8 @@
 // the limit it is checked against (the machine's memory, or --max-memory). Counted: the discretised model
 // (Problem: kernels, rewards, major supports, grid points) once on the coordinator and once more in every
 // worker thread that builds its own copy, and the solver tables (shared/tables.ts tableLayout, the OMD
-// accumulators included). Results and reports are streamed, so writing adds no table-sized copy.
+// accumulators included), plus the runtime itself (Node, the TypeScript loader, the report's chart library:
+// measured about 125 MiB, and about 10 MiB per worker thread). Results are streamed: writing adds no copy.
 
 import { totalmem } from 'node:os';
 import { latticeCells } from '../shared/lattice-grid.ts';
@@ -21,7 +22,9 @@ export interface MemoryEstimate {
   modelCopies: number;
   /** The solver tables. */
   tableBytes: number;
-  /** Everything: modelBytes * modelCopies + tableBytes. */
+  /** Node and its libraries, measured, not derived. */
+  runtimeBytes: number;
+  /** Everything: modelBytes * modelCopies + tableBytes + runtimeBytes. */
   totalBytes: number;
 }
 
@@ -47,8 +50,10 @@ export function estimateMemory(game: GameDefinition, bins: number, grid: GridKin
   const layout = tableLayout({ game, rows } as unknown as Problem, { omd: opts.omd, slices: opts.slices });
   let tableBytes = 0;
   for (const { length, type } of Object.values(layout)) tableBytes += length * (type === 'f64' ? 8 : 4);
-  const modelCopies = 1 + (opts.threads > 1 ? opts.threads : 0);
-  return { cells, modelBytes, modelCopies, tableBytes, totalBytes: modelBytes * modelCopies + tableBytes };
+  const threads = opts.threads > 1 ? opts.threads : 0;
+  const modelCopies = 1 + threads;
+  const runtimeBytes = (128 + 16 * threads) * 2 ** 20;
+  return { cells, modelBytes, modelCopies, tableBytes, runtimeBytes, totalBytes: modelBytes * modelCopies + tableBytes + runtimeBytes };
 }
 
 /** The memory a run may use: --max-memory, else the machine's (or the container's) memory. */
