@@ -69,12 +69,33 @@ function reference(c: Config): string {
   return dir;
 }
 
-function killAt(c: Config, out: string, delayMs: number): Promise<boolean> {
+/**
+ * Starts a checkpointing run and SIGKILLs it: after `delayMs`, or (when `atIteration` is given) `delayMs`
+ * after its checkpoint first reaches that iteration, so that kills land in iterations and in checkpoint writes.
+ */
+function killAt(c: Config, out: string, delayMs: number, atIteration?: number): Promise<boolean> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['bin/m3fg.js', 'solve', ...c.args, '--out', out, '--quiet', '--checkpoint-every', '1'], { cwd: root, stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    if (atIteration === undefined) timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    else {
+      poll = setInterval(() => {
+        let at = 0;
+        try {
+          at = readPolicyHeader(join(out, 'checkpoint.bin')).checkpoint?.iteration ?? 0;
+        } catch {
+          return; // not written yet
+        }
+        if (at >= atIteration) {
+          clearInterval(poll);
+          timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+        }
+      }, 2);
+    }
     child.on('exit', (_code, signal) => {
       clearTimeout(timer);
+      clearInterval(poll);
       done(signal === 'SIGKILL');
     });
   });
@@ -105,10 +126,14 @@ for (let i = 0; i < kills; i++) {
   const c = configs[i % configs.length];
   const ref = reference(c);
   const dir = join(work, `kill-${i}`);
-  const delay = 700 + Math.floor(random() * 4000);
-  const killed = await killAt(c, dir, delay);
+  const iterations = Number(c.args[c.args.indexOf('--iterations') + 1]);
+  // one in four during start-up, the others after a random iteration, 0-20 ms on (inside a step or a write)
+  const early = i % 4 === 0;
+  const delay = early ? 300 + Math.floor(random() * 3000) : Math.floor(random() * 20);
+  const atIteration = early ? undefined : 1 + Math.floor(random() * (iterations - 2));
+  const killed = await killAt(c, dir, delay, atIteration);
   let ok: boolean;
-  let note = `${c.name}, kill after ${delay} ms`;
+  let note = `${c.name}, kill ${early ? `after ${delay} ms` : `${delay} ms after checkpoint ${atIteration}`}`;
   let outcome: string;
   if (!killed) {
     ok = sameResults(ref, dir); // finished before the kill
