@@ -36,6 +36,7 @@ import {
 } from '../shared/episodes.ts';
 import type { EpisodeTaskResult } from '../worker/episode-worker.ts';
 import { ensureDir, readPolicies, resultPaths, writeFileAtomic, type PolicyHeader } from './results.ts';
+import { PolicyFileError } from './policy-file.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Runners
@@ -210,7 +211,8 @@ export function loadSolved(dir: string): SolvedPolicies {
   try {
     ({ header, tables } = readPolicies(paths.policies));
   } catch (err) {
-    throw new OptionError(`--from: cannot read ${paths.policies}: ${(err as Error).message}`, { cause: err });
+    // a damaged file's message names the file and what is wrong (policy-file.ts)
+    throw new OptionError(err instanceof PolicyFileError ? `--from: ${err.message}` : `--from: cannot read ${paths.policies}: ${(err as Error).message}`, { cause: err });
   }
   const family = builtinGames[header.game];
   if (!family) throw new OptionError(`--from: ${paths.policies} is for unknown game '${header.game}'`);

@@ -11,6 +11,7 @@ import type { GridKind } from '../shared/grid.ts';
 import type { GameFamily } from '../shared/model.ts';
 import type { InitialPolicy } from '../shared/tables.ts';
 import type { Algorithm } from './solver.ts';
+import { parseBytes } from './memory.ts';
 
 /** Everything that decides a run's numbers (saved in checkpoints; a resumed run must match it). */
 export interface RunIdentity {
@@ -37,6 +38,10 @@ export interface SolveSettings extends RunIdentity {
   threads: number;
   /** Write a checkpoint every K iterations (0 = never). */
   checkpointEvery: number;
+  /** Bytes the run may use (--max-memory); default: the machine's memory. */
+  maxMemory?: number;
+  /** Replace a run of another configuration in `out` (--force). */
+  force: boolean;
 }
 
 export interface RawSolveFlags {
@@ -56,6 +61,8 @@ export interface RawSolveFlags {
   inner?: string;
   init?: string;
   checkpointEvery?: string;
+  maxMemory?: string;
+  force?: boolean;
 }
 
 export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating'];
@@ -100,12 +107,30 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
     if (text === '' || !Number.isFinite(value)) throw new OptionError(`--param ${name}: '${text}' is not a finite number`);
     params[name] = value;
   }
+  const maxMemory = flags.maxMemory === undefined ? undefined : parseBytes('--max-memory', flags.maxMemory);
   const label = isGamePath(game) ? family.name : game;
-  const out = flags.out ?? `results/${label}-${algorithm}-m${bins}`;
+  const softmax = Boolean(flags.softmax);
+  const out = flags.out ?? defaultOut({ label, algorithm, bins, grid, horizon, discount, softmax, temperature, inner, init });
   return {
     game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
-    softmax: Boolean(flags.softmax), temperature, inner, init, checkpointEvery,
+    softmax, temperature, inner, init, checkpointEvery, maxMemory, force: Boolean(flags.force),
   };
+}
+
+/**
+ * results/<game>-<algorithm>-m<M>, plus every variant setting that is not the default, so that runs of
+ * different variants never share a directory: -softmax, -t<temperature> (when a temperature is used),
+ * -infinite[-g<discount>], -init-<policy>, -lattice, -inner<k>.
+ */
+export function defaultOut(s: { label: string; algorithm: Algorithm; bins: number; grid: GridKind; horizon: 'finite' | 'infinite'; discount: number; softmax: boolean; temperature: number; inner: number; init?: InitialPolicy }): string {
+  const parts = [`${s.label}-${s.algorithm}-m${s.bins}`];
+  if (s.softmax) parts.push('softmax');
+  if ((s.softmax || s.algorithm === 'omd') && s.temperature !== 0.1) parts.push(`t${s.temperature}`);
+  if (s.horizon === 'infinite') parts.push(s.discount === 0.99 ? 'infinite' : `infinite-g${s.discount}`);
+  if (s.init !== undefined) parts.push(`init-${s.init}`);
+  if (s.grid !== 'midpoint') parts.push(s.grid);
+  if (s.algorithm === 'alternating' && s.inner !== 1) parts.push(`inner${s.inner}`);
+  return `results/${parts.join('-')}`;
 }
 
 export function positiveInt(flag: string, text: string): number {

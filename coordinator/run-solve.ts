@@ -1,114 +1,203 @@
-// One solve run end to end: build and validate the game and grid, run the solver on an executor with
-// progress, and write the results directory. Nothing is written until the problem has been built and
-// validated, so bad input leaves no trace.
+// One solve run end to end: build and validate the game, check the memory it needs and the results
+// directory, build the grid and model, run the solver on an executor with progress, and write the results
+// directory (streamed from the tables, before the executor closes). Bad input and environment errors are
+// found before anything is computed; a directory this run created is removed again if the run fails.
 
 import type { Logger } from 'pino';
 import { buildGame } from '../shared/validate.ts';
 import { Problem } from '../shared/problem.ts';
+import { arraySource, collectSource, type PolicySources } from '../shared/table-source.ts';
+import type { SolverTables } from '../shared/tables.ts';
 import { InlineExecutor } from './inline-executor.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { ClusterExecutor } from './cluster-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
-import { encodePolicies, ensureDir, resultPaths, writeFileAtomic } from './results.ts';
+import { resultPaths, writeFileAtomic, writePolicies } from './results.ts';
 import { solve, type CurvePoint, type ResumeState } from './solver.ts';
-import { writeCheckpoint } from './checkpoint.ts';
-import { CURVE_COLUMNS, curveMatrix, encodeNpy } from './npy.ts';
+import { writeCheckpoint, type SavedState } from './checkpoint.ts';
+import { CURVE_COLUMNS, curveMatrix, encodeNpy, writeNpy } from './npy.ts';
 import { join } from 'node:path';
 import type { Progress } from './progress.ts';
 import { reportAfterSolve } from './report/index.ts';
+import { checkMemory, estimateMemory, formatBytes, memoryLimit, type MemoryEstimate } from './memory.ts';
+import { prepareOutDir } from './out-dir.ts';
+import { unlinkQuietly } from './atomic.ts';
 
 export interface RunSolveResult {
   curve: CurvePoint[];
   paths: ReturnType<typeof resultPaths>;
+  /** Every file written, in order (the report's index.html last when there is one). */
+  files: string[];
   seconds: number;
+  memory: MemoryEstimate;
 }
 
 export async function runSolve(
   settings: SolveSettings,
-  deps: { logger: Logger; progress?: Progress; executor?: Executor; resume?: ResumeState; /** write DIR/report (default true) */ report?: boolean },
+  deps: { logger: Logger; progress?: Progress; executor?: Executor; resume?: SavedState; /** write DIR/report (default true) */ report?: boolean },
 ): Promise<RunSolveResult> {
   const { logger } = deps;
   const game = buildGame(settings.family, settings.params);
-  const built = Date.now();
-  const problem = new Problem(game, settings.bins, settings.grid);
-  const spec = { game: settings.game, params: settings.params, bins: settings.bins };
   const identity = {
     game: settings.game, algorithm: settings.algorithm, bins: settings.bins, params: { ...game.params }, grid: settings.grid,
     horizon: settings.horizon, discount: settings.discount, tolerance: settings.tolerance, softmax: settings.softmax,
     temperature: settings.temperature, inner: settings.inner, init: settings.init,
   };
+  const omd = settings.algorithm === 'omd';
+  const slices = settings.horizon === 'infinite' ? 1 : game.T;
+  // threads that build their own copy of the model: the local executor's (a cluster's live on other machines)
+  const modelThreads = deps.executor ? (deps.executor instanceof LocalExecutor ? deps.executor.threads : 1) : settings.threads;
+  const memory = estimateMemory(game, settings.bins, settings.grid, { threads: modelThreads, omd, slices });
+  checkMemory(memory, settings.maxMemory);
+  const out = prepareOutDir(settings.out, { identity: { ...identity, iterations: settings.iterations }, force: settings.force, resume: Boolean(deps.resume) });
   const log = logger.child({ component: 'solve', game: settings.game, algorithm: settings.algorithm, bins: settings.bins });
-  log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built }, 'problem built');
-
-  const executor = deps.executor ?? (settings.threads > 1 ? new LocalExecutor({ threads: settings.threads, logger }) : new InlineExecutor());
-  const threads = executor instanceof LocalExecutor ? executor.threads : 1;
-  const paths = resultPaths(settings.out);
-  ensureDir(settings.out);
-  const started = performance.now();
-  deps.progress?.start(settings.iterations);
-  let result;
-  const curveSoFar: CurvePoint[] = deps.resume ? deps.resume.curve.slice(0, deps.resume.iteration) : [];
+  let executor: Executor | undefined = deps.executor;
+  let closed = false;
+  // results written so far: removed again if the run fails after all (a half-written results directory misleads)
+  const files: string[] = [];
   try {
-    result = await solve(spec, problem, executor, {
-      algorithm: settings.algorithm,
-      iterations: settings.iterations,
-      init: settings.init,
-      softmax: settings.softmax,
-      temperature: settings.temperature,
-      inner: settings.inner,
-      horizon: settings.horizon,
-      discount: settings.discount,
-      tolerance: settings.tolerance,
-      resume: deps.resume,
-      onIteration: (point, tables) => {
-        curveSoFar.push(point);
-        deps.progress?.update(point);
-        log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
-        const done = point.iteration + 1;
-        if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || done === settings.iterations)) {
-          writeCheckpoint(settings.out, problem, tables, { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery }, done, curveSoFar);
-        }
-      },
-    });
-  } finally {
-    deps.progress?.stop();
-    await executor.close();
-  }
-  const seconds = (performance.now() - started) / 1000;
-  writeFileAtomic(paths.curve, JSON.stringify(result.curve, null, 1));
-  writeFileAtomic(paths.policies, encodePolicies(problem, result.tables, { ...spec, params: { ...game.params } }));
-  // the same tables for numpy users: numpy.load('minorPolicy.npy') etc. (axes as in policies.bin)
-  const slices = result.tables.minorPolicy.length / (problem.rows * game.nX * game.nU);
-  writeFileAtomic(join(settings.out, 'minorPolicy.npy'), encodeNpy([slices, game.nX0, problem.cells, game.nX, game.nU], result.tables.minorPolicy));
-  writeFileAtomic(join(settings.out, 'majorPolicy.npy'), encodeNpy([slices, game.nX0, problem.cells, game.nU0], result.tables.majorPolicy));
-  writeFileAtomic(join(settings.out, 'gridPoints.npy'), encodeNpy([problem.cells, game.nX], problem.grid.points));
-  writeFileAtomic(join(settings.out, 'curve.npy'), encodeNpy([result.curve.length, CURVE_COLUMNS.length], curveMatrix(result.curve)));
-  const last = result.curve[result.curve.length - 1];
-  writeFileAtomic(
-    paths.run,
-    JSON.stringify(
-      {
-        ...identity,
-        overrides: settings.params,
+    const built = Date.now();
+    const problem = new Problem(game, settings.bins, settings.grid);
+    const spec = { game: settings.game, params: settings.params, bins: settings.bins };
+    log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built, memoryBytes: memory.totalBytes }, 'problem built');
+    out.replaceOtherRun();
+
+    executor ??= settings.threads > 1 ? new LocalExecutor({ threads: settings.threads, logger }) : new InlineExecutor();
+    const threads = executor instanceof LocalExecutor ? executor.threads : 1;
+    const paths = resultPaths(settings.out);
+    const started = performance.now();
+    deps.progress?.start(settings.iterations);
+    const { resume, executor: solveOn } = await legacyResume(deps.resume, executor);
+    const curveSoFar: CurvePoint[] = deps.resume ? deps.resume.curve.slice(0, deps.resume.iteration) : [];
+    const checkpointId = { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery };
+    let seconds = 0;
+    let result;
+    try {
+      result = await solve(spec, problem, solveOn, {
+        algorithm: settings.algorithm,
         iterations: settings.iterations,
-        resumedAt: deps.resume?.iteration,
-        executor: executor.name,
-        threads,
-        ...(executor instanceof LocalExecutor ? { sharding: executor.stats() } : {}),
-        ...(executor instanceof ClusterExecutor ? { cluster: executor.stats() } : {}),
-        sizes: { nX: game.nX, nU: game.nU, nX0: game.nX0, nU0: game.nU0, T: game.T, cells: problem.cells, rows: problem.rows },
-        initialCell: problem.initialCell,
-        seconds,
-        secondsPerIteration: seconds / result.curve.length,
-        final: last,
-        version: 1,
-      },
-      null,
-      1,
-    ),
-  );
-  log.info({ seconds, final: last.exploitability }, 'solve finished');
-  if (deps.report !== false) await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
-  return { curve: result.curve, paths, seconds };
+        init: settings.init,
+        softmax: settings.softmax,
+        temperature: settings.temperature,
+        inner: settings.inner,
+        horizon: settings.horizon,
+        discount: settings.discount,
+        tolerance: settings.tolerance,
+        resume,
+        onIteration: async (point, tables) => {
+          curveSoFar.push(point);
+          deps.progress?.update(point);
+          log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
+          const done = point.iteration + 1;
+          if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || done === settings.iterations)) {
+            await writeCheckpoint(settings.out, problem, sourcesOf(tables, omd), checkpointId, done, curveSoFar);
+          }
+        },
+      });
+      seconds = (performance.now() - started) / 1000;
+      deps.progress?.stop();
+      // the results, streamed from the executor's tables while it is still open
+      const policies = sourcesOf(result.tables, false);
+      const write = async (name: string, w: (path: string) => void | Promise<void>) => {
+        const path = join(settings.out, name);
+        await w(path);
+        files.push(path);
+      };
+      await write('curve.json', (p) => writeFileAtomic(p, JSON.stringify(result!.curve, null, 1)));
+      await write('policies.bin', (p) => writePolicies(p, problem, policies, { ...spec, params: { ...game.params }, grid: settings.grid }));
+      // the same tables for numpy users: numpy.load('minorPolicy.npy') etc. (axes as in policies.bin)
+      const T = result.tables.minorPolicy.length / (problem.rows * game.nX * game.nU);
+      await write('minorPolicy.npy', (p) => writeNpy(p, [T, game.nX0, problem.cells, game.nX, game.nU], policies.minorPolicy));
+      await write('majorPolicy.npy', (p) => writeNpy(p, [T, game.nX0, problem.cells, game.nU0], policies.majorPolicy));
+      await write('gridPoints.npy', (p) => writeFileAtomic(p, encodeNpy([problem.cells, game.nX], problem.grid.points)));
+      await write('curve.npy', (p) => writeFileAtomic(p, encodeNpy([result!.curve.length, CURVE_COLUMNS.length], curveMatrix(result!.curve))));
+    } finally {
+      deps.progress?.stop();
+      closed = true;
+      await executor.close();
+    }
+    const last = result.curve[result.curve.length - 1];
+    const limit = memoryLimit(settings.maxMemory);
+    writeFileAtomic(
+      paths.run,
+      JSON.stringify(
+        {
+          ...identity,
+          overrides: settings.params,
+          iterations: settings.iterations,
+          resumedAt: deps.resume?.iteration,
+          executor: executor.name,
+          threads,
+          ...(executor instanceof LocalExecutor ? { sharding: executor.stats() } : {}),
+          ...(executor instanceof ClusterExecutor ? { cluster: executor.stats() } : {}),
+          sizes: { nX: game.nX, nU: game.nU, nX0: game.nX0, nU0: game.nU0, T: game.T, cells: problem.cells, rows: problem.rows },
+          initialCell: problem.initialCell,
+          memory: { ...memory, total: formatBytes(memory.totalBytes), limitBytes: limit.bytes, limitSource: limit.source },
+          seconds,
+          secondsPerIteration: seconds / result.curve.length,
+          final: last,
+          version: 1,
+        },
+        null,
+        1,
+      ),
+    );
+    files.push(paths.run);
+    log.info({ seconds, final: last.exploitability }, 'solve finished');
+    const curve = result.curve;
+    result = undefined; // the tables are not needed for the report: let them go before it reads policies.bin
+    if (deps.report !== false) {
+      const report = await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
+      if (report) files.push(...report.pngs, report.html);
+    }
+    return { curve, paths, files, seconds, memory };
+  } catch (err) {
+    if (executor && !closed) await executor.close().catch(() => {});
+    for (const f of files) unlinkQuietly(f);
+    out.removeIfEmpty();
+    throw err;
+  }
+}
+
+/** The policy tables (and, for a checkpoint of OMD, its accumulators) as sources. */
+function sourcesOf(tables: SolverTables, withY: boolean): PolicySources {
+  return {
+    minorPolicy: arraySource(tables.minorPolicy),
+    majorPolicy: arraySource(tables.majorPolicy),
+    ...(withY ? { minorY: arraySource(tables.minorY), majorY: arraySource(tables.majorY) } : {}),
+  };
+}
+
+/**
+ * Hands a saved state to today's solve(), which takes the policies as arrays and knows no accumulators:
+ * the arrays are read from the checkpoint, and the accumulators are loaded into the tables as soon as the
+ * executor has allocated them. (Goes away when solve() takes PolicySources: contract.md.)
+ */
+async function legacyResume(saved: SavedState | undefined, executor: Executor): Promise<{ resume?: ResumeState; executor: Executor }> {
+  if (!saved) return { executor };
+  const resume: ResumeState = {
+    iteration: saved.iteration,
+    curve: saved.curve,
+    minorPolicy: await collectSource(saved.policies.minorPolicy),
+    majorPolicy: await collectSource(saved.policies.majorPolicy),
+  };
+  const { minorY, majorY } = saved.policies;
+  if (!minorY || !majorY) return { resume, executor };
+  const wrapped: Executor = {
+    name: executor.name,
+    open: async (spec, problem, options) => {
+      const tables = await executor.open(spec, problem, options);
+      if (tables.minorY.length !== minorY.length || tables.majorY.length !== majorY.length) throw new Error('resume: the saved accumulators do not fit this problem');
+      await minorY.read((piece, offset) => tables.minorY.set(piece, offset));
+      await majorY.read((piece, offset) => tables.majorY.set(piece, offset));
+      return tables;
+    },
+    flow: () => executor.flow(),
+    backward: (t, o) => executor.backward(t, o),
+    update: (t, r) => executor.update(t, r),
+    step: (t, r) => executor.step(t, r),
+    close: () => executor.close(),
+  };
+  return { resume, executor: wrapped };
 }

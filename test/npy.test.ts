@@ -1,11 +1,12 @@
 // The .npy export: the header follows NumPy's format 1.0 (magic, version, 64-byte aligned dict) and the data
 // reads back bit for bit; where python3 with numpy is installed, numpy.load reads the same numbers.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeNpy } from '../coordinator/npy.ts';
+import { encodeNpy, writeNpy } from '../coordinator/npy.ts';
+import { arraySource, type TableSource } from '../shared/table-source.ts';
 
 function parse(bytes: Uint8Array) {
   expect(Array.from(bytes.subarray(0, 8))).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
@@ -31,6 +32,23 @@ describe('npy export', () => {
       expect(Buffer.compare(Buffer.from(d.buffer), Buffer.from(data.buffer))).toBe(0);
     });
   }
+
+  it('writeNpy streams a source piece by piece to the same bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'm3fg-npy-'));
+    const data = Float64Array.from({ length: 150 * 2 * 120 * 2 * 2 }, (_, i) => Math.cos(i));
+    await writeNpy(join(dir, 'a.npy'), [150, 2, 120, 2, 2], arraySource(data, 997));
+    expect(Buffer.compare(readFileSync(join(dir, 'a.npy')), Buffer.from(encodeNpy([150, 2, 120, 2, 2], data)))).toBe(0);
+    expect(readdirSync(dir)).toEqual(['a.npy']);
+  });
+
+  it('a source that fails or ends early leaves no file and no temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'm3fg-npy-'));
+    const short: TableSource = { length: 10, read: async (visit) => visit(new Float64Array(4), 0) };
+    await expect(writeNpy(join(dir, 'a.npy'), [10], short)).rejects.toThrow(/ended at 4 of 10/);
+    const failing: TableSource = { length: 10, read: async () => { throw new Error('node lost'); } };
+    await expect(writeNpy(join(dir, 'b.npy'), [10], failing)).rejects.toThrow(/node lost/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
 
   it('refuses a shape that does not fit the data', () => {
     expect(() => encodeNpy([2, 2], new Float64Array(5))).toThrow(/holds 4 values, data has 5/);

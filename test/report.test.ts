@@ -12,6 +12,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCheckpoint } from '../coordinator/checkpoint.ts';
+import { arraySource } from '../shared/table-source.ts';
 import { heatmapGrid } from '../coordinator/report/charts.ts';
 import { reportAfterSolve, writeReport } from '../coordinator/report/index.ts';
 import { readPolicies } from '../coordinator/results.ts';
@@ -164,7 +165,7 @@ describe('report pieces', () => {
       game: 'sis', params: {}, bins: 10, algorithm: 'fp' as const, iterations: 50, checkpointEvery: 1, grid: 'midpoint' as const,
       horizon: 'finite' as const, discount: 0.99, tolerance: 1e-5, softmax: false, temperature: 0.1, inner: 1,
     };
-    writeCheckpoint(dir, problem, { minorPolicy: tables.minorPolicy, majorPolicy: tables.majorPolicy }, id, 3, curve);
+    await writeCheckpoint(dir, problem, { minorPolicy: arraySource(tables.minorPolicy), majorPolicy: arraySource(tables.majorPolicy) }, id, 3, curve);
     const result = await writeReport(dir);
     expect(result.charts).toBe(4);
     const html = readFileSync(result.html, 'utf8');

@@ -4,14 +4,14 @@ import { Command, CommanderError } from 'commander';
 import { GameDefinitionError, OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { loadSolveSettings, type RawSolveFlags, type SolveSettings } from '../options.ts';
-import { checkCompatible, readCheckpoint } from '../checkpoint.ts';
-import type { ResumeState } from '../solver.ts';
+import { checkCompatible, readCheckpoint, type SavedState } from '../checkpoint.ts';
 import { logProgress, terminalProgress } from '../progress.ts';
 import { runSolve } from '../run-solve.ts';
 import { registerReportCommand } from './report.ts';
 import { registerNplayerCommand } from './nplayer.ts';
 import { addNatsOptions, registerWorkerCommand } from './worker.ts';
 import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
+import { ShardError } from '../local-executor.ts';
 import { natsOptionsFrom } from '../../worker/nats-transport.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -44,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--threads <N>', 'worker threads; 1 runs inline (default: all cores)')
     .option('--checkpoint-every <K>', 'write DIR/checkpoint.bin every K iterations (atomically)')
     .option('--resume <dir>', 'continue the run checkpointed in DIR (other flags must match it)')
+    .option('--force', 'replace a run of another configuration in the --out directory (its files are removed first)')
+    .option('--max-memory <bytes>', "memory the run may use, like 8G or 500M (default: the machine's memory)")
     .option('--quiet', 'no progress bar or summary')
     .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)');
   addNatsOptions(solveCommand, 'run the sweeps on the worker nodes of this NATS server (nats://host:port) instead of local threads')
@@ -55,13 +57,14 @@ export async function main(argv: string[]): Promise<number> {
       const label = `${settings.family.name} ${settings.algorithm}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
       const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
-      const { curve, paths, seconds } = await runSolve(settings, { logger, progress, resume, executor });
+      const { curve, files, seconds } = await runSolve(settings, { logger, progress, resume, executor });
       if (!flags.quiet) {
         const last = curve[curve.length - 1];
+        const report = files.find((f) => f.endsWith('index.html'));
         process.stdout.write(
           `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s; ` +
             `final exploitability ${last.exploitability.total} (major ${last.exploitability.major}, minor ${last.exploitability.minor})\n` +
-            `results: ${paths.curve}, ${paths.policies}, ${paths.run}\n`,
+            `${report ? `report: ${report}\n` : ''}files: ${files.filter((f) => f !== report).join(', ')}\n`,
         );
       }
     });
@@ -82,8 +85,8 @@ export async function main(argv: string[]): Promise<number> {
  * Settings for `--resume DIR`: the checkpoint's run, with --iterations, --threads and --checkpoint-every
  * taken from the flags when given; any other flag must agree with the checkpoint.
  */
-async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ settings: SolveSettings; resume: ResumeState }> {
-  const { header, resume } = readCheckpoint(dir);
+async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ settings: SolveSettings; resume: SavedState }> {
+  const { header, saved: resume } = readCheckpoint(dir);
   const saved = header.checkpoint.run as unknown as import('../checkpoint.ts').CheckpointIdentity;
   const asked = flags.game !== undefined || flags.param !== undefined ? await loadSolveSettings({ ...flags, game: flags.game ?? saved.game }) : undefined;
   checkCompatible(saved, {
@@ -117,6 +120,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     out: dir,
     threads: flags.threads,
     checkpointEvery: flags.checkpointEvery ?? String(saved.checkpointEvery),
+    maxMemory: flags.maxMemory,
   });
   if (resume.iteration > settings.iterations) {
     throw new OptionError(`--resume: the checkpoint is at iteration ${resume.iteration}, beyond --iterations ${settings.iterations}`);
@@ -134,9 +138,15 @@ function report(err: unknown): number {
     process.stderr.write(`m3fg: ${err.message}\n`);
     return 2;
   }
-  if (err instanceof ClusterError) {
-    // the cluster could not finish (no nodes, a task that failed every attempt): the environment, not a bug
-    process.stderr.write(`m3fg: ${err.message}\n`);
+  const errno = err as NodeJS.ErrnoException;
+  if (errno instanceof Error && typeof errno.code === 'string' && typeof errno.path === 'string') {
+    // the environment failed during the run (disk full, a folder removed): one line naming the path
+    process.stderr.write(`m3fg: ${errno.path}: ${errno.syscall ?? 'i/o'} failed (${errno.code})\n`);
+    return 1;
+  }
+  if (err instanceof ClusterError || err instanceof ShardError) {
+    // the cluster or a thread could not finish (no nodes, a task that failed every attempt): not a bug here
+    process.stderr.write(`m3fg: ${err.message.split('\n')[0]}\n`);
     return 1;
   }
   process.stderr.write(`m3fg: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

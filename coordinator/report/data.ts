@@ -1,7 +1,8 @@
 // What a report is made from: the runs found under a directory, each read from its results files.
 //
 // A run directory holds curve.json and run.json (and policies.bin for the heatmaps); a run still in progress
-// holds only checkpoint.bin, whose header carries the curve so far and whose tables are the current policies.
+// holds only checkpoint.bin (the current policies) and checkpoint.curve (the curve so far). The policy tables
+// are read (and checked) only when a chart uses them: the heatmaps of two-state games.
 // `m3fg report DIR` accepts a run directory or a folder with run directories below it (any depth; the
 // folders named `report` that earlier reports wrote are skipped).
 
@@ -9,8 +10,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { OptionError } from '../../shared/errors.ts';
 import type { Exploitability, StartValues } from '../../shared/kernels/exploitability.ts';
-import { checkpointPath } from '../checkpoint.ts';
-import { readPolicies, resultPaths, type PolicyHeader } from '../results.ts';
+import { checkpointPath, readCheckpoint } from '../checkpoint.ts';
+import { resultPaths, type PolicyHeader } from '../results.ts';
+import { readPolicies, readPolicyHeader } from '../policy-file.ts';
 
 /**
  * Bad input to a report: a directory without results, or a results file that cannot be read. An OptionError,
@@ -103,11 +105,16 @@ export function loadRun(dir: string, root: string): RunData {
     return { name, dir, info: fillFromHeader(info, policies?.header), curve, policies, inProgress: false };
   }
   const file = checkpointPath(dir);
+  let checkpoint;
+  try {
+    checkpoint = readCheckpoint(dir, 'report');
+  } catch (err) {
+    throw new ReportError((err as Error).message, { cause: err });
+  }
   const policies = loadPolicies(file);
-  const cp = policies.header.checkpoint;
-  if (!cp) throw new ReportError(`${file}: no checkpoint section in the header`);
+  const cp = checkpoint.header.checkpoint;
   const info = fillFromHeader({ algorithm: cp.algorithm, iterations: cp.iterations }, policies.header);
-  return { name, dir, info, curve: cp.curve as ReportCurvePoint[], policies, inProgress: true };
+  return { name, dir, info, curve: checkpoint.saved.curve as ReportCurvePoint[], policies, inProgress: true };
 }
 
 /** Every run under `dir`. */
@@ -115,18 +122,30 @@ export function loadRuns(dir: string): RunData[] {
   return findRunDirs(dir).map((d) => loadRun(d, dir));
 }
 
+/** The header now (checked); the tables on first use, read and checked then (only the heatmaps use them). */
 function loadPolicies(path: string): RunPolicies {
-  let read;
-  try {
-    read = readPolicies(path);
-  } catch (err) {
-    throw new ReportError(`${path}: ${(err as Error).message}`, { cause: err });
-  }
-  const { header, tables } = read;
-  for (const name of ['minorPolicy', 'majorPolicy', 'gridPoints']) {
-    if (!tables[name]) throw new ReportError(`${path}: table '${name}' missing`);
-  }
-  return { header, minorPolicy: tables.minorPolicy, majorPolicy: tables.majorPolicy, gridPoints: tables.gridPoints };
+  const read = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw new ReportError((err as Error).message, { cause: err });
+    }
+  };
+  const header = read(() => readPolicyHeader(path));
+  let tables: Record<string, Float64Array> | undefined;
+  const table = (name: string) => (tables ??= read(() => readPolicies(path).tables))[name];
+  return {
+    header,
+    get minorPolicy() {
+      return table('minorPolicy');
+    },
+    get majorPolicy() {
+      return table('majorPolicy');
+    },
+    get gridPoints() {
+      return table('gridPoints');
+    },
+  };
 }
 
 function fillFromHeader(info: RunInfo, header: PolicyHeader | undefined): RunInfo {
