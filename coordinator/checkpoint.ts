@@ -12,9 +12,8 @@ import { encodePolicies, readPolicies, writeFileAtomic, type PolicyHeader } from
 import type { CurvePoint, ResumeState } from './solver.ts';
 import type { RunIdentity } from './options.ts';
 
-export const M3FG_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+import { M3FG_VERSION } from './version.ts';
+
 
 export function checkpointPath(dir: string): string {
   return join(dir, 'checkpoint.bin');
