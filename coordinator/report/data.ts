@@ -11,6 +11,7 @@ import { OptionError } from '../../shared/errors.ts';
 import type { Exploitability, StartValues } from '../../shared/kernels/exploitability.ts';
 import { checkpointPath } from '../checkpoint.ts';
 import { readPolicies, resultPaths, type PolicyHeader } from '../results.ts';
+import type { GameLabels } from '../../shared/model.ts';
 
 /**
  * Bad input to a report: a directory without results, or a results file that cannot be read. An OptionError,
@@ -41,6 +42,13 @@ export interface RunInfo {
   sizes?: { nX: number; nU: number; nX0: number; nU0: number; T: number; cells: number; rows?: number };
   seconds?: number;
   secondsPerIteration?: number;
+  grid?: string;
+  horizon?: string;
+  discount?: number;
+  softmax?: boolean;
+  temperature?: number;
+  inner?: number;
+  init?: string;
   [key: string]: unknown;
 }
 
@@ -60,6 +68,8 @@ export interface RunData {
   policies?: RunPolicies;
   /** True when the run was read from checkpoint.bin (not finished). */
   inProgress: boolean;
+  /** Names of states and actions from the game module (labels.ts), when it has them. */
+  labels?: GameLabels;
 }
 
 const MAX_DEPTH = 4;
