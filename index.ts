@@ -132,4 +132,4 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
 export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver, OptionError };
 export { GameDefinitionError } from './shared/errors.ts';
 export type { Algorithm, CurvePoint, GameFamily, GridKind, InitialPolicy };
-export type { GameDefinition, ParamSpec, Params } from './shared/model.ts';
+export type { GameDefinition, GameLabels, ParamSpec, Params } from './shared/model.ts';

@@ -1,4 +1,4 @@
-// The package as a user installs it: `npm pack` (which builds dist/ through the `prepare` script), the tarball
+// The package as a user installs it (README's quick start and the library section): `npm pack` (which builds dist/ through the `prepare` script), the tarball
 // installed into an empty folder (dependencies from the npm cache the repository's own install filled, the
 // registry otherwise), then used without the repository: plain node imports `solve`, a NodeNext TypeScript
 // consumer type-checks, and the installed `m3fg` command runs a solve on worker threads.
@@ -41,7 +41,8 @@ describe('the packed package', () => {
       'package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/bin/m3fg.js',
       'dist/worker/sweep-worker.js', 'dist/worker/episode-worker.js', 'dist/coordinator/report/fonts/DejaVuSans.ttf',
     ]) expect(paths).toContain(p);
-    expect(paths.filter((p) => !p.startsWith('dist/') && !['package.json', 'LICENSE', 'README.md'].includes(p))).toEqual([]);
+    expect(paths).toContain('docs/games.md'); // README's links resolve in the installed package
+    expect(paths.filter((p) => !p.startsWith('dist/') && !/^docs\/[\w-]+\.md$/.test(p) && !['package.json', 'LICENSE', 'README.md'].includes(p))).toEqual([]);
     expect(paths.filter((p) => /\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     expect(readFileSync(join(repoRoot, 'LICENSE'), 'utf8')).toMatch(new RegExp(`^${pkg.license} License`));
