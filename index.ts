@@ -15,6 +15,7 @@ import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
 import { LocalExecutor } from './coordinator/local-executor.ts';
 import { solve as runSolver, type Algorithm, type CurvePoint } from './coordinator/solver.ts';
+import { parseSolveFlags, type SolveSettings } from './coordinator/options.ts';
 
 export interface SolveRequest {
   /** A built-in game name ('sis', 'buffet', 'advertisement', 'cyber') or a game family object. */
@@ -44,28 +45,82 @@ export interface SolveResponse {
   problem: Problem;
 }
 
-export async function solve(request: SolveRequest): Promise<SolveResponse> {
-  const family = typeof request.game === 'string' ? builtinGames[request.game] : request.game;
-  if (!family) throw new OptionError(`solve: unknown game '${String(request.game)}' (built-in: ${Object.keys(builtinGames).join(', ')})`);
+const REQUEST_KEYS = new Set([
+  'game', 'params', 'bins', 'algorithm', 'iterations', 'grid', 'horizon', 'discount', 'tolerance', 'softmax',
+  'temperature', 'inner', 'init', 'threads', 'onIteration',
+]);
+
+/**
+ * Checks a request as the CLI checks its flags (the same rules, coordinator/options.ts); a bad option is one
+ * OptionError naming it, e.g. "solve: bins: expected a positive integer, got '0'".
+ */
+function validate(request: SolveRequest): { family: GameFamily; settings: SolveSettings } {
+  if (typeof request !== 'object' || request === null) throw new OptionError('solve: expected a request object { game, bins, ... }');
+  for (const key of Object.keys(request)) {
+    if (!REQUEST_KEYS.has(key)) throw new OptionError(`solve: unknown option '${key}' (options: ${[...REQUEST_KEYS].join(', ')})`);
+  }
+  const { game } = request;
+  const family = typeof game === 'string' ? (Object.hasOwn(builtinGames, game) ? builtinGames[game] : undefined) : game;
+  if (!family || typeof family !== 'object' || typeof family.create !== 'function') {
+    throw new OptionError(`solve: unknown game '${String(typeof game === 'string' ? game : (game as { name?: string })?.name ?? game)}' (built-in: ${Object.keys(builtinGames).join(', ')}; or a GameFamily object)`);
+  }
   const params = request.params ?? {};
-  const bins = request.bins ?? 20;
-  const problem = new Problem(buildGame(family, params), bins, request.grid ?? 'midpoint');
-  const threads = request.threads ?? 1;
+  if (typeof params !== 'object' || params === null) throw new OptionError('solve: params: expected an object of name: number');
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new OptionError(`solve: params.${name}: '${String(value)}' is not a finite number`);
+  }
+  for (const key of ['softmax'] as const) {
+    if (request[key] !== undefined && typeof request[key] !== 'boolean') throw new OptionError(`solve: ${key}: expected true or false, got '${String(request[key])}'`);
+  }
+  if (request.onIteration !== undefined && typeof request.onIteration !== 'function') throw new OptionError('solve: onIteration: expected a function');
+  const text = (v: unknown) => (v === undefined ? undefined : String(v));
+  try {
+    const settings = parseSolveFlags(
+      {
+        game: typeof game === 'string' ? game : family.name,
+        algorithm: text(request.algorithm),
+        bins: text(request.bins),
+        iterations: text(request.iterations),
+        threads: text(request.threads ?? 1),
+        grid: text(request.grid),
+        horizon: text(request.horizon),
+        discount: text(request.discount),
+        tolerance: text(request.tolerance),
+        softmax: request.softmax,
+        temperature: text(request.temperature),
+        inner: text(request.inner),
+        init: text(request.init),
+      },
+      family,
+    );
+    return { family, settings };
+  } catch (err) {
+    // the CLI's messages name flags (--bins); the library's name options (bins)
+    if (err instanceof OptionError) throw new OptionError(`solve: ${err.message.replace(/--([a-z][a-z-]*)/g, (_, f: string) => f.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()))}`);
+    throw err;
+  }
+}
+
+export async function solve(request: SolveRequest): Promise<SolveResponse> {
+  const { family, settings } = validate(request);
+  const params = request.params ?? {};
+  const { bins, threads } = settings;
   if (threads > 1 && typeof request.game !== 'string') {
     throw new OptionError('solve: threads > 1 needs a game the worker threads can load (a built-in name)');
   }
+  const problem = new Problem(buildGame(family, params), bins, settings.grid);
   const executor = threads > 1 ? new LocalExecutor({ threads }) : new InlineExecutor();
   try {
     const { curve, tables } = await runSolver({ game: family.name, params, bins }, problem, executor, {
-      algorithm: request.algorithm ?? 'fp',
-      iterations: request.iterations ?? 100,
-      horizon: request.horizon,
-      discount: request.discount,
-      tolerance: request.tolerance,
-      softmax: request.softmax,
-      temperature: request.temperature,
-      inner: request.inner,
-      init: request.init,
+      algorithm: settings.algorithm,
+      iterations: settings.iterations,
+      horizon: settings.horizon,
+      discount: settings.discount,
+      tolerance: settings.tolerance,
+      softmax: settings.softmax,
+      temperature: settings.temperature,
+      inner: settings.inner,
+      init: settings.init,
       onIteration: request.onIteration ? (p) => request.onIteration?.(p) : undefined,
     });
     return { curve, minorPolicy: Float64Array.from(tables.minorPolicy), majorPolicy: Float64Array.from(tables.majorPolicy), problem };
@@ -74,6 +129,7 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
   }
 }
 
-export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver };
+export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver, OptionError };
+export { GameDefinitionError } from './shared/errors.ts';
 export type { Algorithm, CurvePoint, GameFamily, GridKind, InitialPolicy };
-export type { GameDefinition, ParamSpec, Params } from './shared/model.ts';
+export type { GameDefinition, GameLabels, ParamSpec, Params } from './shared/model.ts';

@@ -21,9 +21,8 @@ import { CURVE_COLUMNS, curveFromMatrix, curveMatrix, type CurveRow } from './np
 import type { CurvePoint } from './solver.ts';
 import { OptionError } from '../shared/errors.ts';
 
-export const M3FG_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+import { M3FG_VERSION } from './version.ts';
+
 
 const ROW_BYTES = CURVE_COLUMNS.length * 8;
 

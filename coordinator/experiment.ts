@@ -25,9 +25,10 @@ import { runSolve } from './run-solve.ts';
 import { loadSolved, runNplayer, type NplayerResult } from './nplayer.ts';
 import type { Progress } from './progress.ts';
 import { ensureDir, resultPaths, writeFileAtomic } from './results.ts';
-import { exploitabilityChart, policyHeatmaps } from './report/charts.ts';
+import { CONFIG, OKABE_ITO, SCHEMA, exploitabilityChart, policyHeatmaps, type Chart } from './report/charts.ts';
 import { loadRun, type RunData } from './report/data.ts';
 import { writeReport } from './report/index.ts';
+import { toCsv } from './report/csv.ts';
 import type { CurvePoint } from './solver.ts';
 
 export const PAPER_GAMES = ['sis', 'buffet', 'advertisement'] as const;
@@ -331,7 +332,10 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
 
   print('figures and report ...');
   const figures = await writeFigures(root, plan);
-  const report = await writeReport(root);
+  const report = await writeReport(root, {
+    title: `m3fg experiment paper${plan.quick ? ' (quick)' : ''}: the paper's figures`,
+    charts: (runs) => paperFigures(root, plan, runs).map(chartOf),
+  });
   const wallSeconds = (performance.now() - started) / 1000;
   const summary: ExperimentSummary = {
     out: root,
@@ -357,41 +361,86 @@ function finalOf(point: any): JobSummary['final'] {
 
 // ----------------------------------------------------------------------------------------------- figures
 
-const FONT = 'DejaVu Sans';
-const CONFIG = {
-  font: FONT,
-  background: 'white',
-  view: { stroke: '#cccccc' },
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const },
-  header: { labelFontSize: 12, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const, labelLimit: 320 },
-  title: { fontSize: 14, anchor: 'start' as const },
-};
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-
 interface Figure {
   file: string;
   spec: TopLevelSpec;
+  /** The report's heading for the figure, and its caption. */
+  section: string;
+  caption: string;
+}
+
+/**
+ * The paper's figures from the experiment's runs, in the paper's order: per game the FPI (Figure 1) and FP
+ * (Figure 2) exploitability, the objectives over M (Figure 3), the N-player objectives over N (Figure 4), the
+ * SIS policy and one simulated trajectory (Figure 5), and the appendix's initial-policy ablation.
+ * `runs` (the report's, with the games' state and action names) is used where given.
+ */
+function paperFigures(root: string, plan: ExperimentPlan, runs?: RunData[]): Figure[] {
+  const load = (job: SolveJob): RunData => {
+    const loaded = loadRun(job.settings.out, join(root, 'runs'));
+    const known = runs?.find((r) => r.dir === loaded.dir);
+    return known ? { ...loaded, labels: known.labels } : loaded;
+  };
+  const figs: Figure[] = [];
+  const f1 = 'Figure 1: fixed-point iteration (FPI), exploitability per game';
+  const f2 = 'Figure 2: fictitious play (FP), exploitability per game';
+  // one panel per game, three in a row as in the paper: narrow plots, legend below
+  const panel = (spec: TopLevelSpec, title: string) => {
+    const s = spec as { width?: number; height?: number; encoding?: { color?: object } };
+    return { ...s, title, width: 260, height: 180, encoding: { ...s.encoding, color: { ...s.encoding?.color, legend: { orient: 'bottom', direction: 'horizontal' } } } } as TopLevelSpec;
+  };
+  for (const game of PAPER_GAMES) {
+    const c = exploitabilityChart([load(plan.fig1[game])]);
+    figs.push({ file: `figure1-fpi-${game}`, spec: panel(c.spec, `${game}, FPI, M = ${plan.fig1[game].settings.bins}`), section: f1, caption: `${game}. ${c.caption} FPI need not converge.` });
+  }
+  for (const game of PAPER_GAMES) {
+    const c = exploitabilityChart([load(plan.fig2[game])]);
+    figs.push({ file: `figure2-fp-${game}`, spec: panel(c.spec, `${game}, FP, M = ${plan.fig2[game].settings.bins}`), section: f2, caption: `${game}. ${c.caption}` });
+  }
+  figs.push({
+    file: 'figure3-bins',
+    spec: binsFigure(plan.fig3.map(load), plan.fig3Iterations),
+    section: 'Figure 3: final exploitability and objectives over the grid bins M',
+    caption: 'Per game (rows): the final exploitability and the objectives (the policy values at the initial state) of the major and a minor player, against the bins M of the mean-field grid.',
+  });
+  const nplayer = plan.fig4.map((j) => readJson(nplayerPath(root, j)) as NplayerResult);
+  figs.push({
+    file: 'figure4-nplayer',
+    spec: nplayerFigure(nplayer),
+    section: 'Figure 4: N-player objectives over N',
+    caption: 'The objectives of the FP policies played in the finite game with N minor players (mean of the simulated episodes, 95% confidence band), converging to the mean-field prediction (dashed) as N grows.',
+  });
+  const sisRun = load(plan.fig5);
+  const [minor, major] = policyHeatmaps(sisRun);
+  const f5 = 'Figure 5: SIS, the FP policy and a simulated trajectory';
+  if (minor) figs.push({ file: 'figure5-sis-policy', spec: minor.spec, section: f5, caption: minor.caption });
+  if (major) figs.push({ file: 'figure5-sis-policy-major', spec: major.spec, section: f5, caption: major.caption });
+  figs.push({
+    file: 'figure5-sis-trajectory',
+    spec: trajectoryFigure(simulateTrajectory(plan.fig5.settings.out, plan.trajectoryPlayers, 1), plan.trajectoryPlayers),
+    section: f5,
+    caption: `One episode of the SIS game with N = ${plan.trajectoryPlayers} minor players following the FP policies: the share infected, the share taking precaution and the season.`,
+  });
+  const ablationRuns = plan.ablation.map((j) => ({ ...load(j), name: `init ${j.settings.init}` }));
+  const ablation = exploitabilityChart(ablationRuns);
+  figs.push({
+    file: 'figure6-init',
+    spec: { ...(ablation.spec as object), title: `Initial-policy ablation: SIS FP M = ${plan.ablation[0].settings.bins}` } as TopLevelSpec,
+    section: 'Appendix: the initial policy',
+    caption: `SIS FP from the initial policies first (one-hot on action 0), last and uniform. ${ablation.caption}`,
+  });
+  return figs;
+}
+
+/** A figure as a report chart: its data (for the CSV) is the spec's inline data. */
+function chartOf(f: Figure): Chart {
+  const values = (f.spec as { data?: { values?: unknown } }).data?.values;
+  return { id: f.file, title: f.section, caption: f.caption, section: f.section, spec: f.spec, rows: Array.isArray(values) ? (values as Array<Record<string, unknown>>) : [] };
 }
 
 async function writeFigures(root: string, plan: ExperimentPlan): Promise<string[]> {
   const { renderSvg, svgToPng } = await import('./report/render.ts');
-  const load = (job: SolveJob): RunData => loadRun(job.settings.out, join(root, 'runs'));
-  const figs: Figure[] = [];
-  for (const game of PAPER_GAMES) figs.push({ file: `figure1-fpi-${game}`, spec: exploitabilityChart([load(plan.fig1[game])]).spec });
-  for (const game of PAPER_GAMES) figs.push({ file: `figure2-fp-${game}`, spec: exploitabilityChart([load(plan.fig2[game])]).spec });
-  figs.push({ file: 'figure3-bins', spec: binsFigure(plan.fig3.map(load), plan.fig3Iterations) });
-  const nplayer = plan.fig4.map((j) => readJson(nplayerPath(root, j)) as NplayerResult);
-  figs.push({ file: 'figure4-nplayer', spec: nplayerFigure(nplayer) });
-  const sisRun = load(plan.fig5);
-  const [minor, major] = policyHeatmaps(sisRun);
-  if (minor) figs.push({ file: 'figure5-sis-policy', spec: minor.spec });
-  if (major) figs.push({ file: 'figure5-sis-policy-major', spec: major.spec });
-  figs.push({ file: 'figure5-sis-trajectory', spec: trajectoryFigure(simulateTrajectory(plan.fig5.settings.out, plan.trajectoryPlayers, 1), plan.trajectoryPlayers) });
-  const ablationRuns = plan.ablation.map((j) => ({ ...load(j), name: `init ${j.settings.init}` }));
-  const ablation = exploitabilityChart(ablationRuns).spec as TopLevelSpec & { title?: unknown };
-  figs.push({ file: 'figure6-init', spec: { ...ablation, title: `Initial-policy ablation: SIS FP M = ${plan.ablation[0].settings.bins}` } as TopLevelSpec });
-
+  const figs = paperFigures(root, plan);
   const dir = join(root, 'figures');
   ensureDir(dir);
   const written: string[] = [];
@@ -399,6 +448,7 @@ async function writeFigures(root: string, plan: ExperimentPlan): Promise<string[
     const svg = await renderSvg(f.spec);
     writeFileAtomic(join(dir, `${f.file}.svg`), svg);
     writeFileAtomic(join(dir, `${f.file}.png`), svgToPng(svg));
+    writeFileAtomic(join(dir, `${f.file}.csv`), toCsv(chartOf(f).rows));
     written.push(join(dir, `${f.file}.png`));
   }
   return written;
@@ -447,7 +497,9 @@ export function nplayerFigure(results: NplayerResult[]): TopLevelSpec {
   const rows = results.flatMap((r) =>
     r.rows.flatMap((row) =>
       (['major', 'minor'] as const).map((p) => ({
-        game: `${r.game} (M = ${r.bins}, ${row.episodes} episodes)`,
+        game: r.game,
+        bins: r.bins,
+        episodes: row.episodes,
         player: `${p} player`,
         N: row.players,
         mean: row[p].mean,
@@ -465,7 +517,13 @@ export function nplayerFigure(results: NplayerResult[]): TopLevelSpec {
   return {
     $schema: SCHEMA,
     config: CONFIG,
-    title: { text: 'N-player objectives vs the mean-field prediction', subtitle: 'mean with 95% confidence band; dashed: mean-field prediction' },
+    title: {
+      text: 'N-player objectives vs the mean-field prediction',
+      subtitle: [
+        'mean with 95% confidence band; dashed: mean-field prediction',
+        results.map((r) => `${r.game}: M = ${r.bins}, ${r.rows[0]?.episodes ?? '?'} episodes per N`).join('; '),
+      ],
+    },
     data: { values: rows },
     facet: {
       row: { field: 'player', type: 'nominal', title: null, sort: ['major player', 'minor player'] },
@@ -475,9 +533,9 @@ export function nplayerFigure(results: NplayerResult[]): TopLevelSpec {
       width: 220,
       height: 160,
       layer: [
-        { mark: { type: 'area', opacity: 0.25, color: '#4c78a8' }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'objective', scale: { zero: false } }, y2: { field: 'hi' } } },
-        { mark: { type: 'line', point: true, strokeWidth: 1.5, color: '#4c78a8' }, encoding: { x, y: { field: 'mean', type: 'quantitative' } } },
-        { mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5, color: '#e45756' }, encoding: { x, y: { field: 'mf', type: 'quantitative' } } },
+        { mark: { type: 'area', opacity: 0.25, color: OKABE_ITO[0] }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'objective', scale: { zero: false } }, y2: { field: 'hi' } } },
+        { mark: { type: 'line', point: true, strokeWidth: 1.5, color: OKABE_ITO[0] }, encoding: { x, y: { field: 'mean', type: 'quantitative' } } },
+        { mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5, color: OKABE_ITO[1] }, encoding: { x, y: { field: 'mf', type: 'quantitative' } } },
       ],
     },
     resolve: { scale: { y: 'independent' } },
@@ -572,7 +630,7 @@ export function trajectoryFigure(points: TrajectoryPoint[], players: number): To
     encoding: {
       x: { field: 't', type: 'quantitative', title: 'time t', scale: { domain: [0, points.length], nice: false } },
       y: { field: 'value', type: 'quantitative', title: null, scale: { domain: [0, 1] } },
-      color: { field: 'series', type: 'nominal', title: null },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'horizontal' } },
     },
   } as TopLevelSpec;
 }

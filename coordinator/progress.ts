@@ -16,7 +16,11 @@ export function terminalProgress(label: string): Progress {
     {
       format: `${label} [{bar}] {value}/{total} | exploitability {expl} (major {major}, minor {minor}) | ETA {eta_formatted}`,
       stream: process.stderr,
-      hideCursor: true,
+      // No terminal modes are changed, so Ctrl-C ends the process with the terminal as it was. (A hidden cursor
+      // would need a SIGINT handler to restore it, and a handler cannot run while an inline solve keeps the
+      // event loop busy: it would turn Ctrl-C into nothing.)
+      hideCursor: false,
+      linewrap: true, // leave auto-wrap on (lines are cut to the terminal's width anyway)
       etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { registeredTsx } from './tsx-loader.ts';
 
 export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker', threads: number): Piscina<T, R> {
   const filename = new URL(`../worker/${worker}${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
@@ -19,11 +20,13 @@ export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker'
 }
 
 /**
- * Node 20 cannot load a .ts worker by itself. Under `tsx` the threads inherit its loader through
- * process.execArgv; under bin/m3fg.js (tsx's register API) and vitest they do not, so add it (toolchain.md).
+ * Node 20 cannot load a .ts worker (or a .ts game module) by itself. Under `tsx` the threads inherit its
+ * loader through process.execArgv; under bin/m3fg.js, the compiled CLI with tsx registered (tsx-loader.ts)
+ * and vitest they do not, so add it (toolchain.md).
  */
 function workerExecArgv(filename: string): string[] {
-  if (!filename.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) return [...process.execArgv];
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const registered = registeredTsx();
+  if ((!filename.endsWith('.ts') && !registered) || process.execArgv.some((a) => a.includes('tsx'))) return [...process.execArgv];
+  const tsx = registered ?? pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return [...process.execArgv, '--import', tsx];
 }

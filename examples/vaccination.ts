@@ -15,6 +15,13 @@ import type { GameFamily } from '../shared/model.ts';
 const vaccination: GameFamily = {
   name: 'vaccination',
   description: 'SIR-style vaccination with a health agency campaign',
+  // optional: names for reports (panel headers, legends); states and actions are numbered otherwise
+  labels: {
+    states: ['susceptible', 'infected', 'immune'],
+    actions: ['no vaccination', 'vaccinate'],
+    majorStates: ['calm', 'flu season'],
+    majorActions: ['no campaign', 'campaign'],
+  },
   params: {
     beta: { default: 0.6, min: 0, description: 'infection rate in the calm season' },
     seasonBoost: { default: 2, min: 0, description: 'infection-rate multiplier in the flu season' },

@@ -39,11 +39,28 @@ export interface GameDefinition {
   majorReward(x0: number, u0: number, mu: Float64Array): number;
 }
 
+/**
+ * Optional names of states and actions, used by reports (panel headers, legends, captions). Each list is
+ * indexed by the state or action number; a missing list or entry is shown as the number.
+ */
+export interface GameLabels {
+  /** Minor states X, e.g. ['S', 'I']. */
+  readonly states?: readonly string[];
+  /** Minor actions U. */
+  readonly actions?: readonly string[];
+  /** Major states X0. */
+  readonly majorStates?: readonly string[];
+  /** Major actions U0. */
+  readonly majorActions?: readonly string[];
+}
+
 /** A game family: named parameters with defaults, and a constructor from resolved parameters. */
 export interface GameFamily {
   readonly name: string;
   readonly description: string;
   readonly params: Readonly<Record<string, ParamSpec>>;
+  /** Names of states and actions for reports (optional). */
+  readonly labels?: GameLabels;
   create(params: Params): GameDefinition;
 }
 

@@ -50,6 +50,17 @@ describe('m3fg experiment paper --quick', () => {
     }
     const html = readFileSync(join(out, 'report', 'index.html'), 'utf8');
     expect(html).toContain('<svg');
+    // the paper's figures, in the paper's order, each with its data as CSV
+    const sections = ['Figure 1: fixed-point iteration', 'Figure 2: fictitious play', 'Figure 3: final exploitability and objectives',
+      'Figure 4: N-player objectives over N', 'Figure 5: SIS, the FP policy and a simulated trajectory', 'Appendix: the initial policy'];
+    const at = sections.map((h) => html.indexOf(`<h3>${h}`));
+    expect(at.every((i) => i > 0), JSON.stringify(at)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    for (const name of FIGURES) {
+      expect(existsSync(join(out, 'report', `${name}.csv`)), name).toBe(true);
+      expect(existsSync(join(out, 'figures', `${name}.csv`)), name).toBe(true);
+      expect(html).toContain(`href="${name}.csv"`);
+    }
     for (const j of first.jobs.filter((j) => j.kind === 'solve')) {
       expect(html).toContain(`runs/${j.key}`);
       expect(existsSync(join(out, 'runs', j.key, 'policies.bin'))).toBe(true);

@@ -1,6 +1,6 @@
-// The library entry point: `import { solve } from 'm3fg'` (the package's own name resolves to index.ts).
+// The library entry point: `import { solve } from 'm3fg'` (tests resolve the package's own name to index.ts, vitest.config.ts).
 import { describe, expect, it } from 'vitest';
-import { solve, builtinGames, type GameFamily } from 'm3fg';
+import { solve, builtinGames, OptionError, type GameFamily, type SolveRequest } from 'm3fg';
 import vaccination from '../examples/vaccination.ts';
 
 describe('library API', () => {
@@ -21,5 +21,28 @@ describe('library API', () => {
     expect(curve).toHaveLength(2);
     await expect(solve({ game: 'chess' })).rejects.toThrow(/unknown game 'chess'/);
     expect(Object.keys(builtinGames)).toEqual(['sis', 'buffet', 'advertisement', 'cyber']);
+  });
+
+  it('refuses bad options with one OptionError naming the option, as the CLI does', async () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ game: 'sis', bins: 0 }, /^solve: bins: expected a positive integer, got '0'$/],
+      [{ game: 'sis', bins: 2.5 }, /^solve: bins: expected a positive integer/],
+      [{ game: 'sis', iterations: -3 }, /^solve: iterations: expected a positive integer/],
+      [{ game: 'sis', algorithm: 'sgd' }, /^solve: algorithm: unknown value 'sgd' \(one of: fp, fpi, omd, alternating\)$/],
+      [{ game: 'sis', temperature: Number.NaN }, /^solve: temperature: expected a number in \(0, Infinity\)/],
+      [{ game: 'sis', discount: 0.9 }, /^solve: discount: only with horizon infinite$/],
+      [{ game: 'sis', horizon: 'infinite', discount: 1 }, /^solve: discount: expected a number in \(0, 1\)/],
+      [{ game: 'sis', grid: 'hex' }, /^solve: grid: unknown value 'hex'/],
+      [{ game: 'sis', threads: 0 }, /^solve: threads: expected a positive integer/],
+      [{ game: 'sis', softmax: 'yes' }, /^solve: softmax: expected true or false/],
+      [{ game: 'sis', params: { beta: 'high' } }, /^solve: params.beta: 'high' is not a finite number$/],
+      [{ game: 'sis', iteration: 5 }, /^solve: unknown option 'iteration'/],
+      [{ game: 'chess' }, /^solve: unknown game 'chess'/],
+    ];
+    for (const [request, message] of bad) {
+      const err = await solve(request as unknown as SolveRequest).then(() => undefined, (e: unknown) => e);
+      expect(err, JSON.stringify(request)).toBeInstanceOf(OptionError);
+      expect((err as Error).message, JSON.stringify(request)).toMatch(message);
+    }
   });
 });

@@ -46,8 +46,8 @@ beforeAll(async () => {
   const a = runCli(['solve', '--game', 'sis', '--bins', '10', '--iterations', '5', '--out', join(root, 'runs', 'a'), '--quiet']);
   expect(a.stderr).toBe('');
   expect(a.code).toBe(0);
-  // b: the same game on a finer grid (the bins chart); c: another game with an override, FPI, three major actions
-  await runSolve(parseSolveFlags({ game: 'sis', bins: '12', iterations: '4', out: join(root, 'runs', 'b') }), { logger: silent });
+  // b: the same configuration on a finer grid (the bins chart); c: another game with an override, FPI, three major actions
+  await runSolve(parseSolveFlags({ game: 'sis', bins: '12', iterations: '5', out: join(root, 'runs', 'b') }), { logger: silent });
   await runSolve(
     parseSolveFlags({ game: 'advertisement', algorithm: 'fpi', bins: '8', iterations: '3', param: ['change=0.4'], out: join(root, 'runs', 'c') }),
     { logger: silent },
@@ -61,7 +61,10 @@ afterAll(() => {
 describe('m3fg report', () => {
   it('solve writes the report of its own run: the page and a PNG per chart', () => {
     const dir = join(root, 'runs', 'a', 'report');
-    expect(readdirSync(dir).sort()).toEqual(['exploitability.png', 'index.html', 'policy-major.png', 'policy-minor.png', 'start-values.png']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'exploitability.csv', 'exploitability.png', 'index.html', 'policy-major.csv', 'policy-major.png', 'policy-minor.csv',
+      'policy-minor.png', 'start-values.csv', 'start-values.png',
+    ]);
   });
 
   it('m3fg report DIR on a folder of runs writes DIR/report with the curves overlaid and every run in the table', () => {
@@ -134,7 +137,8 @@ describe('m3fg report', () => {
           figures: await figures.count(),
           svgs: await page.locator('figure > svg').count(),
           drawn: drawn.filter(Boolean).length,
-          pngLinks: await page.locator('figure figcaption a').evaluateAll((links) => links.map((a) => a.getAttribute('href'))),
+          pngLinks: await page.locator('figure figcaption a[href$=".png"]').evaluateAll((links) => links.map((a) => a.getAttribute('href'))),
+          csvLinks: await page.locator('figure figcaption a[href$=".csv"]').evaluateAll((links) => links.map((a) => a.getAttribute('href'))),
           duplicateIds: ids.filter((id, i) => ids.indexOf(id) !== i),
           tableRows: await page.locator('table tbody tr').count(),
         };
@@ -146,6 +150,8 @@ describe('m3fg report', () => {
         expect(found.duplicateIds).toEqual([]);
         expect(found.tableRows).toBe(dir === single ? 2 : 6);
         expect([...found.pngLinks].sort()).toEqual(pngs(dir));
+        // every chart's data beside its PNG
+        expect([...found.csvLinks].sort()).toEqual(pngs(dir).map((p) => p.replace(/\.png$/, '.csv')));
         for (const name of pngs(dir)) expectNonBlankPng(join(dir, name));
         await page.close();
       }

@@ -2,7 +2,8 @@
 
 import { Command, CommanderError } from 'commander';
 import { GameDefinitionError, OptionError } from '../../shared/errors.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, setLogFormat } from '../logger.ts';
+import { M3FG_VERSION } from '../version.ts';
 import { loadSolveSettings, type RawSolveFlags, type SolveSettings } from '../options.ts';
 import { checkCompatible, readCheckpoint, type SavedState } from '../checkpoint.ts';
 import { logProgress, terminalProgress } from '../progress.ts';
@@ -21,7 +22,10 @@ export async function main(argv: string[]): Promise<number> {
     .description('Discrete-time major-minor mean field games: projected fictitious play')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .version(M3FG_VERSION, '-V, --version', 'print the version')
+    .option('--log-format <format>', 'json | pretty (default: pretty on a terminal, JSON lines otherwise)')
+    .hook('preAction', () => setLogFormat(program.opts<{ logFormat?: string }>().logFormat));
 
   let exitCode = 0;
   const solveCommand = program
@@ -73,6 +77,11 @@ export async function main(argv: string[]): Promise<number> {
   registerWorkerCommand(program);
   (await import('./experiment.ts')).registerExperimentCommand(program);
 
+  const bare = bareHelp(program, argv);
+  if (bare !== undefined) {
+    process.stderr.write(bare);
+    return 2;
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -126,6 +135,19 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     throw new OptionError(`--resume: the checkpoint is at iteration ${resume.iteration}, beyond --iterations ${settings.iterations}`);
   }
   return { settings, resume };
+}
+
+/**
+ * The help to print for a bare `m3fg` or a bare subcommand (`m3fg solve`): a command with no arguments is a
+ * question, not a run with every default. `m3fg worker` with M3FG_NATS_URL set is a real invocation (containers).
+ */
+function bareHelp(program: Command, argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  if (args.length === 0) return program.helpInformation();
+  if (args.length !== 1) return undefined;
+  const sub = program.commands.find((c) => c.name() === args[0]);
+  if (!sub || (sub.name() === 'worker' && process.env.M3FG_NATS_URL)) return undefined;
+  return sub.helpInformation();
 }
 
 function report(err: unknown): number {

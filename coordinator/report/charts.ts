@@ -9,6 +9,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ReportCurvePoint, RunData } from './data.ts';
 import { actionLabel, name, stateLabel } from './labels.ts';
+import { configLabel } from './variant.ts';
 
 export interface Chart {
   /** File-name stem of the PNG and id of the figure in the page. */
@@ -16,6 +17,10 @@ export interface Chart {
   title: string;
   caption: string;
   spec: TopLevelSpec;
+  /** The chart's data, written beside its PNG as CSV. */
+  rows: Array<Record<string, unknown>>;
+  /** A heading the page groups charts under (the paper experiment's figures). */
+  section?: string;
 }
 
 /** At most this many points per curve are drawn (every k-th point, and the last). */
@@ -25,16 +30,21 @@ export const MAX_CURVE_POINTS = 2000;
 export const HEATMAP_RECT_BUDGET = 12000;
 
 const FONT = 'DejaVu Sans';
-const CONFIG = {
+/** Okabe & Ito's colour-blind-safe palette (yellow last: faint on white). */
+export const OKABE_ITO = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
+export const CONFIG = {
   font: FONT,
   background: 'white',
   view: { stroke: '#cccccc' },
+  range: { category: OKABE_ITO },
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const },
-  header: { labelFontSize: 12, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const, labelLimit: 320 },
-  title: { fontSize: 14, anchor: 'start' as const },
+  header: { labelFontSize: 12, titleFontSize: 12, labelLimit: 300 },
+  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const, labelLimit: 520, titleLimit: 520 },
+  title: { fontSize: 14, anchor: 'start' as const, subtitleFontSize: 11 },
 };
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+/** Legends of charts with many series go below the plot, in columns, so they never widen the chart. */
+export const BOTTOM_LEGEND = { orient: 'bottom' as const, direction: 'vertical' as const, columns: 2, labelLimit: 420 };
 const ITERATION_AXIS = {
   field: 'iteration',
   type: 'quantitative' as const,
@@ -86,17 +96,24 @@ export function exploitabilityChart(runs: RunData[]): Chart {
       }
     }
   }
+  // no positive value at all (a game whose best responses never gain, e.g. one action): a log axis would have
+  // an empty domain, so draw the values as they are on a linear axis
   const logScale = rows.some((r) => r.value !== null);
+  if (!logScale) {
+    rows.length = 0;
+    for (const run of runs) for (const p of thin(run.curve)) for (const c of components) rows.push({ run: run.name, iteration: p.iteration, component: c, value: p.exploitability[c] });
+    dropped = 0;
+  }
   const y = {
     field: 'value',
     type: 'quantitative' as const,
     title: 'exploitability',
-    scale: logScale ? { type: 'log' as const } : { zero: false },
+    scale: logScale ? { type: 'log' as const } : { zero: true },
   };
   const x = ITERATION_AXIS;
   const caption =
     `Exploitability of the average policy before each iteration: major (the major player's gain from a best ` +
-    `response), minor (a minor player's) and total, on a log scale.` +
+    `response), minor (a minor player's) and total, ${logScale ? 'on a log scale' : 'on a linear scale: no value is above 0, the policies are exact equilibria'}.` +
     (dropped > 0 ? ` ${dropped} values ≤ 0 (rounding level) are left out of the log scale.` : '');
   const title = 'Exploitability';
   if (runs.length === 1) {
@@ -104,6 +121,7 @@ export function exploitabilityChart(runs: RunData[]): Chart {
       id: 'exploitability',
       title,
       caption,
+      rows,
       spec: {
         $schema: SCHEMA,
         config: CONFIG,
@@ -120,6 +138,7 @@ export function exploitabilityChart(runs: RunData[]): Chart {
     id: 'exploitability',
     title,
     caption: `${caption} One curve per run.`,
+    rows,
     spec: {
       $schema: SCHEMA,
       config: CONFIG,
@@ -130,7 +149,7 @@ export function exploitabilityChart(runs: RunData[]): Chart {
         width: 300,
         height: 260,
         mark: { type: 'line', strokeWidth: 1.5 },
-        encoding: { x, y, color: { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name) } },
+        encoding: { x, y, color: { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name), legend: BOTTOM_LEGEND } },
       },
     },
   };
@@ -151,10 +170,11 @@ export function startValuesChart(runs: RunData[]): Chart {
   const encoding =
     runs.length === 1
       ? { x, y, color: valueOf }
-      : { x, y, color: { field: 'run', type: 'nominal' as const, title: 'run', sort: runs.map((r) => r.name) }, strokeDash: valueOf };
+      : { x, y, color: { field: 'run', type: 'nominal' as const, title: 'run', sort: runs.map((r) => r.name), legend: BOTTOM_LEGEND }, strokeDash: valueOf };
   return {
     id: 'start-values',
     title: 'Start values',
+    rows,
     caption:
       'Expected total reward from the initial state of the best response and of the average policy, for the major ' +
       'and a minor player; the gap between the two is the exploitability.' +
@@ -171,13 +191,14 @@ export function startValuesChart(runs: RunData[]): Chart {
   };
 }
 
-/** Final exploitability against the grid bins M, one line per game, algorithm and overrides; only where M varies. */
+/**
+ * Final exploitability against the grid bins M, one line per configuration apart from M (game, algorithm,
+ * every variant setting, iterations, overrides): runs of different variants or iteration counts are never
+ * joined. Only where some configuration was run at two or more M.
+ */
 export function binsChart(runs: RunData[]): Chart | undefined {
   const finished = runs.filter((r) => !r.inProgress && r.curve.length > 0 && typeof r.info.bins === 'number');
-  const seriesOf = (r: RunData) => {
-    const overrides = Object.entries(r.info.overrides ?? {}).map(([k, v]) => ` ${k}=${v}`).join('');
-    return `${r.info.game ?? '?'} ${r.info.algorithm ?? '?'}${overrides}`;
-  };
+  const seriesOf = (r: RunData) => configLabel(r.info, { bins: false });
   const binsBySeries = new Map<string, Set<number>>();
   for (const r of finished) {
     const key = seriesOf(r);
@@ -194,6 +215,7 @@ export function binsChart(runs: RunData[]): Chart | undefined {
   return {
     id: 'bins',
     title: 'Exploitability vs grid bins',
+    rows,
     caption: 'Final exploitability of each run against its mean-field grid bins M per dimension (as Figure 3 of the paper).',
     spec: {
       $schema: SCHEMA,
@@ -208,7 +230,7 @@ export function binsChart(runs: RunData[]): Chart | undefined {
         encoding: {
           x: { field: 'bins', type: 'quantitative', title: 'grid bins M', scale: { zero: false, padding: 12 }, axis: { format: 'd', tickMinStep: 1 } },
           y: { field: 'value', type: 'quantitative', title: 'final exploitability', scale: { zero: false, padding: 12 } },
-          color: { field: 'series', type: 'nominal', title: 'game, algorithm, overrides', legend: { titleLimit: 400 } },
+          color: { field: 'series', type: 'nominal', title: 'configuration (all but M)', legend: BOTTOM_LEGEND },
         },
       },
       resolve: { scale: { y: 'independent' } },
@@ -301,7 +323,7 @@ export function policyHeatmaps(run: RunData, runLabel?: string): Chart[] {
   const pol = run.policies;
   if (!pol || pol.header.sizes.nX !== 2) return [];
   const { T, nX, nU, nX0, nU0, cells } = pol.header.sizes;
-  const game = run.info.game ?? pol.header.game;
+  const game = run.labels;
   const mu1 = Array.from({ length: cells }, (_, c) => pol.gridPoints[c * nX + 1]);
   const suffix = runLabel ? `-${slug(runLabel)}` : '';
   const forRun = runLabel ? ` (${runLabel})` : '';
@@ -331,6 +353,7 @@ export function policyHeatmaps(run: RunData, runLabel?: string): Chart[] {
     {
       id: `policy-minor${suffix}`,
       title: `Minor policy${forRun}`,
+      rows: minor.rects as unknown as Array<Record<string, unknown>>,
       caption:
         `Probability that a minor player in state x takes ${minorAction}, over time t and the mean field μ(1) ` +
         `of the grid cell, one panel per (x, x0) (as Figure 5 of the paper). The policy is defined in every state and cell, also where ` +
@@ -340,6 +363,7 @@ export function policyHeatmaps(run: RunData, runLabel?: string): Chart[] {
     {
       id: `policy-major${suffix}`,
       title: `Major policy${forRun}`,
+      rows: major.rects as unknown as Array<Record<string, unknown>>,
       caption:
         `Probability that the major player in state x0 takes ${majorAction}, over time t and the mean field μ(1) ` +
         `of the grid cell, one panel per x0.` + blockNote(major),
@@ -396,9 +420,7 @@ function blockNote(grid: HeatmapGrid): string {
 }
 
 function runTitle(run: RunData): string {
-  const i = run.info;
-  const parts = [i.game, i.algorithm, i.bins !== undefined ? `M = ${i.bins}` : undefined].filter((s) => s !== undefined);
-  return parts.length ? parts.join(' ') : run.name;
+  return run.info.game !== undefined || run.info.algorithm !== undefined ? configLabel(run.info) : run.name;
 }
 
 /** A file-name-safe form of a run name. */

@@ -13,6 +13,7 @@ import type { Exploitability, StartValues } from '../../shared/kernels/exploitab
 import { checkpointPath, readCheckpoint } from '../checkpoint.ts';
 import { resultPaths, type PolicyHeader } from '../results.ts';
 import { readPolicies, readPolicyHeader } from '../policy-file.ts';
+import type { GameLabels } from '../../shared/model.ts';
 
 /**
  * Bad input to a report: a directory without results, or a results file that cannot be read. An OptionError,
@@ -43,6 +44,13 @@ export interface RunInfo {
   sizes?: { nX: number; nU: number; nX0: number; nU0: number; T: number; cells: number; rows?: number };
   seconds?: number;
   secondsPerIteration?: number;
+  grid?: string;
+  horizon?: string;
+  discount?: number;
+  softmax?: boolean;
+  temperature?: number;
+  inner?: number;
+  init?: string;
   [key: string]: unknown;
 }
 
@@ -62,6 +70,8 @@ export interface RunData {
   policies?: RunPolicies;
   /** True when the run was read from checkpoint.bin (not finished). */
   inProgress: boolean;
+  /** Names of states and actions from the game module (labels.ts), when it has them. */
+  labels?: GameLabels;
 }
 
 const MAX_DEPTH = 4;

@@ -2,24 +2,35 @@
 // table of the runs' settings, timings and final numbers, and one figure per chart linking its PNG copy.
 
 import type { RunData, RunInfo } from './data.ts';
+import { variantText } from './variant.ts';
 
 export interface RenderedChart {
   id: string;
   title: string;
   caption: string;
+  /** A heading to group the chart under (charts of one section are consecutive). */
+  section?: string;
   svg: string;
   png: string;
+  /** The chart's data as CSV, beside the PNG. */
+  csv: string;
 }
 
 export function reportHtml(opts: { title: string; source: string; runs: RunData[]; charts: RenderedChart[]; generated: Date }): string {
   const { runs, charts } = opts;
-  const figures = charts
-    .map(
-      (c, i) => `<figure id="${attr(c.id)}">
+  // charts of one section flow side by side where the page is wide enough (the paper's rows of panels)
+  const groups: Array<{ section?: string; html: string[] }> = [];
+  charts.forEach((c, i) => {
+    if (!groups.length || c.section !== groups[groups.length - 1].section) groups.push({ section: c.section, html: [] });
+    const width = /<svg[^>]*\swidth="(\d+(?:\.\d+)?)"/.exec(c.svg)?.[1];
+    const basis = width ? ` style="flex-basis: ${Math.ceil(Number(width))}px"` : '';
+    groups[groups.length - 1].html.push(`<figure id="${attr(c.id)}"${basis}>
 ${namespaceIds(c.svg, `c${i + 1}-`)}
-<figcaption>${text(c.caption)} <a href="${attr(c.png)}">PNG</a></figcaption>
-</figure>`,
-    )
+<figcaption>${text(c.caption)} <a href="${attr(c.png)}">PNG</a> · <a href="${attr(c.csv)}">data (CSV)</a></figcaption>
+</figure>`);
+  });
+  const figures = groups
+    .map((g) => (g.section === undefined ? g.html.join('\n') : `<h3>${text(g.section)}</h3>\n<div class="figs">\n${g.html.join('\n')}\n</div>`))
     .join('\n');
   const heatmapNote = runs.some((r) => r.policies && r.policies.header.sizes.nX !== 2)
     ? '<p class="note">Policy heatmaps are drawn for games with two minor states (nX = 2) only.</p>'
@@ -34,12 +45,16 @@ ${namespaceIds(c.svg, `c${i + 1}-`)}
 <style>
 body { font-family: 'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; font-size: 0.8em; margin: 0.5em 0 1em; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.45em; text-align: left; vertical-align: top; }
+td:first-child { overflow-wrap: anywhere; min-width: 10em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th { background: #f3f3f3; }
-figure { margin: 1.5em 0; overflow-x: auto; }
-figure svg { display: block; max-width: none; }
+figure { margin: 1.5em 0; }
+.figs { display: flex; flex-wrap: wrap; column-gap: 1.5em; }
+.figs figure { flex: 0 1 auto; min-width: 0; margin: 1em 0; }
+figure svg { display: block; max-width: 100%; height: auto; }
+h3 { font-size: 1.05em; margin-top: 1.6em; }
 figcaption { font-size: 0.85em; color: #444; max-width: 60em; margin-top: 0.3em; }
 .note, .meta { font-size: 0.85em; color: #555; }
 details { font-size: 0.85em; margin: 0.3em 0; }
@@ -62,17 +77,21 @@ ${figures}
 }
 
 function settingsTable(runs: RunData[]): string {
-  const head = ['run', 'game', 'algorithm', 'bins M', 'cells', 'iterations', 'executor', 'parameter overrides', 'seconds', 's / iteration'];
+  const head = ['run', 'game', 'algorithm', 'response', 'horizon', 'initial policy', 'grid', 'cells', 'iterations', 'executor', 'parameter overrides', 'seconds', 's / iteration'];
   const rows = runs.map((r) => {
     const i = r.info;
+    const v = variantText(i);
     const done = r.curve.length;
     const iterations = i.iterations !== undefined && i.iterations !== done ? `${done} of ${i.iterations}` : String(done);
     const secondsPerIteration = i.secondsPerIteration ?? (i.seconds !== undefined && done > 0 ? i.seconds / done : undefined);
     return [
       cell(r.name + (r.inProgress ? ' (in progress, from checkpoint.bin)' : '')),
       cell(i.game),
-      cell(i.algorithm),
-      num(i.bins),
+      cell(v.algorithm),
+      cell(v.response),
+      cell(v.horizon),
+      cell(v.init),
+      cell(v.grid),
       num(i.sizes?.cells),
       num(iterations),
       cell(executorText(i)),

@@ -1,43 +1,25 @@
-// Names of states and actions for the built-in games (../shared/spec/games.md), used in chart titles and
-// facet headers. A game not listed here, or a state beyond the list, is shown by its number.
+// Names of states and actions in chart titles and panel headers, from the game module's optional `labels`
+// (GameFamily.labels, shared/model.ts). A game without labels, or a state beyond its list, is shown by number.
+import type { GameLabels } from '../../shared/model.ts';
 
-interface GameLabels {
-  x?: string[];
-  x0?: string[];
-  u?: string[];
-  u0?: string[];
-}
+export type { GameLabels };
+type Kind = 'x' | 'x0' | 'u' | 'u0';
 
-const LABELS: Record<string, GameLabels> = {
-  sis: {
-    x: ['S', 'I'],
-    x0: ['L', 'H'],
-    u: ['no precaution', 'precaution'],
-  },
-  advertisement: {
-    x: ['company 1', 'company 2'],
-    x0: ['company 1 efficient', 'company 2 efficient'],
-    u0: ['neutral', 'favour company 1', 'favour company 2'],
-  },
-  cyber: {
-    x: ['class 0, S', 'class 0, I', 'class 1, S', 'class 1, I'],
-    u: ['keep class', 'switch class'],
-    u0: ['no attack effort', 'attack effort'],
-  },
-};
+const LIST: Record<Kind, keyof GameLabels> = { x: 'states', x0: 'majorStates', u: 'actions', u0: 'majorActions' };
 
 /** The game's name for a state or action, if it has one. */
-export function name(game: string | undefined, kind: keyof GameLabels, i: number): string | undefined {
-  return LABELS[game ?? '']?.[kind]?.[i];
+export function name(labels: GameLabels | undefined, kind: Kind, i: number): string | undefined {
+  const n = labels?.[LIST[kind]]?.[i];
+  return typeof n === 'string' && n !== '' ? n : undefined;
 }
 
 /** A state as a panel header: `x = I`, `x0 = 3`. */
-export function stateLabel(game: string | undefined, kind: 'x' | 'x0', i: number): string {
-  return `${kind} = ${name(game, kind, i) ?? i}`;
+export function stateLabel(labels: GameLabels | undefined, kind: 'x' | 'x0', i: number): string {
+  return `${kind} = ${name(labels, kind, i) ?? i}`;
 }
 
 /** An action: `u = 1 (precaution)`, or `u0 = 2` where the game names no such action. */
-export function actionLabel(game: string | undefined, kind: 'u' | 'u0', i: number): string {
-  const n = name(game, kind, i);
+export function actionLabel(labels: GameLabels | undefined, kind: 'u' | 'u0', i: number): string {
+  const n = name(labels, kind, i);
   return n ? `${kind} = ${i} (${n})` : `${kind} = ${i}`;
 }

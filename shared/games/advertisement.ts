@@ -12,6 +12,12 @@ import type { GameFamily, Params } from '../model.ts';
 export const advertisement: GameFamily = {
   name: 'advertisement',
   description: 'Regulated advertisement duopoly: consumers switch subscriptions, a regulator prices ads (paper)',
+  labels: {
+    states: ['company 1', 'company 2'],
+    actions: ['no switching boost', 'switching boost'],
+    majorStates: ['company 1 efficient', 'company 2 efficient'],
+    majorActions: ['neutral', 'favour company 1', 'favour company 2'],
+  },
   params: {
     change: { default: 0.3, min: 0, description: 'switching rate' },
     jump0: { default: 0.05, min: 0, max: 1, description: 'probability that the efficient advertiser changes' },

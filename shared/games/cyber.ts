@@ -10,6 +10,7 @@ import type { GameFamily, Params } from '../model.ts';
 export const cyber: GameFamily = {
   name: 'cyber',
   description: 'Botnet defence with an attacker; 4 minor states make a 3-D simplex (reference code)',
+  labels: { states: ['class 0, S', 'class 0, I', 'class 1, S', 'class 1, I'], actions: ['keep class', 'switch class'], majorActions: ['no attack effort', 'attack effort'] },
   params: {
     beta: { default: 0.8, min: 0, description: 'infection rate' },
     gamma: { default: 0.2, min: 0, max: 1, description: 'recovery probability' },

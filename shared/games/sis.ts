@@ -10,6 +10,7 @@ import type { GameFamily, Params } from '../model.ts';
 export const sis: GameFamily = {
   name: 'sis',
   description: 'SIS epidemic control with a government and low/high seasons (paper)',
+  labels: { states: ['S', 'I'], actions: ['no precaution', 'precaution'], majorStates: ['L', 'H'] },
   params: {
     beta: { default: 0.8, min: 0, description: 'infection rate' },
     gamma: { default: 0.2, min: 0, description: 'recovery rate' },

@@ -83,11 +83,10 @@ function generate(nX: number, nU: number, nU0: number): string {
   for (const u0 of range(nU0)) L.push(`majorQbr[r * ${nU0} + ${u0}] = q0br${u0}; majorQev[r * ${nU0} + ${u0}] = q0ev${u0};`);
   for (const xu of range(XU)) L.push(`minorQbr[r * ${XU} + ${xu}] = qbr${xu}; minorQev[r * ${XU} + ${xu}] = qev${xu};`);
   L.push(`}`);
-  // major read-out
-  L.push(`let best0 = q0br0;`);
-  for (const u0 of range(nU0).slice(1)) L.push(`if (q0br${u0} > best0) best0 = q0br${u0};`);
-  L.push(`majorBR[curRowBase + r] = best0;`);
-  L.push(greedy('majorGreedy[r]', range(nU0).map((u0) => `q0br${u0}`), 'best0'));
+  // major read-out: the strict first maximum (argmax.ts firstMaximum)
+  L.push(`let best0 = q0br0, g0 = 0;`);
+  for (const u0 of range(nU0).slice(1)) L.push(`if (q0br${u0} > best0) { best0 = q0br${u0}; g0 = ${u0}; }`);
+  L.push(`majorBR[curRowBase + r] = best0; majorGreedy[r] = g0;`);
   L.push(`majorEval[curRowBase + r] = majorPolicy[pi0] * q0ev0 + ${chain(range(nU0).slice(1).map((u0) => `majorPolicy[pi0 + ${u0}] * q0ev${u0}`))};`);
   // minor read-out
   L.push(`const pol = tr * ${XU}, vrow = (curRowBase + r) * ${nX};`);
@@ -106,7 +105,7 @@ function generate(nX: number, nU: number, nU0: number): string {
 }
 
 
-/** Lowest index within the tie tolerance of the maximum (argmax.ts greedyAction, unrolled). */
+/** Minor player: lowest index within the tie tolerance of the maximum (argmax.ts greedyAction, unrolled). */
 function greedy(target: string, q: string[], best: string): string {
   const parts = [`{ const floor = ${best} - TIE * Math.max(1, Math.abs(${best}));`];
   parts.push(q.map((qq, a) => `${a === 0 ? '' : 'else '}if (${qq} >= floor) ${target} = ${a};`).join(' ') + ` else ${target} = 0; }`);

@@ -13,7 +13,7 @@
 
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
-import { greedyAction } from './argmax.ts';
+import { firstMaximum, greedyAction } from './argmax.ts';
 import { unrolledBackward } from './backward-unrolled.ts';
 
 /** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
@@ -149,10 +149,9 @@ export function backwardRangeGeneric(
     }
 
     // major read-out
-    let best0 = q0br[0];
-    for (let u0 = 1; u0 < nU0; u0++) if (q0br[u0] > best0) best0 = q0br[u0];
-    majorBR[curRowBase + r] = best0;
-    majorGreedy[r] = greedyAction(q0br, 0, nU0, best0);
+    const g0 = firstMaximum(q0br, 0, nU0); // strict first maximum (argmax.ts)
+    majorBR[curRowBase + r] = q0br[g0];
+    majorGreedy[r] = g0;
     let rest0 = 0;
     for (let u0 = 1; u0 < nU0; u0++) rest0 += majorPolicy[pi0 + u0] * q0ev[u0];
     majorEval[curRowBase + r] = majorPolicy[pi0] * q0ev[0] + rest0;

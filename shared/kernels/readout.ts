@@ -4,7 +4,7 @@
 // as the read-out inlined in backward.ts, for kernels that form Q differently (backward-interpolated.ts).
 
 import type { SolverTables } from '../tables.ts';
-import { greedyAction } from './argmax.ts';
+import { firstMaximum, greedyAction } from './argmax.ts';
 
 export interface RowQ {
   q0br: Float64Array;
@@ -43,10 +43,9 @@ export function readOutRow(
 
   // major
   const pi0 = tr * nU0;
-  let best0 = q0br[0];
-  for (let u0 = 1; u0 < nU0; u0++) if (q0br[u0] > best0) best0 = q0br[u0];
-  majorBR[curRowBase + r] = best0;
-  majorGreedy[r] = greedyAction(q0br, 0, nU0, best0);
+  const g0 = firstMaximum(q0br, 0, nU0); // strict first maximum, as numpy's argmax (argmax.ts)
+  majorBR[curRowBase + r] = q0br[g0];
+  majorGreedy[r] = g0;
   let rest0 = 0;
   for (let u0 = 1; u0 < nU0; u0++) rest0 += majorPolicy[pi0 + u0] * q0ev[u0];
   majorEval[curRowBase + r] = majorPolicy[pi0] * q0ev[0] + rest0;
