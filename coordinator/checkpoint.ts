@@ -10,6 +10,7 @@ import type { Problem } from '../shared/problem.ts';
 import type { SolverTables } from '../shared/tables.ts';
 import { encodePolicies, readPolicies, writeFileAtomic, type PolicyHeader } from './results.ts';
 import type { CurvePoint, ResumeState } from './solver.ts';
+import { arraySource } from '../shared/table-source.ts';
 import type { RunIdentity } from './options.ts';
 
 export const M3FG_VERSION: string = (
@@ -67,8 +68,7 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
     resume: {
       iteration: cp.iteration,
       curve: cp.curve as CurvePoint[],
-      minorPolicy: tables.minorPolicy,
-      majorPolicy: tables.majorPolicy,
+      policies: { minorPolicy: arraySource(tables.minorPolicy), majorPolicy: arraySource(tables.majorPolicy) },
     },
   };
 }

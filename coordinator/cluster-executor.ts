@@ -54,7 +54,8 @@ import {
 } from '../shared/cluster-protocol.ts';
 import { connectNats, Wire, type NatsOptions } from '../worker/nats-transport.ts';
 import { problemFingerprint } from '../worker/sweep-protocol.ts';
-import type { Executor, ProblemSpec } from './executor.ts';
+import type { ProblemSpec } from './executor.ts';
+import { TableExecutor } from './table-executor.ts';
 import { settleAll } from './local-executor.ts';
 
 export interface ClusterExecutorOptions {
@@ -125,7 +126,7 @@ interface Attempt {
 
 class MissError extends Error {}
 
-export class ClusterExecutor implements Executor {
+export class ClusterExecutor extends TableExecutor {
   readonly name = 'cluster';
   private readonly opts: Required<Omit<ClusterExecutorOptions, 'logger' | 'chunks'>> & Pick<ClusterExecutorOptions, 'chunks'>;
   private readonly logger?: Logger;
@@ -154,6 +155,7 @@ export class ClusterExecutor implements Executor {
   ) as ClusterStats['traffic'];
 
   constructor(options: ClusterExecutorOptions) {
+    super();
     this.opts = {
       nats: options.nats,
       chunks: options.chunks,
@@ -178,7 +180,7 @@ export class ClusterExecutor implements Executor {
     this.logger = options.logger?.child({ component: 'cluster-executor', coordinator: this.id });
   }
 
-  async open(spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<SolverTables> {
+  protected async openTables(spec: ProblemSpec, problem: Problem, options: TableOptions): Promise<SolverTables> {
     await this.connect();
     const rows = problem.rows;
     this.problem = problem;
@@ -282,7 +284,7 @@ export class ClusterExecutor implements Executor {
     for (let k = 0; k < K; k++) this.gen[t * K + k]++; // the nodes' copies of slice t are stale now
   }
 
-  async close(): Promise<void> {
+  protected async closeTables(): Promise<void> {
     clearInterval(this.monitor);
     this.monitor = undefined;
     for (const a of this.attempts.values()) {

@@ -15,6 +15,7 @@ import { solve, type CurvePoint, type ResumeState } from './solver.ts';
 import { writeCheckpoint } from './checkpoint.ts';
 import { CURVE_COLUMNS, curveMatrix, encodeNpy } from './npy.ts';
 import { join } from 'node:path';
+import { collectSource, type PolicySources } from '../shared/table-source.ts';
 import type { Progress } from './progress.ts';
 import { reportAfterSolve } from './report/index.ts';
 
@@ -48,6 +49,7 @@ export async function runSolve(
   const started = performance.now();
   deps.progress?.start(settings.iterations);
   let result;
+  let seconds = 0;
   const curveSoFar: CurvePoint[] = deps.resume ? deps.resume.curve.slice(0, deps.resume.iteration) : [];
   try {
     result = await solve(spec, problem, executor, {
@@ -61,29 +63,32 @@ export async function runSolve(
       discount: settings.discount,
       tolerance: settings.tolerance,
       resume: deps.resume,
-      onIteration: (point, tables) => {
+      onIteration: async (point, policies) => {
         curveSoFar.push(point);
         deps.progress?.update(point);
         log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
         const done = point.iteration + 1;
         if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || done === settings.iterations)) {
-          writeCheckpoint(settings.out, problem, tables, { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery }, done, curveSoFar);
+          writeCheckpoint(settings.out, problem, await policyArrays(policies), { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery }, done, curveSoFar);
         }
       },
     });
+    seconds = (performance.now() - started) / 1000;
+    deps.progress?.stop();
+    // the results are read from the executor's sources, so they are written before it closes
+    const tables = await policyArrays(result.policies);
+    writeFileAtomic(paths.curve, JSON.stringify(result.curve, null, 1));
+    writeFileAtomic(paths.policies, encodePolicies(problem, tables, { ...spec, params: { ...game.params } }));
+    // the same tables for numpy users: numpy.load('minorPolicy.npy') etc. (axes as in policies.bin)
+    const slices = tables.minorPolicy.length / (problem.rows * game.nX * game.nU);
+    writeFileAtomic(join(settings.out, 'minorPolicy.npy'), encodeNpy([slices, game.nX0, problem.cells, game.nX, game.nU], tables.minorPolicy));
+    writeFileAtomic(join(settings.out, 'majorPolicy.npy'), encodeNpy([slices, game.nX0, problem.cells, game.nU0], tables.majorPolicy));
+    writeFileAtomic(join(settings.out, 'gridPoints.npy'), encodeNpy([problem.cells, game.nX], problem.grid.points));
+    writeFileAtomic(join(settings.out, 'curve.npy'), encodeNpy([result.curve.length, CURVE_COLUMNS.length], curveMatrix(result.curve)));
   } finally {
     deps.progress?.stop();
     await executor.close();
   }
-  const seconds = (performance.now() - started) / 1000;
-  writeFileAtomic(paths.curve, JSON.stringify(result.curve, null, 1));
-  writeFileAtomic(paths.policies, encodePolicies(problem, result.tables, { ...spec, params: { ...game.params } }));
-  // the same tables for numpy users: numpy.load('minorPolicy.npy') etc. (axes as in policies.bin)
-  const slices = result.tables.minorPolicy.length / (problem.rows * game.nX * game.nU);
-  writeFileAtomic(join(settings.out, 'minorPolicy.npy'), encodeNpy([slices, game.nX0, problem.cells, game.nX, game.nU], result.tables.minorPolicy));
-  writeFileAtomic(join(settings.out, 'majorPolicy.npy'), encodeNpy([slices, game.nX0, problem.cells, game.nU0], result.tables.majorPolicy));
-  writeFileAtomic(join(settings.out, 'gridPoints.npy'), encodeNpy([problem.cells, game.nX], problem.grid.points));
-  writeFileAtomic(join(settings.out, 'curve.npy'), encodeNpy([result.curve.length, CURVE_COLUMNS.length], curveMatrix(result.curve)));
   const last = result.curve[result.curve.length - 1];
   writeFileAtomic(
     paths.run,
@@ -111,4 +116,9 @@ export async function runSolve(
   log.info({ seconds, final: last.exploitability }, 'solve finished');
   if (deps.report !== false) await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
   return { curve: result.curve, paths, seconds };
+}
+
+/** The policy tables as arrays for the writers (results.ts and checkpoint.ts take arrays). */
+async function policyArrays(p: PolicySources): Promise<{ minorPolicy: Float64Array; majorPolicy: Float64Array }> {
+  return { minorPolicy: await collectSource(p.minorPolicy), majorPolicy: await collectSource(p.majorPolicy) };
 }

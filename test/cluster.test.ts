@@ -15,11 +15,11 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, frameMessage, Reassembler } from '../shared/cluster-wire.ts';
 import type { TaskMessage } from '../shared/cluster-protocol.ts';
-import type { SolverTables } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { ClusterExecutor, type ClusterExecutorOptions } from '../coordinator/cluster-executor.ts';
-import { solve, type SolveOptions, type SolveResult } from '../coordinator/solver.ts';
+import type { SolveOptions } from '../coordinator/solver.ts';
+import { expectSameBits, solveCollected, type Solved } from './helpers/same-bits.ts';
 import type { Executor, ProblemSpec } from '../coordinator/executor.ts';
 import { startCluster, type LocalCluster } from './helpers/cluster.ts';
 import { problemOf, VARIANT_CASES } from './helpers/variants.ts';
@@ -32,31 +32,14 @@ const GAMES: ProblemSpec[] = [
   { game: 'cyber', params: { T: 10 }, bins: 8 },
 ];
 
-const TABLES: Array<keyof SolverTables> = ['minorPolicy', 'majorPolicy', 'nextCell', 'minorBR', 'minorEval', 'majorBR', 'majorEval', 'minorGreedy', 'majorGreedy', 'minorY', 'majorY'];
-
-function expectSameBits(want: SolveResult, got: SolveResult, what: string): void {
-  for (const name of TABLES) {
-    const a = want.tables[name];
-    const b = got.tables[name];
-    const same = Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-    expect(same, `${what}: table ${name}`).toBe(true);
-  }
-  expect(got.curve.length).toBe(want.curve.length);
-  want.curve.forEach((p, i) => {
-    for (const k of ['majorBestResponse', 'majorPolicy', 'minorBestResponse', 'minorPolicy'] as const) {
-      expect(Object.is(got.curve[i].value[k], p.value[k]), `${what}: curve[${i}].${k}`).toBe(true);
-    }
-  });
-}
-
-async function inline(spec: ProblemSpec, options: SolveOptions, grid?: 'midpoint' | 'lattice'): Promise<SolveResult> {
-  return solve(spec, await problemOf({ ...spec, grid }), new InlineExecutor(), options);
+async function inline(spec: ProblemSpec, options: SolveOptions, grid?: 'midpoint' | 'lattice'): Promise<Solved> {
+  return solveCollected(spec, await problemOf({ ...spec, grid }), new InlineExecutor(), options);
 }
 
 async function onCluster(cluster: LocalCluster, spec: ProblemSpec, options: SolveOptions, extra: Partial<ClusterExecutorOptions> = {}, grid?: 'midpoint' | 'lattice') {
   const ex = new ClusterExecutor({ nats: cluster.coordinator, waitForNodesMs: 30_000, ...extra });
   try {
-    const result = await solve(spec, await problemOf({ ...spec, grid }), ex, options);
+    const result = await solveCollected(spec, await problemOf({ ...spec, grid }), ex, options);
     return { result, stats: ex.stats() };
   } finally {
     await ex.close();
@@ -103,8 +86,10 @@ describe('cluster executor conformance (bitwise, real nats-server and nodes)', (
     expectSameBits(lean.result, full.result, 'fullValues');
     expect(full.stats.traffic.step.bytesIn).toBeGreaterThan(lean.stats.traffic.step.bytesIn);
     // once warm, nodes keep their slices: the 3 flows together ship the policy tables about once, not 3 times
-    const t = lean.result.tables;
-    const oneShip = t.minorPolicy.byteLength + t.majorPolicy.byteLength + t.nextCell.byteLength;
+    const t = lean.result;
+    const { nX, nU, nU0 } = (await problemOf(spec)).game;
+    const nextCellBytes = (t.minorPolicy.length / (nX * nU)) * nU0 * 4; // int32 per (t, row, u0)
+    const oneShip = t.minorPolicy.byteLength + t.majorPolicy.byteLength + nextCellBytes;
     expect(lean.stats.traffic.flow.calls).toBe(3);
     expect(lean.stats.traffic.flow.bytesOut).toBeGreaterThan(oneShip);
     expect(lean.stats.traffic.flow.bytesOut).toBeLessThan(1.5 * oneShip);
@@ -113,31 +98,27 @@ describe('cluster executor conformance (bitwise, real nats-server and nodes)', (
 
 /** Runs `options` on the cluster and calls `fault` once, while step(tFault) of iteration `nFault` is in flight. */
 async function withFaultMidStep(cluster: LocalCluster, spec: ProblemSpec, options: SolveOptions, nFault: number, tFault: number, minNodes: number, fault: () => Promise<void> | void) {
-  const ex = new ClusterExecutor({ nats: cluster.coordinator, chunks: 6, minNodes, heartbeatTimeoutMs: 2_000, waitForNodesMs: 60_000 });
   let flows = 0;
   let fired = false;
-  const wrapped: Executor = {
-    name: 'cluster with a fault',
-    open: (spec, problem, opts) => ex.open(spec, problem, opts),
-    backward: (t, o) => ex.backward(t, o),
-    update: (t, r) => ex.update(t, r),
-    flow: async () => {
+  // the fault fires from inside the executor's own iteration: its flow and step are wrapped
+  class Faulty extends ClusterExecutor {
+    override async flow(): Promise<void> {
       flows++;
-      await ex.flow();
-    },
-    step: async (t: number, rule: UpdateRule) => {
-      const pending = ex.step(t, rule);
+      await super.flow();
+    }
+    override async step(t: number, rule: UpdateRule): Promise<void> {
+      const pending = super.step(t, rule);
       if (!fired && flows === nFault + 1 && t === tFault) {
         fired = true;
         await new Promise((r) => setTimeout(r, 2));
         await fault();
       }
       await pending;
-    },
-    close: () => ex.close(),
-  };
+    }
+  }
+  const ex = new Faulty({ nats: cluster.coordinator, chunks: 6, minNodes, heartbeatTimeoutMs: 2_000, waitForNodesMs: 60_000 });
   try {
-    const result = await solve(spec, await problemOf(spec), wrapped, options);
+    const result = await solveCollected(spec, await problemOf(spec), ex, options);
     expect(fired, 'the fault was injected').toBe(true);
     return { result, stats: ex.stats() };
   } finally {
@@ -148,7 +129,7 @@ async function withFaultMidStep(cluster: LocalCluster, spec: ProblemSpec, option
 describe('cluster faults', () => {
   const spec: ProblemSpec = { game: 'cyber', params: { T: 12 }, bins: 12 };
   const options: SolveOptions = { algorithm: 'fp', iterations: 4 };
-  let want: SolveResult;
+  let want: Solved;
   let cluster: LocalCluster;
   beforeAll(async () => {
     want = await inline(spec, options);
