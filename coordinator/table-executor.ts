@@ -112,7 +112,7 @@ export abstract class TableExecutor implements Executor {
         open.map((fn) => {
           const { values, width } = parts[fn];
           const n = rows * width;
-          return sumBlocks(blockChanges(values, (slot ^ 1) * n, values, slot * n, width, 0, rows));
+          return sumBlocks(blockChanges(values, (slot ^ 1) * n, values, slot * n, width, problem.game.nX0, problem.cells, 0, problem.cells));
         }),
       freeze: async (fns, slot) => {
         for (const fn of fns) {

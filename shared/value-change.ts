@@ -1,19 +1,37 @@
 // The L1 change sum |V_new - V| of value iteration, in a fixed summation order that does not depend on how
-// rows are split: entries are summed in order within blocks of CHANGE_BLOCK_ROWS rows, and the block sums
-// in block order. Any executor that owns whole blocks can compute its blocks' sums and hand them over; the
-// total is the same bits for any split (shard cuts fall on block boundaries: shared/cluster-partition.ts).
+// rows are split over threads or nodes: rows are visited cell-major (for c, for x0, for the row's entries),
+// entries summed in order within blocks of CHANGE_BLOCK_CELLS cells, and the block sums added in block
+// order. A shard that owns whole blocks of cells (shared/cluster-partition.ts cuts on block boundaries)
+// computes its blocks' sums; the total is the same bits for any split.
 
-export const CHANGE_BLOCK_ROWS = 256;
+export const CHANGE_BLOCK_CELLS = 4;
 
-/** Sum of |a[i] - b[i]| per block of rows [rowFrom, rowTo) (rowFrom a block start), `width` entries per row. */
-export function blockChanges(a: Float64Array, aOff: number, b: Float64Array, bOff: number, width: number, rowFrom: number, rowTo: number): Float64Array {
-  const blocks = Math.ceil((rowTo - rowFrom) / CHANGE_BLOCK_ROWS);
+/**
+ * Per block of cells [cellFrom, cellTo) (cellFrom a block start): the sum of |a - b| over the rows
+ * r = x0 * cells + c of those cells, `width` entries per row, a[aOff + r * width + i] against b[bOff + ...].
+ */
+export function blockChanges(
+  a: Float64Array,
+  aOff: number,
+  b: Float64Array,
+  bOff: number,
+  width: number,
+  nX0: number,
+  cells: number,
+  cellFrom: number,
+  cellTo: number,
+): Float64Array {
+  const blocks = Math.ceil((cellTo - cellFrom) / CHANGE_BLOCK_CELLS);
   const out = new Float64Array(blocks);
   for (let k = 0; k < blocks; k++) {
-    const from = (rowFrom + k * CHANGE_BLOCK_ROWS) * width;
-    const to = Math.min(rowTo, rowFrom + (k + 1) * CHANGE_BLOCK_ROWS) * width;
+    const end = Math.min(cellTo, cellFrom + (k + 1) * CHANGE_BLOCK_CELLS);
     let s = 0;
-    for (let i = from; i < to; i++) s += Math.abs(a[aOff + i] - b[bOff + i]);
+    for (let c = cellFrom + k * CHANGE_BLOCK_CELLS; c < end; c++) {
+      for (let x0 = 0; x0 < nX0; x0++) {
+        const o = (x0 * cells + c) * width;
+        for (let i = o; i < o + width; i++) s += Math.abs(a[aOff + i] - b[bOff + i]);
+      }
+    }
     out[k] = s;
   }
   return out;
