@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Piscina } from 'piscina';
-import { createThreadPool } from '../coordinator/thread-pool.ts';
+import { createThreadPool } from './thread-pool.ts';
 import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
 import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';

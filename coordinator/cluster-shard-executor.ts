@@ -1,0 +1,267 @@
+// The owner-computes cluster executor (docs/cluster.md). The coordinator only orchestrates: at open() the
+// scheduling core (shared/cluster-scheduler.ts) cuts the cells into shards and hands one to each node; the
+// nodes keep their shard's policies, accumulators, next cells and values for every t, run flow, steps and
+// updates where the data lives and exchange V(t + 1) halo rows among themselves. The coordinator sees the
+// start values at t = 0 (the curve), value-iteration change sums, and, when asked, the policy tables
+// streamed shard by shard (policies()): it never holds a whole table.
+//
+// This file is the shell: it turns the Executor calls into scheduler commands, feeds it messages and a
+// clock tick, and carries out its instructions over a Transport (in-process or NATS).
+
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Problem } from '../shared/problem.ts';
+import { tableLayout, type InitialPolicy, type TableOptions } from '../shared/tables.ts';
+import type { UpdateRule } from '../shared/kernels/update.ts';
+import { startValuesFromRows, type StartValues } from '../shared/kernels/exploitability.ts';
+import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
+import { problemFingerprint } from '../shared/problem-fingerprint.ts';
+import { ownedRanges, SHARD_PROTOCOL_VERSION, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
+import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
+import type { Transport } from '../shared/cluster-transport.ts';
+import { OptionError } from '../shared/errors.ts';
+import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
+
+export class ClusterError extends Error {
+  override name = 'ClusterError';
+}
+
+export interface ShardExecutorOptions {
+  /** The coordinator's transport (its id is the coordinator's); the caller closes it. */
+  transport: Transport;
+  logger?: Logger;
+  /** open() waits for this many nodes (default 1). */
+  minNodes?: number;
+  /** Use at most this many of the nodes present. */
+  maxNodes?: number;
+  waitForNodesMs?: number;
+  /** A node silent this long is gone (default 3 s; nodes beat every 0.5 s). */
+  heartbeatTimeoutMs?: number;
+  /** After the first heartbeat, wait this long for other nodes before cutting shards (default 1 s). */
+  settleMs?: number;
+  /** Elements per piece when policies are streamed (default 1 Mi: 8 MiB per piece). */
+  pieceElements?: number;
+}
+
+export interface ShardExecutorStats {
+  nodes: string[];
+  cellBounds: number[];
+  /** Bytes sent and received by the coordinator. */
+  coordinatorBytes: { sent: number; received: number };
+  dropped: number;
+}
+
+export class ShardClusterExecutor implements Executor {
+  readonly name = 'cluster';
+  private readonly scheduler: SchedulerState;
+  private readonly pending = new Map<number, { resolve: (r: CommandResult) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private nextReq = 1;
+  private ticker?: NodeJS.Timeout;
+  private problem?: Problem;
+  private run?: ShardRun;
+  private n = 0;
+  private start?: StartValues;
+  private omd = false;
+  private readonly logger?: Logger;
+
+  constructor(private readonly options: ShardExecutorOptions) {
+    for (const key of ['minNodes', 'maxNodes'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new OptionError(`cluster executor: ${key} must be an integer >= 1, got ${String(v)}`);
+    }
+    this.scheduler = newSchedulerState(
+      { heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3_000, waitForNodesMs: options.waitForNodesMs ?? 60_000, settleMs: options.settleMs ?? 1_000 },
+      Date.now(),
+    );
+    this.logger = options.logger?.child({ component: 'cluster-executor' });
+    options.transport.listen((from, message) => this.feed({ kind: 'message', from, message: message as ToCoordinator, now: Date.now() }));
+    this.ticker = setInterval(() => this.feed({ kind: 'tick', now: Date.now() }), 100);
+    this.ticker.unref();
+  }
+
+  async open(spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<void> {
+    this.problem = problem;
+    this.omd = Boolean(options.omd);
+    this.n = 0;
+    this.start = undefined;
+    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, fingerprint: problemFingerprint(problem), tableOptions: { omd: this.omd, slices: options.slices ?? problem.game.T } };
+    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes: this.options.minNodes ?? 1, maxNodes: this.options.maxNodes });
+    if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
+    this.run = r.run;
+    this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds }, 'shards assigned');
+  }
+
+  async initPolicies(init: InitialPolicy): Promise<void> {
+    const run = this.ready();
+    await this.command({ kind: 'orders', orders: run.nodes.map((to) => ({ to, message: { type: 'init', run: run.id, init }, req: -2 })) });
+  }
+
+  async loadPolicies(policies: PolicySources): Promise<void> {
+    const run = this.ready();
+    const tables: Array<[PolicyTable, TableSource | undefined]> = [
+      ['minorPolicy', policies.minorPolicy],
+      ['majorPolicy', policies.majorPolicy],
+      ['minorY', policies.minorY],
+      ['majorY', policies.majorY],
+    ];
+    const layout = tableLayout(this.problem!, run.tableOptions);
+    for (const [table, source] of tables) {
+      if (!source) continue;
+      if (source.length !== layout[table].length) throw new Error(`resume: the saved ${table} has ${source.length} entries, this problem needs ${layout[table].length}`);
+      const width = this.width(table);
+      let expected = 0;
+      await source.read(async (piece, offset) => {
+        if (offset !== expected) throw new Error(`resume: ${table} source out of order at ${offset}`);
+        expected += piece.length;
+        const orders = run.nodes.map((to, k) => {
+          const ranges = ownedRanges(offset, offset + piece.length, width, this.problem!.cells, run.cellBounds[k], run.cellBounds[k + 1]);
+          const starts = new Float64Array(ranges.length / 2);
+          const lengths = new Float64Array(ranges.length / 2);
+          let total = 0;
+          for (let i = 0; i < ranges.length; i += 2) {
+            starts[i / 2] = ranges[i];
+            lengths[i / 2] = ranges[i + 1] - ranges[i];
+            total += lengths[i / 2];
+          }
+          const data = new Float64Array(total);
+          let o = 0;
+          for (let i = 0; i < ranges.length; i += 2) {
+            data.set(piece.subarray(ranges[i] - offset, ranges[i + 1] - offset), o);
+            o += ranges[i + 1] - ranges[i];
+          }
+          const req = this.nextReq++;
+          return { to, req, message: { type: 'load' as const, run: run.id, req, table, starts, lengths, data } };
+        });
+        await this.command({ kind: 'orders', orders });
+      });
+      if (expected !== source.length) throw new Error(`resume: the saved ${table} ended at ${expected} of ${source.length} entries`);
+    }
+  }
+
+  async iterate(rule: UpdateRule): Promise<void> {
+    this.ready();
+    const r = await this.command({ kind: 'iterate', n: this.n++, rule });
+    this.takeStart(r);
+  }
+
+  async valueIteration(rule: UpdateRule, options: ValueIterationOptions): Promise<number> {
+    this.ready();
+    const r = await this.command({ kind: 'vi', n: this.n++, rule, discount: options.discount, tolerance: options.tolerance, maxSweeps: options.maxSweeps ?? 1_000_000 });
+    this.takeStart(r);
+    return r.kind === 'iterate' ? r.sweeps : 0;
+  }
+
+  async startValues(): Promise<StartValues> {
+    if (!this.start) throw new Error('cluster executor: no iteration has run');
+    return this.start;
+  }
+
+  policies(): PolicySources {
+    const source = (table: PolicyTable): TableSource => {
+      const run = this.ready();
+      const length = tableLayout(this.problem!, run.tableOptions)[table].length;
+      return { length, read: (visit) => this.stream(table, length, visit) };
+    };
+    return {
+      minorPolicy: source('minorPolicy'),
+      majorPolicy: source('majorPolicy'),
+      ...(this.omd ? { minorY: source('minorY'), majorY: source('majorY') } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+    if (this.run) await this.command({ kind: 'close' }).catch(() => {});
+    this.run = undefined;
+    for (const p of this.pending.values()) p.reject(new ClusterError('cluster executor: closed'));
+    this.pending.clear();
+  }
+
+  stats(): ShardExecutorStats {
+    return {
+      nodes: this.run?.nodes ?? [],
+      cellBounds: this.run?.cellBounds ?? [],
+      coordinatorBytes: { ...this.options.transport.bytes },
+      dropped: this.scheduler.dropped,
+    };
+  }
+
+  /** The table read window by window: each window asked of every node, put together in order, visited. */
+  private async stream(table: PolicyTable, length: number, visit: (piece: Float64Array, offset: number) => void | Promise<void>): Promise<void> {
+    const run = this.ready();
+    const width = this.width(table);
+    const piece = Math.max(width, Math.floor((this.options.pieceElements ?? PIECE_ELEMENTS) / width) * width);
+    for (let from = 0; from < length; from += piece) {
+      const to = Math.min(length, from + piece);
+      const r = await this.command({ kind: 'read', req: this.nextReq++, table, from, to });
+      if (r.kind !== 'read') throw new ClusterError('cluster: read got no pieces');
+      const window = new Float64Array(to - from);
+      run.nodes.forEach((node, k) => {
+        const data = r.pieces.get(node)!;
+        const ranges = ownedRanges(from, to, width, this.problem!.cells, run.cellBounds[k], run.cellBounds[k + 1]);
+        let o = 0;
+        for (let i = 0; i < ranges.length; i += 2) {
+          const n = ranges[i + 1] - ranges[i];
+          if (o + n > data.length) throw new ClusterError(`cluster: node ${node} sent ${data.length} values of ${table}, its rows need more`);
+          window.set(data.subarray(o, o + n), ranges[i] - from);
+          o += n;
+        }
+        if (o !== data.length) throw new ClusterError(`cluster: node ${node} sent ${data.length} values of ${table}, its rows need ${o}`);
+      });
+      await visit(window, from);
+    }
+  }
+
+  private takeStart(r: CommandResult): void {
+    const game = this.problem!.game;
+    if (r.kind !== 'iterate' || r.start.length !== game.nX0 * (2 + 2 * game.nX)) throw new ClusterError('cluster: the start values did not arrive');
+    this.start = startValuesFromRows(game, r.start);
+  }
+
+  private width(table: PolicyTable): number {
+    const { nX, nU, nU0 } = this.problem!.game;
+    return table === 'minorPolicy' || table === 'minorY' ? nX * nU : nU0;
+  }
+
+  private ready(): ShardRun {
+    if (!this.run || !this.problem) throw new Error('cluster executor: open() first');
+    return this.run;
+  }
+
+  private command(command: Command): Promise<CommandResult> {
+    const id = this.nextId++;
+    const done = new Promise<CommandResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.feed({ kind: 'command', id, command, now: Date.now() });
+    return done;
+  }
+
+  private feed(event: Parameters<typeof schedulerStep>[1]): void {
+    this.execute(schedulerStep(this.scheduler, event));
+  }
+
+  private execute(instructions: SchedulerInstruction[]): void {
+    for (const ins of instructions) {
+      switch (ins.kind) {
+        case 'send':
+          this.options.transport.send(ins.to, ins.message);
+          break;
+        case 'resolve':
+          this.pending.get(ins.id)?.resolve(ins.result);
+          this.pending.delete(ins.id);
+          break;
+        case 'reject':
+          this.pending.get(ins.id)?.reject(new ClusterError(ins.error));
+          this.pending.delete(ins.id);
+          break;
+        case 'dropped':
+          this.logger?.warn({ runId: this.run?.id, from: ins.from, why: ins.why }, 'message dropped');
+          break;
+        case 'log':
+          this.logger?.info({ runId: this.run?.id, ...ins.fields }, ins.message);
+          break;
+      }
+    }
+  }
+}

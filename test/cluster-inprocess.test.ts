@@ -1,0 +1,116 @@
+// The owner-computes cluster with a coordinator and 1, 2 and 3 nodes in this process (InProcessHub): every
+// game, FP and FPI, and every variant give the same policy tables and curve, to the bit, as the inline
+// executor; a resumed run continues to the same bits; the coordinator never holds a whole table.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessHub, type Transport } from '../shared/cluster-transport.ts';
+import { COORDINATOR } from '../shared/cluster-messages.ts';
+import { ShardNode } from '../worker/shard-node.ts';
+import { ShardClusterExecutor } from '../coordinator/cluster-shard-executor.ts';
+import { InlineExecutor } from '../coordinator/inline-executor.ts';
+import type { SolveOptions } from '../coordinator/solver.ts';
+import type { ProblemSpec } from '../coordinator/executor.ts';
+import { arraySource } from '../shared/table-source.ts';
+import { problemOf, VARIANT_CASES } from './helpers/variants.ts';
+import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
+
+const GAMES: ProblemSpec[] = [
+  { game: 'sis', params: { T: 12 }, bins: 16 },
+  { game: 'buffet', params: { T: 10 }, bins: 8 },
+  { game: 'advertisement', params: { T: 12 }, bins: 16 },
+  { game: 'cyber', params: { T: 10 }, bins: 8 },
+];
+
+interface World {
+  hub: InProcessHub;
+  coordinator: Transport;
+  nodes: ShardNode[];
+}
+
+function world(n: number): World {
+  const hub = new InProcessHub();
+  const nodes = Array.from({ length: n }, (_, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1 + (i % 2), heartbeatMs: 50 }));
+  for (const node of nodes) node.start();
+  return { hub, coordinator: hub.join(COORDINATOR), nodes };
+}
+
+function executor(w: World): ShardClusterExecutor {
+  return new ShardClusterExecutor({ transport: w.coordinator, minNodes: w.nodes.length, settleMs: 0, waitForNodesMs: 10_000 });
+}
+
+for (const n of [1, 2, 3]) {
+  describe(`in-process cluster, ${n} node(s)`, () => {
+    let w: World;
+    beforeAll(() => {
+      w = world(n);
+    });
+    afterAll(async () => {
+      for (const node of w.nodes) await node.stop();
+    });
+
+    it('every game, FP and FPI, equal to inline', async () => {
+      for (const spec of GAMES) {
+        for (const algorithm of ['fp', 'fpi'] as const) {
+          const options: SolveOptions = { algorithm, iterations: 3 };
+          const problem = await problemOf(spec);
+          const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+          const ex = executor(w);
+          try {
+            expectSameBits(want, await solveCollected(spec, problem, ex, options), `${spec.game} ${algorithm} on ${n} node(s)`);
+            const { nodes, cellBounds } = ex.stats();
+            expect(nodes).toHaveLength(n);
+            for (let k = 0; k < n; k++) expect(cellBounds[k + 1], `${spec.game}: shard ${k} has cells`).toBeGreaterThan(cellBounds[k]);
+          } finally {
+            await ex.close();
+          }
+        }
+      }
+    });
+
+    it('every variant (softmax, OMD, alternating, init, infinite horizon, lattice, user module)', async () => {
+      for (const c of VARIANT_CASES) {
+        const spec = { game: c.game, params: c.params, bins: c.bins };
+        const problem = await problemOf(c);
+        const want = await solveCollected(spec, problem, new InlineExecutor(), c.options);
+        const ex = executor(w);
+        try {
+          expectSameBits(want, await solveCollected(spec, problem, ex, c.options), `${c.label} on ${n} node(s)`);
+        } finally {
+          await ex.close();
+        }
+      }
+    });
+
+    it('halo rows go from node to node, not through the coordinator', () => {
+      const peer = [...w.hub.pairs].filter(([k]) => !k.includes(COORDINATOR)).reduce((a, [, b]) => a + b, 0);
+      if (n === 1) expect(peer).toBe(0);
+      else expect(peer).toBeGreaterThan(0);
+    });
+
+    it('a run resumed from its policies mid-way ends with the same bits', async () => {
+      const spec = GAMES[3];
+      const problem = await problemOf(spec);
+      const options: SolveOptions = { algorithm: 'omd', iterations: 4, temperature: 0.2 };
+      const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+      const half = await solveCollected(spec, problem, new InlineExecutor(), { ...options, iterations: 2 });
+      const ex = executor(w);
+      try {
+        const resumed = await solveCollected(spec, problem, ex, {
+          ...options,
+          resume: {
+            iteration: 2,
+            curve: half.curve,
+            policies: {
+              minorPolicy: arraySource(half.minorPolicy, 7),
+              majorPolicy: arraySource(half.majorPolicy, 5),
+              minorY: arraySource(half.minorY!, 11),
+              majorY: arraySource(half.majorY!, 3),
+            },
+          },
+        });
+        expectSameBits(want, resumed, `omd resumed on ${n} node(s)`);
+      } finally {
+        await ex.close();
+      }
+    });
+  });
+}
