@@ -10,6 +10,7 @@ import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { SolveOptions } from '../coordinator/solver.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
 import { arraySource } from '../shared/table-source.ts';
+import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { problemOf, VARIANT_CASES } from './helpers/variants.ts';
 import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
 
@@ -58,7 +59,10 @@ for (const n of [1, 2, 3]) {
             expectSameBits(want, await solveCollected(spec, problem, ex, options), `${spec.game} ${algorithm} on ${n} node(s)`);
             const { nodes, cellBounds } = ex.stats();
             expect(nodes).toHaveLength(n);
-            for (let k = 0; k < n; k++) expect(cellBounds[k + 1], `${spec.game}: shard ${k} has cells`).toBeGreaterThan(cellBounds[k]);
+            // shards are cut on blocks of CHANGE_BLOCK_CELLS cells: a tiny grid leaves some node without cells
+            if (problem.cells >= 2 * CHANGE_BLOCK_CELLS * n) {
+              for (let k = 0; k < n; k++) expect(cellBounds[k + 1], `${spec.game}: shard ${k} has cells`).toBeGreaterThan(cellBounds[k]);
+            }
           } finally {
             await ex.close();
           }
