@@ -92,7 +92,12 @@ export class NatsTransport implements Transport {
     readonly nc: NatsConnection,
     readonly self: string,
     prefix: string,
-    private readonly onReject?: (err: Error, from: string) => void,
+    private readonly hooks: {
+      /** A frame that could not be put together or decoded. */
+      onReject?: (err: Error, from: string) => void;
+      /** The server ended the inbox subscription (e.g. a permissions violation). */
+      onError?: (err: Error) => void;
+    } = {},
   ) {
     checkPartyId(self);
     this.subjects = partySubjects(prefix);
@@ -111,7 +116,10 @@ export class NatsTransport implements Transport {
     const reassemblers = new Map<string, Reassembler>();
     this.sub = this.nc.subscribe(this.subjects.inbox(this.self), {
       callback: (err, msg) => {
-        if (err) return;
+        if (err) {
+          this.hooks.onError?.(err);
+          return;
+        }
         const from = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
         this.bytes.received += msg.data.length;
         let r = reassemblers.get(from);
@@ -124,7 +132,7 @@ export class NatsTransport implements Transport {
           size = whole.length;
           message = decodeMessage<ClusterMessage>(whole);
         } catch (e) {
-          this.onReject?.(e as Error, from);
+          this.hooks.onReject?.(e as Error, from);
           return;
         }
         handler(from, message, size);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessHub, type Transport } from '../shared/cluster-transport.ts';
 import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { ShardNode } from '../worker/shard-node.ts';
-import { ShardClusterExecutor } from '../coordinator/cluster-shard-executor.ts';
+import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { SolveOptions } from '../coordinator/solver.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
@@ -34,8 +34,8 @@ function world(n: number): World {
   return { hub, coordinator: hub.join(COORDINATOR), nodes };
 }
 
-function executor(w: World): ShardClusterExecutor {
-  return new ShardClusterExecutor({ transport: w.coordinator, minNodes: w.nodes.length, settleMs: 0, waitForNodesMs: 10_000 });
+function executor(w: World): ClusterExecutor {
+  return new ClusterExecutor({ transport: w.coordinator, minNodes: w.nodes.length, settleMs: 0, waitForNodesMs: 10_000 });
 }
 
 for (const n of [1, 2, 3]) {

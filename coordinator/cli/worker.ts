@@ -7,7 +7,7 @@ import { OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { ClusterNode } from '../../worker/node.ts';
-import { natsOptionsFrom } from '../../worker/nats-transport.ts';
+import { natsOptionsFrom } from '../../shared/cluster-nats.ts';
 
 /** The NATS flags of `solve` and `worker`. */
 export function addNatsOptions(cmd: Command, what: string): Command {
