@@ -73,5 +73,5 @@ export function isPermissionError(err: unknown): boolean {
 /** The one line for credentials of the wrong role: names the user, the role it was used for, the subject. */
 export function wrongRole(options: NatsOptions, role: string, subject: string): OptionError {
   const who = options.creds ? `the credentials in ${options.creds}` : `NATS user '${options.user ?? '(none)'}'`;
-  return new OptionError(`${who} may not act as ${role} on ${options.url}: the server refused the subject ${subject} (use that ${role}'s own credentials)`);
+  return new OptionError(`${who} may not act as ${role} on ${options.url}: the server refused the subject ${subject} (use the credentials of ${role})`);
 }

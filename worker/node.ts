@@ -64,7 +64,7 @@ export class ClusterNode {
         await Promise.race([drained, timer]);
         if (!nc.isClosed()) await nc.close().catch(() => {});
       }
-      this.logger?.info({ dropped: this.node?.state.dropped ?? 0 }, 'node stopped');
+      if (!this.fatalError) this.logger?.info({ dropped: this.node?.state.dropped ?? 0 }, 'node stopped');
     })();
     return this.stopping;
   }
@@ -81,8 +81,7 @@ export class ClusterNode {
   private fatal(err: Error): void {
     if (this.fatalError) return;
     this.fatalError = err;
-    this.logger?.error({ err: err.message }, 'credentials refused');
-    this.fatalWaiter?.(err);
+    this.fatalWaiter?.(err); // reported by the caller as one line; nothing else is logged
     void this.stop();
   }
 
