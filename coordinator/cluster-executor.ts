@@ -40,8 +40,10 @@ export interface ClusterExecutorOptions {
   /** Use at most this many of the nodes present. */
   maxNodes?: number;
   waitForNodesMs?: number;
-  /** A node silent this long is gone (default 3 s; nodes beat every 0.5 s). */
+  /** A node silent this long is gone (default 5 s; nodes beat every 0.5 s). */
   heartbeatTimeoutMs?: number;
+  /** How long a node may be silent while it builds the Problem at open() (default 120 s). */
+  buildTimeoutMs?: number;
   /** After the first heartbeat, wait this long for other nodes before cutting shards (default 1 s). */
   settleMs?: number;
   /** Elements per piece when policies are streamed (default 1 Mi: 8 MiB per piece). */
@@ -53,6 +55,8 @@ export interface ClusterStats {
   cellBounds: number[];
   /** Bytes sent and received by the coordinator. */
   coordinatorBytes: { sent: number; received: number };
+  /** Per node of the run, as its last heartbeat reported: bytes sent and received, peak RSS. */
+  nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number }>;
   dropped: number;
 }
 
@@ -62,6 +66,8 @@ export class ClusterExecutor implements Executor {
   private transport?: Transport;
   private nc?: NatsConnection;
   private fatal?: Error;
+  /** While the coordinator's own connection is down, node silence is not counted. */
+  private offline = false;
   private readonly pending = new Map<number, { resolve: (r: CommandResult) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private nextReq = 1;
@@ -80,7 +86,12 @@ export class ClusterExecutor implements Executor {
       if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new OptionError(`cluster executor: ${key} must be an integer >= 1, got ${String(v)}`);
     }
     this.scheduler = newSchedulerState(
-      { heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3_000, waitForNodesMs: options.waitForNodesMs ?? 60_000, settleMs: options.settleMs ?? 1_000 },
+      {
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 5_000,
+        waitForNodesMs: options.waitForNodesMs ?? 60_000,
+        settleMs: options.settleMs ?? 1_000,
+        buildTimeoutMs: options.buildTimeoutMs ?? 120_000,
+      },
       Date.now(),
     );
     this.logger = options.logger?.child({ component: 'cluster-executor' });
@@ -92,7 +103,7 @@ export class ClusterExecutor implements Executor {
     this.transport = transport;
     this.scheduler = newSchedulerState(this.scheduler.config, Date.now());
     transport.listen((from, message) => this.feed({ kind: 'message', from, message: message as ToCoordinator, now: Date.now() }));
-    this.ticker = setInterval(() => this.feed({ kind: 'tick', now: Date.now() }), 100);
+    this.ticker = setInterval(() => this.offline || this.feed({ kind: 'tick', now: Date.now() }), 100);
     this.ticker.unref();
   }
 
@@ -105,6 +116,7 @@ export class ClusterExecutor implements Executor {
       });
       this.nc = nc;
       this.attach(transport);
+      void this.watch(nc);
       await nc.flush();
     }
     if (this.fatal) throw this.fatal;
@@ -220,7 +232,30 @@ export class ClusterExecutor implements Executor {
       cellBounds: this.run?.cellBounds ?? [],
       coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
       dropped: this.scheduler.dropped,
+      nodeReports: (this.run?.nodes ?? []).map((node) => {
+        const m = this.scheduler.members.get(node);
+        return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
+      }),
     };
+  }
+
+  /**
+   * Outages: messages published while a party was disconnected are lost by the server. After a reconnect,
+   * once the others had time to come back too, the current command's orders are sent again and every node
+   * is asked to send its messages again; what arrives twice is dropped by the receivers' cores.
+   */
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const st of nc.status()) {
+      if (st.type === 'disconnect') {
+        this.offline = true;
+        this.logger?.warn({ runId: this.run?.id }, 'NATS disconnected');
+      } else if (st.type === 'reconnect') {
+        this.offline = false;
+        this.logger?.warn({ runId: this.run?.id }, 'NATS reconnected; resending');
+        this.feed({ kind: 'reconnected', now: Date.now() });
+        for (const ms of [1_000, 3_000]) setTimeout(() => this.feed({ kind: 'resend', now: Date.now() }), ms).unref();
+      }
+    }
   }
 
   /** The table read window by window: each window asked of every node, put together in order, visited. */

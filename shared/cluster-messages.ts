@@ -38,10 +38,13 @@ export type ToNode =
   | { type: 'viNext'; run: string; n: number; sweep: number; freeze: ValueFn[]; done: boolean }
   /** The owned elements of `table` in [from, to), in order. */
   | { type: 'read'; run: string; req: number; table: PolicyTable; from: number; to: number }
-  | { type: 'close'; run: string };
+  | { type: 'close'; run: string }
+  /** After an outage: send again everything sent for the current order (receivers drop what they already have). */
+  | { type: 'resend'; run: string };
 
 export type ToCoordinator =
-  | { type: 'hb'; threads: number; state: 'ready' | 'leaving' }
+  /** Heartbeat; with the node's transport byte counts and peak RSS (bytes) for the coordinator's statistics. */
+  | { type: 'hb'; threads: number; state: 'ready' | 'leaving'; sent?: number; received?: number; peakRss?: number }
   | { type: 'ack'; run: string; req: number }
   | { type: 'done'; run: string; n: number; start?: Float64Array }
   | { type: 'changes'; run: string; n: number; sweep: number; blocks: Float64Array[] }

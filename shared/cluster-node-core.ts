@@ -37,6 +37,8 @@ export type JobResult =
 
 export type NodeEvent =
   | { kind: 'message'; from: string; message: ToNode | ToPeer; now: number }
+  /** This node's connection is back after an outage: send the current order's messages again. */
+  | { kind: 'resend'; now: number }
   | { kind: 'done'; job: Job; result: JobResult; now: number }
   | { kind: 'failed'; job: Job; error: string; now: number };
 
@@ -76,19 +78,41 @@ export interface NodeState {
   iteration?: Iteration;
   /** Needs of the next iteration that arrived before its order. */
   readonly early: Array<{ from: string; message: ToPeer }>;
+  /** Orders of this run already taken (a resent order is not done twice). */
+  readonly seen: Set<string>;
+  /** Everything sent since the current order arrived: sent again after an outage. */
+  log: Array<{ to: string; message: ToCoordinator | ToPeer }>;
   dropped: number;
 }
 
 export function newNodeState(self: string): NodeState {
-  return { self, shard: -1, queue: [], built: false, early: [], dropped: 0 };
+  return { self, shard: -1, queue: [], built: false, early: [], seen: new Set(), log: [], dropped: 0 };
 }
 
 export function nodeStep(state: NodeState, event: NodeEvent): NodeInstruction[] {
   const out: NodeInstruction[] = [];
+  if (event.kind === 'resend' || (event.kind === 'message' && event.from === COORDINATOR && event.message?.type === 'resend' && event.message.run === state.run?.id)) {
+    return state.log.map((l) => ({ kind: 'send', to: l.to, message: l.message }));
+  }
   if (event.kind === 'message') accept(state, event.from, event.message, out);
   else finished(state, event, out);
   advance(state, out);
+  for (const i of out) if (i.kind === 'send') state.log.push({ to: i.to, message: i.message });
   return out;
+}
+
+/** Identity of an order within its run, so that a resent order is recognised. */
+function orderKey(m: ToNode): string {
+  switch (m.type) {
+    case 'load':
+    case 'read':
+      return `${m.type}/${m.req}`;
+    case 'iterate':
+    case 'vi':
+      return `iteration/${m.n}`;
+    default:
+      return m.type;
+  }
 }
 
 function drop(state: NodeState, out: NodeInstruction[], why: string): void {
@@ -121,6 +145,9 @@ function accept(state: NodeState, from: string, m: ToNode | ToPeer, out: NodeIns
   }
   if (from !== COORDINATOR) return drop(state, out, `${m.type} from ${from}: orders come from the coordinator only`);
   if (m.type === 'open') {
+    if (state.run?.id === m.run.id) return drop(state, out, `open of run ${m.run.id} again`);
+    state.seen.clear();
+    state.log = [];
     state.run = m.run;
     state.shard = m.shard;
     state.built = false;
@@ -131,6 +158,12 @@ function accept(state: NodeState, from: string, m: ToNode | ToPeer, out: NodeIns
     return;
   }
   if (!state.run || m.run !== state.run.id) return drop(state, out, `${m.type} for run ${m.run}, not the open one`);
+  if (m.type !== 'viNext') {
+    const key = orderKey(m);
+    if (state.seen.has(key)) return drop(state, out, `${key} again`);
+    state.seen.add(key);
+    state.log = []; // the coordinator sends an order only once it has every answer to the previous one
+  }
   if (m.type === 'close') {
     state.run = undefined;
     state.iteration = undefined;

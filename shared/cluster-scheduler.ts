@@ -19,6 +19,10 @@ export interface Member {
   threads: number;
   lastSeen: number;
   state: 'ready' | 'leaving';
+  /** As last reported by the node (statistics only). */
+  sent: number;
+  received: number;
+  peakRss: number;
 }
 
 export type Command =
@@ -38,6 +42,10 @@ export type CommandResult =
 
 export type SchedulerEvent =
   | { kind: 'command'; id: number; command: Command; now: number }
+  /** The coordinator's connection is back after an outage: silence during it was not the nodes' fault. */
+  | { kind: 'reconnected'; now: number }
+  /** Send the current command's orders again and ask every node to do the same with its messages. */
+  | { kind: 'resend'; now: number }
   | { kind: 'message'; from: string; message: ToCoordinator; now: number }
   | { kind: 'tick'; now: number };
 
@@ -55,6 +63,8 @@ export interface SchedulerConfig {
   waitForNodesMs: number;
   /** After the first heartbeats, wait this long for the others before cutting shards (ms). */
   settleMs: number;
+  /** While open() waits for the nodes to build the Problem (one long computation, no heartbeats), silence is allowed this long (ms). */
+  buildTimeoutMs: number;
 }
 
 interface Active {
@@ -78,11 +88,13 @@ export interface SchedulerState {
   run?: ShardRun;
   active?: Active;
   readonly queue: Array<{ id: number; command: Command }>;
+  /** The orders sent for the current command (sent again after an outage). */
+  log: Array<{ to: string; message: ToNode }>;
   dropped: number;
 }
 
 export function newSchedulerState(config: SchedulerConfig, now: number): SchedulerState {
-  return { config, members: new Map(), startedAt: now, queue: [], dropped: 0 };
+  return { config, members: new Map(), startedAt: now, queue: [], log: [], dropped: 0 };
 }
 
 export function schedulerStep(state: SchedulerState, event: SchedulerEvent): SchedulerInstruction[] {
@@ -97,9 +109,23 @@ export function schedulerStep(state: SchedulerState, event: SchedulerEvent): Sch
     case 'tick':
       checkLiveness(state, event.now, out);
       break;
+    case 'reconnected':
+      for (const m of state.members.values()) m.lastSeen = event.now;
+      break;
+    case 'resend':
+      if (!state.run || !state.active) break;
+      for (const l of state.log) out.push({ kind: 'send', to: l.to, message: l.message });
+      for (const node of state.run.nodes) out.push({ kind: 'send', to: node, message: { type: 'resend', run: state.run.id } });
+      return out;
   }
   progress(state, event.now, out);
   return out;
+}
+
+/** Sends an order and keeps it for a resend. */
+function emit(state: SchedulerState, out: SchedulerInstruction[], to: string, message: ToNode): void {
+  out.push({ kind: 'send', to, message });
+  state.log.push({ to, message });
 }
 
 function drop(state: SchedulerState, out: SchedulerInstruction[], from: string, why: string): void {
@@ -121,7 +147,8 @@ function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: n
     const known = state.members.get(from);
     const threads = Number.isSafeInteger(m.threads) && m.threads >= 1 && m.threads <= 4096 ? m.threads : 1;
     if (!known) out.push({ kind: 'log', message: 'node joined', fields: { node: from, threads } });
-    state.members.set(from, { threads, lastSeen: now, state: m.state === 'leaving' ? 'leaving' : 'ready' });
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+    state.members.set(from, { threads, lastSeen: now, state: m.state === 'leaving' ? 'leaving' : 'ready', sent: num(m.sent), received: num(m.received), peakRss: num(m.peakRss) });
     if (m.state === 'leaving' && state.run?.nodes.includes(from) && state.active && state.active.command.kind !== 'close') {
       fail(state, out, `cluster: node ${from} left during the run`);
     }
@@ -183,15 +210,17 @@ function verdict(state: SchedulerState, a: Active, c: Extract<Command, { kind: '
     const names: Record<ValueFn, string> = { majorBR: 'major best response', majorEval: 'major policy value', minorBR: 'minor best response', minorEval: 'minor policy value' };
     return fail(state, out, `value iteration: ${a.open.map((f) => names[f]).join(', ')} not converged to ${c.tolerance} after ${c.maxSweeps} sweeps`);
   }
-  for (const node of run.nodes) out.push({ kind: 'send', to: node, message: { type: 'viNext', run: run.id, n: c.n, sweep: a.sweep, freeze, done } });
+  for (const node of run.nodes) emit(state, out, node, { type: 'viNext', run: run.id, n: c.n, sweep: a.sweep, freeze, done });
   a.changes.clear();
   a.sweep++;
   if (!done) for (const node of run.nodes) a.waiting.add(`${node}/changes/${a.sweep}`);
 }
 
 function checkLiveness(state: SchedulerState, now: number, out: SchedulerInstruction[]): void {
+  const building = state.active?.command.kind === 'open' && state.run !== undefined;
   for (const [id, m] of state.members) {
-    if (now - m.lastSeen <= state.config.heartbeatTimeoutMs) continue;
+    const limit = building && state.run!.nodes.includes(id) ? Math.max(state.config.heartbeatTimeoutMs, state.config.buildTimeoutMs) : state.config.heartbeatTimeoutMs;
+    if (now - m.lastSeen <= limit) continue;
     state.members.delete(id);
     out.push({ kind: 'log', message: 'node lost', fields: { node: id, silentMs: now - m.lastSeen } });
     if (state.run?.nodes.includes(id) && state.active && state.active.command.kind !== 'close') {
@@ -239,6 +268,7 @@ function resultOf(state: SchedulerState, a: Active): CommandResult {
 function begin(state: SchedulerState, id: number, command: Command, now: number, out: SchedulerInstruction[]): void {
   const a: Active = { id, command, since: now, waiting: new Set(), sweep: 0, changes: new Map(), open: [...VALUE_FNS] };
   state.active = a;
+  state.log = [];
   if (command.kind === 'open') {
     state.run = undefined;
     return;
@@ -248,7 +278,7 @@ function begin(state: SchedulerState, id: number, command: Command, now: number,
   switch (command.kind) {
     case 'orders':
       for (const o of command.orders) {
-        out.push({ kind: 'send', to: o.to, message: o.message });
+        emit(state, out, o.to, o.message);
         a.waiting.add(`${o.to}/ack/${o.req}`);
       }
       return;
@@ -259,7 +289,7 @@ function begin(state: SchedulerState, id: number, command: Command, now: number,
           command.kind === 'vi'
             ? { type: 'vi', run: run.id, n: command.n, rule: command.rule, discount: command.discount }
             : { type: 'iterate', run: run.id, n: command.n, rule: command.rule };
-        out.push({ kind: 'send', to: node, message });
+        emit(state, out, node, message);
         a.waiting.add(`${node}/done`);
         if (command.kind === 'vi') a.waiting.add(`${node}/changes/0`);
       }
@@ -267,12 +297,12 @@ function begin(state: SchedulerState, id: number, command: Command, now: number,
     case 'read':
       a.pieces = new Map();
       for (const node of run.nodes) {
-        out.push({ kind: 'send', to: node, message: { type: 'read', run: run.id, req: command.req, table: command.table, from: command.from, to: command.to } });
+        emit(state, out, node, { type: 'read', run: run.id, req: command.req, table: command.table, from: command.from, to: command.to });
         a.waiting.add(`${node}/piece`);
       }
       return;
     case 'close':
-      for (const node of run.nodes) out.push({ kind: 'send', to: node, message: { type: 'close', run: run.id } });
+      for (const node of run.nodes) emit(state, out, node, { type: 'close', run: run.id });
       return;
   }
 }
@@ -295,7 +325,7 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
   const run: ShardRun = { ...c.run, cellBounds, nodes: chosen.map(([id]) => id) };
   state.run = run;
   run.nodes.forEach((node, shard) => {
-    out.push({ kind: 'send', to: node, message: { type: 'open', run, shard } });
+    emit(state, out, node, { type: 'open', run, shard });
     a.waiting.add(`${node}/ack/-1`);
   });
   out.push({ kind: 'log', message: 'cluster run opened', fields: { runId: run.id, nodes: run.nodes, cellBounds } });

@@ -10,7 +10,7 @@ const RULE = { kind: 'average', iteration: 0 } as const;
 const RUN = { id: 'run-1', v: 2, spec: { game: 'sis', params: {}, bins: 8 }, gridKind: 'midpoint', fingerprint: 'f', tableOptions: { slices: 3 } } as const;
 
 function sched(): SchedulerState {
-  return newSchedulerState({ heartbeatTimeoutMs: 3_000, waitForNodesMs: 10_000, settleMs: 1_000 }, 0);
+  return newSchedulerState({ heartbeatTimeoutMs: 3_000, waitForNodesMs: 10_000, settleMs: 1_000, buildTimeoutMs: 60_000 }, 0);
 }
 const hb = (threads = 1, state: 'ready' | 'leaving' = 'ready'): ToCoordinator => ({ type: 'hb', threads, state });
 const sends = (ins: SchedulerInstruction[]) => ins.filter((i): i is Extract<SchedulerInstruction, { kind: 'send' }> => i.kind === 'send');

@@ -88,6 +88,7 @@ export class ClusterNode {
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const st of nc.status()) {
       if (st.type === 'disconnect' || st.type === 'reconnect') this.logger?.warn({ event: st.type }, `NATS ${st.type}`);
+      if (st.type === 'reconnect') this.node?.reconnected();
     }
   }
 }

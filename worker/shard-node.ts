@@ -42,7 +42,15 @@ export class ShardNode {
   start(): void {
     const t = this.options.transport;
     t.listen((from, message) => this.feed({ kind: 'message', from, message: message as ToNode | ToPeer, now: Date.now() }));
-    const beat = () => t.send(COORDINATOR, { type: 'hb', threads: this.options.threads, state: this.leaving ? 'leaving' : 'ready' });
+    const beat = () =>
+      t.send(COORDINATOR, {
+        type: 'hb',
+        threads: this.options.threads,
+        state: this.leaving ? 'leaving' : 'ready',
+        sent: t.bytes.sent,
+        received: t.bytes.received,
+        peakRss: process.resourceUsage().maxRSS * 1024,
+      });
     beat();
     this.timer = setInterval(beat, this.options.heartbeatMs ?? 500);
   }
@@ -54,6 +62,11 @@ export class ShardNode {
     clearInterval(this.timer);
     this.options.transport.send(COORDINATOR, { type: 'hb', threads: this.options.threads, state: 'leaving' });
     await this.options.transport.close();
+  }
+
+  /** The connection is back after an outage: once the others are back too, send this order's messages again. */
+  reconnected(): void {
+    for (const ms of [1_000, 3_000]) setTimeout(() => this.feed({ kind: 'resend', now: Date.now() }), ms).unref();
   }
 
   private feed(event: NodeEvent): void {
@@ -82,7 +95,7 @@ export class ShardNode {
     try {
       if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
       if (!this.shard) throw new Error('no run open');
-      const result = this.shard.perform(job);
+      const result = await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
       this.logger?.trace({ runId: this.state.run?.id, job: job.kind, ms: performance.now() - t0 }, 'job done');
       this.feed({ kind: 'done', job, result, now: Date.now() });
     } catch (err) {

@@ -57,7 +57,8 @@ export class ShardTables {
     for (let x0 = 0; x0 < this.problem.game.nX0; x0++) yield [x0 * this.problem.cells + this.ca, x0 * this.problem.cells + this.cb];
   }
 
-  perform(job: Job): JobResult {
+  /** Runs a job; `pause` is awaited between slices of long jobs, so the node's timers (heartbeats) still run. */
+  async perform(job: Job, pause: () => Promise<void> = async () => {}): Promise<JobResult> {
     switch (job.kind) {
       case 'build':
         return { kind: 'other' };
@@ -70,7 +71,7 @@ export class ShardTables {
       case 'read':
         return { kind: 'read', data: this.read(job.message.table, job.message.from, job.message.to) };
       case 'flow':
-        return { kind: 'flow', needs: this.flow(job.vi) };
+        return { kind: 'flow', needs: await this.flow(job.vi, pause) };
       case 'step':
         return { kind: 'step', out: this.step(job.t, job.rule, job.halo, job.send) };
       case 'viReset':
@@ -137,16 +138,26 @@ export class ShardTables {
   }
 
   /** Next cells of the shard for every slice; then what this shard reads from each other shard per t. */
-  private flow(vi: boolean): Map<string, Int32Array[]> {
+  private async flow(vi: boolean, pause: () => Promise<void>): Promise<Map<string, Int32Array[]>> {
     const { problem, tables } = this;
     const rows = problem.rows;
-    for (let t = 0; t < this.slices; t++) for (const [a, b] of this.runs()) flowRange(problem, tables.minorPolicy, tables.nextCell, t * rows + a, t * rows + b);
+    let since = performance.now();
+    const breathe = async () => {
+      if (performance.now() - since < 20) return;
+      await pause();
+      since = performance.now();
+    };
+    for (let t = 0; t < this.slices; t++) {
+      for (const [a, b] of this.runs()) flowRange(problem, tables.minorPolicy, tables.nextCell, t * rows + a, t * rows + b);
+      await breathe();
+    }
     // step t reads V(t + 1): t = 0..T-2 (V(T) = 0 is nobody's); value iteration reads its own slice 0
     const reads = vi ? 1 : this.slices - 1;
     const needs = new Map<string, Int32Array[]>();
     for (const peer of this.run.nodes) if (peer !== this.run.nodes[this.shard]) needs.set(peer, Array.from({ length: reads }, () => new Int32Array(0)));
     for (let t = 0; t < reads; t++) {
       for (const [k, list] of haloAt(problem, tables.nextCell, t, this.ownRows, this.owner, this.shard, this.mark)) needs.get(this.run.nodes[k])![t] = list;
+      await breathe();
     }
     return needs;
   }
