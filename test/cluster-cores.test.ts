@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { newSchedulerState, schedulerStep, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import { newNodeState, nodeStep, type NodeInstruction } from '../shared/cluster-node-core.ts';
-import { COORDINATOR, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
+import { COORDINATOR, type ShardRun, type ToCoordinator, type ToPeer } from '../shared/cluster-messages.ts';
 
 const RULE = { kind: 'average', iteration: 0 } as const;
 const RUN = { id: 'run-1', v: 2, spec: { game: 'sis', params: {}, bins: 8 }, gridKind: 'midpoint', fingerprint: 'f', tableOptions: { slices: 3 } } as const;
@@ -202,5 +202,48 @@ describe('node state', () => {
     expect(jobs(flowed)).toEqual([{ kind: 'step', t: 2, rule: RULE, halo: [], send: [] }]);
     const failed = nodeStep(s, { kind: 'failed', job: s.busy!, error: 'out of memory', now: 5 });
     expect(msgs(failed)).toEqual([{ kind: 'send', to: COORDINATOR, message: { type: 'failed', run: run.id, error: 'step: out of memory' } }]);
+  });
+});
+
+describe('outages: resend', () => {
+  it('after a reconnect the coordinator re-sends the current orders and asks the nodes to re-send; silence during the outage is forgiven', () => {
+    const { s, run } = opened();
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 0, rule: RULE }, now: 2_000 });
+    schedulerStep(s, { kind: 'reconnected', now: 9_000 }); // 7 s offline: more than the heartbeat timeout
+    expect(of(schedulerStep(s, { kind: 'tick', now: 9_100 }), 'reject')).toEqual([]);
+    const again = schedulerStep(s, { kind: 'resend', now: 10_000 });
+    expect(sends(again).map((x) => [x.to, x.message.type])).toEqual([
+      ['a', 'iterate'],
+      ['b', 'iterate'],
+      ['a', 'resend'],
+      ['b', 'resend'],
+    ]);
+    schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'done', run: run.id, n: 0, start: new Float64Array(1) }, now: 10_100 });
+    expect(of(schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'done', run: run.id, n: 0 }, now: 10_200 }), 'resolve')).toHaveLength(1);
+  });
+
+  it('a node re-sends what it sent for the current order; a re-sent order is not done twice', () => {
+    const run: ShardRun = { ...RUN, tableOptions: { slices: 2 }, cellBounds: [0, 4, 8], nodes: ['a', 'b'] };
+    const s = newNodeState('a');
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 0 });
+    nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'other' }, now: 1 });
+    const order = { type: 'iterate' as const, run: run.id, n: 0, rule: RULE };
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: order, now: 2 });
+    const needs = new Map([['b', [new Int32Array([5])]]]);
+    const sent = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'flow', needs }, now: 3 }).filter((i) => i.kind === 'send');
+    // the same order again (the coordinator's resend): dropped, no second flow
+    const dup = nodeStep(s, { kind: 'message', from: COORDINATOR, message: order, now: 4 });
+    expect(dup.map((i) => i.kind)).toEqual(['dropped']);
+    // the node's own resend repeats its need to b, and the coordinator's 'resend' order does the same
+    expect(nodeStep(s, { kind: 'resend', now: 5 })).toEqual(sent);
+    expect(nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'resend', run: run.id }, now: 6 })).toEqual(sent);
+    // b gets the need twice: the second is dropped
+    const b = newNodeState('b');
+    nodeStep(b, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 1 }, now: 0 });
+    nodeStep(b, { kind: 'done', job: b.busy!, result: { kind: 'other' }, now: 1 });
+    nodeStep(b, { kind: 'message', from: COORDINATOR, message: order, now: 2 });
+    const need = (sent[0] as Extract<NodeInstruction, { kind: 'send' }>).message;
+    expect(nodeStep(b, { kind: 'message', from: 'a', message: need as ToPeer, now: 3 })).toEqual([]);
+    expect(nodeStep(b, { kind: 'message', from: 'a', message: need as ToPeer, now: 4 })[0]).toMatchObject({ kind: 'dropped' });
   });
 });

@@ -154,6 +154,44 @@ describe('cluster trust and failures', () => {
     expect(asNode.stderr).toMatch(/^m3fg: NATS user 'node-1' may not act as the coordinator/);
   });
 
+  for (const downMs of [500, 5_000]) {
+    it(`nats-server down for ${downMs} ms mid-run: the run ends with the same bits, costing seconds`, async () => {
+      const big = { game: 'cyber', params: { T: 20 }, bins: 16 };
+      const opts: SolveOptions = { algorithm: 'fp', iterations: 6 };
+      const problem = await problemOf(big);
+      const expected = await inline(big, opts);
+      const timedRun = async (fault: boolean) => {
+        const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: 2, maxNodes: 2 });
+        let restart: Promise<void> | undefined;
+        let killedAt = 0;
+        let lastAt = 0;
+        const t0 = Date.now();
+        try {
+          const result = await solveCollected(big, problem, ex, {
+            ...opts,
+            onIteration: (p) => {
+              lastAt = Date.now();
+              if (fault && p.iteration === 1) {
+                killedAt = Date.now();
+                restart = cluster.restartServer(downMs);
+              }
+            },
+          });
+          await restart;
+          return { result, ms: Date.now() - t0, killedAt, lastAt };
+        } finally {
+          await ex.close();
+        }
+      };
+      const clean = await timedRun(false);
+      const faulty = await timedRun(true);
+      expectSameBits(expected, faulty.result, `server down ${downMs} ms`);
+      // the outage really hit the run: its last iterations had to wait for the server to come back
+      expect(faulty.lastAt - faulty.killedAt).toBeGreaterThanOrEqual(downMs);
+      expect(faulty.ms - clean.ms - downMs, 'time the outage added beyond its own length').toBeLessThan(15_000);
+    });
+  }
+
   it('a node SIGKILLed mid-run fails the run with one line naming it, in seconds', async () => {
     const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: 2, heartbeatTimeoutMs: 1_500 });
     const big = { game: 'cyber', params: { T: 40 }, bins: 24 };
