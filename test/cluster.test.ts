@@ -6,10 +6,11 @@
 //     a heartbeat forged for a node that does not run never reaches the coordinator (the run goes on);
 //     wrong-role credentials stop `m3fg worker` and `m3fg solve --nats` with one line naming the role;
 //   - a node SIGKILLed mid-run fails the run with one line naming it (no reassignment yet);
-//   - `m3fg solve --nats` end to end; a worker whose server is gone exits within seconds on SIGTERM/SIGINT.
+//   - `m3fg solve --nats` end to end; a coordinator SIGKILLed and resumed from its checkpoint; a worker
+//     whose server is gone exits within seconds on SIGTERM/SIGINT.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -21,7 +22,7 @@ import type { SolveOptions } from '../coordinator/solver.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
 import { startCluster, type LocalCluster } from './helpers/cluster.ts';
 import { problemOf, VARIANT_CASES } from './helpers/variants.ts';
-import { runCli } from './helpers/cli.ts';
+import { repoRoot, runCli } from './helpers/cli.ts';
 import { expectSameBits, solveCollected, type Solved } from './helpers/same-bits.ts';
 
 const GAMES: ProblemSpec[] = [
@@ -227,6 +228,26 @@ describe('m3fg solve --nats and worker shutdown', () => {
     expect(b.code, b.stderr).toBe(0);
     expect(readFileSync(join(out, 'cluster', 'policies.bin')).equals(readFileSync(join(out, 'inline', 'policies.bin')))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'cluster', 'run.json'), 'utf8')).executor).toBe('cluster');
+  });
+
+  it('coordinator SIGKILLed mid-run, then m3fg solve --resume DIR --nats: the same bits as an uninterrupted inline run', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'm3fg-resume-'));
+    const args = ['solve', '--game', 'cyber', '--bins', '12', '--param', 'T=20', '--iterations', '40', '--checkpoint-every', '2', '--quiet'];
+    const env = { ...process.env, M3FG_NATS_USER: 'coordinator', M3FG_NATS_PASS: cluster.credentials.M3FG_COORDINATOR_PASS };
+    const child = spawn(process.execPath, ['bin/m3fg.js', ...args, '--nats', cluster.url, '--out', join(out, 'cluster')], { cwd: repoRoot, env, stdio: 'ignore' });
+    const checkpoint = join(out, 'cluster', 'checkpoint.bin');
+    const deadline = Date.now() + 90_000;
+    while (!existsSync(checkpoint) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(checkpoint), 'a checkpoint was written').toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(existsSync(join(out, 'cluster', 'policies.bin')), 'killed before the end').toBe(false);
+    const resumed = runCli(['solve', '--resume', join(out, 'cluster'), '--nats', cluster.url, '--quiet'], env as Record<string, string>);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const inlineRun = runCli([...args, '--threads', '1', '--out', join(out, 'inline')]);
+    expect(inlineRun.code, inlineRun.stderr).toBe(0);
+    expect(readFileSync(join(out, 'cluster', 'policies.bin')).equals(readFileSync(join(out, 'inline', 'policies.bin')))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'cluster', 'run.json'), 'utf8')).resumedAt).toBeGreaterThan(0);
   });
 
   it('with the server gone, a worker exits within seconds on SIGTERM (and another on SIGINT)', async () => {
