@@ -1,6 +1,7 @@
 // Cluster vs one machine, and a scaling model (docs/cluster.md, "Scaling model").
 //   npm run bench:cluster -- [game] [bins] [iterations] [nodes] [threadsPerNode]
-// defaults: cyber 60 3 2 1 (the issue's "2 nodes x 1 thread vs 2 local threads"). The nodes are real
+// defaults: cyber 60 3 2 1 (the issue's "2 nodes x 1 thread vs 2 local threads"). --cluster-only skips the
+// local runs and the model (memory checks at sizes where a local run would not fit next to the cluster). The nodes are real
 // `m3fg worker` processes behind a real nats-server on loopback (deploy/local-cluster.sh), on this machine.
 // Writes bench/results/cluster.json: game, bins, nodes, threadsPerNode, localSecondsPerIteration,
 // clusterSecondsPerIteration, bytesPerIteration (all parties' NATS payload bytes, frames included, per
@@ -21,7 +22,8 @@ import type { Executor } from '../coordinator/executor.ts';
 import { solve } from '../coordinator/solver.ts';
 import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
 
-const [game = 'cyber', binsArg = '60', itArg = '3', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2);
+const clusterOnly = process.argv.includes('--cluster-only');
+const [game = 'cyber', binsArg = '60', itArg = '3', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const bins = Number(binsArg);
 const iterations = Math.max(2, Number(itArg));
 const nodes = Number(nodesArg);
@@ -93,6 +95,13 @@ const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
 console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
 console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms`);
 
+if (clusterOnly) {
+  mkdirSync('bench/results', { recursive: true });
+  const only = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes };
+  writeFileSync(`bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`, JSON.stringify(only, null, 1));
+  console.log(`wrote bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`);
+  process.exit(0);
+}
 const localThreads = nodes * threadsPerNode;
 const local = await timed(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
 console.log(`local ${localThreads} thread(s): ${local.toFixed(3)} s/iteration (cluster/local ${(clusterSeconds / local).toFixed(2)}x)`);

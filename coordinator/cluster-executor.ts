@@ -40,7 +40,7 @@ export interface ClusterExecutorOptions {
   /** Use at most this many of the nodes present. */
   maxNodes?: number;
   waitForNodesMs?: number;
-  /** A node silent this long is gone (default 5 s; nodes beat every 0.5 s). */
+  /** A node silent this long is gone (default 10 s; nodes beat every 0.5 s from a thread that never computes). */
   heartbeatTimeoutMs?: number;
   /** How long a node may be silent while it builds the Problem at open() (default 120 s). */
   buildTimeoutMs?: number;
@@ -87,7 +87,7 @@ export class ClusterExecutor implements Executor {
     }
     this.scheduler = newSchedulerState(
       {
-        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 5_000,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
         waitForNodesMs: options.waitForNodesMs ?? 60_000,
         settleMs: options.settleMs ?? 1_000,
         buildTimeoutMs: options.buildTimeoutMs ?? 120_000,

@@ -1,4 +1,5 @@
-// The owner-computes cluster with a coordinator and 1, 2 and 3 nodes in this process (InProcessHub): every
+// The owner-computes cluster with a coordinator and 1, 2 and 3 nodes in this process (InProcessHub; node-0
+// computes on a pool of 1 thread, node-1 on 2 threads, node-2 on its own event loop thread): every
 // game, FP and FPI, and every variant give the same policy tables and curve, to the bit, as the inline
 // executor; a resumed run continues to the same bits; the coordinator never holds a whole table.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ interface World {
 
 function world(n: number): World {
   const hub = new InProcessHub();
-  const nodes = Array.from({ length: n }, (_, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1 + (i % 2), heartbeatMs: 50 }));
+  const nodes = Array.from({ length: n }, (_, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1 + (i % 2), heartbeatMs: 50, pool: i !== 2 }));
   for (const node of nodes) node.start();
   return { hub, coordinator: hub.join(COORDINATOR), nodes };
 }

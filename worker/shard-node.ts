@@ -13,13 +13,17 @@ import { problemFingerprint } from '../shared/problem-fingerprint.ts';
 import { COORDINATOR, type ClusterMessage, type ToNode, type ToPeer } from '../shared/cluster-messages.ts';
 import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
-import { ShardTables } from './shard-tables.ts';
+import { ShardTables, type ShardPool } from './shard-tables.ts';
+import { createThreadPool } from './thread-pool.ts';
+import type { SweepResult, SweepTask } from './sweep-protocol.ts';
 
 export interface ShardNodeOptions {
   transport: Transport;
   /** Threads this node offers (its weight in the shard cut). */
   threads: number;
   heartbeatMs?: number;
+  /** false: run the kernels on the calling thread (tests); default: a pool of `threads` threads. */
+  pool?: boolean;
   logger?: Logger;
 }
 
@@ -29,6 +33,8 @@ export class ShardNode {
   private timer?: NodeJS.Timeout;
   private leaving = false;
   private readonly logger?: Logger;
+  /** The pool the shard's kernels run on (started at the first run). */
+  private pool?: ShardPool;
 
   constructor(private readonly options: ShardNodeOptions) {
     this.state = newNodeState(options.transport.self);
@@ -62,6 +68,9 @@ export class ShardNode {
     clearInterval(this.timer);
     this.options.transport.send(COORDINATOR, { type: 'hb', threads: this.options.threads, state: 'leaving' });
     await this.options.transport.close();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.pool.destroy();
   }
 
   /** The connection is back after an outage: once the others are back too, send this order's messages again. */
@@ -113,7 +122,13 @@ export class ShardNode {
     if (fingerprint !== run.fingerprint) {
       throw new Error(`run ${run.id}: the problem rebuilt here differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint}); same m3fg version and game module on every node?`);
     }
-    const tables = new ShardTables(problem, run, shard);
+    // the kernels run on the pool, also with one thread: the event loop stays free for messages and heartbeats
+    if (this.options.pool !== false && !this.pool) {
+      const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.options.threads);
+      pool.on('error', (err: Error) => this.logger?.warn({ err: err?.message }, 'worker thread error outside a task'));
+      this.pool = { pool, threads: this.options.threads };
+    }
+    const tables = new ShardTables(problem, run, shard, this.pool);
     this.logger?.info({ runId: run.id, shard, cells: [tables.ca, tables.cb], rows: problem.rows }, 'shard attached');
     return tables;
   }

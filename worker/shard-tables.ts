@@ -14,6 +14,16 @@ import { haloAt } from '../shared/cluster-partition.ts';
 import { blockChanges } from '../shared/value-change.ts';
 import { ownedRanges, shardOfCell, valueRowWidth, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
 import type { Job, JobResult } from '../shared/cluster-node-core.ts';
+import type { Piscina } from 'piscina';
+import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from './sweep-protocol.ts';
+
+/** The node's thread pool: the shard's rows are cut into chunks that run there (worker/sweep-worker.ts). */
+export interface ShardPool {
+  readonly pool: Piscina<SweepTask, SweepResult>;
+  readonly threads: number;
+}
+
+type Chunked = { kind: 'flowRows' } | { kind: 'step'; t: number; rule: UpdateRule } | { kind: 'backward'; discount: number; slot: number } | { kind: 'update'; rule: UpdateRule };
 
 interface Saved {
   values: Float64Array[];
@@ -31,13 +41,23 @@ export class ShardTables {
   private readonly owner: Int32Array;
   private readonly mark: Uint8Array;
   private readonly saved = new Map<ValueFn, Saved>();
+  /** With a pool: the tables on SharedArrayBuffers, as the sweep threads attach them. */
+  private readonly sweepRun?: SweepRun;
+  private seq = 0;
 
   constructor(
     readonly problem: Problem,
     readonly run: ShardRun,
     readonly shard: number,
+    private readonly threads?: ShardPool,
   ) {
-    this.tables = allocateTables(problem, undefined, run.tableOptions);
+    if (threads) {
+      const shared = createSharedRun(run.spec, problem, run.tableOptions);
+      this.tables = shared.tables;
+      this.sweepRun = shared.run;
+    } else {
+      this.tables = allocateTables(problem, undefined, run.tableOptions);
+    }
     this.slices = run.tableOptions.slices ?? problem.game.T;
     this.ca = run.cellBounds[shard];
     this.cb = run.cellBounds[shard + 1];
@@ -73,18 +93,18 @@ export class ShardTables {
       case 'flow':
         return { kind: 'flow', needs: await this.flow(job.vi, pause) };
       case 'step':
-        return { kind: 'step', out: this.step(job.t, job.rule, job.halo, job.send) };
+        return { kind: 'step', out: await this.step(job.t, job.rule, job.halo, job.send) };
       case 'viReset':
         for (const v of [this.tables.majorBR, this.tables.majorEval, this.tables.minorBR, this.tables.minorEval]) v.fill(0, v.length / 2);
         this.saved.clear();
         return { kind: 'other' };
       case 'viSweep':
-        return this.viSweep(job);
+        return await this.viSweep(job);
       case 'viFreeze':
         this.freeze(job.fns, job.slot);
         return { kind: 'other' };
       case 'viFinish':
-        this.finish(job.rule);
+        await this.finish(job.rule);
         return { kind: 'other' };
       case 'startValues':
         return { kind: 'startValues', start: this.startRows() };
@@ -147,9 +167,12 @@ export class ShardTables {
       await pause();
       since = performance.now();
     };
-    for (let t = 0; t < this.slices; t++) {
-      for (const [a, b] of this.runs()) flowRange(problem, tables.minorPolicy, tables.nextCell, t * rows + a, t * rows + b);
-      await breathe();
+    if (this.sweepRun) await this.chunked({ kind: 'flowRows' });
+    else {
+      for (let t = 0; t < this.slices; t++) {
+        for (const [a, b] of this.runs()) flowRange(problem, tables.minorPolicy, tables.nextCell, t * rows + a, t * rows + b);
+        await breathe();
+      }
     }
     // step t reads V(t + 1): t = 0..T-2 (V(T) = 0 is nobody's); value iteration reads its own slice 0
     const reads = vi ? 1 : this.slices - 1;
@@ -162,22 +185,26 @@ export class ShardTables {
     return needs;
   }
 
-  private step(t: number, rule: UpdateRule, halo: Array<{ rows: Int32Array; values: Float64Array }>, send: Array<{ peer: string; rows: Int32Array }>): Array<{ peer: string; values: Float64Array }> {
+  private async step(t: number, rule: UpdateRule, halo: Array<{ rows: Int32Array; values: Float64Array }>, send: Array<{ peer: string; rows: Int32Array }>): Promise<Array<{ peer: string; values: Float64Array }>> {
     const { problem, tables } = this;
     const read = (t + 1) & 1;
     if (t === this.slices - 1) this.clearSlot(read); // the value after the last epoch is 0
     for (const h of halo) this.scatter(read, h.rows, h.values);
-    const storeQ = ruleNeedsQ(rule);
-    for (const [a, b] of this.runs()) backwardRange(problem, tables, t, a, b, this.scratch, { storeQ });
-    for (const [a, b] of this.runs()) updateRange(problem, tables, t, a, b, rule);
+    if (this.sweepRun) await this.chunked({ kind: 'step', t, rule });
+    else {
+      const storeQ = ruleNeedsQ(rule);
+      for (const [a, b] of this.runs()) backwardRange(problem, tables, t, a, b, this.scratch, { storeQ });
+      for (const [a, b] of this.runs()) updateRange(problem, tables, t, a, b, rule);
+    }
     return send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
   }
 
-  private viSweep(job: Extract<Job, { kind: 'viSweep' }>): JobResult {
+  private async viSweep(job: Extract<Job, { kind: 'viSweep' }>): Promise<JobResult> {
     const { problem, tables } = this;
     const cur = job.sweep & 1;
     for (const h of job.halo) this.scatter(cur ^ 1, h.rows, h.values);
-    for (const [a, b] of this.runs()) backwardRange(problem, tables, 0, a, b, this.scratch, { discount: job.discount, slot: cur, storeQ: true });
+    if (this.sweepRun) await this.chunked({ kind: 'backward', discount: job.discount, slot: cur });
+    else for (const [a, b] of this.runs()) backwardRange(problem, tables, 0, a, b, this.scratch, { discount: job.discount, slot: cur, storeQ: true });
     const blocks = job.open.map((fn) => {
       const { values, width } = this.part(fn);
       const n = problem.rows * width;
@@ -218,7 +245,7 @@ export class ShardTables {
   }
 
   /** Puts the saved iterates into slot 0, the Q rows and greedy actions, then updates slice 0. */
-  private finish(rule: UpdateRule): void {
+  private async finish(rule: UpdateRule): Promise<void> {
     const rows = this.problem.rows;
     for (const [fn, s] of this.saved) {
       const { values, width, q, greedy } = this.part(fn);
@@ -231,7 +258,40 @@ export class ShardTables {
         i++;
       }
     }
-    for (const [a, b] of this.runs()) updateRange(this.problem, this.tables, 0, a, b, rule);
+    if (this.sweepRun) await this.chunked({ kind: 'update', rule });
+    else for (const [a, b] of this.runs()) updateRange(this.problem, this.tables, 0, a, b, rule);
+  }
+
+  /**
+   * One kernel over the shard's rows on the pool: each run of rows cut into chunks (about two per thread
+   * over the shard), all in flight at once. Chunks write disjoint rows, so the bits do not depend on the cut.
+   */
+  private async chunked(work: Chunked): Promise<void> {
+    const run = this.sweepRun!;
+    const { pool, threads } = this.threads!;
+    const own = this.ownRows.length;
+    const tasks: Array<Promise<SweepResult>> = [];
+    const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
+    for (const [a, b] of this.runs()) {
+      const k = Math.max(1, Math.min(b - a, Math.round((2 * threads * (b - a)) / Math.max(1, own))));
+      for (let i = 0; i < k; i++) {
+        const rowFrom = a + Math.floor(((b - a) * i) / k);
+        const rowTo = a + Math.floor(((b - a) * (i + 1)) / k);
+        const base = { run, attempt: 1, rowFrom, rowTo };
+        const task: SweepTask =
+          work.kind === 'flowRows'
+            ? { ...base, kind: 'flowRows', tFrom: 0, tTo: this.slices }
+            : work.kind === 'step'
+              ? { ...base, kind: 'step', t: work.t, rule: work.rule, seq }
+              : work.kind === 'backward'
+                ? { ...base, kind: 'backward', t: 0, options: { discount: work.discount, slot: work.slot, storeQ: true } }
+                : { ...base, kind: 'update', t: 0, rule: work.rule, seq };
+        tasks.push(pool.run(task));
+      }
+    }
+    const settled = await Promise.allSettled(tasks);
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private clearSlot(slot: number): void {
