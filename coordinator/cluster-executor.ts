@@ -23,6 +23,8 @@ import { OptionError } from '../shared/errors.ts';
 import type { NatsOptions } from '../shared/cluster-nats.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCoordinator } from './cluster-nats.ts';
+import { SnapshotFile } from './cluster-snapshot.ts';
+import { tmpdir } from 'node:os';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
 export class ClusterError extends Error {
@@ -48,6 +50,20 @@ export interface ClusterExecutorOptions {
   settleMs?: number;
   /** Elements per piece when policies are streamed (default 1 Mi: 8 MiB per piece). */
   pieceElements?: number;
+  /** Snapshot the policies every K iterations for recovery from node loss (default 5; 0: never, start over). */
+  snapshotEvery?: number;
+  /** Where snapshots go (default the system's temporary directory). */
+  snapshotDir?: string;
+  /** Node losses survived per run before the run fails (default 3). */
+  maxRecoveries?: number;
+}
+
+/** What the run did, so that it can be done again on other nodes after a node is lost. */
+type Step = { kind: 'finite'; rule: UpdateRule } | { kind: 'vi'; rule: UpdateRule; options: ValueIterationOptions };
+
+/** A failure that re-cutting the shards over the live nodes can get past. */
+function isNodeLoss(err: unknown): boolean {
+  return err instanceof ClusterError && /^cluster: node \S+ (stopped answering|left during the run)/.test(err.message);
 }
 
 export interface ClusterStats {
@@ -55,6 +71,8 @@ export interface ClusterStats {
   cellBounds: number[];
   /** Bytes sent and received by the coordinator. */
   coordinatorBytes: { sent: number; received: number };
+  /** Node losses recovered from in this run (shards re-cut, state reloaded, iterations replayed). */
+  recoveries: number;
   /** Per node of the run, as its last heartbeat reported: bytes sent and received, peak RSS. */
   nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number }>;
   dropped: number;
@@ -75,6 +93,13 @@ export class ClusterExecutor implements Executor {
   private problem?: Problem;
   private run?: ShardRun;
   private n = 0;
+  private spec?: ProblemSpec;
+  private tableOptions: TableOptions = {};
+  /** How the run started: initial policies, or a run's state loaded from sources. */
+  private origin?: { init: InitialPolicy } | { sources: PolicySources };
+  private history: Step[] = [];
+  private snapshot?: SnapshotFile;
+  private recoveries = 0;
   private start?: StartValues;
   private omd = false;
   private readonly logger?: Logger;
@@ -121,22 +146,46 @@ export class ClusterExecutor implements Executor {
     }
     if (this.fatal) throw this.fatal;
     this.problem = problem;
+    this.spec = spec;
+    this.tableOptions = options;
     this.omd = Boolean(options.omd);
     this.n = 0;
     this.start = undefined;
-    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, fingerprint: problemFingerprint(problem), tableOptions: { omd: this.omd, slices: options.slices ?? problem.game.T } };
-    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes: this.options.minNodes ?? 1, maxNodes: this.options.maxNodes });
+    this.origin = undefined;
+    this.history = [];
+    this.recoveries = 0;
+    this.snapshot?.remove();
+    this.snapshot = undefined;
+    await this.openRun(this.options.minNodes ?? 1);
+  }
+
+  /** A new run over the nodes present now (at open(), and after a node is lost). */
+  private async openRun(minNodes: number): Promise<void> {
+    const problem = this.problem!;
+    const spec = this.spec!;
+    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, fingerprint: problemFingerprint(problem), tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T } };
+    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes });
     if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
     this.run = r.run;
     this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds }, 'shards assigned');
   }
 
   async initPolicies(init: InitialPolicy): Promise<void> {
+    this.origin = { init };
+    await this.recovering(() => this.sendInit(init), 0);
+  }
+
+  private async sendInit(init: InitialPolicy): Promise<void> {
     const run = this.ready();
     await this.command({ kind: 'orders', orders: run.nodes.map((to) => ({ to, message: { type: 'init', run: run.id, init }, req: -2 })) });
   }
 
   async loadPolicies(policies: PolicySources): Promise<void> {
+    this.origin = { sources: policies };
+    await this.recovering(() => this.load(policies), 0);
+  }
+
+  private async load(policies: PolicySources): Promise<void> {
     const run = this.ready();
     const tables: Array<[PolicyTable, TableSource | undefined]> = [
       ['minorPolicy', policies.minorPolicy],
@@ -179,16 +228,64 @@ export class ClusterExecutor implements Executor {
   }
 
   async iterate(rule: UpdateRule): Promise<void> {
-    this.ready();
-    const r = await this.command({ kind: 'iterate', n: this.n++, rule });
-    this.takeStart(r);
+    await this.step({ kind: 'finite', rule });
   }
 
   async valueIteration(rule: UpdateRule, options: ValueIterationOptions): Promise<number> {
+    return this.step({ kind: 'vi', rule, options });
+  }
+
+  /** One iteration, recovered from node loss; then a snapshot every snapshotEvery iterations. */
+  private async step(step: Step): Promise<number> {
     this.ready();
-    const r = await this.command({ kind: 'vi', n: this.n++, rule, discount: options.discount, tolerance: options.tolerance, maxSweeps: options.maxSweeps ?? 1_000_000 });
+    this.history.push(step);
+    const sweeps = await this.recovering(() => this.run1(step), this.history.length - 1);
+    const every = this.options.snapshotEvery ?? 5;
+    if (every > 0 && this.history.length % every === 0) {
+      this.snapshot ??= new SnapshotFile(this.options.snapshotDir ?? tmpdir(), randomUUID());
+      const snapshot = this.snapshot;
+      await this.recovering(() => snapshot.write(this.history.length, this.policies()), this.history.length);
+    }
+    return sweeps;
+  }
+
+  private async run1(step: Step): Promise<number> {
+    const r =
+      step.kind === 'vi'
+        ? await this.command({ kind: 'vi', n: this.n++, rule: step.rule, discount: step.options.discount, tolerance: step.options.tolerance, maxSweeps: step.options.maxSweeps ?? 1_000_000 })
+        : await this.command({ kind: 'iterate', n: this.n++, rule: step.rule });
     this.takeStart(r);
     return r.kind === 'iterate' ? r.sweeps : 0;
+  }
+
+  /**
+   * Runs `fn`; when a node is lost meanwhile: a new run over the live nodes, the state of the last snapshot
+   * (or the start) loaded, the iterations since replayed (the same bits: every step is deterministic), `fn` again.
+   */
+  private async recovering<T>(fn: () => Promise<T>, completed: number): Promise<T> {
+    let lost = false;
+    for (;;) {
+      try {
+        if (lost) await this.recover(completed);
+        return await fn();
+      } catch (err) {
+        if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
+        this.recoveries++;
+        lost = true;
+        this.logger?.warn({ runId: this.run?.id, err: (err as Error).message, recovery: this.recoveries }, 'node lost: re-cutting the shards over the live nodes');
+      }
+    }
+  }
+
+  /** A new run over the live nodes with the state after `completed` iterations. */
+  private async recover(completed: number): Promise<void> {
+    await this.openRun(1);
+    const snapshot = this.snapshot?.taken && this.snapshot.iterations <= completed ? this.snapshot : undefined;
+    if (snapshot) await this.load(snapshot.sources());
+    else if (this.origin && 'init' in this.origin) await this.sendInit(this.origin.init);
+    else if (this.origin) await this.load(this.origin.sources);
+    for (let i = snapshot?.iterations ?? 0; i < completed; i++) await this.run1(this.history[i]);
+    this.logger?.info({ runId: this.run?.id, nodes: this.run?.nodes, from: snapshot?.iterations ?? 0, replayed: completed - (snapshot?.iterations ?? 0) }, 'recovered');
   }
 
   async startValues(): Promise<StartValues> {
@@ -214,6 +311,8 @@ export class ClusterExecutor implements Executor {
     this.ticker = undefined;
     if (this.run) await this.command({ kind: 'close' }).catch(() => {});
     this.run = undefined;
+    this.snapshot?.remove();
+    this.snapshot = undefined;
     for (const p of this.pending.values()) p.reject(new ClusterError('cluster executor: closed'));
     this.pending.clear();
     const nc = this.nc;
@@ -232,6 +331,7 @@ export class ClusterExecutor implements Executor {
       cellBounds: this.run?.cellBounds ?? [],
       coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
       dropped: this.scheduler.dropped,
+      recoveries: this.recoveries,
       nodeReports: (this.run?.nodes ?? []).map((node) => {
         const m = this.scheduler.members.get(node);
         return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };

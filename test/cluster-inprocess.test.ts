@@ -119,3 +119,41 @@ for (const n of [1, 2, 3]) {
     });
   });
 }
+
+describe('in-process cluster: node loss at random moments', () => {
+  it('a node cut off at 10 random moments: the shards are re-cut over the live nodes, the state reloaded from the last snapshot, the run ends with the same bits', async () => {
+    const spec = { game: 'cyber', params: { T: 10 }, bins: 8 };
+    const problem = await problemOf(spec);
+    const options: SolveOptions = { algorithm: 'fp', iterations: 8 };
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    let seed = 12345;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    let recovered = 0;
+    for (let trial = 0; trial < 10; trial++) {
+      const w = world(3);
+      const ex = new ClusterExecutor({ transport: w.coordinator, minNodes: 3, settleMs: 0, heartbeatTimeoutMs: 300, snapshotEvery: 3 });
+      let iterations = 0;
+      const victim = `node-${Math.floor(random() * 3)}`;
+      // the cut falls after a random number of iterations and a random delay into the next one (a flow,
+      // a step, a halo exchange, a snapshot being written)
+      const killAfter = Math.floor(random() * 6);
+      const delayMs = Math.floor(random() * 30);
+      try {
+        const got = await solveCollected(spec, problem, ex, {
+          ...options,
+          onIteration: () => {
+            if (++iterations === killAfter + 1) setTimeout(() => w.hub.down.add(victim), delayMs);
+          },
+        });
+        expectSameBits(want, got, `trial ${trial}: ${victim} cut after ${killAfter} iterations + ${delayMs} ms`);
+        recovered += ex.stats().recoveries;
+        if (ex.stats().recoveries > 0) expect(ex.stats().nodes).not.toContain(victim);
+      } finally {
+        await ex.close();
+        for (const node of w.nodes) await node.stop();
+      }
+    }
+    // most cuts land while the run still needs the node (the others after its last message)
+    expect(recovered).toBeGreaterThanOrEqual(7);
+  });
+});
