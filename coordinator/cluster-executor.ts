@@ -50,7 +50,7 @@ export interface ClusterExecutorOptions {
   settleMs?: number;
   /** Elements per piece when policies are streamed (default 1 Mi: 8 MiB per piece). */
   pieceElements?: number;
-  /** Snapshot the policies every K iterations for recovery from node loss (default 5; 0: never, start over). */
+  /** Snapshot the policies every K iterations for recovery from node loss (default 20; 0: never, start over). */
   snapshotEvery?: number;
   /** Where snapshots go (default the system's temporary directory). */
   snapshotDir?: string;
@@ -240,7 +240,7 @@ export class ClusterExecutor implements Executor {
     this.ready();
     this.history.push(step);
     const sweeps = await this.recovering(() => this.run1(step), this.history.length - 1);
-    const every = this.options.snapshotEvery ?? 5;
+    const every = this.options.snapshotEvery ?? 20;
     if (every > 0 && this.history.length % every === 0) {
       this.snapshot ??= new SnapshotFile(this.options.snapshotDir ?? tmpdir(), randomUUID());
       const snapshot = this.snapshot;
