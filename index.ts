@@ -13,6 +13,7 @@ import type { GridKind } from './shared/grid.ts';
 import type { InitialPolicy } from './shared/tables.ts';
 import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
+import { collectSource } from './shared/table-source.ts';
 import { LocalExecutor } from './coordinator/local-executor.ts';
 import { solve as runSolver, type Algorithm, type CurvePoint } from './coordinator/solver.ts';
 import { parseSolveFlags, type SolveSettings } from './coordinator/options.ts';
@@ -111,7 +112,7 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
   const problem = new Problem(buildGame(family, params), bins, settings.grid);
   const executor = threads > 1 ? new LocalExecutor({ threads }) : new InlineExecutor();
   try {
-    const { curve, tables } = await runSolver({ game: family.name, params, bins }, problem, executor, {
+    const { curve, policies } = await runSolver({ game: family.name, params, bins }, problem, executor, {
       algorithm: settings.algorithm,
       iterations: settings.iterations,
       horizon: settings.horizon,
@@ -123,7 +124,8 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
       init: settings.init,
       onIteration: request.onIteration ? (p) => request.onIteration?.(p) : undefined,
     });
-    return { curve, minorPolicy: Float64Array.from(tables.minorPolicy), majorPolicy: Float64Array.from(tables.majorPolicy), problem };
+    // read before close(): the sources are the executor's
+    return { curve, minorPolicy: await collectSource(policies.minorPolicy), majorPolicy: await collectSource(policies.majorPolicy), problem };
   } finally {
     await executor.close();
   }

@@ -1,64 +1,175 @@
-// Cluster vs local: time per FP iteration (steady state: the first iteration, which ships every policy slice
-// to the nodes and builds their Problems, is left out) and bytes moved per sweep.
-//   npx tsx bench/cluster.ts [game] [bins] [iterations] [nodes] [threadsPerNode]
-// defaults: cyber 60 4 2 1 — the issue's "2 nodes x 1 thread vs 2 local threads". The nodes are real
+// Cluster vs one machine, and a scaling model (docs/cluster.md, "Scaling model").
+//   npm run bench:cluster -- [game] [bins] [iterations] [nodes] [threadsPerNode]
+// defaults: cyber 60 3 2 1 (the issue's "2 nodes x 1 thread vs 2 local threads"). --cluster-only skips the
+// local runs and the model (memory checks at sizes where a local run would not fit next to the cluster). The nodes are real
 // `m3fg worker` processes behind a real nats-server on loopback (deploy/local-cluster.sh), on this machine.
+// Writes bench/results/cluster.json: game, bins, nodes, threadsPerNode, localSecondsPerIteration,
+// clusterSecondsPerIteration, bytesPerIteration (all parties' NATS payload bytes, frames included, per
+// iteration: the whole run's bytes / iterations; there is no warm-up shipping in the owner-computes
+// design), coordinatorPeakRssBytes, nodePeakRssBytes, and the model's inputs and predictions.
+// The cluster runs first, so the coordinator's peak RSS is not the local run's.
 
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
 import { builtinGames } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
+import { valueRowWidth } from '../shared/cluster-messages.ts';
+import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { LocalExecutor } from '../coordinator/local-executor.ts';
-import { ClusterExecutor, type ClusterStats } from '../coordinator/cluster-executor.ts';
+import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import type { Executor } from '../coordinator/executor.ts';
 import { solve } from '../coordinator/solver.ts';
-import { startCluster } from '../test/helpers/cluster.ts';
+import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
 
-const [game = 'cyber', binsArg = '60', itArg = '4', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2);
+const clusterOnly = process.argv.includes('--cluster-only');
+const [game = 'cyber', binsArg = '60', itArg = '3', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const bins = Number(binsArg);
 const iterations = Math.max(2, Number(itArg));
 const nodes = Number(nodesArg);
 const threadsPerNode = Number(tpnArg);
 const spec = { game, params: {}, bins };
 const problem = new Problem(buildGame(builtinGames[game], {}), bins);
-console.log(`${game} M=${bins}: ${problem.rows} rows, T=${problem.game.T}; ${iterations} FP iterations (the first not timed)`);
+const { T, nX } = problem.game;
+const R = problem.rows;
+console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, the first not timed`);
 
-async function timed(executor: Executor, afterFirst?: () => void): Promise<number> {
+/** Seconds per iteration after the first. */
+async function timed(executor: Executor): Promise<number> {
   const stamps: number[] = [];
-  await solve(spec, problem, executor, {
-    algorithm: 'fp',
-    iterations,
-    onIteration: () => {
-      stamps.push(performance.now());
-      if (stamps.length === 1) afterFirst?.();
-    },
-  });
-  await executor.close();
+  await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration: () => void stamps.push(performance.now()) });
   return (stamps[stamps.length - 1] - stamps[0]) / (stamps.length - 1) / 1000;
 }
 
-const localThreads = nodes * threadsPerNode;
-const local = await timed(new LocalExecutor({ threads: localThreads }));
-console.log(`local  ${localThreads} thread(s):            ${local.toFixed(3)} s/iteration`);
+/** One-way latency of a small message through the server: median round trip / 2 (s). */
+async function latency(cluster: LocalCluster): Promise<number> {
+  const a = await connect({ servers: cluster.url, user: cluster.coordinator.user, pass: cluster.coordinator.pass });
+  const b = await connect({ servers: cluster.url, user: 'node-16', pass: cluster.credentials.M3FG_NODE_16_PASS });
+  b.subscribe('m3fg.to.node-16.from.*', { callback: (_e, m) => b.publish('m3fg.to.coord.from.node-16', m.data) });
+  const rtts: number[] = [];
+  let done: () => void = () => {};
+  let t0 = 0;
+  a.subscribe('m3fg.to.coord.from.*', {
+    callback: () => {
+      rtts.push(performance.now() - t0);
+      done();
+    },
+  });
+  await a.flush();
+  await b.flush();
+  const payload = new Uint8Array(1024);
+  for (let i = 0; i < 200; i++) {
+    const got = new Promise<void>((r) => (done = r));
+    t0 = performance.now();
+    a.publish('m3fg.to.node-16.from.coord', payload);
+    await got;
+  }
+  await a.close();
+  await b.close();
+  rtts.sort((x, y) => x - y);
+  return rtts[rtts.length >> 1] / 2 / 1000;
+}
 
 const cluster = await startCluster(nodes, threadsPerNode);
+let clusterSeconds: number;
+let bytesPerIteration: number;
+let peerBytesPerIteration: number;
+let nodePeakRssBytes: number[];
+let L: number;
 try {
-  const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes });
-  let first: ClusterStats | undefined;
-  const seconds = await timed(ex, () => (first = ex.stats()));
-  const last = ex.stats();
-  const steady = iterations - 1;
-  console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${seconds.toFixed(3)} s/iteration  (${(seconds / local).toFixed(2)}x local)`);
-  for (const kind of ['flow', 'step'] as const) {
-    const a = first!.traffic[kind];
-    const b = last.traffic[kind];
-    const mb = (x: number) => (x / steady / 2 ** 20).toFixed(1);
-    console.log(
-      `  ${kind.padEnd(4)} per sweep: ${mb(b.bytesOut - a.bytesOut)} MiB out, ${mb(b.bytesIn - a.bytesIn)} MiB in; ` +
-        `wall ${((b.wallMs - a.wallMs) / steady / 1000).toFixed(3)} s, coordinator busy ${((b.coordinatorMs - a.coordinatorMs) / steady / 1000).toFixed(3)} s`,
-    );
-  }
-  const f = first!.traffic.flow;
-  console.log(`  first iteration's flow (ships every slice): ${(f.bytesOut / 2 ** 20).toFixed(1)} MiB out`);
+  L = await latency(cluster);
+  const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes });
+  clusterSeconds = await timed(ex);
+  await new Promise((r) => setTimeout(r, 1_200)); // the nodes' byte counts travel with their heartbeats
+  const s = ex.stats();
+  await ex.close();
+  const nodeSent = s.nodeReports.reduce((a, n) => a + n.sent, 0);
+  bytesPerIteration = (nodeSent + s.coordinatorBytes.sent) / iterations;
+  // node-to-node: what nodes sent minus what the coordinator received from them
+  peerBytesPerIteration = (nodeSent - s.coordinatorBytes.received) / iterations;
+  nodePeakRssBytes = s.nodeReports.map((n) => n.peakRss);
 } finally {
   cluster.stop();
 }
+const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
+console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
+console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms`);
+
+if (clusterOnly) {
+  mkdirSync('bench/results', { recursive: true });
+  const only = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes };
+  writeFileSync(`bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`, JSON.stringify(only, null, 1));
+  console.log(`wrote bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`);
+  process.exit(0);
+}
+const localThreads = nodes * threadsPerNode;
+const local = await timed(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
+console.log(`local ${localThreads} thread(s): ${local.toFixed(3)} s/iteration (cluster/local ${(clusterSeconds / local).toFixed(2)}x)`);
+const single = localThreads > 1 ? await timed(new InlineExecutor()) : local;
+const c = single / (T * R); // seconds per (t, row): flow + step + update on one thread
+
+// Scaling model: per iteration, T steps on the critical path; each costs the node's share of the rows, one
+// message latency (the halo of step t + 1 must arrive) and the halo bytes over the node's link:
+//   s(N, P, M, bw) = T * ( R(M) * c / (N * P) + L + h(N, M) * R(M) * bytesPerRow / N / bw )
+// h(N, M): halo rows per t over all nodes, as a fraction of the rows; measured by bench/halo.ts at M = 60
+// (bench/results/halo.json, cell-major), scaled by (60 / M)^0.2: measured on 2 nodes, the fraction falls only
+// from 8.1% (M = 30) to 7.3% (60) and 6.7% (90). A shard's boundary grows as M^2 while its rows grow as M^3,
+// but the mean field moves about M times more cells per step, so the halo is about M cells thick.
+const bytesPerRow = valueRowWidth(nX) * 8 * 1.05; // values + the row index of the need lists, ~5%
+const haloFile = 'bench/results/halo.json';
+const measured = existsSync(haloFile)
+  ? (JSON.parse(readFileSync(haloFile, 'utf8')) as Array<{ game: string; order: string; shards: number; percentOfRows: number }>).filter((r) => r.game === game && r.order === 'cell-major')
+  : [];
+function haloFraction(N: number, M: number): number {
+  if (N <= 1) return 0;
+  const pts = measured.map((r) => [r.shards, r.percentOfRows / 100] as const).sort((a, b) => a[0] - b[0]);
+  let f: number;
+  if (pts.length === 0) f = 0.07 * (N - 1);
+  else {
+    // log-log interpolation between the measured shard counts, extrapolated from the last two
+    const i = Math.max(1, Math.min(pts.length - 1, pts.findIndex((p) => p[0] >= N)));
+    const [n0, f0] = pts[i - 1];
+    const [n1, f1] = pts[i];
+    f = f0 * Math.exp((Math.log(f1 / f0) * Math.log(N / n0)) / Math.log(n1 / n0));
+  }
+  return f * Math.pow(60 / M, 0.2);
+}
+const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M).rows;
+const predict = (N: number, P: number, M: number, rows: number, bw: number) => T * ((rows * c) / (N * P) + L + (haloFraction(N, M) * rows * bytesPerRow) / N / bw);
+const loopback = 1e9; // bytes/s through nats-server on loopback here: not the limit, set high
+const check = [1, nodes].map((N) => ({ nodes: N, predicted: predict(N, threadsPerNode, bins, R, loopback) }));
+console.log(`model inputs: c = ${(c * 1e6).toFixed(3)} us per (t, row), L = ${(L * 1e3).toFixed(3)} ms, halo fraction at M = ${bins}: ${[2, 4, 8, 16].map((n) => `${n}: ${(100 * haloFraction(n, bins)).toFixed(1)}%`).join(', ')}`);
+console.log(`model check here: ${check.map((p) => `${p.nodes} node(s) predicted ${p.predicted.toFixed(3)} s`).join(', ')}; measured ${nodes} node(s) ${clusterSeconds.toFixed(3)} s (${((100 * (check[check.length - 1].predicted - clusterSeconds)) / clusterSeconds).toFixed(0)}%)`);
+const predictions: Array<Record<string, number>> = [];
+for (const M of [120, 200]) {
+  const rows = rowsAt(M);
+  for (const bw of [1e9 / 8, 10e9 / 8]) {
+    for (const N of [4, 8, 16]) predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, nodes: N, threadsPerNode: 16, secondsPerIteration: predict(N, 16, M, rows, bw) });
+  }
+}
+console.log('predicted s/iteration, 16 threads per node:');
+for (const M of [120, 200]) {
+  for (const g of [1, 10]) {
+    const row = predictions.filter((p) => p.bins === M && p.gbitPerSecond === g);
+    console.log(`  ${game} M=${M} ${String(g).padStart(2)} Gbit/s: ${row.map((p) => `${p.nodes} nodes ${p.secondsPerIteration.toFixed(2)} s`).join(', ')}`);
+  }
+}
+mkdirSync('bench/results', { recursive: true });
+const result = {
+  game,
+  bins,
+  rows: R,
+  T,
+  iterations,
+  nodes,
+  threadsPerNode,
+  localSecondsPerIteration: local,
+  clusterSecondsPerIteration: clusterSeconds,
+  bytesPerIteration,
+  peerBytesPerIteration,
+  coordinatorPeakRssBytes,
+  nodePeakRssBytes,
+  model: { secondsPerRowStep: c, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
+};
+writeFileSync('bench/results/cluster.json', JSON.stringify(result, null, 1));
+console.log('wrote bench/results/cluster.json');

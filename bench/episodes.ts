@@ -12,6 +12,7 @@ import { buildGame } from '../shared/validate.ts';
 import type { Sampler } from '../shared/episodes.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { solve } from '../coordinator/solver.ts';
+import { collectSource } from '../shared/table-source.ts';
 import { InlineEpisodeRunner, PiscinaEpisodeRunner, type EpisodeJob, type EpisodeRunner } from '../coordinator/nplayer.ts';
 
 const argv = process.argv.slice(2);
@@ -25,8 +26,8 @@ const bins = 120;
 const game = buildGame(builtinGames.sis);
 const problem = new Problem(game, bins);
 const t0 = performance.now();
-const { tables } = await solve({ game: 'sis', params: {}, bins }, problem, new InlineExecutor(), { algorithm: 'fp', iterations: 100 });
-const policies = { minorPolicy: tables.minorPolicy.slice(), majorPolicy: tables.majorPolicy.slice() };
+const { policies: solved } = await solve({ game: 'sis', params: {}, bins }, problem, new InlineExecutor(), { algorithm: 'fp', iterations: 100 });
+const policies = { minorPolicy: await collectSource(solved.minorPolicy), majorPolicy: await collectSource(solved.majorPolicy) };
 console.log(`SIS M=${bins}, FP 100 iterations: ${((performance.now() - t0) / 1000).toFixed(1)} s; T = ${game.T}; node ${process.version}`);
 
 interface Row {

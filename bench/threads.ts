@@ -132,16 +132,17 @@ async function measure(instance: Instance, threads: number, budget: number): Pro
     name: inner.name,
     open: async (s, p, o) => {
       const started = performance.now();
-      const tables = await inner.open(s, p, o);
+      await inner.open(s, p, o);
       await local?.whenReady();
       mark = performance.now();
       openSeconds = (mark - started) / 1000;
-      return tables;
     },
-    flow: () => inner.flow(),
-    backward: (t, o) => inner.backward(t, o),
-    update: (t, r) => inner.update(t, r),
-    step: (t, r) => inner.step(t, r),
+    initPolicies: (init) => inner.initPolicies(init),
+    loadPolicies: (p) => inner.loadPolicies(p),
+    iterate: (rule) => inner.iterate(rule),
+    valueIteration: (rule, o) => inner.valueIteration(rule, o),
+    startValues: () => inner.startValues(),
+    policies: () => inner.policies(),
     close: () => inner.close(),
   };
   const durations: number[] = [];

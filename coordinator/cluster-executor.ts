@@ -1,582 +1,438 @@
-// The cluster executor: the sweeps of every solver iteration sharded over `m3fg worker` nodes connected by
-// NATS. Bitwise identical to the inline executor for any number of nodes: a node runs the same kernels on
-// the same bits, and every result is written back into the coordinator's tables (the truth), where the
-// coordinator applies the policy update itself (updateRange, the same function the node applies to its copy).
-// What travels and what nodes cache: shared/cluster-protocol.ts.
+// The owner-computes cluster executor (docs/cluster.md). The coordinator only orchestrates: at open() the
+// scheduling core (shared/cluster-scheduler.ts) cuts the cells into shards and hands one to each node; the
+// nodes keep their shard's policies, accumulators, next cells and values for every t, run flow, steps and
+// updates where the data lives and exchange V(t + 1) halo rows among themselves. The coordinator sees the
+// start values at t = 0 (the curve), value-iteration change sums, and, when asked, the policy tables
+// streamed shard by shard (policies()): it never holds a whole table.
 //
-// Rows are cut into K contiguous chunks at open(); chunk k belongs to the k mod n-th live node (sorted ids),
-// so the node that updated a slice is the one that flows it next (no policy data moves once warm).
-//   flow():        one task per (chunk, block of slices); the next cells come back.
-//   step(t, rule): one task per chunk: the value rows of t + 1 its next cells reference go out; the value
-//                  rows of t that the step at t - 1 will reference (all of them at t <= 1), the greedy actions
-//                  and (softmax / OMD) the Q rows come back; then the coordinator updates the chunk's slice t.
-//                  step() resolves when every chunk of t has: the barrier between slices.
-//   backward():    like a step without the update; all written value rows come back (value iteration).
-//   update():      on the coordinator, over all rows (cheap); the nodes' copies of slice t become stale.
-// Caller contract (the solver keeps it): policies are written directly only between open() and the first
-// flow(); a step(t) is followed by step(t - 1) or by reads of value slots 0 and 1 only.
-//
-// Failures. A task's attempt ends with its result, an error reply, its deadline (taskTimeoutMs), or its node
-// falling silent (no heartbeat for heartbeatTimeoutMs: a killed node is noticed in seconds). The next attempt
-// is offered through the queue group (a claim; the first node to answer gets the task with all its data).
-// Replies that match no outstanding attempt (late, duplicate, forged: id and random nonce must match) are
-// ignored; one that matches but does not fit its task (shared/cluster-protocol.ts checkResult) fails the attempt.
+// This file is the shell: it turns the Executor calls into scheduler commands, feeds it messages and a
+// clock tick, and carries out its instructions over a Transport (in-process or NATS).
 
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import pLimit, { type LimitFunction } from 'p-limit';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';
-import { allocateTables, type SolverTables, type TableOptions } from '../shared/tables.ts';
-import type { StepOptions } from '../shared/kernels/backward.ts';
-import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
-import {
-  applyFlowResult,
-  applyRowOutputs,
-  bodyWritesSlices,
-  checkResult,
-  CLUSTER_PROTOCOL_VERSION,
-  describeBody,
-  gatherValues,
-  referencedRows,
-  sliceData,
-  subjects,
-  type Claim,
-  type ClusterRun,
-  type Heartbeat,
-  type ReplyMessage,
-  type SliceRef,
-  type TaskBody,
-  type TaskMessage,
-  type TaskResult,
-  type ValueRows,
-} from '../shared/cluster-protocol.ts';
-import { connectNats, Wire, type NatsOptions } from '../worker/nats-transport.ts';
-import { problemFingerprint } from '../worker/sweep-protocol.ts';
-import type { Executor, ProblemSpec } from './executor.ts';
-import { settleAll } from './local-executor.ts';
+import { tableLayout, type InitialPolicy, type TableOptions } from '../shared/tables.ts';
+import type { UpdateRule } from '../shared/kernels/update.ts';
+import { startValuesFromRows, type StartValues } from '../shared/kernels/exploitability.ts';
+import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
+import { problemFingerprint } from '../shared/problem-fingerprint.ts';
+import { ownedRanges, SHARD_PROTOCOL_VERSION, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
+import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
+import type { Transport } from '../shared/cluster-transport.ts';
+import { OptionError } from '../shared/errors.ts';
+import type { NatsOptions } from '../shared/cluster-nats.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectCoordinator } from './cluster-nats.ts';
+import { SnapshotFile } from './cluster-snapshot.ts';
+import { tmpdir } from 'node:os';
+import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
-export interface ClusterExecutorOptions {
-  nats: NatsOptions;
-  logger?: Logger;
-  /** Row chunks (default: 2 per node thread at open(), at most one per row). */
-  chunks?: number;
-  chunksPerThread?: number;
-  /** open() waits for this many nodes (default 1). */
-  minNodes?: number;
-  /** How long to wait for nodes (at open(), or when none is left), ms (default 60 s). */
-  waitForNodesMs?: number;
-  /** A node silent this long is gone: its attempts are sent elsewhere (default 3 s; nodes beat every 0.5 s). */
-  heartbeatTimeoutMs?: number;
-  /** Deadline of one attempt, ms (default 10 min: a live node is caught by the heartbeat, not by this). */
-  taskTimeoutMs?: number;
-  /** Attempts per task before the call fails (default 5; "send the data" answers do not count). */
-  maxAttempts?: number;
-  /** Tasks in flight per node thread (p-limit; default 2). */
-  inFlightPerThread?: number;
-  /** Most slice bytes in one flow task (default 16 MiB). */
-  flowTaskBytes?: number;
-  /** Every step returns all its value rows, not just those the next step reads (default false). */
-  fullValues?: boolean;
-}
-
-/** A task that failed every attempt, or no node to run it. */
 export class ClusterError extends Error {
   override name = 'ClusterError';
 }
 
-type CallKind = 'flow' | 'step' | 'backward';
+export interface ClusterExecutorOptions {
+  /** The coordinator's transport (party 'coord'); the caller closes it. Or: */
+  transport?: Transport;
+  /** connect to this NATS server at open() (closed by close()). */
+  nats?: NatsOptions;
+  logger?: Logger;
+  /** open() waits for this many nodes (default 1). */
+  minNodes?: number;
+  /** Use at most this many of the nodes present. */
+  maxNodes?: number;
+  waitForNodesMs?: number;
+  /** A node silent this long is gone (default 10 s; nodes beat every 0.5 s from a thread that never computes). */
+  heartbeatTimeoutMs?: number;
+  /** How long a node may be silent while it builds the Problem at open() (default 120 s). */
+  buildTimeoutMs?: number;
+  /** After the first heartbeat, wait this long for other nodes before cutting shards (default 1 s). */
+  settleMs?: number;
+  /** Elements per piece when policies are streamed (default 1 Mi: 8 MiB per piece). */
+  pieceElements?: number;
+  /** Snapshot the policies every K iterations for recovery from node loss (default 20; 0: never, start over). */
+  snapshotEvery?: number;
+  /** Where snapshots go (default the system's temporary directory). */
+  snapshotDir?: string;
+  /** Node losses survived per run before the run fails (default 3). */
+  maxRecoveries?: number;
+}
+
+/** What the run did, so that it can be done again on other nodes after a node is lost. */
+type Step = { kind: 'finite'; rule: UpdateRule } | { kind: 'vi'; rule: UpdateRule; options: ValueIterationOptions };
+
+/** A failure that re-cutting the shards over the live nodes can get past. */
+function isNodeLoss(err: unknown): boolean {
+  return err instanceof ClusterError && /^cluster: node \S+ (stopped answering|left during the run)/.test(err.message);
+}
 
 export interface ClusterStats {
-  /** Per kind of call: calls, tasks, bytes sent to nodes, bytes received (whole messages, before framing). */
-  traffic: Record<CallKind, { calls: number; tasks: number; bytesOut: number; bytesIn: number; wallMs: number; coordinatorMs: number }>;
-  retries: number;
-  /** "Send the data" answers (a node lacked a slice generation). */
-  misses: number;
-  /** Replies that matched no outstanding attempt (late, duplicate, forged). */
-  ignoredReplies: number;
-  /** Replies that matched an attempt but not its task's shape. */
-  malformedReplies: number;
-  /** Nodes that took at least one task, and nodes currently live. */
-  nodesUsed: number;
-  nodesLive: number;
+  nodes: string[];
+  cellBounds: number[];
+  /** Bytes sent and received by the coordinator. */
+  coordinatorBytes: { sent: number; received: number };
+  /** Node losses recovered from in this run (shards re-cut, state reloaded, iterations replayed). */
+  recoveries: number;
+  /** Per node of the run, as its last heartbeat reported: bytes sent and received, peak RSS. */
+  nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number }>;
+  dropped: number;
 }
-
-interface NodeInfo {
-  readonly id: string;
-  threads: number;
-  state: 'ready' | 'leaving';
-  lastSeen: number;
-  limit: LimitFunction;
-  /** Slice generations this node holds: index t * K + k. */
-  held: Map<number, number>;
-}
-
-interface Attempt {
-  readonly nonce: string;
-  readonly node: string;
-  readonly task: TaskMessage;
-  readonly resolve: (r: TaskResult) => void;
-  readonly reject: (e: Error) => void;
-  readonly timer: NodeJS.Timeout;
-  readonly kind: CallKind;
-}
-
-class MissError extends Error {}
 
 export class ClusterExecutor implements Executor {
   readonly name = 'cluster';
-  private readonly opts: Required<Omit<ClusterExecutorOptions, 'logger' | 'chunks'>> & Pick<ClusterExecutorOptions, 'chunks'>;
-  private readonly logger?: Logger;
-  private readonly subj: ReturnType<typeof subjects>;
-  private readonly id = randomBytes(8).toString('hex');
+  private scheduler: SchedulerState;
+  private transport?: Transport;
   private nc?: NatsConnection;
-  private wire?: Wire;
-  private subs: Subscription[] = [];
-  private monitor?: NodeJS.Timeout;
-  private readonly nodes = new Map<string, NodeInfo>();
-  private readonly nodesUsed = new Set<string>();
-  private readonly attempts = new Map<string, Attempt>();
-  private readonly claims = new Map<string, (node: string) => void>();
-  private nodeWaiters: Array<() => void> = [];
+  private fatal?: Error;
+  /** While the coordinator's own connection is down, node silence is not counted. */
+  private offline = false;
+  private readonly pending = new Map<number, { resolve: (r: CommandResult) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private nextReq = 1;
+  private ticker?: NodeJS.Timeout;
   private problem?: Problem;
-  private tables?: SolverTables;
-  private run?: ClusterRun;
-  private bounds: number[] = [];
-  private gen = new Int32Array(0);
-  private mark = new Uint8Array(0);
-  private taskSeq = 0;
-  private listeningSince = 0;
-  private readonly counters = { retries: 0, misses: 0, ignoredReplies: 0, malformedReplies: 0 };
-  private readonly traffic = Object.fromEntries(
-    (['flow', 'step', 'backward'] as const).map((k) => [k, { calls: 0, tasks: 0, bytesOut: 0, bytesIn: 0, wallMs: 0, coordinatorMs: 0 }]),
-  ) as ClusterStats['traffic'];
+  private run?: ShardRun;
+  private n = 0;
+  private spec?: ProblemSpec;
+  private tableOptions: TableOptions = {};
+  /** How the run started: initial policies, or a run's state loaded from sources. */
+  private origin?: { init: InitialPolicy } | { sources: PolicySources };
+  private history: Step[] = [];
+  private snapshot?: SnapshotFile;
+  private recoveries = 0;
+  private start?: StartValues;
+  private omd = false;
+  private readonly logger?: Logger;
 
-  constructor(options: ClusterExecutorOptions) {
-    this.opts = {
-      nats: options.nats,
-      chunks: options.chunks,
-      chunksPerThread: options.chunksPerThread ?? 2,
-      minNodes: options.minNodes ?? 1,
-      waitForNodesMs: options.waitForNodesMs ?? 60_000,
-      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3_000,
-      taskTimeoutMs: options.taskTimeoutMs ?? 600_000,
-      maxAttempts: options.maxAttempts ?? 5,
-      inFlightPerThread: options.inFlightPerThread ?? 2,
-      flowTaskBytes: options.flowTaskBytes ?? 16 * 2 ** 20,
-      fullValues: options.fullValues ?? false,
-    };
-    for (const key of ['chunksPerThread', 'minNodes', 'maxAttempts', 'inFlightPerThread'] as const) {
-      const v = this.opts[key];
-      if (!Number.isSafeInteger(v) || v < 1) throw new OptionError(`cluster executor: ${key} must be an integer >= 1, got ${String(v)}`);
+  constructor(private readonly options: ClusterExecutorOptions) {
+    if (!options.transport && !options.nats) throw new OptionError('cluster executor: a transport or NATS options are required');
+    for (const key of ['minNodes', 'maxNodes'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) throw new OptionError(`cluster executor: ${key} must be an integer >= 1, got ${String(v)}`);
     }
-    if (options.chunks !== undefined && !(Number.isSafeInteger(options.chunks) && options.chunks >= 1)) {
-      throw new OptionError(`cluster executor: chunks must be an integer >= 1, got ${String(options.chunks)}`);
-    }
-    this.subj = subjects(options.nats.prefix ?? 'm3fg');
-    this.logger = options.logger?.child({ component: 'cluster-executor', coordinator: this.id });
+    this.scheduler = newSchedulerState(
+      {
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
+        waitForNodesMs: options.waitForNodesMs ?? 60_000,
+        settleMs: options.settleMs ?? 1_000,
+        buildTimeoutMs: options.buildTimeoutMs ?? 120_000,
+      },
+      Date.now(),
+    );
+    this.logger = options.logger?.child({ component: 'cluster-executor' });
+    if (options.transport) this.attach(options.transport);
   }
 
-  async open(spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<SolverTables> {
-    await this.connect();
-    const rows = problem.rows;
+  /** Starts listening on `transport` and the clock tick. */
+  private attach(transport: Transport): void {
+    this.transport = transport;
+    this.scheduler = newSchedulerState(this.scheduler.config, Date.now());
+    transport.listen((from, message) => this.feed({ kind: 'message', from, message: message as ToCoordinator, now: Date.now() }));
+    this.ticker = setInterval(() => this.offline || this.feed({ kind: 'tick', now: Date.now() }), 100);
+    this.ticker.unref();
+  }
+
+  async open(spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<void> {
+    if (!this.transport) {
+      const { nc, transport } = await connectCoordinator(this.options.nats!, (err) => {
+        this.fatal = err;
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      });
+      this.nc = nc;
+      this.attach(transport);
+      void this.watch(nc);
+      await nc.flush();
+    }
+    if (this.fatal) throw this.fatal;
     this.problem = problem;
-    this.tables = allocateTables(problem, undefined, options);
-    this.run = {
-      id: randomUUID(),
-      spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins },
-      gridKind: problem.grid.kind,
-      fingerprint: problemFingerprint(problem),
-      tableOptions: { ...options },
-    };
-    await this.waitForNodes(this.opts.minNodes);
-    // every node beats twice a second: after a second of listening, all running nodes are known
-    const settle = this.listeningSince + 1_000 - Date.now();
-    if (settle > 0) await new Promise((done) => setTimeout(done, settle));
-    const threads = [...this.liveNodes()].reduce((s, n) => s + n.threads, 0);
-    const K = Math.max(1, Math.min(rows, this.opts.chunks ?? threads * this.opts.chunksPerThread));
-    this.bounds = Array.from({ length: K + 1 }, (_, i) => Math.floor((i * rows) / K));
-    this.gen = new Int32Array((options.slices ?? problem.game.T) * K);
-    this.mark = new Uint8Array(rows);
-    for (const n of this.nodes.values()) n.held.clear();
-    this.logger?.info({ runId: this.run.id, nodes: this.liveNodes().length, threads, chunks: K, rows }, 'cluster run opened');
-    return this.tables;
+    this.spec = spec;
+    this.tableOptions = options;
+    this.omd = Boolean(options.omd);
+    this.n = 0;
+    this.start = undefined;
+    this.origin = undefined;
+    this.history = [];
+    this.recoveries = 0;
+    this.snapshot?.remove();
+    this.snapshot = undefined;
+    await this.openRun(this.options.minNodes ?? 1);
   }
 
-  async flow(): Promise<void> {
-    const { problem, tables } = this.ready();
-    const { nX, nU, nU0 } = problem.game;
-    const K = this.bounds.length - 1;
-    const slices = this.gen.length / K;
-    const perRow = (nX * nU + nU0) * 8 + nU0 * 4 + (tables.minorY.length > 0 ? (nX * nU + nU0) * 8 : 0);
-    const tasks: Array<Promise<void>> = [];
-    const t0 = this.begin('flow');
-    for (let k = 0; k < K; k++) {
-      const a = this.bounds[k];
-      const b = this.bounds[k + 1];
-      const block = Math.max(1, Math.min(slices, Math.floor(this.opts.flowTaskBytes / Math.max(1, (b - a) * perRow))));
-      for (let tFrom = 0; tFrom < slices; tFrom += block) {
-        const tTo = Math.min(slices, tFrom + block);
-        const ts = Array.from({ length: tTo - tFrom }, (_, i) => tFrom + i);
-        tasks.push(
-          this.runTask('flow', k, ts, { kind: 'flow', tFrom, tTo }, (res) => applyFlowResult(problem, tables, tFrom, tTo, a, b, res.nextCell!)),
-        );
+  /** A new run over the nodes present now (at open(), and after a node is lost). */
+  private async openRun(minNodes: number): Promise<void> {
+    const problem = this.problem!;
+    const spec = this.spec!;
+    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, fingerprint: problemFingerprint(problem), tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T } };
+    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes });
+    if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
+    this.run = r.run;
+    this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds }, 'shards assigned');
+  }
+
+  async initPolicies(init: InitialPolicy): Promise<void> {
+    this.origin = { init };
+    await this.recovering(() => this.sendInit(init), 0);
+  }
+
+  private async sendInit(init: InitialPolicy): Promise<void> {
+    const run = this.ready();
+    await this.command({ kind: 'orders', orders: run.nodes.map((to) => ({ to, message: { type: 'init', run: run.id, init }, req: -2 })) });
+  }
+
+  async loadPolicies(policies: PolicySources): Promise<void> {
+    this.origin = { sources: policies };
+    await this.recovering(() => this.load(policies), 0);
+  }
+
+  private async load(policies: PolicySources): Promise<void> {
+    const run = this.ready();
+    const tables: Array<[PolicyTable, TableSource | undefined]> = [
+      ['minorPolicy', policies.minorPolicy],
+      ['majorPolicy', policies.majorPolicy],
+      ['minorY', policies.minorY],
+      ['majorY', policies.majorY],
+    ];
+    const layout = tableLayout(this.problem!, run.tableOptions);
+    for (const [table, source] of tables) {
+      if (!source) continue;
+      if (source.length !== layout[table].length) throw new Error(`resume: the saved ${table} has ${source.length} entries, this problem needs ${layout[table].length}`);
+      const width = this.width(table);
+      let expected = 0;
+      await source.read(async (piece, offset) => {
+        if (offset !== expected) throw new Error(`resume: ${table} source out of order at ${offset}`);
+        expected += piece.length;
+        const orders = run.nodes.map((to, k) => {
+          const ranges = ownedRanges(offset, offset + piece.length, width, this.problem!.cells, run.cellBounds[k], run.cellBounds[k + 1]);
+          const starts = new Float64Array(ranges.length / 2);
+          const lengths = new Float64Array(ranges.length / 2);
+          let total = 0;
+          for (let i = 0; i < ranges.length; i += 2) {
+            starts[i / 2] = ranges[i];
+            lengths[i / 2] = ranges[i + 1] - ranges[i];
+            total += lengths[i / 2];
+          }
+          const data = new Float64Array(total);
+          let o = 0;
+          for (let i = 0; i < ranges.length; i += 2) {
+            data.set(piece.subarray(ranges[i] - offset, ranges[i + 1] - offset), o);
+            o += ranges[i + 1] - ranges[i];
+          }
+          const req = this.nextReq++;
+          return { to, req, message: { type: 'load' as const, run: run.id, req, table, starts, lengths, data } };
+        });
+        await this.command({ kind: 'orders', orders });
+      });
+      if (expected !== source.length) throw new Error(`resume: the saved ${table} ended at ${expected} of ${source.length} entries`);
+    }
+  }
+
+  async iterate(rule: UpdateRule): Promise<void> {
+    await this.step({ kind: 'finite', rule });
+  }
+
+  async valueIteration(rule: UpdateRule, options: ValueIterationOptions): Promise<number> {
+    return this.step({ kind: 'vi', rule, options });
+  }
+
+  /** One iteration, recovered from node loss; then a snapshot every snapshotEvery iterations. */
+  private async step(step: Step): Promise<number> {
+    this.ready();
+    this.history.push(step);
+    const sweeps = await this.recovering(() => this.run1(step), this.history.length - 1);
+    const every = this.options.snapshotEvery ?? 20;
+    if (every > 0 && this.history.length % every === 0) {
+      this.snapshot ??= new SnapshotFile(this.options.snapshotDir ?? tmpdir(), randomUUID());
+      const snapshot = this.snapshot;
+      await this.recovering(() => snapshot.write(this.history.length, this.policies()), this.history.length);
+    }
+    return sweeps;
+  }
+
+  private async run1(step: Step): Promise<number> {
+    const r =
+      step.kind === 'vi'
+        ? await this.command({ kind: 'vi', n: this.n++, rule: step.rule, discount: step.options.discount, tolerance: step.options.tolerance, maxSweeps: step.options.maxSweeps ?? 1_000_000 })
+        : await this.command({ kind: 'iterate', n: this.n++, rule: step.rule });
+    this.takeStart(r);
+    return r.kind === 'iterate' ? r.sweeps : 0;
+  }
+
+  /**
+   * Runs `fn`; when a node is lost meanwhile: a new run over the live nodes, the state of the last snapshot
+   * (or the start) loaded, the iterations since replayed (the same bits: every step is deterministic), `fn` again.
+   */
+  private async recovering<T>(fn: () => Promise<T>, completed: number): Promise<T> {
+    let lost = false;
+    for (;;) {
+      try {
+        if (lost) await this.recover(completed);
+        return await fn();
+      } catch (err) {
+        if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
+        this.recoveries++;
+        lost = true;
+        this.logger?.warn({ runId: this.run?.id, err: (err as Error).message, recovery: this.recoveries }, 'node lost: re-cutting the shards over the live nodes');
       }
     }
-    await this.end('flow', t0, tasks);
   }
 
-  async step(t: number, rule: UpdateRule): Promise<void> {
-    const { problem, tables } = this.ready();
-    // the rows of slot t that step(t - 1) will read; all of them at t <= 1 (the read-out's slots)
-    const wanted = this.opts.fullValues || t <= 1 ? null : referencedRows(problem, tables.nextCell, t - 1, 0, problem.rows, this.mark);
-    const storeQ = ruleNeedsQ(rule);
-    await this.rowSweep(
-      'step',
-      t,
-      (t & 1) ^ 1,
-      (a, b, values) => ({ kind: 'step', t, rule, storeQ, values, returnRows: wanted ? wanted.subarray(lowerBound(wanted, a), lowerBound(wanted, b)) : null }),
-      (a, b, res) => {
-        applyRowOutputs(problem, tables, a, res);
-        updateRange(problem, tables, t, a, b, rule);
-      },
-    );
+  /** A new run over the live nodes with the state after `completed` iterations. */
+  private async recover(completed: number): Promise<void> {
+    await this.openRun(1);
+    const snapshot = this.snapshot?.taken && this.snapshot.iterations <= completed ? this.snapshot : undefined;
+    if (snapshot) await this.load(snapshot.sources());
+    else if (this.origin && 'init' in this.origin) await this.sendInit(this.origin.init);
+    else if (this.origin) await this.load(this.origin.sources);
+    for (let i = snapshot?.iterations ?? 0; i < completed; i++) await this.run1(this.history[i]);
+    this.logger?.info({ runId: this.run?.id, nodes: this.run?.nodes, from: snapshot?.iterations ?? 0, replayed: completed - (snapshot?.iterations ?? 0) }, 'recovered');
   }
 
-  async backward(t: number, options: StepOptions): Promise<void> {
-    const { problem, tables } = this.ready();
-    await this.rowSweep(
-      'backward',
-      t,
-      (options.slot ?? t & 1) ^ 1,
-      (_a, _b, values) => ({ kind: 'backward', t, options: { ...options }, values }),
-      (a, _b, res) => applyRowOutputs(problem, tables, a, res),
-    );
+  async startValues(): Promise<StartValues> {
+    if (!this.start) throw new Error('cluster executor: no iteration has run');
+    return this.start;
   }
 
-  /** One task per chunk at time t, each carrying the value rows of `readSlot` its rows reference. */
-  private async rowSweep(
-    kind: 'step' | 'backward',
-    t: number,
-    readSlot: number,
-    body: (a: number, b: number, values: ValueRows) => TaskBody,
-    apply: (a: number, b: number, res: TaskResult) => void,
-  ): Promise<void> {
-    const { problem, tables } = this.ready();
-    const tasks: Array<Promise<void>> = [];
-    const t0 = this.begin(kind);
-    for (let k = 0; k < this.bounds.length - 1; k++) {
-      const a = this.bounds[k];
-      const b = this.bounds[k + 1];
-      const values = gatherValues(problem, tables, readSlot, referencedRows(problem, tables.nextCell, t, a, b, this.mark));
-      tasks.push(this.runTask(kind, k, [t], body(a, b, values), (res) => apply(a, b, res)));
-    }
-    await this.end(kind, t0, tasks);
-  }
-
-  async update(t: number, rule: UpdateRule): Promise<void> {
-    const { problem, tables } = this.ready();
-    updateRange(problem, tables, t, 0, problem.rows, rule);
-    const K = this.bounds.length - 1;
-    for (let k = 0; k < K; k++) this.gen[t * K + k]++; // the nodes' copies of slice t are stale now
+  policies(): PolicySources {
+    const source = (table: PolicyTable): TableSource => {
+      const run = this.ready();
+      const length = tableLayout(this.problem!, run.tableOptions)[table].length;
+      return { length, read: (visit) => this.stream(table, length, visit) };
+    };
+    return {
+      minorPolicy: source('minorPolicy'),
+      majorPolicy: source('majorPolicy'),
+      ...(this.omd ? { minorY: source('minorY'), majorY: source('majorY') } : {}),
+    };
   }
 
   async close(): Promise<void> {
-    clearInterval(this.monitor);
-    this.monitor = undefined;
-    for (const a of this.attempts.values()) {
-      clearTimeout(a.timer);
-      a.reject(new ClusterError('cluster executor: closed'));
-    }
-    this.attempts.clear();
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+    if (this.run) await this.command({ kind: 'close' }).catch(() => {});
+    this.run = undefined;
+    this.snapshot?.remove();
+    this.snapshot = undefined;
+    for (const p of this.pending.values()) p.reject(new ClusterError('cluster executor: closed'));
+    this.pending.clear();
     const nc = this.nc;
     this.nc = undefined;
-    this.wire = undefined;
-    this.subs = [];
-    this.tables = undefined;
-    if (nc) await nc.drain().catch(() => nc.close());
+    if (nc) {
+      this.transport = undefined;
+      // bounded: with the server gone a drain would wait for it forever
+      await Promise.race([nc.drain().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      if (!nc.isClosed()) await nc.close().catch(() => {});
+    }
   }
 
   stats(): ClusterStats {
     return {
-      traffic: structuredClone(this.traffic),
-      ...this.counters,
-      nodesUsed: this.nodesUsed.size,
-      nodesLive: this.liveNodes().length,
+      nodes: this.run?.nodes ?? [],
+      cellBounds: this.run?.cellBounds ?? [],
+      coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
+      dropped: this.scheduler.dropped,
+      recoveries: this.recoveries,
+      nodeReports: (this.run?.nodes ?? []).map((node) => {
+        const m = this.scheduler.members.get(node);
+        return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
+      }),
     };
   }
 
-  // ---- tasks ----
-
-  private begin(kind: CallKind): number {
-    this.traffic[kind].calls++;
-    return performance.now();
-  }
-
-  /** Waits for a call's tasks; books its wall time and the coordinator's own time before the wait. */
-  private async end(kind: CallKind, t0: number, tasks: Array<Promise<void>>): Promise<void> {
-    this.traffic[kind].coordinatorMs += performance.now() - t0;
-    try {
-      await settleAll(tasks);
-    } finally {
-      this.traffic[kind].wallMs += performance.now() - t0;
-    }
-  }
-
-  /** Runs fn on the coordinator's thread and books its time. */
-  private busy<T>(kind: CallKind, fn: () => T): T {
-    const t0 = performance.now();
-    try {
-      return fn();
-    } finally {
-      this.traffic[kind].coordinatorMs += performance.now() - t0;
-    }
-  }
-
   /**
-   * One task: chunk k's slices `ts` and a body, to the chunk's owner, then to whoever claims it; `apply`
-   * writes the checked result into the tables (then the slices move on a generation where the body writes).
+   * Outages: messages published while a party was disconnected are lost by the server. After a reconnect,
+   * once the others had time to come back too, the current command's orders are sent again and every node
+   * is asked to send its messages again; what arrives twice is dropped by the receivers' cores.
    */
-  private async runTask(kind: CallKind, k: number, ts: number[], body: TaskBody, apply: (res: TaskResult) => void): Promise<void> {
-    const { problem, tables, run } = this.ready();
-    const K = this.bounds.length - 1;
-    const a = this.bounds[k];
-    const b = this.bounds[k + 1];
-    let node: string | undefined = this.owner(k);
-    let failures = 0;
-    let misses = 0;
-    let last: unknown;
-    while (failures < this.opts.maxAttempts) {
-      node ??= await this.claim();
-      const info = this.nodes.get(node)!;
-      const slices: SliceRef[] = ts.map((t) => {
-        const gen = this.gen[t * K + k];
-        return info.held.get(t * K + k) === gen ? { t, gen } : { t, gen, data: sliceData(problem, tables, t, a, b) };
-      });
-      const task: TaskMessage = {
-        type: 'task',
-        v: CLUSTER_PROTOCOL_VERSION,
-        id: `${this.id}.${(this.taskSeq = (this.taskSeq + 1) >>> 0)}`,
-        nonce: randomBytes(16).toString('hex'),
-        run,
-        rowFrom: a,
-        rowTo: b,
-        slices,
-        body,
-      };
-      try {
-        const res = await info.limit(() => this.attempt(kind, node!, task));
-        if (this.tables !== tables) throw new ClusterError('cluster executor: closed');
-        this.busy(kind, () => apply(res));
-        const writes = bodyWritesSlices(body);
-        for (const t of ts) {
-          if (writes) this.gen[t * K + k]++;
-          info.held.set(t * K + k, this.gen[t * K + k]);
-        }
-        this.nodesUsed.add(node);
-        return;
-      } catch (err) {
-        if (err instanceof ClusterError) throw err;
-        for (const t of ts) info.held.delete(t * K + k);
-        if (err instanceof MissError && ++misses <= this.opts.maxAttempts) {
-          this.counters.misses++;
-          continue; // same node, now with the data
-        }
-        last = err;
-        failures++;
-        if (failures < this.opts.maxAttempts) {
-          this.counters.retries++;
-          this.logger?.warn({ task: describeBody(body, a, b), node, attempt: failures, err: (err as Error)?.message }, 'task failed; offering it to the queue group');
-        }
-        node = undefined;
-        await new Promise((done) => setTimeout(done, 100 * failures)); // let a flapping connection settle
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const st of nc.status()) {
+      if (st.type === 'disconnect') {
+        this.offline = true;
+        this.logger?.warn({ runId: this.run?.id }, 'NATS disconnected');
+      } else if (st.type === 'reconnect') {
+        this.offline = false;
+        this.logger?.warn({ runId: this.run?.id }, 'NATS reconnected; resending');
+        this.feed({ kind: 'reconnected', now: Date.now() });
+        for (const ms of [1_000, 3_000]) setTimeout(() => this.feed({ kind: 'resend', now: Date.now() }), ms).unref();
       }
     }
-    throw new ClusterError(
-      `cluster executor: ${describeBody(body, a, b)} failed ${failures} attempt(s): ${(last as Error)?.message ?? String(last)}`,
-      { cause: last },
-    );
   }
 
-  /** Sends one attempt to a node; settles with its checked result, its failure, its deadline or the node's loss. */
-  private attempt(kind: CallKind, node: string, task: TaskMessage): Promise<TaskResult> {
-    const wire = this.wire;
-    if (!wire) return Promise.reject(new ClusterError('cluster executor: closed'));
-    const info = this.nodes.get(node);
-    if (!info || this.isGone(info)) return Promise.reject(new Error(`node ${node} is gone`));
-    return new Promise<TaskResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.attempts.delete(task.id);
-        reject(new Error(`node ${node}: no answer within ${this.opts.taskTimeoutMs} ms`));
-      }, this.opts.taskTimeoutMs);
-      this.attempts.set(task.id, { nonce: task.nonce, node, task, resolve, reject, timer, kind });
-      const traffic = this.traffic[kind];
-      traffic.tasks++;
-      traffic.bytesOut += this.busy(kind, () => wire.send(this.subj.node(node), task, this.subj.reply(this.id)));
-    });
-  }
-
-  private onReply(reply: ReplyMessage, _msg: Msg, bytes: number): void {
-    if (reply?.type === 'claimed') {
-      const take = typeof reply.claimId === 'string' ? this.claims.get(reply.claimId) : undefined;
-      if (take && typeof reply.node === 'string' && /^[A-Za-z0-9_-]+$/.test(reply.node)) {
-        this.claims.delete(reply.claimId);
-        take(reply.node);
-      } else this.counters.ignoredReplies++;
-      return;
-    }
-    const a = reply && typeof reply.id === 'string' ? this.attempts.get(reply.id) : undefined;
-    if (!a || reply.nonce !== a.nonce || reply.node !== a.node || (reply.type !== 'result' && reply.type !== 'failure')) {
-      this.counters.ignoredReplies++;
-      return;
-    }
-    this.attempts.delete(reply.id);
-    clearTimeout(a.timer);
-    this.traffic[a.kind].bytesIn += bytes;
-    if (reply.type === 'failure') {
-      a.reject(reply.miss ? new MissError(reply.error) : new Error(`node ${a.node}: ${reply.error}`));
-      return;
-    }
-    const bad = checkResult(this.problem!, a.task, reply);
-    if (bad) {
-      this.counters.malformedReplies++;
-      a.reject(new Error(`node ${a.node}: malformed result (${bad})`));
-      return;
-    }
-    a.resolve(reply);
-  }
-
-  // ---- nodes ----
-
-  private async connect(): Promise<void> {
-    if (this.nc) return;
-    const nc = await connectNats({ ...this.opts.nats, name: `m3fg-coordinator-${this.id}` });
-    const wire = new Wire(nc, (err) => this.logger?.warn({ err: err.message }, 'frame rejected'));
-    this.nc = nc;
-    this.wire = wire;
-    this.subs.push(wire.subscribe<ReplyMessage>(this.subj.reply(this.id), (r, m, bytes) => this.onReply(r, m, bytes)));
-    this.subs.push(wire.subscribe<Heartbeat>(this.subj.heartbeat, (hb) => this.onHeartbeat(hb)));
-    await nc.flush();
-    this.listeningSince = Date.now();
-    this.monitor = setInterval(() => this.checkNodes(), 250);
-    void (async () => {
-      for await (const st of nc.status()) {
-        if (st.type === 'disconnect' || st.type === 'reconnect') this.logger?.warn({ event: st.type }, `NATS ${st.type}`);
-      }
-    })();
-  }
-
-  private onHeartbeat(hb: Heartbeat): void {
-    if (hb?.type !== 'hb' || typeof hb.node !== 'string' || !/^[A-Za-z0-9_-]+$/.test(hb.node)) return;
-    const threads = Number.isSafeInteger(hb.threads) && hb.threads >= 1 ? Math.min(hb.threads, 1024) : 1;
-    let info = this.nodes.get(hb.node);
-    if (!info) {
-      info = { id: hb.node, threads, state: hb.state, lastSeen: Date.now(), limit: pLimit(threads * this.opts.inFlightPerThread), held: new Map() };
-      this.nodes.set(hb.node, info);
-      this.logger?.info({ node: hb.node, threads }, 'node joined');
-    }
-    const wasGone = this.isGone(info);
-    info.lastSeen = Date.now();
-    if (info.state !== hb.state) this.logger?.info({ node: hb.node }, hb.state === 'leaving' ? 'node leaving' : 'node ready');
-    info.state = hb.state === 'leaving' ? 'leaving' : 'ready';
-    if (wasGone && info.state === 'ready') this.logger?.info({ node: hb.node }, 'node back');
-    if (info.state === 'ready') {
-      const waiters = this.nodeWaiters;
-      this.nodeWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  private isGone(info: NodeInfo): boolean {
-    return Date.now() - info.lastSeen > this.opts.heartbeatTimeoutMs;
-  }
-
-  /** Fails the attempts of nodes that fell silent (a leaving node keeps its attempts until it is silent too). */
-  private checkNodes(): void {
-    for (const a of [...this.attempts.values()]) {
-      const info = this.nodes.get(a.node);
-      if (info && !this.isGone(info)) continue;
-      this.attempts.delete(a.task.id);
-      clearTimeout(a.timer);
-      a.reject(new Error(`node ${a.node} fell silent (no heartbeat for ${this.opts.heartbeatTimeoutMs} ms)`));
-    }
-  }
-
-  private liveNodes(): NodeInfo[] {
-    return [...this.nodes.values()].filter((n) => n.state === 'ready' && !this.isGone(n)).sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-  }
-
-  private owner(k: number): string | undefined {
-    const live = this.liveNodes();
-    return live.length > 0 ? live[k % live.length].id : undefined;
-  }
-
-  private async waitForNodes(count: number): Promise<void> {
-    const deadline = Date.now() + this.opts.waitForNodesMs;
-    while (this.liveNodes().length < count) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw this.noNodes(count);
-      await new Promise<void>((done) => {
-        const timer = setTimeout(done, Math.min(left, 500));
-        this.nodeWaiters.push(() => {
-          clearTimeout(timer);
-          done();
-        });
+  /** The table read window by window: each window asked of every node, put together in order, visited. */
+  private async stream(table: PolicyTable, length: number, visit: (piece: Float64Array, offset: number) => void | Promise<void>): Promise<void> {
+    const run = this.ready();
+    const width = this.width(table);
+    const piece = Math.max(width, Math.floor((this.options.pieceElements ?? PIECE_ELEMENTS) / width) * width);
+    for (let from = 0; from < length; from += piece) {
+      const to = Math.min(length, from + piece);
+      const r = await this.command({ kind: 'read', req: this.nextReq++, table, from, to });
+      if (r.kind !== 'read') throw new ClusterError('cluster: read got no pieces');
+      const window = new Float64Array(to - from);
+      run.nodes.forEach((node, k) => {
+        const data = r.pieces.get(node)!;
+        const ranges = ownedRanges(from, to, width, this.problem!.cells, run.cellBounds[k], run.cellBounds[k + 1]);
+        let o = 0;
+        for (let i = 0; i < ranges.length; i += 2) {
+          const n = ranges[i + 1] - ranges[i];
+          if (o + n > data.length) throw new ClusterError(`cluster: node ${node} sent ${data.length} values of ${table}, its rows need more`);
+          window.set(data.subarray(o, o + n), ranges[i] - from);
+          o += n;
+        }
+        if (o !== data.length) throw new ClusterError(`cluster: node ${node} sent ${data.length} values of ${table}, its rows need ${o}`);
       });
+      await visit(window, from);
     }
   }
 
-  private noNodes(count: number): ClusterError {
-    return new ClusterError(
-      `cluster executor: ${this.liveNodes().length} of ${count} worker node(s) on ${this.opts.nats.url} within ${this.opts.waitForNodesMs / 1000} s ` +
-        `(start one with: m3fg worker --nats ${this.opts.nats.url})`,
-    );
+  private takeStart(r: CommandResult): void {
+    const game = this.problem!.game;
+    if (r.kind !== 'iterate' || r.start.length !== game.nX0 * (2 + 2 * game.nX)) throw new ClusterError('cluster: the start values did not arrive');
+    this.start = startValuesFromRows(game, r.start);
   }
 
-  /** Offers a task through the queue group until a node claims it; the node's id. */
-  private async claim(): Promise<string> {
-    const deadline = Date.now() + this.opts.waitForNodesMs;
-    for (;;) {
-      const wire = this.wire;
-      if (!wire) throw new ClusterError('cluster executor: closed');
-      const claimId = randomBytes(12).toString('hex');
-      const node = await new Promise<string | undefined>((resolve) => {
-        const timer = setTimeout(() => {
-          this.claims.delete(claimId);
-          resolve(undefined);
-        }, 1_000);
-        this.claims.set(claimId, (n) => {
-          clearTimeout(timer);
-          resolve(n);
-        });
-        wire.send(this.subj.work, { type: 'claim', claimId } satisfies Claim, this.subj.reply(this.id));
-      });
-      if (node) {
-        // an answer to a claim is a sign of life (heartbeats may not have resumed yet after a reconnect)
-        const known = this.nodes.get(node);
-        if (known) known.lastSeen = Date.now();
-        else this.onHeartbeat({ type: 'hb', node, threads: 1, state: 'ready' });
-        return node;
+  private width(table: PolicyTable): number {
+    const { nX, nU, nU0 } = this.problem!.game;
+    return table === 'minorPolicy' || table === 'minorY' ? nX * nU : nU0;
+  }
+
+  private ready(): ShardRun {
+    if (!this.run || !this.problem) throw new Error('cluster executor: open() first');
+    return this.run;
+  }
+
+  private command(command: Command): Promise<CommandResult> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    const id = this.nextId++;
+    const done = new Promise<CommandResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.feed({ kind: 'command', id, command, now: Date.now() });
+    return done;
+  }
+
+  private feed(event: Parameters<typeof schedulerStep>[1]): void {
+    this.execute(schedulerStep(this.scheduler, event));
+  }
+
+  private execute(instructions: SchedulerInstruction[]): void {
+    for (const ins of instructions) {
+      switch (ins.kind) {
+        case 'send':
+          this.transport?.send(ins.to, ins.message);
+          break;
+        case 'resolve':
+          this.pending.get(ins.id)?.resolve(ins.result);
+          this.pending.delete(ins.id);
+          break;
+        case 'reject':
+          this.pending.get(ins.id)?.reject(new ClusterError(ins.error));
+          this.pending.delete(ins.id);
+          break;
+        case 'dropped':
+          this.logger?.warn({ runId: this.run?.id, from: ins.from, why: ins.why }, 'message dropped');
+          break;
+        case 'log':
+          this.logger?.info({ runId: this.run?.id, ...ins.fields }, ins.message);
+          break;
       }
-      if (Date.now() > deadline) throw this.noNodes(1);
     }
   }
-
-  private ready(): { problem: Problem; tables: SolverTables; run: ClusterRun } {
-    if (!this.problem || !this.tables || !this.run) throw new Error('cluster executor: open() first');
-    return { problem: this.problem, tables: this.tables, run: this.run };
-  }
-}
-
-/** First index i with sorted[i] >= x. */
-function lowerBound(sorted: Int32Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -1,11 +1,15 @@
-// The executor interface: where the sweeps of one solver iteration run. The solver loop is written once
-// against it; the inline executor runs everything on the calling thread, the local executor shards over
-// worker threads, the cluster executor over NATS nodes. Every executor must produce the same bits.
+// The executor interface: where the work of one solver iteration runs and where its tables live. The solver
+// loop (./solver.ts) is written once against it and never touches a table: it asks the executor for the
+// initial policies (or to load a run's state), one iteration's sweep, the start values at t = 0 for the
+// curve, and the current policies as TableSources (checkpoints, results). So an executor is free to keep its
+// tables anywhere: in this process (inline, ./inline-executor.ts), on SharedArrayBuffers for worker threads
+// (./local-executor.ts), or cut into row shards over cluster nodes. Every executor must produce the same bits.
 
 import type { Problem } from '../shared/problem.ts';
-import type { SolverTables, TableOptions } from '../shared/tables.ts';
+import type { InitialPolicy, TableOptions } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
-import type { StepOptions } from '../shared/kernels/backward.ts';
+import type { StartValues } from '../shared/kernels/exploitability.ts';
+import type { PolicySources } from '../shared/table-source.ts';
 
 /** What a remote side needs to rebuild the same Problem: the game, its parameter overrides, the bins. */
 export interface ProblemSpec {
@@ -14,18 +18,38 @@ export interface ProblemSpec {
   readonly bins: number;
 }
 
+/** Settings of the infinite horizon's value iteration (./value-iteration.ts). */
+export interface ValueIterationOptions {
+  discount: number;
+  tolerance: number;
+  /** Give up (with an error naming the function) after this many sweeps. */
+  maxSweeps?: number;
+}
+
 export interface Executor {
   readonly name: string;
-  /** Allocates (or attaches) the solver tables for `problem`; the coordinator reads and writes them. */
-  open(spec: ProblemSpec, problem: Problem, options?: TableOptions): Promise<SolverTables>;
-  /** nextCell for every (t, row) of the allocated policy slices from the current minor policy. */
-  flow(): Promise<void>;
-  /** Backward step at time t over all rows, without the update (value iteration sweeps). */
-  backward(t: number, options: StepOptions): Promise<void>;
-  /** The policy update of slice t over all rows, from the greedy actions / Q rows in the tables. */
-  update(t: number, rule: UpdateRule): Promise<void>;
-  /** Backward step at time t over all rows, then the policy update of slice t (the step stores the Q rows
-   * when the rule needs them: shared/kernels/update.ts ruleNeedsQ). */
-  step(t: number, rule: UpdateRule): Promise<void>;
+  /** Sets up the run's tables for `problem` (policies with `options.slices` slices; OMD accumulators). */
+  open(spec: ProblemSpec, problem: Problem, options?: TableOptions): Promise<void>;
+  /** Fills the policies with the initial policy of a fresh run (OMD accumulators stay 0). */
+  initPolicies(init: InitialPolicy): Promise<void>;
+  /** Loads a run's state (policies; OMD accumulators when given) from sources, e.g. a checkpoint. */
+  loadPolicies(policies: PolicySources): Promise<void>;
+  /**
+   * One finite-horizon iteration: next cells under the current minor policy, V(T) = 0, then the backward
+   * step and the policy update of slice t for t = T-1..0.
+   */
+  iterate(rule: UpdateRule): Promise<void>;
+  /**
+   * One infinite-horizon iteration (stationary policies, one slice): the flow, value iteration of the four
+   * value functions to the tolerance, the update of the slice. Returns the number of value sweeps.
+   */
+  valueIteration(rule: UpdateRule, options: ValueIterationOptions): Promise<number>;
+  /** The start values at t = 0 (at c0 = proj(mu0)) of the last sweep: the curve's read-out. */
+  startValues(): Promise<StartValues>;
+  /**
+   * The current policies (and OMD accumulators) as sources. They read the state as it is when read; they
+   * stay readable until the next sweep or close().
+   */
+  policies(): PolicySources;
   close(): Promise<void>;
 }

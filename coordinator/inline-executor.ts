@@ -6,15 +6,16 @@ import { allocateTables, type SolverTables, type TableOptions } from '../shared/
 import { backwardRange, backwardScratch, type BackwardScratch, type StepOptions } from '../shared/kernels/backward.ts';
 import { flowRange } from '../shared/kernels/flow.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
-import type { Executor, ProblemSpec } from './executor.ts';
+import type { ProblemSpec } from './executor.ts';
+import { TableExecutor } from './table-executor.ts';
 
-export class InlineExecutor implements Executor {
+export class InlineExecutor extends TableExecutor {
   readonly name = 'inline';
   private problem?: Problem;
   private tables?: SolverTables;
   private scratch?: BackwardScratch;
 
-  async open(_spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<SolverTables> {
+  protected async openTables(_spec: ProblemSpec, problem: Problem, options: TableOptions): Promise<SolverTables> {
     this.problem = problem;
     this.tables = allocateTables(problem, undefined, options);
     this.scratch = backwardScratch(problem);
@@ -42,7 +43,7 @@ export class InlineExecutor implements Executor {
     updateRange(problem, tables, t, 0, problem.rows, rule);
   }
 
-  async close(): Promise<void> {
+  protected async closeTables(): Promise<void> {
     this.tables = undefined;
   }
 

@@ -42,7 +42,7 @@
 
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
-import { createThreadPool } from './thread-pool.ts';
+import { createThreadPool } from '../worker/thread-pool.ts';
 import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';
@@ -58,7 +58,8 @@ import {
   type SweepRun,
   type SweepTask,
 } from '../worker/sweep-protocol.ts';
-import type { Executor, ProblemSpec } from './executor.ts';
+import type { ProblemSpec } from './executor.ts';
+import { TableExecutor } from './table-executor.ts';
 
 export interface ChunkRule {
   /** Below this estimated total (ms), a sweep runs inline on the calling thread. */
@@ -200,7 +201,7 @@ class CostEstimate {
 /** Every this many calls kept inline only by the overhead estimate, one is sharded to measure it again. */
 const REPROBE_EVERY = 64;
 
-export class LocalExecutor implements Executor {
+export class LocalExecutor extends TableExecutor {
   readonly name = 'local';
   readonly threads: number;
   private readonly forcedChunks?: number;
@@ -224,6 +225,7 @@ export class LocalExecutor implements Executor {
   private readonly counters = { tasks: 0, retries: 0, restoredRows: 0, maxChunks: 0 };
 
   constructor(options: LocalExecutorOptions = {}) {
+    super();
     this.threads = options.threads ?? availableParallelism();
     checkInt('threads', this.threads, 1);
     if (options.chunks !== undefined) checkInt('chunks', options.chunks, 1);
@@ -244,7 +246,7 @@ export class LocalExecutor implements Executor {
   }
 
   /** Allocates the tables on SharedArrayBuffers, starts the pool (once) and has the threads build the Problem. */
-  async open(spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<SolverTables> {
+  protected async openTables(spec: ProblemSpec, problem: Problem, options: TableOptions): Promise<SolverTables> {
     const rows = problem.rows;
     const { run, tables } = createSharedRun(spec, problem, options);
     this.problem = problem;
@@ -328,7 +330,7 @@ export class LocalExecutor implements Executor {
     await this.sweep('step', rows, inline, (rowFrom, rowTo) => ({ kind: 'step', run, t, rowFrom, rowTo, rule, seq }));
   }
 
-  async close(): Promise<void> {
+  protected async closeTables(): Promise<void> {
     // a warm-up still under way fails with "pool is closed" and settles quietly (it never rejects)
     this.warmup = undefined;
     const pool = this.pool;

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Piscina } from 'piscina';
-import { createThreadPool } from './thread-pool.ts';
+import { createThreadPool } from '../worker/thread-pool.ts';
 import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import { builtinGames } from '../shared/games/index.ts';

@@ -6,15 +6,13 @@
 import type { Logger } from 'pino';
 import { buildGame } from '../shared/validate.ts';
 import { Problem } from '../shared/problem.ts';
-import { arraySource, collectSource, type PolicySources } from '../shared/table-source.ts';
-import type { SolverTables } from '../shared/tables.ts';
 import { InlineExecutor } from './inline-executor.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { ClusterExecutor } from './cluster-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
 import { resultPaths, writeFileAtomic, writePolicies } from './results.ts';
-import { solve, type CurvePoint, type ResumeState } from './solver.ts';
+import { solve, type CurvePoint } from './solver.ts';
 import { writeCheckpoint, type SavedState } from './checkpoint.ts';
 import { CURVE_COLUMNS, curveMatrix, encodeNpy, writeNpy } from './npy.ts';
 import { join } from 'node:path';
@@ -49,7 +47,8 @@ export async function runSolve(
   // threads that build their own copy of the model: the local executor's (a cluster's live on other machines)
   const modelThreads = deps.executor ? (deps.executor instanceof LocalExecutor ? deps.executor.threads : 1) : settings.threads;
   const memory = estimateMemory(game, settings.bins, settings.grid, { threads: modelThreads, omd, slices });
-  checkMemory(memory, settings.maxMemory);
+  // a cluster's tables live on its nodes (each node checks its own shard): only in-process tables are checked here
+  if (!(deps.executor instanceof ClusterExecutor)) checkMemory(memory, settings.maxMemory);
   const out = prepareOutDir(settings.out, { identity: { ...identity, iterations: settings.iterations }, force: settings.force, resume: Boolean(deps.resume) });
   const log = logger.child({ component: 'solve', game: settings.game, algorithm: settings.algorithm, bins: settings.bins });
   let executor: Executor | undefined = deps.executor;
@@ -68,13 +67,12 @@ export async function runSolve(
     const paths = resultPaths(settings.out);
     const started = performance.now();
     deps.progress?.start(settings.iterations);
-    const { resume, executor: solveOn } = await legacyResume(deps.resume, executor);
     const curveSoFar: CurvePoint[] = deps.resume ? deps.resume.curve.slice(0, deps.resume.iteration) : [];
     const checkpointId = { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery };
     let seconds = 0;
     let result;
     try {
-      result = await solve(spec, problem, solveOn, {
+      result = await solve(spec, problem, executor, {
         algorithm: settings.algorithm,
         iterations: settings.iterations,
         init: settings.init,
@@ -84,21 +82,21 @@ export async function runSolve(
         horizon: settings.horizon,
         discount: settings.discount,
         tolerance: settings.tolerance,
-        resume,
-        onIteration: async (point, tables) => {
+        resume: deps.resume,
+        onIteration: async (point, policies) => {
           curveSoFar.push(point);
           deps.progress?.update(point);
           log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
           const done = point.iteration + 1;
           if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || done === settings.iterations)) {
-            await writeCheckpoint(settings.out, problem, sourcesOf(tables, omd), checkpointId, done, curveSoFar);
+            await writeCheckpoint(settings.out, problem, policies, checkpointId, done, curveSoFar);
           }
         },
       });
       seconds = (performance.now() - started) / 1000;
       deps.progress?.stop();
-      // the results, streamed from the executor's tables while it is still open
-      const policies = sourcesOf(result.tables, false);
+      // the results, streamed from the executor's sources while it is still open
+      const policies = result.policies;
       const write = async (name: string, w: (path: string) => void | Promise<void>) => {
         const path = join(settings.out, name);
         await w(path);
@@ -107,7 +105,7 @@ export async function runSolve(
       await write('curve.json', (p) => writeFileAtomic(p, JSON.stringify(result!.curve, null, 1)));
       await write('policies.bin', (p) => writePolicies(p, problem, policies, { ...spec, params: { ...game.params }, grid: settings.grid }));
       // the same tables for numpy users: numpy.load('minorPolicy.npy') etc. (axes as in policies.bin)
-      const T = result.tables.minorPolicy.length / (problem.rows * game.nX * game.nU);
+      const T = policies.minorPolicy.length / (problem.rows * game.nX * game.nU);
       await write('minorPolicy.npy', (p) => writeNpy(p, [T, game.nX0, problem.cells, game.nX, game.nU], policies.minorPolicy));
       await write('majorPolicy.npy', (p) => writeNpy(p, [T, game.nX0, problem.cells, game.nU0], policies.majorPolicy));
       await write('gridPoints.npy', (p) => writeFileAtomic(p, encodeNpy([problem.cells, game.nX], problem.grid.points)));
@@ -158,46 +156,4 @@ export async function runSolve(
     out.removeIfEmpty();
     throw err;
   }
-}
-
-/** The policy tables (and, for a checkpoint of OMD, its accumulators) as sources. */
-function sourcesOf(tables: SolverTables, withY: boolean): PolicySources {
-  return {
-    minorPolicy: arraySource(tables.minorPolicy),
-    majorPolicy: arraySource(tables.majorPolicy),
-    ...(withY ? { minorY: arraySource(tables.minorY), majorY: arraySource(tables.majorY) } : {}),
-  };
-}
-
-/**
- * Hands a saved state to today's solve(), which takes the policies as arrays and knows no accumulators:
- * the arrays are read from the checkpoint, and the accumulators are loaded into the tables as soon as the
- * executor has allocated them. (Goes away when solve() takes PolicySources: contract.md.)
- */
-async function legacyResume(saved: SavedState | undefined, executor: Executor): Promise<{ resume?: ResumeState; executor: Executor }> {
-  if (!saved) return { executor };
-  const resume: ResumeState = {
-    iteration: saved.iteration,
-    curve: saved.curve,
-    minorPolicy: await collectSource(saved.policies.minorPolicy),
-    majorPolicy: await collectSource(saved.policies.majorPolicy),
-  };
-  const { minorY, majorY } = saved.policies;
-  if (!minorY || !majorY) return { resume, executor };
-  const wrapped: Executor = {
-    name: executor.name,
-    open: async (spec, problem, options) => {
-      const tables = await executor.open(spec, problem, options);
-      if (tables.minorY.length !== minorY.length || tables.majorY.length !== majorY.length) throw new Error('resume: the saved accumulators do not fit this problem');
-      await minorY.read((piece, offset) => tables.minorY.set(piece, offset));
-      await majorY.read((piece, offset) => tables.majorY.set(piece, offset));
-      return tables;
-    },
-    flow: () => executor.flow(),
-    backward: (t, o) => executor.backward(t, o),
-    update: (t, r) => executor.update(t, r),
-    step: (t, r) => executor.step(t, r),
-    close: () => executor.close(),
-  };
-  return { resume, executor: wrapped };
 }

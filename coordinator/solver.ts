@@ -4,13 +4,15 @@
 //   2. backward sweep t = T-1..0: best-response and policy values, greedy actions, and the update of slice t
 //      (FP: average the greedy policy in with weight 1/(n+2); FPI: replace);
 //   3. read-out: exploitability of the policy *before* this iteration's update (games.md).
+// Steps 1-2 are the executor's sweep (or its value iteration for the infinite horizon), the start values of
+// step 3 its read-out: the loop never touches a table, so the tables may live on other machines.
 
 import type { Problem } from '../shared/problem.ts';
-import { initPolicies, type InitialPolicy, type SolverTables } from '../shared/tables.ts';
-import { exploitability, startValues, type Exploitability, type StartValues } from '../shared/kernels/exploitability.ts';
+import type { InitialPolicy } from '../shared/tables.ts';
+import type { PolicySources } from '../shared/table-source.ts';
+import { exploitability, type Exploitability, type StartValues } from '../shared/kernels/exploitability.ts';
 import type { Response, UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
-import { valueIterationSweep } from './value-iteration.ts';
 
 export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating';
 
@@ -37,8 +39,11 @@ export interface SolveOptions {
   discount?: number;
   /** Value-iteration stopping tolerance on sum |V_new - V| (default 1e-5). */
   tolerance?: number;
-  /** Called after every iteration with its curve point (progress, logging, checkpoints). */
-  onIteration?: (point: CurvePoint, tables: SolverTables) => void | Promise<void>;
+  /**
+   * Called after every iteration with its curve point and the policies after its update (progress, logging,
+   * checkpoints). The sources are read before the next iteration starts.
+   */
+  onIteration?: (point: CurvePoint, policies: PolicySources) => void | Promise<void>;
   /** Stop early when this returns true (checked after each iteration). */
   shouldStop?: () => boolean;
   /** Continue a run: the state before iteration `iteration` (policies and the curve so far). */
@@ -49,13 +54,14 @@ export interface SolveOptions {
 export interface ResumeState {
   iteration: number;
   curve: CurvePoint[];
-  minorPolicy: Float64Array;
-  majorPolicy: Float64Array;
+  /** The policies (and for OMD the accumulators) before iteration `iteration`. */
+  policies: PolicySources;
 }
 
 export interface SolveResult {
   curve: CurvePoint[];
-  tables: SolverTables;
+  /** The final policies; readable until executor.close(). */
+  policies: PolicySources;
 }
 
 export async function solve(
@@ -64,46 +70,26 @@ export async function solve(
   executor: Executor,
   options: SolveOptions,
 ): Promise<SolveResult> {
-  const { T } = problem.game;
-  const rows = problem.rows;
-  const nX = problem.game.nX;
   const infinite = options.horizon === 'infinite';
-  const tables = await executor.open(spec, problem, { omd: options.algorithm === 'omd', slices: infinite ? 1 : T });
+  await executor.open(spec, problem, { omd: options.algorithm === 'omd', slices: infinite ? 1 : problem.game.T });
   const resume = options.resume;
-  if (resume) {
-    if (resume.minorPolicy.length !== tables.minorPolicy.length || resume.majorPolicy.length !== tables.majorPolicy.length) {
-      throw new Error('resume: the saved policy tables do not fit this problem');
-    }
-    tables.minorPolicy.set(resume.minorPolicy);
-    tables.majorPolicy.set(resume.majorPolicy);
-  } else {
-    initPolicies(problem, tables, options.init ?? (options.softmax && options.algorithm !== 'omd' ? 'uniform' : 'first'));
-  }
+  if (resume) await executor.loadPolicies(resume.policies);
+  else await executor.initPolicies(options.init ?? (options.softmax && options.algorithm !== 'omd' ? 'uniform' : 'first'));
   const curve: CurvePoint[] = resume ? resume.curve.slice(0, resume.iteration) : [];
   for (let n = resume?.iteration ?? 0; n < options.iterations; n++) {
-    await executor.flow();
     const rule = updateRule(options, n);
     if (infinite) {
-      await valueIterationSweep(problem, tables, executor, rule, {
-        discount: options.discount ?? 0.99,
-        tolerance: options.tolerance ?? 1e-5,
-      });
+      await executor.valueIteration(rule, { discount: options.discount ?? 0.99, tolerance: options.tolerance ?? 1e-5 });
     } else {
-      // the value after the last epoch is 0: clear the slot that plays t = T
-      const terminal = T & 1;
-      tables.majorBR.fill(0, terminal * rows, (terminal + 1) * rows);
-      tables.majorEval.fill(0, terminal * rows, (terminal + 1) * rows);
-      tables.minorBR.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
-      tables.minorEval.fill(0, terminal * rows * nX, (terminal + 1) * rows * nX);
-      for (let t = T - 1; t >= 0; t--) await executor.step(t, rule);
+      await executor.iterate(rule);
     }
-    const value = startValues(problem, tables);
+    const value = await executor.startValues();
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
     curve.push(point);
-    await options.onIteration?.(point, tables);
+    await options.onIteration?.(point, executor.policies());
     if (options.shouldStop?.()) break;
   }
-  return { curve, tables };
+  return { curve, policies: executor.policies() };
 }
 
 /** The update of iteration n for an algorithm (games.md, "fictitious play" and "Variants"). */

@@ -5,89 +5,53 @@
 // The four are computed together by the same backward step; each is frozen (values, greedy actions, Q rows)
 // at the sweep where it converges, as the reference runs four separate loops. The update then uses the Q of
 // that last iterate.
+//
+// The loop is written against a ValueIterationHost, the executor's side: the tables stay wherever the
+// executor keeps them (coordinator/table-executor.ts for tables in this process). The L1 change is summed in
+// the fixed block order of shared/value-change.ts, so that a host whose rows are split gives the same bits.
 
-import type { Problem } from '../shared/problem.ts';
-import type { SolverTables } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
-import type { Executor } from './executor.ts';
+import type { ValueIterationOptions } from './executor.ts';
 
-export interface ValueIterationOptions {
-  discount: number;
-  tolerance: number;
-  /** Give up (with an error naming the function) after this many sweeps. */
-  maxSweeps?: number;
+export type ValueFunction = 'majorBR' | 'majorEval' | 'minorBR' | 'minorEval';
+
+export const VALUE_FUNCTIONS: ReadonlyArray<{ fn: ValueFunction; name: string }> = [
+  { fn: 'majorBR', name: 'major best response' },
+  { fn: 'majorEval', name: 'major policy value' },
+  { fn: 'minorBR', name: 'minor best response' },
+  { fn: 'minorEval', name: 'minor policy value' },
+];
+
+export interface ValueIterationHost {
+  /** Sets V = 0 in value slot 1 (read by the first sweep). */
+  reset(): Promise<void>;
+  /** One discounted backward sweep at t = 0 writing value slot `slot` (Q rows stored). */
+  backward(slot: number, discount: number): Promise<void>;
+  /** For each function of `open`, sum |V[slot] - V[slot ^ 1]| in the order of shared/value-change.ts. */
+  changes(slot: number, open: readonly ValueFunction[]): Promise<number[]>;
+  /** Saves the iterate just written (values of `slot`, Q rows, greedy actions) of each function of `fns`. */
+  freeze(fns: readonly ValueFunction[], slot: number): Promise<void>;
+  /** Puts every saved iterate where the read-out and the update look (slot 0, Q rows, greedy), then updates slice 0. */
+  finish(rule: UpdateRule): Promise<void>;
 }
 
-interface Frozen {
-  name: string;
-  values: Float64Array; // the two value slots, [slot][...]
-  width: number; // entries per row
-  q: Float64Array;
-  qWidth: number;
-  greedy?: Int32Array;
-  done: boolean;
-  saved: { values: Float64Array; q: Float64Array; greedy?: Int32Array };
-}
-
-export async function valueIterationSweep(
-  problem: Problem,
-  tables: SolverTables,
-  executor: Executor,
-  rule: UpdateRule,
-  options: ValueIterationOptions,
-): Promise<number> {
-  const { nX, nU, nU0 } = problem.game;
-  const rows = problem.rows;
-  const fn = (name: string, values: Float64Array, width: number, q: Float64Array, qWidth: number, greedy?: Int32Array): Frozen => ({
-    name,
-    values,
-    width,
-    q,
-    qWidth,
-    greedy,
-    done: false,
-    saved: {
-      values: new Float64Array(rows * width),
-      q: new Float64Array(rows * qWidth),
-      greedy: greedy ? new Int32Array(greedy.length) : undefined,
-    },
-  });
-  const fns = [
-    fn('major best response', tables.majorBR, 1, tables.majorQbr, nU0, tables.majorGreedy),
-    fn('major policy value', tables.majorEval, 1, tables.majorQev, nU0),
-    fn('minor best response', tables.minorBR, nX, tables.minorQbr, nX * nU, tables.minorGreedy),
-    fn('minor policy value', tables.minorEval, nX, tables.minorQev, nX * nU),
-  ];
-  for (const f of fns) f.values.fill(0, rows * f.width, 2 * rows * f.width); // V = 0 in slot 1, read first
+export async function valueIterationSweep(host: ValueIterationHost, rule: UpdateRule, options: ValueIterationOptions): Promise<number> {
+  const done = new Set<ValueFunction>();
+  await host.reset();
   const maxSweeps = options.maxSweeps ?? 1_000_000;
   let sweep = 0;
-  for (; fns.some((f) => !f.done); sweep++) {
+  for (; done.size < VALUE_FUNCTIONS.length; sweep++) {
+    const open = VALUE_FUNCTIONS.filter((f) => !done.has(f.fn));
     if (sweep >= maxSweeps) {
-      const open = fns.filter((f) => !f.done).map((f) => f.name).join(', ');
-      throw new Error(`value iteration: ${open} not converged to ${options.tolerance} after ${maxSweeps} sweeps`);
+      throw new Error(`value iteration: ${open.map((f) => f.name).join(', ')} not converged to ${options.tolerance} after ${maxSweeps} sweeps`);
     }
     const cur = sweep & 1;
-    await executor.backward(0, { discount: options.discount, slot: cur, storeQ: true });
-    for (const f of fns) {
-      if (f.done) continue;
-      const n = rows * f.width;
-      const a = cur * n;
-      const b = (cur ^ 1) * n;
-      let eps = 0;
-      for (let i = 0; i < n; i++) eps += Math.abs(f.values[b + i] - f.values[a + i]);
-      if (eps > options.tolerance) continue;
-      f.done = true;
-      f.saved.values.set(f.values.subarray(a, a + n));
-      f.saved.q.set(f.q);
-      if (f.greedy && f.saved.greedy) f.saved.greedy.set(f.greedy);
-    }
+    await host.backward(cur, options.discount);
+    const eps = await host.changes(cur, open.map((f) => f.fn));
+    const converged = open.filter((_, i) => !(eps[i] > options.tolerance)).map((f) => f.fn);
+    if (converged.length > 0) await host.freeze(converged, cur);
+    for (const fn of converged) done.add(fn);
   }
-  // put every function's converged iterate where the read-out and the update look: slot 0, Q rows, greedy
-  for (const f of fns) {
-    f.values.set(f.saved.values, 0);
-    f.q.set(f.saved.q);
-    if (f.greedy && f.saved.greedy) f.greedy.set(f.saved.greedy);
-  }
-  await executor.update(0, rule);
+  await host.finish(rule);
   return sweep;
 }

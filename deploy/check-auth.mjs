@@ -23,7 +23,8 @@ const tlsMode = process.argv.includes('--tls');
 const confArg = process.argv.indexOf('--conf') >= 0 ? process.argv[process.argv.indexOf('--conf') + 1] : undefined;
 const tmp = mkdtempSync(join(tmpdir(), 'm3fg-check-'));
 // A letter first, then hex: nats-server reads $VAR values as config values (see nats-server.conf).
-const pass = { coordinator: `m3fg${randomBytes(24).toString('hex')}`, worker: `m3fg${randomBytes(24).toString('hex')}` };
+const pw = () => `m3fg${randomBytes(24).toString('hex')}`;
+const pass = { coordinator: pw(), 'node-1': pw(), 'node-2': pw(), 'node-3': pw(), 'node-4': pw() };
 const servers = [];
 let failures = 0;
 // Whatever happens (an uncaught error included), no nats-server outlives this script.
@@ -44,7 +45,10 @@ async function startServer(name, confText) {
   spawnSync('mkdir', ['-p', dir]);
   const conf = join(dir, 'nats.conf');
   writeFileSync(conf, confText);
-  const env = { ...process.env, M3FG_COORDINATOR_PASS: pass.coordinator, M3FG_WORKER_PASS: pass.worker };
+  // the users file the config includes, next to it (deploy/nats-users.conf, or the k8s ConfigMap's inline users)
+  if (existsSync(join(deployDir, 'nats-users.conf'))) writeFileSync(join(dir, 'nats-users.conf'), readFileSync(join(deployDir, 'nats-users.conf')));
+  const env = { ...process.env, M3FG_COORDINATOR_PASS: pass.coordinator };
+  for (let k = 1; k <= 4; k++) env[`M3FG_NODE_${k}_PASS`] = pass[`node-${k}`];
   const child = spawn(natsServerBinary(), ['-c', conf, '-p', '-1', '--ports_file_dir', dir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => (log += d));
@@ -130,73 +134,62 @@ async function denied(errs, op, subject, action, nc) {
 async function authChecks(url, tls) {
   const base = { servers: url, reconnect: false, timeout: 5_000, ...(tls ? { tls } : {}) };
   await check('no credentials: refused (Authorization Violation)', () => refused(base, /authorization violation/i));
-  await check('worker with a wrong password: refused', () => refused({ ...base, user: 'worker', pass: 'wrong' }, /authorization violation/i));
-  await check('coordinator password for the worker user: refused', () => refused({ ...base, user: 'worker', pass: pass.coordinator }, /authorization violation/i));
+  await check('node-1 with a wrong password: refused', () => refused({ ...base, user: 'node-1', pass: 'wrong' }, /authorization violation/i));
+  await check("node-2's password for the node-1 user: refused", () => refused({ ...base, user: 'node-1', pass: pass['node-2'] }, /authorization violation/i));
+  await check('the coordinator password for a node user: refused', () => refused({ ...base, user: 'node-1', pass: pass.coordinator }, /authorization violation/i));
   await check('unknown user: refused', () => refused({ ...base, user: 'admin', pass: pass.coordinator }, /authorization violation/i));
 
-  let c, w1, w2;
-  await check('coordinator and worker with the right passwords: connected', async () => {
+  let c, n1, n2;
+  await check('coordinator, node-1 and node-2 with their own passwords: connected', async () => {
     c = await connect({ ...base, user: 'coordinator', pass: pass.coordinator });
-    w1 = await connect({ ...base, user: 'worker', pass: pass.worker });
-    w2 = await connect({ ...base, user: 'worker', pass: pass.worker });
+    n1 = await connect({ ...base, user: 'node-1', pass: pass['node-1'] });
+    n2 = await connect({ ...base, user: 'node-2', pass: pass['node-2'] });
   });
-  if (!c || !w1 || !w2) return;
-  const cErr = errorsOf(c), w1Err = errorsOf(w1);
+  if (!c || !n1 || !n2) return;
+  const cErr = errorsOf(c), n1Err = errorsOf(n1);
   await check('max_payload is 8MB (8388608 bytes) in the server INFO', () => assert(c.info.max_payload === 8 * 1024 * 1024, `max_payload ${c.info.max_payload}`));
   if (tls) await check('the server requires TLS (tls_required in INFO)', () => assert(c.info.tls_required === true, JSON.stringify(c.info.tls_required)));
 
-  // The protocol's allowed paths (default prefix m3fg).
-  const forged = { work: 0, node: 0 };
-  w1.subscribe('m3fg.work', { queue: 'm3fg-workers', callback: (_e, m) => m.reply && w1.publish(m.reply, 'claimed') });
-  w1.subscribe('m3fg.node.n1', { callback: (_e, m) => (m.string() === 'forged' ? forged.node++ : m.reply && w1.publish(m.reply, 'result')) });
-  w2.subscribe('m3fg.work', { callback: (_e, m) => m.string() === 'forged' && forged.work++ });
-  const replies = mailbox(c, 'm3fg.reply.c1');
-  const hbs = mailbox(c, 'm3fg.hb');
-  await settle(c, w1, w2);
-  await check('coordinator -> m3fg.work (queue group m3fg-workers) -> worker -> m3fg.reply.<id>', async () => {
-    c.publish('m3fg.work', 'claim', { reply: 'm3fg.reply.c1' });
-    assert((await replies.next()) === 'claimed', 'wrong reply');
+  // The protocol's allowed paths (default prefix m3fg): m3fg.to.<receiver>.from.<sender>.
+  const toC = mailbox(c, 'm3fg.to.coord.from.*');
+  const toN1 = mailbox(n1, 'm3fg.to.node-1.from.*');
+  const toN2 = mailbox(n2, 'm3fg.to.node-2.from.*');
+  await settle(c, n1, n2);
+  await check('coordinator -> node-1 (m3fg.to.node-1.from.coord)', async () => {
+    c.publish('m3fg.to.node-1.from.coord', 'order');
+    assert((await toN1.next()) === 'order', 'wrong message');
   });
-  await check('coordinator -> m3fg.node.<id> -> worker -> m3fg.reply.<id>', async () => {
-    c.publish('m3fg.node.n1', 'task', { reply: 'm3fg.reply.c1' });
-    assert((await replies.next()) === 'result', 'wrong reply');
+  await check('node-1 -> coordinator (m3fg.to.coord.from.node-1)', async () => {
+    n1.publish('m3fg.to.coord.from.node-1', 'answer');
+    assert((await toC.next()) === 'answer', 'wrong message');
   });
-  await check('worker -> m3fg.hb -> coordinator', async () => {
-    w1.publish('m3fg.hb', 'hb');
-    assert((await hbs.next()) === 'hb', 'wrong heartbeat');
-  });
-  await check('request/reply over _INBOX.> (coordinator asks, worker answers)', async () => {
-    const m = await c.request('m3fg.node.n1', 'task', { timeout: 3_000 });
-    assert(m.string() === 'result', 'wrong answer');
+  await check('node-1 -> node-2 (halo rows, m3fg.to.node-2.from.node-1)', async () => {
+    n1.publish('m3fg.to.node-2.from.node-1', 'halo');
+    assert((await toN2.next()) === 'halo', 'wrong message');
   });
 
-  // What each role must not do: the server answers "Permissions Violation" and delivers nothing.
-  await check('worker cannot publish to m3fg.work (violation, not delivered)', async () => {
-    await denied(w1Err, 'publish', 'm3fg.work', () => w1.publish('m3fg.work', 'forged'), w1);
-    await settle(w2);
-    assert(forged.work === 0, 'a worker received it');
+  // What no party may do: the server answers "Permissions Violation" and delivers nothing.
+  await check('node-1 cannot speak as node-2 or as the coordinator (violation, not delivered)', async () => {
+    await denied(n1Err, 'publish', 'm3fg.to.coord.from.node-2', () => n1.publish('m3fg.to.coord.from.node-2', 'forged'), n1);
+    await denied(n1Err, 'publish', 'm3fg.to.node-2.from.coord', () => n1.publish('m3fg.to.node-2.from.coord', 'forged'), n1);
+    await settle(c, n2);
+    await toC.next(300).then(() => assert(false, 'the coordinator received it'), () => {});
+    await toN2.next(300).then(() => assert(false, 'node-2 received it'), () => {});
   });
-  await check('worker cannot publish to m3fg.node.<id> (violation, not delivered)', async () => {
-    await denied(w1Err, 'publish', 'm3fg.node.n1', () => w1.publish('m3fg.node.n1', 'forged'), w1);
-    assert(forged.node === 0, 'a worker received it');
+  await check("node-1 cannot read node-2's or the coordinator's subjects, nor >", async () => {
+    await denied(n1Err, 'subscription', 'm3fg.to.node-2.from.*', () => n1.subscribe('m3fg.to.node-2.from.*'), n1);
+    await denied(n1Err, 'subscription', 'm3fg.to.coord.from.*', () => n1.subscribe('m3fg.to.coord.from.*'), n1);
+    await denied(n1Err, 'subscription', '>', () => n1.subscribe('>'), n1);
   });
-  await check('worker cannot subscribe to m3fg.reply.> or >', async () => {
-    await denied(w1Err, 'subscription', 'm3fg.reply.>', () => w1.subscribe('m3fg.reply.>'), w1);
-    await denied(w1Err, 'subscription', '>', () => w1.subscribe('>'), w1);
-  });
-  await check('coordinator cannot subscribe to m3fg.work or m3fg.node.>', async () => {
-    await denied(cErr, 'subscription', 'm3fg.work', () => c.subscribe('m3fg.work', { queue: 'm3fg-workers' }), c);
-    await denied(cErr, 'subscription', 'm3fg.node.>', () => c.subscribe('m3fg.node.>'), c);
-  });
-  await check('coordinator cannot publish to m3fg.hb or m3fg.reply.<id>', async () => {
-    await denied(cErr, 'publish', 'm3fg.hb', () => c.publish('m3fg.hb', 'forged'), c);
-    await denied(cErr, 'publish', 'm3fg.reply.c1', () => c.publish('m3fg.reply.c1', 'forged'), c);
+  await check("the coordinator cannot speak as a node nor read a node's subjects", async () => {
+    await denied(cErr, 'publish', 'm3fg.to.node-2.from.node-1', () => c.publish('m3fg.to.node-2.from.node-1', 'forged'), c);
+    await denied(cErr, 'subscription', 'm3fg.to.node-1.from.*', () => c.subscribe('m3fg.to.node-1.from.*'), c);
   });
   await check('connections survive the violations (not fatal)', async () => {
-    for (const nc of [c, w1, w2]) await nc.flush();
-    assert(!c.isClosed() && !w1.isClosed(), 'a connection closed');
+    for (const nc of [c, n1, n2]) await nc.flush();
+    assert(!c.isClosed() && !n1.isClosed(), 'a connection closed');
   });
-  for (const nc of [c, w1, w2]) await nc.close();
+  for (const nc of [c, n1, n2]) await nc.close();
 }
 
 async function main() {
@@ -219,7 +212,7 @@ async function main() {
   const { url } = await startServer('tls', tlsConf);
   console.log(`config: deploy/nats-server-tls.conf (cert paths -> ${certs}) at ${url}`);
   const caFile = join(certs, 'ca.pem');
-  const login = { user: 'worker', pass: pass.worker, reconnect: false, timeout: 5_000 };
+  const login = { user: 'node-1', pass: pass['node-1'], reconnect: false, timeout: 5_000 };
   await check('TLS client without the CA: refused (certificate not trusted)', () => refused({ servers: url, ...login }, /certificate|self.signed|verify/i));
   await check('TLS client with --tls-ca: connected; tls:// URL works too', async () => {
     await (await connect({ servers: url, ...login, tls: { caFile } })).close();

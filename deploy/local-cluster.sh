@@ -62,6 +62,7 @@ ours() {
   [[ -r "/proc/$pid/cmdline" ]] || return 0   # no /proc (not Linux): trust the pid
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2"
 }
+max_nodes=16   # users node-1..node-16 are created at start; add-node can go up to that
 node_word() { echo "--name node-$1 "; }   # how a node's command line is recognised (the space: node-1 vs node-10)
 
 # wait_ready LOG PATTERN SECONDS PID: until LOG contains PATTERN; fails at the deadline or when PID exits.
@@ -107,14 +108,15 @@ start_node() {
   local i=$1 url pfx wpass
   url="$(cat "$dir/url")"
   pfx="$(cat "$dir/prefix" 2>/dev/null || echo m3fg)"
-  wpass="$(sed -n 's/^M3FG_WORKER_PASS=//p' "$dir/credentials.env")"
+  wpass="$(sed -n "s/^M3FG_NODE_${i}_PASS=//p" "$dir/credentials.env")"
+  [[ -n "$wpass" ]] || die "no credentials for node-$i in $dir/credentials.env (at most $max_nodes nodes)"
   local -a node_cmd=(node "$repo/bin/m3fg.js" worker)
   # shellcheck disable=SC2206 # the testing hook is split on spaces on purpose
   [[ -n "${M3FG_NODE_CMD:-}" ]] && node_cmd=(${M3FG_NODE_CMD})
   local -a extra=()
   [[ "$pfx" == m3fg ]] || extra=(--subject-prefix "$pfx")
   # Only the worker's credentials go into the node's environment (never on its command line).
-  M3FG_NATS_USER=worker M3FG_NATS_PASS="$wpass" \
+  M3FG_NATS_USER="node-$i" M3FG_NATS_PASS="$wpass" \
     nohup "${node_cmd[@]}" --nats "$url" --threads "${threads:-1}" --name "node-$i" ${extra[@]+"${extra[@]}"} \
     >"$dir/node-$i.log" 2>&1 </dev/null &
   echo $! >"$dir/node-$i.pid"
@@ -131,12 +133,16 @@ case "$cmd" in
     mkdir -p "$dir"
     ! ours "$dir/nats.pid" nats-server || die "a cluster already runs in $dir (stop it first: $0 stop --dir $dir)"
     rm -f "$dir"/node-*.pid "$dir"/node-*.log "$dir"/nats-server_*.ports "$dir/url"
-    (umask 077; printf 'M3FG_COORDINATOR_PASS=%s\nM3FG_WORKER_PASS=%s\n' "$(password)" "$(password)" >"$dir/credentials.env")
+    # one user per party, each with its own password (deploy/gen-users.sh): the coordinator and node-1..node-$max_nodes
+    (umask 077
+     printf 'M3FG_COORDINATOR_PASS=%s\n' "$(password)" >"$dir/credentials.env"
+     for i in $(seq "$max_nodes"); do printf 'M3FG_NODE_%s_PASS=%s\n' "$i" "$(password)" >>"$dir/credentials.env"; done)
     chmod 600 "$dir/credentials.env"
     echo "${prefix:-m3fg}" >"$dir/prefix"
     echo "${threads:=1}" >"$dir/threads"
     # The shipped config, bound to loopback, with the subject prefix substituted in the permissions.
-    sed -e 's/^listen: .*/listen: 127.0.0.1:4222/' -e "s/\"m3fg\\./\"${prefix:-m3fg}./g" "$repo/deploy/nats-server.conf" >"$dir/nats.conf"
+    sed -e 's/^listen: .*/listen: 127.0.0.1:4222/' "$repo/deploy/nats-server.conf" >"$dir/nats.conf"
+    bash "$repo/deploy/gen-users.sh" "$max_nodes" "${prefix:-m3fg}" >"$dir/nats-users.conf"
 
     # From here on, a failure (or Ctrl-C) stops whatever this command started.
     ok=0

@@ -15,7 +15,8 @@ import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { DEFAULT_CHUNK_RULE, LocalExecutor, planChunks, ShardError, type FaultPlan } from '../coordinator/local-executor.ts';
-import { solve, type Algorithm, type SolveOptions, type SolveResult } from '../coordinator/solver.ts';
+import { solve, type Algorithm, type SolveOptions } from '../coordinator/solver.ts';
+import { expectSameBits, solveCollected, type Solved } from './helpers/same-bits.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
 import { runCli } from './helpers/cli.ts';
 
@@ -38,38 +39,15 @@ function problemOf(spec: ProblemSpec): Problem {
   return p;
 }
 
-const references = new Map<string, SolveResult>();
-async function reference(spec: ProblemSpec, algorithm: Algorithm): Promise<SolveResult> {
+const references = new Map<string, Solved>();
+async function reference(spec: ProblemSpec, algorithm: Algorithm): Promise<Solved> {
   const key = `${spec.game}/${algorithm}`;
   let r = references.get(key);
   if (!r) {
-    r = await solve(spec, problemOf(spec), new InlineExecutor(), { algorithm, iterations: ITERATIONS });
+    r = await solveCollected(spec, problemOf(spec), new InlineExecutor(), { algorithm, iterations: ITERATIONS });
     references.set(key, r);
   }
   return r;
-}
-
-function bytes(a: Float64Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** Every number of a JSON-like value, with its path. */
-function numbers(v: unknown, path = '', out: Array<[string, number]> = []): Array<[string, number]> {
-  if (typeof v === 'number') out.push([path, v]);
-  else if (Array.isArray(v)) v.forEach((x, i) => numbers(x, `${path}[${i}]`, out));
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) numbers(x, `${path}.${k}`, out);
-  return out;
-}
-
-function expectSameBits(expected: SolveResult, actual: SolveResult, what: string): void {
-  expect(bytes(actual.tables.minorPolicy).equals(bytes(expected.tables.minorPolicy)), `${what}: minorPolicy bytes`).toBe(true);
-  expect(bytes(actual.tables.majorPolicy).equals(bytes(expected.tables.majorPolicy)), `${what}: majorPolicy bytes`).toBe(true);
-  const want = numbers(expected.curve);
-  const got = numbers(actual.curve);
-  expect(got.map(([p]) => p)).toEqual(want.map(([p]) => p));
-  for (let i = 0; i < want.length; i++) {
-    if (!Object.is(got[i][1], want[i][1])) expect.fail(`${what}: curve${want[i][0]} is ${got[i][1]}, inline gives ${want[i][1]}`);
-  }
 }
 
 describe('local executor conformance with the inline executor (bitwise)', () => {
@@ -86,7 +64,7 @@ describe('local executor conformance with the inline executor (bitwise)', () => 
         for (const algorithm of ALGORITHMS) {
           it(`${spec.game} M=${spec.bins} ${algorithm}`, async () => {
             const expected = await reference(spec, algorithm);
-            const actual = await solve(spec, problemOf(spec), ex, { algorithm, iterations: ITERATIONS });
+            const actual = await solveCollected(spec, problemOf(spec), ex, { algorithm, iterations: ITERATIONS });
             expectSameBits(expected, actual, `${spec.game} ${algorithm} ${threads} thread(s)`);
           }, 30_000);
         }
@@ -108,7 +86,7 @@ describe('local executor conformance with the inline executor (bitwise)', () => 
       const ex = new LocalExecutor({ threads: 2, rule });
       try {
         for (const spec of [CASES[1], CASES[3]]) {
-          const actual = await solve(spec, problemOf(spec), ex, { algorithm: 'fp', iterations: ITERATIONS });
+          const actual = await solveCollected(spec, problemOf(spec), ex, { algorithm: 'fp', iterations: ITERATIONS });
           expectSameBits(await reference(spec, 'fp'), actual, `${spec.game} fp auto ${JSON.stringify(rule)}`);
         }
         const s = ex.stats();
@@ -138,8 +116,8 @@ describe('variants on the local executor (bitwise equal to inline)', () => {
     for (const [name, options] of VARIANTS) {
       it(`${spec.game} ${name}`, async () => {
         const run = { ...options, iterations: 4 };
-        const expected = await solve(spec, problemOf(spec), new InlineExecutor(), run);
-        const actual = await solve(spec, problemOf(spec), ex, run);
+        const expected = await solveCollected(spec, problemOf(spec), new InlineExecutor(), run);
+        const actual = await solveCollected(spec, problemOf(spec), ex, run);
         expectSameBits(expected, actual, `${spec.game} ${name}`);
       }, 30_000);
     }
@@ -157,10 +135,10 @@ describe('how threads get the problem', () => {
     const spec: ProblemSpec = { game: './examples/vaccination.ts', params: { T: 10 }, bins: 6 };
     const family = await resolveGameFamily(spec.game, (s) => import(pathToFileURL(resolve(s)).href));
     const problem = new Problem(buildGame(family, spec.params), spec.bins);
-    const expected = await solve(spec, problem, new InlineExecutor(), { algorithm: 'fp', iterations: 3 });
+    const expected = await solveCollected(spec, problem, new InlineExecutor(), { algorithm: 'fp', iterations: 3 });
     const ex = new LocalExecutor({ threads: 2, chunks: 3 });
     try {
-      expectSameBits(expected, await solve(spec, problem, ex, { algorithm: 'fp', iterations: 3 }), 'vaccination fp');
+      expectSameBits(expected, await solveCollected(spec, problem, ex, { algorithm: 'fp', iterations: 3 }), 'vaccination fp');
     } finally {
       await ex.close();
     }
@@ -211,7 +189,7 @@ describe('local executor failures', () => {
       ],
     });
     try {
-      const actual = await solve(spec, problemOf(spec), ex, { algorithm: 'fp', iterations: ITERATIONS });
+      const actual = await solveCollected(spec, problemOf(spec), ex, { algorithm: 'fp', iterations: ITERATIONS });
       expectSameBits(await reference(spec, 'fp'), actual, 'buffet fp with injected faults');
       const s = ex.stats();
       expect(s.retries).toBe(3);
@@ -231,8 +209,8 @@ describe('local executor failures', () => {
     try {
       for (const options of [{ algorithm: 'omd', temperature: 0.5 }, { algorithm: 'fp', horizon: 'infinite', discount: 0.9 }] as const) {
         const run = { ...options, iterations: 3 };
-        const expected = await solve(spec, problemOf(spec), new InlineExecutor(), run);
-        expectSameBits(expected, await solve(spec, problemOf(spec), ex, run), `buffet ${options.algorithm} with injected faults`);
+        const expected = await solveCollected(spec, problemOf(spec), new InlineExecutor(), run);
+        expectSameBits(expected, await solveCollected(spec, problemOf(spec), ex, run), `buffet ${options.algorithm} with injected faults`);
       }
       expect(ex.stats().retries).toBe(4);
       expect(ex.stats().restoredRows).toBe(100); // 50 rows each by the successful retries of the step and the update chunk

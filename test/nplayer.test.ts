@@ -21,6 +21,7 @@ import { buildGame, validateGame } from '../shared/validate.ts';
 import { EpisodeSimulator, summarize, type EpisodePolicies, type Sampler } from '../shared/episodes.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { solve } from '../coordinator/solver.ts';
+import { collectSource } from '../shared/table-source.ts';
 import { InlineEpisodeRunner, PiscinaEpisodeRunner, type EpisodeJob, type EpisodeReturns } from '../coordinator/nplayer.ts';
 import { runCli } from './helpers/cli.ts';
 
@@ -412,7 +413,7 @@ async function solved(name: string, bins: number, iterations: number) {
     game,
     problem,
     curve: result.curve,
-    policies: { minorPolicy: result.tables.minorPolicy.slice(), majorPolicy: result.tables.majorPolicy.slice() },
+    policies: { minorPolicy: await collectSource(result.policies.minorPolicy), majorPolicy: await collectSource(result.policies.majorPolicy) },
   };
 }
 

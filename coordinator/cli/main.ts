@@ -13,7 +13,7 @@ import { registerNplayerCommand } from './nplayer.ts';
 import { addNatsOptions, registerWorkerCommand } from './worker.ts';
 import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
 import { ShardError } from '../local-executor.ts';
-import { natsOptionsFrom } from '../../worker/nats-transport.ts';
+import { natsOptionsFrom } from '../../shared/cluster-nats.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

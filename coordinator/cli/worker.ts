@@ -1,5 +1,6 @@
-// `m3fg worker --nats URL`: a cluster node (worker/node.ts). Runs until SIGTERM or SIGINT, then drains: the
-// tasks it has received finish and are answered, it announces that it leaves, and exits 0.
+// `m3fg worker --nats URL`: a cluster node (worker/node.ts). Runs until SIGTERM or SIGINT, then announces that
+// it leaves and exits 0 within seconds (also when the server is gone). Credentials of another party: one
+// `m3fg:` line naming the user and the role, exit 2.
 
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
@@ -7,7 +8,7 @@ import { OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { ClusterNode } from '../../worker/node.ts';
-import { natsOptionsFrom } from '../../worker/nats-transport.ts';
+import { natsOptionsFrom } from '../../shared/cluster-nats.ts';
 
 /** The NATS flags of `solve` and `worker`. */
 export function addNatsOptions(cmd: Command, what: string): Command {
@@ -23,9 +24,9 @@ export function addNatsOptions(cmd: Command, what: string): Command {
 }
 
 export function registerWorkerCommand(program: Command): void {
-  addNatsOptions(program.command('worker').description('run a cluster node: take sweep tasks from a NATS server'), 'NATS server URL, nats://host:port')
-    .option('--threads <N>', 'threads for the sweeps (default: all cores)')
-    .option('--name <id>', 'node id (default host-pid-random)')
+  addNatsOptions(program.command('worker').description('run a cluster node: own a shard of the grid and compute it, coordinated over a NATS server'), 'NATS server URL, nats://host:port')
+    .option('--threads <N>', 'threads for the shard\'s kernels, and its weight in the shard cut (default: all cores)')
+    .option('--name <id>', 'node id = its NATS user with per-node credentials, e.g. node-1 (default host-pid-random)')
     .option('--log-level <level>', 'pino log level (default info)')
     .action(async (flags: Record<string, string | undefined>) => {
       const nats = natsOptionsFrom(flags);

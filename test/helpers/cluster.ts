@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './cli.ts';
-import type { NatsOptions } from '../../worker/nats-transport.ts';
+import type { NatsOptions } from '../../shared/cluster-nats.ts';
 
 const SCRIPT = join(repoRoot, 'deploy/local-cluster.sh');
 
@@ -16,13 +16,14 @@ export interface LocalCluster {
   readonly dir: string;
   readonly url: string;
   readonly port: number;
-  /** Connection options of the coordinator user (and of the worker user). */
+  /** Connection options of the coordinator's user, and of node i's user (node-i: its own credentials). */
   readonly coordinator: NatsOptions;
-  readonly worker: NatsOptions;
+  node(i: number): NatsOptions;
   readonly credentials: Record<string, string>;
   nodePids(): number[];
   addNode(threads?: number): void;
   kill(node: number, signal?: NodeJS.Signals): void;
+  serverPid(): number;
   restartServer(downMs?: number): Promise<void>;
   stop(): void;
 }
@@ -85,13 +86,14 @@ export async function startCluster(nodes: number, threads = 1): Promise<LocalClu
     port,
     credentials,
     coordinator: { url, user: 'coordinator', pass: credentials.M3FG_COORDINATOR_PASS },
-    worker: { url, user: 'worker', pass: credentials.M3FG_WORKER_PASS },
+    node: (i) => ({ url, user: `node-${i}`, pass: credentials[`M3FG_NODE_${i}_PASS`] }),
     nodePids: () => Array.from({ length: count }, (_, i) => pidOf(`node-${i + 1}`)),
     addNode: (t = threads) => {
       script(['add-node', '--dir', dir, '--threads', String(t)]);
       count++;
     },
     kill: (node, signal = 'SIGKILL') => process.kill(pidOf(`node-${node}`), signal),
+    serverPid: () => pidOf('nats'),
     /** SIGTERM the server, keep it down `downMs`, start it again on the same port with the same config. */
     restartServer: async (downMs = 1_000) => {
       const pid = pidOf('nats');

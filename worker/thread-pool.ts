@@ -1,4 +1,4 @@
-// A Piscina pool of `threads` long-lived workers running worker/<name>.ts (or .js), shared by the local sweep
+// A Piscina pool of `threads` long-lived workers running ./<name>.ts (or .js), shared by the local sweep
 // executor and the N-player episode runner.
 
 import { createRequire } from 'node:module';
@@ -8,7 +8,7 @@ import { Piscina } from 'piscina';
 import { registeredTsx } from './tsx-loader.ts';
 
 export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker', threads: number): Piscina<T, R> {
-  const filename = new URL(`../worker/${worker}${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+  const filename = new URL(`./${worker}${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
   return new Piscina<T, R>({
     filename,
     minThreads: threads,

@@ -1,0 +1,148 @@
+// The cluster's partition and halo plan, as pure functions (docs/cluster.md, "Shard map" and "Halo").
+//
+// Rows r = x0 * cells + c are laid out in an order (a permutation: order[position] = row), and the positions
+// are cut into contiguous shards, one per node, sized by each node's weight (threads x measured speed). The
+// owner of a row keeps, for every t, its policies, OMD accumulators, next cells and value slots.
+//
+// Step t over a row reads value slot t + 1 at the rows (x0', next(t, x0, u0, c)) for every u0 and every x0'
+// in the support of P0(. | x0, u0, mu_c) (shared/kernels/backward.ts). The halo of a shard at t: the rows its
+// own rows read that another shard owns. Each is sent by its owner to the reader once per (t, row, reader).
+
+import type { Problem } from './problem.ts';
+
+export type RowOrderKind = 'lexicographic' | 'cell-major' | 'morton' | 'morton-cell-major';
+
+/** What the partition needs of a Problem (so tests can build small synthetic ones). */
+export type HaloProblem = Pick<Problem, 'rows' | 'cells' | 'majorCount' | 'majorTo' | 'majorWidth'> & { game: Pick<Problem['game'], 'nU0' | 'nX0' | 'nX'> };
+
+/**
+ * order[position] = row. 'lexicographic' is r itself (x0-major); 'cell-major' puts the rows of one cell
+ * (every x0) together; 'morton' orders the cells along a Z-order curve over their first nX - 1 quantised
+ * coordinates (x0-major); 'morton-cell-major' is that curve with every x0 of a cell together.
+ * `points[c * nX + i]` are the cells' coordinates in [0, 1]; `bins` quantises them (Z-order only).
+ */
+export function rowOrder(kind: RowOrderKind, nX0: number, cells: number, points?: Float64Array, nX = 0, bins = 0): Int32Array {
+  const rows = nX0 * cells;
+  const order = new Int32Array(rows);
+  const cellOrder = kind === 'morton' || kind === 'morton-cell-major' ? mortonCells(cells, points!, nX, bins) : identity(cells);
+  let p = 0;
+  if (kind === 'lexicographic' || kind === 'morton') {
+    for (let x0 = 0; x0 < nX0; x0++) for (let i = 0; i < cells; i++) order[p++] = x0 * cells + cellOrder[i];
+  } else {
+    for (let i = 0; i < cells; i++) for (let x0 = 0; x0 < nX0; x0++) order[p++] = x0 * cells + cellOrder[i];
+  }
+  return order;
+}
+
+function identity(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+/** Cells sorted by the Z-order (bit-interleaved) key of their first nX - 1 quantised coordinates. */
+function mortonCells(cells: number, points: Float64Array, nX: number, bins: number): Int32Array {
+  const d = Math.max(1, nX - 1);
+  const bits = Math.max(1, Math.ceil(Math.log2(bins + 1)));
+  const keys = new Float64Array(cells);
+  for (let c = 0; c < cells; c++) {
+    let key = 0;
+    for (let b = bits - 1; b >= 0; b--) {
+      for (let i = 0; i < d; i++) {
+        const k = Math.min(bins - 1, Math.floor(points[c * nX + i] * bins));
+        key = key * 2 + ((k >> b) & 1);
+      }
+    }
+    keys[c] = key;
+  }
+  const idx = identity(cells);
+  return idx.sort((a, b) => keys[a] - keys[b] || a - b);
+}
+
+/**
+ * Shard bounds over `n` positions for weights w (bounds[k]..bounds[k+1] is shard k): sizes proportional to
+ * the weights, every cut on a multiple of `align` (the last bound is n). Deterministic; a shard may be empty
+ * when n is small.
+ */
+export function cutShards(n: number, weights: readonly number[], align = 1): number[] {
+  if (weights.length === 0) throw new RangeError('cutShards: no shards');
+  for (const w of weights) if (!(w > 0 && Number.isFinite(w))) throw new RangeError(`cutShards: weight ${w} is not a positive number`);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const bounds = [0];
+  let acc = 0;
+  for (let k = 0; k < weights.length - 1; k++) {
+    acc += weights[k];
+    const ideal = (acc / total) * n;
+    const cut = Math.min(n, Math.max(bounds[k], Math.round(ideal / align) * align));
+    bounds.push(cut);
+  }
+  bounds.push(n);
+  return bounds;
+}
+
+/** owner[row] = shard of the row, for an order and its shard bounds. */
+export function ownerOfRows(order: Int32Array, bounds: readonly number[]): Int32Array {
+  const owner = new Int32Array(order.length);
+  for (let k = 0; k + 1 < bounds.length; k++) for (let p = bounds[k]; p < bounds[k + 1]; p++) owner[order[p]] = k;
+  return owner;
+}
+
+/**
+ * The rows of value slot t + 1 that step t over `own` (rows) reads, sorted, without repeats.
+ * `nextCell` is indexed like the solver tables: nextCell[(t * rows + r) * nU0 + u0]. `mark` (rows bytes, all
+ * 0) is scratch and is left all 0.
+ */
+export function rowsRead(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, mark: Uint8Array): Int32Array {
+  const { nU0 } = problem.game;
+  const { rows, cells, majorCount, majorTo, majorWidth } = problem;
+  const found: number[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const r = own[i];
+    for (let u0 = 0; u0 < nU0; u0++) {
+      const slot = r * nU0 + u0;
+      const c = nextCell[(t * rows + r) * nU0 + u0];
+      const cnt = majorCount[slot];
+      for (let j = 0; j < cnt; j++) {
+        const row = majorTo[slot * majorWidth + j] * cells + c;
+        if (mark[row]) continue;
+        mark[row] = 1;
+        found.push(row);
+      }
+    }
+  }
+  const out = Int32Array.from(found).sort();
+  for (let i = 0; i < out.length; i++) mark[out[i]] = 0;
+  return out;
+}
+
+/**
+ * The halo of shard `reader` at t: for every other shard, the rows it must send (sorted). Only owners
+ * that send at least one row appear.
+ */
+export function haloAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array): Map<number, Int32Array> {
+  const read = rowsRead(problem, nextCell, t, own, mark);
+  const per = new Map<number, number[]>();
+  for (let i = 0; i < read.length; i++) {
+    const o = owner[read[i]];
+    if (o === reader) continue;
+    let list = per.get(o);
+    if (!list) per.set(o, (list = []));
+    list.push(read[i]);
+  }
+  return new Map([...per].sort((a, b) => a[0] - b[0]).map(([o, l]) => [o, Int32Array.from(l)]));
+}
+
+/** Counts of one sweep's halo for a partition: (t, row, reader) triples received, summed over t and shards. */
+export function haloVolume(problem: HaloProblem, nextCell: Int32Array, slices: number, order: Int32Array, bounds: readonly number[]): { received: number; perShard: number[] } {
+  const owner = ownerOfRows(order, bounds);
+  const mark = new Uint8Array(problem.rows);
+  const perShard: number[] = [];
+  for (let k = 0; k + 1 < bounds.length; k++) {
+    const own = order.subarray(bounds[k], bounds[k + 1]);
+    let n = 0;
+    // step t reads slot t + 1, written by step t + 1: t = slices - 1 reads V(T) = 0, which nobody sends
+    for (let t = 0; t < slices - 1; t++) for (const rows of haloAt(problem, nextCell, t, own, owner, k, mark).values()) n += rows.length;
+    perShard.push(n);
+  }
+  return { received: perShard.reduce((a, b) => a + b, 0), perShard };
+}

@@ -1,0 +1,333 @@
+// The pure scheduling core of the cluster coordinator (Dask's scheduler state machine in miniature):
+// schedulerStep(state, event) -> instructions. No I/O, no clock (every event carries `now`), no tables. The
+// shell (coordinator/cluster-executor.ts) turns the executor's calls into commands, feeds in messages and
+// clock ticks, and carries out the instructions (send, resolve or reject a command, log).
+//
+// It keeps the membership (nodes join by their first heartbeat, leave by saying so or by falling silent),
+// cuts the cells into shards at open() (cell-major, on CHANGE_BLOCK_CELLS boundaries, sized by threads),
+// and runs one command at a time: it sends the command's orders and collects the answers it expects, each
+// accepted once and only from the node it expects it from, for the current run, iteration and sweep.
+// Everything else (late, duplicated, forged, other runs) is dropped and counted.
+// Node loss during a run fails the current command with a ClusterError line naming the node.
+
+import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn } from './cluster-messages.ts';
+import { cutShards } from './cluster-partition.ts';
+import { CHANGE_BLOCK_CELLS, sumBlocks } from './value-change.ts';
+import type { UpdateRule } from './kernels/update.ts';
+
+export interface Member {
+  threads: number;
+  lastSeen: number;
+  state: 'ready' | 'leaving';
+  /** As last reported by the node (statistics only). */
+  sent: number;
+  received: number;
+  peakRss: number;
+}
+
+export type Command =
+  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number }
+  /** Sends `orders` and waits for an ack with each listed req from each order's node. */
+  | { kind: 'orders'; orders: Array<{ to: string; message: ToNode; req: number }> }
+  | { kind: 'iterate'; n: number; rule: UpdateRule }
+  | { kind: 'vi'; n: number; rule: UpdateRule; discount: number; tolerance: number; maxSweeps: number }
+  | { kind: 'read'; req: number; table: 'minorPolicy' | 'majorPolicy' | 'minorY' | 'majorY'; from: number; to: number }
+  | { kind: 'close' };
+
+export type CommandResult =
+  | { kind: 'open'; run: ShardRun }
+  | { kind: 'iterate'; start: Float64Array; sweeps: number }
+  | { kind: 'read'; pieces: Map<string, Float64Array> }
+  | { kind: 'ok' };
+
+export type SchedulerEvent =
+  | { kind: 'command'; id: number; command: Command; now: number }
+  /** The coordinator's connection is back after an outage: silence during it was not the nodes' fault. */
+  | { kind: 'reconnected'; now: number }
+  /** Send the current command's orders again and ask every node to do the same with its messages. */
+  | { kind: 'resend'; now: number }
+  | { kind: 'message'; from: string; message: ToCoordinator; now: number }
+  | { kind: 'tick'; now: number };
+
+export type SchedulerInstruction =
+  | { kind: 'send'; to: string; message: ToNode }
+  | { kind: 'resolve'; id: number; result: CommandResult }
+  | { kind: 'reject'; id: number; error: string }
+  | { kind: 'dropped'; from: string; why: string }
+  | { kind: 'log'; message: string; fields?: Record<string, unknown> };
+
+export interface SchedulerConfig {
+  /** A node silent this long is gone (ms). */
+  heartbeatTimeoutMs: number;
+  /** open() fails when too few nodes have joined after this long (ms). */
+  waitForNodesMs: number;
+  /** After the first heartbeats, wait this long for the others before cutting shards (ms). */
+  settleMs: number;
+  /** While open() waits for the nodes to build the Problem (one long computation, no heartbeats), silence is allowed this long (ms). */
+  buildTimeoutMs: number;
+}
+
+interface Active {
+  id: number;
+  command: Command;
+  since: number;
+  /** Answers still expected: key `${node}/${what}`. */
+  waiting: Set<string>;
+  start?: Float64Array;
+  pieces?: Map<string, Float64Array>;
+  /** vi: the sweep whose changes are being collected, the changes so far per node, the open functions. */
+  sweep: number;
+  changes: Map<string, Float64Array[]>;
+  open: ValueFn[];
+}
+
+export interface SchedulerState {
+  readonly config: SchedulerConfig;
+  readonly members: Map<string, Member>;
+  readonly startedAt: number;
+  run?: ShardRun;
+  active?: Active;
+  readonly queue: Array<{ id: number; command: Command }>;
+  /** The orders sent for the current command (sent again after an outage). */
+  log: Array<{ to: string; message: ToNode }>;
+  dropped: number;
+}
+
+export function newSchedulerState(config: SchedulerConfig, now: number): SchedulerState {
+  return { config, members: new Map(), startedAt: now, queue: [], log: [], dropped: 0 };
+}
+
+export function schedulerStep(state: SchedulerState, event: SchedulerEvent): SchedulerInstruction[] {
+  const out: SchedulerInstruction[] = [];
+  switch (event.kind) {
+    case 'command':
+      state.queue.push({ id: event.id, command: event.command });
+      break;
+    case 'message':
+      onMessage(state, event.from, event.message, event.now, out);
+      break;
+    case 'tick':
+      checkLiveness(state, event.now, out);
+      break;
+    case 'reconnected':
+      for (const m of state.members.values()) m.lastSeen = event.now;
+      break;
+    case 'resend':
+      if (!state.run || !state.active) break;
+      for (const l of state.log) out.push({ kind: 'send', to: l.to, message: l.message });
+      for (const node of state.run.nodes) out.push({ kind: 'send', to: node, message: { type: 'resend', run: state.run.id } });
+      return out;
+  }
+  progress(state, event.now, out);
+  return out;
+}
+
+/** Sends an order and keeps it for a resend. */
+function emit(state: SchedulerState, out: SchedulerInstruction[], to: string, message: ToNode): void {
+  out.push({ kind: 'send', to, message });
+  state.log.push({ to, message });
+}
+
+function drop(state: SchedulerState, out: SchedulerInstruction[], from: string, why: string): void {
+  state.dropped++;
+  out.push({ kind: 'dropped', from, why });
+}
+
+function fail(state: SchedulerState, out: SchedulerInstruction[], error: string): void {
+  const a = state.active;
+  if (!a) return;
+  state.active = undefined;
+  out.push({ kind: 'reject', id: a.id, error });
+}
+
+function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: number, out: SchedulerInstruction[]): void {
+  if (!m || typeof m !== 'object' || typeof m.type !== 'string') return drop(state, out, from, 'malformed message');
+  if (from === COORDINATOR) return drop(state, out, from, 'a message claiming to come from the coordinator');
+  if (m.type === 'hb') {
+    const known = state.members.get(from);
+    const threads = Number.isSafeInteger(m.threads) && m.threads >= 1 && m.threads <= 4096 ? m.threads : 1;
+    if (!known) out.push({ kind: 'log', message: 'node joined', fields: { node: from, threads } });
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+    state.members.set(from, { threads, lastSeen: now, state: m.state === 'leaving' ? 'leaving' : 'ready', sent: num(m.sent), received: num(m.received), peakRss: num(m.peakRss) });
+    if (m.state === 'leaving' && state.run?.nodes.includes(from) && state.active && state.active.command.kind !== 'close') {
+      fail(state, out, `cluster: node ${from} left during the run`);
+    }
+    return;
+  }
+  const member = state.members.get(from);
+  if (member) member.lastSeen = now;
+  const run = state.run;
+  const a = state.active;
+  if (!run || !('run' in m) || m.run !== run.id) return drop(state, out, from, `${m.type} for another run`);
+  if (!run.nodes.includes(from)) return drop(state, out, from, `${m.type} from a node outside the run`);
+  if (m.type === 'failed') return fail(state, out, `cluster: node ${from} failed: ${String(m.error).slice(0, 500)}`);
+  if (!a) return drop(state, out, from, `${m.type} with no command in progress`);
+  const c = a.command;
+  switch (m.type) {
+    case 'ack': {
+      const key = `${from}/ack/${m.req}`;
+      if (!a.waiting.delete(key)) return drop(state, out, from, `unexpected ack ${m.req}`);
+      return;
+    }
+    case 'done': {
+      if ((c.kind !== 'iterate' && c.kind !== 'vi') || m.n !== c.n || !a.waiting.delete(`${from}/done`)) return drop(state, out, from, `unexpected done of iteration ${m.n}`);
+      if (m.start !== undefined) {
+        if (a.start || !(m.start instanceof Float64Array)) return drop(state, out, from, 'a second or malformed set of start values');
+        a.start = m.start;
+      }
+      return;
+    }
+    case 'changes': {
+      if (c.kind !== 'vi' || m.n !== c.n || m.sweep !== a.sweep || !a.waiting.delete(`${from}/changes/${a.sweep}`)) return drop(state, out, from, `unexpected changes of sweep ${m.sweep}`);
+      if (!Array.isArray(m.blocks) || m.blocks.length !== a.open.length || !m.blocks.every((b) => b instanceof Float64Array)) return fail(state, out, `cluster: node ${from} sent malformed value changes`);
+      a.changes.set(from, m.blocks);
+      if (a.changes.size === run.nodes.length) verdict(state, a, c, out);
+      return;
+    }
+    case 'piece': {
+      if (c.kind !== 'read' || m.req !== c.req || !a.waiting.delete(`${from}/piece`)) return drop(state, out, from, `unexpected piece ${m.req}`);
+      if (!(m.data instanceof Float64Array)) return fail(state, out, `cluster: node ${from} sent a malformed table piece`);
+      a.pieces!.set(from, m.data);
+      return;
+    }
+  }
+  return drop(state, out, from, `unknown message type ${(m as { type: string }).type}`);
+}
+
+/** All changes of a value-iteration sweep are in: freeze what converged, go on or finish. */
+function verdict(state: SchedulerState, a: Active, c: Extract<Command, { kind: 'vi' }>, out: SchedulerInstruction[]): void {
+  const run = state.run!;
+  const freeze: ValueFn[] = [];
+  a.open.forEach((fn, i) => {
+    // block sums in shard order = the global block order (shards are cut on block boundaries)
+    const blocks: number[] = [];
+    for (const node of run.nodes) blocks.push(...a.changes.get(node)![i]);
+    if (!(sumBlocks(blocks) > c.tolerance)) freeze.push(fn);
+  });
+  a.open = a.open.filter((f) => !freeze.includes(f));
+  const done = a.open.length === 0;
+  if (!done && a.sweep + 1 >= c.maxSweeps) {
+    const names: Record<ValueFn, string> = { majorBR: 'major best response', majorEval: 'major policy value', minorBR: 'minor best response', minorEval: 'minor policy value' };
+    return fail(state, out, `value iteration: ${a.open.map((f) => names[f]).join(', ')} not converged to ${c.tolerance} after ${c.maxSweeps} sweeps`);
+  }
+  for (const node of run.nodes) emit(state, out, node, { type: 'viNext', run: run.id, n: c.n, sweep: a.sweep, freeze, done });
+  a.changes.clear();
+  a.sweep++;
+  if (!done) for (const node of run.nodes) a.waiting.add(`${node}/changes/${a.sweep}`);
+}
+
+function checkLiveness(state: SchedulerState, now: number, out: SchedulerInstruction[]): void {
+  const building = state.active?.command.kind === 'open' && state.run !== undefined;
+  for (const [id, m] of state.members) {
+    const limit = building && state.run!.nodes.includes(id) ? Math.max(state.config.heartbeatTimeoutMs, state.config.buildTimeoutMs) : state.config.heartbeatTimeoutMs;
+    if (now - m.lastSeen <= limit) continue;
+    state.members.delete(id);
+    out.push({ kind: 'log', message: 'node lost', fields: { node: id, silentMs: now - m.lastSeen } });
+    if (state.run?.nodes.includes(id) && state.active && state.active.command.kind !== 'close') {
+      fail(state, out, `cluster: node ${id} stopped answering (no heartbeat for ${Math.round((now - m.lastSeen) / 1000)} s)`);
+    }
+  }
+}
+
+/** Finishes the active command when its answers are in; starts the next one. */
+function progress(state: SchedulerState, now: number, out: SchedulerInstruction[]): void {
+  for (;;) {
+    const a = state.active;
+    if (a) {
+      if (a.command.kind === 'open' && a.waiting.size === 0 && !state.run) {
+        if (!startOpen(state, a, now, out)) return;
+        continue;
+      }
+      if (a.waiting.size > 0 || (a.command.kind === 'open' && !state.run)) return;
+      state.active = undefined;
+      out.push({ kind: 'resolve', id: a.id, result: resultOf(state, a) });
+      if (a.command.kind === 'close') state.run = undefined;
+      continue;
+    }
+    const next = state.queue.shift();
+    if (!next) return;
+    begin(state, next.id, next.command, now, out);
+  }
+}
+
+function resultOf(state: SchedulerState, a: Active): CommandResult {
+  const c = a.command;
+  switch (c.kind) {
+    case 'open':
+      return { kind: 'open', run: state.run! };
+    case 'iterate':
+    case 'vi':
+      return { kind: 'iterate', start: a.start ?? new Float64Array(0), sweeps: a.sweep };
+    case 'read':
+      return { kind: 'read', pieces: a.pieces! };
+    default:
+      return { kind: 'ok' };
+  }
+}
+
+function begin(state: SchedulerState, id: number, command: Command, now: number, out: SchedulerInstruction[]): void {
+  const a: Active = { id, command, since: now, waiting: new Set(), sweep: 0, changes: new Map(), open: [...VALUE_FNS] };
+  state.active = a;
+  state.log = [];
+  if (command.kind === 'open') {
+    state.run = undefined;
+    return;
+  }
+  const run = state.run;
+  if (!run) return fail(state, out, `cluster: ${command.kind} before open()`);
+  switch (command.kind) {
+    case 'orders':
+      for (const o of command.orders) {
+        emit(state, out, o.to, o.message);
+        a.waiting.add(`${o.to}/ack/${o.req}`);
+      }
+      return;
+    case 'iterate':
+    case 'vi':
+      for (const node of run.nodes) {
+        const message: ToNode =
+          command.kind === 'vi'
+            ? { type: 'vi', run: run.id, n: command.n, rule: command.rule, discount: command.discount }
+            : { type: 'iterate', run: run.id, n: command.n, rule: command.rule };
+        emit(state, out, node, message);
+        a.waiting.add(`${node}/done`);
+        if (command.kind === 'vi') a.waiting.add(`${node}/changes/0`);
+      }
+      return;
+    case 'read':
+      a.pieces = new Map();
+      for (const node of run.nodes) {
+        emit(state, out, node, { type: 'read', run: run.id, req: command.req, table: command.table, from: command.from, to: command.to });
+        a.waiting.add(`${node}/piece`);
+      }
+      return;
+    case 'close':
+      for (const node of run.nodes) emit(state, out, node, { type: 'close', run: run.id });
+      return;
+  }
+}
+
+/** open(): once enough nodes have joined (and the others had time to), cut the shards and send them. */
+function startOpen(state: SchedulerState, a: Active, now: number, out: SchedulerInstruction[]): boolean {
+  const c = a.command as Extract<Command, { kind: 'open' }>;
+  const ready = [...state.members].filter(([, m]) => m.state === 'ready').sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const waited = now - a.since;
+  if (ready.length < c.minNodes || now - state.startedAt < state.config.settleMs) {
+    if (waited > state.config.waitForNodesMs) {
+      fail(state, out, `cluster: ${ready.length} node(s) ready after ${Math.round(waited / 1000)} s, ${c.minNodes} needed (are the workers running, with the same --nats and --subject-prefix?)`);
+      return true;
+    }
+    return false;
+  }
+  const chosen = ready.slice(0, c.maxNodes ?? ready.length);
+  const blocks = Math.ceil(c.cells / CHANGE_BLOCK_CELLS);
+  const cellBounds = cutShards(blocks, chosen.map(([, m]) => m.threads)).map((b) => Math.min(c.cells, b * CHANGE_BLOCK_CELLS));
+  const run: ShardRun = { ...c.run, cellBounds, nodes: chosen.map(([id]) => id) };
+  state.run = run;
+  run.nodes.forEach((node, shard) => {
+    emit(state, out, node, { type: 'open', run, shard });
+    a.waiting.add(`${node}/ack/-1`);
+  });
+  out.push({ kind: 'log', message: 'cluster run opened', fields: { runId: run.id, nodes: run.nodes, cellBounds } });
+  return true;
+}

@@ -1,0 +1,249 @@
+// The pure cores without any server or transport: sequences of joins, leaves, kills (silence), late, forged
+// and duplicated messages and outages fed to the coordinator's scheduling core and to a node's state, with
+// the instructions they answer asserted.
+import { describe, expect, it } from 'vitest';
+import { newSchedulerState, schedulerStep, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
+import { newNodeState, nodeStep, type NodeInstruction } from '../shared/cluster-node-core.ts';
+import { COORDINATOR, type ShardRun, type ToCoordinator, type ToPeer } from '../shared/cluster-messages.ts';
+
+const RULE = { kind: 'average', iteration: 0 } as const;
+const RUN = { id: 'run-1', v: 2, spec: { game: 'sis', params: {}, bins: 8 }, gridKind: 'midpoint', fingerprint: 'f', tableOptions: { slices: 3 } } as const;
+
+function sched(): SchedulerState {
+  return newSchedulerState({ heartbeatTimeoutMs: 3_000, waitForNodesMs: 10_000, settleMs: 1_000, buildTimeoutMs: 60_000 }, 0);
+}
+const hb = (threads = 1, state: 'ready' | 'leaving' = 'ready'): ToCoordinator => ({ type: 'hb', threads, state });
+const sends = (ins: SchedulerInstruction[]) => ins.filter((i): i is Extract<SchedulerInstruction, { kind: 'send' }> => i.kind === 'send');
+const of = <K extends SchedulerInstruction['kind']>(ins: SchedulerInstruction[], kind: K) => ins.filter((i) => i.kind === kind) as Array<Extract<SchedulerInstruction, { kind: K }>>;
+
+/** A scheduler with nodes a (1 thread) and b (3 threads) joined and a run opened over 40 cells. */
+function opened(): { s: SchedulerState; run: ShardRun } {
+  const s = sched();
+  schedulerStep(s, { kind: 'message', from: 'a', message: hb(1), now: 10 });
+  schedulerStep(s, { kind: 'message', from: 'b', message: hb(3), now: 20 });
+  schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: 2 }, now: 30 });
+  const ins = schedulerStep(s, { kind: 'tick', now: 1_100 });
+  const run = s.run!;
+  expect(sends(ins).map((x) => x.to)).toEqual(['a', 'b']);
+  schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'ack', run: run.id, req: -1 }, now: 1_150 });
+  const done = schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'ack', run: run.id, req: -1 }, now: 1_160 });
+  expect(of(done, 'resolve')).toHaveLength(1);
+  return { s, run };
+}
+
+describe('scheduling core', () => {
+  it('open waits for enough nodes and the settle time, then cuts shards by threads on block boundaries', () => {
+    const s = sched();
+    expect(schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: 2 }, now: 0 })).toEqual([]);
+    const joined = schedulerStep(s, { kind: 'message', from: 'a', message: hb(1), now: 100 });
+    expect(of(joined, 'log')[0].message).toBe('node joined');
+    expect(sends(schedulerStep(s, { kind: 'tick', now: 2_000 }))).toEqual([]); // one node: keeps waiting
+    const ins = schedulerStep(s, { kind: 'message', from: 'b', message: hb(3), now: 2_100 });
+    expect(s.run!.nodes).toEqual(['a', 'b']);
+    expect(s.run!.cellBounds).toEqual([0, 12, 40]); // weights 1:3 over 10 blocks of 4 cells
+    expect(sends(ins).map((x) => [x.to, x.message.type, (x.message as { shard: number }).shard])).toEqual([
+      ['a', 'open', 0],
+      ['b', 'open', 1],
+    ]);
+  });
+
+  it('open fails with one line when too few nodes join in time', () => {
+    const s = sched();
+    schedulerStep(s, { kind: 'command', id: 7, command: { kind: 'open', run: RUN, cells: 40, minNodes: 3 }, now: 0 });
+    schedulerStep(s, { kind: 'message', from: 'a', message: hb(), now: 10 });
+    schedulerStep(s, { kind: 'message', from: 'a', message: hb(), now: 10_000 }); // still beating
+    const ins = schedulerStep(s, { kind: 'tick', now: 10_500 });
+    expect(of(ins, 'reject').map((r) => [r.id, r.error])).toEqual([[7, expect.stringMatching(/^cluster: 1 node\(s\) ready after 11 s, 3 needed/)]]);
+  });
+
+  it('an iteration resolves when every node is done, with the start values of the owner of c0', () => {
+    const { s, run } = opened();
+    const ins = schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 0, rule: RULE }, now: 2_000 });
+    expect(sends(ins).map((x) => [x.to, x.message.type])).toEqual([
+      ['a', 'iterate'],
+      ['b', 'iterate'],
+    ]);
+    const start = new Float64Array([1, 2, 3]);
+    expect(of(schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'done', run: run.id, n: 0, start }, now: 2_100 }), 'resolve')).toEqual([]);
+    const r = of(schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'done', run: run.id, n: 0 }, now: 2_200 }), 'resolve');
+    expect(r).toEqual([{ kind: 'resolve', id: 2, result: { kind: 'iterate', start, sweeps: 0 } }]);
+  });
+
+  it('late, duplicated, forged and foreign messages are dropped and change nothing', () => {
+    const { s, run } = opened();
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 5, rule: RULE }, now: 2_000 });
+    const cases: Array<[string, ToCoordinator]> = [
+      ['a', { type: 'done', run: run.id, n: 4 }], // late: the previous iteration
+      ['a', { type: 'done', run: 'other-run', n: 5 }], // another run
+      ['mallory', { type: 'done', run: run.id, n: 5 }], // not a node of the run
+      [COORDINATOR, { type: 'done', run: run.id, n: 5 }], // claims to be the coordinator
+      ['a', { type: 'ack', run: run.id, req: 99 }], // nothing asked
+      ['a', { type: 'piece', run: run.id, req: 1, data: new Float64Array(1) }],
+      ['a', { nonsense: true } as unknown as ToCoordinator],
+    ];
+    for (const [from, message] of cases) {
+      const ins = schedulerStep(s, { kind: 'message', from, message, now: 2_100 });
+      expect(of(ins, 'dropped'), `${from} ${JSON.stringify(message)}`).toHaveLength(1);
+      expect(of(ins, 'resolve')).toHaveLength(0);
+    }
+    expect(s.dropped).toBe(cases.length);
+    schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'done', run: run.id, n: 5, start: new Float64Array(2) }, now: 2_200 });
+    // a second 'done' from the same node (duplicate) is dropped; b's still completes it
+    expect(of(schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'done', run: run.id, n: 5 }, now: 2_250 }), 'dropped')).toHaveLength(1);
+    expect(of(schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'done', run: run.id, n: 5 }, now: 2_300 }), 'resolve')).toHaveLength(1);
+  });
+
+  it('a node that falls silent (killed, or cut off by an outage longer than the timeout) fails the command naming it', () => {
+    const { s } = opened();
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 0, rule: RULE }, now: 2_000 });
+    schedulerStep(s, { kind: 'message', from: 'b', message: hb(3), now: 3_000 });
+    expect(of(schedulerStep(s, { kind: 'tick', now: 3_500 }), 'reject')).toEqual([]); // a: 2.35 s silent, within the timeout
+    const ins = schedulerStep(s, { kind: 'tick', now: 4_300 });
+    expect(of(ins, 'reject')).toEqual([{ kind: 'reject', id: 2, error: 'cluster: node a stopped answering (no heartbeat for 3 s)' }]);
+    expect(s.members.has('a')).toBe(false);
+  });
+
+  it('a short outage within the heartbeat timeout costs nothing: the command completes when the answers come', () => {
+    const { s, run } = opened();
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 0, rule: RULE }, now: 2_000 });
+    // 0.5 s without any message from anyone, then the answers
+    expect(of(schedulerStep(s, { kind: 'tick', now: 2_600 }), 'reject')).toEqual([]);
+    schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'done', run: run.id, n: 0, start: new Float64Array(1) }, now: 2_700 });
+    expect(of(schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'done', run: run.id, n: 0 }, now: 2_710 }), 'resolve')).toHaveLength(1);
+  });
+
+  it('a node leaving mid-run fails the command; a node joining mid-run is kept for the next open', () => {
+    const { s } = opened();
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 0, rule: RULE }, now: 2_000 });
+    expect(of(schedulerStep(s, { kind: 'message', from: 'c', message: hb(2), now: 2_050 }), 'log')[0].fields).toEqual({ node: 'c', threads: 2 });
+    expect(of(schedulerStep(s, { kind: 'message', from: 'b', message: hb(3, 'leaving'), now: 2_100 }), 'reject')[0].error).toBe('cluster: node b left during the run');
+    expect(s.members.get('c')?.threads).toBe(2);
+  });
+
+  it('a node reporting a failed job fails the command with its message', () => {
+    const { s, run } = opened();
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 0, rule: RULE }, now: 2_000 });
+    const ins = schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'failed', run: run.id, error: 'step: boom' }, now: 2_100 });
+    expect(of(ins, 'reject')[0].error).toBe('cluster: node a failed: step: boom');
+  });
+
+  it('value iteration: block sums in shard order decide what freezes; the verdict goes to every node', () => {
+    const { s, run } = opened();
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'vi', n: 0, rule: RULE, discount: 0.9, tolerance: 1, maxSweeps: 10 }, now: 2_000 });
+    const blocks = (v: number[]) => v.map((x) => new Float64Array([x]));
+    schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'changes', run: run.id, n: 0, sweep: 0, blocks: blocks([0.5, 2, 0.2, 3]) }, now: 2_100 });
+    const ins = schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'changes', run: run.id, n: 0, sweep: 0, blocks: blocks([0.4, 0, 0.9, 0]) }, now: 2_200 });
+    // majorBR 0.9 <= 1 and minorBR 1.1 > 1 ... per function: [0.4+0.5, 0+2, 0.9+0.2, 0+3]
+    expect(sends(ins).map((x) => [x.to, x.message])).toEqual(
+      ['a', 'b'].map((to) => [to, { type: 'viNext', run: run.id, n: 0, sweep: 0, freeze: ['majorBR'], done: false }]),
+    );
+    // a change report for a sweep already decided is late: dropped
+    expect(of(schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'changes', run: run.id, n: 0, sweep: 0, blocks: blocks([0, 0, 0]) }, now: 2_250 }), 'dropped')).toHaveLength(1);
+    schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'changes', run: run.id, n: 0, sweep: 1, blocks: blocks([0, 0, 0]) }, now: 2_300 });
+    const last = schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'changes', run: run.id, n: 0, sweep: 1, blocks: blocks([0, 0, 0]) }, now: 2_400 });
+    expect(sends(last)[0].message).toEqual({ type: 'viNext', run: run.id, n: 0, sweep: 1, freeze: ['majorEval', 'minorBR', 'minorEval'], done: true });
+    schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'done', run: run.id, n: 0, start: new Float64Array(1) }, now: 2_500 });
+    expect(of(schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'done', run: run.id, n: 0 }, now: 2_600 }), 'resolve')[0].result).toMatchObject({ sweeps: 2 });
+  });
+});
+
+describe('node state', () => {
+  const run: ShardRun = { ...RUN, tableOptions: { slices: 3 }, cellBounds: [0, 4, 8], nodes: ['a', 'b'] };
+  const jobs = (ins: NodeInstruction[]) => ins.filter((i) => i.kind === 'run').map((i) => (i as Extract<NodeInstruction, { kind: 'run' }>).job);
+  const msgs = (ins: NodeInstruction[]) => ins.filter((i) => i.kind === 'send') as Array<Extract<NodeInstruction, { kind: 'send' }>>;
+
+  it('orders only from the coordinator; one job at a time; halo waits for its data; sends what peers asked for', () => {
+    const s = newNodeState('a');
+    // an order from a peer or a stranger is dropped
+    expect(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'open', run, shard: 0 }, now: 0 })[0]).toMatchObject({ kind: 'dropped' });
+    expect(jobs(nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 1 }))).toEqual([{ kind: 'build', run, shard: 0 }]);
+    // a second order waits for the running job
+    expect(jobs(nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 0, rule: RULE }, now: 2 }))).toEqual([]);
+    const built = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'other' }, now: 3 });
+    expect(msgs(built)[0]).toEqual({ kind: 'send', to: COORDINATOR, message: { type: 'ack', run: run.id, req: -1 } });
+    expect(jobs(built)).toEqual([{ kind: 'flow', vi: false }]);
+    // the flow says: at t = 0 this node reads rows 5, 6 of b; at t = 1 nothing
+    const needs = new Map([['b', [new Int32Array([5, 6]), new Int32Array(0)]]]);
+    const flowed = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'flow', needs }, now: 4 });
+    expect(msgs(flowed)).toEqual([{ kind: 'send', to: 'b', message: { type: 'need', run: run.id, n: 0, rows: needs.get('b') } }]);
+    expect(jobs(flowed)).toEqual([]); // b's needs first
+    // forged need from a stranger, and a halo for another run: dropped
+    expect(nodeStep(s, { kind: 'message', from: 'mallory', message: { type: 'need', run: run.id, n: 0, rows: [] }, now: 5 })[0]).toMatchObject({ kind: 'dropped' });
+    expect(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: 'old', n: 0, step: 1, values: new Float64Array(0) }, now: 5 })[0]).toMatchObject({ kind: 'dropped' });
+    // b reads our row 1 at t = 1 (so we send V(2)'s row 1 after our step 2... no: step t sends V(t) for their step t - 1)
+    const theirs = [new Int32Array(0), new Int32Array([1])];
+    const step2 = jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 0, rows: theirs }, now: 6 }));
+    expect(step2).toEqual([{ kind: 'step', t: 2, rule: RULE, halo: [], send: [{ peer: 'b', rows: theirs[1] }] }]);
+    const v2 = new Float64Array([9]);
+    const sent = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [{ peer: 'b', values: v2 }] }, now: 7 });
+    expect(msgs(sent)).toEqual([{ kind: 'send', to: 'b', message: { type: 'halo', run: run.id, n: 0, step: 2, values: v2 } }]);
+    expect(jobs(sent)).toEqual([{ kind: 'step', t: 1, rule: RULE, halo: [], send: [] }]);
+    // step 0 reads V(1) rows 5, 6 from b: it waits for b's halo of step 1
+    expect(jobs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 8 }))).toEqual([]);
+    const v1 = new Float64Array([1, 2]);
+    // a duplicate halo is dropped, the first one is used
+    const go = jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 9 }));
+    expect(go).toEqual([{ kind: 'step', t: 0, rule: RULE, halo: [{ peer: 'b', rows: new Int32Array([5, 6]), values: v1 }], send: [] }]);
+    expect(jobs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 10 }))).toEqual([{ kind: 'startValues' }]);
+    const end = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'startValues', start: new Float64Array([4]) }, now: 11 });
+    expect(msgs(end)).toEqual([{ kind: 'send', to: COORDINATOR, message: { type: 'done', run: run.id, n: 0, start: new Float64Array([4]) } }]);
+    // late halo of the finished iteration: dropped
+    expect(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 12 })[0]).toMatchObject({ kind: 'dropped' });
+  });
+
+  it('needs of the next iteration that arrive early are kept; a failed job is reported to the coordinator', () => {
+    const s = newNodeState('a');
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 0 });
+    nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'other' }, now: 1 });
+    const early = { type: 'need' as const, run: run.id, n: 0, rows: [new Int32Array(0), new Int32Array(0)] };
+    expect(nodeStep(s, { kind: 'message', from: 'b', message: early, now: 2 })).toEqual([]);
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 0, rule: RULE }, now: 3 });
+    const flowed = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'flow', needs: new Map() }, now: 4 });
+    expect(jobs(flowed)).toEqual([{ kind: 'step', t: 2, rule: RULE, halo: [], send: [] }]);
+    const failed = nodeStep(s, { kind: 'failed', job: s.busy!, error: 'out of memory', now: 5 });
+    expect(msgs(failed)).toEqual([{ kind: 'send', to: COORDINATOR, message: { type: 'failed', run: run.id, error: 'step: out of memory' } }]);
+  });
+});
+
+describe('outages: resend', () => {
+  it('after a reconnect the coordinator re-sends the current orders and asks the nodes to re-send; silence during the outage is forgiven', () => {
+    const { s, run } = opened();
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 0, rule: RULE }, now: 2_000 });
+    schedulerStep(s, { kind: 'reconnected', now: 9_000 }); // 7 s offline: more than the heartbeat timeout
+    expect(of(schedulerStep(s, { kind: 'tick', now: 9_100 }), 'reject')).toEqual([]);
+    const again = schedulerStep(s, { kind: 'resend', now: 10_000 });
+    expect(sends(again).map((x) => [x.to, x.message.type])).toEqual([
+      ['a', 'iterate'],
+      ['b', 'iterate'],
+      ['a', 'resend'],
+      ['b', 'resend'],
+    ]);
+    schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'done', run: run.id, n: 0, start: new Float64Array(1) }, now: 10_100 });
+    expect(of(schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'done', run: run.id, n: 0 }, now: 10_200 }), 'resolve')).toHaveLength(1);
+  });
+
+  it('a node re-sends what it sent for the current order; a re-sent order is not done twice', () => {
+    const run: ShardRun = { ...RUN, tableOptions: { slices: 2 }, cellBounds: [0, 4, 8], nodes: ['a', 'b'] };
+    const s = newNodeState('a');
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 0 });
+    nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'other' }, now: 1 });
+    const order = { type: 'iterate' as const, run: run.id, n: 0, rule: RULE };
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: order, now: 2 });
+    const needs = new Map([['b', [new Int32Array([5])]]]);
+    const sent = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'flow', needs }, now: 3 }).filter((i) => i.kind === 'send');
+    // the same order again (the coordinator's resend): dropped, no second flow
+    const dup = nodeStep(s, { kind: 'message', from: COORDINATOR, message: order, now: 4 });
+    expect(dup.map((i) => i.kind)).toEqual(['dropped']);
+    // the node's own resend repeats its need to b, and the coordinator's 'resend' order does the same
+    expect(nodeStep(s, { kind: 'resend', now: 5 })).toEqual(sent);
+    expect(nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'resend', run: run.id }, now: 6 })).toEqual(sent);
+    // b gets the need twice: the second is dropped
+    const b = newNodeState('b');
+    nodeStep(b, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 1 }, now: 0 });
+    nodeStep(b, { kind: 'done', job: b.busy!, result: { kind: 'other' }, now: 1 });
+    nodeStep(b, { kind: 'message', from: COORDINATOR, message: order, now: 2 });
+    const need = (sent[0] as Extract<NodeInstruction, { kind: 'send' }>).message;
+    expect(nodeStep(b, { kind: 'message', from: 'a', message: need as ToPeer, now: 3 })).toEqual([]);
+    expect(nodeStep(b, { kind: 'message', from: 'a', message: need as ToPeer, now: 4 })[0]).toMatchObject({ kind: 'dropped' });
+  });
+});

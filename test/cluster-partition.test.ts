@@ -1,0 +1,144 @@
+// The partition and halo plan (shared/cluster-partition.ts) and the split-independent change sum
+// (shared/value-change.ts) against slow, obvious computations on random inputs.
+import { describe, expect, it } from 'vitest';
+import { cutShards, haloAt, haloVolume, ownerOfRows, rowOrder, rowsRead, type HaloProblem, type RowOrderKind } from '../shared/cluster-partition.ts';
+import { blockChanges, CHANGE_BLOCK_CELLS, sumBlocks } from '../shared/value-change.ts';
+import { SeededRandom } from '../shared/random.ts';
+
+/** A random problem shape with random P0 supports and next cells. */
+function randomCase(seed: number) {
+  const rng = new SeededRandom(seed);
+  const int = (n: number) => Math.floor(rng.next() * n);
+  const nX0 = 1 + int(4);
+  const cells = 5 + int(40);
+  const nU0 = 1 + int(3);
+  const nX = 2 + int(3);
+  const T = 2 + int(4);
+  const rows = nX0 * cells;
+  const majorWidth = nX0;
+  const majorCount = new Int32Array(rows * nU0);
+  const majorTo = new Int32Array(rows * nU0 * majorWidth);
+  for (let s = 0; s < rows * nU0; s++) {
+    const support = [...Array(nX0).keys()].filter(() => rng.next() < 0.5);
+    if (support.length === 0) support.push(int(nX0));
+    majorCount[s] = support.length;
+    support.forEach((y, j) => (majorTo[s * majorWidth + j] = y));
+  }
+  const nextCell = new Int32Array(T * rows * nU0);
+  for (let i = 0; i < nextCell.length; i++) nextCell[i] = int(cells);
+  const points = new Float64Array(cells * nX);
+  for (let i = 0; i < points.length; i++) points[i] = rng.next();
+  const problem: HaloProblem = { rows, cells, majorCount, majorTo, majorWidth, game: { nU0, nX0, nX } };
+  return { problem, nextCell, T, points, rng, int };
+}
+
+/** The rows step t over `own` reads, straight from the definition. */
+function slowRead(p: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>): number[] {
+  const set = new Set<number>();
+  for (const r of Array.from(own)) {
+    for (let u0 = 0; u0 < p.game.nU0; u0++) {
+      const slot = r * p.game.nU0 + u0;
+      for (let j = 0; j < p.majorCount[slot]; j++) set.add(p.majorTo[slot * p.majorWidth + j] * p.cells + nextCell[(t * p.rows + r) * p.game.nU0 + u0]);
+    }
+  }
+  return [...set].sort((a, b) => a - b);
+}
+
+describe('row orders', () => {
+  it('every order is a permutation of the rows; cell-major keeps the x0 of a cell together', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const { problem, points } = randomCase(seed);
+      for (const kind of ['lexicographic', 'cell-major', 'morton', 'morton-cell-major'] as RowOrderKind[]) {
+        const order = rowOrder(kind, problem.game.nX0, problem.cells, points, problem.game.nX, 8);
+        expect(Array.from(order).sort((a, b) => a - b)).toEqual([...Array(problem.rows).keys()]);
+        if (kind === 'lexicographic') expect(Array.from(order)).toEqual([...Array(problem.rows).keys()]);
+        if (kind === 'cell-major' || kind === 'morton-cell-major') {
+          for (let p = 0; p < problem.rows; p++) expect(order[p] % problem.cells).toBe(order[p - (p % problem.game.nX0)] % problem.cells);
+        }
+      }
+    }
+  });
+});
+
+describe('cutShards', () => {
+  it('contiguous, in order, aligned, sizes follow the weights', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const { int } = randomCase(seed);
+      const n = int(1000);
+      const weights = Array.from({ length: 1 + int(6) }, () => 1 + int(8));
+      const align = 1 + int(8);
+      const b = cutShards(n, weights, align);
+      expect(b).toHaveLength(weights.length + 1);
+      expect(b[0]).toBe(0);
+      expect(b[b.length - 1]).toBe(n);
+      for (let k = 0; k + 1 < b.length; k++) {
+        expect(b[k + 1]).toBeGreaterThanOrEqual(b[k]);
+        if (k + 1 < b.length - 1) expect(b[k + 1] % align).toBe(0);
+      }
+      const total = weights.reduce((a, c) => a + c, 0);
+      let acc = 0;
+      for (let k = 0; k + 1 < b.length - 1; k++) {
+        acc += weights[k];
+        expect(Math.abs(b[k + 1] - (acc / total) * n)).toBeLessThanOrEqual(align / 2 + 1e-9 + (b[k + 1] === b[k] ? n : 0));
+      }
+    }
+  });
+  it('refuses no shards and bad weights', () => {
+    expect(() => cutShards(10, [])).toThrow(/no shards/);
+    expect(() => cutShards(10, [1, 0])).toThrow(/weight 0/);
+    expect(() => cutShards(10, [1, NaN])).toThrow(/weight NaN/);
+  });
+});
+
+describe('halo plan', () => {
+  it('rowsRead and haloAt match the definition; the halo is what the reader reads minus what it owns', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const { problem, nextCell, T, points, int } = randomCase(seed);
+      const order = rowOrder(seed % 2 ? 'cell-major' : 'morton', problem.game.nX0, problem.cells, points, problem.game.nX, 8);
+      const bounds = cutShards(problem.rows, Array.from({ length: 1 + int(4) }, () => 1));
+      const owner = ownerOfRows(order, bounds);
+      const mark = new Uint8Array(problem.rows);
+      let total = 0;
+      for (let k = 0; k + 1 < bounds.length; k++) {
+        const own = order.subarray(bounds[k], bounds[k + 1]);
+        for (let t = 0; t < T; t++) {
+          const read = slowRead(problem, nextCell, t, own);
+          expect(Array.from(rowsRead(problem, nextCell, t, own, mark))).toEqual(read);
+          expect(mark.every((m) => m === 0)).toBe(true);
+          const halo = haloAt(problem, nextCell, t, own, owner, k, mark);
+          const flat = [...halo.entries()].flatMap(([o, rows]) => Array.from(rows, (r) => [o, r] as const));
+          expect(flat.map(([, r]) => r).sort((a, b) => a - b)).toEqual(read.filter((r) => owner[r] !== k));
+          for (const [o, r] of flat) expect(owner[r]).toBe(o);
+          if (t < T - 1) total += flat.length;
+        }
+      }
+      expect(haloVolume(problem, nextCell, T, order, bounds).received).toBe(total);
+    }
+  });
+  it('one shard has no halo', () => {
+    const { problem, nextCell, T } = randomCase(7);
+    const order = rowOrder('lexicographic', problem.game.nX0, problem.cells);
+    expect(haloVolume(problem, nextCell, T, order, [0, problem.rows]).received).toBe(0);
+  });
+});
+
+describe('split-independent change sum', () => {
+  it('block sums of any block-aligned split add up to the same bits as the whole', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const { problem, rng, int } = randomCase(seed);
+      const width = 1 + int(4);
+      const n = problem.rows * width;
+      const v = new Float64Array(2 * n).map(() => (rng.next() - 0.5) * 10 ** (int(12) - 6));
+      const whole = sumBlocks(blockChanges(v, 0, v, n, width, problem.game.nX0, problem.cells, 0, problem.cells));
+      const blocks = Math.ceil(problem.cells / CHANGE_BLOCK_CELLS);
+      const cuts = cutShards(blocks, [1, 1 + int(3), 1 + int(3)]).map((b) => Math.min(problem.cells, b * CHANGE_BLOCK_CELLS));
+      const parts: number[] = [];
+      for (let k = 0; k + 1 < cuts.length; k++) parts.push(...blockChanges(v, 0, v, n, width, problem.game.nX0, problem.cells, cuts[k], cuts[k + 1]));
+      expect(Object.is(sumBlocks(parts), whole)).toBe(true);
+      // and the plain definition up to rounding
+      let slow = 0;
+      for (let i = 0; i < n; i++) slow += Math.abs(v[i] - v[n + i]);
+      expect(Math.abs(whole - slow)).toBeLessThanOrEqual(1e-12 * Math.max(1, slow));
+    }
+  });
+});

@@ -1,0 +1,135 @@
+// The shell of a cluster node: feeds received messages and finished jobs to the pure node state
+// (shared/cluster-node-core.ts) and carries out its instructions: send, run a job on the shard's tables
+// (worker/shard-tables.ts), log what was dropped. It owns the heartbeat timer and the logger; every log line
+// carries the node and run ids.
+
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
+import { Problem } from '../shared/problem.ts';
+import { buildGame } from '../shared/validate.ts';
+import { problemFingerprint } from '../shared/problem-fingerprint.ts';
+import { COORDINATOR, type ClusterMessage, type ToNode, type ToPeer } from '../shared/cluster-messages.ts';
+import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
+import type { Transport } from '../shared/cluster-transport.ts';
+import { ShardTables, type ShardPool } from './shard-tables.ts';
+import { createThreadPool } from './thread-pool.ts';
+import type { SweepResult, SweepTask } from './sweep-protocol.ts';
+
+export interface ShardNodeOptions {
+  transport: Transport;
+  /** Threads this node offers (its weight in the shard cut). */
+  threads: number;
+  heartbeatMs?: number;
+  /** false: run the kernels on the calling thread (tests); default: a pool of `threads` threads. */
+  pool?: boolean;
+  logger?: Logger;
+}
+
+export class ShardNode {
+  readonly state: NodeState;
+  private shard?: ShardTables;
+  private timer?: NodeJS.Timeout;
+  private leaving = false;
+  private readonly logger?: Logger;
+  /** The pool the shard's kernels run on (started at the first run). */
+  private pool?: ShardPool;
+
+  constructor(private readonly options: ShardNodeOptions) {
+    this.state = newNodeState(options.transport.self);
+    this.logger = options.logger?.child({ component: 'node', node: options.transport.self });
+  }
+
+  get id(): string {
+    return this.options.transport.self;
+  }
+
+  start(): void {
+    const t = this.options.transport;
+    t.listen((from, message) => this.feed({ kind: 'message', from, message: message as ToNode | ToPeer, now: Date.now() }));
+    const beat = () =>
+      t.send(COORDINATOR, {
+        type: 'hb',
+        threads: this.options.threads,
+        state: this.leaving ? 'leaving' : 'ready',
+        sent: t.bytes.sent,
+        received: t.bytes.received,
+        peakRss: process.resourceUsage().maxRSS * 1024,
+      });
+    beat();
+    this.timer = setInterval(beat, this.options.heartbeatMs ?? 500);
+  }
+
+  /** Announces that it leaves and stops beating; what it was doing is abandoned (the coordinator reassigns). */
+  async stop(): Promise<void> {
+    if (this.leaving) return;
+    this.leaving = true;
+    clearInterval(this.timer);
+    this.options.transport.send(COORDINATOR, { type: 'hb', threads: this.options.threads, state: 'leaving' });
+    await this.options.transport.close();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.pool.destroy();
+  }
+
+  /** The connection is back after an outage: once the others are back too, send this order's messages again. */
+  reconnected(): void {
+    for (const ms of [1_000, 3_000]) setTimeout(() => this.feed({ kind: 'resend', now: Date.now() }), ms).unref();
+  }
+
+  private feed(event: NodeEvent): void {
+    if (this.leaving) return;
+    this.execute(nodeStep(this.state, event));
+  }
+
+  private execute(instructions: NodeInstruction[]): void {
+    for (const ins of instructions) {
+      switch (ins.kind) {
+        case 'send':
+          this.options.transport.send(ins.to, ins.message as ClusterMessage);
+          break;
+        case 'dropped':
+          this.logger?.warn({ runId: this.state.run?.id, why: ins.why }, 'message dropped');
+          break;
+        case 'run':
+          setImmediate(() => void this.runJob(ins.job));
+          break;
+      }
+    }
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    const t0 = performance.now();
+    try {
+      if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
+      if (!this.shard) throw new Error('no run open');
+      const result = await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
+      this.logger?.trace({ runId: this.state.run?.id, job: job.kind, ms: performance.now() - t0 }, 'job done');
+      this.feed({ kind: 'done', job, result, now: Date.now() });
+    } catch (err) {
+      const error = (err as Error)?.message ?? String(err);
+      this.logger?.warn({ runId: this.state.run?.id, job: job.kind, err: error }, 'job failed');
+      this.feed({ kind: 'failed', job, error, now: Date.now() });
+    }
+  }
+
+  private async build(run: Extract<Job, { kind: 'build' }>['run'], shard: number): Promise<ShardTables> {
+    this.shard = undefined;
+    const family = await resolveGameFamily(run.spec.game, (spec) => import(isGamePath(spec) ? pathToFileURL(resolve(spec)).href : spec));
+    const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind);
+    const fingerprint = problemFingerprint(problem);
+    if (fingerprint !== run.fingerprint) {
+      throw new Error(`run ${run.id}: the problem rebuilt here differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint}); same m3fg version and game module on every node?`);
+    }
+    // the kernels run on the pool, also with one thread: the event loop stays free for messages and heartbeats
+    if (this.options.pool !== false && !this.pool) {
+      const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.options.threads);
+      pool.on('error', (err: Error) => this.logger?.warn({ err: err?.message }, 'worker thread error outside a task'));
+      this.pool = { pool, threads: this.options.threads };
+    }
+    const tables = new ShardTables(problem, run, shard, this.pool);
+    this.logger?.info({ runId: run.id, shard, cells: [tables.ca, tables.cb], rows: problem.rows }, 'shard attached');
+    return tables;
+  }
+}

@@ -1,0 +1,359 @@
+// A node's shard of the solver tables and the kernels run on it (the jobs of shared/cluster-node-core.ts).
+// The node owns the cells [ca, cb) with every x0: for each (t, x0) one contiguous run of rows
+// [x0 * cells + ca, x0 * cells + cb). The tables keep the solver's global layout (shared/tables.ts), so the
+// kernels run unchanged on each run of rows; they are allocated at full size but only the shard's rows
+// (and the halo rows of the value slots) are ever written, and the pages of an ArrayBuffer that are never
+// written are never resident: a node's memory follows its shard, not the problem.
+
+import type { Problem } from '../shared/problem.ts';
+import { allocateTables, type InitialPolicy, type SolverTables } from '../shared/tables.ts';
+import { backwardRange, backwardScratch, type BackwardScratch } from '../shared/kernels/backward.ts';
+import { flowRange } from '../shared/kernels/flow.ts';
+import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
+import { haloAt } from '../shared/cluster-partition.ts';
+import { blockChanges } from '../shared/value-change.ts';
+import { ownedRanges, shardOfCell, valueRowWidth, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
+import type { Job, JobResult } from '../shared/cluster-node-core.ts';
+import type { Piscina } from 'piscina';
+import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from './sweep-protocol.ts';
+
+/** The node's thread pool: the shard's rows are cut into chunks that run there (worker/sweep-worker.ts). */
+export interface ShardPool {
+  readonly pool: Piscina<SweepTask, SweepResult>;
+  readonly threads: number;
+}
+
+type Chunked = { kind: 'flowRows' } | { kind: 'step'; t: number; rule: UpdateRule } | { kind: 'backward'; discount: number; slot: number } | { kind: 'update'; rule: UpdateRule };
+
+interface Saved {
+  values: Float64Array[];
+  q: Float64Array[];
+  greedy?: Int32Array[];
+}
+
+export class ShardTables {
+  readonly tables: SolverTables;
+  readonly ca: number;
+  readonly cb: number;
+  private readonly slices: number;
+  private readonly scratch: BackwardScratch;
+  private readonly ownRows: Int32Array;
+  private readonly owner: Int32Array;
+  private readonly mark: Uint8Array;
+  private readonly saved = new Map<ValueFn, Saved>();
+  /** With a pool: the tables on SharedArrayBuffers, as the sweep threads attach them. */
+  private readonly sweepRun?: SweepRun;
+  private seq = 0;
+
+  constructor(
+    readonly problem: Problem,
+    readonly run: ShardRun,
+    readonly shard: number,
+    private readonly threads?: ShardPool,
+  ) {
+    if (threads) {
+      const shared = createSharedRun(run.spec, problem, run.tableOptions);
+      this.tables = shared.tables;
+      this.sweepRun = shared.run;
+    } else {
+      this.tables = allocateTables(problem, undefined, run.tableOptions);
+    }
+    this.slices = run.tableOptions.slices ?? problem.game.T;
+    this.ca = run.cellBounds[shard];
+    this.cb = run.cellBounds[shard + 1];
+    this.scratch = backwardScratch(problem);
+    const { cells, rows } = problem;
+    const own: number[] = [];
+    for (const [a, b] of this.runs()) for (let r = a; r < b; r++) own.push(r);
+    this.ownRows = Int32Array.from(own);
+    this.owner = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) this.owner[r] = shardOfCell(run.cellBounds, r % cells);
+    this.mark = new Uint8Array(rows);
+  }
+
+  /** The shard's runs of rows, [a, b) per x0. */
+  *runs(): Generator<[number, number]> {
+    if (this.cb <= this.ca) return;
+    for (let x0 = 0; x0 < this.problem.game.nX0; x0++) yield [x0 * this.problem.cells + this.ca, x0 * this.problem.cells + this.cb];
+  }
+
+  /** Runs a job; `pause` is awaited between slices of long jobs, so the node's timers (heartbeats) still run. */
+  async perform(job: Job, pause: () => Promise<void> = async () => {}): Promise<JobResult> {
+    switch (job.kind) {
+      case 'build':
+        return { kind: 'other' };
+      case 'init':
+        this.init(job.message.init);
+        return { kind: 'other' };
+      case 'load':
+        this.load(job.message.table, job.message.starts, job.message.lengths, job.message.data);
+        return { kind: 'other' };
+      case 'read':
+        return { kind: 'read', data: this.read(job.message.table, job.message.from, job.message.to) };
+      case 'flow':
+        return { kind: 'flow', needs: await this.flow(job.vi, pause) };
+      case 'step':
+        return { kind: 'step', out: await this.step(job.t, job.rule, job.halo, job.send) };
+      case 'viReset':
+        for (const v of [this.tables.majorBR, this.tables.majorEval, this.tables.minorBR, this.tables.minorEval]) v.fill(0, v.length / 2);
+        this.saved.clear();
+        return { kind: 'other' };
+      case 'viSweep':
+        return await this.viSweep(job);
+      case 'viFreeze':
+        this.freeze(job.fns, job.slot);
+        return { kind: 'other' };
+      case 'viFinish':
+        await this.finish(job.rule);
+        return { kind: 'other' };
+      case 'startValues':
+        return { kind: 'startValues', start: this.startRows() };
+    }
+  }
+
+  private width(table: PolicyTable): number {
+    const { nX, nU, nU0 } = this.problem.game;
+    return table === 'minorPolicy' || table === 'minorY' ? nX * nU : nU0;
+  }
+
+  private init(init: InitialPolicy): void {
+    const { nX, nU, nU0 } = this.problem.game;
+    const rows = this.problem.rows;
+    for (let t = 0; t < this.slices; t++) {
+      for (const [a, b] of this.runs()) {
+        fillRange(this.tables.minorPolicy, (t * rows + a) * nX * nU, (t * rows + b) * nX * nU, nU, init);
+        fillRange(this.tables.majorPolicy, (t * rows + a) * nU0, (t * rows + b) * nU0, nU0, init);
+      }
+    }
+  }
+
+  private load(table: PolicyTable, starts: Float64Array, lengths: Float64Array, data: Float64Array): void {
+    const target = this.tables[table];
+    const w = this.width(table);
+    let o = 0;
+    for (let i = 0; i < starts.length; i++) {
+      const s = starts[i];
+      const n = lengths[i];
+      // only the shard's own rows may be written
+      const owned = ownedRanges(s, s + n, w, this.problem.cells, this.ca, this.cb);
+      if (owned.length !== 2 || owned[0] !== s || owned[1] !== s + n || s + n > target.length) throw new Error(`load: ${table} [${s}, ${s + n}) is not this shard's`);
+      target.set(data.subarray(o, o + n), s);
+      o += n;
+    }
+    if (o !== data.length) throw new Error(`load: ${data.length} values for ranges of ${o}`);
+  }
+
+  private read(table: PolicyTable, from: number, to: number): Float64Array {
+    const source = this.tables[table];
+    const ranges = ownedRanges(from, Math.min(to, source.length), this.width(table), this.problem.cells, this.ca, this.cb);
+    let n = 0;
+    for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];
+    const out = new Float64Array(n);
+    let o = 0;
+    for (let i = 0; i < ranges.length; i += 2) {
+      out.set(source.subarray(ranges[i], ranges[i + 1]), o);
+      o += ranges[i + 1] - ranges[i];
+    }
+    return out;
+  }
+
+  /** Next cells of the shard for every slice; then what this shard reads from each other shard per t. */
+  private async flow(vi: boolean, pause: () => Promise<void>): Promise<Map<string, Int32Array[]>> {
+    const { problem, tables } = this;
+    const rows = problem.rows;
+    let since = performance.now();
+    const breathe = async () => {
+      if (performance.now() - since < 20) return;
+      await pause();
+      since = performance.now();
+    };
+    if (this.sweepRun) await this.chunked({ kind: 'flowRows' });
+    else {
+      for (let t = 0; t < this.slices; t++) {
+        for (const [a, b] of this.runs()) flowRange(problem, tables.minorPolicy, tables.nextCell, t * rows + a, t * rows + b);
+        await breathe();
+      }
+    }
+    // step t reads V(t + 1): t = 0..T-2 (V(T) = 0 is nobody's); value iteration reads its own slice 0
+    const reads = vi ? 1 : this.slices - 1;
+    const needs = new Map<string, Int32Array[]>();
+    for (const peer of this.run.nodes) if (peer !== this.run.nodes[this.shard]) needs.set(peer, Array.from({ length: reads }, () => new Int32Array(0)));
+    for (let t = 0; t < reads; t++) {
+      for (const [k, list] of haloAt(problem, tables.nextCell, t, this.ownRows, this.owner, this.shard, this.mark)) needs.get(this.run.nodes[k])![t] = list;
+      await breathe();
+    }
+    return needs;
+  }
+
+  private async step(t: number, rule: UpdateRule, halo: Array<{ rows: Int32Array; values: Float64Array }>, send: Array<{ peer: string; rows: Int32Array }>): Promise<Array<{ peer: string; values: Float64Array }>> {
+    const { problem, tables } = this;
+    const read = (t + 1) & 1;
+    if (t === this.slices - 1) this.clearSlot(read); // the value after the last epoch is 0
+    for (const h of halo) this.scatter(read, h.rows, h.values);
+    if (this.sweepRun) await this.chunked({ kind: 'step', t, rule });
+    else {
+      const storeQ = ruleNeedsQ(rule);
+      for (const [a, b] of this.runs()) backwardRange(problem, tables, t, a, b, this.scratch, { storeQ });
+      for (const [a, b] of this.runs()) updateRange(problem, tables, t, a, b, rule);
+    }
+    return send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
+  }
+
+  private async viSweep(job: Extract<Job, { kind: 'viSweep' }>): Promise<JobResult> {
+    const { problem, tables } = this;
+    const cur = job.sweep & 1;
+    for (const h of job.halo) this.scatter(cur ^ 1, h.rows, h.values);
+    if (this.sweepRun) await this.chunked({ kind: 'backward', discount: job.discount, slot: cur });
+    else for (const [a, b] of this.runs()) backwardRange(problem, tables, 0, a, b, this.scratch, { discount: job.discount, slot: cur, storeQ: true });
+    const blocks = job.open.map((fn) => {
+      const { values, width } = this.part(fn);
+      const n = problem.rows * width;
+      return blockChanges(values, (cur ^ 1) * n, values, cur * n, width, problem.game.nX0, problem.cells, this.ca, this.cb);
+    });
+    return { kind: 'viSweep', out: job.send.map((s) => ({ peer: s.peer, values: this.gather(cur, s.rows) })), blocks };
+  }
+
+  private part(fn: ValueFn): { values: Float64Array; width: number; q: Float64Array; greedy?: Int32Array } {
+    const t = this.tables;
+    const nX = this.problem.game.nX;
+    switch (fn) {
+      case 'majorBR':
+        return { values: t.majorBR, width: 1, q: t.majorQbr, greedy: t.majorGreedy };
+      case 'majorEval':
+        return { values: t.majorEval, width: 1, q: t.majorQev };
+      case 'minorBR':
+        return { values: t.minorBR, width: nX, q: t.minorQbr, greedy: t.minorGreedy };
+      case 'minorEval':
+        return { values: t.minorEval, width: nX, q: t.minorQev };
+    }
+  }
+
+  /** Saves the shard's rows of the iterate just written (values of `slot`, Q rows, greedy actions). */
+  private freeze(fns: readonly ValueFn[], slot: number): void {
+    const rows = this.problem.rows;
+    for (const fn of fns) {
+      const { values, width, q, greedy } = this.part(fn);
+      const qw = q.length / rows;
+      const s: Saved = { values: [], q: [], greedy: greedy ? [] : undefined };
+      for (const [a, b] of this.runs()) {
+        s.values.push(values.slice((slot * rows + a) * width, (slot * rows + b) * width));
+        s.q.push(q.slice(a * qw, b * qw));
+        s.greedy?.push(greedy!.slice(a * width, b * width));
+      }
+      this.saved.set(fn, s);
+    }
+  }
+
+  /** Puts the saved iterates into slot 0, the Q rows and greedy actions, then updates slice 0. */
+  private async finish(rule: UpdateRule): Promise<void> {
+    const rows = this.problem.rows;
+    for (const [fn, s] of this.saved) {
+      const { values, width, q, greedy } = this.part(fn);
+      const qw = q.length / rows;
+      let i = 0;
+      for (const [a] of this.runs()) {
+        values.set(s.values[i], a * width);
+        q.set(s.q[i], a * qw);
+        if (greedy && s.greedy) greedy.set(s.greedy[i], a * width);
+        i++;
+      }
+    }
+    if (this.sweepRun) await this.chunked({ kind: 'update', rule });
+    else for (const [a, b] of this.runs()) updateRange(this.problem, this.tables, 0, a, b, rule);
+  }
+
+  /**
+   * One kernel over the shard's rows on the pool: each run of rows cut into chunks (about two per thread
+   * over the shard), all in flight at once. Chunks write disjoint rows, so the bits do not depend on the cut.
+   */
+  private async chunked(work: Chunked): Promise<void> {
+    const run = this.sweepRun!;
+    const { pool, threads } = this.threads!;
+    const own = this.ownRows.length;
+    const tasks: Array<Promise<SweepResult>> = [];
+    const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
+    for (const [a, b] of this.runs()) {
+      const k = Math.max(1, Math.min(b - a, Math.round((2 * threads * (b - a)) / Math.max(1, own))));
+      for (let i = 0; i < k; i++) {
+        const rowFrom = a + Math.floor(((b - a) * i) / k);
+        const rowTo = a + Math.floor(((b - a) * (i + 1)) / k);
+        const base = { run, attempt: 1, rowFrom, rowTo };
+        const task: SweepTask =
+          work.kind === 'flowRows'
+            ? { ...base, kind: 'flowRows', tFrom: 0, tTo: this.slices }
+            : work.kind === 'step'
+              ? { ...base, kind: 'step', t: work.t, rule: work.rule, seq }
+              : work.kind === 'backward'
+                ? { ...base, kind: 'backward', t: 0, options: { discount: work.discount, slot: work.slot, storeQ: true } }
+                : { ...base, kind: 'update', t: 0, rule: work.rule, seq };
+        tasks.push(pool.run(task));
+      }
+    }
+    const settled = await Promise.allSettled(tasks);
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private clearSlot(slot: number): void {
+    const { rows, game } = this.problem;
+    const t = this.tables;
+    t.majorBR.fill(0, slot * rows, (slot + 1) * rows);
+    t.majorEval.fill(0, slot * rows, (slot + 1) * rows);
+    t.minorBR.fill(0, slot * rows * game.nX, (slot + 1) * rows * game.nX);
+    t.minorEval.fill(0, slot * rows * game.nX, (slot + 1) * rows * game.nX);
+  }
+
+  /** Value rows of `slot`, packed per row as [majorBR, majorEval, minorBR[nX], minorEval[nX]]. */
+  gather(slot: number, list: ArrayLike<number>): Float64Array {
+    const { rows, game } = this.problem;
+    const nX = game.nX;
+    const w = valueRowWidth(nX);
+    const t = this.tables;
+    const out = new Float64Array(list.length * w);
+    for (let i = 0; i < list.length; i++) {
+      const r = slot * rows + list[i];
+      out[i * w] = t.majorBR[r];
+      out[i * w + 1] = t.majorEval[r];
+      for (let x = 0; x < nX; x++) {
+        out[i * w + 2 + x] = t.minorBR[r * nX + x];
+        out[i * w + 2 + nX + x] = t.minorEval[r * nX + x];
+      }
+    }
+    return out;
+  }
+
+  private scatter(slot: number, list: Int32Array, values: Float64Array): void {
+    const { rows, game } = this.problem;
+    const nX = game.nX;
+    const w = valueRowWidth(nX);
+    if (!(values instanceof Float64Array) || values.length !== list.length * w) throw new Error(`halo: ${values?.length} values for ${list.length} rows`);
+    const t = this.tables;
+    for (let i = 0; i < list.length; i++) {
+      const r = slot * rows + list[i];
+      t.majorBR[r] = values[i * w];
+      t.majorEval[r] = values[i * w + 1];
+      for (let x = 0; x < nX; x++) {
+        t.minorBR[r * nX + x] = values[i * w + 2 + x];
+        t.minorEval[r * nX + x] = values[i * w + 2 + nX + x];
+      }
+    }
+  }
+
+  /** V(0) at (x0, c0) for every x0, when this shard owns the cell c0. */
+  private startRows(): Float64Array | undefined {
+    const c0 = this.problem.initialCell;
+    if (c0 < this.ca || c0 >= this.cb) return undefined;
+    return this.gather(0, Array.from({ length: this.problem.game.nX0 }, (_, x0) => x0 * this.problem.cells + c0));
+  }
+}
+
+/** An initial policy over [from, to) of a policy table with n actions per row (as shared/tables.ts initPolicies). */
+function fillRange(policy: Float64Array, from: number, to: number, n: number, init: InitialPolicy): void {
+  if (init === 'uniform') {
+    policy.fill(1 / n, from, to);
+    return;
+  }
+  policy.fill(0, from, to);
+  const a = init === 'first' ? 0 : n - 1;
+  for (let i = from + a; i < to; i += n) policy[i] = 1;
+}
