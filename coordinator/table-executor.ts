@@ -34,6 +34,11 @@ export abstract class TableExecutor implements Executor {
     this.#held = { problem, tables: await this.openTables(spec, problem, options) };
   }
 
+  /** The tables as they are now (in this process: for tests and benchmarks that inspect a sweep's state). */
+  get heldTables(): SolverTables {
+    return this.held().tables;
+  }
+
   async initPolicies(init: InitialPolicy): Promise<void> {
     const { problem, tables } = this.held();
     initPolicies(problem, tables, init);

@@ -47,13 +47,14 @@ const exact: Record<string, ExactMajor> = {
 /** The flow (next cells) and policies of iteration `n` of a solve, as the solver's tables hold them. */
 async function iterationTables(problem: Problem, game: string, algorithm: Algorithm, n: number): Promise<SolverTables> {
   let saved: SolverTables | undefined;
-  await solve({ game, params: {}, bins: problem.cells }, problem, new InlineExecutor(), {
+  const executor = new InlineExecutor();
+  await solve({ game, params: {}, bins: problem.cells }, problem, executor, {
     algorithm,
     iterations: n + 1,
-    onIteration: (point, tables) => {
+    onIteration: (point) => {
       if (point.iteration !== n) return;
       saved = allocateTables(problem);
-      for (const [name, arr] of Object.entries(tables)) (saved as unknown as Record<string, Float64Array | Int32Array>)[name].set(arr);
+      for (const [name, arr] of Object.entries(executor.heldTables)) (saved as unknown as Record<string, Float64Array | Int32Array>)[name].set(arr);
     },
   });
   return saved!;
