@@ -15,7 +15,7 @@ import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
 import { collectSource } from './shared/table-source.ts';
 import { LocalExecutor } from './coordinator/local-executor.ts';
-import { solve as runSolver, type Algorithm, type CurvePoint } from './coordinator/solver.ts';
+import { solve as runSolver, type Algorithm, type CurvePoint, type StopReason } from './coordinator/solver.ts';
 
 export interface SolveRequest {
   /** A built-in game name ('sis', 'buffet', 'advertisement', 'cyber') or a game family object. */
@@ -32,6 +32,10 @@ export interface SolveRequest {
   temperature?: number;
   inner?: number;
   init?: InitialPolicy;
+  /** Stop at the first iteration with total exploitability <= target (`iterations` stays the cap). */
+  target?: number;
+  /** Stop after the iteration that passes this many seconds. */
+  timeLimit?: number;
   /** Worker threads (default 1: inline). Threads need the game to be a built-in name or a module path. */
   threads?: number;
   onIteration?: (point: CurvePoint) => void;
@@ -39,6 +43,8 @@ export interface SolveRequest {
 
 export interface SolveResponse {
   curve: CurvePoint[];
+  /** Why the run ended: 'target', 'time-limit' or 'iterations'. */
+  stopReason: StopReason;
   /** Final policies; layouts in shared/tables.ts (minorPolicy[((t * rows + x0 * cells + c) * nX + x) * nU + u]). */
   minorPolicy: Float64Array;
   majorPolicy: Float64Array;
@@ -57,7 +63,7 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
   }
   const executor = threads > 1 ? new LocalExecutor({ threads }) : new InlineExecutor();
   try {
-    const { curve, policies } = await runSolver({ game: family.name, params, bins }, problem, executor, {
+    const { curve, policies, stopReason } = await runSolver({ game: family.name, params, bins }, problem, executor, {
       algorithm: request.algorithm ?? 'fp',
       iterations: request.iterations ?? 100,
       horizon: request.horizon,
@@ -67,15 +73,17 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
       temperature: request.temperature,
       inner: request.inner,
       init: request.init,
+      target: request.target,
+      timeLimit: request.timeLimit,
       onIteration: request.onIteration ? (p) => request.onIteration?.(p) : undefined,
     });
     // read before close(): the sources are the executor's
-    return { curve, minorPolicy: await collectSource(policies.minorPolicy), majorPolicy: await collectSource(policies.majorPolicy), problem };
+    return { curve, stopReason, minorPolicy: await collectSource(policies.minorPolicy), majorPolicy: await collectSource(policies.majorPolicy), problem };
   } finally {
     await executor.close();
   }
 }
 
 export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver };
-export type { Algorithm, CurvePoint, GameFamily, GridKind, InitialPolicy };
+export type { Algorithm, CurvePoint, StopReason, GameFamily, GridKind, InitialPolicy };
 export type { GameDefinition, ParamSpec, Params } from './shared/model.ts';

@@ -21,7 +21,7 @@ export function checkpointPath(dir: string): string {
   return join(dir, 'checkpoint.bin');
 }
 
-export type CheckpointIdentity = RunIdentity & { iterations: number; checkpointEvery: number };
+export type CheckpointIdentity = RunIdentity & { iterations: number; checkpointEvery: number; target?: number; timeLimit?: number };
 
 export function writeCheckpoint(
   dir: string,

@@ -37,6 +37,10 @@ export interface SolveSettings extends RunIdentity {
   threads: number;
   /** Write a checkpoint every K iterations (0 = never). */
   checkpointEvery: number;
+  /** Stop at the first iteration with total exploitability <= target. */
+  target?: number;
+  /** Stop after this many seconds (checked after each iteration). */
+  timeLimit?: number;
 }
 
 export interface RawSolveFlags {
@@ -56,6 +60,8 @@ export interface RawSolveFlags {
   inner?: string;
   init?: string;
   checkpointEvery?: string;
+  target?: string;
+  timeLimit?: string;
 }
 
 export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating'];
@@ -86,6 +92,8 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
   const temperature = numberIn('--temperature', flags.temperature ?? '0.1', 0, Infinity, false);
   const inner = positiveInt('--inner', flags.inner ?? '1');
   const init = flags.init === undefined ? undefined : oneOf('--init', flags.init, INITS);
+  const target = flags.target === undefined ? undefined : numberIn('--target', flags.target, 0, Infinity, false);
+  const timeLimit = flags.timeLimit === undefined ? undefined : numberIn('--time-limit', flags.timeLimit, 0, Infinity, false);
   const checkpointEvery = flags.checkpointEvery === undefined ? 0 : positiveInt('--checkpoint-every', flags.checkpointEvery);
   if (flags.discount !== undefined && horizon !== 'infinite') throw new OptionError('--discount: only with --horizon infinite');
   if (flags.inner !== undefined && algorithm !== 'alternating') throw new OptionError('--inner: only with --algorithm alternating');
@@ -104,7 +112,7 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
   const out = flags.out ?? `results/${label}-${algorithm}-m${bins}`;
   return {
     game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
-    softmax: Boolean(flags.softmax), temperature, inner, init, checkpointEvery,
+    softmax: Boolean(flags.softmax), temperature, inner, init, checkpointEvery, target, timeLimit,
   };
 }
 

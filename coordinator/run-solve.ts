@@ -11,7 +11,7 @@ import { ClusterExecutor } from './cluster-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
 import { encodePolicies, ensureDir, resultPaths, writeFileAtomic } from './results.ts';
-import { solve, type CurvePoint, type ResumeState } from './solver.ts';
+import { solve, type CurvePoint, type ResumeState, type StopReason } from './solver.ts';
 import { writeCheckpoint } from './checkpoint.ts';
 import { CURVE_COLUMNS, curveMatrix, encodeNpy } from './npy.ts';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { reportAfterSolve } from './report/index.ts';
 
 export interface RunSolveResult {
   curve: CurvePoint[];
+  stopReason: StopReason;
   paths: ReturnType<typeof resultPaths>;
   seconds: number;
 }
@@ -62,14 +63,17 @@ export async function runSolve(
       horizon: settings.horizon,
       discount: settings.discount,
       tolerance: settings.tolerance,
+      target: settings.target,
+      timeLimit: settings.timeLimit,
       resume: deps.resume,
-      onIteration: async (point, policies) => {
+      onIteration: async (point, policies, stopping) => {
         curveSoFar.push(point);
         deps.progress?.update(point);
         log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
         const done = point.iteration + 1;
-        if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || done === settings.iterations)) {
-          writeCheckpoint(settings.out, problem, await policyArrays(policies), { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery }, done, curveSoFar);
+        if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || stopping)) {
+          const id = { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery, target: settings.target, timeLimit: settings.timeLimit };
+          writeCheckpoint(settings.out, problem, await policyArrays(policies), id, done, curveSoFar);
         }
       },
     });
@@ -97,6 +101,9 @@ export async function runSolve(
         ...identity,
         overrides: settings.params,
         iterations: settings.iterations,
+        target: settings.target,
+        timeLimit: settings.timeLimit,
+        stopReason: result.stopReason,
         resumedAt: deps.resume?.iteration,
         executor: executor.name,
         threads,
@@ -115,7 +122,7 @@ export async function runSolve(
   );
   log.info({ seconds, final: last.exploitability }, 'solve finished');
   if (deps.report !== false) await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
-  return { curve: result.curve, paths, seconds };
+  return { curve: result.curve, stopReason: result.stopReason, paths, seconds };
 }
 
 /** The policy tables as arrays for the writers (results.ts and checkpoint.ts take arrays). */

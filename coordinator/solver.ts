@@ -43,9 +43,13 @@ export interface SolveOptions {
    * Called after every iteration with its curve point and the policies after its update (progress, logging,
    * checkpoints). The sources are read before the next iteration starts.
    */
-  onIteration?: (point: CurvePoint, policies: PolicySources) => void | Promise<void>;
+  onIteration?: (point: CurvePoint, policies: PolicySources, stopping?: StopReason) => void | Promise<void>;
   /** Stop early when this returns true (checked after each iteration). */
   shouldStop?: () => boolean;
+  /** Stop at the first iteration whose total exploitability is at most this (`iterations` stays the cap). */
+  target?: number;
+  /** Stop after the first iteration that ends this many seconds after the solve started (wall clock). */
+  timeLimit?: number;
   /** Continue a run: the state before iteration `iteration` (policies and the curve so far). */
   resume?: ResumeState;
 }
@@ -58,8 +62,15 @@ export interface ResumeState {
   policies: PolicySources;
 }
 
+/**
+ * Why a run ended: its curve reached the target, the time limit passed, it ran all its iterations, or
+ * shouldStop() asked it to (an interrupted run).
+ */
+export type StopReason = 'target' | 'time-limit' | 'iterations' | 'stopped';
+
 export interface SolveResult {
   curve: CurvePoint[];
+  stopReason: StopReason;
   /** The final policies; readable until executor.close(). */
   policies: PolicySources;
 }
@@ -76,7 +87,10 @@ export async function solve(
   if (resume) await executor.loadPolicies(resume.policies);
   else await executor.initPolicies(options.init ?? (options.softmax && options.algorithm !== 'omd' ? 'uniform' : 'first'));
   const curve: CurvePoint[] = resume ? resume.curve.slice(0, resume.iteration) : [];
-  for (let n = resume?.iteration ?? 0; n < options.iterations; n++) {
+  const started = performance.now();
+  // a resumed run whose curve already met the target (or the cap) does nothing more
+  let stopReason: StopReason | undefined = reached(options, curve[curve.length - 1]) ? 'target' : undefined;
+  for (let n = resume?.iteration ?? 0; !stopReason && n < options.iterations; n++) {
     const rule = updateRule(options, n);
     if (infinite) {
       await executor.valueIteration(rule, { discount: options.discount ?? 0.99, tolerance: options.tolerance ?? 1e-5 });
@@ -86,10 +100,18 @@ export async function solve(
     const value = await executor.startValues();
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
     curve.push(point);
-    await options.onIteration?.(point, executor.policies());
-    if (options.shouldStop?.()) break;
+    // target first: the stop is a property of the curve, the same on every executor and after a resume
+    if (reached(options, point)) stopReason = 'target';
+    else if (n + 1 >= options.iterations) stopReason = 'iterations';
+    else if (options.timeLimit !== undefined && (performance.now() - started) / 1000 >= options.timeLimit) stopReason = 'time-limit';
+    await options.onIteration?.(point, executor.policies(), stopReason);
+    if (!stopReason && options.shouldStop?.()) stopReason = 'stopped';
   }
-  return { curve, policies: executor.policies() };
+  return { curve, stopReason: stopReason ?? 'iterations', policies: executor.policies() };
+}
+
+function reached(options: Pick<SolveOptions, 'target'>, point: CurvePoint | undefined): boolean {
+  return options.target !== undefined && point !== undefined && point.exploitability.total <= options.target;
 }
 
 /** The update of iteration n for an algorithm (games.md, "fictitious play" and "Variants"). */

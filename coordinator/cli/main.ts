@@ -30,7 +30,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--game <name|path>', 'sis | buffet | advertisement | cyber, or a module path like ./my-game.ts (default sis)')
     .option('--algorithm <name>', 'fp | fpi | omd | alternating (default fp)')
     .option('--bins <M>', 'mean-field grid bins per dimension (default 20)')
-    .option('--iterations <K>', 'solver iterations (default 100)')
+    .option('--iterations <K>', 'solver iterations: the cap (default 100)')
+    .option('--target <eps>', 'stop at the first iteration with total exploitability <= eps')
+    .option('--time-limit <seconds>', 'stop after the iteration that passes this many seconds')
     .option('--param <name=value>', 'override a game parameter (repeatable)', collect)
     .option('--grid <kind>', 'midpoint (the reference grid) | lattice (default midpoint)')
     .option('--horizon <kind>', 'finite | infinite (discounted, stationary policies) (default finite)')
@@ -55,11 +57,11 @@ export async function main(argv: string[]): Promise<number> {
       const label = `${settings.family.name} ${settings.algorithm}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
       const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
-      const { curve, paths, seconds } = await runSolve(settings, { logger, progress, resume, executor });
+      const { curve, paths, seconds, stopReason } = await runSolve(settings, { logger, progress, resume, executor });
       if (!flags.quiet) {
         const last = curve[curve.length - 1];
         process.stdout.write(
-          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s; ` +
+          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s (stopped: ${stopReason}); ` +
             `final exploitability ${last.exploitability.total} (major ${last.exploitability.major}, minor ${last.exploitability.minor})\n` +
             `results: ${paths.curve}, ${paths.policies}, ${paths.run}\n`,
         );
@@ -117,6 +119,8 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     out: dir,
     threads: flags.threads,
     checkpointEvery: flags.checkpointEvery ?? String(saved.checkpointEvery),
+    target: flags.target ?? (saved.target === undefined ? undefined : String(saved.target)),
+    timeLimit: flags.timeLimit ?? (saved.timeLimit === undefined ? undefined : String(saved.timeLimit)),
   });
   if (resume.iteration > settings.iterations) {
     throw new OptionError(`--resume: the checkpoint is at iteration ${resume.iteration}, beyond --iterations ${settings.iterations}`);
