@@ -15,7 +15,7 @@ import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
 import { collectSource } from './shared/table-source.ts';
 import { LocalExecutor } from './coordinator/local-executor.ts';
-import { solve as runSolver, type Algorithm, type CurvePoint, type StopReason } from './coordinator/solver.ts';
+import { solve as runSolver, type Algorithm, type CurvePoint, type OmdSchedule, type StopReason } from './coordinator/solver.ts';
 
 export interface SolveRequest {
   /** A built-in game name ('sis', 'buffet', 'advertisement', 'cyber') or a game family object. */
@@ -31,6 +31,10 @@ export interface SolveRequest {
   softmax?: boolean;
   temperature?: number;
   inner?: number;
+  /** 'damped': the step alpha of pi <- (1 - alpha) pi + alpha BR (default 0.1). */
+  step?: number;
+  /** 'omd': constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)). */
+  schedule?: OmdSchedule;
   init?: InitialPolicy;
   /** Stop at the first iteration with total exploitability <= target (`iterations` stays the cap). */
   target?: number;
@@ -72,6 +76,8 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
       softmax: request.softmax,
       temperature: request.temperature,
       inner: request.inner,
+      step: request.step,
+      schedule: request.schedule,
       init: request.init,
       target: request.target,
       timeLimit: request.timeLimit,
@@ -85,5 +91,5 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
 }
 
 export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver };
-export type { Algorithm, CurvePoint, StopReason, GameFamily, GridKind, InitialPolicy };
+export type { Algorithm, CurvePoint, OmdSchedule, StopReason, GameFamily, GridKind, InitialPolicy };
 export type { GameDefinition, ParamSpec, Params } from './shared/model.ts';

@@ -88,7 +88,7 @@ export function checkCompatible(saved: CheckpointIdentity, asked: Partial<RunIde
   for (const [k, v] of Object.entries(asked.params ?? {})) {
     if (!Object.is(saved.params[k], v)) throw new CheckpointError(`--resume: the checkpoint has ${k} = ${saved.params[k]}, the run asks for ${v}`);
   }
-  for (const key of ['grid', 'horizon', 'discount', 'tolerance', 'softmax', 'temperature', 'inner', 'init'] as const) {
+  for (const key of ['grid', 'horizon', 'discount', 'tolerance', 'softmax', 'temperature', 'inner', 'init', 'step', 'schedule'] as const) {
     if (asked[key] !== undefined && asked[key] !== saved[key]) {
       throw new CheckpointError(`--resume: the checkpoint has ${key} = ${String(saved[key])}, the run asks for ${String(asked[key])}`);
     }

@@ -10,7 +10,7 @@ import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
 import type { GridKind } from '../shared/grid.ts';
 import type { GameFamily } from '../shared/model.ts';
 import type { InitialPolicy } from '../shared/tables.ts';
-import type { Algorithm } from './solver.ts';
+import type { Algorithm, OmdSchedule } from './solver.ts';
 
 /** Everything that decides a run's numbers (saved in checkpoints; a resumed run must match it). */
 export interface RunIdentity {
@@ -27,6 +27,10 @@ export interface RunIdentity {
   temperature: number;
   inner: number;
   init?: InitialPolicy;
+  /** Damped fixed-point iteration's step (absent in checkpoints written before it existed). */
+  step?: number;
+  /** OMD's learning-rate / temperature schedule (absent: constant). */
+  schedule?: OmdSchedule;
 }
 
 export interface SolveSettings extends RunIdentity {
@@ -37,6 +41,8 @@ export interface SolveSettings extends RunIdentity {
   threads: number;
   /** Write a checkpoint every K iterations (0 = never). */
   checkpointEvery: number;
+  step: number;
+  schedule: OmdSchedule;
   /** Stop at the first iteration with total exploitability <= target. */
   target?: number;
   /** Stop after this many seconds (checked after each iteration). */
@@ -62,9 +68,12 @@ export interface RawSolveFlags {
   checkpointEvery?: string;
   target?: string;
   timeLimit?: string;
+  step?: string;
+  schedule?: string;
 }
 
-export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating'];
+export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating', 'damped'];
+const SCHEDULES: readonly OmdSchedule[] = ['constant', 'sqrt', 'anneal'];
 const GRIDS: readonly GridKind[] = ['midpoint', 'lattice'];
 const INITS: readonly InitialPolicy[] = ['first', 'last', 'uniform'];
 
@@ -92,6 +101,10 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
   const temperature = numberIn('--temperature', flags.temperature ?? '0.1', 0, Infinity, false);
   const inner = positiveInt('--inner', flags.inner ?? '1');
   const init = flags.init === undefined ? undefined : oneOf('--init', flags.init, INITS);
+  const step = numberIn('--step', flags.step ?? '0.1', 0, 1, false, true);
+  const schedule = oneOf('--schedule', flags.schedule ?? 'constant', SCHEDULES);
+  if (flags.step !== undefined && algorithm !== 'damped') throw new OptionError('--step: only with --algorithm damped');
+  if (flags.schedule !== undefined && algorithm !== 'omd') throw new OptionError('--schedule: only with --algorithm omd');
   const target = flags.target === undefined ? undefined : numberIn('--target', flags.target, 0, Infinity, false);
   const timeLimit = flags.timeLimit === undefined ? undefined : numberIn('--time-limit', flags.timeLimit, 0, Infinity, false);
   const checkpointEvery = flags.checkpointEvery === undefined ? 0 : positiveInt('--checkpoint-every', flags.checkpointEvery);
@@ -112,7 +125,7 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
   const out = flags.out ?? `results/${label}-${algorithm}-m${bins}`;
   return {
     game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
-    softmax: Boolean(flags.softmax), temperature, inner, init, checkpointEvery, target, timeLimit,
+    softmax: Boolean(flags.softmax), temperature, inner, init, checkpointEvery, target, timeLimit, step, schedule,
   };
 }
 
@@ -131,11 +144,11 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
   return value as T;
 }
 
-/** A number in (lo, hi) (or [lo, hi] when inclusive). */
-function numberIn(flag: string, text: string, lo: number, hi: number, inclusive: boolean): number {
+/** A number in (lo, hi) (or [lo, hi] when inclusive; (lo, hi] with hiIncluded). */
+function numberIn(flag: string, text: string, lo: number, hi: number, inclusive: boolean, hiIncluded = inclusive): number {
   const v = Number(text);
-  const ok = text.trim() !== '' && Number.isFinite(v) && (inclusive ? v >= lo && v <= hi : v > lo && v < hi);
-  if (!ok) throw new OptionError(`${flag}: expected a number in ${inclusive ? '[' : '('}${lo}, ${hi}${inclusive ? ']' : ')'}, got '${text}'`);
+  const ok = text.trim() !== '' && Number.isFinite(v) && (inclusive ? v >= lo : v > lo) && (hiIncluded ? v <= hi : v < hi);
+  if (!ok) throw new OptionError(`${flag}: expected a number in ${inclusive ? '[' : '('}${lo}, ${hi}${hiIncluded ? ']' : ')'}, got '${text}'`);
   return v;
 }
 

@@ -38,7 +38,7 @@ export async function runSolve(
   const identity = {
     game: settings.game, algorithm: settings.algorithm, bins: settings.bins, params: { ...game.params }, grid: settings.grid,
     horizon: settings.horizon, discount: settings.discount, tolerance: settings.tolerance, softmax: settings.softmax,
-    temperature: settings.temperature, inner: settings.inner, init: settings.init,
+    temperature: settings.temperature, inner: settings.inner, init: settings.init, step: settings.step, schedule: settings.schedule,
   };
   const log = logger.child({ component: 'solve', game: settings.game, algorithm: settings.algorithm, bins: settings.bins });
   log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built }, 'problem built');
@@ -60,6 +60,8 @@ export async function runSolve(
       softmax: settings.softmax,
       temperature: settings.temperature,
       inner: settings.inner,
+      step: settings.step,
+      schedule: settings.schedule,
       horizon: settings.horizon,
       discount: settings.discount,
       tolerance: settings.tolerance,

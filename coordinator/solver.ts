@@ -14,7 +14,13 @@ import { exploitability, type Exploitability, type StartValues } from '../shared
 import type { Response, UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
 
-export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating';
+export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating' | 'damped';
+
+/**
+ * OMD's schedule at iteration n: constant (y += Q, temperature tau), sqrt (a decreasing learning rate,
+ * y += Q / sqrt(n + 1)) or anneal (a decreasing temperature, tau / sqrt(n + 1)).
+ */
+export type OmdSchedule = 'constant' | 'sqrt' | 'anneal';
 
 export interface CurvePoint {
   iteration: number;
@@ -31,6 +37,10 @@ export interface SolveOptions {
   temperature?: number;
   /** Use softmax responses in fp / fpi / alternating (OMD always does). */
   softmax?: boolean;
+  /** Damped fixed-point iteration: the constant step alpha of pi <- (1 - alpha) pi + alpha BR (default 0.1). */
+  step?: number;
+  /** OMD's learning-rate / temperature schedule (default constant). */
+  schedule?: OmdSchedule;
   /** Alternating schedule: the major player updates at iterations n = 0 mod (inner + 1), the minor otherwise. */
   inner?: number;
   /** Infinite-horizon discounted objective with stationary policies (value iteration per iteration). */
@@ -115,7 +125,7 @@ function reached(options: Pick<SolveOptions, 'target'>, point: CurvePoint | unde
 }
 
 /** The update of iteration n for an algorithm (games.md, "fictitious play" and "Variants"). */
-export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperature' | 'softmax' | 'inner'>, n: number): UpdateRule {
+export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperature' | 'softmax' | 'inner' | 'step' | 'schedule'>, n: number): UpdateRule {
   const temperature = options.temperature ?? 0.1;
   const response: Response = options.softmax ? { kind: 'softmax', temperature } : { kind: 'greedy' };
   switch (options.algorithm) {
@@ -123,8 +133,17 @@ export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperatur
       return { kind: 'average', iteration: n, response };
     case 'fpi':
       return { kind: 'replace', response };
+    case 'damped':
+      return { kind: 'damped', step: options.step ?? 0.1, response };
     case 'omd':
-      return { kind: 'omd', temperature };
+      switch (options.schedule ?? 'constant') {
+        case 'constant':
+          return { kind: 'omd', temperature };
+        case 'sqrt':
+          return { kind: 'omd', temperature, rate: 1 / Math.sqrt(n + 1) };
+        case 'anneal':
+          return { kind: 'omd', temperature: temperature / Math.sqrt(n + 1) };
+      }
     case 'alternating': {
       const k = options.inner ?? 1;
       return { kind: 'average', iteration: n, response, players: n % (k + 1) === 0 ? 'major' : 'minor' };

@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('solve')
     .description('solve a game (fictitious play and its variants) and write the results')
     .option('--game <name|path>', 'sis | buffet | advertisement | cyber, or a module path like ./my-game.ts (default sis)')
-    .option('--algorithm <name>', 'fp | fpi | omd | alternating (default fp)')
+    .option('--algorithm <name>', 'fp | fpi | omd | alternating | damped (default fp)')
     .option('--bins <M>', 'mean-field grid bins per dimension (default 20)')
     .option('--iterations <K>', 'solver iterations: the cap (default 100)')
     .option('--target <eps>', 'stop at the first iteration with total exploitability <= eps')
@@ -40,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--tolerance <eps>', 'value-iteration stop: sum |V_new - V| (default 1e-5)')
     .option('--softmax', 'softmax (Boltzmann) responses for fp / fpi / alternating')
     .option('--temperature <tau>', 'softmax and OMD temperature (default 0.1)')
+    .option('--step <alpha>', 'damped: the step of pi <- (1 - alpha) pi + alpha BR, in (0, 1] (default 0.1)')
+    .option('--schedule <kind>', 'omd: constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)) (default constant)')
     .option('--inner <k>', 'alternating: the major player updates every k + 1 iterations (default 1)')
     .option('--init <policy>', 'initial policies: first | last | uniform (default first; uniform for softmax)')
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
@@ -101,6 +103,8 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     temperature: flags.temperature !== undefined ? Number(flags.temperature) : undefined,
     inner: flags.inner !== undefined ? Number(flags.inner) : undefined,
     init: flags.init as SolveSettings['init'],
+    step: flags.step !== undefined ? Number(flags.step) : undefined,
+    schedule: flags.schedule as SolveSettings['schedule'] | undefined,
   });
   const settings = await loadSolveSettings({
     game: saved.game,
@@ -115,6 +119,8 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     softmax: saved.softmax,
     temperature: String(saved.temperature),
     ...(saved.algorithm === 'alternating' ? { inner: String(saved.inner) } : {}),
+    ...(saved.algorithm === 'damped' ? { step: String(saved.step) } : {}),
+    ...(saved.algorithm === 'omd' && saved.schedule ? { schedule: saved.schedule } : {}),
     init: saved.init,
     out: dir,
     threads: flags.threads,
