@@ -15,7 +15,7 @@ import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
 import { collectSource } from './shared/table-source.ts';
 import { LocalExecutor } from './coordinator/local-executor.ts';
-import { solve as runSolver, type Algorithm, type CurvePoint, type OmdSchedule, type StopReason } from './coordinator/solver.ts';
+import { solve as runSolver, type Algorithm, type CurvePoint, type OmdSchedule, type SolveResult, type StopReason } from './coordinator/solver.ts';
 
 export interface SolveRequest {
   /** A built-in game name ('sis', 'buffet', 'advertisement', 'cyber') or a game family object. */
@@ -40,6 +40,8 @@ export interface SolveRequest {
   target?: number;
   /** Stop after the iteration that passes this many seconds. */
   timeLimit?: number;
+  /** One more sweep after the last update: `result`, the exploitability of exactly the returned policies. */
+  evaluateResult?: boolean;
   /** Worker threads (default 1: inline). Threads need the game to be a built-in name or a module path. */
   threads?: number;
   onIteration?: (point: CurvePoint) => void;
@@ -49,6 +51,8 @@ export interface SolveResponse {
   curve: CurvePoint[];
   /** Why the run ended: 'target', 'time-limit' or 'iterations'. */
   stopReason: StopReason;
+  /** With evaluateResult: the exploitability and start values of the returned policies. */
+  result?: SolveResult['result'];
   /** Final policies; layouts in shared/tables.ts (minorPolicy[((t * rows + x0 * cells + c) * nX + x) * nU + u]). */
   minorPolicy: Float64Array;
   majorPolicy: Float64Array;
@@ -67,7 +71,7 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
   }
   const executor = threads > 1 ? new LocalExecutor({ threads }) : new InlineExecutor();
   try {
-    const { curve, policies, stopReason } = await runSolver({ game: family.name, params, bins }, problem, executor, {
+    const { curve, policies, stopReason, result } = await runSolver({ game: family.name, params, bins }, problem, executor, {
       algorithm: request.algorithm ?? 'fp',
       iterations: request.iterations ?? 100,
       horizon: request.horizon,
@@ -81,10 +85,11 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
       init: request.init,
       target: request.target,
       timeLimit: request.timeLimit,
+      evaluateResult: request.evaluateResult,
       onIteration: request.onIteration ? (p) => request.onIteration?.(p) : undefined,
     });
     // read before close(): the sources are the executor's
-    return { curve, stopReason, minorPolicy: await collectSource(policies.minorPolicy), majorPolicy: await collectSource(policies.majorPolicy), problem };
+    return { curve, stopReason, result, minorPolicy: await collectSource(policies.minorPolicy), majorPolicy: await collectSource(policies.majorPolicy), problem };
   } finally {
     await executor.close();
   }

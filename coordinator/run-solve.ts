@@ -67,6 +67,7 @@ export async function runSolve(
       tolerance: settings.tolerance,
       target: settings.target,
       timeLimit: settings.timeLimit,
+      evaluateResult: true,
       resume: deps.resume,
       onIteration: async (point, policies, stopping) => {
         curveSoFar.push(point);
@@ -116,6 +117,8 @@ export async function runSolve(
         seconds,
         secondsPerIteration: seconds / result.curve.length,
         final: last,
+        // the exploitability of exactly the policies written (one evaluation sweep after the last update)
+        result: result.result,
         version: 1,
       },
       null,

@@ -60,6 +60,11 @@ export interface SolveOptions {
   target?: number;
   /** Stop after the first iteration that ends this many seconds after the solve started (wall clock). */
   timeLimit?: number;
+  /**
+   * After the last iteration, one more sweep that changes no policy (rule 'none') and reads the start values:
+   * the exploitability of exactly the policies the run returns (SolveResult.result).
+   */
+  evaluateResult?: boolean;
   /** Continue a run: the state before iteration `iteration` (policies and the curve so far). */
   resume?: ResumeState;
 }
@@ -81,6 +86,8 @@ export type StopReason = 'target' | 'time-limit' | 'iterations' | 'stopped';
 export interface SolveResult {
   curve: CurvePoint[];
   stopReason: StopReason;
+  /** With evaluateResult: the exploitability and start values of the returned policies. */
+  result?: { exploitability: Exploitability; value: StartValues };
   /** The final policies; readable until executor.close(). */
   policies: PolicySources;
 }
@@ -101,12 +108,7 @@ export async function solve(
   // a resumed run whose curve already met the target (or the cap) does nothing more
   let stopReason: StopReason | undefined = reached(options, curve[curve.length - 1]) ? 'target' : undefined;
   for (let n = resume?.iteration ?? 0; !stopReason && n < options.iterations; n++) {
-    const rule = updateRule(options, n);
-    if (infinite) {
-      await executor.valueIteration(rule, { discount: options.discount ?? 0.99, tolerance: options.tolerance ?? 1e-5 });
-    } else {
-      await executor.iterate(rule);
-    }
+    await sweep(executor, options, updateRule(options, n));
     const value = await executor.startValues();
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
     curve.push(point);
@@ -117,7 +119,22 @@ export async function solve(
     await options.onIteration?.(point, executor.policies(), stopReason);
     if (!stopReason && options.shouldStop?.()) stopReason = 'stopped';
   }
-  return { curve, stopReason: stopReason ?? 'iterations', policies: executor.policies() };
+  let result: SolveResult['result'];
+  if (options.evaluateResult) {
+    await sweep(executor, options, { kind: 'none' });
+    const value = await executor.startValues();
+    result = { exploitability: exploitability(value), value };
+  }
+  return { curve, stopReason: stopReason ?? 'iterations', result, policies: executor.policies() };
+}
+
+/** One iteration's sweep on the executor: finite horizon, or value iteration for the infinite one. */
+async function sweep(executor: Executor, options: SolveOptions, rule: UpdateRule): Promise<void> {
+  if (options.horizon === 'infinite') {
+    await executor.valueIteration(rule, { discount: options.discount ?? 0.99, tolerance: options.tolerance ?? 1e-5 });
+  } else {
+    await executor.iterate(rule);
+  }
 }
 
 function reached(options: Pick<SolveOptions, 'target'>, point: CurvePoint | undefined): boolean {

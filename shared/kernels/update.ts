@@ -8,6 +8,7 @@
 //   omd:           y <- y + eta * Q_pi (the evaluation Q of the current policies);  pi <- softmax(y / tau)
 //                  (eta = 1 unless the rule gives a rate: the solver's learning-rate and temperature schedules
 //                  hand each iteration its own eta and tau, so the rule stays plain data)
+//   none:          no change (a sweep that only evaluates the current policies: the result's exploitability)
 // `players` restricts an average/replace/damped update to one player (the alternating schedule).
 // Slice t is never read again by the sweep once its step is done, so it can be updated in place right away.
 
@@ -21,10 +22,12 @@ export type UpdateRule =
   | { kind: 'average'; iteration: number; response?: Response; players?: Players }
   | { kind: 'replace'; response?: Response; players?: Players }
   | { kind: 'damped'; step: number; response?: Response; players?: Players }
-  | { kind: 'omd'; temperature: number; rate?: number };
+  | { kind: 'omd'; temperature: number; rate?: number }
+  | { kind: 'none' };
 
 /** Whether the backward step must store the Q rows for this rule. */
 export function ruleNeedsQ(rule: UpdateRule): boolean {
+  if (rule.kind === 'none') return false;
   return rule.kind === 'omd' || rule.response?.kind === 'softmax';
 }
 
@@ -38,6 +41,7 @@ export function updateRange(
 ): void {
   const { nX, nU, nU0 } = problem.game;
   const rows = problem.rows;
+  if (rule.kind === 'none') return;
   const { minorPolicy, majorPolicy, minorGreedy, majorGreedy } = tables;
   if (rule.kind === 'omd') {
     const { minorY, majorY, minorQev, majorQev } = tables;
