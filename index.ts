@@ -15,6 +15,7 @@ import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
 import { collectSource } from './shared/table-source.ts';
 import { LocalExecutor } from './coordinator/local-executor.ts';
+import { AUTO_METHOD } from './coordinator/auto.ts';
 import { solve as runSolver, type Algorithm, type CurvePoint, type OmdSchedule, type SolveResult, type StopReason } from './coordinator/solver.ts';
 
 export interface SolveRequest {
@@ -22,7 +23,8 @@ export interface SolveRequest {
   game: string | GameFamily;
   params?: Record<string, number>;
   bins?: number;
-  algorithm?: Algorithm;
+  /** 'auto': the recommended method of the algorithm study (OMD with an annealed temperature). */
+  algorithm?: Algorithm | 'auto';
   iterations?: number;
   grid?: GridKind;
   horizon?: 'finite' | 'infinite';
@@ -72,7 +74,7 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
   const executor = threads > 1 ? new LocalExecutor({ threads }) : new InlineExecutor();
   try {
     const { curve, policies, stopReason, result } = await runSolver({ game: family.name, params, bins }, problem, executor, {
-      algorithm: request.algorithm ?? 'fp',
+      algorithm: request.algorithm === 'auto' ? AUTO_METHOD.algorithm : (request.algorithm ?? 'fp'),
       iterations: request.iterations ?? 100,
       horizon: request.horizon,
       discount: request.discount,
@@ -87,6 +89,8 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
       timeLimit: request.timeLimit,
       evaluateResult: request.evaluateResult,
       onIteration: request.onIteration ? (p) => request.onIteration?.(p) : undefined,
+      // auto fixes its own settings (last, over the request's)
+      ...(request.algorithm === 'auto' ? AUTO_METHOD : {}),
     });
     // read before close(): the sources are the executor's
     return { curve, stopReason, result, minorPolicy: await collectSource(policies.minorPolicy), majorPolicy: await collectSource(policies.majorPolicy), problem };

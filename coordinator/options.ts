@@ -11,6 +11,7 @@ import type { GridKind } from '../shared/grid.ts';
 import type { GameFamily } from '../shared/model.ts';
 import type { InitialPolicy } from '../shared/tables.ts';
 import type { Algorithm, OmdSchedule } from './solver.ts';
+import { AUTO_FIXED_FLAGS, AUTO_METHOD } from './auto.ts';
 
 /** Everything that decides a run's numbers (saved in checkpoints; a resumed run must match it). */
 export interface RunIdentity {
@@ -43,6 +44,8 @@ export interface SolveSettings extends RunIdentity {
   checkpointEvery: number;
   step: number;
   schedule: OmdSchedule;
+  /** Set when the run was asked for with --algorithm auto (algorithm etc. hold what auto chose). */
+  auto?: boolean;
   /** Stop at the first iteration with total exploitability <= target. */
   target?: number;
   /** Stop after this many seconds (checked after each iteration). */
@@ -86,7 +89,9 @@ export async function loadSolveSettings(flags: RawSolveFlags): Promise<SolveSett
 }
 
 /** Parses the flags for a built-in game (or a family already loaded). */
-export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): SolveSettings {
+export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): SolveSettings {
+  const auto = given.algorithm === 'auto';
+  const flags = auto ? autoFlags(given) : given;
   const game = flags.game ?? 'sis';
   const family = loaded ?? (Object.hasOwn(builtinGames, game) ? builtinGames[game] : undefined);
   if (!family) throw new OptionError(`--game: unknown game '${game}' (built-in: ${Object.keys(builtinGames).join(', ')}; or a path like ./my-game.ts)`);
@@ -122,11 +127,20 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
     params[name] = value;
   }
   const label = isGamePath(game) ? family.name : game;
-  const out = flags.out ?? `results/${label}-${algorithm}-m${bins}`;
+  const out = flags.out ?? `results/${label}-${auto ? 'auto' : algorithm}-m${bins}`;
   return {
+    ...(auto ? { auto } : {}),
     game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
     softmax: Boolean(flags.softmax), temperature, inner, init, checkpointEvery, target, timeLimit, step, schedule,
   };
+}
+
+/** --algorithm auto: the study's recommended method (./auto.ts) in place of the flags it fixes. */
+function autoFlags(flags: RawSolveFlags): RawSolveFlags {
+  for (const key of AUTO_FIXED_FLAGS) {
+    if (flags[key] !== undefined) throw new OptionError(`--${key}: --algorithm auto sets it itself (${AUTO_METHOD.algorithm}, temperature ${AUTO_METHOD.temperature}, schedule ${AUTO_METHOD.schedule})`);
+  }
+  return { ...flags, algorithm: AUTO_METHOD.algorithm, temperature: String(AUTO_METHOD.temperature), schedule: AUTO_METHOD.schedule };
 }
 
 export function positiveInt(flag: string, text: string): number {

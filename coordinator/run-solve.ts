@@ -104,6 +104,7 @@ export async function runSolve(
         ...identity,
         overrides: settings.params,
         iterations: settings.iterations,
+        ...(settings.auto ? { auto: true } : {}),
         target: settings.target,
         timeLimit: settings.timeLimit,
         stopReason: result.stopReason,

@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('solve')
     .description('solve a game (fictitious play and its variants) and write the results')
     .option('--game <name|path>', 'sis | buffet | advertisement | cyber, or a module path like ./my-game.ts (default sis)')
-    .option('--algorithm <name>', 'fp | fpi | omd | alternating | damped (default fp)')
+    .option('--algorithm <name>', 'fp | fpi | omd | alternating | damped | auto (the recommended method) (default fp)')
     .option('--bins <M>', 'mean-field grid bins per dimension (default 20)')
     .option('--iterations <K>', 'solver iterations: the cap (default 100)')
     .option('--target <eps>', 'stop at the first iteration with total exploitability <= eps')
