@@ -19,7 +19,7 @@ export function studyChart(game: string, traces: readonly Trace[]): TopLevelSpec
     .flatMap((t) => thin(t.points, 600).filter((p) => p.total > 0).map((p) => ({ method: t.label, iteration: p.iteration, seconds: p.seconds, total: p.total })));
   const bins = traces.find((t) => t.game === game)?.bins;
   const y = { field: 'total', type: 'quantitative' as const, title: 'total exploitability', scale: { type: 'log' as const } };
-  const color = { field: 'method', type: 'nominal' as const, title: 'method', sort: traces.filter((t) => t.game === game).map((t) => t.label) };
+  const color = { field: 'method', type: 'nominal' as const, title: 'method', scale: { scheme: 'tableau20' }, sort: traces.filter((t) => t.game === game).map((t) => t.label) };
   const panel = (x: 'seconds' | 'iteration', title: string) => ({
     width: 380,
     height: 280,
