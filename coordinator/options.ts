@@ -95,7 +95,7 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   const game = flags.game ?? 'sis';
   const family = loaded ?? (Object.hasOwn(builtinGames, game) ? builtinGames[game] : undefined);
   if (!family) throw new OptionError(`--game: unknown game '${game}' (built-in: ${Object.keys(builtinGames).join(', ')}; or a path like ./my-game.ts)`);
-  const algorithm = oneOf('--algorithm', flags.algorithm ?? 'fp', ALGORITHMS);
+  const algorithm = oneOf('--algorithm', flags.algorithm ?? 'fp', [...ALGORITHMS, 'auto']) as Algorithm; // auto is resolved above
   const bins = positiveInt('--bins', flags.bins ?? '20');
   const iterations = positiveInt('--iterations', flags.iterations ?? '100');
   const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
