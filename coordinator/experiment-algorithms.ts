@@ -10,6 +10,7 @@
 // Wall seconds on a shared machine are noisy; the iterations are exact (the curve is deterministic), so every
 // trace keeps both.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { builtinGames } from '../shared/games/index.ts';
@@ -140,13 +141,28 @@ export async function runAlgorithmsStudy(options: StudyOptions): Promise<StudyRe
       print(`${g.game} M=${g.bins} ${m.label}: ${trace.points.length} iterations, ${last(trace.points).seconds.toFixed(1)} s (${trace.stopReason}); lowest ${low.total.toPrecision(3)} at iteration ${low.iteration}`);
     }
   }
-  const budgets = tableBudgets(budget);
+  const result = await writeStudy(options.out, traces, { budget, cap, threads: options.threads, quick: options.quick });
+  print(`report: ${result.report}`);
+  return result;
+}
+
+/** study.json, table.md and the report of a set of traces. */
+async function writeStudy(out: string, traces: Trace[], run: { budget: number; cap: number; threads: number; quick: boolean }): Promise<StudyResult> {
+  const budgets = tableBudgets(run.budget);
   const table = studyTable(traces, budgets);
-  writeFileAtomic(join(options.out, 'study.json'), JSON.stringify({ budget, cap, threads: options.threads, quick: options.quick, budgets, table, traces }));
-  writeFileAtomic(join(options.out, 'table.md'), tableMarkdown(table, budgets));
-  const report = await writeStudyReport(options.out, traces, table, { budget, cap, budgets });
-  print(`report: ${report}`);
+  ensureDir(out);
+  writeFileAtomic(join(out, 'study.json'), JSON.stringify({ ...run, budgets, table, traces }));
+  writeFileAtomic(join(out, 'table.md'), tableMarkdown(table, budgets));
+  const report = await writeStudyReport(out, traces, table, { budget: run.budget, cap: run.cap, budgets });
   return { traces, table, report };
+}
+
+/** One study from the traces of several (e.g. a study split over games run as separate processes). */
+export async function mergeStudies(out: string, dirs: readonly string[]): Promise<StudyResult> {
+  const studies = dirs.map((d) => JSON.parse(readFileSync(join(d, 'study.json'), 'utf8')) as { budget: number; cap: number; threads: number; quick: boolean; traces: Trace[] });
+  const budget = Math.min(...studies.map((s) => s.budget));
+  const cap = Math.max(...studies.map((s) => s.cap));
+  return writeStudy(out, studies.flatMap((s) => s.traces), { budget, cap, threads: studies[0].threads, quick: studies.some((s) => s.quick) });
 }
 
 async function runOne(g: StudyGame, problem: Problem, m: Method, budget: number, cap: number, threads: number, logger: Logger): Promise<Trace> {

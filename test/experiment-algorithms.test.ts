@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
-import { lowest, studyTable, type Trace } from '../coordinator/experiment-algorithms.ts';
+import { lowest, mergeStudies, studyTable, type Trace } from '../coordinator/experiment-algorithms.ts';
 
 describe('experiment algorithms', () => {
-  it('--quick runs every method on every quick game and writes the report and table', () => {
+  it('--quick runs every method on every quick game and writes the report and table', async () => {
     const out = mkdtempSync(join(tmpdir(), 'm3fg-study-'));
     const res = runCli(['experiment', 'algorithms', '--quick', '--out', out]);
     expect(res.code, res.stderr).toBe(0);
@@ -31,6 +31,10 @@ describe('experiment algorithms', () => {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     expect(readFileSync(join(out, 'table.md'), 'utf8')).toContain('| OMD τ=0.1 |');
+    // --merge of one study is the same study
+    const merged = await mergeStudies(join(out, 'merged'), [out]);
+    expect(readFileSync(join(out, 'merged', 'table.md'), 'utf8')).toBe(readFileSync(join(out, 'table.md'), 'utf8'));
+    expect(merged.traces).toEqual(study.traces);
   });
 
   it('the table takes the lowest total within each budget from the trace', () => {

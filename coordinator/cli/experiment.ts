@@ -3,11 +3,14 @@
 // (coordinator/experiment.ts).
 
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { runPaperExperiment } from '../experiment.ts';
-import { runAlgorithmsStudy } from '../experiment-algorithms.ts';
+import { mergeStudies, runAlgorithmsStudy } from '../experiment-algorithms.ts';
 
 export function registerExperimentCommand(program: Command): Command {
   const experiment = program.command('experiment').description("reproduce the paper's experiments");
@@ -33,8 +36,15 @@ export function registerExperimentCommand(program: Command): Command {
     .option('--games <list>', 'only these games (comma-separated)')
     .option('--methods <list>', 'only these methods (comma-separated keys, e.g. fp,omd-0.1)')
     .option('--threads <N>', 'worker threads per run (default 1)')
+    .option('--merge <dirs>', 'run nothing: one study and report in --out from these study folders (comma-separated)')
     .option('--log-level <level>', 'pino log level (default: warn)')
-    .action(async (flags: { out: string; quick?: boolean; budget?: string; iterations?: string; games?: string; methods?: string; threads?: string; logLevel?: string }) => {
+    .action(async (flags: { out: string; quick?: boolean; budget?: string; iterations?: string; games?: string; methods?: string; threads?: string; merge?: string; logLevel?: string }) => {
+      if (flags.merge !== undefined) {
+        const dirs = flags.merge.split(',').map((x) => x.trim()).filter(Boolean);
+        for (const d of dirs) if (!existsSync(join(d, 'study.json'))) throw new OptionError(`--merge: no study.json in ${d}`);
+        process.stdout.write(`report: ${(await mergeStudies(flags.out, dirs)).report}\n`);
+        return;
+      }
       const threads = positiveInt('--threads', flags.threads ?? '1');
       const budget = flags.budget === undefined ? undefined : positiveInt('--budget', flags.budget);
       const iterations = flags.iterations === undefined ? undefined : positiveInt('--iterations', flags.iterations);
