@@ -15,7 +15,7 @@ import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
 import { collectSource } from './shared/table-source.ts';
 import { LocalExecutor } from './coordinator/local-executor.ts';
-import { solve as runSolver, type Algorithm, type CurvePoint } from './coordinator/solver.ts';
+import { solve as runSolver, type Algorithm, type CurvePoint, type OmdSchedule, type SolveResult, type StopReason } from './coordinator/solver.ts';
 import { parseSolveFlags, type SolveSettings } from './coordinator/options.ts';
 
 export interface SolveRequest {
@@ -23,7 +23,8 @@ export interface SolveRequest {
   game: string | GameFamily;
   params?: Record<string, number>;
   bins?: number;
-  algorithm?: Algorithm;
+  /** 'auto': the recommended method of the algorithm study (OMD with an annealed temperature). */
+  algorithm?: Algorithm | 'auto';
   iterations?: number;
   grid?: GridKind;
   horizon?: 'finite' | 'infinite';
@@ -32,7 +33,17 @@ export interface SolveRequest {
   softmax?: boolean;
   temperature?: number;
   inner?: number;
+  /** 'damped': the step alpha of pi <- (1 - alpha) pi + alpha BR (default 0.1). */
+  step?: number;
+  /** 'omd': constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)). */
+  schedule?: OmdSchedule;
   init?: InitialPolicy;
+  /** Stop at the first iteration with total exploitability <= target (`iterations` stays the cap). */
+  target?: number;
+  /** Stop after the iteration that passes this many seconds. */
+  timeLimit?: number;
+  /** One more sweep after the last update: `result`, the exploitability of exactly the returned policies. */
+  evaluateResult?: boolean;
   /** Worker threads (default 1: inline). Threads need the game to be a built-in name or a module path. */
   threads?: number;
   onIteration?: (point: CurvePoint) => void;
@@ -40,6 +51,10 @@ export interface SolveRequest {
 
 export interface SolveResponse {
   curve: CurvePoint[];
+  /** Why the run ended: 'target', 'time-limit' or 'iterations'. */
+  stopReason: StopReason;
+  /** With evaluateResult: the exploitability and start values of the returned policies. */
+  result?: SolveResult['result'];
   /** Final policies; layouts in shared/tables.ts (minorPolicy[((t * rows + x0 * cells + c) * nX + x) * nU + u]). */
   minorPolicy: Float64Array;
   majorPolicy: Float64Array;
@@ -48,7 +63,7 @@ export interface SolveResponse {
 
 const REQUEST_KEYS = new Set([
   'game', 'params', 'bins', 'algorithm', 'iterations', 'grid', 'horizon', 'discount', 'tolerance', 'softmax',
-  'temperature', 'inner', 'init', 'threads', 'onIteration',
+  'temperature', 'inner', 'init', 'threads', 'onIteration', 'step', 'schedule', 'target', 'timeLimit', 'evaluateResult',
 ]);
 
 /**
@@ -70,7 +85,7 @@ function validate(request: SolveRequest): { family: GameFamily; settings: SolveS
   for (const [name, value] of Object.entries(params)) {
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new OptionError(`solve: params.${name}: '${String(value)}' is not a finite number`);
   }
-  for (const key of ['softmax'] as const) {
+  for (const key of ['softmax', 'evaluateResult'] as const) {
     if (request[key] !== undefined && typeof request[key] !== 'boolean') throw new OptionError(`solve: ${key}: expected true or false, got '${String(request[key])}'`);
   }
   if (request.onIteration !== undefined && typeof request.onIteration !== 'function') throw new OptionError('solve: onIteration: expected a function');
@@ -91,6 +106,10 @@ function validate(request: SolveRequest): { family: GameFamily; settings: SolveS
         temperature: text(request.temperature),
         inner: text(request.inner),
         init: text(request.init),
+        step: text(request.step),
+        schedule: text(request.schedule),
+        target: text(request.target),
+        timeLimit: text(request.timeLimit),
       },
       family,
     );
@@ -112,7 +131,7 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
   const problem = new Problem(buildGame(family, params), bins, settings.grid);
   const executor = threads > 1 ? new LocalExecutor({ threads }) : new InlineExecutor();
   try {
-    const { curve, policies } = await runSolver({ game: family.name, params, bins }, problem, executor, {
+    const { curve, policies, stopReason, result } = await runSolver({ game: family.name, params, bins }, problem, executor, {
       algorithm: settings.algorithm,
       iterations: settings.iterations,
       horizon: settings.horizon,
@@ -121,11 +140,16 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
       softmax: settings.softmax,
       temperature: settings.temperature,
       inner: settings.inner,
+      step: settings.step,
+      schedule: settings.schedule,
       init: settings.init,
+      target: settings.target,
+      timeLimit: settings.timeLimit,
+      evaluateResult: request.evaluateResult,
       onIteration: request.onIteration ? (p) => request.onIteration?.(p) : undefined,
     });
     // read before close(): the sources are the executor's
-    return { curve, minorPolicy: await collectSource(policies.minorPolicy), majorPolicy: await collectSource(policies.majorPolicy), problem };
+    return { curve, stopReason, result, minorPolicy: await collectSource(policies.minorPolicy), majorPolicy: await collectSource(policies.majorPolicy), problem };
   } finally {
     await executor.close();
   }
@@ -133,5 +157,5 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
 
 export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver, OptionError };
 export { GameDefinitionError } from './shared/errors.ts';
-export type { Algorithm, CurvePoint, GameFamily, GridKind, InitialPolicy };
+export type { Algorithm, CurvePoint, OmdSchedule, StopReason, GameFamily, GridKind, InitialPolicy };
 export type { GameDefinition, GameLabels, ParamSpec, Params } from './shared/model.ts';

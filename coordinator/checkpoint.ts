@@ -34,7 +34,7 @@ export function checkpointCurvePath(dir: string): string {
   return join(dir, 'checkpoint.curve');
 }
 
-export type CheckpointIdentity = RunIdentity & { iterations: number; checkpointEvery: number };
+export type CheckpointIdentity = RunIdentity & { iterations: number; checkpointEvery: number; target?: number; timeLimit?: number };
 
 /** A run's saved state: the solver's ResumeState in the shape of the solver/writers contract. */
 export interface SavedState {
@@ -193,7 +193,7 @@ export function checkCompatible(saved: CheckpointIdentity, asked: Partial<RunIde
   for (const [k, v] of Object.entries(asked.params ?? {})) {
     if (!Object.is(saved.params[k], v)) throw new CheckpointError(`--resume: the checkpoint has ${k} = ${saved.params[k]}, the run asks for ${v}`);
   }
-  for (const key of ['grid', 'horizon', 'discount', 'tolerance', 'softmax', 'temperature', 'inner', 'init'] as const) {
+  for (const key of ['grid', 'horizon', 'discount', 'tolerance', 'softmax', 'temperature', 'inner', 'init', 'step', 'schedule'] as const) {
     if (asked[key] !== undefined && asked[key] !== saved[key]) {
       throw new CheckpointError(`--resume: the checkpoint has ${key} = ${String(saved[key])}, the run asks for ${String(asked[key])}`);
     }

@@ -10,8 +10,9 @@ import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
 import type { GridKind } from '../shared/grid.ts';
 import type { GameFamily } from '../shared/model.ts';
 import type { InitialPolicy } from '../shared/tables.ts';
-import type { Algorithm } from './solver.ts';
+import type { Algorithm, OmdSchedule } from './solver.ts';
 import { parseBytes } from './memory.ts';
+import { AUTO_FIXED_FLAGS, AUTO_METHOD } from './auto.ts';
 
 /** Everything that decides a run's numbers (saved in checkpoints; a resumed run must match it). */
 export interface RunIdentity {
@@ -28,6 +29,10 @@ export interface RunIdentity {
   temperature: number;
   inner: number;
   init?: InitialPolicy;
+  /** Damped fixed-point iteration's step (absent in checkpoints written before it existed). */
+  step?: number;
+  /** OMD's learning-rate / temperature schedule (absent: constant). */
+  schedule?: OmdSchedule;
 }
 
 export interface SolveSettings extends RunIdentity {
@@ -42,6 +47,14 @@ export interface SolveSettings extends RunIdentity {
   maxMemory?: number;
   /** Replace a run of another configuration in `out` (--force). */
   force: boolean;
+  step: number;
+  schedule: OmdSchedule;
+  /** Set when the run was asked for with --algorithm auto (algorithm etc. hold what auto chose). */
+  auto?: boolean;
+  /** Stop at the first iteration with total exploitability <= target. */
+  target?: number;
+  /** Stop after this many seconds (checked after each iteration). */
+  timeLimit?: number;
 }
 
 export interface RawSolveFlags {
@@ -63,9 +76,14 @@ export interface RawSolveFlags {
   checkpointEvery?: string;
   maxMemory?: string;
   force?: boolean;
+  target?: string;
+  timeLimit?: string;
+  step?: string;
+  schedule?: string;
 }
 
-export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating'];
+export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating', 'damped'];
+const SCHEDULES: readonly OmdSchedule[] = ['constant', 'sqrt', 'anneal'];
 const GRIDS: readonly GridKind[] = ['midpoint', 'lattice'];
 const INITS: readonly InitialPolicy[] = ['first', 'last', 'uniform'];
 
@@ -78,11 +96,13 @@ export async function loadSolveSettings(flags: RawSolveFlags): Promise<SolveSett
 }
 
 /** Parses the flags for a built-in game (or a family already loaded). */
-export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): SolveSettings {
+export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): SolveSettings {
+  const auto = given.algorithm === 'auto';
+  const flags = auto ? autoFlags(given) : given;
   const game = flags.game ?? 'sis';
   const family = loaded ?? (Object.hasOwn(builtinGames, game) ? builtinGames[game] : undefined);
   if (!family) throw new OptionError(`--game: unknown game '${game}' (built-in: ${Object.keys(builtinGames).join(', ')}; or a path like ./my-game.ts)`);
-  const algorithm = oneOf('--algorithm', flags.algorithm ?? 'fp', ALGORITHMS);
+  const algorithm = oneOf('--algorithm', flags.algorithm ?? 'fp', [...ALGORITHMS, 'auto']) as Algorithm; // auto is resolved above
   const bins = positiveInt('--bins', flags.bins ?? '20');
   const iterations = positiveInt('--iterations', flags.iterations ?? '100');
   const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
@@ -93,6 +113,12 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
   const temperature = numberIn('--temperature', flags.temperature ?? '0.1', 0, Infinity, false);
   const inner = positiveInt('--inner', flags.inner ?? '1');
   const init = flags.init === undefined ? undefined : oneOf('--init', flags.init, INITS);
+  const step = numberIn('--step', flags.step ?? '0.1', 0, 1, false, true);
+  const schedule = oneOf('--schedule', flags.schedule ?? 'constant', SCHEDULES);
+  if (flags.step !== undefined && algorithm !== 'damped') throw new OptionError('--step: only with --algorithm damped');
+  if (flags.schedule !== undefined && algorithm !== 'omd') throw new OptionError('--schedule: only with --algorithm omd');
+  const target = flags.target === undefined ? undefined : numberIn('--target', flags.target, 0, Infinity, false);
+  const timeLimit = flags.timeLimit === undefined ? undefined : numberIn('--time-limit', flags.timeLimit, 0, Infinity, false);
   const checkpointEvery = flags.checkpointEvery === undefined ? 0 : positiveInt('--checkpoint-every', flags.checkpointEvery);
   if (flags.discount !== undefined && horizon !== 'infinite') throw new OptionError('--discount: only with --horizon infinite');
   if (flags.inner !== undefined && algorithm !== 'alternating') throw new OptionError('--inner: only with --algorithm alternating');
@@ -110,27 +136,42 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
   const maxMemory = flags.maxMemory === undefined ? undefined : parseBytes('--max-memory', flags.maxMemory);
   const label = isGamePath(game) ? family.name : game;
   const softmax = Boolean(flags.softmax);
-  const out = flags.out ?? defaultOut({ label, algorithm, bins, grid, horizon, discount, softmax, temperature, inner, init });
+  const out = flags.out ?? defaultOut({ label, algorithm, auto: Boolean(auto), bins, grid, horizon, discount, softmax, temperature, inner, init, step, schedule });
   return {
+    ...(auto ? { auto } : {}),
     game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
-    softmax, temperature, inner, init, checkpointEvery, maxMemory, force: Boolean(flags.force),
+    softmax, temperature, inner, init, checkpointEvery, maxMemory, force: Boolean(flags.force), target, timeLimit, step, schedule,
   };
 }
 
 /**
  * results/<game>-<algorithm>-m<M>, plus every variant setting that is not the default, so that runs of
  * different variants never share a directory: -softmax, -t<temperature> (when a temperature is used),
- * -infinite[-g<discount>], -init-<policy>, -lattice, -inner<k>.
+ * -infinite[-g<discount>], -init-<policy>, -lattice, -inner<k>, -step<α> (damped), -sqrt / -anneal (OMD schedules);
+ * auto runs are results/<game>-auto-m<M>.
  */
-export function defaultOut(s: { label: string; algorithm: Algorithm; bins: number; grid: GridKind; horizon: 'finite' | 'infinite'; discount: number; softmax: boolean; temperature: number; inner: number; init?: InitialPolicy }): string {
-  const parts = [`${s.label}-${s.algorithm}-m${s.bins}`];
-  if (s.softmax) parts.push('softmax');
-  if ((s.softmax || s.algorithm === 'omd') && s.temperature !== 0.1) parts.push(`t${s.temperature}`);
+export function defaultOut(s: { label: string; algorithm: Algorithm; auto?: boolean; bins: number; grid: GridKind; horizon: 'finite' | 'infinite'; discount: number; softmax: boolean; temperature: number; inner: number; init?: InitialPolicy; step?: number; schedule?: OmdSchedule }): string {
+  const parts = [`${s.label}-${s.auto ? 'auto' : s.algorithm}-m${s.bins}`];
+  if (!s.auto) {
+    // auto fixes its own method settings: only the settings the user chose name the directory
+    if (s.softmax) parts.push('softmax');
+    if ((s.softmax || s.algorithm === 'omd') && s.temperature !== 0.1) parts.push(`t${s.temperature}`);
+    if (s.algorithm === 'damped' && s.step !== undefined && s.step !== 0.1) parts.push(`step${s.step}`);
+    if (s.algorithm === 'omd' && s.schedule !== undefined && s.schedule !== 'constant') parts.push(s.schedule);
+  }
   if (s.horizon === 'infinite') parts.push(s.discount === 0.99 ? 'infinite' : `infinite-g${s.discount}`);
   if (s.init !== undefined) parts.push(`init-${s.init}`);
   if (s.grid !== 'midpoint') parts.push(s.grid);
   if (s.algorithm === 'alternating' && s.inner !== 1) parts.push(`inner${s.inner}`);
   return `results/${parts.join('-')}`;
+}
+
+/** --algorithm auto: the study's recommended method (./auto.ts) in place of the flags it fixes. */
+function autoFlags(flags: RawSolveFlags): RawSolveFlags {
+  for (const key of AUTO_FIXED_FLAGS) {
+    if (flags[key] !== undefined) throw new OptionError(`--${key}: --algorithm auto sets it itself (${AUTO_METHOD.algorithm}, temperature ${AUTO_METHOD.temperature}, schedule ${AUTO_METHOD.schedule})`);
+  }
+  return { ...flags, algorithm: AUTO_METHOD.algorithm, temperature: String(AUTO_METHOD.temperature), schedule: AUTO_METHOD.schedule };
 }
 
 export function positiveInt(flag: string, text: string): number {
@@ -148,11 +189,11 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
   return value as T;
 }
 
-/** A number in (lo, hi) (or [lo, hi] when inclusive). */
-function numberIn(flag: string, text: string, lo: number, hi: number, inclusive: boolean): number {
+/** A number in (lo, hi) (or [lo, hi] when inclusive; (lo, hi] with hiIncluded). */
+function numberIn(flag: string, text: string, lo: number, hi: number, inclusive: boolean, hiIncluded = inclusive): number {
   const v = Number(text);
-  const ok = text.trim() !== '' && Number.isFinite(v) && (inclusive ? v >= lo && v <= hi : v > lo && v < hi);
-  if (!ok) throw new OptionError(`${flag}: expected a number in ${inclusive ? '[' : '('}${lo}, ${hi}${inclusive ? ']' : ')'}, got '${text}'`);
+  const ok = text.trim() !== '' && Number.isFinite(v) && (inclusive ? v >= lo : v > lo) && (hiIncluded ? v <= hi : v < hi);
+  if (!ok) throw new OptionError(`${flag}: expected a number in ${inclusive ? '[' : '('}${lo}, ${hi}${hiIncluded ? ']' : ')'}, got '${text}'`);
   return v;
 }
 

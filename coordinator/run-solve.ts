@@ -12,7 +12,7 @@ import { ClusterExecutor } from './cluster-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
 import { resultPaths, writeFileAtomic, writePolicies } from './results.ts';
-import { solve, type CurvePoint } from './solver.ts';
+import { solve, type CurvePoint, type StopReason } from './solver.ts';
 import { writeCheckpoint, type SavedState } from './checkpoint.ts';
 import { CURVE_COLUMNS, curveMatrix, encodeNpy, writeNpy } from './npy.ts';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { unlinkQuietly } from './atomic.ts';
 
 export interface RunSolveResult {
   curve: CurvePoint[];
+  stopReason: StopReason;
   paths: ReturnType<typeof resultPaths>;
   /** Every file written, in order (the report's index.html last when there is one). */
   files: string[];
@@ -40,7 +41,7 @@ export async function runSolve(
   const identity = {
     game: settings.game, algorithm: settings.algorithm, bins: settings.bins, params: { ...game.params }, grid: settings.grid,
     horizon: settings.horizon, discount: settings.discount, tolerance: settings.tolerance, softmax: settings.softmax,
-    temperature: settings.temperature, inner: settings.inner, init: settings.init,
+    temperature: settings.temperature, inner: settings.inner, init: settings.init, step: settings.step, schedule: settings.schedule,
   };
   const omd = settings.algorithm === 'omd';
   const slices = settings.horizon === 'infinite' ? 1 : game.T;
@@ -68,7 +69,7 @@ export async function runSolve(
     const started = performance.now();
     deps.progress?.start(settings.iterations);
     const curveSoFar: CurvePoint[] = deps.resume ? deps.resume.curve.slice(0, deps.resume.iteration) : [];
-    const checkpointId = { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery };
+    const checkpointId = { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery, target: settings.target, timeLimit: settings.timeLimit };
     let seconds = 0;
     let result;
     try {
@@ -79,16 +80,21 @@ export async function runSolve(
         softmax: settings.softmax,
         temperature: settings.temperature,
         inner: settings.inner,
+        step: settings.step,
+        schedule: settings.schedule,
         horizon: settings.horizon,
         discount: settings.discount,
         tolerance: settings.tolerance,
+        target: settings.target,
+        timeLimit: settings.timeLimit,
+        evaluateResult: true,
         resume: deps.resume,
-        onIteration: async (point, policies) => {
+        onIteration: async (point, policies, stopping) => {
           curveSoFar.push(point);
           deps.progress?.update(point);
           log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
           const done = point.iteration + 1;
-          if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || done === settings.iterations)) {
+          if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || stopping)) {
             await writeCheckpoint(settings.out, problem, policies, checkpointId, done, curveSoFar);
           }
         },
@@ -124,6 +130,10 @@ export async function runSolve(
           ...identity,
           overrides: settings.params,
           iterations: settings.iterations,
+          ...(settings.auto ? { auto: true } : {}),
+          target: settings.target,
+          timeLimit: settings.timeLimit,
+          stopReason: result.stopReason,
           resumedAt: deps.resume?.iteration,
           executor: executor.name,
           threads,
@@ -135,6 +145,8 @@ export async function runSolve(
           seconds,
           secondsPerIteration: seconds / result.curve.length,
           final: last,
+          // the exploitability of exactly the policies written (one evaluation sweep after the last update)
+          result: result.result,
           version: 1,
         },
         null,
@@ -143,13 +155,13 @@ export async function runSolve(
     );
     files.push(paths.run);
     log.info({ seconds, final: last.exploitability }, 'solve finished');
-    const curve = result.curve;
+    const { curve, stopReason } = result;
     result = undefined; // the tables are not needed for the report: let them go before it reads policies.bin
     if (deps.report !== false) {
       const report = await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
       if (report) files.push(...report.pngs, report.html);
     }
-    return { curve, paths, files, seconds, memory };
+    return { curve, stopReason, paths, files, seconds, memory };
   } catch (err) {
     if (executor && !closed) await executor.close().catch(() => {});
     for (const f of files) unlinkQuietly(f);

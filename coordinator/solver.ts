@@ -14,7 +14,13 @@ import { exploitability, type Exploitability, type StartValues } from '../shared
 import type { Response, UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
 
-export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating';
+export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating' | 'damped';
+
+/**
+ * OMD's schedule at iteration n: constant (y += Q, temperature tau), sqrt (a decreasing learning rate,
+ * y += Q / sqrt(n + 1)) or anneal (a decreasing temperature, tau / sqrt(n + 1)).
+ */
+export type OmdSchedule = 'constant' | 'sqrt' | 'anneal';
 
 export interface CurvePoint {
   iteration: number;
@@ -31,6 +37,10 @@ export interface SolveOptions {
   temperature?: number;
   /** Use softmax responses in fp / fpi / alternating (OMD always does). */
   softmax?: boolean;
+  /** Damped fixed-point iteration: the constant step alpha of pi <- (1 - alpha) pi + alpha BR (default 0.1). */
+  step?: number;
+  /** OMD's learning-rate / temperature schedule (default constant). */
+  schedule?: OmdSchedule;
   /** Alternating schedule: the major player updates at iterations n = 0 mod (inner + 1), the minor otherwise. */
   inner?: number;
   /** Infinite-horizon discounted objective with stationary policies (value iteration per iteration). */
@@ -43,9 +53,18 @@ export interface SolveOptions {
    * Called after every iteration with its curve point and the policies after its update (progress, logging,
    * checkpoints). The sources are read before the next iteration starts.
    */
-  onIteration?: (point: CurvePoint, policies: PolicySources) => void | Promise<void>;
+  onIteration?: (point: CurvePoint, policies: PolicySources, stopping?: StopReason) => void | Promise<void>;
   /** Stop early when this returns true (checked after each iteration). */
   shouldStop?: () => boolean;
+  /** Stop at the first iteration whose total exploitability is at most this (`iterations` stays the cap). */
+  target?: number;
+  /** Stop after the first iteration that ends this many seconds after the solve started (wall clock). */
+  timeLimit?: number;
+  /**
+   * After the last iteration, one more sweep that changes no policy (rule 'none') and reads the start values:
+   * the exploitability of exactly the policies the run returns (SolveResult.result).
+   */
+  evaluateResult?: boolean;
   /** Continue a run: the state before iteration `iteration` (policies and the curve so far). */
   resume?: ResumeState;
 }
@@ -58,8 +77,17 @@ export interface ResumeState {
   policies: PolicySources;
 }
 
+/**
+ * Why a run ended: its curve reached the target, the time limit passed, it ran all its iterations, or
+ * shouldStop() asked it to (an interrupted run).
+ */
+export type StopReason = 'target' | 'time-limit' | 'iterations' | 'stopped';
+
 export interface SolveResult {
   curve: CurvePoint[];
+  stopReason: StopReason;
+  /** With evaluateResult: the exploitability and start values of the returned policies. */
+  result?: { exploitability: Exploitability; value: StartValues };
   /** The final policies; readable until executor.close(). */
   policies: PolicySources;
 }
@@ -76,24 +104,45 @@ export async function solve(
   if (resume) await executor.loadPolicies(resume.policies);
   else await executor.initPolicies(options.init ?? (options.softmax && options.algorithm !== 'omd' ? 'uniform' : 'first'));
   const curve: CurvePoint[] = resume ? resume.curve.slice(0, resume.iteration) : [];
-  for (let n = resume?.iteration ?? 0; n < options.iterations; n++) {
-    const rule = updateRule(options, n);
-    if (infinite) {
-      await executor.valueIteration(rule, { discount: options.discount ?? 0.99, tolerance: options.tolerance ?? 1e-5 });
-    } else {
-      await executor.iterate(rule);
-    }
+  const started = performance.now();
+  // a resumed run whose curve already met the target (or the cap) does nothing more
+  let stopReason: StopReason | undefined = reached(options, curve[curve.length - 1]) ? 'target' : undefined;
+  for (let n = resume?.iteration ?? 0; !stopReason && n < options.iterations; n++) {
+    await sweep(executor, options, updateRule(options, n));
     const value = await executor.startValues();
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
     curve.push(point);
-    await options.onIteration?.(point, executor.policies());
-    if (options.shouldStop?.()) break;
+    // target first: the stop is a property of the curve, the same on every executor and after a resume
+    if (reached(options, point)) stopReason = 'target';
+    else if (n + 1 >= options.iterations) stopReason = 'iterations';
+    else if (options.timeLimit !== undefined && (performance.now() - started) / 1000 >= options.timeLimit) stopReason = 'time-limit';
+    await options.onIteration?.(point, executor.policies(), stopReason);
+    if (!stopReason && options.shouldStop?.()) stopReason = 'stopped';
   }
-  return { curve, policies: executor.policies() };
+  let result: SolveResult['result'];
+  if (options.evaluateResult) {
+    await sweep(executor, options, { kind: 'none' });
+    const value = await executor.startValues();
+    result = { exploitability: exploitability(value), value };
+  }
+  return { curve, stopReason: stopReason ?? 'iterations', result, policies: executor.policies() };
+}
+
+/** One iteration's sweep on the executor: finite horizon, or value iteration for the infinite one. */
+async function sweep(executor: Executor, options: SolveOptions, rule: UpdateRule): Promise<void> {
+  if (options.horizon === 'infinite') {
+    await executor.valueIteration(rule, { discount: options.discount ?? 0.99, tolerance: options.tolerance ?? 1e-5 });
+  } else {
+    await executor.iterate(rule);
+  }
+}
+
+function reached(options: Pick<SolveOptions, 'target'>, point: CurvePoint | undefined): boolean {
+  return options.target !== undefined && point !== undefined && point.exploitability.total <= options.target;
 }
 
 /** The update of iteration n for an algorithm (games.md, "fictitious play" and "Variants"). */
-export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperature' | 'softmax' | 'inner'>, n: number): UpdateRule {
+export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperature' | 'softmax' | 'inner' | 'step' | 'schedule'>, n: number): UpdateRule {
   const temperature = options.temperature ?? 0.1;
   const response: Response = options.softmax ? { kind: 'softmax', temperature } : { kind: 'greedy' };
   switch (options.algorithm) {
@@ -101,8 +150,17 @@ export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperatur
       return { kind: 'average', iteration: n, response };
     case 'fpi':
       return { kind: 'replace', response };
+    case 'damped':
+      return { kind: 'damped', step: options.step ?? 0.1, response };
     case 'omd':
-      return { kind: 'omd', temperature };
+      switch (options.schedule ?? 'constant') {
+        case 'constant':
+          return { kind: 'omd', temperature };
+        case 'sqrt':
+          return { kind: 'omd', temperature, rate: 1 / Math.sqrt(n + 1) };
+        case 'anneal':
+          return { kind: 'omd', temperature: temperature / Math.sqrt(n + 1) };
+      }
     case 'alternating': {
       const k = options.inner ?? 1;
       return { kind: 'average', iteration: n, response, players: n % (k + 1) === 0 ? 'major' : 'minor' };

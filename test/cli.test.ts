@@ -8,7 +8,7 @@ import { runCli } from './helpers/cli.ts';
 describe('m3fg solve input errors', () => {
   const cases: Array<[string[], RegExp]> = [
     [['--game', 'chess'], /--game: unknown game 'chess'/],
-    [['--algorithm', 'sgd'], /--algorithm: unknown value 'sgd' \(one of: fp, fpi, omd, alternating\)/],
+    [['--algorithm', 'sgd'], /--algorithm: unknown value 'sgd' \(one of: fp, fpi, omd, alternating, damped, auto\)/],
     [['--bins', '0'], /--bins: expected a positive integer, got '0'/],
     [['--bins', '2.5'], /--bins: expected a positive integer/],
     [['--iterations', 'many'], /--iterations: expected a positive integer, got 'many'/],

@@ -3,10 +3,14 @@
 // (coordinator/experiment.ts).
 
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { runPaperExperiment } from '../experiment.ts';
+import { mergeStudies, runAlgorithmsStudy } from '../experiment-algorithms.ts';
 
 export function registerExperimentCommand(program: Command): Command {
   const experiment = program.command('experiment').description("reproduce the paper's experiments");
@@ -21,6 +25,32 @@ export function registerExperimentCommand(program: Command): Command {
       const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
       await runPaperExperiment({ out: flags.out, quick: Boolean(flags.quick), threads, logger });
+    });
+  experiment
+    .command('algorithms')
+    .description('algorithm study: total exploitability against wall seconds and iterations per method and game; report and table')
+    .option('--out <dir>', 'results folder (default results/algorithms)', 'results/algorithms')
+    .option('--quick', 'a reduced study for CI (M = 8, 4 methods, 2 s per run)')
+    .option('--budget <seconds>', 'wall-clock budget per run (default 60; quick 2)')
+    .option('--iterations <K>', 'iteration cap per run (default 5000; quick 6)')
+    .option('--games <list>', 'only these games (comma-separated)')
+    .option('--methods <list>', 'only these methods (comma-separated keys, e.g. fp,omd-0.1)')
+    .option('--threads <N>', 'worker threads per run (default 1)')
+    .option('--merge <dirs>', 'run nothing: one study and report in --out from these study folders (comma-separated)')
+    .option('--log-level <level>', 'pino log level (default: warn)')
+    .action(async (flags: { out: string; quick?: boolean; budget?: string; iterations?: string; games?: string; methods?: string; threads?: string; merge?: string; logLevel?: string }) => {
+      if (flags.merge !== undefined) {
+        const dirs = flags.merge.split(',').map((x) => x.trim()).filter(Boolean);
+        for (const d of dirs) if (!existsSync(join(d, 'study.json'))) throw new OptionError(`--merge: no study.json in ${d}`);
+        process.stdout.write(`report: ${(await mergeStudies(flags.out, dirs)).report}\n`);
+        return;
+      }
+      const threads = positiveInt('--threads', flags.threads ?? '1');
+      const budget = flags.budget === undefined ? undefined : positiveInt('--budget', flags.budget);
+      const iterations = flags.iterations === undefined ? undefined : positiveInt('--iterations', flags.iterations);
+      const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
+      const list = (s?: string) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
+      await runAlgorithmsStudy({ out: flags.out, quick: Boolean(flags.quick), budget, iterations, threads, games: list(flags.games), methods: list(flags.methods), logger });
     });
   return experiment;
 }

@@ -32,9 +32,11 @@ export async function main(argv: string[]): Promise<number> {
     .command('solve')
     .description('solve a game (fictitious play and its variants) and write the results')
     .option('--game <name|path>', 'sis | buffet | advertisement | cyber, or a module path like ./my-game.ts (default sis)')
-    .option('--algorithm <name>', 'fp | fpi | omd | alternating (default fp)')
+    .option('--algorithm <name>', 'fp | fpi | omd | alternating | damped | auto (the recommended method) (default fp)')
     .option('--bins <M>', 'mean-field grid bins per dimension (default 20)')
-    .option('--iterations <K>', 'solver iterations (default 100)')
+    .option('--iterations <K>', 'solver iterations: the cap (default 100)')
+    .option('--target <eps>', 'stop at the first iteration with total exploitability <= eps')
+    .option('--time-limit <seconds>', 'stop after the iteration that passes this many seconds')
     .option('--param <name=value>', 'override a game parameter (repeatable)', collect)
     .option('--grid <kind>', 'midpoint (the reference grid) | lattice (default midpoint)')
     .option('--horizon <kind>', 'finite | infinite (discounted, stationary policies) (default finite)')
@@ -42,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--tolerance <eps>', 'value-iteration stop: sum |V_new - V| (default 1e-5)')
     .option('--softmax', 'softmax (Boltzmann) responses for fp / fpi / alternating')
     .option('--temperature <tau>', 'softmax and OMD temperature (default 0.1)')
+    .option('--step <alpha>', 'damped: the step of pi <- (1 - alpha) pi + alpha BR, in (0, 1] (default 0.1)')
+    .option('--schedule <kind>', 'omd: constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)) (default constant)')
     .option('--inner <k>', 'alternating: the major player updates every k + 1 iterations (default 1)')
     .option('--init <policy>', 'initial policies: first | last | uniform (default first; uniform for softmax)')
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
@@ -61,12 +65,12 @@ export async function main(argv: string[]): Promise<number> {
       const label = `${settings.family.name} ${settings.algorithm}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
       const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
-      const { curve, files, seconds } = await runSolve(settings, { logger, progress, resume, executor });
+      const { curve, files, seconds, stopReason } = await runSolve(settings, { logger, progress, resume, executor });
       if (!flags.quiet) {
         const last = curve[curve.length - 1];
         const report = files.find((f) => f.endsWith('index.html'));
         process.stdout.write(
-          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s; ` +
+          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s (stopped: ${stopReason}); ` +
             `final exploitability ${last.exploitability.total} (major ${last.exploitability.major}, minor ${last.exploitability.minor})\n` +
             `${report ? `report: ${report}\n` : ''}files: ${files.filter((f) => f !== report).join(', ')}\n`,
         );
@@ -111,6 +115,8 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     temperature: flags.temperature !== undefined ? Number(flags.temperature) : undefined,
     inner: flags.inner !== undefined ? Number(flags.inner) : undefined,
     init: flags.init as SolveSettings['init'],
+    step: flags.step !== undefined ? Number(flags.step) : undefined,
+    schedule: flags.schedule as SolveSettings['schedule'] | undefined,
   });
   const settings = await loadSolveSettings({
     game: saved.game,
@@ -125,11 +131,15 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     softmax: saved.softmax,
     temperature: String(saved.temperature),
     ...(saved.algorithm === 'alternating' ? { inner: String(saved.inner) } : {}),
+    ...(saved.algorithm === 'damped' ? { step: String(saved.step) } : {}),
+    ...(saved.algorithm === 'omd' && saved.schedule ? { schedule: saved.schedule } : {}),
     init: saved.init,
     out: dir,
     threads: flags.threads,
     checkpointEvery: flags.checkpointEvery ?? String(saved.checkpointEvery),
     maxMemory: flags.maxMemory,
+    target: flags.target ?? (saved.target === undefined ? undefined : String(saved.target)),
+    timeLimit: flags.timeLimit ?? (saved.timeLimit === undefined ? undefined : String(saved.timeLimit)),
   });
   if (resume.iteration > settings.iterations) {
     throw new OptionError(`--resume: the checkpoint is at iteration ${resume.iteration}, beyond --iterations ${settings.iterations}`);

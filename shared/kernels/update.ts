@@ -4,8 +4,12 @@
 // and the rules are
 //   average (FP):  pi <- (pi * (n + 1) + response) / (n + 2)   at iteration n (the reference's order)
 //   replace (FPI): pi <- response
-//   omd:           y <- y + Q_pi (the evaluation Q of the current policies);  pi <- softmax(y / tau)
-// `players` restricts an average/replace update to one player (the alternating schedule).
+//   damped:        pi <- (1 - alpha) * pi + alpha * response   (a constant step alpha in (0, 1])
+//   omd:           y <- y + eta * Q_pi (the evaluation Q of the current policies);  pi <- softmax(y / tau)
+//                  (eta = 1 unless the rule gives a rate: the solver's learning-rate and temperature schedules
+//                  hand each iteration its own eta and tau, so the rule stays plain data)
+//   none:          no change (a sweep that only evaluates the current policies: the result's exploitability)
+// `players` restricts an average/replace/damped update to one player (the alternating schedule).
 // Slice t is never read again by the sweep once its step is done, so it can be updated in place right away.
 
 import type { Problem } from '../problem.ts';
@@ -17,10 +21,13 @@ export type Players = 'both' | 'major' | 'minor';
 export type UpdateRule =
   | { kind: 'average'; iteration: number; response?: Response; players?: Players }
   | { kind: 'replace'; response?: Response; players?: Players }
-  | { kind: 'omd'; temperature: number };
+  | { kind: 'damped'; step: number; response?: Response; players?: Players }
+  | { kind: 'omd'; temperature: number; rate?: number }
+  | { kind: 'none' };
 
 /** Whether the backward step must store the Q rows for this rule. */
 export function ruleNeedsQ(rule: UpdateRule): boolean {
+  if (rule.kind === 'none') return false;
   return rule.kind === 'omd' || rule.response?.kind === 'softmax';
 }
 
@@ -34,15 +41,17 @@ export function updateRange(
 ): void {
   const { nX, nU, nU0 } = problem.game;
   const rows = problem.rows;
+  if (rule.kind === 'none') return;
   const { minorPolicy, majorPolicy, minorGreedy, majorGreedy } = tables;
   if (rule.kind === 'omd') {
     const { minorY, majorY, minorQev, majorQev } = tables;
     const tau = rule.temperature;
+    const eta = rule.rate;
     for (let r = rowFrom; r < rowTo; r++) {
       const tr = t * rows + r;
-      accumulateSoftmax(majorY, majorPolicy, tr * nU0, majorQev, r * nU0, nU0, tau);
+      accumulateSoftmax(majorY, majorPolicy, tr * nU0, majorQev, r * nU0, nU0, tau, eta);
       for (let x = 0; x < nX; x++) {
-        accumulateSoftmax(minorY, minorPolicy, (tr * nX + x) * nU, minorQev, (r * nX + x) * nU, nU, tau);
+        accumulateSoftmax(minorY, minorPolicy, (tr * nX + x) * nU, minorQev, (r * nX + x) * nU, nU, tau, eta);
       }
     }
     return;
@@ -51,6 +60,10 @@ export function updateRange(
   const response = rule.response ?? { kind: 'greedy' };
   if (response.kind === 'greedy') {
     // the common case without temporaries: one-hot merged in place, same arithmetic as merge()
+    if (rule.kind === 'damped') {
+      dampedGreedy(problem, tables, t, rowFrom, rowTo, rule.step, players);
+      return;
+    }
     const avg = rule.kind === 'average';
     const k = avg ? rule.iteration + 1 : 0;
     const k1 = avg ? rule.iteration + 2 : 0;
@@ -120,13 +133,46 @@ function merge(policy: Float64Array, off: number, n: number, resp: Float64Array,
     for (let a = 0; a < n; a++) policy[off + a] = resp[a];
     return;
   }
+  if (rule.kind === 'damped') {
+    for (let a = 0; a < n; a++) policy[off + a] = damp(policy[off + a], resp[a], rule.step);
+    return;
+  }
   if (rule.kind !== 'average') return;
   const k = rule.iteration + 1;
   const k1 = rule.iteration + 2;
   for (let a = 0; a < n; a++) policy[off + a] = (policy[off + a] * k + resp[a]) / k1;
 }
 
-function accumulateSoftmax(y: Float64Array, policy: Float64Array, off: number, q: Float64Array, qOff: number, n: number, tau: number): void {
-  for (let a = 0; a < n; a++) y[off + a] += q[qOff + a];
+/** One damped entry: (1 - alpha) * p + alpha * r, in this order on every executor. */
+function damp(p: number, r: number, alpha: number): number {
+  return (1 - alpha) * p + alpha * r;
+}
+
+/** The damped update towards the one-hot greedy response, without temporaries. */
+function dampedGreedy(problem: Problem, tables: SolverTables, t: number, rowFrom: number, rowTo: number, alpha: number, players: Players): void {
+  const { nX, nU, nU0 } = problem.game;
+  const rows = problem.rows;
+  const { minorPolicy, majorPolicy, minorGreedy, majorGreedy } = tables;
+  for (let r = rowFrom; r < rowTo; r++) {
+    const tr = t * rows + r;
+    if (players !== 'minor') {
+      const o = tr * nU0;
+      const g = majorGreedy[r];
+      for (let a = 0; a < nU0; a++) majorPolicy[o + a] = damp(majorPolicy[o + a], a === g ? 1 : 0, alpha);
+    }
+    if (players !== 'major') {
+      for (let x = 0; x < nX; x++) {
+        const o = (tr * nX + x) * nU;
+        const g = minorGreedy[r * nX + x];
+        for (let a = 0; a < nU; a++) minorPolicy[o + a] = damp(minorPolicy[o + a], a === g ? 1 : 0, alpha);
+      }
+    }
+  }
+}
+
+function accumulateSoftmax(y: Float64Array, policy: Float64Array, off: number, q: Float64Array, qOff: number, n: number, tau: number, eta?: number): void {
+  // eta undefined: the plain sum (the reference's OMD, bit for bit)
+  if (eta === undefined) for (let a = 0; a < n; a++) y[off + a] += q[qOff + a];
+  else for (let a = 0; a < n; a++) y[off + a] += eta * q[qOff + a];
   softmax(y, off, n, tau, policy, off);
 }

@@ -1,0 +1,57 @@
+// `m3fg experiment algorithms --quick`: every (game, method) run is traced per iteration, the table's lowest
+// values are those of the traces, and the report, figures and table are written.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.ts';
+import { lowest, mergeStudies, studyTable, type Trace } from '../coordinator/experiment-algorithms.ts';
+
+describe('experiment algorithms', () => {
+  it('--quick runs every method on every quick game and writes the report and table', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'm3fg-study-'));
+    const res = runCli(['experiment', 'algorithms', '--quick', '--out', out]);
+    expect(res.code, res.stderr).toBe(0);
+    const study = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')) as { traces: Trace[]; table: Array<{ game: string; method: string; lowest: { total: number } }> };
+    expect(study.traces.map((t) => `${t.game}/${t.method}`)).toEqual(
+      ['sis', 'advertisement'].flatMap((g) => ['fp', 'omd-0.1', 'omd-anneal-1', 'damped-0.2'].map((m) => `${g}/${m}`)),
+    );
+    for (const t of study.traces) {
+      expect(t.points.map((p) => p.iteration)).toEqual(t.points.map((_, i) => i));
+      expect(t.points.every((p, i) => i === 0 || p.seconds >= t.points[i - 1].seconds)).toBe(true);
+      // the same numbers as a plain solve of that method (the first method, FP, checked through the CLI below)
+      const row = study.table.find((r) => r.game === t.game && r.method === t.method);
+      expect(row?.lowest.total).toBe(Math.min(...t.points.map((p) => p.total)));
+    }
+    const fp = runCli(['solve', '--game', 'sis', '--bins', '8', '--param', 'T=10', '--iterations', '6', '--threads', '1', '--quiet', '--out', join(out, 'fp')]);
+    expect(fp.code, fp.stderr).toBe(0);
+    const curve = JSON.parse(readFileSync(join(out, 'fp', 'curve.json'), 'utf8')) as Array<{ exploitability: { total: number } }>;
+    expect(study.traces[0].points.map((p) => p.total)).toEqual(curve.map((p) => p.exploitability.total));
+    for (const f of ['report/index.html', 'table.md', 'figures/algorithms-sis.png', 'figures/algorithms-advertisement.svg', 'runs/sis-fp.json']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(out, 'table.md'), 'utf8')).toContain('| OMD τ=0.1 |');
+    // --merge of one study is the same study
+    const merged = await mergeStudies(join(out, 'merged'), [out]);
+    expect(readFileSync(join(out, 'merged', 'table.md'), 'utf8')).toBe(readFileSync(join(out, 'table.md'), 'utf8'));
+    expect(merged.traces).toEqual(study.traces);
+  });
+
+  it('the table takes the lowest total within each budget from the trace', () => {
+    const t: Trace = {
+      game: 'g', bins: 1, method: 'm', label: 'm', stopReason: 'time-limit',
+      points: [
+        { iteration: 0, seconds: 3, total: 5, major: 4, minor: 1 },
+        { iteration: 1, seconds: 9, total: 2, major: 1, minor: 1 },
+        { iteration: 2, seconds: 11, total: 1, major: 1, minor: 0 },
+        { iteration: 3, seconds: 25, total: 3, major: 1, minor: 2 },
+      ],
+    };
+    const [row] = studyTable([t], [10, 60]);
+    expect(row.best[0]).toEqual({ seconds: 10, total: 2, iteration: 1 });
+    expect(row.best[1]).toBeUndefined(); // cut by its time limit before 60 s
+    expect(lowest(t.points).iteration).toBe(2);
+    const [capped] = studyTable([{ ...t, stopReason: 'iterations' }], [10, 60]);
+    expect(capped.best[1]).toEqual({ seconds: 60, total: 1, iteration: 2 });
+  });
+});
