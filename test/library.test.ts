@@ -28,7 +28,7 @@ describe('library API', () => {
       [{ game: 'sis', bins: 0 }, /^solve: bins: expected a positive integer, got '0'$/],
       [{ game: 'sis', bins: 2.5 }, /^solve: bins: expected a positive integer/],
       [{ game: 'sis', iterations: -3 }, /^solve: iterations: expected a positive integer/],
-      [{ game: 'sis', algorithm: 'sgd' }, /^solve: algorithm: unknown value 'sgd' \(one of: fp, fpi, omd, alternating\)$/],
+      [{ game: 'sis', algorithm: 'sgd' }, /^solve: algorithm: unknown value 'sgd' \(one of: fp, fpi, omd, alternating, damped, auto\)$/],
       [{ game: 'sis', temperature: Number.NaN }, /^solve: temperature: expected a number in \(0, Infinity\)/],
       [{ game: 'sis', discount: 0.9 }, /^solve: discount: only with horizon infinite$/],
       [{ game: 'sis', horizon: 'infinite', discount: 1 }, /^solve: discount: expected a number in \(0, 1\)/],
