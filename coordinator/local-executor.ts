@@ -1,44 +1,35 @@
-// The local executor: every sweep sharded over Piscina worker threads that share the solver tables
-// (SharedArrayBuffers). Bitwise identical to the inline executor for any thread count and any split,
-// because the kernels are per-(t, row) pure functions writing disjoint rows: no shard shares an accumulator.
+// The local executor: every sweep shared between the calling thread and Piscina worker threads that share
+// the solver tables (SharedArrayBuffers). Bitwise identical to the inline executor for any thread count and
+// any split, because the kernels are per-(t, row) pure functions writing disjoint rows: no two ranges share
+// an accumulator.
 //
-//   flow():        the flat (t, row) range [0, slices * rows) cut into contiguous chunks, all in flight at once.
-//   step(t, rule): rows [0, rows) cut into contiguous chunks; each runs backwardRange then updateRange on its
-//                  rows, as the inline executor does on all rows. step() resolves when every chunk of t has:
-//                  that is the barrier between t-slices. backward() and update() are sharded the same way.
+// Team calls (the default). With W threads the pool has W - 1 workers and the calling thread is the W-th:
+// a call (flow, or the step at t, or a value-iteration backward / update) is cut into about 16 blocks per
+// participant; the calling thread posts one task per idle worker and starts claiming blocks itself at once
+// (worker/sweep-protocol.ts, "Team calls"); each participant claims the next block with an atomic increment
+// until none is left. So nobody waits for a worker to wake (on this machine kind, a 2-vCPU Firecracker VM,
+// waking a thread whose vCPU went idle takes 0.2 ms to several ms, and each of the T steps of an iteration is
+// a barrier), the fast take more (a thread descheduled by another process costs at most one block), and the
+// caller's wait at the end is a futex wait on the count of finished blocks, not a message through its event
+// loop. A worker that wakes after the call is over finds no block and returns; the caller posts to a worker
+// only when its previous task has settled, and reuses a control slot only once no task names it.
+//   - W = 1: always inline, no pool.
+//   - A call estimated under inlineBelowMs (1 ms; the kernels' ms per unit, the median of the last 5 calls,
+//     prior 1 us) runs inline: small games (every step of SIS or Advertisement at M = 120).
+//   - A worker still starting or building the Problem simply joins later: open() does not have to be awaited.
+// The `chunks` option (tests) instead forces every call into exactly that many fixed chunks, all on the
+// pool's W workers, each a Piscina task (the retry tests' path).
 //
-// How tables reach the threads: each task carries its run (spec, fingerprint, shared buffers). Structured
-// clone shares a SharedArrayBuffer instead of copying it, so that costs microseconds, and it lets any thread
-// (also one Piscina starts to replace a dead one) serve any task; an "attach" message per thread could not be
-// addressed, since Piscina hands a task to whichever thread is free. A thread rebuilds the Problem from the
-// spec once per run id (tables are deterministic, and a fingerprint check proves its copy equals ours).
-// open() sends one attach task per thread so the rebuilds happen up front, in parallel (best effort), and
-// returns without waiting: until they are done, calls estimated under 50 ms run inline, larger ones wait.
+// Failures. A fixed chunk whose thread throws or dies is sent again as a fresh task, up to maxAttempts (3)
+// attempts in all; then the call rejects with a ShardError naming the chunk, after every other chunk of the
+// call has settled. In a team call, the blocks a failed worker claimed but did not finish are put back
+// (shared/sweep-rows.ts, "Guard") and computed by the calling thread. Either way a retry gives the bits of a
+// clean run.
 //
-// Sharding rule (planChunks). A flow item costs 0.1-1.2 us and a step row 0.3-3 us. A Piscina round trip costs
-// 0.05-0.09 ms back to back, but on this machine kind (a 2-vCPU Firecracker VM) waking a thread whose vCPU has
-// gone idle takes 0.2 ms to several ms, and a split leaves some imbalance. So the executor measures both:
-// per kind of call (flow, step, backward, update) the kernels' ms per unit (flow item or row), the median of
-// the last 5 calls (prior 1 us); and per sharded call its overhead, wall time minus the kernels' time spread
-// evenly over the threads, the minimum of the last 5 (noise only adds to it; prior 0.1 ms). With W threads,
-// an estimated total S ms and an overhead of O ms:
-//   - W = 1: always inline (one thread cannot run beside the calling thread, which would only wait for it;
-//     no pool is started);
-//   - S < inlineBelowMs (1 ms): inline (small games: every step of SIS or Advertisement at M = 120);
-//   - otherwise W * k chunks, k = clamp(floor(S / W / targetChunkMs), 1, maxChunksPerThread) with
-//     targetChunkMs = 5 and maxChunksPerThread = 4: one chunk per thread, and up to 4 per thread once each
-//     is >= 5 ms (a late thread then holds up at most a quarter of its share); never a chunk under
-//     minChunkMs (0.5 ms) of estimated work, so at most floor(S / 0.5) chunks;
-//   - but inline after all unless the predicted sharded time S / min(chunks, W) + O is at most
-//     maxShardedFraction (0.8) of S: Buffet M = 120's 1.3 ms steps shard when O is 0.1 ms, not when it is 1;
-//     every 64th call kept inline only by O is sharded anyway, so that O is measured again.
-// The choice changes only timing, never bits. Tests force a fixed split with the `chunks` option.
-//
-// Failures. A chunk whose thread throws or dies is sent again as a fresh task, up to maxAttempts (3) attempts
-// in all; then the call rejects with a ShardError naming the chunk, after every other chunk of the call has
-// settled (nothing still writes when the caller sees the error). Retried steps and updates first restore
-// the rows an earlier attempt had begun updating (worker/sweep-protocol.ts, "Retry safety"), so a retry
-// gives the same bits as a clean run.
+// Deadlines. Every task runs under a deadline, max(floor, factor x its expected cost) (coordinator/
+// task-deadline.ts; `--task-timeout` sets the floor): a task past it is aborted (Piscina terminates its
+// thread) and the call fails with a TaskTimeoutError naming the task, the game and the state, after the
+// other participants have finished; it is not retried, since a kernel stuck on the same input sticks again.
 
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
@@ -47,18 +38,30 @@ import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';
 import type { SolverTables, TableOptions } from '../shared/tables.ts';
-import { backwardRange, backwardScratch, type BackwardScratch, type StepOptions } from '../shared/kernels/backward.ts';
+import { backwardRange, backwardScratch, type StepOptions } from '../shared/kernels/backward.ts';
 import { flowRange } from '../shared/kernels/flow.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
+import { restoreRows, runRange, type RangeContext, type RangeOp } from '../shared/sweep-rows.ts';
 import {
+  blockDone,
+  blockRange,
+  claimBlock,
   createSharedRun,
+  createTeamControl,
   describeTask,
+  finishBlock,
+  openTeamSlot,
+  rowGuardOf,
+  waitTeam,
   type InjectedFault,
   type SweepResult,
   type SweepRun,
   type SweepTask,
+  type TeamClaim,
+  type TeamControl,
 } from '../worker/sweep-protocol.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
+import { DEFAULT_TASK_DEADLINE, deadlineMs, seconds, TaskTimeoutError, type TaskDeadline } from './task-deadline.ts';
 
 export interface ChunkRule {
   /** Below this estimated total (ms), a sweep runs inline on the calling thread. */
@@ -70,8 +73,8 @@ export interface ChunkRule {
   readonly maxChunksPerThread: number;
   /** Shard only when the predicted sharded time is at most this fraction of the inline time. */
   readonly maxShardedFraction: number;
-  /** While the threads are still starting, calls estimated below this (ms) run inline rather than wait. */
-  readonly startupInlineBelowMs: number;
+  /** Team calls: blocks per participant (the calling thread and each worker). */
+  readonly blocksPerThread: number;
 }
 
 export const DEFAULT_CHUNK_RULE: ChunkRule = {
@@ -80,7 +83,7 @@ export const DEFAULT_CHUNK_RULE: ChunkRule = {
   targetChunkMs: 5,
   maxChunksPerThread: 4,
   maxShardedFraction: 0.8,
-  startupInlineBelowMs: 50,
+  blocksPerThread: 16,
 };
 
 /** Dispatch overhead of one sharded call (ms) until measured: a Piscina round trip, 0.05-0.09 ms, and some. */
@@ -88,7 +91,9 @@ export const PRIOR_OVERHEAD_MS = 0.1;
 
 /**
  * Number of chunks for `units` units of estimated `msPerUnit` ms each on `threads` threads, when a sharded
- * call costs `overheadMs` on top of its parallel work; 0 = run inline.
+ * call costs `overheadMs` on top of its parallel work; 0 = run inline. A team call needs no overhead
+ * allowance (the calling thread works from the start, so a late worker costs nothing): the executor asks
+ * with overheadMs = 0, and shards whenever the work is worth at least two chunks.
  */
 export function planChunks(
   units: number,
@@ -106,30 +111,55 @@ export function planChunks(
   return sharded <= rule.maxShardedFraction * total ? chunks : 0;
 }
 
-/** Test hook: the next `times` attempts of matching chunks fail (thrown error or thread exit). */
+/** Test hook: the next `times` attempts of matching chunks fail (thrown error, thread exit, or endless loop). */
 export interface FaultPlan {
   readonly kind: SweepKind;
   /** Only calls at this t (not for flow). */
   readonly t?: number;
-  /** Only the chunk with this index within its call. */
+  /** Only the chunk with this index within its call (team calls: the index of the worker's task). */
   readonly chunk?: number;
   readonly times: number;
-  readonly mode: 'throw' | 'exit';
+  readonly mode: 'throw' | 'exit' | 'hang';
   /** 'start': before the chunk writes anything; 'mid': after half of its writes (default 'start'). */
   readonly at?: 'start' | 'mid';
 }
 
 export interface LocalExecutorOptions {
-  /** Worker threads (default: os.availableParallelism()). With 1 (and no `chunks`) every call runs inline. */
+  /** Threads, the calling thread included (default: os.availableParallelism()). With 1 (and no `chunks`) every call runs inline. */
   threads?: number;
-  /** Force every call into exactly this many chunks (at most one per unit), never inline (tests). */
+  /** Force every call into exactly this many chunks (at most one per unit), never inline, on a pool of `threads` workers (tests). */
   chunks?: number;
   /** Overrides of the sharding rule's constants (see planChunks). */
   rule?: Partial<ChunkRule>;
   /** Attempts per chunk before the call fails (default 3). */
   maxAttempts?: number;
+  /** Task deadlines (default 60 s at least, else 20 times the expected cost). */
+  deadline?: Partial<TaskDeadline>;
+  /** Milliseconds it took to build the Problem here: a worker's first task of a run builds it too (deadlines). */
+  setupMs?: number;
+  /** Team calls: whether the calling thread claims blocks too (default true; tests set false so the workers do all). */
+  callerJoins?: boolean;
   faults?: FaultPlan[];
   logger?: Logger;
+  /** Called after every sharded call with its timing (benchmarks and tests). */
+  onCall?: (record: CallRecord) => void;
+}
+
+/** One sharded call: when it was dispatched and settled (shared clock, ms), and the results that came back within it. */
+export interface CallRecord {
+  readonly kind: SweepKind;
+  readonly units: number;
+  /** Fixed chunks, or team blocks. */
+  readonly chunks: number;
+  readonly team: boolean;
+  /** Team calls: blocks the calling thread ran, and its kernels' time (ms). */
+  readonly callerBlocks: number;
+  readonly callerMs: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly results: ReadonlyArray<ChunkResult>;
+  /** Fixed chunks: the overhead sample fed to the estimate, or undefined when the call was not a fair measure. */
+  readonly overheadSample?: number;
 }
 
 export type SweepKind = 'flow' | 'step' | 'backward' | 'update';
@@ -154,24 +184,29 @@ export class ShardError extends Error {
 export interface LocalExecutorStats {
   /** Calls run inline on the calling thread and calls sharded over the threads, per kind. */
   calls: Record<SweepKind, { inline: number; sharded: number }>;
-  /** Tasks completed, retries sent, rows put back from the backup by retries. */
+  /** Tasks completed, retries sent (fixed chunks) or failed team tasks recovered, rows put back from the backup. */
   tasks: number;
   retries: number;
   restoredRows: number;
-  /** Most chunks one call was split into. */
+  /** Most chunks (or team blocks) one call was split into. */
   maxChunks: number;
+  /** Team calls: blocks run by the calling thread, by the workers, and again by the caller after a worker failed. */
+  blocks: { caller: number; workers: number; recovered: number };
   /** Distinct worker threads that completed at least one task. */
   threadsUsed: number;
   /** Current cost estimates, ms per unit (flow item or row), per kind. */
   msPerUnit: Record<SweepKind, number>;
-  /** Current estimate of a sharded call's overhead beyond its parallel work, ms. */
+  /** Fixed chunks: current estimate of a sharded call's overhead beyond its parallel work, ms. */
   overheadMs: number;
+  /** Fixed-chunk calls not used to measure the overhead (a retry, a thread starting: see overheadSample). */
+  unbookedCalls: number;
 }
 
 type ChunkTask = Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>;
+type ChunkResult = SweepResult & { attempts: number };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** A chunk's task before the attempt number and any injected fault are filled in. */
-type ChunkBase = DistributiveOmit<ChunkTask, 'attempt' | 'inject'>;
+/** A chunk's task before the attempt number, any injected fault and any team claim are filled in. */
+type ChunkBase = DistributiveOmit<ChunkTask, 'attempt' | 'inject' | 'team'>;
 
 /** Prior cost per unit (ms) until the first measurement. */
 const PRIOR_MS_PER_UNIT = 1e-3;
@@ -197,8 +232,11 @@ class CostEstimate {
   }
 }
 
-/** Every this many calls kept inline only by the overhead estimate, one is sharded to measure it again. */
-const REPROBE_EVERY = 64;
+/** A task posted for a team call, until it settles (possibly after its call is over). */
+interface TeamTask {
+  readonly slot: number;
+  readonly settled: Promise<PromiseSettledResult<ChunkResult>>;
+}
 
 export class LocalExecutor implements Executor {
   readonly name = 'local';
@@ -206,22 +244,26 @@ export class LocalExecutor implements Executor {
   private readonly forcedChunks?: number;
   private readonly rule: ChunkRule;
   private readonly maxAttempts: number;
+  private readonly deadline: TaskDeadline;
+  private readonly setupMs: number;
+  private readonly callerJoins: boolean;
   private readonly faults: Array<FaultPlan & { remaining: number }>;
   private readonly logger?: Logger;
+  private readonly onCall?: (record: CallRecord) => void;
   private pool?: Piscina<SweepTask, SweepResult>;
-  private problem?: Problem;
-  private tables?: SolverTables;
-  private scratch?: BackwardScratch;
-  private run?: SweepRun;
+  private ctx?: RangeContext & { readonly run: SweepRun };
+  private team?: TeamControl;
+  /** Team tasks not yet settled, and how many name each control slot. */
+  private readonly inFlight = new Set<TeamTask>();
+  private slotUse: number[] = [];
   private warmup?: { promise?: Promise<void>; done: boolean; error?: unknown };
   private seq = 0;
   private readonly cost = Object.fromEntries(SWEEP_KINDS.map((k) => [k, new CostEstimate()])) as Record<SweepKind, CostEstimate>;
   private readonly calls = Object.fromEntries(SWEEP_KINDS.map((k) => [k, { inline: 0, sharded: 0 }])) as Record<SweepKind, { inline: number; sharded: number }>;
-  /** Measured overhead of a sharded call, in ms (units of 1 call). */
+  /** Measured overhead of a fixed-chunk call, in ms (units of 1 call). */
   private readonly overhead = new CostEstimate(PRIOR_OVERHEAD_MS, 'min');
-  private keptInlineByOverhead = 0;
   private readonly threadIds = new Set<number>();
-  private readonly counters = { tasks: 0, retries: 0, restoredRows: 0, maxChunks: 0 };
+  private readonly counters = { tasks: 0, retries: 0, restoredRows: 0, maxChunks: 0, unbookedCalls: 0, callerBlocks: 0, workerBlocks: 0, recoveredBlocks: 0 };
 
   constructor(options: LocalExecutorOptions = {}) {
     this.threads = options.threads ?? availableParallelism();
@@ -236,31 +278,41 @@ export class LocalExecutor implements Executor {
       if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw new OptionError(`local executor: rule.${key} must be a number >= 0, got ${String(v)}`);
     }
     checkInt('rule.maxChunksPerThread', this.rule.maxChunksPerThread, 1);
+    checkInt('rule.blocksPerThread', this.rule.blocksPerThread, 1);
     if (!(this.rule.minChunkMs > 0) || !(this.rule.targetChunkMs > 0)) {
       throw new OptionError('local executor: rule.minChunkMs and rule.targetChunkMs must be > 0');
     }
+    this.deadline = { ...DEFAULT_TASK_DEADLINE, ...options.deadline };
+    if (!(this.deadline.floorMs > 0) || !(this.deadline.factor >= 1)) {
+      throw new OptionError(`local executor: deadline needs floorMs > 0 and factor >= 1, got ${JSON.stringify(this.deadline)}`);
+    }
+    this.setupMs = options.setupMs ?? 0;
+    this.callerJoins = options.callerJoins ?? true;
     this.faults = (options.faults ?? []).map((f) => ({ ...f, remaining: f.times }));
     this.logger = options.logger?.child({ component: 'local-executor', threads: this.threads });
+    this.onCall = options.onCall;
   }
 
-  /** Allocates the tables on SharedArrayBuffers, starts the pool (once) and has the threads build the Problem. */
+  /** Allocates the tables on SharedArrayBuffers, starts the pool (once) and has the workers build the Problem. */
   async open(spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<SolverTables> {
-    const rows = problem.rows;
     const { run, tables } = createSharedRun(spec, problem, options);
-    this.problem = problem;
-    this.tables = tables;
-    this.scratch = backwardScratch(problem);
-    this.run = run;
-    if (!this.usesThreads) return tables;
+    this.ctx = { problem, tables, scratch: backwardScratch(problem), guard: rowGuardOf(problem, run, tables), run };
+    if (this.poolThreads === 0) return tables;
     this.pool ??= this.startPool();
-    // warm-up: every thread (as Piscina hands them out) starts and rebuilds the Problem, in parallel, while
-    // the calling thread goes on; sharded calls wait for it, small calls run inline meanwhile (sweep())
+    if (this.forcedChunks === undefined && !this.team) {
+      this.team = createTeamControl(this.poolThreads + 2, (this.poolThreads + 1) * this.rule.blocksPerThread);
+      this.slotUse = new Array<number>(this.team.slots).fill(0);
+    }
+    // warm-up: every worker (as Piscina hands them out) starts and builds the Problem, in parallel, while the
+    // calling thread goes on; team calls post to a worker only once it is free, fixed chunks wait for this
     this.warmup = { done: false };
     const warmup = this.warmup;
-    warmup.promise = settleAll(Array.from({ length: this.threads }, (_, i) => this.runChunk({ kind: 'attach', run }, i, this.threads))).then(
+    const attaches = Array.from({ length: this.poolThreads }, (_, i) => this.runChunk({ kind: 'attach', run }, i, this.poolThreads));
+    for (const a of attaches) this.track(-1, a);
+    warmup.promise = settleAll(attaches).then(
       () => {
         warmup.done = true;
-        this.logger?.debug({ runId: run.id, rows, fingerprint: run.fingerprint }, 'threads attached');
+        this.logger?.debug({ runId: run.id, rows: problem.rows, fingerprint: run.fingerprint }, 'threads attached');
       },
       (err: unknown) => {
         warmup.done = true;
@@ -270,7 +322,7 @@ export class LocalExecutor implements Executor {
     return tables;
   }
 
-  /** Resolves when every thread has started and built the Problem (open() does not wait for that). */
+  /** Resolves when every worker has started and built the Problem (open() does not wait for that). */
   async whenReady(): Promise<void> {
     const warmup = this.warmup;
     if (!warmup) return;
@@ -281,7 +333,7 @@ export class LocalExecutor implements Executor {
   async flow(): Promise<void> {
     const { problem, tables, run } = this.ready();
     const units = tables.nextCell.length / problem.game.nU0; // (t, row) pairs
-    await this.sweep('flow', units, () => flowRange(problem, tables.minorPolicy, tables.nextCell, 0, units), (from, to) => ({
+    await this.sweep('flow', units, { kind: 'flow' }, () => flowRange(problem, tables.minorPolicy, tables.nextCell, 0, units), (from, to) => ({
       kind: 'flow',
       run,
       from,
@@ -290,9 +342,9 @@ export class LocalExecutor implements Executor {
   }
 
   async backward(t: number, options: StepOptions): Promise<void> {
-    const { problem, tables, run } = this.ready();
-    const scratch = this.scratch;
-    await this.sweep('backward', problem.rows, () => backwardRange(problem, tables, t, 0, problem.rows, scratch, options), (rowFrom, rowTo) => ({
+    const { problem, tables, run, scratch } = this.ready();
+    const op: RangeOp = { kind: 'backward', t, options };
+    await this.sweep('backward', problem.rows, op, () => backwardRange(problem, tables, t, 0, problem.rows, scratch, options), (rowFrom, rowTo) => ({
       kind: 'backward',
       run,
       t,
@@ -305,7 +357,8 @@ export class LocalExecutor implements Executor {
   async update(t: number, rule: UpdateRule): Promise<void> {
     const { problem, tables, run } = this.ready();
     const seq = this.nextSeq();
-    await this.sweep('update', problem.rows, () => updateRange(problem, tables, t, 0, problem.rows, rule), (rowFrom, rowTo) => ({
+    const op: RangeOp = { kind: 'update', t, rule, seq };
+    await this.sweep('update', problem.rows, op, () => updateRange(problem, tables, t, 0, problem.rows, rule), (rowFrom, rowTo) => ({
       kind: 'update',
       run,
       t,
@@ -317,25 +370,24 @@ export class LocalExecutor implements Executor {
   }
 
   async step(t: number, rule: UpdateRule): Promise<void> {
-    const { problem, tables, run } = this.ready();
+    const { problem, tables, run, scratch } = this.ready();
     const rows = problem.rows;
-    const scratch = this.scratch;
     const seq = this.nextSeq();
     const inline = () => {
       backwardRange(problem, tables, t, 0, rows, scratch, { storeQ: ruleNeedsQ(rule) });
       updateRange(problem, tables, t, 0, rows, rule);
     };
-    await this.sweep('step', rows, inline, (rowFrom, rowTo) => ({ kind: 'step', run, t, rowFrom, rowTo, rule, seq }));
+    await this.sweep('step', rows, { kind: 'step', t, rule, seq }, inline, (rowFrom, rowTo) => ({ kind: 'step', run, t, rowFrom, rowTo, rule, seq }));
   }
 
   async close(): Promise<void> {
-    // a warm-up still under way fails with "pool is closed" and settles quietly (it never rejects)
+    // a warm-up or a team task still under way fails with "pool is closed" and settles quietly
     this.warmup = undefined;
     const pool = this.pool;
     this.pool = undefined;
-    this.run = undefined;
-    this.problem = undefined;
-    this.tables = undefined;
+    this.ctx = undefined;
+    this.team = undefined;
+    this.inFlight.clear();
     await pool?.destroy();
   }
 
@@ -347,69 +399,137 @@ export class LocalExecutor implements Executor {
       retries: c.retries,
       restoredRows: c.restoredRows,
       maxChunks: c.maxChunks,
+      blocks: { caller: c.callerBlocks, workers: c.workerBlocks, recovered: c.recoveredBlocks },
       threadsUsed: this.threadIds.size,
       msPerUnit: Object.fromEntries(SWEEP_KINDS.map((k) => [k, this.cost[k].msPerUnit])) as Record<SweepKind, number>,
       overheadMs: this.overhead.msPerUnit,
+      unbookedCalls: c.unbookedCalls,
     };
   }
 
   /**
-   * One call: `units` units either inline on this thread, or cut into contiguous chunks [from, to) that run
-   * in parallel; resolves when all are done (the barrier), and feeds the measured time to the cost model.
+   * One call: `units` units inline on this thread, as a team call, or in forced fixed chunks; resolves when
+   * all are done (the barrier), and feeds the measured time to the cost model.
    */
-  private async sweep(kind: SweepKind, units: number, inline: () => void, chunkTask: (from: number, to: number) => ChunkBase): Promise<void> {
+  private async sweep(kind: SweepKind, units: number, op: RangeOp, inline: () => void, chunkTask: (from: number, to: number) => ChunkBase): Promise<void> {
+    if (this.warmup?.error) throw this.warmup.error;
+    if (this.forcedChunks !== undefined) return this.fixedSweep(kind, units, Math.min(this.forcedChunks, units), chunkTask);
     const cost = this.cost[kind];
-    let chunks = 0;
-    if (this.forcedChunks !== undefined) chunks = Math.min(this.forcedChunks, units);
-    else if (this.threads > 1) {
-      chunks = planChunks(units, cost.msPerUnit, this.threads, this.rule, this.overhead.msPerUnit);
-      const free = chunks === 0 ? planChunks(units, cost.msPerUnit, this.threads, this.rule, 0) : 0;
-      if (free > 0 && ++this.keptInlineByOverhead % REPROBE_EVERY === 0) chunks = free;
-    }
-    const warmup = this.warmup;
-    // while the threads are still starting (hundreds of ms under tsx), a call that is cheaper than waiting runs inline
-    if (chunks > 0 && this.forcedChunks === undefined && !warmup?.done && units * cost.msPerUnit < this.rule.startupInlineBelowMs) chunks = 0;
-    if (chunks > 0 && warmup) {
-      await warmup.promise;
-      if (warmup.error) throw warmup.error;
-    }
-    if (chunks === 0) {
+    if (this.poolThreads === 0 || planChunks(units, cost.msPerUnit, this.threads, this.rule, 0) === 0) {
       const t0 = performance.now();
       inline();
       cost.observe(performance.now() - t0, units);
       this.calls[kind].inline++;
       return;
     }
+    return this.teamSweep(kind, units, op, chunkTask(0, units));
+  }
+
+  /** A team call (see the file comment): the calling thread and every idle worker claim blocks of [0, units). */
+  private async teamSweep(kind: SweepKind, units: number, op: RangeOp, base: ChunkBase): Promise<void> {
+    const ctx = this.ctx!;
+    const team = this.team!;
+    const cost = this.cost[kind];
+    const blocks = Math.min(units, (this.poolThreads + 1) * this.rule.blocksPerThread);
+    const seq = 'seq' in op ? op.seq : this.nextSeq();
+    const slot = await this.freeSlot();
+    openTeamSlot(team, slot, seq, blocks);
+    const claim: TeamClaim = { control: team, slot, seq, blocks, units };
+    const startedAt = clock();
+    const expectedMs = units * cost.msPerUnit;
+    // post to the idle workers only: a busy one (still starting, or on a task of an earlier call) would join late
+    const posted: Array<Promise<ChunkResult>> = [];
+    const results: ChunkResult[] = [];
+    for (let i = this.busyWorkers(); i < this.poolThreads; i++) {
+      const task = { ...base, attempt: 1, inject: this.takeFault(base, posted.length), team: claim } as ChunkTask;
+      const p = this.runTask(task, expectedMs);
+      posted.push(p);
+      this.track(slot, p);
+      p.then((r) => results.push(r), () => {});
+    }
+    // the calling thread's share, unguarded: it cannot fail apart from the call
+    let callerBlocks = 0;
+    let callerUnits = 0;
+    const c0 = performance.now();
+    if (this.callerJoins || posted.length === 0) {
+      const mine: RangeContext = { problem: ctx.problem, tables: ctx.tables, scratch: ctx.scratch };
+      for (let b = claimBlock(claim); b >= 0; b = claimBlock(claim)) {
+        const [from, to] = blockRange(claim, b);
+        runRange(mine, op, from, to);
+        finishBlock(claim, b);
+        callerBlocks++;
+        callerUnits += to - from;
+      }
+    }
+    const callerMs = performance.now() - c0;
+    // a worker still on its last block: wait for the count (a futex), briefly; else for the tasks themselves
+    const blockMs = expectedMs / blocks;
+    if (!waitTeam(claim, Math.max(2, 4 * blockMs))) {
+      const settled = await Promise.allSettled(posted);
+      const timedOut = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason instanceof TaskTimeoutError);
+      if (timedOut) throw timedOut.reason;
+      this.recover(claim, op, settled);
+    }
+    const endedAt = clock();
+    this.counters.callerBlocks += callerBlocks;
+    this.counters.maxChunks = Math.max(this.counters.maxChunks, blocks);
+    if (callerUnits > 0) cost.observe(callerMs, callerUnits);
+    this.calls[kind].sharded++;
+    this.onCall?.({ kind, units, chunks: blocks, team: true, callerBlocks, callerMs, startedAt, endedAt, results });
+  }
+
+  /** After a worker of a team call failed: the blocks it left unfinished, put back and run on this thread. */
+  private recover(claim: TeamClaim, op: RangeOp, settled: Array<PromiseSettledResult<ChunkResult>>): void {
+    const ctx = this.ctx!;
+    const failed = settled.filter((s) => s.status === 'rejected');
+    this.counters.retries += failed.length;
+    for (const f of failed) this.logger?.warn({ runId: ctx.run.id, err: ((f as PromiseRejectedResult).reason as Error)?.message }, 'team task failed; its blocks run on the calling thread');
+    const mine: RangeContext = { problem: ctx.problem, tables: ctx.tables, scratch: ctx.scratch };
+    for (let b = 0; b < claim.blocks; b++) {
+      if (blockDone(claim, b)) continue;
+      const [from, to] = blockRange(claim, b);
+      if (op.kind === 'step' || op.kind === 'update') this.counters.restoredRows += restoreRows(ctx.problem, ctx.guard!, op.t, from, to, op.seq);
+      runRange(mine, op, from, to);
+      finishBlock(claim, b);
+      this.counters.recoveredBlocks++;
+    }
+  }
+
+  /** Forced fixed chunks (tests): every chunk a Piscina task, retried up to maxAttempts. */
+  private async fixedSweep(kind: SweepKind, units: number, chunks: number, chunkTask: (from: number, to: number) => ChunkBase): Promise<void> {
+    const cost = this.cost[kind];
+    const warmup = this.warmup;
+    if (warmup) {
+      await warmup.promise;
+      if (warmup.error) throw warmup.error;
+    }
     this.counters.maxChunks = Math.max(this.counters.maxChunks, chunks);
-    const t0 = performance.now();
-    const tasks: Array<Promise<SweepResult>> = [];
+    const startedAt = clock();
+    const tasks: Array<Promise<ChunkResult>> = [];
     for (let i = 0; i < chunks; i++) tasks.push(this.runChunk(chunkTask(split(units, chunks, i), split(units, chunks, i + 1)), i, chunks));
     const results = await settleAll(tasks);
-    const wall = performance.now() - t0;
+    const endedAt = clock();
     let ms = 0;
     for (const r of results) ms += r.ms;
     cost.observe(ms, units);
-    // what the call cost beyond its work spread evenly over the threads: dispatch, wake-up, imbalance
-    this.overhead.observe(Math.max(0, wall - ms / Math.min(chunks, this.threads)), 1);
+    const sample = overheadSample(endedAt - startedAt, results, Math.min(chunks, this.poolThreads));
+    if (sample === undefined) this.counters.unbookedCalls++;
+    else this.overhead.observe(sample, 1);
     this.calls[kind].sharded++;
+    this.onCall?.({ kind, units, chunks, team: false, callerBlocks: 0, callerMs: 0, startedAt, endedAt, results, overheadSample: sample });
   }
 
-  /** One chunk, retried on a fresh task up to maxAttempts times. */
-  private async runChunk(base: ChunkBase | Extract<SweepTask, { kind: 'attach' }>, chunk: number, chunks: number): Promise<SweepResult> {
+  /** One chunk, retried on a fresh task up to maxAttempts times (a deadline is not retried). */
+  private async runChunk(base: ChunkBase | Extract<SweepTask, { kind: 'attach' }>, chunk: number, chunks: number): Promise<ChunkResult> {
     let last: unknown;
     let task: SweepTask = base.kind === 'attach' ? base : ({ ...base, attempt: 1 } as ChunkTask);
+    const expectedMs = base.kind === 'attach' ? 0 : (this.cost[base.kind].msPerUnit * ('from' in base ? base.to - base.from : base.rowTo - base.rowFrom));
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const pool = this.pool;
-      if (!pool) throw new Error('local executor: closed');
       if (base.kind !== 'attach') task = { ...base, attempt, inject: this.takeFault(base, chunk) } as ChunkTask;
       try {
-        const result = await pool.run(task);
-        this.counters.tasks++;
-        this.counters.restoredRows += result.restoredRows;
-        this.threadIds.add(result.threadId);
-        return result;
+        return { ...(await this.runTask(task, expectedMs)), attempts: attempt };
       } catch (err) {
-        if (this.pool !== pool) throw new Error('local executor: closed', { cause: err }); // close() ended it
+        if (err instanceof TaskTimeoutError || (err as Error)?.message === 'local executor: closed') throw err;
         last = err;
         if (attempt < this.maxAttempts) {
           this.counters.retries++;
@@ -418,6 +538,70 @@ export class LocalExecutor implements Executor {
       }
     }
     throw new ShardError({ kind: base.kind, description: describeTask(task), chunk, chunks }, this.maxAttempts, { cause: last });
+  }
+
+  /**
+   * One Piscina task under its deadline: max(floor, factor x (expected + the Problem's build, which a
+   * worker's first task of a run includes)). Past it, Piscina terminates the thread and this rejects with a
+   * TaskTimeoutError naming the task, the game and where.
+   */
+  private async runTask(task: SweepTask, expectedMs: number): Promise<ChunkResult> {
+    const pool = this.pool;
+    if (!pool) throw new Error('local executor: closed');
+    const limit = deadlineMs(this.deadline, expectedMs + this.setupMs);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), limit);
+    try {
+      const result = await pool.run(task, { signal: abort.signal });
+      this.counters.tasks++;
+      this.counters.restoredRows += result.restoredRows;
+      this.counters.workerBlocks += result.blocks;
+      this.threadIds.add(result.threadId);
+      return { ...result, attempts: task.kind === 'attach' ? 1 : task.attempt };
+    } catch (err) {
+      if (this.pool !== pool) throw new Error('local executor: closed', { cause: err }); // close() ended it
+      if (abort.signal.aborted) throw this.timeoutError(task, limit, expectedMs);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private timeoutError(task: SweepTask, limitMs: number, expectedMs: number): TaskTimeoutError {
+    const { run } = task;
+    const what = task.kind === 'attach' ? `building the game's tables (${run.spec.bins} bins)` : describeTask(task);
+    const expected = task.kind === 'attach' ? '' : `; expected about ${seconds(expectedMs)}`;
+    return new TaskTimeoutError(
+      `game '${this.ctx?.problem.game.name ?? run.spec.game}': a worker thread's task, ${what}, did not finish within ${seconds(limitMs)}${expected} ` +
+        `(a kernel stuck in a loop?; --task-timeout raises the limit)`,
+    );
+  }
+
+  /** Keeps count of a task until it settles: which control slot it names, and that its worker is busy. */
+  private track(slot: number, promise: Promise<ChunkResult>): void {
+    const entry: TeamTask = { slot, settled: Promise.allSettled([promise]).then(([s]) => s) };
+    this.inFlight.add(entry);
+    if (slot >= 0) this.slotUse[slot]++;
+    void entry.settled.then((s) => {
+      if (!this.inFlight.delete(entry)) return; // closed meanwhile
+      if (slot >= 0) this.slotUse[slot]--;
+      if (s.status === 'rejected' && !(s.reason instanceof TaskTimeoutError)) {
+        this.logger?.debug({ err: (s.reason as Error)?.message }, 'worker task failed');
+      }
+    });
+  }
+
+  private busyWorkers(): number {
+    return this.inFlight.size;
+  }
+
+  /** A control slot no unsettled task names (there are poolThreads + 2, and at most poolThreads tasks). */
+  private async freeSlot(): Promise<number> {
+    for (;;) {
+      const free = this.slotUse.findIndex((n) => n === 0);
+      if (free >= 0) return free;
+      await Promise.race([...this.inFlight].map((e) => e.settled));
+    }
   }
 
   private takeFault(base: ChunkBase, chunk: number): InjectedFault | undefined {
@@ -437,21 +621,50 @@ export class LocalExecutor implements Executor {
   }
 
   private startPool(): Piscina<SweepTask, SweepResult> {
-    const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.threads);
+    const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.poolThreads);
     // a thread that dies between tasks is replaced by Piscina; the event must not crash the process
     pool.on('error', (err: Error) => this.logger?.warn({ err: err?.message }, 'worker thread error outside a task'));
     return pool;
   }
 
-  /** One thread cannot overlap anything with the calling thread: it would only add round trips. */
-  private get usesThreads(): boolean {
-    return this.threads > 1 || this.forcedChunks !== undefined;
+  /** Workers in the pool: W - 1 beside the calling thread (team calls), or W for forced fixed chunks. */
+  private get poolThreads(): number {
+    return this.forcedChunks !== undefined ? this.threads : this.threads - 1;
   }
 
-  private ready(): { problem: Problem; tables: SolverTables; run: SweepRun } {
-    if (!this.problem || !this.tables || !this.run || (this.usesThreads && !this.pool)) throw new Error('local executor: open() first');
-    return { problem: this.problem, tables: this.tables, run: this.run };
+  private ready(): RangeContext & { run: SweepRun } {
+    const ctx = this.ctx;
+    if (!ctx || (this.poolThreads > 0 && !this.pool)) throw new Error('local executor: open() first');
+    return ctx;
   }
+}
+
+/**
+ * What a fixed-chunk call cost beyond its kernels' time spread evenly over the threads (dispatch, wake-up,
+ * imbalance), or undefined when the call says nothing about that: a chunk was retried, a thread first built
+ * the run's Problem (a replacement for a dead thread starts with that), or fewer distinct threads served the
+ * call than it had chunks for (one was still starting: the others ran its share). Booking those made one
+ * thread fault look like 50-464 ms of overhead per call, and the rest of the run went inline.
+ */
+export function overheadSample(
+  wallMs: number,
+  results: ReadonlyArray<Pick<ChunkResult, 'ms' | 'threadId' | 'attachMs' | 'attempts'>>,
+  parallel: number,
+): number | undefined {
+  let ms = 0;
+  const threads = new Set<number>();
+  for (const r of results) {
+    if (r.attempts > 1 || r.attachMs > 0) return undefined;
+    ms += r.ms;
+    threads.add(r.threadId);
+  }
+  if (threads.size < parallel) return undefined;
+  return Math.max(0, wallMs - ms / parallel);
+}
+
+/** Milliseconds on the clock the worker threads share (their results carry the same). */
+function clock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Start of chunk i of `chunks` over [0, n): contiguous, sizes differ by at most one. */

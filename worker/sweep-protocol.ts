@@ -7,14 +7,8 @@
 // can serve any task without a separate "attach" message that Piscina could not address to a thread.
 // A thread builds the Problem and the table views once per run id and keeps them.
 //
-// Retry safety of a step or update chunk. A step is backwardRange (reads values at t+1 and the policies at t;
-// writes values at t and the greedy actions and Q rows of its rows) then updateRange (rewrites slice t of its
-// rows in the policies and, for OMD, in the accumulators: UPDATED_TABLES). The first half is idempotent; the
-// second is not: a retried backward pass would read an already updated policy, and OMD would add Q twice.
-// So before updating, a chunk copies its rows' slice t of those tables into `backup` and then stamps
-// `marks[r] = seq` (the dispatch's sequence number); a retry first restores every row stamped with its seq.
-// A chunk that dies before the stamps has left those tables untouched; one that dies after them has a
-// complete backup. Either way the retry recomputes from the same inputs and writes the same bits.
+// Retry safety of a step or update chunk: shared/sweep-rows.ts ("Guard"); `backup` and `marks` are its
+// buffers, shared by every thread of the run.
 //
 // This file belongs with the message protocol in shared/ (design.md); it lives here until that moves.
 
@@ -24,6 +18,7 @@ import type { Problem } from '../shared/problem.ts';
 import { allocateTables, tableLayout, type SolverTables, type TableName, type TableOptions } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
 import type { StepOptions } from '../shared/kernels/backward.ts';
+import type { RangeOp, RowGuard } from '../shared/sweep-rows.ts';
 
 /** Same shape as coordinator/executor.ts's ProblemSpec (restated so worker/ does not import coordinator/). */
 export interface SweepSpec {
@@ -64,7 +59,8 @@ export function updatedSliceWidths(problem: Problem, options: TableOptions): Arr
 
 /** Test hook: make an attempt fail, either before it writes anything or half way through its writes. */
 export interface InjectedFault {
-  readonly mode: 'throw' | 'exit';
+  /** 'hang': loop forever (what a task deadline must end). */
+  readonly mode: 'throw' | 'exit' | 'hang';
   readonly at: 'start' | 'mid';
 }
 
@@ -73,6 +69,96 @@ interface ChunkAttempt {
   /** 1 for the first try of a chunk, then 2, 3, ... for its retries. */
   readonly attempt: number;
   readonly inject?: InjectedFault;
+  /** A team call: claim blocks of the task's range from this control slot instead of running all of it. */
+  readonly team?: TeamClaim;
+}
+
+// Team calls (the local executor's default). The calling thread and the pool threads share one call's range,
+// cut into `blocks` contiguous blocks that each participant claims one at a time with an atomic increment
+// until none is left: whoever is awake and fast takes more, so a thread that wakes late or is descheduled by
+// another process holds up the call by at most one block. Each block is one pure range (same bits as any
+// split). Control words per slot: [seq, next block, blocks done, blocks]; done[slot * maxBlocks + b] = seq
+// once block b is complete (what a recovery after a dead thread redoes is every block not stamped so).
+// The executor reuses a slot only after every task that names it has settled, so a late task never claims
+// a block of a later call.
+
+const SLOT_WORDS = 4;
+
+export interface TeamControl {
+  readonly control: SharedArrayBuffer;
+  readonly done: SharedArrayBuffer;
+  readonly slots: number;
+  readonly maxBlocks: number;
+}
+
+export interface TeamClaim {
+  readonly control: TeamControl;
+  readonly slot: number;
+  readonly seq: number;
+  readonly blocks: number;
+  /** Units of the whole range [0, units) the blocks cut. */
+  readonly units: number;
+}
+
+export function createTeamControl(slots: number, maxBlocks: number): TeamControl {
+  return { control: new SharedArrayBuffer(slots * SLOT_WORDS * 4), done: new SharedArrayBuffer(slots * maxBlocks * 4), slots, maxBlocks };
+}
+
+/** Opens `slot` for a call of `blocks` blocks (the executor, before it sends the tasks). */
+export function openTeamSlot(team: TeamControl, slot: number, seq: number, blocks: number): void {
+  if (blocks > team.maxBlocks) throw new RangeError(`team: ${blocks} blocks, at most ${team.maxBlocks}`);
+  const ctl = new Int32Array(team.control);
+  const base = slot * SLOT_WORDS;
+  Atomics.store(ctl, base + 1, 0);
+  Atomics.store(ctl, base + 2, 0);
+  Atomics.store(ctl, base + 3, blocks);
+  Atomics.store(ctl, base, seq);
+}
+
+/** The next unclaimed block of the call, or -1 when none is left (or the slot is no longer this call's). */
+export function claimBlock(claim: TeamClaim): number {
+  const ctl = new Int32Array(claim.control.control);
+  const base = claim.slot * SLOT_WORDS;
+  if (Atomics.load(ctl, base) !== claim.seq) return -1;
+  const b = Atomics.add(ctl, base + 1, 1);
+  return b < claim.blocks ? b : -1;
+}
+
+/** [from, to) of block b: contiguous, sizes differ by at most one. */
+export function blockRange(claim: Pick<TeamClaim, 'blocks' | 'units'>, b: number): [number, number] {
+  return [Math.floor((b * claim.units) / claim.blocks), Math.floor(((b + 1) * claim.units) / claim.blocks)];
+}
+
+/** Marks block b complete and wakes a caller waiting for the count. */
+export function finishBlock(claim: TeamClaim, b: number): void {
+  const ctl = new Int32Array(claim.control.control);
+  const base = claim.slot * SLOT_WORDS;
+  Atomics.store(new Int32Array(claim.control.done), claim.slot * claim.control.maxBlocks + b, claim.seq);
+  Atomics.add(ctl, base + 2, 1);
+  Atomics.notify(ctl, base + 2);
+}
+
+/** Whether block b of the call is complete. */
+export function blockDone(claim: TeamClaim, b: number): boolean {
+  return Atomics.load(new Int32Array(claim.control.done), claim.slot * claim.control.maxBlocks + b) === claim.seq;
+}
+
+/**
+ * Waits (blocking this thread, up to `ms`) until every block of the call is complete; true if they are.
+ * Atomics.wait is a futex: the thread that finishes the last block wakes the waiter directly, without a
+ * message through the event loop.
+ */
+export function waitTeam(claim: TeamClaim, ms: number): boolean {
+  const ctl = new Int32Array(claim.control.control);
+  const index = claim.slot * SLOT_WORDS + 2;
+  const until = performance.now() + ms;
+  for (;;) {
+    const done = Atomics.load(ctl, index);
+    if (done >= claim.blocks) return true;
+    const left = until - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(ctl, index, done, left);
+  }
 }
 
 /** A range of rows at time t that updateRange rewrites: `seq` numbers the dispatch, never 0 (Retry safety). */
@@ -104,6 +190,25 @@ export interface SweepResult {
   readonly ms: number;
   /** Rows restored from the backup before a retried step (0 otherwise). */
   readonly restoredRows: number;
+  /** Milliseconds this task spent building the run's Problem first (a thread's first task of a run), else 0. */
+  readonly attachMs: number;
+  /** Blocks this task ran (team calls; else 0). */
+  readonly blocks: number;
+  /** When the kernels started and ended, ms on the shared clock (performance.timeOrigin + performance.now()). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+/** The operation of a chunk task (shared/sweep-rows.ts). */
+export function rangeOp(task: Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>): RangeOp {
+  switch (task.kind) {
+    case 'flow':
+      return { kind: 'flow' };
+    case 'backward':
+      return { kind: 'backward', t: task.t, options: task.options };
+    default:
+      return { kind: task.kind, t: task.t, rule: task.rule, seq: task.seq };
+  }
 }
 
 /** "flow [from, to)" or "step t=.. rows [a, b)": the identity errors and logs carry. */
@@ -168,6 +273,17 @@ export function problemFingerprint(problem: Problem): string {
     }
   }
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Views of the run's backup buffers: the guard of shared/sweep-rows.ts. */
+export function rowGuardOf(problem: Problem, run: SweepRun, tables: SolverTables): RowGuard {
+  const rows = problem.rows;
+  const slices = updatedSliceWidths(problem, run.tableOptions).map(([name, width]) => {
+    const buf = run.backup.slices[name];
+    if (!buf || buf.byteLength < rows * width * 8) throw new Error(`backup of ${name}: missing or too small`);
+    return { table: tables[name], width, backup: new Float64Array(buf, 0, rows * width) };
+  });
+  return { slices, marks: new Int32Array(run.backup.marks, 0, rows) };
 }
 
 /** Tables on SharedArrayBuffers for `problem` and the run that lets any sweep thread attach to them. */
