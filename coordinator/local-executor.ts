@@ -4,8 +4,8 @@
 // an accumulator.
 //
 // Team calls (the default). With W threads the pool has W - 1 workers and the calling thread is the W-th:
-// a call (flow, or the step at t, or a value-iteration backward / update) is cut into about 16 blocks per
-// participant; the calling thread posts one task per idle worker and starts claiming blocks itself at once
+// a call (flow, or the step at t, or a value-iteration backward / update) is cut into blocks of about
+// targetBlockMs (0.25 ms) of estimated work (4 to 64 per participant); the calling thread posts one task per idle worker and starts claiming blocks itself at once
 // (worker/sweep-protocol.ts, "Team calls"); each participant claims the next block with an atomic increment
 // until none is left. So nobody waits for a worker to wake (on this machine kind, a 2-vCPU Firecracker VM,
 // waking a thread whose vCPU went idle takes 0.2 ms to several ms, and each of the T steps of an iteration is
@@ -43,23 +43,26 @@ import { flowRange } from '../shared/kernels/flow.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import { restoreRows, runRange, type RangeContext, type RangeOp } from '../shared/sweep-rows.ts';
 import {
-  blockDone,
   blockRange,
+  blocksDone,
   claimBlock,
   createSharedRun,
   createTeamControl,
   describeTask,
   finishBlock,
-  openTeamSlot,
+  openTeamCall,
   rowGuardOf,
+  teamProgress,
+  unfinishedBlocks,
   waitTeam,
   type InjectedFault,
   type SweepResult,
   type SweepRun,
   type SweepTask,
-  type TeamClaim,
+  type TeamCall,
   type TeamControl,
 } from '../worker/sweep-protocol.ts';
+import { ThreadTeam } from './thread-team.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
 import { DEFAULT_TASK_DEADLINE, deadlineMs, seconds, TaskTimeoutError, type TaskDeadline } from './task-deadline.ts';
 
@@ -73,8 +76,9 @@ export interface ChunkRule {
   readonly maxChunksPerThread: number;
   /** Shard only when the predicted sharded time is at most this fraction of the inline time. */
   readonly maxShardedFraction: number;
-  /** Team calls: blocks per participant (the calling thread and each worker). */
-  readonly blocksPerThread: number;
+  /** Team calls: blocks of about this much estimated work (ms), at least 4 and at most maxBlocksPerThread per participant. */
+  readonly targetBlockMs: number;
+  readonly maxBlocksPerThread: number;
 }
 
 export const DEFAULT_CHUNK_RULE: ChunkRule = {
@@ -83,7 +87,8 @@ export const DEFAULT_CHUNK_RULE: ChunkRule = {
   targetChunkMs: 5,
   maxChunksPerThread: 4,
   maxShardedFraction: 0.8,
-  blocksPerThread: 16,
+  targetBlockMs: 0.25,
+  maxBlocksPerThread: 64,
 };
 
 /** Dispatch overhead of one sharded call (ms) until measured: a Piscina round trip, 0.05-0.09 ms, and some. */
@@ -152,6 +157,8 @@ export interface CallRecord {
   /** Fixed chunks, or team blocks. */
   readonly chunks: number;
   readonly team: boolean;
+  /** Team calls: tasks posted to workers (the idle ones). */
+  readonly posted: number;
   /** Team calls: blocks the calling thread ran, and its kernels' time (ms). */
   readonly callerBlocks: number;
   readonly callerMs: number;
@@ -205,8 +212,8 @@ export interface LocalExecutorStats {
 type ChunkTask = Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>;
 type ChunkResult = SweepResult & { attempts: number };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** A chunk's task before the attempt number, any injected fault and any team claim are filled in. */
-type ChunkBase = DistributiveOmit<ChunkTask, 'attempt' | 'inject' | 'team'>;
+/** A chunk's task before the attempt number and any injected fault are filled in. */
+type ChunkBase = DistributiveOmit<ChunkTask, 'attempt' | 'inject'>;
 
 /** Prior cost per unit (ms) until the first measurement. */
 const PRIOR_MS_PER_UNIT = 1e-3;
@@ -232,12 +239,6 @@ class CostEstimate {
   }
 }
 
-/** A task posted for a team call, until it settles (possibly after its call is over). */
-interface TeamTask {
-  readonly slot: number;
-  readonly settled: Promise<PromiseSettledResult<ChunkResult>>;
-}
-
 export class LocalExecutor implements Executor {
   readonly name = 'local';
   readonly threads: number;
@@ -250,12 +251,13 @@ export class LocalExecutor implements Executor {
   private readonly faults: Array<FaultPlan & { remaining: number }>;
   private readonly logger?: Logger;
   private readonly onCall?: (record: CallRecord) => void;
+  /** Forced fixed chunks (tests): a Piscina pool. Team calls: the thread team and its control words. */
   private pool?: Piscina<SweepTask, SweepResult>;
+  private team?: ThreadTeam;
+  private control?: TeamControl;
+  /** The team call in progress, and the seats whose worker died during it. */
+  private current?: { call: TeamCall; dead: number[] };
   private ctx?: RangeContext & { readonly run: SweepRun };
-  private team?: TeamControl;
-  /** Team tasks not yet settled, and how many name each control slot. */
-  private readonly inFlight = new Set<TeamTask>();
-  private slotUse: number[] = [];
   private warmup?: { promise?: Promise<void>; done: boolean; error?: unknown };
   private seq = 0;
   private readonly cost = Object.fromEntries(SWEEP_KINDS.map((k) => [k, new CostEstimate()])) as Record<SweepKind, CostEstimate>;
@@ -278,9 +280,9 @@ export class LocalExecutor implements Executor {
       if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw new OptionError(`local executor: rule.${key} must be a number >= 0, got ${String(v)}`);
     }
     checkInt('rule.maxChunksPerThread', this.rule.maxChunksPerThread, 1);
-    checkInt('rule.blocksPerThread', this.rule.blocksPerThread, 1);
-    if (!(this.rule.minChunkMs > 0) || !(this.rule.targetChunkMs > 0)) {
-      throw new OptionError('local executor: rule.minChunkMs and rule.targetChunkMs must be > 0');
+    checkInt('rule.maxBlocksPerThread', this.rule.maxBlocksPerThread, 4);
+    if (!(this.rule.minChunkMs > 0) || !(this.rule.targetChunkMs > 0) || !(this.rule.targetBlockMs > 0)) {
+      throw new OptionError('local executor: rule.minChunkMs, rule.targetChunkMs and rule.targetBlockMs must be > 0');
     }
     this.deadline = { ...DEFAULT_TASK_DEADLINE, ...options.deadline };
     if (!(this.deadline.floorMs > 0) || !(this.deadline.factor >= 1)) {
@@ -298,18 +300,20 @@ export class LocalExecutor implements Executor {
     const { run, tables } = createSharedRun(spec, problem, options);
     this.ctx = { problem, tables, scratch: backwardScratch(problem), guard: rowGuardOf(problem, run, tables), run };
     if (this.poolThreads === 0) return tables;
-    this.pool ??= this.startPool();
-    if (this.forcedChunks === undefined && !this.team) {
-      this.team = createTeamControl(this.poolThreads + 2, (this.poolThreads + 1) * this.rule.blocksPerThread);
-      this.slotUse = new Array<number>(this.team.slots).fill(0);
+    // warm-up: every worker starts and builds the Problem, in parallel, while the calling thread goes on; a
+    // team call runs on whoever is ready (the calling thread at least), fixed chunks wait for this
+    const warmup: { promise?: Promise<void>; done: boolean; error?: unknown } = { done: false };
+    this.warmup = warmup;
+    let attached: Promise<unknown>;
+    if (this.forcedChunks !== undefined) {
+      this.pool ??= this.startPool();
+      attached = settleAll(Array.from({ length: this.poolThreads }, (_, i) => this.runChunk({ kind: 'attach', run }, i, this.poolThreads)));
+    } else {
+      this.team ??= new ThreadTeam(this.poolThreads, (seat, err) => this.workerExited(seat, err), this.logger);
+      this.control ??= createTeamControl((this.poolThreads + 1) * this.rule.maxBlocksPerThread);
+      attached = this.team.attach(run);
     }
-    // warm-up: every worker (as Piscina hands them out) starts and builds the Problem, in parallel, while the
-    // calling thread goes on; team calls post to a worker only once it is free, fixed chunks wait for this
-    this.warmup = { done: false };
-    const warmup = this.warmup;
-    const attaches = Array.from({ length: this.poolThreads }, (_, i) => this.runChunk({ kind: 'attach', run }, i, this.poolThreads));
-    for (const a of attaches) this.track(-1, a);
-    warmup.promise = settleAll(attaches).then(
+    warmup.promise = attached.then(
       () => {
         warmup.done = true;
         this.logger?.debug({ runId: run.id, rows: problem.rows, fingerprint: run.fingerprint }, 'threads attached');
@@ -384,11 +388,11 @@ export class LocalExecutor implements Executor {
     // a warm-up or a team task still under way fails with "pool is closed" and settles quietly
     this.warmup = undefined;
     const pool = this.pool;
+    const team = this.team;
     this.pool = undefined;
-    this.ctx = undefined;
     this.team = undefined;
-    this.inFlight.clear();
-    await pool?.destroy();
+    this.ctx = undefined;
+    await Promise.all([pool?.destroy(), team?.close()]);
   }
 
   stats(): LocalExecutorStats {
@@ -399,8 +403,8 @@ export class LocalExecutor implements Executor {
       retries: c.retries,
       restoredRows: c.restoredRows,
       maxChunks: c.maxChunks,
-      blocks: { caller: c.callerBlocks, workers: c.workerBlocks, recovered: c.recoveredBlocks },
-      threadsUsed: this.threadIds.size,
+      blocks: { caller: c.callerBlocks, workers: c.workerBlocks + (this.team?.workerBlocks ?? 0), recovered: c.recoveredBlocks },
+      threadsUsed: this.threadIds.size + (this.team?.threadIds.size ?? 0),
       msPerUnit: Object.fromEntries(SWEEP_KINDS.map((k) => [k, this.cost[k].msPerUnit])) as Record<SweepKind, number>,
       overheadMs: this.overhead.msPerUnit,
       unbookedCalls: c.unbookedCalls,
@@ -422,77 +426,98 @@ export class LocalExecutor implements Executor {
       this.calls[kind].inline++;
       return;
     }
-    return this.teamSweep(kind, units, op, chunkTask(0, units));
+    return this.teamSweep(kind, units, op);
   }
 
-  /** A team call (see the file comment): the calling thread and every idle worker claim blocks of [0, units). */
-  private async teamSweep(kind: SweepKind, units: number, op: RangeOp, base: ChunkBase): Promise<void> {
+  /** A team call (see the file comment): the calling thread and every worker claim blocks of [0, units). */
+  private async teamSweep(kind: SweepKind, units: number, op: RangeOp): Promise<void> {
     const ctx = this.ctx!;
     const team = this.team!;
     const cost = this.cost[kind];
-    const blocks = Math.min(units, (this.poolThreads + 1) * this.rule.blocksPerThread);
-    const seq = 'seq' in op ? op.seq : this.nextSeq();
-    const slot = await this.freeSlot();
-    openTeamSlot(team, slot, seq, blocks);
-    const claim: TeamClaim = { control: team, slot, seq, blocks, units };
-    const startedAt = clock();
     const expectedMs = units * cost.msPerUnit;
-    // post to the idle workers only: a busy one (still starting, or on a task of an earlier call) would join late
-    const posted: Array<Promise<ChunkResult>> = [];
-    const results: ChunkResult[] = [];
-    for (let i = this.busyWorkers(); i < this.poolThreads; i++) {
-      const task = { ...base, attempt: 1, inject: this.takeFault(base, posted.length), team: claim } as ChunkTask;
-      const p = this.runTask(task, expectedMs);
-      posted.push(p);
-      this.track(slot, p);
-      p.then((r) => results.push(r), () => {});
+    const participants = team.size + 1;
+    const wanted = Math.max(4 * participants, Math.ceil(expectedMs / this.rule.targetBlockMs));
+    const blocks = Math.min(units, participants * this.rule.maxBlocksPerThread, wanted);
+    const seq = 'seq' in op ? op.seq : this.nextSeq();
+    const call = openTeamCall(this.control!, seq, blocks, units);
+    this.current = { call, dead: [] };
+    const startedAt = clock();
+    for (let seat = 0; seat < team.size; seat++) {
+      team.send(seat, { type: 'call', runId: ctx.run.id, call, op, inject: this.takeFault(kind, op, seat) });
     }
-    // the calling thread's share, unguarded: it cannot fail apart from the call
+    // the calling thread's share (seat team.size), unguarded: it cannot fail apart from the call
     let callerBlocks = 0;
     let callerUnits = 0;
     const c0 = performance.now();
-    if (this.callerJoins || posted.length === 0) {
+    if (this.callerJoins || team.readyCount() === 0) {
       const mine: RangeContext = { problem: ctx.problem, tables: ctx.tables, scratch: ctx.scratch };
-      for (let b = claimBlock(claim); b >= 0; b = claimBlock(claim)) {
-        const [from, to] = blockRange(claim, b);
+      for (let b = claimBlock(call, team.size); b >= 0; b = claimBlock(call, team.size)) {
+        const [from, to] = blockRange(call, b);
         runRange(mine, op, from, to);
-        finishBlock(claim, b);
+        finishBlock(call, b);
         callerBlocks++;
         callerUnits += to - from;
       }
     }
     const callerMs = performance.now() - c0;
-    // a worker still on its last block: wait for the count (a futex), briefly; else for the tasks themselves
-    const blockMs = expectedMs / blocks;
-    if (!waitTeam(claim, Math.max(2, 4 * blockMs))) {
-      const settled = await Promise.allSettled(posted);
-      const timedOut = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason instanceof TaskTimeoutError);
-      if (timedOut) throw timedOut.reason;
-      this.recover(claim, op, settled);
+    try {
+      // a worker still on its last block: wait for the count (a futex), briefly; then without blocking
+      if (!waitTeam(call, Math.max(2, (4 * expectedMs) / blocks))) await this.awaitTeam(call, op, expectedMs);
+    } finally {
+      this.current = undefined;
     }
     const endedAt = clock();
     this.counters.callerBlocks += callerBlocks;
     this.counters.maxChunks = Math.max(this.counters.maxChunks, blocks);
     if (callerUnits > 0) cost.observe(callerMs, callerUnits);
     this.calls[kind].sharded++;
-    this.onCall?.({ kind, units, chunks: blocks, team: true, callerBlocks, callerMs, startedAt, endedAt, results });
+    this.onCall?.({ kind, units, chunks: blocks, team: true, posted: team.size, callerBlocks, callerMs, startedAt, endedAt, results: [] });
   }
 
-  /** After a worker of a team call failed: the blocks it left unfinished, put back and run on this thread. */
-  private recover(claim: TeamClaim, op: RangeOp, settled: Array<PromiseSettledResult<ChunkResult>>): void {
+  /**
+   * The rest of a team call, with the event loop free (worker exits arrive as events): redoes the blocks of
+   * workers that died, and past the deadline ends the workers still holding blocks and fails the call.
+   */
+  private async awaitTeam(call: TeamCall, op: RangeOp, expectedMs: number): Promise<void> {
     const ctx = this.ctx!;
-    const failed = settled.filter((s) => s.status === 'rejected');
-    this.counters.retries += failed.length;
-    for (const f of failed) this.logger?.warn({ runId: ctx.run.id, err: ((f as PromiseRejectedResult).reason as Error)?.message }, 'team task failed; its blocks run on the calling thread');
+    const team = this.team!;
+    const limit = deadlineMs(this.deadline, expectedMs + this.setupMs);
+    const t0 = performance.now();
     const mine: RangeContext = { problem: ctx.problem, tables: ctx.tables, scratch: ctx.scratch };
-    for (let b = 0; b < claim.blocks; b++) {
-      if (blockDone(claim, b)) continue;
-      const [from, to] = blockRange(claim, b);
-      if (op.kind === 'step' || op.kind === 'update') this.counters.restoredRows += restoreRows(ctx.problem, ctx.guard!, op.t, from, to, op.seq);
-      runRange(mine, op, from, to);
-      finishBlock(claim, b);
-      this.counters.recoveredBlocks++;
+    for (;;) {
+      for (const seat of this.current!.dead.splice(0)) {
+        for (const b of unfinishedBlocks(call, seat)) {
+          const [from, to] = blockRange(call, b);
+          if (op.kind === 'step' || op.kind === 'update') this.counters.restoredRows += restoreRows(ctx.problem, ctx.guard!, op.t, from, to, op.seq);
+          runRange(mine, op, from, to);
+          finishBlock(call, b);
+          this.counters.recoveredBlocks++;
+        }
+      }
+      if (blocksDone(call) >= call.blocks) return;
+      const elapsed = performance.now() - t0;
+      if (elapsed > limit) {
+        const stuck: string[] = [];
+        for (let seat = 0; seat < team.size; seat++) {
+          const held = unfinishedBlocks(call, seat);
+          if (held.length === 0) continue;
+          team.terminate(seat);
+          for (const b of held) stuck.push(`${describeOp(op)} rows [${blockRange(call, b).join(', ')})`.replace(/^flow rows/, 'flow (t, row)'));
+        }
+        throw new TaskTimeoutError(
+          `game '${ctx.problem.game.name}': a worker thread's ${stuck.join('; ') || describeOp(op)} did not finish within ${seconds(limit)}; ` +
+            `expected about ${seconds(expectedMs)} (a kernel stuck in a loop?; --task-timeout raises the limit)`,
+        );
+      }
+      await teamProgress(call, Math.min(50, limit - elapsed + 1));
     }
+  }
+
+  /** A team worker exited (a crash, an injected fault, a deadline): its blocks in the current call get redone. */
+  private workerExited(seat: number, err: Error): void {
+    this.counters.retries++;
+    this.logger?.warn({ runId: this.ctx?.run.id, seat, err: err.message }, 'team worker exited; its unfinished blocks run on the calling thread');
+    this.current?.dead.push(seat);
   }
 
   /** Forced fixed chunks (tests): every chunk a Piscina task, retried up to maxAttempts. */
@@ -516,7 +541,7 @@ export class LocalExecutor implements Executor {
     if (sample === undefined) this.counters.unbookedCalls++;
     else this.overhead.observe(sample, 1);
     this.calls[kind].sharded++;
-    this.onCall?.({ kind, units, chunks, team: false, callerBlocks: 0, callerMs: 0, startedAt, endedAt, results, overheadSample: sample });
+    this.onCall?.({ kind, units, chunks, team: false, posted: chunks, callerBlocks: 0, callerMs: 0, startedAt, endedAt, results, overheadSample: sample });
   }
 
   /** One chunk, retried on a fresh task up to maxAttempts times (a deadline is not retried). */
@@ -525,7 +550,7 @@ export class LocalExecutor implements Executor {
     let task: SweepTask = base.kind === 'attach' ? base : ({ ...base, attempt: 1 } as ChunkTask);
     const expectedMs = base.kind === 'attach' ? 0 : (this.cost[base.kind].msPerUnit * ('from' in base ? base.to - base.from : base.rowTo - base.rowFrom));
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      if (base.kind !== 'attach') task = { ...base, attempt, inject: this.takeFault(base, chunk) } as ChunkTask;
+      if (base.kind !== 'attach') task = { ...base, attempt, inject: this.takeFault(base.kind, base, chunk) } as ChunkTask;
       try {
         return { ...(await this.runTask(task, expectedMs)), attempts: attempt };
       } catch (err) {
@@ -555,7 +580,6 @@ export class LocalExecutor implements Executor {
       const result = await pool.run(task, { signal: abort.signal });
       this.counters.tasks++;
       this.counters.restoredRows += result.restoredRows;
-      this.counters.workerBlocks += result.blocks;
       this.threadIds.add(result.threadId);
       return { ...result, attempts: task.kind === 'attach' ? 1 : task.attempt };
     } catch (err) {
@@ -577,38 +601,11 @@ export class LocalExecutor implements Executor {
     );
   }
 
-  /** Keeps count of a task until it settles: which control slot it names, and that its worker is busy. */
-  private track(slot: number, promise: Promise<ChunkResult>): void {
-    const entry: TeamTask = { slot, settled: Promise.allSettled([promise]).then(([s]) => s) };
-    this.inFlight.add(entry);
-    if (slot >= 0) this.slotUse[slot]++;
-    void entry.settled.then((s) => {
-      if (!this.inFlight.delete(entry)) return; // closed meanwhile
-      if (slot >= 0) this.slotUse[slot]--;
-      if (s.status === 'rejected' && !(s.reason instanceof TaskTimeoutError)) {
-        this.logger?.debug({ err: (s.reason as Error)?.message }, 'worker task failed');
-      }
-    });
-  }
-
-  private busyWorkers(): number {
-    return this.inFlight.size;
-  }
-
-  /** A control slot no unsettled task names (there are poolThreads + 2, and at most poolThreads tasks). */
-  private async freeSlot(): Promise<number> {
-    for (;;) {
-      const free = this.slotUse.findIndex((n) => n === 0);
-      if (free >= 0) return free;
-      await Promise.race([...this.inFlight].map((e) => e.settled));
-    }
-  }
-
-  private takeFault(base: ChunkBase, chunk: number): InjectedFault | undefined {
+  private takeFault(kind: SweepKind, at: object, chunk: number): InjectedFault | undefined {
     for (const f of this.faults) {
-      if (f.remaining <= 0 || f.kind !== base.kind) continue;
+      if (f.remaining <= 0 || f.kind !== kind) continue;
       if (f.chunk !== undefined && f.chunk !== chunk) continue;
-      if (f.t !== undefined && (base.kind === 'flow' || base.t !== f.t)) continue;
+      if (f.t !== undefined && (!('t' in at) || at.t !== f.t)) continue;
       f.remaining--;
       return { mode: f.mode, at: f.at ?? 'start' };
     }
@@ -634,7 +631,7 @@ export class LocalExecutor implements Executor {
 
   private ready(): RangeContext & { run: SweepRun } {
     const ctx = this.ctx;
-    if (!ctx || (this.poolThreads > 0 && !this.pool)) throw new Error('local executor: open() first');
+    if (!ctx || (this.poolThreads > 0 && !this.pool && !this.team)) throw new Error('local executor: open() first');
     return ctx;
   }
 }
@@ -660,6 +657,11 @@ export function overheadSample(
   }
   if (threads.size < parallel) return undefined;
   return Math.max(0, wallMs - ms / parallel);
+}
+
+/** "step t=3" or "flow": what a team call was doing, for messages. */
+function describeOp(op: RangeOp): string {
+  return op.kind === 'flow' ? 'flow' : `${op.kind} t=${op.t}`;
 }
 
 /** Milliseconds on the clock the worker threads share (their results carry the same). */

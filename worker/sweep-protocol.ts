@@ -69,99 +69,148 @@ interface ChunkAttempt {
   /** 1 for the first try of a chunk, then 2, 3, ... for its retries. */
   readonly attempt: number;
   readonly inject?: InjectedFault;
-  /** A team call: claim blocks of the task's range from this control slot instead of running all of it. */
-  readonly team?: TeamClaim;
 }
 
-// Team calls (the local executor's default). The calling thread and the pool threads share one call's range,
-// cut into `blocks` contiguous blocks that each participant claims one at a time with an atomic increment
-// until none is left: whoever is awake and fast takes more, so a thread that wakes late or is descheduled by
-// another process holds up the call by at most one block. Each block is one pure range (same bits as any
-// split). Control words per slot: [seq, next block, blocks done, blocks]; done[slot * maxBlocks + b] = seq
-// once block b is complete (what a recovery after a dead thread redoes is every block not stamped so).
-// The executor reuses a slot only after every task that names it has settled, so a late task never claims
-// a block of a later call.
+// Team calls (the local executor's default). The calling thread and the team's worker threads share one
+// call's range, cut into `blocks` contiguous blocks that each participant claims one at a time with an atomic
+// compare-and-swap until none is left: whoever is awake and fast takes more, so a thread that wakes late or
+// is descheduled by another process holds up the call by at most one block. Each block is one pure range
+// (same bits as any split). Calls reach a worker as messages on its own port (worker/team-worker.ts), which
+// it handles in order without the calling thread's event loop; a message that arrives after its call is
+// over finds no block to claim: the claim word packs the call's sequence number with the next block.
+//
+// Control (Int32Array): [seq << 16 | next block, blocks done, blocks]; per block: the seat (worker index + 1)
+// that claimed it, and the call's seq once it is complete. What a recovery after a dead worker redoes is
+// every block its seat claimed and did not complete.
 
-const SLOT_WORDS = 4;
+const CLAIM = 0;
+const DONE = 1;
+const BLOCKS = 2;
+const HEADER = 4;
 
 export interface TeamControl {
-  readonly control: SharedArrayBuffer;
-  readonly done: SharedArrayBuffer;
-  readonly slots: number;
+  readonly buffer: SharedArrayBuffer;
   readonly maxBlocks: number;
 }
 
-export interface TeamClaim {
+/** One call as the participants see it. */
+export interface TeamCall {
   readonly control: TeamControl;
-  readonly slot: number;
   readonly seq: number;
   readonly blocks: number;
   /** Units of the whole range [0, units) the blocks cut. */
   readonly units: number;
 }
 
-export function createTeamControl(slots: number, maxBlocks: number): TeamControl {
-  return { control: new SharedArrayBuffer(slots * SLOT_WORDS * 4), done: new SharedArrayBuffer(slots * maxBlocks * 4), slots, maxBlocks };
+export function createTeamControl(maxBlocks: number): TeamControl {
+  return { buffer: new SharedArrayBuffer((HEADER + 2 * maxBlocks) * 4), maxBlocks };
 }
 
-/** Opens `slot` for a call of `blocks` blocks (the executor, before it sends the tasks). */
-export function openTeamSlot(team: TeamControl, slot: number, seq: number, blocks: number): void {
-  if (blocks > team.maxBlocks) throw new RangeError(`team: ${blocks} blocks, at most ${team.maxBlocks}`);
-  const ctl = new Int32Array(team.control);
-  const base = slot * SLOT_WORDS;
-  Atomics.store(ctl, base + 1, 0);
-  Atomics.store(ctl, base + 2, 0);
-  Atomics.store(ctl, base + 3, blocks);
-  Atomics.store(ctl, base, seq);
+function words(control: TeamControl): Int32Array {
+  return new Int32Array(control.buffer);
 }
 
-/** The next unclaimed block of the call, or -1 when none is left (or the slot is no longer this call's). */
-export function claimBlock(claim: TeamClaim): number {
-  const ctl = new Int32Array(claim.control.control);
-  const base = claim.slot * SLOT_WORDS;
-  if (Atomics.load(ctl, base) !== claim.seq) return -1;
-  const b = Atomics.add(ctl, base + 1, 1);
-  return b < claim.blocks ? b : -1;
+/** Opens a call of `blocks` blocks (the calling thread, before it sends the call to the workers). */
+export function openTeamCall(control: TeamControl, seq: number, blocks: number, units: number): TeamCall {
+  if (blocks > control.maxBlocks || blocks > 0xffff) throw new RangeError(`team: ${blocks} blocks, at most ${control.maxBlocks}`);
+  const w = words(control);
+  w.fill(0, HEADER, HEADER + blocks); // claimed-by seats; the done stamps are compared with seq
+
+  Atomics.store(w, DONE, 0);
+  Atomics.store(w, BLOCKS, blocks);
+  Atomics.store(w, CLAIM, (seq & 0xffff) << 16);
+  return { control, seq, blocks, units };
 }
 
-/** [from, to) of block b: contiguous, sizes differ by at most one. */
-export function blockRange(claim: Pick<TeamClaim, 'blocks' | 'units'>, b: number): [number, number] {
-  return [Math.floor((b * claim.units) / claim.blocks), Math.floor(((b + 1) * claim.units) / claim.blocks)];
-}
-
-/** Marks block b complete and wakes a caller waiting for the count. */
-export function finishBlock(claim: TeamClaim, b: number): void {
-  const ctl = new Int32Array(claim.control.control);
-  const base = claim.slot * SLOT_WORDS;
-  Atomics.store(new Int32Array(claim.control.done), claim.slot * claim.control.maxBlocks + b, claim.seq);
-  Atomics.add(ctl, base + 2, 1);
-  Atomics.notify(ctl, base + 2);
-}
-
-/** Whether block b of the call is complete. */
-export function blockDone(claim: TeamClaim, b: number): boolean {
-  return Atomics.load(new Int32Array(claim.control.done), claim.slot * claim.control.maxBlocks + b) === claim.seq;
-}
-
-/**
- * Waits (blocking this thread, up to `ms`) until every block of the call is complete; true if they are.
- * Atomics.wait is a futex: the thread that finishes the last block wakes the waiter directly, without a
- * message through the event loop.
- */
-export function waitTeam(claim: TeamClaim, ms: number): boolean {
-  const ctl = new Int32Array(claim.control.control);
-  const index = claim.slot * SLOT_WORDS + 2;
-  const until = performance.now() + ms;
+/** The next unclaimed block of the call for `seat` (0 = the calling thread), or -1 when none is left. */
+export function claimBlock(call: TeamCall, seat: number): number {
+  const w = words(call.control);
+  const tag = (call.seq & 0xffff) << 16;
   for (;;) {
-    const done = Atomics.load(ctl, index);
-    if (done >= claim.blocks) return true;
-    const left = until - performance.now();
-    if (left <= 0) return false;
-    Atomics.wait(ctl, index, done, left);
+    const word = Atomics.load(w, CLAIM);
+    if ((word & ~0xffff) !== tag) return -1; // a later call owns the control
+    const b = word & 0xffff;
+    if (b >= call.blocks) return -1;
+    if (Atomics.compareExchange(w, CLAIM, word, word + 1) === word) {
+      Atomics.store(w, HEADER + b, seat + 1);
+      return b;
+    }
   }
 }
 
-/** A range of rows at time t that updateRange rewrites: `seq` numbers the dispatch, never 0 (Retry safety). */
+/** [from, to) of block b: contiguous, sizes differ by at most one. */
+export function blockRange(call: Pick<TeamCall, 'blocks' | 'units'>, b: number): [number, number] {
+  return [Math.floor((b * call.units) / call.blocks), Math.floor(((b + 1) * call.units) / call.blocks)];
+}
+
+/** Marks block b complete and wakes a caller waiting for the count. */
+export function finishBlock(call: TeamCall, b: number): void {
+  const w = words(call.control);
+  Atomics.store(w, HEADER + call.control.maxBlocks + b, call.seq);
+  Atomics.add(w, DONE, 1);
+  Atomics.notify(w, DONE);
+}
+
+/** Blocks of the call that `seat` claimed and did not complete (after its thread died). */
+export function unfinishedBlocks(call: TeamCall, seat: number): number[] {
+  const w = words(call.control);
+  const out: number[] = [];
+  for (let b = 0; b < call.blocks; b++) {
+    if (Atomics.load(w, HEADER + b) === seat + 1 && Atomics.load(w, HEADER + call.control.maxBlocks + b) !== call.seq) out.push(b);
+  }
+  return out;
+}
+
+/** Blocks complete so far. */
+export function blocksDone(call: TeamCall): number {
+  return Atomics.load(words(call.control), DONE);
+}
+
+/**
+ * Blocks this thread up to `ms` until every block of the call is complete; true if they are. Atomics.wait is
+ * a futex: the thread that completes the last block wakes the waiter directly, not through an event loop.
+ */
+export function waitTeam(call: TeamCall, ms: number): boolean {
+  const w = words(call.control);
+  const until = performance.now() + ms;
+  for (;;) {
+    const done = Atomics.load(w, DONE);
+    if (done >= call.blocks) return true;
+    const left = until - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(w, DONE, done, left);
+  }
+}
+
+/** Resolves when the count of complete blocks changes, or after `ms` (without blocking this thread). */
+export async function teamProgress(call: TeamCall, ms: number): Promise<void> {
+  const w = words(call.control);
+  const done = Atomics.load(w, DONE);
+  if (done >= call.blocks) return;
+  // Atomics.waitAsync: ES2024, in Node since 16; typed here for the es2022 lib
+  const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: unknown } }).waitAsync;
+  const r = waitAsync(w, DONE, done, ms);
+  if (r.async) await r.value;
+}
+
+/** Main thread -> team worker (worker/team-worker.ts). */
+export type TeamMessage =
+  | { readonly type: 'attach'; readonly run: SweepRun }
+  | {
+      readonly type: 'call';
+      readonly runId: string;
+      readonly call: TeamCall;
+      readonly op: RangeOp;
+      readonly inject?: InjectedFault;
+    };
+
+/** Team worker -> main thread. */
+export type TeamReply =
+  | { readonly type: 'attached'; readonly runId: string; readonly attachMs: number; readonly threadId: number }
+  | { readonly type: 'attach-failed'; readonly runId: string; readonly message: string }
+  | { readonly type: 'done'; readonly seq: number; readonly blocks: number; readonly ms: number };
+
+/** A range of rows at time t that updateRange rewrites: `seq` numbers the dispatch, never 0 (retry safety). */
 interface RowsUpdate {
   readonly t: number;
   readonly rowFrom: number;
@@ -192,8 +241,6 @@ export interface SweepResult {
   readonly restoredRows: number;
   /** Milliseconds this task spent building the run's Problem first (a thread's first task of a run), else 0. */
   readonly attachMs: number;
-  /** Blocks this task ran (team calls; else 0). */
-  readonly blocks: number;
   /** When the kernels started and ended, ms on the shared clock (performance.timeOrigin + performance.now()). */
   readonly startedAt: number;
   readonly endedAt: number;

@@ -19,10 +19,7 @@ import { flowRange } from '../shared/kernels/flow.ts';
 import { restoreRows, runRange, type RangeContext, type RowGuard } from '../shared/sweep-rows.ts';
 import {
   attachTables,
-  blockRange,
-  claimBlock,
   describeTask,
-  finishBlock,
   problemFingerprint,
   rangeOp,
   rowGuardOf,
@@ -32,7 +29,7 @@ import {
   type SweepTask,
 } from './sweep-protocol.ts';
 
-interface Attached extends RangeContext {
+export interface Attached extends RangeContext {
   readonly id: string;
   readonly guard: RowGuard;
 }
@@ -40,7 +37,8 @@ interface Attached extends RangeContext {
 // One run at a time per thread: a new run id replaces the cached one.
 let attached: Attached | undefined;
 
-async function attach(run: SweepRun): Promise<Attached> {
+/** The run's Problem and table views, built once per run id per thread (worker/team-worker.ts uses it too). */
+export async function attach(run: SweepRun): Promise<Attached> {
   if (attached?.id === run.id) return attached;
   attached = undefined; // let the previous run's Problem go before building the next
   const family = await resolveGameFamily(run.spec.game, importGameModule);
@@ -83,25 +81,15 @@ export default async function sweep(task: SweepTask): Promise<SweepResult> {
 
 function perform(task: SweepTask, a: Attached, attachMs: number): SweepResult {
   const t0 = performance.now();
-  if (task.kind === 'attach') return { threadId, ms: 0, restoredRows: 0, attachMs, blocks: 0, startedAt: clock(t0), endedAt: clock(t0) };
+  if (task.kind === 'attach') return { threadId, ms: 0, restoredRows: 0, attachMs, startedAt: clock(t0), endedAt: clock(t0) };
   const inject = task.inject;
   const half = inject?.at === 'mid' ? () => fail(inject) : undefined;
   if (inject?.at === 'start') fail(inject);
   let restoredRows = 0;
-  let blocks = 0;
   if (task.kind === 'flowRows') {
     const { tFrom, tTo, rowFrom, rowTo } = task;
     if (inject) fail(inject);
     for (let t = tFrom; t < tTo; t++) flowRange(a.problem, a.tables.minorPolicy, a.tables.nextCell, t * a.problem.rows + rowFrom, t * a.problem.rows + rowTo);
-  } else if (task.team) {
-    // claim blocks until none is left; an injected 'mid' fault hits half way through the first block
-    const op = rangeOp(task);
-    for (let b = claimBlock(task.team); b >= 0; b = claimBlock(task.team)) {
-      const [from, to] = blockRange(task.team, b);
-      runRange(a, op, from, to, blocks === 0 ? half : undefined);
-      finishBlock(task.team, b);
-      blocks++;
-    }
   } else {
     const op = rangeOp(task);
     const [from, to] = task.kind === 'flow' ? [task.from, task.to] : [task.rowFrom, task.rowTo];
@@ -110,7 +98,7 @@ function perform(task: SweepTask, a: Attached, attachMs: number): SweepResult {
     runRange(a, op, from, to, half);
   }
   const t1 = performance.now();
-  return { threadId, ms: t1 - t0, restoredRows, attachMs, blocks, startedAt: clock(t0), endedAt: clock(t1) };
+  return { threadId, ms: t1 - t0, restoredRows, attachMs, startedAt: clock(t0), endedAt: clock(t1) };
 }
 
 /** A thread's performance.now() on the clock every thread shares. */
@@ -118,7 +106,7 @@ function clock(now: number): number {
   return performance.timeOrigin + now;
 }
 
-function fail(fault: InjectedFault): never {
+export function fail(fault: InjectedFault): never {
   if (fault.mode === 'exit') process.exit(70);
   if (fault.mode === 'hang') for (;;);
   throw new Error(`injected fault (${fault.at})`);
