@@ -37,6 +37,8 @@ export interface SolveSettings extends RunIdentity {
   threads: number;
   /** Write a checkpoint every K iterations (0 = never). */
   checkpointEvery: number;
+  /** Seconds: the least deadline of the game check and of each thread task (coordinator/task-deadline.ts). */
+  taskTimeout: number;
 }
 
 export interface RawSolveFlags {
@@ -56,6 +58,7 @@ export interface RawSolveFlags {
   inner?: string;
   init?: string;
   checkpointEvery?: string;
+  taskTimeout?: string;
 }
 
 export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating'];
@@ -87,6 +90,7 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
   const inner = positiveInt('--inner', flags.inner ?? '1');
   const init = flags.init === undefined ? undefined : oneOf('--init', flags.init, INITS);
   const checkpointEvery = flags.checkpointEvery === undefined ? 0 : positiveInt('--checkpoint-every', flags.checkpointEvery);
+  const taskTimeout = flags.taskTimeout === undefined ? 60 : numberIn('--task-timeout', flags.taskTimeout, 0, Infinity, false);
   if (flags.discount !== undefined && horizon !== 'infinite') throw new OptionError('--discount: only with --horizon infinite');
   if (flags.inner !== undefined && algorithm !== 'alternating') throw new OptionError('--inner: only with --algorithm alternating');
   if (flags.softmax && algorithm === 'omd') throw new OptionError('--softmax: OMD always uses softmax; set --temperature');
@@ -104,7 +108,7 @@ export function parseSolveFlags(flags: RawSolveFlags, loaded?: GameFamily): Solv
   const out = flags.out ?? `results/${label}-${algorithm}-m${bins}`;
   return {
     game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
-    softmax: Boolean(flags.softmax), temperature, inner, init, checkpointEvery,
+    softmax: Boolean(flags.softmax), temperature, inner, init, checkpointEvery, taskTimeout,
   };
 }
 

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 
 export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker', threads: number): Piscina<T, R> {
@@ -19,10 +20,22 @@ export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker'
 }
 
 /**
+ * One plain worker thread running worker/<name>.ts (or .js), for the local executor's team and the game check.
+ * A .ts entry is require()d by a small script after tsx's CommonJS hooks are registered: Node 20 loads a
+ * worker's own entry before the hooks that execArgv registers are in place, and tsx's ESM hooks do not reach
+ * worker threads (Piscina's worker loads its module later, once they are).
+ */
+export function startWorkerThread(worker: 'team-worker' | 'game-check-worker', workerData: unknown): Worker {
+  const filename = fileURLToPath(new URL(`../worker/${worker}${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+  const hooks = filename.endsWith('.ts') ? `require(${JSON.stringify(createRequire(import.meta.url).resolve('tsx/cjs'))});` : '';
+  return new Worker(`${hooks}require(${JSON.stringify(filename)});`, { eval: true, workerData, execArgv: workerExecArgv(filename) });
+}
+
+/**
  * Node 20 cannot load a .ts worker by itself. Under `tsx` the threads inherit its loader through
  * process.execArgv; under bin/m3fg.js (tsx's register API) and vitest they do not, so add it (toolchain.md).
  */
-export function workerExecArgv(filename: string): string[] {
+function workerExecArgv(filename: string): string[] {
   if (!filename.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) return [...process.execArgv];
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return [...process.execArgv, '--import', tsx];

@@ -4,13 +4,10 @@
 // its own blocks has not). Seat i is worker i; a worker that exits is replaced at once in the same seat and
 // attached to the current run; `onExit` tells the executor which seat died (so it can redo that seat's blocks).
 
-import { Worker } from 'node:worker_threads';
-import { extname } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { SweepRun, TeamMessage, TeamReply } from '../worker/sweep-protocol.ts';
-import { workerExecArgv } from './thread-pool.ts';
+import { startWorkerThread } from './thread-pool.ts';
 
 interface Seat {
   worker: Worker;
@@ -64,12 +61,7 @@ export class ThreadTeam {
   }
 
   private spawn(seat: number): Seat {
-    const filename = fileURLToPath(new URL(`../worker/team-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-    // a .ts entry is require()d by a small script after tsx's CommonJS hooks are registered: Node 20 loads a
-    // worker's own entry before the hooks that execArgv registers are in place, and tsx's ESM hooks do not
-    // reach worker threads (Piscina's worker loads its module later, once they are)
-    const hooks = filename.endsWith('.ts') ? `require(${JSON.stringify(createRequire(import.meta.url).resolve('tsx/cjs'))});` : '';
-    const worker = new Worker(`${hooks}require(${JSON.stringify(filename)});`, { eval: true, workerData: { seat }, execArgv: workerExecArgv(filename) });
+    const worker = startWorkerThread('team-worker', { seat });
     const entry: Seat = { worker, attached: Promise.resolve(), ready: false, threadId: worker.threadId };
     let failure: Error | undefined;
     worker.on('message', (r: TeamReply) => {

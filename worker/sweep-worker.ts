@@ -57,7 +57,7 @@ export async function attach(run: SweepRun): Promise<Attached> {
  * do not reach worker threads on Node 20, while its CommonJS hooks (which loaded this file) do, so fall back
  * to require() when import() does not know the extension.
  */
-async function importGameModule(specifier: string): Promise<Record<string, unknown>> {
+export async function importGameModule(specifier: string): Promise<Record<string, unknown>> {
   const path = isGamePath(specifier) ? resolve(specifier) : specifier;
   try {
     return (await import(isGamePath(specifier) ? pathToFileURL(path).href : specifier)) as Record<string, unknown>;

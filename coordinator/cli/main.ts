@@ -12,6 +12,7 @@ import { registerReportCommand } from './report.ts';
 import { registerNplayerCommand } from './nplayer.ts';
 import { addNatsOptions, registerWorkerCommand } from './worker.ts';
 import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
+import { TaskTimeoutError } from '../task-deadline.ts';
 import { natsOptionsFrom } from '../../worker/nats-transport.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--threads <N>', 'worker threads; 1 runs inline (default: all cores)')
     .option('--checkpoint-every <K>', 'write DIR/checkpoint.bin every K iterations (atomically)')
     .option('--resume <dir>', 'continue the run checkpointed in DIR (other flags must match it)')
+    .option('--task-timeout <seconds>', 'least deadline for a user game\'s check and for each thread task (default 60)')
     .option('--quiet', 'no progress bar or summary')
     .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)');
   addNatsOptions(solveCommand, 'run the sweeps on the worker nodes of this NATS server (nats://host:port) instead of local threads')
@@ -116,6 +118,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     init: saved.init,
     out: dir,
     threads: flags.threads,
+    taskTimeout: flags.taskTimeout,
     checkpointEvery: flags.checkpointEvery ?? String(saved.checkpointEvery),
   });
   if (resume.iteration > settings.iterations) {
@@ -134,7 +137,7 @@ function report(err: unknown): number {
     process.stderr.write(`m3fg: ${err.message}\n`);
     return 2;
   }
-  if (err instanceof ClusterError) {
+  if (err instanceof ClusterError || err instanceof TaskTimeoutError) {
     // the cluster could not finish (no nodes, a task that failed every attempt): the environment, not a bug
     process.stderr.write(`m3fg: ${err.message}\n`);
     return 1;
