@@ -142,7 +142,7 @@ export interface LocalExecutorOptions {
   deadline?: Partial<TaskDeadline>;
   /** Milliseconds it took to build the Problem here: a worker's first task of a run builds it too (deadlines). */
   setupMs?: number;
-  /** Team calls: whether the calling thread claims blocks too (default true; tests set false so the workers do all). */
+  /** Team calls: whether the calling thread claims blocks too (default true; tests set false so that the workers, once attached, do all). */
   callerJoins?: boolean;
   faults?: FaultPlan[];
   logger?: Logger;
@@ -159,8 +159,10 @@ export interface CallRecord {
   readonly team: boolean;
   /** Team calls: tasks posted to workers (the idle ones). */
   readonly posted: number;
-  /** Team calls: blocks the calling thread ran, and its kernels' time (ms). */
+  /** Team calls: blocks the calling thread ran as its share, and its kernels' time (ms). */
   readonly callerBlocks: number;
+  /** Team calls: blocks the calling thread ran after a worker died (its unfinished ones, and the unclaimed). */
+  readonly recoveredBlocks: number;
   readonly callerMs: number;
   readonly startedAt: number;
   readonly endedAt: number;
@@ -215,6 +217,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** A chunk's task before the attempt number and any injected fault are filled in. */
 type ChunkBase = DistributiveOmit<ChunkTask, 'attempt' | 'inject'>;
 
+/** The least deadline of a worker's start-up and Problem build (ms); a user game was checked before. */
+const STARTUP_MS = 60_000;
 /** Prior cost per unit (ms) until the first measurement. */
 const PRIOR_MS_PER_UNIT = 1e-3;
 /** Calls the cost estimate looks back over. */
@@ -431,6 +435,7 @@ export class LocalExecutor implements Executor {
 
   /** A team call (see the file comment): the calling thread and every worker claim blocks of [0, units). */
   private async teamSweep(kind: SweepKind, units: number, op: RangeOp): Promise<void> {
+    if (!this.callerJoins) await this.whenReady(); // the workers alone (tests): they must be there
     const ctx = this.ctx!;
     const team = this.team!;
     const cost = this.cost[kind];
@@ -449,17 +454,14 @@ export class LocalExecutor implements Executor {
     let callerBlocks = 0;
     let callerUnits = 0;
     const c0 = performance.now();
-    if (this.callerJoins || team.readyCount() === 0) {
-      const mine: RangeContext = { problem: ctx.problem, tables: ctx.tables, scratch: ctx.scratch };
+    if (this.callerJoins) {
       for (let b = claimBlock(call, team.size); b >= 0; b = claimBlock(call, team.size)) {
-        const [from, to] = blockRange(call, b);
-        runRange(mine, op, from, to);
-        finishBlock(call, b);
+        callerUnits += this.runBlockHere(call, op, b, false);
         callerBlocks++;
-        callerUnits += to - from;
       }
     }
     const callerMs = performance.now() - c0;
+    const recovered0 = this.counters.recoveredBlocks;
     try {
       // a worker still on its last block: wait for the count (a futex), briefly; then without blocking
       if (!waitTeam(call, Math.max(2, (4 * expectedMs) / blocks))) await this.awaitTeam(call, op, expectedMs);
@@ -471,7 +473,7 @@ export class LocalExecutor implements Executor {
     this.counters.maxChunks = Math.max(this.counters.maxChunks, blocks);
     if (callerUnits > 0) cost.observe(callerMs, callerUnits);
     this.calls[kind].sharded++;
-    this.onCall?.({ kind, units, chunks: blocks, team: true, posted: team.size, callerBlocks, callerMs, startedAt, endedAt, results: [] });
+    this.onCall?.({ kind, units, chunks: blocks, team: true, posted: team.size, callerBlocks, recoveredBlocks: this.counters.recoveredBlocks - recovered0, callerMs, startedAt, endedAt, results: [] });
   }
 
   /**
@@ -483,14 +485,18 @@ export class LocalExecutor implements Executor {
     const team = this.team!;
     const limit = deadlineMs(this.deadline, expectedMs + this.setupMs);
     const t0 = performance.now();
-    const mine: RangeContext = { problem: ctx.problem, tables: ctx.tables, scratch: ctx.scratch };
     for (;;) {
-      for (const seat of this.current!.dead.splice(0)) {
+      const dead = this.current!.dead.splice(0);
+      for (const seat of dead) {
         for (const b of unfinishedBlocks(call, seat)) {
-          const [from, to] = blockRange(call, b);
-          if (op.kind === 'step' || op.kind === 'update') this.counters.restoredRows += restoreRows(ctx.problem, ctx.guard!, op.t, from, to, op.seq);
-          runRange(mine, op, from, to);
-          finishBlock(call, b);
+          this.runBlockHere(call, op, b, true);
+          this.counters.recoveredBlocks++;
+        }
+      }
+      // after a death the calling thread also takes what nobody claimed (its replacement never saw this call)
+      if (dead.length > 0) {
+        for (let b = claimBlock(call, team.size); b >= 0; b = claimBlock(call, team.size)) {
+          this.runBlockHere(call, op, b, false);
           this.counters.recoveredBlocks++;
         }
       }
@@ -511,6 +517,19 @@ export class LocalExecutor implements Executor {
       }
       await teamProgress(call, Math.min(50, limit - elapsed + 1));
     }
+  }
+
+  /**
+   * Block b of a team call on the calling thread, unguarded (it cannot fail apart from the call); `restore`
+   * first puts back the rows a dead worker had begun updating. Returns the block's units.
+   */
+  private runBlockHere(call: TeamCall, op: RangeOp, b: number, restore: boolean): number {
+    const { problem, tables, scratch, guard } = this.ctx!;
+    const [from, to] = blockRange(call, b);
+    if (restore && (op.kind === 'step' || op.kind === 'update')) this.counters.restoredRows += restoreRows(problem, guard!, op.t, from, to, op.seq);
+    runRange({ problem, tables, scratch }, op, from, to);
+    finishBlock(call, b);
+    return to - from;
   }
 
   /** A team worker exited (a crash, an injected fault, a deadline): its blocks in the current call get redone. */
@@ -541,7 +560,7 @@ export class LocalExecutor implements Executor {
     if (sample === undefined) this.counters.unbookedCalls++;
     else this.overhead.observe(sample, 1);
     this.calls[kind].sharded++;
-    this.onCall?.({ kind, units, chunks, team: false, posted: chunks, callerBlocks: 0, callerMs: 0, startedAt, endedAt, results, overheadSample: sample });
+    this.onCall?.({ kind, units, chunks, team: false, posted: chunks, callerBlocks: 0, recoveredBlocks: 0, callerMs: 0, startedAt, endedAt, results, overheadSample: sample });
   }
 
   /** One chunk, retried on a fresh task up to maxAttempts times (a deadline is not retried). */
@@ -573,7 +592,8 @@ export class LocalExecutor implements Executor {
   private async runTask(task: SweepTask, expectedMs: number): Promise<ChunkResult> {
     const pool = this.pool;
     if (!pool) throw new Error('local executor: closed');
-    const limit = deadlineMs(this.deadline, expectedMs + this.setupMs);
+    // a thread's first task starts the thread and builds the Problem: never less than a minute for that
+    const limit = Math.max(deadlineMs(this.deadline, expectedMs + this.setupMs), task.kind === 'attach' ? STARTUP_MS : 0);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), limit);
     try {

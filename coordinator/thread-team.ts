@@ -45,11 +45,6 @@ export class ThreadTeam {
     this.seats[seat].worker.postMessage(message);
   }
 
-  /** Workers attached to the current run. */
-  readyCount(): number {
-    return this.seats.filter((s) => s.ready).length;
-  }
-
   /** Ends seat i's worker now (a deadline); it is replaced like any worker that exits. */
   terminate(seat: number): void {
     void this.seats[seat]?.worker.terminate();
