@@ -19,6 +19,8 @@ interface Seat {
 
 export class ThreadTeam {
   private readonly seats: Seat[] = [];
+  /** Per seat, the messages sent to it (a worker lingering after a call waits on its word). */
+  private readonly signals: Int32Array;
   private run?: SweepRun;
   private closed = false;
   /** Blocks the workers ran (from their 'done' replies, taken in whenever the event loop turns). */
@@ -30,6 +32,7 @@ export class ThreadTeam {
     private readonly onExit: (seat: number, error: Error) => void,
     private readonly logger?: Logger,
   ) {
+    this.signals = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, size)));
     for (let i = 0; i < size; i++) this.seats.push(this.spawn(i));
   }
 
@@ -43,6 +46,8 @@ export class ThreadTeam {
   /** Sends a message to seat i's worker (each handles its messages in order). */
   send(seat: number, message: TeamMessage): void {
     this.seats[seat].worker.postMessage(message);
+    Atomics.add(this.signals, seat, 1);
+    Atomics.notify(this.signals, seat);
   }
 
   /** Ends seat i's worker now (a deadline); it is replaced like any worker that exits. */
@@ -56,7 +61,7 @@ export class ThreadTeam {
   }
 
   private spawn(seat: number): Seat {
-    const worker = startWorkerThread('team-worker', { seat });
+    const worker = startWorkerThread('team-worker', { seat, signals: this.signals.buffer });
     const entry: Seat = { worker, attached: Promise.resolve(), ready: false, threadId: worker.threadId };
     let failure: Error | undefined;
     worker.on('message', (r: TeamReply) => {
@@ -96,6 +101,6 @@ export class ThreadTeam {
       s.worker.once('exit', () => reject(new Error(`thread ${s.threadId}, attach run ${run.id}: the thread exited`)));
     });
     s.attached.catch(() => {}); // awaited through attach(); a replacement's failure shows up in the calls
-    s.worker.postMessage({ type: 'attach', run } satisfies TeamMessage);
+    this.send(seat, { type: 'attach', run });
   }
 }
