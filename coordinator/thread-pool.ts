@@ -1,5 +1,6 @@
-// A Piscina pool of `threads` long-lived workers running worker/<name>.ts (or .js), shared by the local sweep
-// executor and the N-player episode runner.
+// Worker threads running worker/<name>.ts (or .js): a Piscina pool of `threads` long-lived workers (the local
+// executor's fixed chunks, the cluster node, the N-player episode runner), or one plain thread (the local
+// executor's team, the game check).
 
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';

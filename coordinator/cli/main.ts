@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--inner <k>', 'alternating: the major player updates every k + 1 iterations (default 1)')
     .option('--init <policy>', 'initial policies: first | last | uniform (default first; uniform for softmax)')
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
-    .option('--threads <N>', 'worker threads; 1 runs inline (default: all cores)')
+    .option('--threads <N>', 'threads, the calling one included; 1 runs inline (default: all cores)')
     .option('--checkpoint-every <K>', 'write DIR/checkpoint.bin every K iterations (atomically)')
     .option('--resume <dir>', 'continue the run checkpointed in DIR (other flags must match it)')
     .option('--task-timeout <seconds>', 'least deadline for a user game\'s check and for each thread task (default 60)')
