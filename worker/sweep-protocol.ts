@@ -89,7 +89,8 @@ const BLOCKS = 2;
 const HEADER = 4;
 
 export interface TeamControl {
-  readonly buffer: SharedArrayBuffer;
+  /** The control words (a view on a SharedArrayBuffer: a message carries it without copying). */
+  readonly words: Int32Array;
   readonly maxBlocks: number;
 }
 
@@ -103,11 +104,11 @@ export interface TeamCall {
 }
 
 export function createTeamControl(maxBlocks: number): TeamControl {
-  return { buffer: new SharedArrayBuffer((HEADER + 2 * maxBlocks) * 4), maxBlocks };
+  return { words: new Int32Array(new SharedArrayBuffer((HEADER + 2 * maxBlocks) * 4)), maxBlocks };
 }
 
 function words(control: TeamControl): Int32Array {
-  return new Int32Array(control.buffer);
+  return control.words;
 }
 
 /** Opens a call of `blocks` blocks (the calling thread, before it sends the call to the workers). */
