@@ -315,7 +315,7 @@ export class LocalExecutor implements Executor {
     } else {
       this.team ??= new ThreadTeam(this.poolThreads, (seat, err) => this.workerExited(seat, err), this.logger);
       this.control ??= createTeamControl((this.poolThreads + 1) * this.rule.maxBlocksPerThread);
-      attached = this.team.attach(run);
+      attached = this.team.attach(run, this.control);
     }
     warmup.promise = attached.then(
       () => {
@@ -448,7 +448,7 @@ export class LocalExecutor implements Executor {
     this.current = { call, dead: [] };
     const startedAt = clock();
     for (let seat = 0; seat < team.size; seat++) {
-      team.send(seat, { type: 'call', runId: ctx.run.id, call, op, inject: this.takeFault(kind, op, seat) });
+      team.send(seat, { type: 'call', runId: ctx.run.id, call: { seq, blocks, units }, op, inject: this.takeFault(kind, op, seat) });
     }
     // the calling thread's share (seat team.size), unguarded: it cannot fail apart from the call
     let callerBlocks = 0;

@@ -6,7 +6,7 @@
 
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { SweepRun, TeamMessage, TeamReply } from '../worker/sweep-protocol.ts';
+import type { SweepRun, TeamControl, TeamMessage, TeamReply } from '../worker/sweep-protocol.ts';
 import { startWorkerThread } from './thread-pool.ts';
 
 interface Seat {
@@ -22,6 +22,7 @@ export class ThreadTeam {
   /** Per seat, the messages sent to it (a worker lingering after a call waits on its word). */
   private readonly signals: Int32Array;
   private run?: SweepRun;
+  private control?: TeamControl;
   private closed = false;
   /** Blocks the workers ran (from their 'done' replies, taken in whenever the event loop turns). */
   workerBlocks = 0;
@@ -37,8 +38,9 @@ export class ThreadTeam {
   }
 
   /** Has every worker build `run`'s Problem; resolves when all have (rejects with the first failure). */
-  attach(run: SweepRun): Promise<void> {
+  attach(run: SweepRun, control: TeamControl): Promise<void> {
     this.run = run;
+    this.control = control;
     for (let i = 0; i < this.size; i++) this.attachSeat(i);
     return Promise.all(this.seats.map((s) => s.attached)).then(() => undefined);
   }
@@ -101,6 +103,6 @@ export class ThreadTeam {
       s.worker.once('exit', () => reject(new Error(`thread ${s.threadId}, attach run ${run.id}: the thread exited`)));
     });
     s.attached.catch(() => {}); // awaited through attach(); a replacement's failure shows up in the calls
-    this.send(seat, { type: 'attach', run });
+    this.send(seat, { type: 'attach', run, control: this.control! });
   }
 }

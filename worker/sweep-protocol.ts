@@ -196,11 +196,12 @@ export async function teamProgress(call: TeamCall, ms: number): Promise<void> {
 
 /** Main thread -> team worker (worker/team-worker.ts). */
 export type TeamMessage =
-  | { readonly type: 'attach'; readonly run: SweepRun }
+  /** The run, and the team's control words (sent once: posting a SharedArrayBuffer costs far more than numbers). */
+  | { readonly type: 'attach'; readonly run: SweepRun; readonly control: TeamControl }
   | {
       readonly type: 'call';
       readonly runId: string;
-      readonly call: TeamCall;
+      readonly call: Omit<TeamCall, 'control'>;
       readonly op: RangeOp;
       readonly inject?: InjectedFault;
     };

@@ -8,7 +8,7 @@
 import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { attach, fail, type Attached } from './sweep-worker.ts';
 import { runRange } from '../shared/sweep-rows.ts';
-import { blockRange, claimBlock, finishBlock, type TeamMessage, type TeamReply } from './sweep-protocol.ts';
+import { blockRange, claimBlock, finishBlock, type TeamCall, type TeamControl, type TeamMessage, type TeamReply } from './sweep-protocol.ts';
 
 const { seat, signals: signalBuffer } = workerData as { seat: number; signals: SharedArrayBuffer };
 /** signals[seat] counts the messages sent to this worker (the executor adds one and notifies after each). */
@@ -18,6 +18,7 @@ const port = parentPort!;
 const SPIN_MS = 0.1;
 const LINGER_MS = 2;
 let current: Attached | undefined;
+let control: TeamControl | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (message: TeamMessage) => {
@@ -34,6 +35,7 @@ async function handle(message: TeamMessage): Promise<void> {
     const t0 = performance.now();
     try {
       current = await attach(message.run);
+      control = message.control;
     } catch (err) {
       reply({ type: 'attach-failed', runId: message.run.id, message: (err as Error)?.message ?? String(err) });
       return;
@@ -53,8 +55,9 @@ async function handle(message: TeamMessage): Promise<void> {
   }
 }
 
-function runCall({ runId, call, op, inject }: Extract<TeamMessage, { type: 'call' }>): void {
-  if (current?.id !== runId) return;
+function runCall({ runId, call: numbers, op, inject }: Extract<TeamMessage, { type: 'call' }>): void {
+  if (current?.id !== runId || !control) return;
+  const call: TeamCall = { ...numbers, control };
   const half = inject?.at === 'mid' ? () => fail(inject) : undefined;
   if (inject?.at === 'start') fail(inject);
   const t0 = performance.now();
