@@ -448,7 +448,7 @@ export class LocalExecutor implements Executor {
     this.current = { call, dead: [] };
     const startedAt = clock();
     for (let seat = 0; seat < team.size; seat++) {
-      team.send(seat, { type: 'call', runId: ctx.run.id, call: { seq, blocks, units }, op, inject: this.takeFault(kind, op, seat) });
+      team.call(seat, { seq, blocks, units }, op, this.takeFault(kind, op, seat));
     }
     // the calling thread's share (seat team.size), unguarded: it cannot fail apart from the call
     let callerBlocks = 0;

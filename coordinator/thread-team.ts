@@ -6,7 +6,9 @@
 
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { SweepRun, TeamControl, TeamMessage, TeamReply } from '../worker/sweep-protocol.ts';
+import type { InjectedFault, SweepRun, TeamCall, TeamControl, TeamMessage, TeamReply } from '../worker/sweep-protocol.ts';
+import { createMailbox, deliver, type Mailbox } from '../worker/team-mailbox.ts';
+import type { RangeOp } from '../shared/sweep-rows.ts';
 import { startWorkerThread } from './thread-pool.ts';
 
 interface Seat {
@@ -19,8 +21,10 @@ interface Seat {
 
 export class ThreadTeam {
   private readonly seats: Seat[] = [];
-  /** Per seat, the messages sent to it (a worker lingering after a call waits on its word). */
-  private readonly signals: Int32Array;
+  /** Where a call goes to a worker lingering after the previous one (worker/team-mailbox.ts). */
+  private readonly mailbox: Mailbox;
+  /** Numbers the runs attached, so a call says which run it belongs to. */
+  runNumber = 0;
   private run?: SweepRun;
   private control?: TeamControl;
   private closed = false;
@@ -33,7 +37,7 @@ export class ThreadTeam {
     private readonly onExit: (seat: number, error: Error) => void,
     private readonly logger?: Logger,
   ) {
-    this.signals = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, size)));
+    this.mailbox = createMailbox(size);
     for (let i = 0; i < size; i++) this.seats.push(this.spawn(i));
   }
 
@@ -41,6 +45,7 @@ export class ThreadTeam {
   attach(run: SweepRun, control: TeamControl): Promise<void> {
     this.run = run;
     this.control = control;
+    this.runNumber++;
     for (let i = 0; i < this.size; i++) this.attachSeat(i);
     return Promise.all(this.seats.map((s) => s.attached)).then(() => undefined);
   }
@@ -48,8 +53,12 @@ export class ThreadTeam {
   /** Sends a message to seat i's worker (each handles its messages in order). */
   send(seat: number, message: TeamMessage): void {
     this.seats[seat].worker.postMessage(message);
-    Atomics.add(this.signals, seat, 1);
-    Atomics.notify(this.signals, seat);
+  }
+
+  /** Sends a call of the current run to seat i: through its mailbox if the worker lingers, else as a message. */
+  call(seat: number, call: Omit<TeamCall, 'control'>, op: RangeOp, inject?: InjectedFault): void {
+    if (!inject && deliver(this.mailbox, seat, { run: this.runNumber, call, op })) return;
+    this.send(seat, { type: 'call', run: this.runNumber, call, op, inject });
   }
 
   /** Ends seat i's worker now (a deadline); it is replaced like any worker that exits. */
@@ -63,7 +72,8 @@ export class ThreadTeam {
   }
 
   private spawn(seat: number): Seat {
-    const worker = startWorkerThread('team-worker', { seat, signals: this.signals.buffer });
+    Atomics.store(this.mailbox.state, seat, 0); // a dead predecessor's seat may not be left lingering
+    const worker = startWorkerThread('team-worker', { seat, mailbox: this.mailbox });
     const entry: Seat = { worker, attached: Promise.resolve(), ready: false, threadId: worker.threadId };
     let failure: Error | undefined;
     worker.on('message', (r: TeamReply) => {
@@ -103,6 +113,6 @@ export class ThreadTeam {
       s.worker.once('exit', () => reject(new Error(`thread ${s.threadId}, attach run ${run.id}: the thread exited`)));
     });
     s.attached.catch(() => {}); // awaited through attach(); a replacement's failure shows up in the calls
-    this.send(seat, { type: 'attach', run, control: this.control! });
+    this.send(seat, { type: 'attach', run, runNumber: this.runNumber, control: this.control! });
   }
 }

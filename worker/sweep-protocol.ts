@@ -197,10 +197,11 @@ export async function teamProgress(call: TeamCall, ms: number): Promise<void> {
 /** Main thread -> team worker (worker/team-worker.ts). */
 export type TeamMessage =
   /** The run, and the team's control words (sent once: posting a SharedArrayBuffer costs far more than numbers). */
-  | { readonly type: 'attach'; readonly run: SweepRun; readonly control: TeamControl }
+  | { readonly type: 'attach'; readonly run: SweepRun; readonly runNumber: number; readonly control: TeamControl }
   | {
       readonly type: 'call';
-      readonly runId: string;
+      /** The attach's runNumber: a call of another run is not this worker's to take. */
+      readonly run: number;
       readonly call: Omit<TeamCall, 'control'>;
       readonly op: RangeOp;
       readonly inject?: InjectedFault;

@@ -6,29 +6,33 @@
 // nothing to claim. Any failure ends the thread (the executor sees it exit and replaces it).
 
 import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
+import { awaitMail, startLinger, stopLinger, takeMail, type Mailbox } from './team-mailbox.ts';
 import { attach, fail, type Attached } from './sweep-worker.ts';
 import { runRange } from '../shared/sweep-rows.ts';
 import { blockRange, claimBlock, finishBlock, type TeamCall, type TeamControl, type TeamMessage, type TeamReply } from './sweep-protocol.ts';
 
-const { seat, signals: signalBuffer } = workerData as { seat: number; signals: SharedArrayBuffer };
-/** signals[seat] counts the messages sent to this worker (the executor adds one and notifies after each). */
-const signals = new Int32Array(signalBuffer);
+const { seat, mailbox } = workerData as { seat: number; mailbox: Mailbox };
 const port = parentPort!;
 /** After a call, how long a worker keeps watching for the next one: spinning, then in a futex wait (ms). */
-const SPIN_MS = 0.1;
+const SPIN_MS = 0.5;
 const LINGER_MS = 2;
 let current: Attached | undefined;
 let control: TeamControl | undefined;
+let runNumber = -1;
 let queue: Promise<void> = Promise.resolve();
 
-port.on('message', (message: TeamMessage) => {
+type Call = Pick<Extract<TeamMessage, { type: 'call' }>, 'run' | 'call' | 'op' | 'inject'>;
+
+port.on('message', (message: TeamMessage) => enqueue(message));
+
+function enqueue(message: TeamMessage): void {
   queue = queue.then(() => handle(message)).catch((err: unknown) => {
     // the executor sees the thread exit and recovers; the error text goes with it
     setImmediate(() => {
       throw err;
     });
   });
-});
+}
 
 async function handle(message: TeamMessage): Promise<void> {
   if (message.type === 'attach') {
@@ -36,6 +40,7 @@ async function handle(message: TeamMessage): Promise<void> {
     try {
       current = await attach(message.run);
       control = message.control;
+      runNumber = message.runNumber;
     } catch (err) {
       reply({ type: 'attach-failed', runId: message.run.id, message: (err as Error)?.message ?? String(err) });
       return;
@@ -43,20 +48,18 @@ async function handle(message: TeamMessage): Promise<void> {
     reply({ type: 'attached', runId: message.run.id, attachMs: performance.now() - t0, threadId });
     return;
   }
-  // a call, then any that follow at once (linger), in a loop
-  let next: TeamMessage | undefined = message;
-  while (next?.type === 'call') {
-    runCall(next);
-    next = linger();
-  }
-  if (next) {
-    const attachment = next;
-    queue = queue.then(() => handle(attachment));
+  // a call, then those that follow at once (linger), in a loop
+  let pending: Call[] = [message];
+  while (pending.length > 0) {
+    for (const c of pending) runCall(c);
+    const next = linger();
+    pending = next.calls;
+    if (next.other) enqueue(next.other);
   }
 }
 
-function runCall({ runId, call: numbers, op, inject }: Extract<TeamMessage, { type: 'call' }>): void {
-  if (current?.id !== runId || !control) return;
+function runCall({ run, call: numbers, op, inject }: Call): void {
+  if (run !== runNumber || !current || !control) return;
   const call: TeamCall = { ...numbers, control };
   const half = inject?.at === 'mid' ? () => fail(inject) : undefined;
   if (inject?.at === 'start') fail(inject);
@@ -73,21 +76,31 @@ function runCall({ runId, call: numbers, op, inject }: Extract<TeamMessage, { ty
 
 /**
  * The next call usually follows within microseconds (the T steps of a sweep, each a barrier), and a thread
- * that goes back to its event loop sleeps until the kernel wakes it for the message, 0.2 ms to several ms on
- * a virtual machine whose vCPU went idle. So watch for the next message for a moment, spinning briefly and
- * then waiting on this seat's signal word (a futex the sender notifies), and take it synchronously.
+ * that goes back to its event loop sleeps until the kernel wakes it for a message, 0.2 ms to several ms on a
+ * virtual machine whose vCPU went idle. So watch for the next call for a moment, spinning briefly and then in
+ * a futex wait on this seat's mailbox (./team-mailbox.ts: the sender writes the call there while this worker
+ * lingers), and take a message that arrives meanwhile synchronously. Calls in order; another message (an
+ * attach) goes back through the queue.
  */
-function linger(): TeamMessage | undefined {
+function linger(): { calls: Call[]; other?: TeamMessage } {
   const start = performance.now();
-  let seen = Atomics.load(signals, seat);
+  startLinger(mailbox, seat);
   for (;;) {
+    const mail = takeMail(mailbox, seat);
+    if (mail) return { calls: [mail] };
     const got = receiveMessageOnPort(port);
-    if (got) return got.message as TeamMessage;
+    if (got) {
+      const m = got.message as TeamMessage;
+      const extra = stopLinger(mailbox, seat);
+      if (m.type === 'call') return { calls: extra ? [m, extra] : [m] };
+      return { calls: extra ? [extra] : [], other: m };
+    }
     const elapsed = performance.now() - start;
-    if (elapsed >= LINGER_MS) return undefined;
-    if (elapsed < SPIN_MS) continue;
-    Atomics.wait(signals, seat, seen, LINGER_MS - elapsed);
-    seen = Atomics.load(signals, seat);
+    if (elapsed >= LINGER_MS) {
+      const extra = stopLinger(mailbox, seat);
+      return { calls: extra ? [extra] : [] };
+    }
+    if (elapsed >= SPIN_MS) awaitMail(mailbox, seat, Math.min(0.25, LINGER_MS - elapsed));
   }
 }
 
