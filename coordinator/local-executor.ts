@@ -1,35 +1,36 @@
-// The local executor: every sweep shared between the calling thread and Piscina worker threads that share
-// the solver tables (SharedArrayBuffers). Bitwise identical to the inline executor for any thread count and
-// any split, because the kernels are per-(t, row) pure functions writing disjoint rows: no two ranges share
-// an accumulator.
+// The local executor: every sweep shared between the calling thread and worker threads that share the solver
+// tables (SharedArrayBuffers). Bitwise identical to the inline executor for any thread count and any split,
+// because the kernels are per-(t, row) pure functions writing disjoint rows: no two ranges share an accumulator.
 //
-// Team calls (the default). With W threads the pool has W - 1 workers and the calling thread is the W-th:
-// a call (flow, or the step at t, or a value-iteration backward / update) is cut into blocks of about
-// targetBlockMs (0.25 ms) of estimated work (4 to 64 per participant); the calling thread posts one task per idle worker and starts claiming blocks itself at once
-// (worker/sweep-protocol.ts, "Team calls"); each participant claims the next block with an atomic increment
-// until none is left. So nobody waits for a worker to wake (on this machine kind, a 2-vCPU Firecracker VM,
-// waking a thread whose vCPU went idle takes 0.2 ms to several ms, and each of the T steps of an iteration is
-// a barrier), the fast take more (a thread descheduled by another process costs at most one block), and the
-// caller's wait at the end is a futex wait on the count of finished blocks, not a message through its event
-// loop. A worker that wakes after the call is over finds no block and returns; the caller posts to a worker
-// only when its previous task has settled, and reuses a control slot only once no task names it.
-//   - W = 1: always inline, no pool.
+// Team calls (the default). With W threads the team (./thread-team.ts) has W - 1 workers and the calling
+// thread is the W-th. A call (the flow, the step at t, or a value-iteration backward / update) is cut into
+// blocks of about targetBlockMs (0.25 ms) of estimated work (4 to 64 per participant); the calling thread sends
+// the call to every worker (into its shared mailbox if it lingers after the previous call, else as a message
+// on its own port) and starts claiming blocks itself at once; each participant claims the next block with a
+// compare-and-swap until none is left (worker/sweep-protocol.ts, "Team calls"). So nobody waits for a worker
+// to wake (on this machine kind, a 2-vCPU Firecracker VM, waking a thread whose vCPU went idle takes 0.2 ms to
+// several ms, and each of the T steps of an iteration is a barrier), the fast take more (a thread descheduled
+// by another process costs at most one block), and the caller's wait at the end is a futex wait on the count
+// of finished blocks, not a message through its event loop. A worker that gets a call after it is over finds
+// no block to claim.
+//   - W = 1: always inline, no threads.
 //   - A call estimated under inlineBelowMs (1 ms; the kernels' ms per unit, the median of the last 5 calls,
 //     prior 1 us) runs inline: small games (every step of SIS or Advertisement at M = 120).
 //   - A worker still starting or building the Problem simply joins later: open() does not have to be awaited.
-// The `chunks` option (tests) instead forces every call into exactly that many fixed chunks, all on the
-// pool's W workers, each a Piscina task (the retry tests' path).
+// The `chunks` option (tests) instead forces every call into exactly that many fixed chunks, all on a Piscina
+// pool of W workers, each chunk a task (the retry tests' path); its overhead estimate (overheadSample) only
+// feeds stats.
 //
 // Failures. A fixed chunk whose thread throws or dies is sent again as a fresh task, up to maxAttempts (3)
 // attempts in all; then the call rejects with a ShardError naming the chunk, after every other chunk of the
-// call has settled. In a team call, the blocks a failed worker claimed but did not finish are put back
-// (shared/sweep-rows.ts, "Guard") and computed by the calling thread. Either way a retry gives the bits of a
-// clean run.
+// call has settled. In a team call, the blocks a dead worker claimed but did not finish are put back
+// (shared/sweep-rows.ts, "Guard") and computed by the calling thread, with every block nobody claimed; the
+// team replaces the worker, which joins the next calls. Either way the result has the bits of a clean run.
 //
-// Deadlines. Every task runs under a deadline, max(floor, factor x its expected cost) (coordinator/
-// task-deadline.ts; `--task-timeout` sets the floor): a task past it is aborted (Piscina terminates its
-// thread) and the call fails with a TaskTimeoutError naming the task, the game and the state, after the
-// other participants have finished; it is not retried, since a kernel stuck on the same input sticks again.
+// Deadlines. A fixed chunk, or the rest of a team call once the calling thread has done its share, runs under
+// a deadline, max(floor, factor x its expected cost) (./task-deadline.ts; `--task-timeout` sets the floor):
+// past it the threads still holding work are ended and the call fails with a TaskTimeoutError naming the
+// game, the operation and the rows; it is not retried, since a kernel stuck on the same input sticks again.
 
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';

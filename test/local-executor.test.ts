@@ -11,6 +11,7 @@ import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { LocalExecutor, overheadSample, ShardError, type CallRecord, type LocalExecutorOptions } from '../coordinator/local-executor.ts';
 import { solve, type SolveOptions, type SolveResult } from '../coordinator/solver.ts';
 import { TaskTimeoutError } from '../coordinator/task-deadline.ts';
+import { createMailbox, deliver, startLinger, stopLinger, takeMail, type MailCall } from '../worker/team-mailbox.ts';
 import { runCli } from './helpers/cli.ts';
 
 const spec = { game: 'buffet', params: { T: 20 }, bins: 10 }; // 250 rows
@@ -79,6 +80,33 @@ describe('team calls: a worker that dies or throws mid-block', () => {
       },
     );
   }, 60_000);
+});
+
+describe('team mailbox', () => {
+  const calls: MailCall[] = [
+    { run: 3, call: { seq: 7, blocks: 12, units: 250 }, op: { kind: 'flow' } },
+    { run: 3, call: { seq: 8, blocks: 4, units: 250 }, op: { kind: 'backward', t: 0, options: { discount: 0.9, slot: 1, storeQ: true } } },
+    { run: 3, call: { seq: 9, blocks: 4, units: 250 }, op: { kind: 'backward', t: 5, options: {} } },
+    { run: 4, call: { seq: 10, blocks: 9, units: 99 }, op: { kind: 'step', t: 19, seq: 10, rule: { kind: 'average', iteration: 6 } } },
+    { run: 4, call: { seq: 11, blocks: 9, units: 99 }, op: { kind: 'step', t: 0, seq: 11, rule: { kind: 'average', iteration: 2, response: { kind: 'softmax', temperature: 0.2 }, players: 'minor' } } },
+    { run: 4, call: { seq: 12, blocks: 9, units: 99 }, op: { kind: 'update', t: 1, seq: 12, rule: { kind: 'replace', response: { kind: 'greedy' }, players: 'major' } } },
+    { run: 4, call: { seq: 13, blocks: 9, units: 99 }, op: { kind: 'step', t: 2, seq: 13, rule: { kind: 'omd', temperature: 0.5 } } },
+  ];
+  it('carries every kind of call exactly, and only to a lingering worker', () => {
+    const box = createMailbox(2);
+    for (const mail of calls) {
+      expect(deliver(box, 1, mail)).toBe(false); // not lingering: the sender posts a message instead
+      startLinger(box, 1);
+      expect(takeMail(box, 1)).toBeUndefined();
+      expect(deliver(box, 1, mail)).toBe(true);
+      expect(takeMail(box, 1)).toEqual(mail);
+      startLinger(box, 1);
+      expect(stopLinger(box, 1)).toBeUndefined();
+    }
+    startLinger(box, 0);
+    expect(deliver(box, 0, calls[3])).toBe(true);
+    expect(stopLinger(box, 0)).toEqual(calls[3]); // delivered as it was leaving: still taken
+  });
 });
 
 describe('overhead samples of fixed-chunk calls', () => {
