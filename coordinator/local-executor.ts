@@ -408,7 +408,7 @@ export class LocalExecutor implements Executor {
       retries: c.retries,
       restoredRows: c.restoredRows,
       maxChunks: c.maxChunks,
-      blocks: { caller: c.callerBlocks, workers: c.workerBlocks + (this.team?.workerBlocks ?? 0), recovered: c.recoveredBlocks },
+      blocks: { caller: c.callerBlocks, workers: c.workerBlocks, recovered: c.recoveredBlocks },
       threadsUsed: this.threadIds.size + (this.team?.threadIds.size ?? 0),
       msPerUnit: Object.fromEntries(SWEEP_KINDS.map((k) => [k, this.cost[k].msPerUnit])) as Record<SweepKind, number>,
       overheadMs: this.overhead.msPerUnit,
@@ -470,11 +470,13 @@ export class LocalExecutor implements Executor {
       this.current = undefined;
     }
     const endedAt = clock();
+    const recoveredBlocks = this.counters.recoveredBlocks - recovered0;
     this.counters.callerBlocks += callerBlocks;
+    this.counters.workerBlocks += blocks - callerBlocks - recoveredBlocks; // the workers' replies may not be read yet
     this.counters.maxChunks = Math.max(this.counters.maxChunks, blocks);
     if (callerUnits > 0) cost.observe(callerMs, callerUnits);
     this.calls[kind].sharded++;
-    this.onCall?.({ kind, units, chunks: blocks, team: true, posted: team.size, callerBlocks, recoveredBlocks: this.counters.recoveredBlocks - recovered0, callerMs, startedAt, endedAt, results: [] });
+    this.onCall?.({ kind, units, chunks: blocks, team: true, posted: team.size, callerBlocks, recoveredBlocks, callerMs, startedAt, endedAt, results: [] });
   }
 
   /**

@@ -28,8 +28,6 @@ export class ThreadTeam {
   private run?: SweepRun;
   private control?: TeamControl;
   private closed = false;
-  /** Blocks the workers ran (from their 'done' replies, taken in whenever the event loop turns). */
-  workerBlocks = 0;
   readonly threadIds = new Set<number>();
 
   constructor(
@@ -77,8 +75,7 @@ export class ThreadTeam {
     const entry: Seat = { worker, attached: Promise.resolve(), ready: false, threadId: worker.threadId };
     let failure: Error | undefined;
     worker.on('message', (r: TeamReply) => {
-      if (r.type === 'done') this.workerBlocks += r.blocks;
-      else if (r.type === 'attached') this.threadIds.add(r.threadId);
+      if (r.type === 'attached') this.threadIds.add(r.threadId);
     });
     worker.on('error', (err) => {
       failure = err;
