@@ -1,8 +1,11 @@
 // Local executor scaling: seconds per FP iteration on the inline executor and on the local executor with
-// 1, 2, 4, ... threads up to the core count, rows per second, speedup over one thread, and peak resident
-// memory. Each (instance, executor) runs in a child process of its own, so that its peak RSS is its own.
-// Rows per second = T * rows / seconds per iteration: (t, x0, cell) rows swept (flow and backward step).
-// Usage: npm run bench:threads [-- --quick] [-- --full] [-- --only TEXT]
+// 2, 4, ... threads up to the core count (1 thread is the inline executor), rows per second, speedup over
+// inline, and peak resident memory; next to it, the machine's compute-only ceiling measured in the same run
+// (bench/scale-probe.ts). Each (instance, executor, run) runs in a child process of its own, so that its
+// peak RSS is its own; each configuration runs --runs times (default 3) and the table shows the median
+// (the speedup is the ratio of the medians), with the spread. Rows per second = T * rows / seconds per
+// iteration: (t, x0, cell) rows swept (flow and backward step).
+// Usage: npm run bench:threads [-- --quick] [-- --full] [-- --only TEXT] [-- --runs N]
 //   --quick: 0.5 s per configuration instead of 3; --full: adds Cyber at M = 120; --only: instances whose
 //   label contains TEXT (case-insensitive), e.g. --only cyber
 // Prints a table; writes bench/results/threads.json.
@@ -18,6 +21,7 @@ import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { LocalExecutor, type LocalExecutorStats } from '../coordinator/local-executor.ts';
 import type { Executor, ProblemSpec } from '../coordinator/executor.ts';
 import { solve } from '../coordinator/solver.ts';
+import { scaleProbe } from './scale-probe.ts';
 
 interface Instance {
   label: string;
@@ -53,9 +57,10 @@ const quick = args.includes('--quick');
 const full = args.includes('--full');
 const budget = quick ? 0.5 : 3;
 const cores = availableParallelism();
+const runs = args.includes('--runs') ? Math.max(1, Number(args[args.indexOf('--runs') + 1]) || 1) : 3;
 const threadCounts: number[] = [];
-for (let k = 1; k < cores; k *= 2) threadCounts.push(k);
-threadCounts.push(cores);
+for (let k = 2; k < cores; k *= 2) threadCounts.push(k);
+if (cores > 1) threadCounts.push(cores);
 
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]?.toLowerCase() : undefined;
 const allInstances: Instance[] = [
@@ -70,34 +75,38 @@ const instances = allInstances.filter((i) => !only || i.label.toLowerCase().incl
 
 console.log(
   `m3fg local executor scaling: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, ` +
-    `load average ${loadavg()[0].toFixed(2)}, budget ${budget} s per configuration`,
+    `load average ${loadavg()[0].toFixed(2)}, budget ${budget} s per configuration, median of ${runs} run(s)`,
 );
-const header = `${'instance'.padEnd(20)} ${'executor'.padEnd(10)} ${'s/iteration'.padStart(12)} ${'rows/s'.padStart(12)} ${'speedup'.padStart(8)} ${'vs inline'.padStart(9)} ${'peak RSS'.padStart(10)}`;
+const ceiling = await scaleProbe(threadCounts);
+console.log(`compute-only ceiling (scale probe): ${threadCounts.map((n) => `${n} threads ${ceiling[n].toFixed(2)}x`).join(', ')}`);
+const header = `${'instance'.padEnd(20)} ${'executor'.padEnd(10)} ${'s/iteration'.padStart(12)} ${'spread'.padStart(8)} ${'rows/s'.padStart(10)} ${'vs inline'.padStart(9)} ${'ceiling'.padStart(8)} ${'peak RSS'.padStart(10)}`;
 console.log(header);
 console.log('-'.repeat(header.length));
-const results: Array<Measurement & { speedup?: number; speedupOverInline?: number }> = [];
+const results: Array<Measurement & { runs: number[]; speedupOverInline?: number; ceiling?: number }> = [];
 for (const instance of instances) {
-  const rows: Measurement[] = [];
+  let inline: number | undefined;
   for (const threads of [0, ...threadCounts]) {
-    const m = runChild(instance, threads);
-    rows.push(m);
-    const inline = rows.find((r) => r.executor === 'inline');
-    const one = rows.find((r) => r.executor === 'local' && r.threads === 1);
-    const speedup = m.executor === 'local' && one ? one.secondsPerIteration / m.secondsPerIteration : undefined;
-    const speedupOverInline = inline ? inline.secondsPerIteration / m.secondsPerIteration : undefined;
-    results.push({ ...m, speedup, speedupOverInline });
+    const all = Array.from({ length: runs }, () => runChild(instance, threads));
+    const times = all.map((x) => x.secondsPerIteration).sort((x, y) => x - y);
+    const half = times.length >> 1;
+    const median = times.length % 2 === 1 ? times[half] : (times[half - 1] + times[half]) / 2;
+    const m = all[0];
+    inline ??= median;
+    const speedupOverInline = threads > 0 ? inline / median : undefined;
+    const spread = times.length > 1 ? (times[times.length - 1] - times[0]) / median : 0;
+    results.push({ ...m, secondsPerIteration: median, rowsPerSecond: (m.T * m.rows) / median, runs: times, speedupOverInline, ceiling: threads > 0 ? ceiling[threads] : undefined });
     console.log(
       `${instance.label.padEnd(20)} ${(m.executor === 'inline' ? 'inline' : `${m.threads} thr`).padEnd(10)} ` +
-        `${m.secondsPerIteration.toFixed(4).padStart(12)} ${Math.round(m.rowsPerSecond).toExponential(2).padStart(12)} ` +
-        `${(speedup ? `${speedup.toFixed(2)}x` : '').padStart(8)} ${(speedupOverInline ? `${speedupOverInline.toFixed(2)}x` : '').padStart(9)} ` +
-        `${`${m.maxRssMiB.toFixed(0)} MiB`.padStart(10)}`,
+        `${median.toFixed(4).padStart(12)} ${`±${(50 * spread).toFixed(0)}%`.padStart(8)} ${Math.round((m.T * m.rows) / median).toExponential(2).padStart(10)} ` +
+        `${(speedupOverInline ? `${speedupOverInline.toFixed(2)}x` : '').padStart(9)} ${(threads > 0 ? `${ceiling[threads].toFixed(2)}x` : '').padStart(8)} ` +
+        `${`${Math.max(...all.map((x) => x.maxRssMiB)).toFixed(0)} MiB`.padStart(10)}`,
     );
   }
 }
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   'bench/results/threads.json',
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, loadAverage: loadavg(), budgetSeconds: budget, results }, null, 1),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, loadAverage: loadavg(), budgetSeconds: budget, runs, ceiling, results }, null, 1),
 );
 console.log('written bench/results/threads.json');
 

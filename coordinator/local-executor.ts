@@ -1,44 +1,36 @@
-// The local executor: every sweep sharded over Piscina worker threads that share the solver tables
-// (SharedArrayBuffers). Bitwise identical to the inline executor for any thread count and any split,
-// because the kernels are per-(t, row) pure functions writing disjoint rows: no shard shares an accumulator.
+// The local executor: every sweep shared between the calling thread and worker threads that share the solver
+// tables (SharedArrayBuffers). Bitwise identical to the inline executor for any thread count and any split,
+// because the kernels are per-(t, row) pure functions writing disjoint rows: no two ranges share an accumulator.
 //
-//   flow():        the flat (t, row) range [0, slices * rows) cut into contiguous chunks, all in flight at once.
-//   step(t, rule): rows [0, rows) cut into contiguous chunks; each runs backwardRange then updateRange on its
-//                  rows, as the inline executor does on all rows. step() resolves when every chunk of t has:
-//                  that is the barrier between t-slices. backward() and update() are sharded the same way.
+// Team calls (the default). With W threads the team (./thread-team.ts) has W - 1 workers and the calling
+// thread is the W-th. A call (the flow, the step at t, or a value-iteration backward / update) is cut into
+// blocks of about targetBlockMs (0.25 ms) of estimated work (4 to 64 per participant); the calling thread sends
+// the call to every worker (into its shared mailbox if it lingers after the previous call, else as a message
+// on its own port) and starts claiming blocks itself at once; each participant claims the next block with a
+// compare-and-swap until none is left (worker/sweep-protocol.ts, "Team calls"). So nobody waits for a worker
+// to wake (on this machine kind, a 2-vCPU Firecracker VM, waking a thread whose vCPU went idle takes 0.2 ms to
+// several ms, and each of the T steps of an iteration is a barrier), the fast take more (a thread descheduled
+// by another process costs at most one block), and the caller's wait at the end is a futex wait on the count
+// of finished blocks, not a message through its event loop. A worker that gets a call after it is over finds
+// no block to claim.
+//   - W = 1: always inline, no threads.
+//   - A call estimated under inlineBelowMs (1 ms; the kernels' ms per unit, the median of the last 5 calls,
+//     prior 1 us) runs inline: small games (every step of SIS or Advertisement at M = 120).
+//   - A worker still starting or building the Problem simply joins later: open() does not have to be awaited.
+// The `chunks` option (tests) instead forces every call into exactly that many fixed chunks, all on a Piscina
+// pool of W workers, each chunk a task (the retry tests' path); its overhead estimate (overheadSample) only
+// feeds stats.
 //
-// How tables reach the threads: each task carries its run (spec, fingerprint, shared buffers). Structured
-// clone shares a SharedArrayBuffer instead of copying it, so that costs microseconds, and it lets any thread
-// (also one Piscina starts to replace a dead one) serve any task; an "attach" message per thread could not be
-// addressed, since Piscina hands a task to whichever thread is free. A thread rebuilds the Problem from the
-// spec once per run id (tables are deterministic, and a fingerprint check proves its copy equals ours).
-// open() sends one attach task per thread so the rebuilds happen up front, in parallel (best effort), and
-// returns without waiting: until they are done, calls estimated under 50 ms run inline, larger ones wait.
+// Failures. A fixed chunk whose thread throws or dies is sent again as a fresh task, up to maxAttempts (3)
+// attempts in all; then the call rejects with a ShardError naming the chunk, after every other chunk of the
+// call has settled. In a team call, the blocks a dead worker claimed but did not finish are put back
+// (shared/sweep-rows.ts, "Guard") and computed by the calling thread, with every block nobody claimed; the
+// team replaces the worker, which joins the next calls. Either way the result has the bits of a clean run.
 //
-// Sharding rule (planChunks). A flow item costs 0.1-1.2 us and a step row 0.3-3 us. A Piscina round trip costs
-// 0.05-0.09 ms back to back, but on this machine kind (a 2-vCPU Firecracker VM) waking a thread whose vCPU has
-// gone idle takes 0.2 ms to several ms, and a split leaves some imbalance. So the executor measures both:
-// per kind of call (flow, step, backward, update) the kernels' ms per unit (flow item or row), the median of
-// the last 5 calls (prior 1 us); and per sharded call its overhead, wall time minus the kernels' time spread
-// evenly over the threads, the minimum of the last 5 (noise only adds to it; prior 0.1 ms). With W threads,
-// an estimated total S ms and an overhead of O ms:
-//   - W = 1: always inline (one thread cannot run beside the calling thread, which would only wait for it;
-//     no pool is started);
-//   - S < inlineBelowMs (1 ms): inline (small games: every step of SIS or Advertisement at M = 120);
-//   - otherwise W * k chunks, k = clamp(floor(S / W / targetChunkMs), 1, maxChunksPerThread) with
-//     targetChunkMs = 5 and maxChunksPerThread = 4: one chunk per thread, and up to 4 per thread once each
-//     is >= 5 ms (a late thread then holds up at most a quarter of its share); never a chunk under
-//     minChunkMs (0.5 ms) of estimated work, so at most floor(S / 0.5) chunks;
-//   - but inline after all unless the predicted sharded time S / min(chunks, W) + O is at most
-//     maxShardedFraction (0.8) of S: Buffet M = 120's 1.3 ms steps shard when O is 0.1 ms, not when it is 1;
-//     every 64th call kept inline only by O is sharded anyway, so that O is measured again.
-// The choice changes only timing, never bits. Tests force a fixed split with the `chunks` option.
-//
-// Failures. A chunk whose thread throws or dies is sent again as a fresh task, up to maxAttempts (3) attempts
-// in all; then the call rejects with a ShardError naming the chunk, after every other chunk of the call has
-// settled (nothing still writes when the caller sees the error). Retried steps and updates first restore
-// the rows an earlier attempt had begun updating (worker/sweep-protocol.ts, "Retry safety"), so a retry
-// gives the same bits as a clean run.
+// Deadlines. A fixed chunk, or the rest of a team call once the calling thread has done its share, runs under
+// a deadline, max(floor, factor x its expected cost) (./task-deadline.ts; `--task-timeout` sets the floor):
+// past it the threads still holding work are ended and the call fails with a TaskTimeoutError naming the
+// game, the operation and the rows; it is not retried, since a kernel stuck on the same input sticks again.
 
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
@@ -47,19 +39,34 @@ import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';
 import type { SolverTables, TableOptions } from '../shared/tables.ts';
-import { backwardRange, backwardScratch, type BackwardScratch, type StepOptions } from '../shared/kernels/backward.ts';
+import { backwardRange, backwardScratch, type StepOptions } from '../shared/kernels/backward.ts';
 import { flowRange } from '../shared/kernels/flow.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
+import { restoreRows, runRange, type RangeContext, type RangeOp } from '../shared/sweep-rows.ts';
 import {
+  blockRange,
+  blocksDone,
+  claimBlock,
   createSharedRun,
+  createTeamControl,
   describeTask,
+  finishBlock,
+  openTeamCall,
+  rowGuardOf,
+  teamProgress,
+  unfinishedBlocks,
+  waitTeam,
   type InjectedFault,
   type SweepResult,
   type SweepRun,
   type SweepTask,
+  type TeamCall,
+  type TeamControl,
 } from '../worker/sweep-protocol.ts';
 import type { ProblemSpec } from './executor.ts';
 import { TableExecutor } from './table-executor.ts';
+import { ThreadTeam } from './thread-team.ts';
+import { DEFAULT_TASK_DEADLINE, deadlineMs, seconds, TaskTimeoutError, type TaskDeadline } from './task-deadline.ts';
 
 export interface ChunkRule {
   /** Below this estimated total (ms), a sweep runs inline on the calling thread. */
@@ -71,8 +78,9 @@ export interface ChunkRule {
   readonly maxChunksPerThread: number;
   /** Shard only when the predicted sharded time is at most this fraction of the inline time. */
   readonly maxShardedFraction: number;
-  /** While the threads are still starting, calls estimated below this (ms) run inline rather than wait. */
-  readonly startupInlineBelowMs: number;
+  /** Team calls: blocks of about this much estimated work (ms), at least 4 and at most maxBlocksPerThread per participant. */
+  readonly targetBlockMs: number;
+  readonly maxBlocksPerThread: number;
 }
 
 export const DEFAULT_CHUNK_RULE: ChunkRule = {
@@ -81,7 +89,8 @@ export const DEFAULT_CHUNK_RULE: ChunkRule = {
   targetChunkMs: 5,
   maxChunksPerThread: 4,
   maxShardedFraction: 0.8,
-  startupInlineBelowMs: 50,
+  targetBlockMs: 0.25,
+  maxBlocksPerThread: 64,
 };
 
 /** Dispatch overhead of one sharded call (ms) until measured: a Piscina round trip, 0.05-0.09 ms, and some. */
@@ -89,7 +98,9 @@ export const PRIOR_OVERHEAD_MS = 0.1;
 
 /**
  * Number of chunks for `units` units of estimated `msPerUnit` ms each on `threads` threads, when a sharded
- * call costs `overheadMs` on top of its parallel work; 0 = run inline.
+ * call costs `overheadMs` on top of its parallel work; 0 = run inline. A team call needs no overhead
+ * allowance (the calling thread works from the start, so a late worker costs nothing): the executor asks
+ * with overheadMs = 0, and shards whenever the work is worth at least two chunks.
  */
 export function planChunks(
   units: number,
@@ -107,30 +118,59 @@ export function planChunks(
   return sharded <= rule.maxShardedFraction * total ? chunks : 0;
 }
 
-/** Test hook: the next `times` attempts of matching chunks fail (thrown error or thread exit). */
+/** Test hook: the next `times` attempts of matching chunks fail (thrown error, thread exit, or endless loop). */
 export interface FaultPlan {
   readonly kind: SweepKind;
   /** Only calls at this t (not for flow). */
   readonly t?: number;
-  /** Only the chunk with this index within its call. */
+  /** Only the chunk with this index within its call (team calls: the index of the worker's task). */
   readonly chunk?: number;
   readonly times: number;
-  readonly mode: 'throw' | 'exit';
+  readonly mode: 'throw' | 'exit' | 'hang';
   /** 'start': before the chunk writes anything; 'mid': after half of its writes (default 'start'). */
   readonly at?: 'start' | 'mid';
 }
 
 export interface LocalExecutorOptions {
-  /** Worker threads (default: os.availableParallelism()). With 1 (and no `chunks`) every call runs inline. */
+  /** Threads, the calling thread included (default: os.availableParallelism()). With 1 (and no `chunks`) every call runs inline. */
   threads?: number;
-  /** Force every call into exactly this many chunks (at most one per unit), never inline (tests). */
+  /** Force every call into exactly this many chunks (at most one per unit), never inline, on a pool of `threads` workers (tests). */
   chunks?: number;
   /** Overrides of the sharding rule's constants (see planChunks). */
   rule?: Partial<ChunkRule>;
   /** Attempts per chunk before the call fails (default 3). */
   maxAttempts?: number;
+  /** Task deadlines (default 60 s at least, else 20 times the expected cost). */
+  deadline?: Partial<TaskDeadline>;
+  /** Milliseconds it took to build the Problem here: a worker's first task of a run builds it too (deadlines). */
+  setupMs?: number;
+  /** Team calls: whether the calling thread claims blocks too (default true; tests set false so that the workers, once attached, do all). */
+  callerJoins?: boolean;
   faults?: FaultPlan[];
   logger?: Logger;
+  /** Called after every sharded call with its timing (benchmarks and tests). */
+  onCall?: (record: CallRecord) => void;
+}
+
+/** One sharded call: when it was dispatched and settled (shared clock, ms), and the results that came back within it. */
+export interface CallRecord {
+  readonly kind: SweepKind;
+  readonly units: number;
+  /** Fixed chunks, or team blocks. */
+  readonly chunks: number;
+  readonly team: boolean;
+  /** Team calls: tasks posted to workers (the idle ones). */
+  readonly posted: number;
+  /** Team calls: blocks the calling thread ran as its share, and its kernels' time (ms). */
+  readonly callerBlocks: number;
+  /** Team calls: blocks the calling thread ran after a worker died (its unfinished ones, and the unclaimed). */
+  readonly recoveredBlocks: number;
+  readonly callerMs: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly results: ReadonlyArray<ChunkResult>;
+  /** Fixed chunks: the overhead sample fed to the estimate, or undefined when the call was not a fair measure. */
+  readonly overheadSample?: number;
 }
 
 export type SweepKind = 'flow' | 'step' | 'backward' | 'update';
@@ -155,25 +195,32 @@ export class ShardError extends Error {
 export interface LocalExecutorStats {
   /** Calls run inline on the calling thread and calls sharded over the threads, per kind. */
   calls: Record<SweepKind, { inline: number; sharded: number }>;
-  /** Tasks completed, retries sent, rows put back from the backup by retries. */
+  /** Tasks completed, retries sent (fixed chunks) or failed team tasks recovered, rows put back from the backup. */
   tasks: number;
   retries: number;
   restoredRows: number;
-  /** Most chunks one call was split into. */
+  /** Most chunks (or team blocks) one call was split into. */
   maxChunks: number;
+  /** Team calls: blocks run by the calling thread, by the workers, and again by the caller after a worker failed. */
+  blocks: { caller: number; workers: number; recovered: number };
   /** Distinct worker threads that completed at least one task. */
   threadsUsed: number;
   /** Current cost estimates, ms per unit (flow item or row), per kind. */
   msPerUnit: Record<SweepKind, number>;
-  /** Current estimate of a sharded call's overhead beyond its parallel work, ms. */
+  /** Fixed chunks: current estimate of a sharded call's overhead beyond its parallel work, ms. */
   overheadMs: number;
+  /** Fixed-chunk calls not used to measure the overhead (a retry, a thread starting: see overheadSample). */
+  unbookedCalls: number;
 }
 
 type ChunkTask = Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>;
+type ChunkResult = SweepResult & { attempts: number };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A chunk's task before the attempt number and any injected fault are filled in. */
 type ChunkBase = DistributiveOmit<ChunkTask, 'attempt' | 'inject'>;
 
+/** The least deadline of a worker's start-up and Problem build (ms); a user game was checked before. */
+const STARTUP_MS = 60_000;
 /** Prior cost per unit (ms) until the first measurement. */
 const PRIOR_MS_PER_UNIT = 1e-3;
 /** Calls the cost estimate looks back over. */
@@ -198,31 +245,33 @@ class CostEstimate {
   }
 }
 
-/** Every this many calls kept inline only by the overhead estimate, one is sharded to measure it again. */
-const REPROBE_EVERY = 64;
-
 export class LocalExecutor extends TableExecutor {
   readonly name = 'local';
   readonly threads: number;
   private readonly forcedChunks?: number;
   private readonly rule: ChunkRule;
   private readonly maxAttempts: number;
+  private readonly deadline: TaskDeadline;
+  private readonly setupMs: number;
+  private readonly callerJoins: boolean;
   private readonly faults: Array<FaultPlan & { remaining: number }>;
   private readonly logger?: Logger;
+  private readonly onCall?: (record: CallRecord) => void;
+  /** Forced fixed chunks (tests): a Piscina pool. Team calls: the thread team and its control words. */
   private pool?: Piscina<SweepTask, SweepResult>;
-  private problem?: Problem;
-  private tables?: SolverTables;
-  private scratch?: BackwardScratch;
-  private run?: SweepRun;
+  private team?: ThreadTeam;
+  private control?: TeamControl;
+  /** The team call in progress, and the seats whose worker died during it. */
+  private current?: { call: TeamCall; dead: number[] };
+  private ctx?: RangeContext & { readonly run: SweepRun };
   private warmup?: { promise?: Promise<void>; done: boolean; error?: unknown };
   private seq = 0;
   private readonly cost = Object.fromEntries(SWEEP_KINDS.map((k) => [k, new CostEstimate()])) as Record<SweepKind, CostEstimate>;
   private readonly calls = Object.fromEntries(SWEEP_KINDS.map((k) => [k, { inline: 0, sharded: 0 }])) as Record<SweepKind, { inline: number; sharded: number }>;
-  /** Measured overhead of a sharded call, in ms (units of 1 call). */
+  /** Measured overhead of a fixed-chunk call, in ms (units of 1 call). */
   private readonly overhead = new CostEstimate(PRIOR_OVERHEAD_MS, 'min');
-  private keptInlineByOverhead = 0;
   private readonly threadIds = new Set<number>();
-  private readonly counters = { tasks: 0, retries: 0, restoredRows: 0, maxChunks: 0 };
+  private readonly counters = { tasks: 0, retries: 0, restoredRows: 0, maxChunks: 0, unbookedCalls: 0, callerBlocks: 0, workerBlocks: 0, recoveredBlocks: 0 };
 
   constructor(options: LocalExecutorOptions = {}) {
     super();
@@ -238,31 +287,43 @@ export class LocalExecutor extends TableExecutor {
       if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw new OptionError(`local executor: rule.${key} must be a number >= 0, got ${String(v)}`);
     }
     checkInt('rule.maxChunksPerThread', this.rule.maxChunksPerThread, 1);
-    if (!(this.rule.minChunkMs > 0) || !(this.rule.targetChunkMs > 0)) {
-      throw new OptionError('local executor: rule.minChunkMs and rule.targetChunkMs must be > 0');
+    checkInt('rule.maxBlocksPerThread', this.rule.maxBlocksPerThread, 4);
+    if (!(this.rule.minChunkMs > 0) || !(this.rule.targetChunkMs > 0) || !(this.rule.targetBlockMs > 0)) {
+      throw new OptionError('local executor: rule.minChunkMs, rule.targetChunkMs and rule.targetBlockMs must be > 0');
     }
+    this.deadline = { ...DEFAULT_TASK_DEADLINE, ...options.deadline };
+    if (!(this.deadline.floorMs > 0) || !(this.deadline.factor >= 1)) {
+      throw new OptionError(`local executor: deadline needs floorMs > 0 and factor >= 1, got ${JSON.stringify(this.deadline)}`);
+    }
+    this.setupMs = options.setupMs ?? 0;
+    this.callerJoins = options.callerJoins ?? true;
     this.faults = (options.faults ?? []).map((f) => ({ ...f, remaining: f.times }));
     this.logger = options.logger?.child({ component: 'local-executor', threads: this.threads });
+    this.onCall = options.onCall;
   }
 
-  /** Allocates the tables on SharedArrayBuffers, starts the pool (once) and has the threads build the Problem. */
+  /** Allocates the tables on SharedArrayBuffers, starts the pool (once) and has the workers build the Problem. */
   protected async openTables(spec: ProblemSpec, problem: Problem, options: TableOptions): Promise<SolverTables> {
-    const rows = problem.rows;
     const { run, tables } = createSharedRun(spec, problem, options);
-    this.problem = problem;
-    this.tables = tables;
-    this.scratch = backwardScratch(problem);
-    this.run = run;
-    if (!this.usesThreads) return tables;
-    this.pool ??= this.startPool();
-    // warm-up: every thread (as Piscina hands them out) starts and rebuilds the Problem, in parallel, while
-    // the calling thread goes on; sharded calls wait for it, small calls run inline meanwhile (sweep())
-    this.warmup = { done: false };
-    const warmup = this.warmup;
-    warmup.promise = settleAll(Array.from({ length: this.threads }, (_, i) => this.runChunk({ kind: 'attach', run }, i, this.threads))).then(
+    this.ctx = { problem, tables, scratch: backwardScratch(problem), guard: rowGuardOf(problem, run, tables), run };
+    if (this.poolThreads === 0) return tables;
+    // warm-up: every worker starts and builds the Problem, in parallel, while the calling thread goes on; a
+    // team call runs on whoever is ready (the calling thread at least), fixed chunks wait for this
+    const warmup: { promise?: Promise<void>; done: boolean; error?: unknown } = { done: false };
+    this.warmup = warmup;
+    let attached: Promise<unknown>;
+    if (this.forcedChunks !== undefined) {
+      this.pool ??= this.startPool();
+      attached = settleAll(Array.from({ length: this.poolThreads }, (_, i) => this.runChunk({ kind: 'attach', run }, i, this.poolThreads)));
+    } else {
+      this.team ??= new ThreadTeam(this.poolThreads, (seat, err) => this.workerExited(seat, err), this.logger);
+      this.control ??= createTeamControl((this.poolThreads + 1) * this.rule.maxBlocksPerThread);
+      attached = this.team.attach(run, this.control);
+    }
+    warmup.promise = attached.then(
       () => {
         warmup.done = true;
-        this.logger?.debug({ runId: run.id, rows, fingerprint: run.fingerprint }, 'threads attached');
+        this.logger?.debug({ runId: run.id, rows: problem.rows, fingerprint: run.fingerprint }, 'threads attached');
       },
       (err: unknown) => {
         warmup.done = true;
@@ -272,7 +333,7 @@ export class LocalExecutor extends TableExecutor {
     return tables;
   }
 
-  /** Resolves when every thread has started and built the Problem (open() does not wait for that). */
+  /** Resolves when every worker has started and built the Problem (open() does not wait for that). */
   async whenReady(): Promise<void> {
     const warmup = this.warmup;
     if (!warmup) return;
@@ -283,7 +344,7 @@ export class LocalExecutor extends TableExecutor {
   async flow(): Promise<void> {
     const { problem, tables, run } = this.ready();
     const units = tables.nextCell.length / problem.game.nU0; // (t, row) pairs
-    await this.sweep('flow', units, () => flowRange(problem, tables.minorPolicy, tables.nextCell, 0, units), (from, to) => ({
+    await this.sweep('flow', units, { kind: 'flow' }, () => flowRange(problem, tables.minorPolicy, tables.nextCell, 0, units), (from, to) => ({
       kind: 'flow',
       run,
       from,
@@ -292,9 +353,9 @@ export class LocalExecutor extends TableExecutor {
   }
 
   async backward(t: number, options: StepOptions): Promise<void> {
-    const { problem, tables, run } = this.ready();
-    const scratch = this.scratch;
-    await this.sweep('backward', problem.rows, () => backwardRange(problem, tables, t, 0, problem.rows, scratch, options), (rowFrom, rowTo) => ({
+    const { problem, tables, run, scratch } = this.ready();
+    const op: RangeOp = { kind: 'backward', t, options };
+    await this.sweep('backward', problem.rows, op, () => backwardRange(problem, tables, t, 0, problem.rows, scratch, options), (rowFrom, rowTo) => ({
       kind: 'backward',
       run,
       t,
@@ -307,7 +368,8 @@ export class LocalExecutor extends TableExecutor {
   async update(t: number, rule: UpdateRule): Promise<void> {
     const { problem, tables, run } = this.ready();
     const seq = this.nextSeq();
-    await this.sweep('update', problem.rows, () => updateRange(problem, tables, t, 0, problem.rows, rule), (rowFrom, rowTo) => ({
+    const op: RangeOp = { kind: 'update', t, rule, seq };
+    await this.sweep('update', problem.rows, op, () => updateRange(problem, tables, t, 0, problem.rows, rule), (rowFrom, rowTo) => ({
       kind: 'update',
       run,
       t,
@@ -319,26 +381,25 @@ export class LocalExecutor extends TableExecutor {
   }
 
   async step(t: number, rule: UpdateRule): Promise<void> {
-    const { problem, tables, run } = this.ready();
+    const { problem, tables, run, scratch } = this.ready();
     const rows = problem.rows;
-    const scratch = this.scratch;
     const seq = this.nextSeq();
     const inline = () => {
       backwardRange(problem, tables, t, 0, rows, scratch, { storeQ: ruleNeedsQ(rule) });
       updateRange(problem, tables, t, 0, rows, rule);
     };
-    await this.sweep('step', rows, inline, (rowFrom, rowTo) => ({ kind: 'step', run, t, rowFrom, rowTo, rule, seq }));
+    await this.sweep('step', rows, { kind: 'step', t, rule, seq }, inline, (rowFrom, rowTo) => ({ kind: 'step', run, t, rowFrom, rowTo, rule, seq }));
   }
 
   protected async closeTables(): Promise<void> {
-    // a warm-up still under way fails with "pool is closed" and settles quietly (it never rejects)
+    // a warm-up or a team task still under way fails with "pool is closed" and settles quietly
     this.warmup = undefined;
     const pool = this.pool;
+    const team = this.team;
     this.pool = undefined;
-    this.run = undefined;
-    this.problem = undefined;
-    this.tables = undefined;
-    await pool?.destroy();
+    this.team = undefined;
+    this.ctx = undefined;
+    await Promise.all([pool?.destroy(), team?.close()]);
   }
 
   stats(): LocalExecutorStats {
@@ -349,69 +410,175 @@ export class LocalExecutor extends TableExecutor {
       retries: c.retries,
       restoredRows: c.restoredRows,
       maxChunks: c.maxChunks,
-      threadsUsed: this.threadIds.size,
+      blocks: { caller: c.callerBlocks, workers: c.workerBlocks, recovered: c.recoveredBlocks },
+      threadsUsed: this.threadIds.size + (this.team?.threadIds.size ?? 0),
       msPerUnit: Object.fromEntries(SWEEP_KINDS.map((k) => [k, this.cost[k].msPerUnit])) as Record<SweepKind, number>,
       overheadMs: this.overhead.msPerUnit,
+      unbookedCalls: c.unbookedCalls,
     };
   }
 
   /**
-   * One call: `units` units either inline on this thread, or cut into contiguous chunks [from, to) that run
-   * in parallel; resolves when all are done (the barrier), and feeds the measured time to the cost model.
+   * One call: `units` units inline on this thread, as a team call, or in forced fixed chunks; resolves when
+   * all are done (the barrier), and feeds the measured time to the cost model.
    */
-  private async sweep(kind: SweepKind, units: number, inline: () => void, chunkTask: (from: number, to: number) => ChunkBase): Promise<void> {
+  private async sweep(kind: SweepKind, units: number, op: RangeOp, inline: () => void, chunkTask: (from: number, to: number) => ChunkBase): Promise<void> {
+    if (this.warmup?.error) throw this.warmup.error;
+    if (this.forcedChunks !== undefined) return this.fixedSweep(kind, units, Math.min(this.forcedChunks, units), chunkTask);
     const cost = this.cost[kind];
-    let chunks = 0;
-    if (this.forcedChunks !== undefined) chunks = Math.min(this.forcedChunks, units);
-    else if (this.threads > 1) {
-      chunks = planChunks(units, cost.msPerUnit, this.threads, this.rule, this.overhead.msPerUnit);
-      const free = chunks === 0 ? planChunks(units, cost.msPerUnit, this.threads, this.rule, 0) : 0;
-      if (free > 0 && ++this.keptInlineByOverhead % REPROBE_EVERY === 0) chunks = free;
-    }
-    const warmup = this.warmup;
-    // while the threads are still starting (hundreds of ms under tsx), a call that is cheaper than waiting runs inline
-    if (chunks > 0 && this.forcedChunks === undefined && !warmup?.done && units * cost.msPerUnit < this.rule.startupInlineBelowMs) chunks = 0;
-    if (chunks > 0 && warmup) {
-      await warmup.promise;
-      if (warmup.error) throw warmup.error;
-    }
-    if (chunks === 0) {
+    if (this.poolThreads === 0 || planChunks(units, cost.msPerUnit, this.threads, this.rule, 0) === 0) {
       const t0 = performance.now();
       inline();
       cost.observe(performance.now() - t0, units);
       this.calls[kind].inline++;
       return;
     }
-    this.counters.maxChunks = Math.max(this.counters.maxChunks, chunks);
+    return this.teamSweep(kind, units, op);
+  }
+
+  /** A team call (see the file comment): the calling thread and every worker claim blocks of [0, units). */
+  private async teamSweep(kind: SweepKind, units: number, op: RangeOp): Promise<void> {
+    if (!this.callerJoins) await this.whenReady(); // the workers alone (tests): they must be there
+    const ctx = this.ctx!;
+    const team = this.team!;
+    const cost = this.cost[kind];
+    const expectedMs = units * cost.msPerUnit;
+    const participants = team.size + 1;
+    const wanted = Math.max(4 * participants, Math.ceil(expectedMs / this.rule.targetBlockMs));
+    const blocks = Math.min(units, participants * this.rule.maxBlocksPerThread, wanted);
+    const seq = 'seq' in op ? op.seq : this.nextSeq();
+    const call = openTeamCall(this.control!, seq, blocks, units);
+    this.current = { call, dead: [] };
+    const startedAt = clock();
+    for (let seat = 0; seat < team.size; seat++) {
+      team.call(seat, { seq, blocks, units }, op, this.takeFault(kind, op, seat));
+    }
+    // the calling thread's share (seat team.size), unguarded: it cannot fail apart from the call
+    let callerBlocks = 0;
+    let callerUnits = 0;
+    const c0 = performance.now();
+    if (this.callerJoins) {
+      for (let b = claimBlock(call, team.size); b >= 0; b = claimBlock(call, team.size)) {
+        callerUnits += this.runBlockHere(call, op, b, false);
+        callerBlocks++;
+      }
+    }
+    const callerMs = performance.now() - c0;
+    const recovered0 = this.counters.recoveredBlocks;
+    try {
+      // a worker still on its last block: wait for the count (a futex), briefly; then without blocking
+      if (!waitTeam(call, Math.max(2, (4 * expectedMs) / blocks))) await this.awaitTeam(call, op, expectedMs);
+    } finally {
+      this.current = undefined;
+    }
+    const endedAt = clock();
+    const recoveredBlocks = this.counters.recoveredBlocks - recovered0;
+    this.counters.callerBlocks += callerBlocks;
+    this.counters.workerBlocks += blocks - callerBlocks - recoveredBlocks; // the workers' replies may not be read yet
+    this.counters.maxChunks = Math.max(this.counters.maxChunks, blocks);
+    if (callerUnits > 0) cost.observe(callerMs, callerUnits);
+    this.calls[kind].sharded++;
+    this.onCall?.({ kind, units, chunks: blocks, team: true, posted: team.size, callerBlocks, recoveredBlocks, callerMs, startedAt, endedAt, results: [] });
+  }
+
+  /**
+   * The rest of a team call, with the event loop free (worker exits arrive as events): redoes the blocks of
+   * workers that died, and past the deadline ends the workers still holding blocks and fails the call.
+   */
+  private async awaitTeam(call: TeamCall, op: RangeOp, expectedMs: number): Promise<void> {
+    const ctx = this.ctx!;
+    const team = this.team!;
+    const limit = deadlineMs(this.deadline, expectedMs + this.setupMs);
     const t0 = performance.now();
-    const tasks: Array<Promise<SweepResult>> = [];
+    for (;;) {
+      const dead = this.current!.dead.splice(0);
+      for (const seat of dead) {
+        for (const b of unfinishedBlocks(call, seat)) {
+          this.runBlockHere(call, op, b, true);
+          this.counters.recoveredBlocks++;
+        }
+      }
+      // after a death the calling thread also takes what nobody claimed (its replacement never saw this call)
+      if (dead.length > 0) {
+        for (let b = claimBlock(call, team.size); b >= 0; b = claimBlock(call, team.size)) {
+          this.runBlockHere(call, op, b, false);
+          this.counters.recoveredBlocks++;
+        }
+      }
+      if (blocksDone(call) >= call.blocks) return;
+      const elapsed = performance.now() - t0;
+      if (elapsed > limit) {
+        const stuck: string[] = [];
+        for (let seat = 0; seat < team.size; seat++) {
+          const held = unfinishedBlocks(call, seat);
+          if (held.length === 0) continue;
+          team.terminate(seat);
+          for (const b of held) stuck.push(`${describeOp(op)} rows [${blockRange(call, b).join(', ')})`.replace(/^flow rows/, 'flow (t, row)'));
+        }
+        throw new TaskTimeoutError(
+          `game '${ctx.problem.game.name}': a worker thread's ${stuck.join('; ') || describeOp(op)} did not finish within ${seconds(limit)}; ` +
+            `expected about ${seconds(expectedMs)} (a kernel stuck in a loop?; --task-timeout raises the limit)`,
+        );
+      }
+      await teamProgress(call, Math.min(50, limit - elapsed + 1));
+    }
+  }
+
+  /**
+   * Block b of a team call on the calling thread, unguarded (it cannot fail apart from the call); `restore`
+   * first puts back the rows a dead worker had begun updating. Returns the block's units.
+   */
+  private runBlockHere(call: TeamCall, op: RangeOp, b: number, restore: boolean): number {
+    const { problem, tables, scratch, guard } = this.ctx!;
+    const [from, to] = blockRange(call, b);
+    if (restore && (op.kind === 'step' || op.kind === 'update')) this.counters.restoredRows += restoreRows(problem, guard!, op.t, from, to, op.seq);
+    runRange({ problem, tables, scratch }, op, from, to);
+    finishBlock(call, b);
+    return to - from;
+  }
+
+  /** A team worker exited (a crash, an injected fault, a deadline): its blocks in the current call get redone. */
+  private workerExited(seat: number, err: Error): void {
+    this.counters.retries++;
+    this.logger?.warn({ runId: this.ctx?.run.id, seat, err: err.message }, 'team worker exited; its unfinished blocks run on the calling thread');
+    this.current?.dead.push(seat);
+  }
+
+  /** Forced fixed chunks (tests): every chunk a Piscina task, retried up to maxAttempts. */
+  private async fixedSweep(kind: SweepKind, units: number, chunks: number, chunkTask: (from: number, to: number) => ChunkBase): Promise<void> {
+    const cost = this.cost[kind];
+    const warmup = this.warmup;
+    if (warmup) {
+      await warmup.promise;
+      if (warmup.error) throw warmup.error;
+    }
+    this.counters.maxChunks = Math.max(this.counters.maxChunks, chunks);
+    const startedAt = clock();
+    const tasks: Array<Promise<ChunkResult>> = [];
     for (let i = 0; i < chunks; i++) tasks.push(this.runChunk(chunkTask(split(units, chunks, i), split(units, chunks, i + 1)), i, chunks));
     const results = await settleAll(tasks);
-    const wall = performance.now() - t0;
+    const endedAt = clock();
     let ms = 0;
     for (const r of results) ms += r.ms;
     cost.observe(ms, units);
-    // what the call cost beyond its work spread evenly over the threads: dispatch, wake-up, imbalance
-    this.overhead.observe(Math.max(0, wall - ms / Math.min(chunks, this.threads)), 1);
+    const sample = overheadSample(endedAt - startedAt, results, Math.min(chunks, this.poolThreads));
+    if (sample === undefined) this.counters.unbookedCalls++;
+    else this.overhead.observe(sample, 1);
     this.calls[kind].sharded++;
+    this.onCall?.({ kind, units, chunks, team: false, posted: chunks, callerBlocks: 0, recoveredBlocks: 0, callerMs: 0, startedAt, endedAt, results, overheadSample: sample });
   }
 
-  /** One chunk, retried on a fresh task up to maxAttempts times. */
-  private async runChunk(base: ChunkBase | Extract<SweepTask, { kind: 'attach' }>, chunk: number, chunks: number): Promise<SweepResult> {
+  /** One chunk, retried on a fresh task up to maxAttempts times (a deadline is not retried). */
+  private async runChunk(base: ChunkBase | Extract<SweepTask, { kind: 'attach' }>, chunk: number, chunks: number): Promise<ChunkResult> {
     let last: unknown;
     let task: SweepTask = base.kind === 'attach' ? base : ({ ...base, attempt: 1 } as ChunkTask);
+    const expectedMs = base.kind === 'attach' ? 0 : (this.cost[base.kind].msPerUnit * ('from' in base ? base.to - base.from : base.rowTo - base.rowFrom));
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const pool = this.pool;
-      if (!pool) throw new Error('local executor: closed');
-      if (base.kind !== 'attach') task = { ...base, attempt, inject: this.takeFault(base, chunk) } as ChunkTask;
+      if (base.kind !== 'attach') task = { ...base, attempt, inject: this.takeFault(base.kind, base, chunk) } as ChunkTask;
       try {
-        const result = await pool.run(task);
-        this.counters.tasks++;
-        this.counters.restoredRows += result.restoredRows;
-        this.threadIds.add(result.threadId);
-        return result;
+        return { ...(await this.runTask(task, expectedMs)), attempts: attempt };
       } catch (err) {
-        if (this.pool !== pool) throw new Error('local executor: closed', { cause: err }); // close() ended it
+        if (err instanceof TaskTimeoutError || (err as Error)?.message === 'local executor: closed') throw err;
         last = err;
         if (attempt < this.maxAttempts) {
           this.counters.retries++;
@@ -422,11 +589,48 @@ export class LocalExecutor extends TableExecutor {
     throw new ShardError({ kind: base.kind, description: describeTask(task), chunk, chunks }, this.maxAttempts, { cause: last });
   }
 
-  private takeFault(base: ChunkBase, chunk: number): InjectedFault | undefined {
+  /**
+   * One Piscina task under its deadline: max(floor, factor x (expected + the Problem's build, which a
+   * worker's first task of a run includes)). Past it, Piscina terminates the thread and this rejects with a
+   * TaskTimeoutError naming the task, the game and where.
+   */
+  private async runTask(task: SweepTask, expectedMs: number): Promise<ChunkResult> {
+    const pool = this.pool;
+    if (!pool) throw new Error('local executor: closed');
+    // a thread's first task starts the thread and builds the Problem: never less than a minute for that
+    const limit = Math.max(deadlineMs(this.deadline, expectedMs + this.setupMs), task.kind === 'attach' ? STARTUP_MS : 0);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), limit);
+    try {
+      const result = await pool.run(task, { signal: abort.signal });
+      this.counters.tasks++;
+      this.counters.restoredRows += result.restoredRows;
+      this.threadIds.add(result.threadId);
+      return { ...result, attempts: task.kind === 'attach' ? 1 : task.attempt };
+    } catch (err) {
+      if (this.pool !== pool) throw new Error('local executor: closed', { cause: err }); // close() ended it
+      if (abort.signal.aborted) throw this.timeoutError(task, limit, expectedMs);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private timeoutError(task: SweepTask, limitMs: number, expectedMs: number): TaskTimeoutError {
+    const { run } = task;
+    const what = task.kind === 'attach' ? `building the game's tables (${run.spec.bins} bins)` : describeTask(task);
+    const expected = task.kind === 'attach' ? '' : `; expected about ${seconds(expectedMs)}`;
+    return new TaskTimeoutError(
+      `game '${this.ctx?.problem.game.name ?? run.spec.game}': a worker thread's task, ${what}, did not finish within ${seconds(limitMs)}${expected} ` +
+        `(a kernel stuck in a loop?; --task-timeout raises the limit)`,
+    );
+  }
+
+  private takeFault(kind: SweepKind, at: object, chunk: number): InjectedFault | undefined {
     for (const f of this.faults) {
-      if (f.remaining <= 0 || f.kind !== base.kind) continue;
+      if (f.remaining <= 0 || f.kind !== kind) continue;
       if (f.chunk !== undefined && f.chunk !== chunk) continue;
-      if (f.t !== undefined && (base.kind === 'flow' || base.t !== f.t)) continue;
+      if (f.t !== undefined && (!('t' in at) || at.t !== f.t)) continue;
       f.remaining--;
       return { mode: f.mode, at: f.at ?? 'start' };
     }
@@ -439,21 +643,55 @@ export class LocalExecutor extends TableExecutor {
   }
 
   private startPool(): Piscina<SweepTask, SweepResult> {
-    const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.threads);
+    const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.poolThreads);
     // a thread that dies between tasks is replaced by Piscina; the event must not crash the process
     pool.on('error', (err: Error) => this.logger?.warn({ err: err?.message }, 'worker thread error outside a task'));
     return pool;
   }
 
-  /** One thread cannot overlap anything with the calling thread: it would only add round trips. */
-  private get usesThreads(): boolean {
-    return this.threads > 1 || this.forcedChunks !== undefined;
+  /** Workers in the pool: W - 1 beside the calling thread (team calls), or W for forced fixed chunks. */
+  private get poolThreads(): number {
+    return this.forcedChunks !== undefined ? this.threads : this.threads - 1;
   }
 
-  private ready(): { problem: Problem; tables: SolverTables; run: SweepRun } {
-    if (!this.problem || !this.tables || !this.run || (this.usesThreads && !this.pool)) throw new Error('local executor: open() first');
-    return { problem: this.problem, tables: this.tables, run: this.run };
+  private ready(): RangeContext & { run: SweepRun } {
+    const ctx = this.ctx;
+    if (!ctx || (this.poolThreads > 0 && !this.pool && !this.team)) throw new Error('local executor: open() first');
+    return ctx;
   }
+}
+
+/**
+ * What a fixed-chunk call cost beyond its kernels' time spread evenly over the threads (dispatch, wake-up,
+ * imbalance), or undefined when the call says nothing about that: a chunk was retried, a thread first built
+ * the run's Problem (a replacement for a dead thread starts with that), or fewer distinct threads served the
+ * call than it had chunks for (one was still starting: the others ran its share). Booking those made one
+ * thread fault look like 50-464 ms of overhead per call, and the rest of the run went inline.
+ */
+export function overheadSample(
+  wallMs: number,
+  results: ReadonlyArray<Pick<ChunkResult, 'ms' | 'threadId' | 'attachMs' | 'attempts'>>,
+  parallel: number,
+): number | undefined {
+  let ms = 0;
+  const threads = new Set<number>();
+  for (const r of results) {
+    if (r.attempts > 1 || r.attachMs > 0) return undefined;
+    ms += r.ms;
+    threads.add(r.threadId);
+  }
+  if (threads.size < parallel) return undefined;
+  return Math.max(0, wallMs - ms / parallel);
+}
+
+/** "step t=3" or "flow": what a team call was doing, for messages. */
+function describeOp(op: RangeOp): string {
+  return op.kind === 'flow' ? 'flow' : `${op.kind} t=${op.t}`;
+}
+
+/** Milliseconds on the clock the worker threads share (their results carry the same). */
+function clock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Start of chunk i of `chunks` over [0, n): contiguous, sizes differ by at most one. */

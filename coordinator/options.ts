@@ -55,6 +55,8 @@ export interface SolveSettings extends RunIdentity {
   target?: number;
   /** Stop after this many seconds (checked after each iteration). */
   timeLimit?: number;
+  /** Seconds: the least deadline of the game check and of each thread task (coordinator/task-deadline.ts). */
+  taskTimeout: number;
 }
 
 export interface RawSolveFlags {
@@ -80,6 +82,7 @@ export interface RawSolveFlags {
   timeLimit?: string;
   step?: string;
   schedule?: string;
+  taskTimeout?: string;
 }
 
 export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating', 'damped'];
@@ -120,6 +123,7 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   const target = flags.target === undefined ? undefined : numberIn('--target', flags.target, 0, Infinity, false);
   const timeLimit = flags.timeLimit === undefined ? undefined : numberIn('--time-limit', flags.timeLimit, 0, Infinity, false);
   const checkpointEvery = flags.checkpointEvery === undefined ? 0 : positiveInt('--checkpoint-every', flags.checkpointEvery);
+  const taskTimeout = flags.taskTimeout === undefined ? 60 : numberIn('--task-timeout', flags.taskTimeout, 0, Infinity, false);
   if (flags.discount !== undefined && horizon !== 'infinite') throw new OptionError('--discount: only with --horizon infinite');
   if (flags.inner !== undefined && algorithm !== 'alternating') throw new OptionError('--inner: only with --algorithm alternating');
   if (flags.softmax && algorithm === 'omd') throw new OptionError('--softmax: OMD always uses softmax; set --temperature');
@@ -140,7 +144,7 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   return {
     ...(auto ? { auto } : {}),
     game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
-    softmax, temperature, inner, init, checkpointEvery, maxMemory, force: Boolean(flags.force), target, timeLimit, step, schedule,
+    softmax, temperature, inner, init, checkpointEvery, maxMemory, force: Boolean(flags.force), target, timeLimit, step, schedule, taskTimeout,
   };
 }
 

@@ -5,6 +5,9 @@
 
 import type { Logger } from 'pino';
 import { buildGame } from '../shared/validate.ts';
+import { isGamePath } from '../shared/game-source.ts';
+import { checkGameInThread } from './game-check.ts';
+import { DEFAULT_TASK_DEADLINE } from './task-deadline.ts';
 import { Problem } from '../shared/problem.ts';
 import { InlineExecutor } from './inline-executor.ts';
 import { LocalExecutor } from './local-executor.ts';
@@ -37,6 +40,9 @@ export async function runSolve(
   deps: { logger: Logger; progress?: Progress; executor?: Executor; resume?: SavedState; /** write DIR/report (default true) */ report?: boolean },
 ): Promise<RunSolveResult> {
   const { logger } = deps;
+  // a user's game is first built under a deadline on a thread of its own: its code could loop forever
+  const deadline = { ...DEFAULT_TASK_DEADLINE, floorMs: settings.taskTimeout * 1000 };
+  if (isGamePath(settings.game)) await checkGameInThread({ game: settings.game, params: settings.params, bins: settings.bins, grid: settings.grid }, deadline);
   const game = buildGame(settings.family, settings.params);
   const identity = {
     game: settings.game, algorithm: settings.algorithm, bins: settings.bins, params: { ...game.params }, grid: settings.grid,
@@ -63,7 +69,8 @@ export async function runSolve(
     log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built, memoryBytes: memory.totalBytes }, 'problem built');
     out.replaceOtherRun();
 
-    executor ??= settings.threads > 1 ? new LocalExecutor({ threads: settings.threads, logger }) : new InlineExecutor();
+    const setupMs = Date.now() - built;
+    executor ??= settings.threads > 1 ? new LocalExecutor({ threads: settings.threads, logger, deadline, setupMs }) : new InlineExecutor();
     const threads = executor instanceof LocalExecutor ? executor.threads : 1;
     const paths = resultPaths(settings.out);
     const started = performance.now();

@@ -15,12 +15,33 @@ import { SeededRandom } from './random.ts';
 
 const RANDOM_POINTS = 24;
 
+/**
+ * Told before and after every call into a game's code (create and the four kernel functions), where one is
+ * set: a thread that builds a game under a deadline records in shared memory which call is running, so that
+ * the thread watching it can name the function and the state if the call never returns (shared/kernel-probe.ts).
+ */
+export interface KernelProbe {
+  enter(fn: string, at: Readonly<Record<string, number>>, mu: ArrayLike<number>): void;
+  leave(): void;
+}
+
+let probe: KernelProbe | undefined;
+
+/** Sets (or clears) this thread's probe. */
+export function setKernelProbe(p: KernelProbe | undefined): void {
+  probe = p;
+}
+
+const NO_MU = new Float64Array(0);
+
 /** Resolves parameters, instantiates the game and validates it. */
 export function buildGame(family: GameFamily, overrides: Readonly<Record<string, number>> = {}): GameDefinition {
   const params = resolveParams(family, overrides);
   let game: GameDefinition;
   try {
+    probe?.enter('create', {}, NO_MU);
     game = family.create(params);
+    probe?.leave();
   } catch (err) {
     if (err instanceof GameDefinitionError) throw err;
     throw new GameDefinitionError(family.name, `constructing the game failed: ${(err as Error).message}`, { cause: err });
@@ -95,7 +116,10 @@ export function checkAt(game: GameDefinition, mu: Float64Array, scratch: Float64
 
 export function callKernel<R>(game: GameDefinition, fn: string, at: Record<string, number>, mu: Float64Array, call: () => R): R {
   try {
-    return call();
+    probe?.enter(fn, at, mu);
+    const r = call();
+    probe?.leave();
+    return r;
   } catch (err) {
     throw new GameDefinitionError(game.name, `${fn} threw at ${describeState(at, mu)}: ${(err as Error).message}`, {
       cause: err,

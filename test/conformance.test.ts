@@ -79,10 +79,37 @@ describe('local executor conformance with the inline executor (bitwise)', () => 
     });
   }
 
-  it('automatic sharding (inline for small sweeps, chunks for larger ones) gives the same bits', async () => {
-    // default rule: these games are small, so most sweeps run inline; a rule scaled down 100x (that ignores
-    // the overhead) shards them
-    for (const rule of [{}, { inlineBelowMs: 0.01, minChunkMs: 0.005, targetChunkMs: 0.05, maxShardedFraction: Infinity, startupInlineBelowMs: 0 }]) {
+  for (const threads of [2, 3]) {
+    describe(`${threads} threads, team calls on every sweep, the workers alone`, () => {
+      let ex: LocalExecutor;
+      beforeAll(() => {
+        ex = new LocalExecutor({ threads, rule: { inlineBelowMs: 0, minChunkMs: 1e-9, targetBlockMs: 1e-6 }, callerJoins: false });
+      });
+      afterAll(async () => {
+        await ex?.close();
+      });
+      for (const spec of CASES) {
+        for (const algorithm of ALGORITHMS) {
+          it(`${spec.game} M=${spec.bins} ${algorithm}`, async () => {
+            const actual = await solveCollected(spec, problemOf(spec), ex, { algorithm, iterations: ITERATIONS });
+            expectSameBits(await reference(spec, algorithm), actual, `${spec.game} ${algorithm} ${threads} threads, team`);
+          }, 30_000);
+        }
+      }
+      it('ran every sweep on the workers, in blocks', () => {
+        const s = ex.stats();
+        expect(s.calls.flow.inline + s.calls.step.inline).toBe(0);
+        expect(s.blocks.caller).toBe(0);
+        expect(s.blocks.workers).toBeGreaterThan(s.calls.step.sharded); // several blocks per call
+        expect(s.threadsUsed).toBe(threads - 1);
+        expect(s.retries).toBe(0);
+      });
+    });
+  }
+
+  it('automatic sharding (inline for small sweeps, team calls for larger ones) gives the same bits', async () => {
+    // default rule: these games are small, so most sweeps run inline; a rule scaled down 100x shards them
+    for (const rule of [{}, { inlineBelowMs: 0.01, minChunkMs: 0.005, targetChunkMs: 0.05, targetBlockMs: 0.0025 }]) {
       const ex = new LocalExecutor({ threads: 2, rule });
       try {
         for (const spec of [CASES[1], CASES[3]]) {

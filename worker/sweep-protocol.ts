@@ -7,14 +7,8 @@
 // can serve any task without a separate "attach" message that Piscina could not address to a thread.
 // A thread builds the Problem and the table views once per run id and keeps them.
 //
-// Retry safety of a step or update chunk. A step is backwardRange (reads values at t+1 and the policies at t;
-// writes values at t and the greedy actions and Q rows of its rows) then updateRange (rewrites slice t of its
-// rows in the policies and, for OMD, in the accumulators: UPDATED_TABLES). The first half is idempotent; the
-// second is not: a retried backward pass would read an already updated policy, and OMD would add Q twice.
-// So before updating, a chunk copies its rows' slice t of those tables into `backup` and then stamps
-// `marks[r] = seq` (the dispatch's sequence number); a retry first restores every row stamped with its seq.
-// A chunk that dies before the stamps has left those tables untouched; one that dies after them has a
-// complete backup. Either way the retry recomputes from the same inputs and writes the same bits.
+// Retry safety of a step or update chunk: shared/sweep-rows.ts ("Guard"); `backup` and `marks` are its
+// buffers, shared by every thread of the run.
 //
 // This file belongs with the message protocol in shared/ (design.md); it lives here until that moves.
 
@@ -26,6 +20,7 @@ import type { Problem } from '../shared/problem.ts';
 import { allocateTables, tableLayout, type SolverTables, type TableName, type TableOptions } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
 import type { StepOptions } from '../shared/kernels/backward.ts';
+import type { RangeOp, RowGuard } from '../shared/sweep-rows.ts';
 
 /** Same shape as coordinator/executor.ts's ProblemSpec (restated so worker/ does not import coordinator/). */
 export interface SweepSpec {
@@ -66,7 +61,8 @@ export function updatedSliceWidths(problem: Problem, options: TableOptions): Arr
 
 /** Test hook: make an attempt fail, either before it writes anything or half way through its writes. */
 export interface InjectedFault {
-  readonly mode: 'throw' | 'exit';
+  /** 'hang': loop forever (what a task deadline must end). */
+  readonly mode: 'throw' | 'exit' | 'hang';
   readonly at: 'start' | 'mid';
 }
 
@@ -77,7 +73,149 @@ interface ChunkAttempt {
   readonly inject?: InjectedFault;
 }
 
-/** A range of rows at time t that updateRange rewrites: `seq` numbers the dispatch, never 0 (Retry safety). */
+// Team calls (the local executor's default). The calling thread and the team's worker threads share one
+// call's range, cut into `blocks` contiguous blocks that each participant claims one at a time with an atomic
+// compare-and-swap until none is left: whoever is awake and fast takes more, so a thread that wakes late or
+// is descheduled by another process holds up the call by at most one block. Each block is one pure range
+// (same bits as any split). Calls reach a worker as messages on its own port (worker/team-worker.ts), which
+// it handles in order without the calling thread's event loop; a message that arrives after its call is
+// over finds no block to claim: the claim word packs the call's sequence number with the next block.
+//
+// Control (Int32Array): [seq << 16 | next block, blocks done, blocks]; per block: the seat (worker index + 1)
+// that claimed it, and the call's seq once it is complete. What a recovery after a dead worker redoes is
+// every block its seat claimed and did not complete.
+
+const CLAIM = 0;
+const DONE = 1;
+const BLOCKS = 2;
+const HEADER = 4;
+
+export interface TeamControl {
+  /** The control words (a view on a SharedArrayBuffer: a message carries it without copying). */
+  readonly words: Int32Array;
+  readonly maxBlocks: number;
+}
+
+/** One call as the participants see it. */
+export interface TeamCall {
+  readonly control: TeamControl;
+  readonly seq: number;
+  readonly blocks: number;
+  /** Units of the whole range [0, units) the blocks cut. */
+  readonly units: number;
+}
+
+export function createTeamControl(maxBlocks: number): TeamControl {
+  return { words: new Int32Array(new SharedArrayBuffer((HEADER + 2 * maxBlocks) * 4)), maxBlocks };
+}
+
+function words(control: TeamControl): Int32Array {
+  return control.words;
+}
+
+/** Opens a call of `blocks` blocks (the calling thread, before it sends the call to the workers). */
+export function openTeamCall(control: TeamControl, seq: number, blocks: number, units: number): TeamCall {
+  if (blocks > control.maxBlocks || blocks > 0xffff) throw new RangeError(`team: ${blocks} blocks, at most ${control.maxBlocks}`);
+  const w = words(control);
+  w.fill(0, HEADER, HEADER + blocks); // claimed-by seats; the done stamps are compared with seq
+
+  Atomics.store(w, DONE, 0);
+  Atomics.store(w, BLOCKS, blocks);
+  Atomics.store(w, CLAIM, (seq & 0xffff) << 16);
+  return { control, seq, blocks, units };
+}
+
+/** The next unclaimed block of the call for `seat` (0 = the calling thread), or -1 when none is left. */
+export function claimBlock(call: TeamCall, seat: number): number {
+  const w = words(call.control);
+  const tag = (call.seq & 0xffff) << 16;
+  for (;;) {
+    const word = Atomics.load(w, CLAIM);
+    if ((word & ~0xffff) !== tag) return -1; // a later call owns the control
+    const b = word & 0xffff;
+    if (b >= call.blocks) return -1;
+    if (Atomics.compareExchange(w, CLAIM, word, word + 1) === word) {
+      Atomics.store(w, HEADER + b, seat + 1);
+      return b;
+    }
+  }
+}
+
+/** [from, to) of block b: contiguous, sizes differ by at most one. */
+export function blockRange(call: Pick<TeamCall, 'blocks' | 'units'>, b: number): [number, number] {
+  return [Math.floor((b * call.units) / call.blocks), Math.floor(((b + 1) * call.units) / call.blocks)];
+}
+
+/** Marks block b complete and wakes a caller waiting for the count. */
+export function finishBlock(call: TeamCall, b: number): void {
+  const w = words(call.control);
+  Atomics.store(w, HEADER + call.control.maxBlocks + b, call.seq);
+  Atomics.add(w, DONE, 1);
+  Atomics.notify(w, DONE);
+}
+
+/** Blocks of the call that `seat` claimed and did not complete (after its thread died). */
+export function unfinishedBlocks(call: TeamCall, seat: number): number[] {
+  const w = words(call.control);
+  const out: number[] = [];
+  for (let b = 0; b < call.blocks; b++) {
+    if (Atomics.load(w, HEADER + b) === seat + 1 && Atomics.load(w, HEADER + call.control.maxBlocks + b) !== call.seq) out.push(b);
+  }
+  return out;
+}
+
+/** Blocks complete so far. */
+export function blocksDone(call: TeamCall): number {
+  return Atomics.load(words(call.control), DONE);
+}
+
+/**
+ * Blocks this thread up to `ms` until every block of the call is complete; true if they are. Atomics.wait is
+ * a futex: the thread that completes the last block wakes the waiter directly, not through an event loop.
+ */
+export function waitTeam(call: TeamCall, ms: number): boolean {
+  const w = words(call.control);
+  const until = performance.now() + ms;
+  for (;;) {
+    const done = Atomics.load(w, DONE);
+    if (done >= call.blocks) return true;
+    const left = until - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(w, DONE, done, left);
+  }
+}
+
+/** Resolves when the count of complete blocks changes, or after `ms` (without blocking this thread). */
+export async function teamProgress(call: TeamCall, ms: number): Promise<void> {
+  const w = words(call.control);
+  const done = Atomics.load(w, DONE);
+  if (done >= call.blocks) return;
+  // Atomics.waitAsync: ES2024, in Node since 16; typed here for the es2022 lib
+  const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: unknown } }).waitAsync;
+  const r = waitAsync(w, DONE, done, ms);
+  if (r.async) await r.value;
+}
+
+/** Main thread -> team worker (worker/team-worker.ts). */
+export type TeamMessage =
+  /** The run, and the team's control words (sent once: posting a SharedArrayBuffer costs far more than numbers). */
+  | { readonly type: 'attach'; readonly run: SweepRun; readonly runNumber: number; readonly control: TeamControl }
+  | {
+      readonly type: 'call';
+      /** The attach's runNumber: a call of another run is not this worker's to take. */
+      readonly run: number;
+      readonly call: Omit<TeamCall, 'control'>;
+      readonly op: RangeOp;
+      readonly inject?: InjectedFault;
+    };
+
+/** Team worker -> main thread. */
+export type TeamReply =
+  | { readonly type: 'attached'; readonly runId: string; readonly attachMs: number; readonly threadId: number }
+  | { readonly type: 'attach-failed'; readonly runId: string; readonly message: string }
+  | { readonly type: 'done'; readonly seq: number; readonly blocks: number; readonly ms: number };
+
+/** A range of rows at time t that updateRange rewrites: `seq` numbers the dispatch, never 0 (retry safety). */
 interface RowsUpdate {
   readonly t: number;
   readonly rowFrom: number;
@@ -106,6 +244,23 @@ export interface SweepResult {
   readonly ms: number;
   /** Rows restored from the backup before a retried step (0 otherwise). */
   readonly restoredRows: number;
+  /** Milliseconds this task spent building the run's Problem first (a thread's first task of a run), else 0. */
+  readonly attachMs: number;
+  /** When the kernels started and ended, ms on the shared clock (performance.timeOrigin + performance.now()). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+/** The operation of a chunk task (shared/sweep-rows.ts). */
+export function rangeOp(task: Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>): RangeOp {
+  switch (task.kind) {
+    case 'flow':
+      return { kind: 'flow' };
+    case 'backward':
+      return { kind: 'backward', t: task.t, options: task.options };
+    default:
+      return { kind: task.kind, t: task.t, rule: task.rule, seq: task.seq };
+  }
 }
 
 /** "flow [from, to)" or "step t=.. rows [a, b)": the identity errors and logs carry. */
@@ -136,6 +291,17 @@ export function attachTables(
     out[name] = type === 'f64' ? new Float64Array(buf, 0, length) : new Int32Array(buf, 0, length);
   }
   return out as unknown as SolverTables;
+}
+
+/** Views of the run's backup buffers: the guard of shared/sweep-rows.ts. */
+export function rowGuardOf(problem: Problem, run: SweepRun, tables: SolverTables): RowGuard {
+  const rows = problem.rows;
+  const slices = updatedSliceWidths(problem, run.tableOptions).map(([name, width]) => {
+    const buf = run.backup.slices[name];
+    if (!buf || buf.byteLength < rows * width * 8) throw new Error(`backup of ${name}: missing or too small`);
+    return { table: tables[name], width, backup: new Float64Array(buf, 0, rows * width) };
+  });
+  return { slices, marks: new Int32Array(run.backup.marks, 0, rows) };
 }
 
 /** Tables on SharedArrayBuffers for `problem` and the run that lets any sweep thread attach to them. */

@@ -1,9 +1,11 @@
-// A Piscina pool of `threads` long-lived workers running ./<name>.ts (or .js), shared by the local sweep
-// executor and the N-player episode runner.
+// Worker threads running ./<name>.ts (or .js): a Piscina pool of `threads` long-lived workers (the local
+// executor's fixed chunks, the cluster node, the N-player episode runner), or one plain thread (the local
+// executor's team, the game check).
 
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { registeredTsx } from './tsx-loader.ts';
 
@@ -17,6 +19,18 @@ export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker'
     concurrentTasksPerWorker: 1,
     execArgv: workerExecArgv(filename),
   });
+}
+
+/**
+ * One plain worker thread running ./<name>.ts (or .js), for the local executor's team and the game check.
+ * A .ts entry is require()d by a small script after tsx's CommonJS hooks are registered: Node 20 loads a
+ * worker's own entry before the hooks that execArgv registers are in place, and tsx's ESM hooks do not reach
+ * worker threads (Piscina's worker loads its module later, once they are).
+ */
+export function startWorkerThread(worker: 'team-worker' | 'game-check-worker', workerData: unknown): Worker {
+  const filename = fileURLToPath(new URL(`./${worker}${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+  const hooks = filename.endsWith('.ts') ? `require(${JSON.stringify(createRequire(import.meta.url).resolve('tsx/cjs'))});` : '';
+  return new Worker(`${hooks}require(${JSON.stringify(filename)});`, { eval: true, workerData, execArgv: workerExecArgv(filename) });
 }
 
 /**

@@ -14,6 +14,7 @@ import { addNatsOptions, registerWorkerCommand } from './worker.ts';
 import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
 import { ShardError } from '../local-executor.ts';
 import { natsOptionsFrom } from '../../shared/cluster-nats.ts';
+import { TaskTimeoutError } from '../task-deadline.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -49,11 +50,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--inner <k>', 'alternating: the major player updates every k + 1 iterations (default 1)')
     .option('--init <policy>', 'initial policies: first | last | uniform (default first; uniform for softmax)')
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
-    .option('--threads <N>', 'worker threads; 1 runs inline (default: all cores)')
+    .option('--threads <N>', 'threads, the calling one included; 1 runs inline (default: all cores)')
     .option('--checkpoint-every <K>', 'write DIR/checkpoint.bin every K iterations (atomically)')
     .option('--resume <dir>', 'continue the run checkpointed in DIR (other flags must match it)')
     .option('--force', 'replace a run of another configuration in the --out directory (its files are removed first)')
     .option('--max-memory <bytes>', "memory the run may use, like 8G or 500M (default: the machine's memory)")
+    .option('--task-timeout <seconds>', 'least deadline for a user game\'s check and for each thread task (default 60)')
     .option('--quiet', 'no progress bar or summary')
     .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)');
   addNatsOptions(solveCommand, 'run the sweeps on the worker nodes of this NATS server (nats://host:port) instead of local threads')
@@ -136,6 +138,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     init: saved.init,
     out: dir,
     threads: flags.threads,
+    taskTimeout: flags.taskTimeout,
     checkpointEvery: flags.checkpointEvery ?? String(saved.checkpointEvery),
     maxMemory: flags.maxMemory,
     target: flags.target ?? (saved.target === undefined ? undefined : String(saved.target)),
@@ -176,7 +179,7 @@ function report(err: unknown): number {
     process.stderr.write(`m3fg: ${errno.path}: ${errno.syscall ?? 'i/o'} failed (${errno.code})\n`);
     return 1;
   }
-  if (err instanceof ClusterError || err instanceof ShardError) {
+  if (err instanceof ClusterError || err instanceof ShardError || err instanceof TaskTimeoutError) {
     // the cluster or a thread could not finish (no nodes, a task that failed every attempt): not a bug here
     process.stderr.write(`m3fg: ${err.message.split('\n')[0]}\n`);
     return 1;

@@ -1,0 +1,72 @@
+// A user's game is built and validated first on a thread of its own (worker/game-check-worker.ts) under a
+// deadline, because a call into the game's code that never returns cannot be interrupted on the calling
+// thread. The deadline is max(floor, factor x the projected cost): the calls the check makes (known once the
+// game's sizes are) times the measured time per call so far. Past it the thread is terminated and the check
+// fails with one line naming the game, the function and the state it was stuck in (from the shared probe).
+// Once the check has passed, the calling thread builds the same game: the kernels are deterministic (threads
+// and nodes check that their rebuilt tables match by fingerprint), so that build ends too.
+
+import { GameDefinitionError, OptionError } from '../shared/errors.ts';
+import type { GridKind } from '../shared/grid.ts';
+import { createProbeBuffer, describeProbe, probeCalls, type GameCheckData, type GameCheckReply } from '../shared/kernel-probe.ts';
+import { deadlineMs, seconds, type TaskDeadline } from './task-deadline.ts';
+import { startWorkerThread } from '../worker/thread-pool.ts';
+
+export interface GameCheckSpec {
+  readonly game: string;
+  readonly params: Readonly<Record<string, number>>;
+  readonly bins: number;
+  readonly grid: GridKind;
+}
+
+/** Resolves with the check's milliseconds; rejects with the error the build would have thrown, or a deadline's. */
+export function checkGameInThread(spec: GameCheckSpec, deadline: TaskDeadline): Promise<number> {
+  const probe = createProbeBuffer();
+  const worker = startWorkerThread('game-check-worker', { spec: { ...spec, params: { ...spec.params } }, probe } satisfies GameCheckData);
+  const started = performance.now();
+  let name = spec.game;
+  let total = 0;
+  let calls = 0;
+  let progressAt = 0;
+  return new Promise<number>((resolve, reject) => {
+    let settled = false;
+    const settle = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(timer);
+      void worker.terminate();
+      f();
+    };
+    const timer = setInterval(() => {
+      const now = performance.now() - started;
+      const c = probeCalls(probe);
+      if (c !== calls) {
+        calls = c;
+        progressAt = now;
+      }
+      const limit = deadlineMs(deadline, total > 0 && calls > 0 ? (progressAt / calls) * total : 0);
+      if (now <= limit) return;
+      const where = describeProbe(probe) ?? 'loading the game module';
+      settle(() => reject(new GameDefinitionError(name, `${where} did not return within ${seconds(limit)} (an endless loop?; --task-timeout raises the limit)`)));
+    }, Math.max(10, Math.min(200, deadline.floorMs / 5)));
+    worker.on('message', (m: GameCheckReply) => {
+      if (m.type === 'family') name = m.name;
+      else if (m.type === 'total') total = m.calls;
+      else if (m.type === 'done') settle(() => resolve(m.ms));
+      else settle(() => reject(rebuildError(m)));
+    });
+    worker.on('error', (err) => settle(() => reject(err)));
+    worker.on('exit', (code) => settle(() => reject(new Error(`the game check thread exited with code ${code}`))));
+  });
+}
+
+/** The check thread's error as the class the calling thread's build would have thrown (same message). */
+function rebuildError(m: Extract<GameCheckReply, { type: 'error' }>): Error {
+  if (m.name === 'GameDefinitionError' && m.game !== undefined) {
+    const prefix = `game '${m.game}': `;
+    return new GameDefinitionError(m.game, m.message.startsWith(prefix) ? m.message.slice(prefix.length) : m.message);
+  }
+  if (m.name === 'OptionError') return new OptionError(m.message);
+  if (m.name === 'RangeError') return new RangeError(m.message);
+  return new Error(m.message);
+}

@@ -1,0 +1,115 @@
+// The local executor's team: `size` long-lived worker threads (worker/team-worker.ts), each on its own
+// message port, so that a call reaches every worker at once without the calling thread's event loop (Piscina
+// hands out a task only when its caller's event loop has taken in the previous reply, which a caller busy on
+// its own blocks has not). Seat i is worker i; a worker that exits is replaced at once in the same seat and
+// attached to the current run; `onExit` tells the executor which seat died (so it can redo that seat's blocks).
+
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { InjectedFault, SweepRun, TeamCall, TeamControl, TeamMessage, TeamReply } from '../worker/sweep-protocol.ts';
+import { createMailbox, deliver, type Mailbox } from '../worker/team-mailbox.ts';
+import type { RangeOp } from '../shared/sweep-rows.ts';
+import { startWorkerThread } from '../worker/thread-pool.ts';
+
+interface Seat {
+  worker: Worker;
+  /** Resolves once the seat's worker has built the current run's Problem (or failed to). */
+  attached: Promise<void>;
+  ready: boolean;
+  threadId: number;
+}
+
+export class ThreadTeam {
+  private readonly seats: Seat[] = [];
+  /** Where a call goes to a worker lingering after the previous one (worker/team-mailbox.ts). */
+  private readonly mailbox: Mailbox;
+  /** Numbers the runs attached, so a call says which run it belongs to. */
+  runNumber = 0;
+  private run?: SweepRun;
+  private control?: TeamControl;
+  private closed = false;
+  readonly threadIds = new Set<number>();
+
+  constructor(
+    readonly size: number,
+    private readonly onExit: (seat: number, error: Error) => void,
+    private readonly logger?: Logger,
+  ) {
+    this.mailbox = createMailbox(size);
+    for (let i = 0; i < size; i++) this.seats.push(this.spawn(i));
+  }
+
+  /** Has every worker build `run`'s Problem; resolves when all have (rejects with the first failure). */
+  attach(run: SweepRun, control: TeamControl): Promise<void> {
+    this.run = run;
+    this.control = control;
+    this.runNumber++;
+    for (let i = 0; i < this.size; i++) this.attachSeat(i);
+    return Promise.all(this.seats.map((s) => s.attached)).then(() => undefined);
+  }
+
+  /** Sends a message to seat i's worker (each handles its messages in order). */
+  send(seat: number, message: TeamMessage): void {
+    this.seats[seat].worker.postMessage(message);
+  }
+
+  /** Sends a call of the current run to seat i: through its mailbox if the worker lingers, else as a message. */
+  call(seat: number, call: Omit<TeamCall, 'control'>, op: RangeOp, inject?: InjectedFault): void {
+    if (!inject && deliver(this.mailbox, seat, { run: this.runNumber, call, op })) return;
+    this.send(seat, { type: 'call', run: this.runNumber, call, op, inject });
+  }
+
+  /** Ends seat i's worker now (a deadline); it is replaced like any worker that exits. */
+  terminate(seat: number): void {
+    void this.seats[seat]?.worker.terminate();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.seats.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(seat: number): Seat {
+    Atomics.store(this.mailbox.state, seat, 0); // a dead predecessor's seat may not be left lingering
+    const worker = startWorkerThread('team-worker', { seat, mailbox: this.mailbox });
+    const entry: Seat = { worker, attached: Promise.resolve(), ready: false, threadId: worker.threadId };
+    let failure: Error | undefined;
+    worker.on('message', (r: TeamReply) => {
+      if (r.type === 'attached') this.threadIds.add(r.threadId);
+    });
+    worker.on('error', (err) => {
+      failure = err;
+    });
+    worker.on('exit', (code) => {
+      if (this.closed) return;
+      const error = failure ?? new Error(`worker exited with code: ${code}`);
+      this.logger?.warn({ seat, err: error.message }, 'team worker exited; replacing it');
+      this.seats[seat] = this.spawn(seat);
+      if (this.run) this.attachSeat(seat);
+      this.onExit(seat, error);
+    });
+    return entry;
+  }
+
+  private attachSeat(seat: number): void {
+    const s = this.seats[seat];
+    const run = this.run!;
+    s.ready = false;
+    s.attached = new Promise<void>((resolve, reject) => {
+      const onReply = (r: TeamReply) => {
+        if ((r.type !== 'attached' && r.type !== 'attach-failed') || r.runId !== run.id) return;
+        s.worker.off('message', onReply);
+        if (r.type === 'attach-failed') {
+          reject(new Error(`thread ${s.threadId}, attach run ${run.id}: ${r.message}`));
+          return;
+        }
+        s.ready = true;
+        resolve();
+      };
+      s.worker.on('message', onReply);
+      s.worker.once('exit', () => reject(new Error(`thread ${s.threadId}, attach run ${run.id}: the thread exited`)));
+    });
+    s.attached.catch(() => {}); // awaited through attach(); a replacement's failure shows up in the calls
+    this.send(seat, { type: 'attach', run, runNumber: this.runNumber, control: this.control! });
+  }
+}
