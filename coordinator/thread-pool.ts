@@ -22,7 +22,7 @@ export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker'
  * Node 20 cannot load a .ts worker by itself. Under `tsx` the threads inherit its loader through
  * process.execArgv; under bin/m3fg.js (tsx's register API) and vitest they do not, so add it (toolchain.md).
  */
-function workerExecArgv(filename: string): string[] {
+export function workerExecArgv(filename: string): string[] {
   if (!filename.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) return [...process.execArgv];
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return [...process.execArgv, '--import', tsx];

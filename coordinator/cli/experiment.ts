@@ -20,7 +20,7 @@ export function registerExperimentCommand(program: Command): Command {
     .action(async (flags: { out: string; quick?: boolean; threads?: string; logLevel?: string }) => {
       const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
-      await runPaperExperiment({ out: flags.out, quick: Boolean(flags.quick), threads, logger });
+      await runPaperExperiment({ out: flags.out, quick: Boolean(flags.quick), threads, logger, bar: Boolean(process.stderr.isTTY) });
     });
   return experiment;
 }
