@@ -13,6 +13,7 @@ import { registerNplayerCommand } from './nplayer.ts';
 import { addNatsOptions, registerWorkerCommand } from './worker.ts';
 import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
 import { natsOptionsFrom } from '../../worker/nats-transport.ts';
+import { StudyError } from '../jobs/study.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -69,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   registerNplayerCommand(program);
   registerWorkerCommand(program);
   (await import('./experiment.ts')).registerExperimentCommand(program);
+  (await import('./sweep.ts')).registerSweepCommand(program);
 
   try {
     await program.parseAsync(argv);
@@ -134,7 +136,7 @@ function report(err: unknown): number {
     process.stderr.write(`m3fg: ${err.message}\n`);
     return 2;
   }
-  if (err instanceof ClusterError) {
+  if (err instanceof ClusterError || err instanceof StudyError) {
     // the cluster could not finish (no nodes, a task that failed every attempt): the environment, not a bug
     process.stderr.write(`m3fg: ${err.message}\n`);
     return 1;

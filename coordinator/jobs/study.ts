@@ -33,6 +33,8 @@ export interface StudyOptions {
   /** A live bar on stderr (terminals). */
   bar?: boolean;
   label: string;
+  /** Called with each job's record as it finishes (reused ones first). */
+  onDone?: (rec: JobRecord) => void;
 }
 
 /** Runs every job; resolves with one record per job, in the order given. */
@@ -40,7 +42,15 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
   const { root, backend } = options;
   ensureDir(join(root, 'runs'));
   const records = new Map<string, JobRecord>();
-  const progress = new StudyProgress(jobs, { print: options.print, bar: options.bar, label: options.label });
+  const shown = new StudyProgress(jobs, { print: options.print, bar: options.bar, label: options.label });
+  const progress = {
+    started: (job: JobSpec) => shown.started(job),
+    done: (rec: JobRecord) => {
+      shown.done(rec);
+      options.onDone?.(rec);
+    },
+    stop: () => shown.stop(),
+  };
   // reuse first, so that the display and the ETA count only what will run
   for (const job of jobs) {
     const outcome = doneOutcome(root, job);
