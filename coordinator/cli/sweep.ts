@@ -9,11 +9,13 @@ import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { planSweep, type SweepFlags } from '../sweep.ts';
 import { runSweep } from '../sweep-run.ts';
+import { ACK_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
+import { addNatsOptions } from './worker.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerSweepCommand(program: Command): Command {
-  return program
+  const cmd = program
     .command('sweep')
     .description('a parameter study: every combination of the given settings, run side by side, with a combined report')
     .option('--game <names>', 'comma list of games (default sis)')
@@ -28,11 +30,16 @@ export function registerSweepCommand(program: Command): Command {
     .option('--threads <N>', 'threads of this machine (default: all cores)')
     .option('--yes', `run more than 10,000 configurations`)
     .option('--no-report', 'skip the combined report')
-    .option('--log-level <level>', 'pino log level (default: warn)')
-    .action(async (flags: SweepFlags & { out: string; threads?: string; report: boolean; logLevel?: string }) => {
+    .option('--ack-wait <seconds>', ACK_WAIT_HELP)
+    .option('--log-level <level>', 'pino log level (default: warn)');
+  return addNatsOptions(cmd, 'run the configurations on the worker nodes of this NATS server (JetStream job queue)').action(
+    async (flags: SweepFlags & NatsStudyFlags & { out: string; threads?: string; report: boolean; logLevel?: string }) => {
       const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
-      const plan = await planSweep(flags);
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
-      await runSweep(plan, { out: flags.out, threads, logger, bar: Boolean(process.stderr.isTTY), report: flags.report });
-    });
+      const connect = studyBackend(flags, logger);
+      const plan = await planSweep(flags);
+      const backend = connect ? await connect() : undefined;
+      await runSweep(plan, { out: flags.out, threads, logger, backend, bar: Boolean(process.stderr.isTTY), report: flags.report });
+    },
+  );
 }

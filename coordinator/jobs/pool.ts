@@ -1,6 +1,6 @@
 // Threads for whole runs: a machine with W threads runs W small jobs at once, each inline on a thread of its
 // own (a Piscina pool of run threads, coordinator/jobs/run-thread.ts), or one big job alone with all W
-// threads (on the calling thread, whose LocalExecutor shards every sweep over W threads of its own).
+// threads (on a run thread whose LocalExecutor shards every sweep over W threads of its own).
 // Jobs start in the order they were submitted: one waiting for every thread holds back those behind it,
 // so a big job is never starved by a stream of small ones. Used by the local scheduler and the cluster's
 // job consumer alike.
@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { workerExecArgv } from '../thread-pool.ts';
-import { executeJob } from './execute.ts';
 import type { JobOutcome, JobSpec } from './spec.ts';
 
 export interface RunThreadTask {
   root: string;
   job: JobSpec;
+  /** 1: inline on the run thread; more: sharded over that many threads of its own. */
+  threads: number;
 }
 
 interface Waiting {
@@ -31,12 +32,10 @@ export class JobPool {
   private free: number;
   private readonly queue: Waiting[] = [];
   private piscina?: Piscina<RunThreadTask, JobOutcome>;
-  private readonly logger: Logger;
 
-  constructor(options: { threads: number; logger: Logger }) {
+  constructor(options: { threads: number; logger?: Logger }) {
     this.threads = options.threads;
     this.free = options.threads;
-    this.logger = options.logger;
   }
 
   /** Threads neither busy nor promised to a waiting job. */
@@ -64,10 +63,10 @@ export class JobPool {
   }
 
   private start(w: Waiting): Promise<JobOutcome> {
-    // a job on every thread, or the only thread there is: here; else inline on a run thread of its own
-    if (w.need === this.threads) return executeJob(w.root, w.job, w.need, this.logger);
+    // every job on a run thread, also one that takes all threads (its LocalExecutor's pool is nested in
+    // that thread): this thread stays free for the progress display and a node's in-progress acks
     this.piscina ??= createRunThreads(this.threads);
-    return this.piscina.run({ root: w.root, job: w.job });
+    return this.piscina.run({ root: w.root, job: w.job, threads: w.need });
   }
 
   async close(): Promise<void> {

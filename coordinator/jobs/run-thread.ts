@@ -8,5 +8,5 @@ import type { RunThreadTask } from './pool.ts';
 const logger = createLogger(process.env.M3FG_LOG_LEVEL ?? 'warn');
 
 export default function runJob(task: RunThreadTask): Promise<JobOutcome> {
-  return executeJob(task.root, task.job, 1, logger);
+  return executeJob(task.root, task.job, task.threads, logger);
 }
