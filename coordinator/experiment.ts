@@ -3,7 +3,7 @@
 //
 //   DIR/runs/<key>/        one ordinary solve results directory per configuration (runSolve);
 //   DIR/nplayer/<key>.json one N-player check per (solved run, players, episodes, sampler, seed) (runNplayer);
-//   DIR/report/            the existing report over every run (writeReport(DIR));
+//   DIR/report/            the existing report over every run (`m3fg report DIR`, beside the figures);
 //   DIR/figures/           figure1-fpi-<game>.png, figure2-fp-<game>.png, figure3-bins.png, figure4-nplayer.png,
 //                          figure5-sis-policy*.png, figure5-sis-trajectory.png, figure6-init.png (+ .svg);
 //   DIR/summary.json       every job with 'ran' or 'reused', its seconds, the wall time.
@@ -23,12 +23,12 @@ import { loadSolved, type NplayerResult } from './nplayer.ts';
 import { ensureDir, writeFileAtomic } from './results.ts';
 import { doneOutcome } from './jobs/execute.ts';
 import { LocalBackend } from './jobs/pool.ts';
+import { reportInChildProcess } from './jobs/report-process.ts';
 import { fmtSeconds } from './jobs/progress.ts';
 import { assignThreads, nplayerFile, nplayerJobSpec, solveDir, solveJobSpec, type NplayerJobSpec, type SolveJobSpec } from './jobs/spec.ts';
 import { runStudy, StudyError, type JobBackend } from './jobs/study.ts';
 import { exploitabilityChart, policyHeatmaps } from './report/charts.ts';
 import { loadRun, type RunData } from './report/data.ts';
-import { writeReport } from './report/index.ts';
 import type { CurvePoint } from './solver.ts';
 
 export const PAPER_GAMES = ['sis', 'buffet', 'advertisement'] as const;
@@ -240,8 +240,11 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   }));
 
   print('figures and report ...');
+  // the report in a process of its own while this one draws the figures: both are CPU-bound rendering
+  const html = reportInChildProcess(root);
+  html.catch(() => {}); // awaited below; not unhandled if the figures fail first
   const figures = await writeFigures(root, plan);
-  const report = await writeReport(root);
+  const report = { html: await html };
   const wallSeconds = (performance.now() - started) / 1000;
   const summary: ExperimentSummary = {
     out: root,
