@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExperimentSummary } from '../coordinator/experiment.ts';
 import type { SweepSummary } from '../coordinator/sweep-run.ts';
 import { repoRoot, runCli } from './helpers/cli.ts';
 import { startJetStream, type JetStreamCluster } from './helpers/jetstream.ts';
@@ -145,4 +146,41 @@ describe('m3fg sweep --nats', () => {
     await js.kill(a);
     await js.kill(b);
   }, 300_000);
+
+  it('runs experiment paper --quick on the nodes with the local results', async () => {
+    const a = js.addNode(1, 'paper');
+    const b = js.addNode(2, 'paper');
+    const local = join(root, 'paper-local');
+    const remote = join(root, 'paper-nats');
+    const l = runCli(['experiment', 'paper', '--quick', '--threads', '2', '--out', local]);
+    expect(l.code, l.stderr).toBe(0);
+    const child = spawn(process.execPath, ['bin/m3fg.js', 'experiment', 'paper', '--quick', '--out', remote, '--nats', js.url, '--subject-prefix', 'paper'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const res = await exitOf(child);
+    expect(res.code, res.stderr).toBe(0);
+    const want: ExperimentSummary = JSON.parse(readFileSync(join(local, 'summary.json'), 'utf8'));
+    const got: ExperimentSummary = JSON.parse(readFileSync(join(remote, 'summary.json'), 'utf8'));
+    expect(got.jobs.map((j) => j.key)).toEqual(want.jobs.map((j) => j.key));
+    expect(got.ran).toBe(got.jobs.length);
+    for (const j of got.jobs) {
+      if (j.kind === 'solve') {
+        for (const file of ['curve.json', 'policies.bin']) {
+          expect(readFileSync(join(remote, 'runs', j.key, file)).equals(readFileSync(join(local, 'runs', j.key, file))), `${j.key}/${file}`).toBe(true);
+        }
+      } else {
+        const rows = (dir: string) => {
+          const r = JSON.parse(readFileSync(join(dir, 'nplayer', `${j.key}.json`), 'utf8'));
+          return { mf: r.mfPrediction, rows: r.rows.map(({ seconds: _s, ...row }: { seconds: number }) => row) };
+        };
+        expect(rows(remote)).toEqual(rows(local));
+      }
+    }
+    // every job computed on a node, once
+    expect([...js.jobsDone(a), ...js.jobsDone(b)].sort()).toEqual(got.jobs.map((j) => j.key).sort());
+    expect(existsSync(join(remote, 'figures', 'figure4-nplayer.png'))).toBe(true);
+    await js.kill(a);
+    await js.kill(b);
+  }, 600_000);
 });

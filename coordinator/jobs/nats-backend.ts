@@ -20,6 +20,8 @@ import type { JobOutcome, JobSpec } from './spec.ts';
 import type { JobBackend } from './study.ts';
 
 interface Waiter {
+  /** When the study asked for the job (ms since the epoch): a result done before that is reused. */
+  since: number;
   root: string;
   job: JobSpec;
   resolve: (o: JobOutcome & { reused?: boolean }) => void;
@@ -64,7 +66,7 @@ export class NatsBackend implements JobBackend {
         const w = this.waiters.get(e.key);
         if (!w) continue;
         const st = decodeJson<JobStatus>(e.value);
-        if (st.state === 'done') this.settle(w, false);
+        if (st.state === 'done') this.settle(w, st.at < w.since);
         else if (st.state === 'failed') {
           this.waiters.delete(e.key);
           w.reject(new Error(`on node ${st.node}: ${st.error}`));
@@ -91,7 +93,7 @@ export class NatsBackend implements JobBackend {
 
   run(root: string, job: JobSpec): Promise<JobOutcome & { reused?: boolean }> {
     return new Promise((resolve, reject) => {
-      const w: Waiter = { root, job, resolve, reject };
+      const w: Waiter = { since: Date.now(), root, job, resolve, reject };
       // registered before anything is looked up, so that a completion in between is seen by the watch
       this.waiters.set(job.hash, w);
       this.submit(w).catch((err) => {
