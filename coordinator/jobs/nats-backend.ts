@@ -15,6 +15,7 @@ import { connectNats, type NatsOptions } from '../../worker/nats-transport.ts';
 import {
   decodeJson, encodeJson, ensureJobQueue, packFiles, resultPathOf, unpackFiles, type JobQueue, type JobQueueSettings, type JobStatus,
 } from '../../worker/job-queue.ts';
+import { ClusterError } from '../cluster-executor.ts';
 import { doneOutcome } from './execute.ts';
 import type { JobOutcome, JobSpec } from './spec.ts';
 import type { JobBackend } from './study.ts';
@@ -47,7 +48,10 @@ export class NatsBackend implements JobBackend {
   static async connect(nats: NatsOptions, settings: JobQueueSettings, logger: Logger): Promise<NatsBackend> {
     const nc = await connectNats(nats);
     try {
-      const queue = await ensureJobQueue(nc, nats.prefix ?? 'm3fg', settings);
+      const queue = await ensureJobQueue(nc, nats.prefix ?? 'm3fg', settings).catch((err) => {
+        // no JetStream (nats-server without -js), or a user without the job queue's permissions
+        throw new ClusterError(`--nats ${nats.url}: cannot set up the job queue: ${(err as Error).message} (JetStream on? deploy/jetstream.md)`);
+      });
       const backend = new NatsBackend(nc, queue, logger.child({ component: 'jobs' }), nats.url);
       await backend.startWatch();
       return backend;
