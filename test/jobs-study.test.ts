@@ -74,10 +74,13 @@ describe('runStudy', () => {
 });
 
 describe('assignThreads', () => {
-  it("gives every thread to jobs above half of one thread's share, none with one thread", () => {
-    const jobs = [solve('big', 50), solve('mid', 20), solve('s1', 15), solve('s2', 15)];
-    assignThreads(jobs, 2); // total 100: share per thread 50, threshold 25
+  it("gives every thread to jobs above one thread's share, none with one thread", () => {
+    const jobs = [solve('big', 60), solve('mid', 20), solve('s1', 10), solve('s2', 10)];
+    assignThreads(jobs, 2); // total 100: one thread's share 50
     expect(jobs.map((j) => j.threads)).toEqual(['all', 'one', 'one', 'one']);
+    const even = [solve('a', 50), solve('b', 50)];
+    assignThreads(even, 2);
+    expect(even.map((j) => j.threads)).toEqual(['one', 'one']);
     assignThreads(jobs, 1);
     expect(jobs.every((j) => j.threads === 'one')).toBe(true);
   });

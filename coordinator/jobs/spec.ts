@@ -120,12 +120,14 @@ export function nplayerJobSpec(from: SolveJobSpec, players: number[], episodes: 
 const NPLAYER_COST_PER_STEP = 1;
 
 /**
- * Marks the jobs that run alone on every thread: those too big to share the machine, i.e. whose estimated
- * cost exceeds the study's mean share of one thread (total / threads / 2). With one thread, none.
+ * Marks the jobs that run alone on every thread: those whose estimated cost exceeds one thread's share of
+ * the whole study (total / threads), which would otherwise finish last, on one thread, long after the rest.
+ * Every other job runs inline, one per thread: a thread per run is worth more than sharding a run whose
+ * steps mostly stay inline anyway (the local executor shards only steps above ~1 ms). With one thread, none.
  */
 export function assignThreads(jobs: JobSpec[], threads: number): void {
   const total = jobs.reduce((a, j) => a + j.cost, 0);
-  for (const j of jobs) j.threads = threads > 1 && j.cost > total / threads / 2 ? 'all' : 'one';
+  for (const j of jobs) j.threads = threads > 1 && j.cost > total / threads ? 'all' : 'one';
 }
 
 // ----------------------------------------------------------------------------------------------- paths
