@@ -69,15 +69,14 @@ export class JobConsumer {
     }
     if (!queue) return;
     const consumer = await jetstream(nc).consumers.get(queue.names.stream, queue.names.consumer);
-    const ackWaitMs = ((await consumer.info()).config.ack_wait ?? 30e9) / 1e6;
-    this.log.info({ stream: queue.names.stream, ackWaitMs }, 'taking jobs');
+    this.log.info({ stream: queue.names.stream }, 'taking jobs');
     while (!this.stopping) {
       if (this.options.runner.available <= 0) {
         await this.sleep(60_000); // until a job finishes (wake) or a minute passes
         continue;
       }
       const msg = await this.next(consumer);
-      if (msg) this.track(this.handle(queue, msg, ackWaitMs));
+      if (msg) this.track(this.handle(queue, consumer, msg));
     }
   }
 
@@ -100,8 +99,11 @@ export class JobConsumer {
     });
   }
 
-  private async handle(queue: JobQueue, msg: JsMsg, ackWaitMs: number): Promise<void> {
+  private async handle(queue: JobQueue, consumer: Consumer, msg: JsMsg): Promise<void> {
+    msg.working();
     const job = decodeJson<{ job: QueuedJob }>(msg.data).job;
+    // the ack wait as it is now: a later study may have set another one (--ack-wait)
+    const ackWaitMs = ((await consumer.info().catch(() => undefined))?.config.ack_wait ?? 30e9) / 1e6;
     const log = this.log.child({ job: job.key, delivery: msg.info.deliveryCount });
     const status = (s: Omit<JobStatus, 'at' | 'node'>) => queue.status.put(job.hash, encodeJson({ ...s, node: this.options.node, at: Date.now() }));
     // finished elsewhere meanwhile (a redelivery after a slow node completed): nothing to do
