@@ -224,7 +224,7 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   print(`experiment paper${options.quick ? ' (quick)' : ''}: ${specs.length} jobs on ${where}, results in ${root}`);
   let records;
   try {
-    records = await runStudy(specs, { root, backend, print, bar: options.bar, label: 'experiment paper' });
+    records = await runStudy(specs, { root, backend, print, bar: options.bar, label: 'experiment paper', slots: backend.name === 'local' ? options.threads : undefined });
   } finally {
     await backend.close();
   }

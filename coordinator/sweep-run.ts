@@ -76,7 +76,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
   print(`sweep: ${jobs.length} configuration${jobs.length === 1 ? '' : 's'} on ${where}, results in ${root}`);
   let records: JobRecord[];
   try {
-    records = await runStudy(jobs, { root, backend, print, bar: options.bar, label: 'sweep', onDone: record });
+    records = await runStudy(jobs, { root, backend, print, bar: options.bar, label: 'sweep', onDone: record, slots: backend.name === 'local' ? options.threads : undefined });
   } finally {
     await backend.close();
   }

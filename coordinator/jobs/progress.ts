@@ -1,6 +1,8 @@
 // One progress display for a whole study: a line per finished job (runs done / total, its time and final
-// exploitability, the study's ETA) and, on a terminal, a live bar on stderr. The ETA is the elapsed time
-// scaled by the estimated cost still to run over the cost run so far (jobs differ by orders of magnitude).
+// exploitability, the study's ETA) and, on a terminal, a live bar on stderr. The ETA: the estimated cost
+// still to run, at the seconds per unit of cost the finished jobs took, over the threads that run jobs side
+// by side (on a cluster, whose size is unknown: the elapsed time scaled by cost left over cost done). Jobs
+// differ by orders of magnitude, and early on the cost estimate's error dominates.
 
 import cliProgress from 'cli-progress';
 import type { JobSpec } from './spec.ts';
@@ -22,6 +24,8 @@ export class StudyProgress {
   private readonly total: number;
   private finished = 0;
   private costRun = 0;
+  private secondsRun = 0;
+  private readonly slots?: number;
   private readonly start = Date.now();
   private readonly running = new Set<string>();
   private readonly print: (line: string) => void;
@@ -29,13 +33,14 @@ export class StudyProgress {
   private readonly timer?: NodeJS.Timeout;
   private costLeft: number;
 
-  constructor(jobs: JobSpec[], options: { print?: (line: string) => void; bar?: boolean; label: string }) {
+  constructor(jobs: JobSpec[], options: { print?: (line: string) => void; bar?: boolean; label: string; slots?: number }) {
+    this.slots = options.slots;
     this.total = jobs.length;
     this.costLeft = jobs.reduce((a, j) => a + j.cost, 0);
     this.print = options.print ?? ((line) => process.stdout.write(`${line}\n`));
     if (options.bar) {
       this.bar = new cliProgress.SingleBar(
-        { format: `${options.label} [{bar}] {value}/{total} runs | ETA {etaText} | running: {running}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+        { format: `${options.label} [{bar}] {value}/{total} runs | ETA {etaText} | submitted: {running}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(this.total, 0, { etaText: '?', running: '' });
@@ -47,6 +52,7 @@ export class StudyProgress {
   /** Seconds left, from the cost still to run and the pace so far; undefined before the first run finishes. */
   eta(): number | undefined {
     if (this.costRun <= 0) return undefined;
+    if (this.slots) return (this.costLeft * (this.secondsRun / this.costRun)) / this.slots;
     return ((Date.now() - this.start) / 1000) * (this.costLeft / this.costRun);
   }
 
@@ -59,7 +65,10 @@ export class StudyProgress {
     this.finished++;
     this.running.delete(jobLabel(rec.job));
     this.costLeft -= rec.job.cost;
-    if (rec.status === 'ran') this.costRun += rec.job.cost;
+    if (rec.status === 'ran') {
+      this.costRun += rec.job.cost;
+      this.secondsRun += rec.seconds;
+    }
     const eta = this.eta();
     const tail = this.finished < this.total && eta !== undefined ? `; ETA ${fmtSeconds(eta)}` : '';
     this.line(`[${this.finished}/${this.total}] ${jobLabel(rec.job)}: ${describe(rec)}${tail}`);

@@ -33,6 +33,8 @@ export interface StudyOptions {
   /** A live bar on stderr (terminals). */
   bar?: boolean;
   label: string;
+  /** Jobs this backend runs side by side (this machine's threads), for the ETA; unknown on a cluster. */
+  slots?: number;
   /** Called with each job's record as it finishes (reused ones first). */
   onDone?: (rec: JobRecord) => void;
 }
@@ -42,7 +44,7 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
   const { root, backend } = options;
   ensureDir(join(root, 'runs'));
   const records = new Map<string, JobRecord>();
-  const shown = new StudyProgress(jobs, { print: options.print, bar: options.bar, label: options.label });
+  const shown = new StudyProgress(jobs, { print: options.print, bar: options.bar, label: options.label, slots: options.slots });
   const progress = {
     started: (job: JobSpec) => shown.started(job),
     done: (rec: JobRecord) => {
