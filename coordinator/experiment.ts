@@ -3,7 +3,7 @@
 //
 //   DIR/runs/<key>/        one ordinary solve results directory per configuration (runSolve);
 //   DIR/nplayer/<key>.json one N-player check per (solved run, players, episodes, sampler, seed) (runNplayer);
-//   DIR/report/            the existing report over every run (writeReport(DIR));
+//   DIR/report/            the existing report over every run (`m3fg report DIR`, beside the figures);
 //   DIR/figures/           figure1-fpi-<game>.png, figure2-fp-<game>.png, figure3-bins.png, figure4-nplayer.png,
 //                          figure5-sis-policy*.png, figure5-sis-trajectory.png, figure6-init.png (+ .svg);
 //   DIR/summary.json       every job with 'ran' or 'reused', its seconds, the wall time.
@@ -12,23 +12,24 @@
 // algorithm, iterations, variant settings). A job whose results are complete and whose recorded configuration
 // hashes to the same key is reused, not recomputed.
 
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Logger } from 'pino';
 import { builtinGames } from '../shared/games/index.ts';
-import { resolveParams } from '../shared/model.ts';
 import { makeGrid } from '../shared/problem.ts';
 import { parseSolveFlags, type RawSolveFlags, type SolveSettings } from './options.ts';
-import { runSolve } from './run-solve.ts';
-import { loadSolved, runNplayer, type NplayerResult } from './nplayer.ts';
-import type { Progress } from './progress.ts';
-import { ensureDir, resultPaths, writeFileAtomic } from './results.ts';
+import { loadSolved, type NplayerResult } from './nplayer.ts';
+import { ensureDir, writeFileAtomic } from './results.ts';
 import { CONFIG, OKABE_ITO, SCHEMA, exploitabilityChart, policyHeatmaps, type Chart } from './report/charts.ts';
 import { loadRun, type RunData } from './report/data.ts';
 import { writeReport } from './report/index.ts';
 import { toCsv } from './report/csv.ts';
+import { doneOutcome } from './jobs/execute.ts';
+import { LocalBackend } from './jobs/pool.ts';
+import { fmtSeconds } from './jobs/progress.ts';
+import { assignThreads, nplayerFile, nplayerJobSpec, solveDir, solveJobSpec, type NplayerJobSpec, type SolveJobSpec } from './jobs/spec.ts';
+import { runStudy, StudyError, type JobBackend } from './jobs/study.ts';
 import type { CurvePoint } from './solver.ts';
 
 export const PAPER_GAMES = ['sis', 'buffet', 'advertisement'] as const;
@@ -41,6 +42,7 @@ export interface SolveJob {
   flags: RawSolveFlags;
   settings: SolveSettings;
   hash: string;
+  spec: SolveJobSpec;
 }
 
 export interface NplayerJob {
@@ -52,6 +54,7 @@ export interface NplayerJob {
   episodes: number;
   seed: number;
   hash: string;
+  spec: NplayerJobSpec;
 }
 
 export type Job = SolveJob | NplayerJob;
@@ -78,6 +81,10 @@ export interface ExperimentOptions {
   logger: Logger;
   /** One line of progress (default: stdout). */
   print?: (line: string) => void;
+  /** Where the runs run (default: this machine's threads, LocalBackend). */
+  backend?: JobBackend;
+  /** A live progress bar on stderr. */
+  bar?: boolean;
 }
 
 export interface JobSummary {
@@ -103,49 +110,17 @@ export interface ExperimentSummary {
 
 // ----------------------------------------------------------------------------------------------- keys
 
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value as object)
-        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
-}
-
-export function configHash(config: unknown): string {
-  return createHash('sha256').update(JSON.stringify(canonical(config))).digest('hex').slice(0, 12);
-}
-
-/** Everything that decides a solve run's numbers, in the form run.json records it. */
-function solveConfig(s: {
-  game?: unknown; params?: unknown; bins?: unknown; grid?: unknown; algorithm?: unknown; iterations?: unknown; horizon?: unknown;
-  discount?: unknown; tolerance?: unknown; softmax?: unknown; temperature?: unknown; inner?: unknown; init?: unknown;
-}) {
-  return {
-    game: s.game, params: s.params, bins: s.bins, grid: s.grid, algorithm: s.algorithm, iterations: s.iterations, horizon: s.horizon,
-    discount: s.discount, tolerance: s.tolerance, softmax: s.softmax, temperature: s.temperature, inner: s.inner, init: s.init,
-  };
-}
+export { configHash } from './jobs/spec.ts';
 
 function solveJob(root: string, threads: number, flags: RawSolveFlags, figure: string): SolveJob {
-  const probe = parseSolveFlags({ ...flags, threads: String(threads) });
-  const params = resolveParams(probe.family, probe.params);
-  const hash = configHash(solveConfig({ ...probe, params }));
-  const key = `${probe.game}-${probe.algorithm}-m${probe.bins}-k${probe.iterations}${probe.init ? `-init-${probe.init}` : ''}-${hash}`;
-  const settings = parseSolveFlags({ ...flags, threads: String(threads), out: join(root, 'runs', key) });
-  return { kind: 'solve', key, figures: [figure], flags, settings, hash };
+  const spec = solveJobSpec(flags);
+  const settings = parseSolveFlags({ ...flags, threads: String(threads), out: solveDir(root, spec.key) });
+  return { kind: 'solve', key: spec.key, figures: [figure], flags, settings, hash: spec.hash, spec };
 }
 
-function nplayerJob(root: string, from: SolveJob, players: number[], episodes: number, figure: string): NplayerJob {
-  const seed = 1;
-  const hash = configHash({ from: from.hash, players, episodes, sampler: 'counts', seed });
-  const key = `${from.settings.game}-m${from.settings.bins}-n${players[players.length - 1]}-e${episodes}-${hash}`;
-  void root;
-  return { kind: 'nplayer', key, figures: [figure], from, players, episodes, seed, hash };
+function nplayerJob(from: SolveJob, players: number[], episodes: number, figure: string): NplayerJob {
+  const spec = nplayerJobSpec(from.spec, players, episodes, 1);
+  return { kind: 'nplayer', key: spec.key, figures: [figure], from, players, episodes, seed: spec.seed, hash: spec.hash, spec };
 }
 
 // ----------------------------------------------------------------------------------------------- plan
@@ -178,8 +153,8 @@ export function planPaper(root: string, quick: boolean, threads: number): Experi
   const players = quick ? [2, 5, 10] : [2, 5, 10, 20, 50, 100, 200];
   const fig4 = PAPER_GAMES.map((game) =>
     game === 'buffet'
-      ? nplayerJob(root, fig2[game], quick ? [2, 5] : [2, 5, 10, 20, 40], quick ? 100 : 5000, 'figure4')
-      : nplayerJob(root, fig2[game], players, quick ? 100 : 1000, 'figure4'),
+      ? nplayerJob(fig2[game], quick ? [2, 5] : [2, 5, 10, 20, 40], quick ? 100 : 5000, 'figure4')
+      : nplayerJob(fig2[game], players, quick ? 100 : 1000, 'figure4'),
   );
   const ablationIterations = quick ? 10 : 200;
   const ablation = (['first', 'last', 'uniform'] as const).map((init) =>
@@ -228,53 +203,11 @@ function readJson(path: string): any {
 
 /** True when DIR holds a complete results set of exactly this configuration. */
 export function solveDone(job: SolveJob): boolean {
-  const paths = resultPaths(job.settings.out);
-  if (!existsSync(paths.curve) || !existsSync(paths.policies) || !existsSync(paths.run)) return false;
-  const run = readJson(paths.run);
-  const curve = readJson(paths.curve);
-  if (!run || !Array.isArray(curve) || curve.length !== run.iterations) return false;
-  return configHash(solveConfig(run)) === job.hash;
+  return doneOutcome(dirname(dirname(job.settings.out)), job.spec) !== undefined;
 }
 
 function nplayerPath(root: string, job: NplayerJob): string {
-  return join(root, 'nplayer', `${job.key}.json`);
-}
-
-function nplayerDone(root: string, job: NplayerJob): boolean {
-  const r = readJson(nplayerPath(root, job)) as (NplayerResult & { configHash?: string }) | undefined;
-  return r?.configHash === job.hash && Array.isArray(r.rows) && r.rows.length === job.players.length;
-}
-
-// ----------------------------------------------------------------------------------------------- progress
-
-function fmtSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
-/** Progress of one solve job: a line at most every `everyMs` with iteration, exploitability and ETA. */
-function jobProgress(label: string, print: (line: string) => void, everyMs = 10_000): Progress & { last?: CurvePoint } {
-  let total = 0;
-  let started = 0;
-  let lastPrint = 0;
-  const self: Progress & { last?: CurvePoint } = {
-    start: (n) => {
-      total = n;
-      started = lastPrint = Date.now();
-    },
-    update: (p) => {
-      self.last = p;
-      const now = Date.now();
-      const done = p.iteration + 1;
-      if (now - lastPrint < everyMs || done >= total) return;
-      lastPrint = now;
-      const eta = (((now - started) / done) * (total - done)) / 1000;
-      print(`${label}: iteration ${done}/${total}, exploitability ${p.exploitability.total.toPrecision(4)}, ETA ${fmtSeconds(eta)}`);
-    },
-    stop: () => {},
-  };
-  return self;
+  return nplayerFile(root, job.key);
 }
 
 // ----------------------------------------------------------------------------------------------- run
@@ -284,53 +217,31 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const root = options.out;
   const plan = planPaper(root, options.quick, options.threads);
-  ensureDir(join(root, 'runs'));
   ensureDir(join(root, 'nplayer'));
-  const jobs: JobSummary[] = [];
-  const n = plan.jobs.length;
-  print(`experiment paper${options.quick ? ' (quick)' : ''}: ${n} jobs, ${options.threads} thread${options.threads === 1 ? '' : 's'}, results in ${root}`);
-  for (const [i, job] of plan.jobs.entries()) {
-    const label = `[${i + 1}/${n}] ${job.kind === 'solve' ? job.key.replace(/-[0-9a-f]{12}$/, '') : `nplayer ${job.key.replace(/-[0-9a-f]{12}$/, '')}`}`;
-    const t0 = performance.now();
-    if (job.kind === 'solve') {
-      if (solveDone(job)) {
-        const run = readJson(resultPaths(job.settings.out).run);
-        jobs.push({ key: job.key, kind: 'solve', figures: job.figures, status: 'reused', seconds: 0, final: finalOf(run?.final) });
-        print(`${label}: reused (final exploitability ${run?.final?.exploitability?.total?.toPrecision(4)})`);
-        continue;
-      }
-      // a partial or different run in the directory is replaced
-      rmSync(job.settings.out, { recursive: true, force: true });
-      const progress = jobProgress(label, print);
-      print(`${label}: running`);
-      const { curve, seconds } = await runSolve(job.settings, { logger: options.logger, progress, report: false });
-      const last = curve[curve.length - 1];
-      jobs.push({ key: job.key, kind: 'solve', figures: job.figures, status: 'ran', seconds, final: finalOf(last) });
-      print(`${label}: done in ${fmtSeconds(seconds)}, final exploitability ${last.exploitability.total.toPrecision(4)} (major ${last.exploitability.major.toPrecision(3)}, minor ${last.exploitability.minor.toPrecision(3)})`);
-    } else {
-      if (nplayerDone(root, job)) {
-        jobs.push({ key: job.key, kind: 'nplayer', figures: job.figures, status: 'reused', seconds: 0 });
-        print(`${label}: reused`);
-        continue;
-      }
-      print(`${label}: running (N = ${job.players.join(', ')}; ${job.episodes} episodes each)`);
-      const out = nplayerPath(root, job);
-      const result = await runNplayer(
-        { from: job.from.settings.out, players: job.players, episodes: job.episodes, sampler: 'counts', seed: job.seed, threads: options.threads, out },
-        { logger: options.logger },
-      );
-      writeFileAtomic(out, JSON.stringify({ ...result, configHash: job.hash, key: job.key }, null, 1));
-      const seconds = (performance.now() - t0) / 1000;
-      jobs.push({ key: job.key, kind: 'nplayer', figures: job.figures, status: 'ran', seconds });
-      const lastRow = result.rows[result.rows.length - 1];
-      print(
-        `${label}: done in ${fmtSeconds(seconds)}; N = ${lastRow.players}: major ${lastRow.major.mean.toFixed(3)} ± ${lastRow.major.halfWidth95.toFixed(3)} ` +
-          `(MF ${result.mfPrediction.major.toFixed(3)}), minor ${lastRow.minor.mean.toFixed(3)} ± ${lastRow.minor.halfWidth95.toFixed(3)} (MF ${result.mfPrediction.minor.toFixed(3)})`,
-      );
-    }
+  const specs = plan.jobs.map((j) => j.spec);
+  assignThreads(specs, options.threads);
+  const backend = options.backend ?? new LocalBackend({ threads: options.threads, logger: options.logger });
+  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}` : backend.name;
+  print(`experiment paper${options.quick ? ' (quick)' : ''}: ${specs.length} jobs on ${where}, results in ${root}`);
+  let records;
+  try {
+    records = await runStudy(specs, { root, backend, print, bar: options.bar, label: 'experiment paper', slots: backend.name === 'local' ? options.threads : undefined });
+  } finally {
+    await backend.close();
   }
+  const failed = records.filter((r) => r.status === 'failed' || r.status === 'skipped');
+  if (failed.length > 0) throw new StudyError(failed);
+  const jobs: JobSummary[] = records.map((r, i) => ({
+    key: r.job.key,
+    kind: r.job.kind,
+    figures: plan.jobs[i].figures,
+    status: r.status === 'reused' ? 'reused' : 'ran',
+    seconds: r.status === 'reused' ? 0 : r.seconds,
+    ...(r.outcome?.final ? { final: { exploitability: r.outcome.final.exploitability, major: r.outcome.final.major, minor: r.outcome.final.minor } } : {}),
+  }));
 
   print('figures and report ...');
+  // the report in a process of its own while this one draws the figures: both are CPU-bound rendering
   const figures = await writeFigures(root, plan);
   const report = await writeReport(root, {
     title: `m3fg experiment paper${plan.quick ? ' (quick)' : ''}: the paper's figures`,
@@ -352,11 +263,6 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   print(`figures: ${join(root, 'figures')} (${figures.length}); report: ${report.html}`);
   print(`${summary.ran} jobs ran, ${summary.reused} reused; total wall time ${fmtSeconds(wallSeconds)}`);
   return summary;
-}
-
-function finalOf(point: any): JobSummary['final'] {
-  const e = point?.exploitability;
-  return e ? { exploitability: e.total, major: e.major, minor: e.minor } : undefined;
 }
 
 // ----------------------------------------------------------------------------------------------- figures

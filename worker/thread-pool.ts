@@ -38,7 +38,7 @@ export function startWorkerThread(worker: 'team-worker' | 'game-check-worker', w
  * loader through process.execArgv; under bin/m3fg.js, the compiled CLI with tsx registered (tsx-loader.ts)
  * and vitest they do not, so add it (toolchain.md).
  */
-function workerExecArgv(filename: string): string[] {
+export function workerExecArgv(filename: string): string[] {
   const registered = registeredTsx();
   if ((!filename.endsWith('.ts') && !registered) || process.execArgv.some((a) => a.includes('tsx'))) return [...process.execArgv];
   const tsx = registered ?? pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

@@ -11,21 +11,28 @@ import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { runPaperExperiment } from '../experiment.ts';
 import { mergeStudies, runAlgorithmsStudy } from '../experiment-algorithms.ts';
+import { ACK_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
+import { addNatsOptions } from './worker.ts';
 
 export function registerExperimentCommand(program: Command): Command {
   const experiment = program.command('experiment').description("reproduce the paper's experiments");
-  experiment
+  const paper = experiment
     .command('paper')
     .description("the paper's Figures 1-5 and the initial-policy ablation: runs (reused when done), report and figure PNGs")
     .option('--out <dir>', 'results folder (default results/paper)', 'results/paper')
     .option('--quick', 'a reduced grid for CI (M = 10, few iterations and episodes)')
     .option('--threads <N>', 'worker threads per job (default: all cores)')
-    .option('--log-level <level>', 'pino log level (default: warn)')
-    .action(async (flags: { out: string; quick?: boolean; threads?: string; logLevel?: string }) => {
+    .option('--ack-wait <seconds>', ACK_WAIT_HELP)
+    .option('--log-level <level>', 'pino log level (default: warn)');
+  addNatsOptions(paper, 'run the jobs on the worker nodes of this NATS server (JetStream job queue)').action(
+    async (flags: NatsStudyFlags & { out: string; quick?: boolean; threads?: string; logLevel?: string }) => {
       const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
-      await runPaperExperiment({ out: flags.out, quick: Boolean(flags.quick), threads, logger });
-    });
+      const connect = studyBackend(flags, logger);
+      const backend = connect ? await connect() : undefined;
+      await runPaperExperiment({ out: flags.out, quick: Boolean(flags.quick), threads, logger, backend, bar: Boolean(process.stderr.isTTY) });
+    },
+  );
   experiment
     .command('algorithms')
     .description('algorithm study: total exploitability against wall seconds and iterations per method and game; report and table')

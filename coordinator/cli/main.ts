@@ -15,6 +15,7 @@ import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
 import { ShardError } from '../local-executor.ts';
 import { natsOptionsFrom } from '../../shared/cluster-nats.ts';
 import { TaskTimeoutError } from '../task-deadline.ts';
+import { StudyError } from '../jobs/study.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -82,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
   registerNplayerCommand(program);
   registerWorkerCommand(program);
   (await import('./experiment.ts')).registerExperimentCommand(program);
+  (await import('./sweep.ts')).registerSweepCommand(program);
 
   const bare = bareHelp(program, argv);
   if (bare !== undefined) {
@@ -179,7 +181,7 @@ function report(err: unknown): number {
     process.stderr.write(`m3fg: ${errno.path}: ${errno.syscall ?? 'i/o'} failed (${errno.code})\n`);
     return 1;
   }
-  if (err instanceof ClusterError || err instanceof ShardError || err instanceof TaskTimeoutError) {
+  if (err instanceof ClusterError || err instanceof ShardError || err instanceof TaskTimeoutError || err instanceof StudyError) {
     // the cluster or a thread could not finish (no nodes, a task that failed every attempt): not a bug here
     process.stderr.write(`m3fg: ${err.message.split('\n')[0]}\n`);
     return 1;

@@ -9,6 +9,7 @@ import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { ClusterNode } from '../../worker/node.ts';
 import { natsOptionsFrom } from '../../shared/cluster-nats.ts';
+import { startJobConsumer } from '../jobs/node-hook.ts';
 
 /** The NATS flags of `solve` and `worker`. */
 export function addNatsOptions(cmd: Command, what: string): Command {
@@ -35,8 +36,9 @@ export function registerWorkerCommand(program: Command): void {
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'info');
       const node = new ClusterNode({ nats, threads, name: flags.name, logger });
       await node.start();
-      let stopping: Promise<void> | undefined;
-      const stop = () => (stopping ??= node.stop());
+      const jobs = await startJobConsumer({ nats, threads, name: flags.name, logger }); // whole runs of studies (JetStream)
+      let stopping: Promise<unknown> | undefined;
+      const stop = () => (stopping ??= Promise.all([jobs.stop(), node.stop()]));
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       await node.closed();

@@ -1,0 +1,59 @@
+// Running one job into a study's folder, and telling whether a job is already done there. Used by the local
+// scheduler (in its run threads, or on the calling thread for a job that takes every thread) and, through the
+// hook in `m3fg worker`, by the cluster's job consumer.
+
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { loadSolveSettings } from '../options.ts';
+import { runNplayer, type NplayerResult } from '../nplayer.ts';
+import { resultPaths, writeFileAtomic } from '../results.ts';
+import { runSolve } from '../run-solve.ts';
+import { configHash, nplayerFile, solveConfig, solveDir, solveSettingsOf, type FinalNumbers, type JobOutcome, type JobSpec } from './spec.ts';
+
+function readJson(path: string): any {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function finalNumbers(point: any): FinalNumbers | undefined {
+  const e = point?.exploitability;
+  if (!e) return undefined;
+  return { exploitability: e.total, major: e.major, minor: e.minor, majorObjective: point.value?.majorPolicy, minorObjective: point.value?.minorPolicy };
+}
+
+/** The outcome recorded in ROOT for a finished job of exactly this configuration, or undefined. */
+export function doneOutcome(root: string, job: JobSpec): JobOutcome | undefined {
+  if (job.kind === 'solve') {
+    const paths = resultPaths(solveDir(root, job.key));
+    if (!existsSync(paths.curve) || !existsSync(paths.policies) || !existsSync(paths.run)) return undefined;
+    const run = readJson(paths.run);
+    const curve = readJson(paths.curve);
+    if (!run || !Array.isArray(curve) || curve.length !== run.iterations) return undefined;
+    if (configHash(solveConfig(run)) !== job.hash) return undefined;
+    return { seconds: run.seconds ?? 0, final: finalNumbers(curve[curve.length - 1]) };
+  }
+  const r = readJson(nplayerFile(root, job.key)) as (NplayerResult & { configHash?: string }) | undefined;
+  const ok = r?.configHash === job.hash && Array.isArray(r.rows) && r.rows.length === job.players.length;
+  return ok ? { seconds: r.seconds } : undefined;
+}
+
+/** Runs the job into ROOT with `threads` threads (1: inline on this thread). A partial earlier attempt is replaced. */
+export async function executeJob(root: string, job: JobSpec, threads: number, logger: Logger): Promise<JobOutcome> {
+  const t0 = performance.now();
+  if (job.kind === 'solve') {
+    const settings = await loadSolveSettings(solveSettingsOf(root, job, threads));
+    rmSync(settings.out, { recursive: true, force: true });
+    const { curve, seconds } = await runSolve(settings, { logger, report: false });
+    return { seconds, final: finalNumbers(curve[curve.length - 1]) };
+  }
+  const out = nplayerFile(root, job.key);
+  const result = await runNplayer(
+    { from: solveDir(root, job.from.key), players: job.players, episodes: job.episodes, sampler: 'counts', seed: job.seed, threads, out },
+    { logger },
+  );
+  writeFileAtomic(out, JSON.stringify({ ...result, configHash: job.hash, key: job.key }, null, 1));
+  return { seconds: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,140 @@
+// A study's jobs on a cluster (`--nats URL`): each job one message on the JetStream work queue, taken by
+// whichever `m3fg worker` node has a free thread; results come back through the object store
+// (worker/job-queue.ts). The coordinator watches the status bucket and downloads each result into DIR as soon
+// as a node has uploaded it.
+//
+// Restart safety: a job already in the results bucket is downloaded, not queued again; a job whose message
+// is still in the stream (waiting, or running on a node) is waited for, not queued twice. So a coordinator
+// killed and started again with the same command recomputes nothing that finished, here or on the cluster.
+
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { connectNats, type NatsOptions } from '../../worker/nats-transport.ts';
+import {
+  decodeJson, encodeJson, ensureJobQueue, packFiles, resultPathOf, unpackFiles, type JobQueue, type JobQueueSettings, type JobStatus,
+} from '../../worker/job-queue.ts';
+import { ClusterError } from '../cluster-executor.ts';
+import { doneOutcome } from './execute.ts';
+import type { JobOutcome, JobSpec } from './spec.ts';
+import type { JobBackend } from './study.ts';
+
+interface Waiter {
+  /** When the study asked for the job (ms since the epoch): a result done before that is reused. */
+  since: number;
+  root: string;
+  job: JobSpec;
+  resolve: (o: JobOutcome & { reused?: boolean }) => void;
+  reject: (err: unknown) => void;
+}
+
+export class NatsBackend implements JobBackend {
+  readonly name: string;
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly js: JetStreamClient;
+  private watch?: AsyncIterable<KvWatchEntry> & { stop(): void };
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly queue: JobQueue,
+    private readonly logger: Logger,
+    url: string,
+  ) {
+    this.name = `the NATS job queue at ${url}`;
+    this.js = jetstream(nc);
+  }
+
+  static async connect(nats: NatsOptions, settings: JobQueueSettings, logger: Logger): Promise<NatsBackend> {
+    const nc = await connectNats(nats);
+    try {
+      const queue = await ensureJobQueue(nc, nats.prefix ?? 'm3fg', settings).catch((err) => {
+        // no JetStream (nats-server without -js), or a user without the job queue's permissions
+        throw new ClusterError(`--nats ${nats.url}: cannot set up the job queue: ${(err as Error).message} (JetStream on? deploy/jetstream.md)`);
+      });
+      const backend = new NatsBackend(nc, queue, logger.child({ component: 'jobs' }), nats.url);
+      await backend.startWatch();
+      return backend;
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+
+  private async startWatch(): Promise<void> {
+    const watch = (await this.queue.status.watch()) as unknown as AsyncIterable<KvWatchEntry> & { stop(): void };
+    this.watch = watch;
+    void (async () => {
+      for await (const e of watch) {
+        if (e.operation !== 'PUT') continue;
+        const w = this.waiters.get(e.key);
+        if (!w) continue;
+        const st = decodeJson<JobStatus>(e.value);
+        if (st.state === 'done') this.settle(w, st.at < w.since);
+        else if (st.state === 'failed') {
+          this.waiters.delete(e.key);
+          w.reject(new Error(`on node ${st.node}: ${st.error}`));
+        }
+      }
+    })().catch((err) => this.logger.error({ err }, `status watch: ${(err as Error).message}`));
+  }
+
+  /** Downloads the job's results into its study folder and resolves its waiter (once). */
+  private settle(w: Waiter, reused: boolean): void {
+    if (this.waiters.get(w.job.hash) !== w) return;
+    this.waiters.delete(w.job.hash);
+    this.download(w.root, w.job).then((o) => w.resolve({ ...o, reused }), w.reject);
+  }
+
+  private async download(root: string, job: JobSpec): Promise<JobOutcome> {
+    const data = await this.queue.results.getBlob(job.hash);
+    if (!data) throw new Error(`${job.key}: marked done, but its results are not in the bucket ${this.queue.names.results}`);
+    unpackFiles(root, resultPathOf(job), data);
+    const outcome = doneOutcome(root, job);
+    if (!outcome) throw new Error(`${job.key}: the results downloaded from the bucket are incomplete or of another configuration`);
+    return outcome;
+  }
+
+  run(root: string, job: JobSpec): Promise<JobOutcome & { reused?: boolean }> {
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { since: Date.now(), root, job, resolve, reject };
+      // registered before anything is looked up, so that a completion in between is seen by the watch
+      this.waiters.set(job.hash, w);
+      this.submit(w).catch((err) => {
+        if (this.waiters.get(job.hash) === w) this.waiters.delete(job.hash);
+        reject(err);
+      });
+    });
+  }
+
+  private async submit(w: Waiter): Promise<void> {
+    const { job, root } = w;
+    const { results, status, jsm, names } = this.queue;
+    if (await results.info(job.hash)) {
+      this.settle(w, true); // finished on the cluster earlier (before a restart, or by another study)
+      return;
+    }
+    // an N-player job reads its solve's results from the bucket: upload them when they were computed here
+    if (job.kind === 'nplayer' && !(await results.info(job.from.hash))) {
+      await results.putBlob({ name: job.from.hash, description: job.from.key }, packFiles(root, resultPathOf({ kind: 'solve', key: job.from.key, hash: job.from.hash, threads: 'one' })));
+    }
+    const subject = names.subject(job.hash);
+    const pending = await jsm.streams.getMessage(names.stream, { last_by_subj: subject }).catch(() => null);
+    const last = await status.get(job.hash).catch(() => null);
+    const failed = last?.value?.length ? decodeJson<JobStatus>(last.value).state === 'failed' : false;
+    if (pending && !failed) {
+      this.logger.info({ job: job.key }, 'already queued or running on the cluster: waiting for it');
+      return;
+    }
+    if (pending) await jsm.streams.deleteMessage(names.stream, pending.seq).catch(() => false);
+    await status.put(job.hash, encodeJson({ state: 'queued', at: Date.now() } satisfies JobStatus));
+    await this.js.publish(subject, encodeJson({ job }));
+  }
+
+  async close(): Promise<void> {
+    this.watch?.stop();
+    for (const w of this.waiters.values()) w.reject(new Error('the study was closed'));
+    this.waiters.clear();
+    await this.nc.drain().catch(() => {});
+  }
+}

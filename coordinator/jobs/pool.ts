@@ -1,0 +1,106 @@
+// Threads for whole runs: a machine with W threads runs W small jobs at once, each inline on a thread of its
+// own (a Piscina pool of run threads, coordinator/jobs/run-thread.ts), or one big job alone with all W
+// threads (on a run thread whose LocalExecutor shards every sweep over W threads of its own).
+// Jobs start in the order they were submitted: one waiting for every thread holds back those behind it,
+// so a big job is never starved by a stream of small ones. Used by the local scheduler and the cluster's
+// job consumer alike.
+
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { Logger } from 'pino';
+import { workerExecArgv } from '../../worker/thread-pool.ts';
+import type { JobOutcome, JobSpec } from './spec.ts';
+
+export interface RunThreadTask {
+  root: string;
+  job: JobSpec;
+  /** 1: inline on the run thread; more: sharded over that many threads of its own. */
+  threads: number;
+}
+
+interface Waiting {
+  root: string;
+  job: JobSpec;
+  need: number;
+  resolve: (o: JobOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+export class JobPool {
+  readonly threads: number;
+  private free: number;
+  private readonly queue: Waiting[] = [];
+  private piscina?: Piscina<RunThreadTask, JobOutcome>;
+
+  constructor(options: { threads: number; logger?: Logger }) {
+    this.threads = options.threads;
+    this.free = options.threads;
+  }
+
+  /** Threads neither busy nor promised to a waiting job. */
+  get available(): number {
+    return this.free - this.queue.reduce((a, w) => a + w.need, 0);
+  }
+
+  /** Runs the job when its threads are free (FIFO); resolves with its outcome. */
+  run(root: string, job: JobSpec): Promise<JobOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ root, job, need: job.threads === 'all' ? this.threads : 1, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.queue[0].need <= this.free) {
+      const w = this.queue.shift()!;
+      this.free -= w.need;
+      this.start(w).then(w.resolve, w.reject).finally(() => {
+        this.free += w.need;
+        this.pump();
+      });
+    }
+  }
+
+  private start(w: Waiting): Promise<JobOutcome> {
+    // every job on a run thread, also one that takes all threads (its LocalExecutor's pool is nested in
+    // that thread): this thread stays free for the progress display and a node's in-progress acks
+    this.piscina ??= createRunThreads(this.threads);
+    return this.piscina.run({ root: w.root, job: w.job, threads: w.need });
+  }
+
+  async close(): Promise<void> {
+    await this.piscina?.destroy();
+    this.piscina = undefined;
+  }
+}
+
+function createRunThreads(threads: number): Piscina<RunThreadTask, JobOutcome> {
+  const filename = new URL(`./run-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+  return new Piscina<RunThreadTask, JobOutcome>({
+    filename,
+    minThreads: 0,
+    maxThreads: threads,
+    idleTimeout: 30_000,
+    concurrentTasksPerWorker: 1,
+    execArgv: workerExecArgv(filename),
+  });
+}
+
+/** The study backend of this machine: every job on the pool. */
+export class LocalBackend {
+  readonly name = 'local';
+  readonly pool: JobPool;
+
+  constructor(options: { threads: number; logger: Logger }) {
+    this.pool = new JobPool(options);
+  }
+
+  run(root: string, job: JobSpec): Promise<JobOutcome> {
+    return this.pool.run(root, job);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

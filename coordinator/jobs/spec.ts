@@ -1,0 +1,146 @@
+// A job: one whole run of a study (`m3fg sweep`, `m3fg experiment paper`), described by plain data so that
+// it can run on this machine's threads or travel to a cluster node as a message.
+//
+//   solve    an ordinary results directory ROOT/runs/<key>/ (curve.json, policies.bin, run.json, *.npy);
+//   nplayer  the N-player check of a solved run, ROOT/nplayer/<key>.json.
+//
+// A key is a readable prefix plus `hash`, a hash of the full configuration (game, all parameters, bins, grid,
+// algorithm, iterations, variant settings); a finished job whose recorded configuration hashes to the same
+// value is reused, never recomputed.
+
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { isGamePath } from '../../shared/game-source.ts';
+import type { GameFamily } from '../../shared/model.ts';
+import { makeGrid } from '../../shared/problem.ts';
+import { buildGame } from '../../shared/validate.ts';
+import { parseSolveFlags, type RawSolveFlags } from '../options.ts';
+
+export interface SolveJobSpec {
+  kind: 'solve';
+  key: string;
+  hash: string;
+  /** The solve flags, without --out and --threads. */
+  flags: RawSolveFlags;
+  /** Estimated work (arbitrary units, comparable between jobs): orders the queue, splits small from big. */
+  cost: number;
+  /** 'one': inline on one thread, several at once; 'all': alone, on every thread of the machine. */
+  threads: 'one' | 'all';
+}
+
+export interface NplayerJobSpec {
+  kind: 'nplayer';
+  key: string;
+  hash: string;
+  /** The solve job whose policies are simulated (it must have finished first). */
+  from: { key: string; hash: string };
+  players: number[];
+  episodes: number;
+  seed: number;
+  cost: number;
+  threads: 'one' | 'all';
+}
+
+export type JobSpec = SolveJobSpec | NplayerJobSpec;
+
+/** What a finished job reports. */
+export interface JobOutcome {
+  seconds: number;
+  /** Final exploitability and objectives (policy values at the initial state) of a solve. */
+  final?: FinalNumbers;
+}
+
+export interface FinalNumbers {
+  exploitability: number;
+  major: number;
+  minor: number;
+  majorObjective?: number;
+  minorObjective?: number;
+}
+
+// ----------------------------------------------------------------------------------------------- keys
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+export function configHash(config: unknown): string {
+  return createHash('sha256').update(JSON.stringify(canonical(config))).digest('hex').slice(0, 12);
+}
+
+/** Everything that decides a solve run's numbers, in the form run.json records it. */
+export function solveConfig(s: {
+  game?: unknown; params?: unknown; bins?: unknown; grid?: unknown; algorithm?: unknown; iterations?: unknown; horizon?: unknown;
+  discount?: unknown; tolerance?: unknown; softmax?: unknown; temperature?: unknown; inner?: unknown; init?: unknown;
+}) {
+  return {
+    game: s.game, params: s.params, bins: s.bins, grid: s.grid, algorithm: s.algorithm, iterations: s.iterations, horizon: s.horizon,
+    discount: s.discount, tolerance: s.tolerance, softmax: s.softmax, temperature: s.temperature, inner: s.inner, init: s.init,
+  };
+}
+
+/**
+ * The job of one solve configuration. Throws OptionError / GameDefinitionError for a bad flag or parameter
+ * (before anything runs). `family` is the game's family when --game is a module path (loadSolveSettings).
+ */
+export function solveJobSpec(flags: RawSolveFlags, family?: GameFamily): SolveJobSpec {
+  const { out: _out, threads: _threads, ...rest } = flags;
+  const s = parseSolveFlags({ ...rest, threads: '1' }, family);
+  const game = buildGame(s.family, s.params); // validates every parameter against the game
+  const hash = configHash(solveConfig({ ...s, params: { ...game.params } }));
+  const label = isGamePath(s.game) ? s.family.name : s.game;
+  const overrides = Object.keys(s.params).sort().map((k) => `-${k}${s.params[k]}`).join('');
+  const key = `${label}-${s.algorithm}-m${s.bins}-k${s.iterations}${s.init ? `-init-${s.init}` : ''}${overrides}-${hash}`.replace(/[^A-Za-z0-9._+-]/g, '_');
+  // a sweep of the flow and the backward pass per iteration: rows x transitions, each O(nX nU)
+  const cells = makeGrid(s.grid, game.nX, s.bins).cells;
+  const cost = s.iterations * game.T * game.nX0 * cells * game.nU0 * game.nX * game.nX * game.nU;
+  return { kind: 'solve', key, hash, flags: { ...rest, game: s.game }, cost, threads: 'one' };
+}
+
+export function nplayerJobSpec(from: SolveJobSpec, players: number[], episodes: number, seed = 1): NplayerJobSpec {
+  const hash = configHash({ from: from.hash, players, episodes, sampler: 'counts', seed });
+  const s = parseSolveFlags({ ...from.flags, threads: '1' });
+  const game = buildGame(s.family, s.params);
+  const key = `${s.game}-m${s.bins}-n${players[players.length - 1]}-e${episodes}-${hash}`;
+  // every episode moves every player through T steps, each drawing from a row of nX and one of nU
+  const cost = NPLAYER_COST_PER_STEP * episodes * players.reduce((a, b) => a + b, 0) * game.T * (game.nX + game.nU);
+  return { kind: 'nplayer', key, hash, from: { key: from.key, hash: from.hash }, players, episodes, seed, cost, threads: 'one' };
+}
+
+/** A player step of an episode costs about this many solve cost units (measured on the paper's runs). */
+const NPLAYER_COST_PER_STEP = 1;
+
+/**
+ * Marks the jobs that run alone on every thread: those whose estimated cost exceeds one thread's share of
+ * the whole study (total / threads), which would otherwise finish last, on one thread, long after the rest.
+ * Every other job runs inline, one per thread: a thread per run is worth more than sharding a run whose
+ * steps mostly stay inline anyway (the local executor shards only steps above ~1 ms). With one thread, none.
+ */
+export function assignThreads(jobs: JobSpec[], threads: number): void {
+  const total = jobs.reduce((a, j) => a + j.cost, 0);
+  for (const j of jobs) j.threads = threads > 1 && j.cost > total / threads ? 'all' : 'one';
+}
+
+// ----------------------------------------------------------------------------------------------- paths
+
+export function solveDir(root: string, key: string): string {
+  return join(root, 'runs', key);
+}
+
+export function nplayerFile(root: string, key: string): string {
+  return join(root, 'nplayer', `${key}.json`);
+}
+
+/** A solve job's settings for running into ROOT/runs/<key> with `threads` threads. */
+export function solveSettingsOf(root: string, job: SolveJobSpec, threads: number): RawSolveFlags {
+  return { ...job.flags, out: solveDir(root, job.key), threads: String(threads) };
+}

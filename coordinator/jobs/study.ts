@@ -1,0 +1,122 @@
+// Running a study: many jobs, side by side, on a backend (this machine's threads, or a cluster's nodes
+// through a JetStream work queue), each reused when ROOT already holds it. Jobs start largest first (the
+// longest-processing-time rule keeps the last jobs short); an N-player job starts once the run it simulates
+// has finished. A failed job does not stop the others; its dependents are skipped.
+
+import { ensureDir } from '../results.ts';
+import { join } from 'node:path';
+import { doneOutcome } from './execute.ts';
+import type { JobOutcome, JobSpec } from './spec.ts';
+import { StudyProgress } from './progress.ts';
+
+export interface JobBackend {
+  /** 'local' or 'nats'. */
+  readonly name: string;
+  /** Runs the job (or fetches an earlier result the backend holds) and writes it into ROOT. */
+  run(root: string, job: JobSpec): Promise<JobOutcome & { reused?: boolean }>;
+  close(): Promise<void>;
+}
+
+export interface JobRecord {
+  job: JobSpec;
+  status: 'ran' | 'reused' | 'failed' | 'skipped';
+  seconds: number;
+  outcome?: JobOutcome;
+  error?: string;
+}
+
+export interface StudyOptions {
+  root: string;
+  backend: JobBackend;
+  /** One line per finished job (and the header); default stdout. */
+  print?: (line: string) => void;
+  /** A live bar on stderr (terminals). */
+  bar?: boolean;
+  label: string;
+  /** Jobs this backend runs side by side (this machine's threads), for the ETA; unknown on a cluster. */
+  slots?: number;
+  /** Called with each job's record as it finishes (reused ones first). */
+  onDone?: (rec: JobRecord) => void;
+}
+
+/** Runs every job; resolves with one record per job, in the order given. */
+export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<JobRecord[]> {
+  const { root, backend } = options;
+  ensureDir(join(root, 'runs'));
+  const records = new Map<string, JobRecord>();
+  const shown = new StudyProgress(jobs, { print: options.print, bar: options.bar, label: options.label, slots: options.slots });
+  const progress = {
+    started: (job: JobSpec) => shown.started(job),
+    done: (rec: JobRecord) => {
+      shown.done(rec);
+      options.onDone?.(rec);
+    },
+    stop: () => shown.stop(),
+  };
+  // reuse first, so that the display and the ETA count only what will run
+  for (const job of jobs) {
+    const outcome = doneOutcome(root, job);
+    if (outcome) {
+      const rec: JobRecord = { job, status: 'reused', seconds: 0, outcome };
+      records.set(job.key, rec);
+      progress.done(rec);
+    }
+  }
+  const byCost = jobs.filter((j) => !records.has(j.key)).sort((a, b) => b.cost - a.cost);
+  const dependency = (j: JobSpec) => (j.kind === 'nplayer' ? j.from.key : undefined);
+  const started = new Set<string>();
+  let settle: () => void = () => {};
+  const running = new Set<Promise<void>>();
+
+  const startReady = () => {
+    for (const job of byCost) {
+      if (started.has(job.key)) continue;
+      const dep = dependency(job);
+      const depRec = dep ? records.get(dep) : undefined;
+      if (dep && jobs.some((j) => j.key === dep) && !depRec) continue; // wait for it
+      started.add(job.key);
+      if (depRec && (depRec.status === 'failed' || depRec.status === 'skipped')) {
+        const rec: JobRecord = { job, status: 'skipped', seconds: 0, error: `needs ${dep}, which failed` };
+        records.set(job.key, rec);
+        progress.done(rec);
+        continue;
+      }
+      progress.started(job);
+      const p = backend
+        .run(root, job)
+        .then(
+          (outcome): JobRecord => ({ job, status: outcome.reused ? 'reused' : 'ran', seconds: outcome.seconds, outcome }),
+          (err): JobRecord => ({ job, status: 'failed', seconds: 0, error: (err as Error)?.message ?? String(err) }),
+        )
+        .then((rec) => {
+          records.set(job.key, rec);
+          progress.done(rec);
+          running.delete(p);
+          settle();
+        });
+      running.add(p);
+    }
+  };
+
+  try {
+    startReady();
+    while (running.size > 0) {
+      await new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      startReady();
+    }
+  } finally {
+    progress.stop();
+  }
+  return jobs.map((j) => records.get(j.key)!);
+}
+
+/** Some jobs of a study failed: one line naming them (exit status 1: the environment or a bug, not bad input). */
+export class StudyError extends Error {
+  override name = 'StudyError';
+  constructor(readonly failed: JobRecord[]) {
+    const first = failed[0];
+    super(`${failed.length} job${failed.length === 1 ? '' : 's'} failed; first: ${first.job.key}: ${first.error}`);
+  }
+}

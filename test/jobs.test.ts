@@ -1,0 +1,186 @@
+// Studies on a cluster through the JetStream job queue (`m3fg sweep --nats`, `m3fg worker` nodes): the same
+// results as on this machine, bit for bit; a node SIGKILLed mid-run (5 trials): the run is redelivered and the
+// study completes identically; the coordinator SIGKILLed and restarted: nothing finished is computed again.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExperimentSummary } from '../coordinator/experiment.ts';
+import type { SweepSummary } from '../coordinator/sweep-run.ts';
+import { repoRoot, runCli } from './helpers/cli.ts';
+import { startJetStream, type JetStreamCluster } from './helpers/jetstream.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'm3fg-jobs-'));
+// 8 configurations of about a second each: long enough to kill a node or the coordinator mid-study
+const ARGS = ['--game', 'sis', '--bins', '30', '--algorithm', 'fp,omd', '--param', 'beta=0.4:0.7:0.1', '--iterations', '80'];
+const reference = join(root, 'local');
+let js: JetStreamCluster;
+
+beforeAll(async () => {
+  js = await startJetStream(0);
+  const res = runCli(['sweep', ...ARGS, '--threads', '2', '--no-report', '--out', reference]);
+  expect(res.code, res.stderr).toBe(0);
+}, 300_000);
+
+afterAll(async () => {
+  await js?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function summary(dir: string): SweepSummary {
+  return JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+}
+
+/** Every configuration of `dir` finished, with curve.json and policies.bin byte-identical to the local run's. */
+function expectSameAsLocal(dir: string): void {
+  const ref = summary(reference);
+  const got = summary(dir);
+  expect(got.configurations.map((c) => c.key)).toEqual(ref.configurations.map((c) => c.key));
+  for (const c of got.configurations) {
+    expect(['ran', 'reused']).toContain(c.status);
+    for (const file of ['curve.json', 'policies.bin']) {
+      const a = readFileSync(join(dir, c.dir, file));
+      const b = readFileSync(join(reference, c.dir, file));
+      expect(a.equals(b), `${c.key}/${file}`).toBe(true);
+    }
+  }
+}
+
+function sweep(out: string, prefix: string): ChildProcess {
+  return spawn(process.execPath, ['bin/m3fg.js', 'sweep', ...ARGS, '--no-report', '--out', out, '--nats', js.url, '--subject-prefix', prefix, '--ack-wait', '3'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  child.stdout!.resume();
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+}
+
+async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function jobLines(node: number): Array<{ msg: string; job: string; delivery: number }> {
+  return js
+    .nodeLog(node)
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes('"job"'))
+    .map((l) => JSON.parse(l));
+}
+
+describe('m3fg sweep --nats', () => {
+  it('with 2 nodes gives the local results, bit for bit', async () => {
+    const a = js.addNode(1, 'two');
+    const b = js.addNode(1, 'two');
+    const out = join(root, 'two');
+    const res = await exitOf(sweep(out, 'two'));
+    expect(res.code, res.stderr).toBe(0);
+    expectSameAsLocal(out);
+    expect(summary(out).ran).toBe(8);
+    // both nodes took part, and each run was computed once
+    const done = [...js.jobsDone(a), ...js.jobsDone(b)];
+    expect(js.jobsDone(a).length).toBeGreaterThan(0);
+    expect(js.jobsDone(b).length).toBeGreaterThan(0);
+    expect(done.sort()).toEqual(summary(out).configurations.map((c) => c.key).sort());
+    await js.kill(a);
+    await js.kill(b);
+  }, 300_000);
+
+  it('completes identically when a node is SIGKILLed mid-run (5 trials)', async () => {
+    let redelivered = 0;
+    for (let trial = 1; trial <= 5; trial++) {
+      const prefix = `kill${trial}`;
+      const victim = js.addNode(1, prefix);
+      const survivor = js.addNode(1, prefix);
+      const out = join(root, prefix);
+      const run = exitOf(sweep(out, prefix));
+      await until(`node ${victim} to start a job`, () => jobLines(victim).some((l) => l.msg === 'job started'));
+      await js.kill(victim);
+      const killed = jobLines(victim).filter((l) => l.msg === 'job started').pop()!.job;
+      const finishedBeforeKill = jobLines(victim).some((l) => l.msg === 'job done' && l.job === killed);
+      const res = await run;
+      expect(res.code, res.stderr).toBe(0);
+      expectSameAsLocal(out);
+      // the killed run was finished by the other node after a redelivery (unless it had completed first)
+      const redone = jobLines(survivor).find((l) => l.msg === 'job done' && l.job === killed);
+      expect(finishedBeforeKill || (redone !== undefined && redone.delivery >= 2), `trial ${trial}: ${killed}`).toBe(true);
+      if (redone && redone.delivery >= 2) redelivered++;
+      await js.kill(survivor);
+    }
+    expect(redelivered).toBeGreaterThanOrEqual(3);
+  }, 600_000);
+
+  it('recomputes nothing finished when the coordinator is SIGKILLed and restarted', async () => {
+    const a = js.addNode(1, 'restart');
+    const b = js.addNode(1, 'restart');
+    const out = join(root, 'restart');
+    const first = sweep(out, 'restart');
+    const firstExit = exitOf(first);
+    await until('3 runs to finish', () => js.jobsDone(a).length + js.jobsDone(b).length >= 3);
+    first.kill('SIGKILL');
+    await firstExit;
+    const doneBeforeRestart = js.jobsDone(a).length + js.jobsDone(b).length;
+    const res = await exitOf(sweep(out, 'restart'));
+    expect(res.code, res.stderr).toBe(0);
+    expectSameAsLocal(out);
+    const computed = [...js.jobsDone(a), ...js.jobsDone(b)];
+    // every run computed exactly once across both coordinator processes
+    expect(computed.length).toBe(8);
+    expect(new Set(computed).size).toBe(8);
+    const s = summary(out);
+    // the restarted coordinator took the runs finished before it started from DIR or the bucket
+    expect(s.reused).toBeGreaterThanOrEqual(doneBeforeRestart > 0 ? 1 : 0);
+    expect(s.reused + s.ran).toBe(8);
+    console.log(`coordinator restart: ${doneBeforeRestart} runs finished before the restart, ${s.reused} reused by the restarted coordinator, ${computed.length} computed in all (8 configurations)`);
+    expect(existsSync(join(out, 'sweep.json'))).toBe(true);
+    await js.kill(a);
+    await js.kill(b);
+  }, 300_000);
+
+  it('runs experiment paper --quick on the nodes with the local results', async () => {
+    const a = js.addNode(1, 'paper');
+    const b = js.addNode(2, 'paper');
+    const local = join(root, 'paper-local');
+    const remote = join(root, 'paper-nats');
+    const l = runCli(['experiment', 'paper', '--quick', '--threads', '2', '--out', local]);
+    expect(l.code, l.stderr).toBe(0);
+    const child = spawn(process.execPath, ['bin/m3fg.js', 'experiment', 'paper', '--quick', '--out', remote, '--nats', js.url, '--subject-prefix', 'paper'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const res = await exitOf(child);
+    expect(res.code, res.stderr).toBe(0);
+    const want: ExperimentSummary = JSON.parse(readFileSync(join(local, 'summary.json'), 'utf8'));
+    const got: ExperimentSummary = JSON.parse(readFileSync(join(remote, 'summary.json'), 'utf8'));
+    expect(got.jobs.map((j) => j.key)).toEqual(want.jobs.map((j) => j.key));
+    expect(got.ran).toBe(got.jobs.length);
+    for (const j of got.jobs) {
+      if (j.kind === 'solve') {
+        for (const file of ['curve.json', 'policies.bin']) {
+          expect(readFileSync(join(remote, 'runs', j.key, file)).equals(readFileSync(join(local, 'runs', j.key, file))), `${j.key}/${file}`).toBe(true);
+        }
+      } else {
+        const rows = (dir: string) => {
+          const r = JSON.parse(readFileSync(join(dir, 'nplayer', `${j.key}.json`), 'utf8'));
+          return { mf: r.mfPrediction, rows: r.rows.map(({ seconds: _s, ...row }: { seconds: number }) => row) };
+        };
+        expect(rows(remote)).toEqual(rows(local));
+      }
+    }
+    // every job computed on a node, once
+    expect([...js.jobsDone(a), ...js.jobsDone(b)].sort()).toEqual(got.jobs.map((j) => j.key).sort());
+    expect(existsSync(join(remote, 'figures', 'figure4-nplayer.png'))).toBe(true);
+    await js.kill(a);
+    await js.kill(b);
+  }, 600_000);
+});

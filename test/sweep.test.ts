@@ -1,0 +1,98 @@
+// `m3fg sweep`: 8 SIS configurations at M = 20, each run byte-identical to the same configuration solved alone
+// with `m3fg solve`; a second invocation reuses all 8; sweep.json and the combined report; bad input refused
+// with one line before anything is written.
+
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SweepSummary } from '../coordinator/sweep-run.ts';
+import { parseValues } from '../coordinator/sweep.ts';
+import { runCli } from './helpers/cli.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'm3fg-sweep-'));
+const out = join(root, 'study');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+export const SWEEP_ARGS = ['--game', 'sis', '--bins', '20', '--algorithm', 'fp,omd', '--param', 'beta=0.4:0.7:0.1', '--iterations', '25'];
+
+function runJsonTimes(dir: string): Map<string, number> {
+  const runs = join(dir, 'runs');
+  return new Map(readdirSync(runs).map((d) => [d, statSync(join(runs, d, 'run.json')).mtimeMs]));
+}
+
+describe('sweep grammar', () => {
+  it('expands lists and inclusive ranges, both directions, without float noise', () => {
+    expect(parseValues('--x', '0.4:0.8:0.2', true)).toEqual(['0.4', '0.6', '0.8']);
+    expect(parseValues('--x', '0.7:0.4:-0.1', true)).toEqual(['0.7', '0.6', '0.5', '0.4']);
+    expect(parseValues('--x', '1,3:7:2,9', true)).toEqual(['1', '3', '5', '7', '9']);
+    expect(parseValues('--x', '5:5:1', true)).toEqual(['5']);
+    expect(parseValues('--x', '0:1:0.3', true)).toEqual(['0', '0.3', '0.6', '0.9']);
+    expect(parseValues('--x', 'fp,omd,fp', false)).toEqual(['fp', 'omd']);
+  });
+});
+
+describe('m3fg sweep', () => {
+  let first: SweepSummary;
+  let times: Map<string, number>;
+
+  it('runs 8 SIS configurations, each byte-identical to m3fg solve alone', () => {
+    const res = runCli(['sweep', ...SWEEP_ARGS, '--out', out]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    first = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+    expect(first.configurations).toHaveLength(8);
+    expect(first.ran).toBe(8);
+    expect(first.reused).toBe(0);
+    const betas = new Set(first.configurations.map((c) => c.config.beta));
+    expect([...betas].sort()).toEqual(['0.4', '0.5', '0.6', '0.7']);
+    for (const c of first.configurations) {
+      expect(c.status).toBe('ran');
+      expect(c.final?.exploitability).toBeGreaterThan(0);
+      expect(Number.isFinite(c.final?.majorObjective)).toBe(true);
+      expect(Number.isFinite(c.final?.minorObjective)).toBe(true);
+      const alone = join(root, `alone-${c.key}`);
+      const solo = runCli(['solve', '--quiet', '--game', 'sis', '--bins', '20', '--algorithm', c.config.algorithm, '--param', `beta=${c.config.beta}`, '--iterations', '25', '--out', alone]);
+      expect(solo.code, solo.stderr).toBe(0);
+      for (const file of ['curve.json', 'policies.bin']) {
+        const a = readFileSync(join(out, c.dir, file));
+        const b = readFileSync(join(alone, file));
+        expect(a.equals(b), `${c.key}/${file}`).toBe(true);
+      }
+    }
+    // the combined report: a chart per swept setting, the page lists every run
+    const html = readFileSync(join(out, 'report', 'index.html'), 'utf8');
+    for (const png of ['sweep-beta.png', 'sweep-algorithm.png']) expect(existsSync(join(out, 'report', png))).toBe(true);
+    for (const c of first.configurations) expect(html).toContain(c.key);
+    times = runJsonTimes(out);
+  });
+
+  it('reuses all 8 on a second invocation', () => {
+    const res = runCli(['sweep', ...SWEEP_ARGS, '--out', out]);
+    expect(res.code, res.stderr).toBe(0);
+    const second: SweepSummary = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+    expect(second.reused).toBe(8);
+    expect(second.ran).toBe(0);
+    expect(second.configurations.map((c) => c.key)).toEqual(first.configurations.map((c) => c.key));
+    expect(second.configurations.map((c) => c.final)).toEqual(first.configurations.map((c) => c.final));
+    expect(runJsonTimes(out)).toEqual(times);
+  });
+
+  it.each([
+    [['--param', 'gamma=0.1:0.3:0.1', '--game', 'sis,buffet'], /^m3fg: --param gamma: game 'buffet' has no parameter 'gamma'/],
+    [['--param', 'beta=0.4:0.8:0'], /^m3fg: --param beta: range '0.4:0.8:0': step 0\n/],
+    [['--param', 'beta=0.8:0.4:0.1'], /^m3fg: --param beta: range '0.8:0.4:0.1' is empty/],
+    [['--param', 'beta=0.4:0.8:-0.1'], /^m3fg: --param beta: range '0.4:0.8:-0.1' is empty/],
+    [['--param', 'beta='], /^m3fg: --param beta: empty/],
+    [['--bins', '10,,20'], /^m3fg: --bins: empty item/],
+    [['--bins', '1:101:1', '--param', 'beta=0.01:1:0.01'], /^m3fg: the sweep has 10,100 configurations \(more than 10,000\); pass --yes/],
+    [['--param', 'beta=0.4,-1'], /^m3fg: game 'sis': parameter 'beta' must be >= 0/],
+  ])('refuses %j with one line, writing nothing', (args, message) => {
+    const dir = join(root, 'refused');
+    const res = runCli(['sweep', ...args, '--out', dir]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(message);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(dir)).toBe(false);
+  });
+});

@@ -1,0 +1,161 @@
+// The job consumer of a cluster node (`m3fg worker`): takes whole runs from the JetStream work queue
+// (worker/job-queue.ts) whenever the node has a free thread, runs each in a scratch folder, uploads the
+// results to the object store under the job's hash, marks it done, and acks. While a job runs, it sends an
+// in-progress ack every ack-wait / 3, so a long run is not redelivered; a node killed mid-run sends none,
+// and the server hands the job to another node after the ack wait.
+//
+// What runs a job is given (the coordinator's job pool, through the hook in `m3fg worker`): this module only
+// moves jobs and files. A job that throws is marked failed and terminated (not redelivered: runs are
+// deterministic, another node would fail the same way).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { connectNats, type NatsOptions } from './nats-transport.ts';
+import { decodeJson, encodeJson, isNotFound, openJobQueue, packFiles, resultPathOf, unpackFiles, type JobQueue, type JobStatus, type QueuedJob } from './job-queue.ts';
+
+/** Runs jobs on the node's threads (coordinator/jobs/pool.ts's JobPool). */
+export interface JobRunner {
+  /** Threads neither busy nor promised to a job already taken. */
+  readonly available: number;
+  run(root: string, job: QueuedJob): Promise<{ seconds: number }>;
+  close(): Promise<void>;
+}
+
+export interface JobConsumerOptions {
+  nats: NatsOptions;
+  runner: JobRunner;
+  node: string;
+  logger: Logger;
+  /** How often to look for the queue while the coordinator has not created it yet (default 2 s). */
+  retryMs?: number;
+}
+
+export class JobConsumer {
+  private nc?: NatsConnection;
+  private stopping = false;
+  private readonly running = new Set<Promise<void>>();
+  private loop?: Promise<void>;
+  private wake: () => void = () => {};
+  private readonly log: Logger;
+
+  constructor(private readonly options: JobConsumerOptions) {
+    this.log = options.logger.child({ component: 'jobs', node: options.node });
+  }
+
+  async start(): Promise<void> {
+    this.nc = await connectNats(this.options.nats);
+    this.loop = this.run(this.nc).catch((err) => this.log.error({ err }, `job consumer stopped: ${(err as Error).message}`));
+  }
+
+  private async run(nc: NatsConnection): Promise<void> {
+    const prefix = this.options.nats.prefix ?? 'm3fg';
+    let queue: JobQueue | undefined;
+    while (!this.stopping && !queue) {
+      try {
+        queue = await openJobQueue(nc, prefix);
+      } catch (err) {
+        if (!isNotFound(err)) {
+          // no JetStream on the server, or this user may not use it: this node serves the sweeps only
+          this.log.info(`the job queue is off on this node: ${(err as Error).message}`);
+          return;
+        }
+        await this.sleep(this.options.retryMs ?? 2_000); // no study has created the queue yet
+      }
+    }
+    if (!queue) return;
+    const consumer = await jetstream(nc).consumers.get(queue.names.stream, queue.names.consumer);
+    this.log.info({ stream: queue.names.stream }, 'taking jobs');
+    while (!this.stopping) {
+      if (this.options.runner.available <= 0) {
+        await this.sleep(60_000); // until a job finishes (wake) or a minute passes
+        continue;
+      }
+      const msg = await this.next(consumer);
+      if (msg) this.track(this.handle(queue, consumer, msg));
+    }
+  }
+
+  private async next(consumer: Consumer): Promise<JsMsg | undefined> {
+    try {
+      return (await consumer.next({ expires: 2_000 })) ?? undefined;
+    } catch (err) {
+      if (this.stopping) return undefined;
+      this.log.warn({ err }, `fetching a job: ${(err as Error).message}`);
+      await this.sleep(1_000);
+      return undefined;
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.running.add(p);
+    void p.finally(() => {
+      this.running.delete(p);
+      this.wake();
+    });
+  }
+
+  private async handle(queue: JobQueue, consumer: Consumer, msg: JsMsg): Promise<void> {
+    msg.working();
+    const job = decodeJson<{ job: QueuedJob }>(msg.data).job;
+    // the ack wait as it is now: a later study may have set another one (--ack-wait)
+    const ackWaitMs = ((await consumer.info().catch(() => undefined))?.config.ack_wait ?? 30e9) / 1e6;
+    const log = this.log.child({ job: job.key, delivery: msg.info.deliveryCount });
+    const status = (s: Omit<JobStatus, 'at' | 'node'>) => queue.status.put(job.hash, encodeJson({ ...s, node: this.options.node, at: Date.now() }));
+    // finished elsewhere meanwhile (a redelivery after a slow node completed): nothing to do
+    if (await queue.results.info(job.hash)) {
+      log.info('already in the results bucket');
+      msg.ack();
+      return;
+    }
+    const heartbeat = setInterval(() => msg.working(), Math.max(200, ackWaitMs / 3));
+    const scratch = mkdtempSync(join(tmpdir(), 'm3fg-job-'));
+    try {
+      msg.working();
+      await status({ state: 'running' });
+      if (job.from) {
+        const input = await queue.results.getBlob(job.from.hash);
+        if (!input) throw new Error(`the results of ${job.from.key} are not in the bucket`);
+        unpackFiles(scratch, resultPathOf({ kind: 'solve', key: job.from.key, hash: job.from.hash, threads: 'one' }), input);
+      }
+      log.info('job started');
+      const outcome = await this.options.runner.run(scratch, job);
+      await queue.results.putBlob({ name: job.hash, description: job.key }, packFiles(scratch, resultPathOf(job)));
+      await status({ state: 'done', seconds: outcome.seconds });
+      msg.ack();
+      // the line tests and operators count: one per run this node computed
+      log.info({ seconds: outcome.seconds }, 'job done');
+    } catch (err) {
+      log.error({ err }, `job failed: ${(err as Error).message}`);
+      await status({ state: 'failed', error: (err as Error).message }).catch(() => {});
+      msg.term(`failed: ${(err as Error).message}`);
+    } finally {
+      clearInterval(heartbeat);
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** Stops taking jobs, lets the running ones finish and upload, then closes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.running]);
+    await this.options.runner.close();
+    await this.nc?.drain().catch(() => {});
+  }
+}

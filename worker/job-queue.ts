@@ -1,0 +1,194 @@
+// The cluster's job queue (JetStream), shared by the coordinator of a study (`m3fg sweep --nats`,
+// `m3fg experiment paper --nats`) and the nodes (`m3fg worker`, worker/job-consumer.ts). With prefix P:
+//
+//   stream   P-jobs (subjects P.jobs.*), work-queue retention: a message is removed once a node acks it.
+//            One message per job, subject P.jobs.<hash>, payload JSON { job } (the job as plain data).
+//   consumer P-job-workers, durable pull, explicit ack, ack wait A: a node fetches a job when it has a free
+//            thread, sends in-progress acks (working) every A/3 while it runs, acks after the upload. A node
+//            killed mid-run stops sending them, and the server redelivers the job after A to another node.
+//   object   bucket P-results: the job's results, object name <hash>: packFiles() of the results directory
+//            (runs/<key>/...) or the N-player file (nplayer/<key>.json), relative to a study folder.
+//   kv       bucket P-job-status: key <hash>, JSON { state: queued | running | done | failed, node, at, ... }:
+//            what the coordinator watches to download a result as soon as it is in the bucket.
+//
+// A second completion of a job (a redelivery after a slow node finished after all) writes the same object
+// again: same name, same bytes (the runs are deterministic), so it is harmless.
+
+import { AckPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Packr } from 'msgpackr';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, normalize, sep } from 'node:path';
+
+/** The fields of a job the queue itself reads (the rest travels untouched). */
+export interface QueuedJob {
+  kind: 'solve' | 'nplayer';
+  key: string;
+  hash: string;
+  threads: 'one' | 'all';
+  /** The job whose results this one reads (an N-player check reads its solve). */
+  from?: { key: string; hash: string };
+}
+
+export interface JobStatus {
+  state: 'queued' | 'running' | 'done' | 'failed';
+  node?: string;
+  /** ms since the epoch */
+  at: number;
+  seconds?: number;
+  error?: string;
+}
+
+export interface JobQueueNames {
+  stream: string;
+  subjects: string;
+  consumer: string;
+  results: string;
+  status: string;
+  subject(hash: string): string;
+}
+
+export function jobQueueNames(prefix = 'm3fg'): JobQueueNames {
+  const base = prefix.replace(/[^A-Za-z0-9_-]/g, '_');
+  return {
+    stream: `${base}-jobs`,
+    subjects: `${prefix}.jobs.*`,
+    consumer: `${base}-job-workers`,
+    results: `${base}-results`,
+    status: `${base}-job-status`,
+    subject: (hash) => `${prefix}.jobs.${hash}`,
+  };
+}
+
+export interface JobQueueSettings {
+  /** Redelivery after this long without an ack or in-progress ack (default 30 s). */
+  ackWaitMs?: number;
+  /** Deliveries of one job at most (a job that kills every node it reaches stops after this many). */
+  maxDeliver?: number;
+  /** JetStream replicas of the stream and buckets (1 for a single server; 3 on a 3-server cluster). */
+  replicas?: number;
+}
+
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+
+export interface JobQueue {
+  names: JobQueueNames;
+  jsm: JetStreamManager;
+  results: ObjectStore;
+  status: KV;
+}
+
+/**
+ * Creates (or updates to these settings) the stream, the consumer and both buckets. The coordinator calls it;
+ * a node opens what exists (openJobQueue), so that its user needs no right to create streams.
+ */
+export async function ensureJobQueue(nc: NatsConnection, prefix: string, settings: JobQueueSettings = {}): Promise<JobQueue> {
+  const names = jobQueueNames(prefix);
+  const jsm = await jetstreamManager(nc);
+  const replicas = settings.replicas ?? 1;
+  const stream = {
+    name: names.stream,
+    subjects: [names.subjects],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: replicas,
+    max_msgs: 1_000_000,
+    max_msg_size: 1024 * 1024,
+    duplicate_window: 120 * 1e9,
+  };
+  try {
+    await jsm.streams.info(names.stream);
+    await jsm.streams.update(names.stream, stream);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(stream);
+  }
+  const consumer = {
+    durable_name: names.consumer,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: (settings.ackWaitMs ?? DEFAULT_ACK_WAIT_MS) * 1e6,
+    max_deliver: settings.maxDeliver ?? 10,
+    max_ack_pending: 10_000,
+  };
+  try {
+    await jsm.consumers.info(names.stream, names.consumer);
+    await jsm.consumers.update(names.stream, names.consumer, { ack_wait: consumer.ack_wait, max_deliver: consumer.max_deliver, max_ack_pending: consumer.max_ack_pending });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(names.stream, consumer);
+  }
+  const results = await new Objm(nc).create(names.results, { storage: StorageType.File, replicas });
+  const status = await new Kvm(nc).create(names.status, { storage: StorageType.File, replicas, history: 1 });
+  return { names, jsm, results, status };
+}
+
+/** Opens the queue the coordinator created; throws a not-found error while it does not exist yet. */
+export async function openJobQueue(nc: NatsConnection, prefix: string): Promise<JobQueue> {
+  const names = jobQueueNames(prefix);
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.info(names.stream, names.consumer);
+  const results = await new Objm(nc).open(names.results);
+  const status = await new Kvm(nc).open(names.status);
+  return { names, jsm, results, status };
+}
+
+export function isNotFound(err: unknown): boolean {
+  return /not found/i.test(String((err as Error)?.message ?? err));
+}
+
+const packr = new Packr({ moreTypes: true });
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeJson(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+export function decodeJson<T>(data: Uint8Array): T {
+  return JSON.parse(decoder.decode(data)) as T;
+}
+
+/** The files of a job's results, relative to the study folder. */
+export function resultPathOf(job: QueuedJob): string {
+  return job.kind === 'solve' ? join('runs', job.key) : join('nplayer', `${job.key}.json`);
+}
+
+/** Packs a file, or every file below a folder, as [path relative to root, bytes] pairs. */
+export function packFiles(root: string, rel: string): Uint8Array {
+  const files: Array<[string, Uint8Array]> = [];
+  const walk = (r: string) => {
+    const abs = join(root, r);
+    if (statSync(abs).isDirectory()) {
+      for (const name of readdirSync(abs).sort()) if (!name.endsWith('.tmp')) walk(join(r, name));
+    } else files.push([r.split(sep).join('/'), readFileSync(abs)]);
+  };
+  walk(rel);
+  return packr.pack({ format: 'm3fg-job-result', version: 1, files });
+}
+
+/**
+ * Writes packed results below root. A results folder appears whole: written beside it, then renamed into
+ * place (an earlier partial copy is replaced). Paths that would leave root are refused.
+ */
+export function unpackFiles(root: string, rel: string, data: Uint8Array): void {
+  const packed = packr.unpack(data) as { format?: string; files?: Array<[string, Uint8Array]> };
+  if (packed?.format !== 'm3fg-job-result' || !Array.isArray(packed.files)) throw new Error(`results of ${rel}: not an m3fg job result`);
+  const target = join(root, rel);
+  const staging = `${target}.${process.pid}.part`;
+  rmSync(staging, { recursive: true, force: true });
+  for (const [path, bytes] of packed.files) {
+    const norm = normalize(path);
+    if (norm.startsWith('..') || norm.startsWith(sep) || !(norm === normalize(rel) || norm.startsWith(normalize(rel) + sep))) {
+      throw new Error(`results of ${rel}: refusing the path '${path}'`);
+    }
+    const dest = join(staging, norm.slice(normalize(rel).length));
+    mkdirSync(dirname(dest), { recursive: true });
+    writeFileSync(dest, bytes);
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  rmSync(target, { recursive: true, force: true });
+  renameSync(staging, target);
+}
