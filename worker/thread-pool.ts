@@ -29,7 +29,9 @@ export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker'
  */
 export function startWorkerThread(worker: 'team-worker' | 'game-check-worker', workerData: unknown): Worker {
   const filename = fileURLToPath(new URL(`./${worker}${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-  const hooks = filename.endsWith('.ts') ? `require(${JSON.stringify(createRequire(import.meta.url).resolve('tsx/cjs'))});` : '';
+  // compiled (dist/): an ES module entry, loaded as such (require() of an ES module fails on Node 20)
+  if (!filename.endsWith('.ts')) return new Worker(pathToFileURL(filename), { workerData, execArgv: workerExecArgv(filename) });
+  const hooks = `require(${JSON.stringify(createRequire(import.meta.url).resolve('tsx/cjs'))});`;
   return new Worker(`${hooks}require(${JSON.stringify(filename)});`, { eval: true, workerData, execArgv: workerExecArgv(filename) });
 }
 
