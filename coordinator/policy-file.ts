@@ -25,7 +25,25 @@ const MAX_HEADER = 1 << 20;
 /** How far a policy row's sum may be from 1. */
 export const DISTRIBUTION_TOLERANCE = 1e-12;
 
-export const hasher = await xxhash();
+type XXHash = Awaited<ReturnType<typeof xxhash>>;
+let api: XXHash | undefined;
+/**
+ * Resolves when the hash functions (WebAssembly) are ready. Entry points await it (the CLI, runSolve, the
+ * report and N-player readers); there is no top-level await here because a module with one cannot be loaded
+ * in a worker thread under tsx (the study's run threads import this module).
+ */
+export const hashReady: Promise<void> = xxhash().then((h) => {
+  api = h;
+});
+function ready(): XXHash {
+  if (!api) throw new Error('policy files: the hash functions are not ready (await hashReady first)');
+  return api;
+}
+export const hasher = {
+  create64: (...a: Parameters<XXHash['create64']>): ReturnType<XXHash['create64']> => ready().create64(...a),
+  h64Raw: (...a: Parameters<XXHash['h64Raw']>): ReturnType<XXHash['h64Raw']> => ready().h64Raw(...a),
+  h32Raw: (...a: Parameters<XXHash['h32Raw']>): ReturnType<XXHash['h32Raw']> => ready().h32Raw(...a),
+};
 export const hex64 = (h: bigint): string => h.toString(16).padStart(16, '0');
 
 export interface TableEntry {

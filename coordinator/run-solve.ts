@@ -23,6 +23,7 @@ import type { Progress } from './progress.ts';
 import { reportAfterSolve } from './report/index.ts';
 import { checkMemory, estimateMemory, formatBytes, memoryLimit, type MemoryEstimate } from './memory.ts';
 import { prepareOutDir } from './out-dir.ts';
+import { hashReady } from './policy-file.ts';
 import { unlinkQuietly } from './atomic.ts';
 
 export interface RunSolveResult {
@@ -39,6 +40,7 @@ export async function runSolve(
   settings: SolveSettings,
   deps: { logger: Logger; progress?: Progress; executor?: Executor; resume?: SavedState; /** write DIR/report (default true) */ report?: boolean },
 ): Promise<RunSolveResult> {
+  await hashReady;
   const { logger } = deps;
   // a user's game is first built under a deadline on a thread of its own: its code could loop forever
   const deadline = { ...DEFAULT_TASK_DEADLINE, floorMs: settings.taskTimeout * 1000 };

@@ -156,6 +156,13 @@ export class JobConsumer {
     await this.loop;
     await Promise.allSettled([...this.running]);
     await this.options.runner.close();
-    await this.nc?.drain().catch(() => {});
+    const nc = this.nc;
+    if (!nc) return;
+    // with the server gone, drain() waits for a reconnect that may never come: close after 2 s instead
+    const drained = await Promise.race([
+      nc.drain().then(() => true, () => true),
+      new Promise<boolean>((done) => setTimeout(() => done(false), 2000).unref()),
+    ]);
+    if (!drained) await nc.close().catch(() => {});
   }
 }

@@ -13,6 +13,7 @@ import { registerNplayerCommand } from './nplayer.ts';
 import { addNatsOptions, registerWorkerCommand } from './worker.ts';
 import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
 import { ShardError } from '../local-executor.ts';
+import { hashReady } from '../policy-file.ts';
 import { natsOptionsFrom } from '../../shared/cluster-nats.ts';
 import { TaskTimeoutError } from '../task-deadline.ts';
 import { StudyError } from '../jobs/study.ts';
@@ -20,6 +21,7 @@ import { StudyError } from '../jobs/study.ts';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export async function main(argv: string[]): Promise<number> {
+  await hashReady; // policy files are checked with xxhash (WebAssembly, ready asynchronously)
   const program = new Command('m3fg')
     .description('Discrete-time major-minor mean field games: projected fictitious play')
     .exitOverride()

@@ -2,6 +2,7 @@
 // scheduler (in its run threads, or on the calling thread for a job that takes every thread) and, through the
 // hook in `m3fg worker`, by the cluster's job consumer.
 
+import { hashReady } from '../policy-file.ts';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadSolveSettings } from '../options.ts';
@@ -42,6 +43,7 @@ export function doneOutcome(root: string, job: JobSpec): JobOutcome | undefined 
 
 /** Runs the job into ROOT with `threads` threads (1: inline on this thread). A partial earlier attempt is replaced. */
 export async function executeJob(root: string, job: JobSpec, threads: number, logger: Logger): Promise<JobOutcome> {
+  await hashReady; // an N-player job reads policies.bin (xxhash, ready asynchronously)
   const t0 = performance.now();
   if (job.kind === 'solve') {
     const settings = await loadSolveSettings(solveSettingsOf(root, job, threads));

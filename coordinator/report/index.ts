@@ -5,6 +5,7 @@
 // (render.ts), write the page (html.ts). Files are written atomically; a failure throws (ReportError for bad
 // input). After a solve, `reportAfterSolve` turns a failure into a warning instead.
 
+import { hashReady } from '../policy-file.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -40,6 +41,7 @@ export interface ReportOptions {
 }
 
 export async function writeReport(dir: string, options: ReportOptions = {}): Promise<ReportResult> {
+  await hashReady;
   const runs = loadRuns(dir);
   await attachLabels(runs);
   // loaded here, not at the top: Vega takes most of a second to import, which every other CLI call would pay
