@@ -108,6 +108,7 @@ export class PolicyFileError extends OptionError {
 
 /** Writes a policy file atomically, streaming every table from its source. */
 export async function writePolicyFile(path: string, base: HeaderBase, tables: TableSpec[]): Promise<void> {
+  await hashReady;
   const entries: TableEntry[] = tables.map((t) => {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.source.length) throw new RangeError(`${path}: table ${t.name} of shape [${t.shape}] holds ${count} values, its source ${t.source.length}`);

@@ -38,10 +38,14 @@ export function registerWorkerCommand(program: Command): void {
       await node.start();
       const jobs = await startJobConsumer({ nats, threads, name: flags.name, logger }); // whole runs of studies (JetStream)
       let stopping: Promise<unknown> | undefined;
-      const stop = () => (stopping ??= Promise.all([jobs.stop(), node.stop()]));
+      // the job consumer may wait on a server that is gone: its stop is bounded, like the node's drain
+      const bounded = (p: Promise<unknown>, ms: number) => Promise.race([p, new Promise((done) => setTimeout(done, ms).unref())]);
+      const stop = () => (stopping ??= Promise.all([bounded(jobs.stop(), 3000), node.stop()]));
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       await node.closed();
       await stopping;
+      // a connection still trying to reach a server that is gone must not keep the process alive
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
     });
 }

@@ -1,7 +1,9 @@
 // Hand-damaging policy files (policies.bin, checkpoint.bin) the way the fault campaign did, including edits
 // that are signed again so that only the field and value checks (not the checksums) can catch them.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { hasher, hex64 } from '../../coordinator/policy-file.ts';
+import { hasher, hashReady, hex64 } from '../../coordinator/policy-file.ts';
+
+await hashReady; // the test helpers re-sign tables synchronously
 
 type Header = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
