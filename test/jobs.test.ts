@@ -100,11 +100,14 @@ describe('m3fg sweep --nats', () => {
     let redelivered = 0;
     for (let trial = 1; trial <= 5; trial++) {
       const prefix = `kill${trial}`;
-      const victim = js.addNode(1, prefix);
-      const survivor = js.addNode(1, prefix);
+      const nodes = [js.addNode(1, prefix), js.addNode(1, prefix)];
       const out = join(root, prefix);
       const run = exitOf(sweep(out, prefix));
-      await until(`node ${victim} to start a job`, () => jobLines(victim).some((l) => l.msg === 'job started'));
+      // the victim is the first node seen working (either may take the first job; the other may take them all)
+      const started = (n: number) => jobLines(n).some((l) => l.msg === 'job started');
+      await until(`a node of trial ${trial} to start a job`, () => nodes.some(started));
+      const victim = started(nodes[0]) ? nodes[0] : nodes[1];
+      const survivor = victim === nodes[0] ? nodes[1] : nodes[0];
       await js.kill(victim);
       const killed = jobLines(victim).filter((l) => l.msg === 'job started').pop()!.job;
       const finishedBeforeKill = jobLines(victim).some((l) => l.msg === 'job done' && l.job === killed);
