@@ -87,10 +87,9 @@ describe('m3fg sweep --nats', () => {
     expect(res.code, res.stderr).toBe(0);
     expectSameAsLocal(out);
     expect(summary(out).ran).toBe(8);
-    // both nodes took part, and each run was computed once
+    // each run was computed exactly once, by one of the nodes (which node takes which run is the queue's choice:
+    // a node that connects first may take them all; the SIGKILL trials below need both)
     const done = [...js.jobsDone(a), ...js.jobsDone(b)];
-    expect(js.jobsDone(a).length).toBeGreaterThan(0);
-    expect(js.jobsDone(b).length).toBeGreaterThan(0);
     expect(done.sort()).toEqual(summary(out).configurations.map((c) => c.key).sort());
     await js.kill(a);
     await js.kill(b);
