@@ -7,7 +7,7 @@
 // blocks of about targetBlockMs (0.25 ms) of estimated work (4 to 64 per participant); the calling thread sends
 // the call to every worker (into its shared mailbox if it lingers after the previous call, else as a message
 // on its own port) and starts claiming blocks itself at once; each participant claims the next block with a
-// compare-and-swap until none is left (worker/sweep-protocol.ts, "Team calls"). So nobody waits for a worker
+// compare-and-swap until none is left (shared/sweep-protocol.ts, "Team calls"). So nobody waits for a worker
 // to wake (on this machine kind, a 2-vCPU Firecracker VM, waking a thread whose vCPU went idle takes 0.2 ms to
 // several ms, and each of the T steps of an iteration is a barrier), the fast take more (a thread descheduled
 // by another process costs at most one block), and the caller's wait at the end is a futex wait on the count
@@ -62,7 +62,7 @@ import {
   type SweepTask,
   type TeamCall,
   type TeamControl,
-} from '../worker/sweep-protocol.ts';
+} from '../shared/sweep-protocol.ts';
 import type { ProblemSpec } from './executor.ts';
 import { TableExecutor } from './table-executor.ts';
 import { ThreadTeam } from './thread-team.ts';

@@ -6,8 +6,8 @@
 
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { InjectedFault, SweepRun, TeamCall, TeamControl, TeamMessage, TeamReply } from '../worker/sweep-protocol.ts';
-import { createMailbox, deliver, type Mailbox } from '../worker/team-mailbox.ts';
+import type { InjectedFault, SweepRun, TeamCall, TeamControl, TeamMessage, TeamReply } from '../shared/sweep-protocol.ts';
+import { createMailbox, deliver, type Mailbox } from '../shared/team-mailbox.ts';
 import type { RangeOp } from '../shared/sweep-rows.ts';
 import { startWorkerThread } from '../worker/thread-pool.ts';
 
@@ -21,7 +21,7 @@ interface Seat {
 
 export class ThreadTeam {
   private readonly seats: Seat[] = [];
-  /** Where a call goes to a worker lingering after the previous one (worker/team-mailbox.ts). */
+  /** Where a call goes to a worker lingering after the previous one (shared/team-mailbox.ts). */
   private readonly mailbox: Mailbox;
   /** Numbers the runs attached, so a call says which run it belongs to. */
   runNumber = 0;

@@ -12,7 +12,7 @@ import { LocalExecutor, overheadSample, ShardError, type CallRecord, type LocalE
 import { solve, type SolveOptions } from '../coordinator/solver.ts';
 import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
 import { TaskTimeoutError } from '../coordinator/task-deadline.ts';
-import { createMailbox, deliver, startLinger, stopLinger, takeMail, type MailCall } from '../worker/team-mailbox.ts';
+import { createMailbox, deliver, startLinger, stopLinger, takeMail, type MailCall } from '../shared/team-mailbox.ts';
 import { runCli } from './helpers/cli.ts';
 
 const spec = { game: 'buffet', params: { T: 20 }, bins: 10 }; // 250 rows

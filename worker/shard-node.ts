@@ -15,7 +15,7 @@ import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction,
 import type { Transport } from '../shared/cluster-transport.ts';
 import { ShardTables, type ShardPool } from './shard-tables.ts';
 import { createThreadPool } from './thread-pool.ts';
-import type { SweepResult, SweepTask } from './sweep-protocol.ts';
+import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
   transport: Transport;

@@ -15,7 +15,7 @@ import { blockChanges } from '../shared/value-change.ts';
 import { ownedRanges, shardOfCell, valueRowWidth, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
 import type { Job, JobResult } from '../shared/cluster-node-core.ts';
 import type { Piscina } from 'piscina';
-import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from './sweep-protocol.ts';
+import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from '../shared/sweep-protocol.ts';
 
 /** The node's thread pool: the shard's rows are cut into chunks that run there (worker/sweep-worker.ts). */
 export interface ShardPool {

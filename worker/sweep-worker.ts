@@ -3,7 +3,7 @@
 // tables. Thin on purpose: it rebuilds the run's Problem once (cached by run id), makes views of the shared
 // buffers, and runs shared/sweep-rows.ts runRange on each range, the same code the calling thread runs on
 // its own blocks. Ranges write disjoint rows, so any split gives the bits of one inline call. Protocol:
-// ./sweep-protocol.ts; retry safety: shared/sweep-rows.ts ("Guard"). A failure is rethrown with the task's
+// shared/sweep-protocol.ts; retry safety: shared/sweep-rows.ts ("Guard"). A failure is rethrown with the task's
 // identity; Piscina rejects the caller's promise with it (and, if the thread died, with "worker exited with
 // code: N").
 
@@ -27,7 +27,7 @@ import {
   type SweepResult,
   type SweepRun,
   type SweepTask,
-} from './sweep-protocol.ts';
+} from '../shared/sweep-protocol.ts';
 
 export interface Attached extends RangeContext {
   readonly id: string;

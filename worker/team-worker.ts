@@ -6,10 +6,10 @@
 // nothing to claim. Any failure ends the thread (the executor sees it exit and replaces it).
 
 import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
-import { awaitMail, startLinger, stopLinger, takeMail, type Mailbox } from './team-mailbox.ts';
+import { awaitMail, startLinger, stopLinger, takeMail, type Mailbox } from '../shared/team-mailbox.ts';
 import { attach, fail, type Attached } from './sweep-worker.ts';
 import { runRange } from '../shared/sweep-rows.ts';
-import { blockRange, claimBlock, finishBlock, type TeamCall, type TeamControl, type TeamMessage, type TeamReply } from './sweep-protocol.ts';
+import { blockRange, claimBlock, finishBlock, type TeamCall, type TeamControl, type TeamMessage, type TeamReply } from '../shared/sweep-protocol.ts';
 
 const { seat, mailbox } = workerData as { seat: number; mailbox: Mailbox };
 const port = parentPort!;
@@ -78,7 +78,7 @@ function runCall({ run, call: numbers, op, inject }: Call): void {
  * The next call usually follows within microseconds (the T steps of a sweep, each a barrier), and a thread
  * that goes back to its event loop sleeps until the kernel wakes it for a message, 0.2 ms to several ms on a
  * virtual machine whose vCPU went idle. So watch for the next call for a moment, spinning briefly and then in
- * a futex wait on this seat's mailbox (./team-mailbox.ts: the sender writes the call there while this worker
+ * a futex wait on this seat's mailbox (shared/team-mailbox.ts: the sender writes the call there while this worker
  * lingers), and take a message that arrives meanwhile synchronously. Calls in order; another message (an
  * attach) goes back through the queue.
  */

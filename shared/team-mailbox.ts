@@ -10,7 +10,7 @@
 // slot is never read while it is written. A worker that leaves (timeout, or a message arrived) does so with
 // LINGERING -> IDLE; if that fails, the sender has a call in its slot, and the worker takes it too.
 
-import type { RangeOp } from '../shared/sweep-rows.ts';
+import type { RangeOp } from './sweep-rows.ts';
 import type { TeamCall } from './sweep-protocol.ts';
 
 const IDLE = 0;

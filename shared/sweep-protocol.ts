@@ -10,17 +10,16 @@
 // Retry safety of a step or update chunk: shared/sweep-rows.ts ("Guard"); `backup` and `marks` are its
 // buffers, shared by every thread of the run.
 //
-// This file belongs with the message protocol in shared/ (design.md); it lives here until that moves.
+// Pure (no I/O, no node: imports): both sides import it, and coordinator/ and worker/ never import each other.
 
-export { problemFingerprint } from '../shared/problem-fingerprint.ts';
-import { problemFingerprint } from '../shared/problem-fingerprint.ts';
-import { randomUUID } from 'node:crypto';
-import type { GridKind } from '../shared/grid.ts';
-import type { Problem } from '../shared/problem.ts';
-import { allocateTables, tableLayout, type SolverTables, type TableName, type TableOptions } from '../shared/tables.ts';
+export { problemFingerprint } from './problem-fingerprint.ts';
+import { problemFingerprint } from './problem-fingerprint.ts';
+import type { GridKind } from './grid.ts';
+import type { Problem } from './problem.ts';
+import { allocateTables, tableLayout, type SolverTables, type TableName, type TableOptions } from './tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
 import type { StepOptions } from '../shared/kernels/backward.ts';
-import type { RangeOp, RowGuard } from '../shared/sweep-rows.ts';
+import type { RangeOp, RowGuard } from './sweep-rows.ts';
 
 /** Same shape as coordinator/executor.ts's ProblemSpec (restated so worker/ does not import coordinator/). */
 export interface SweepSpec {
@@ -315,7 +314,7 @@ export function createSharedRun(spec: SweepSpec, problem: Problem, tableOptions:
   const slices: Partial<Record<UpdatedTable, SharedArrayBuffer>> = {};
   for (const [name, width] of updatedSliceWidths(problem, tableOptions)) slices[name] = new SharedArrayBuffer(rows * width * 8);
   const run: SweepRun = {
-    id: randomUUID(),
+    id: globalThis.crypto.randomUUID(),
     spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins },
     gridKind: problem.grid.kind,
     fingerprint: problemFingerprint(problem),
