@@ -19,6 +19,7 @@ import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { LocalExecutor, type LocalExecutorStats } from '../coordinator/local-executor.ts';
+import type { UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from '../coordinator/executor.ts';
 import { solve } from '../coordinator/solver.ts';
 import { scaleProbe } from './scale-probe.ts';
@@ -43,6 +44,49 @@ interface Measurement {
   rowsPerSecond: number;
   maxRssMiB: number;
   sharding?: LocalExecutorStats;
+  /** Per counted iteration: where the time went (see Breakdown). */
+  breakdown: Breakdown;
+}
+
+/**
+ * Seconds per counted iteration (the first, warm-up iteration excluded). Inline: the kernels' time per kind.
+ * Local: per kind, the team calls' wall time, the calling thread's busy time and its wait at the end of each
+ * call for the workers' last blocks, the workers' busy time (summed over seats) and their delay from a call's
+ * opening to their first block (ms per call), calls a worker missed (every block claimed before it came) or
+ * got by message (it had gone to sleep); and the calling thread's serial time outside the calls.
+ */
+interface Breakdown {
+  flowSeconds: number;
+  stepSeconds: number;
+  serialSeconds: number;
+  kinds?: Record<'flow' | 'step', {
+    calls: number;
+    wall: number;
+    callerBusy: number;
+    callerWait: number;
+    workersBusy: number;
+    joinMsPerCall: number;
+    callerBlockShare: number;
+    missed: number;
+    messaged: number;
+    serial: number;
+  }>;
+}
+
+/** The inline executor, timing its flows and steps. */
+class TimedInline extends InlineExecutor {
+  flowMs = 0;
+  stepMs = 0;
+  override async flow(): Promise<void> {
+    const t0 = performance.now();
+    await super.flow();
+    this.flowMs += performance.now() - t0;
+  }
+  override async step(t: number, rule: UpdateRule): Promise<void> {
+    const t0 = performance.now();
+    await super.step(t, rule);
+    this.stepMs += performance.now() - t0;
+  }
 }
 
 const args = process.argv.slice(2);
@@ -85,6 +129,7 @@ console.log('-'.repeat(header.length));
 const results: Array<Measurement & { runs: number[]; speedupOverInline?: number; ceiling?: number }> = [];
 for (const instance of instances) {
   let inline: number | undefined;
+  let inlineBreakdown: Breakdown | undefined;
   for (const threads of [0, ...threadCounts]) {
     const all = Array.from({ length: runs }, () => runChild(instance, threads));
     const times = all.map((x) => x.secondsPerIteration).sort((x, y) => x - y);
@@ -101,6 +146,10 @@ for (const instance of instances) {
         `${(speedupOverInline ? `${speedupOverInline.toFixed(2)}x` : '').padStart(9)} ${(threads > 0 ? `${ceiling[threads].toFixed(2)}x` : '').padStart(8)} ` +
         `${`${Math.max(...all.map((x) => x.maxRssMiB)).toFixed(0)} MiB`.padStart(10)}`,
     );
+    const mid = all.find((x) => x.secondsPerIteration === median) ?? m;
+    console.log(`  ${describeBreakdown(mid.breakdown)}`);
+    if (threads === 0) inlineBreakdown = mid.breakdown;
+    else if (inlineBreakdown) console.log(`  ${describeLoss(mid.breakdown, inlineBreakdown, threads)}`);
   }
 }
 mkdirSync('bench/results', { recursive: true });
@@ -134,7 +183,8 @@ async function measure(instance: Instance, threads: number, budget: number): Pro
   const problem = new Problem(buildGame(builtinGames[spec.game], spec.params), spec.bins);
   const setupSeconds = (performance.now() - t0) / 1000;
   const local = threads > 0 ? new LocalExecutor({ threads }) : undefined;
-  const inner: Executor = local ?? new InlineExecutor();
+  const timed = local ? undefined : new TimedInline();
+  const inner: Executor = local ?? timed!;
   let mark = 0;
   let openSeconds = 0;
   const executor: Executor = {
@@ -155,6 +205,8 @@ async function measure(instance: Instance, threads: number, budget: number): Pro
     close: () => inner.close(),
   };
   const durations: number[] = [];
+  const snapshot = () => ({ stats: local?.stats(), flowMs: timed?.flowMs ?? 0, stepMs: timed?.stepMs ?? 0 });
+  let first = snapshot();
   const counted = () => durations.slice(1);
   await solve(spec, problem, executor, {
     algorithm: 'fp',
@@ -162,10 +214,12 @@ async function measure(instance: Instance, threads: number, budget: number): Pro
     onIteration: () => {
       const now = performance.now();
       durations.push((now - mark) / 1000);
+      if (durations.length === 1) first = snapshot();
       mark = now;
     },
     shouldStop: () => durations.length >= 2 && counted().reduce((a, b) => a + b, 0) >= budget,
   });
+  const last = snapshot();
   await executor.close();
   const secondsPerIteration = counted().reduce((a, b) => a + b, 0) / counted().length;
   const T = problem.game.T;
@@ -182,6 +236,68 @@ async function measure(instance: Instance, threads: number, budget: number): Pro
     secondsPerIteration,
     rowsPerSecond: (T * problem.rows) / secondsPerIteration,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
-    sharding: local?.stats(),
+    sharding: last.stats,
+    breakdown: breakdown(first, last, counted().length, secondsPerIteration),
   };
+}
+
+type Snapshot = { stats?: LocalExecutorStats; flowMs: number; stepMs: number };
+
+/** What the counted iterations (between the two snapshots) spent, per iteration. */
+function breakdown(a: Snapshot, b: Snapshot, iterations: number, secondsPerIteration: number): Breakdown {
+  const per = (ms: number) => ms / 1000 / iterations;
+  if (!a.stats || !b.stats) {
+    const flowSeconds = per(b.flowMs - a.flowMs);
+    const stepSeconds = per(b.stepMs - a.stepMs);
+    return { flowSeconds, stepSeconds, serialSeconds: secondsPerIteration - flowSeconds - stepSeconds };
+  }
+  const sa = a.stats.team;
+  const sb = b.stats.team;
+  const kinds = {} as NonNullable<Breakdown['kinds']>;
+  for (const kind of ['flow', 'step'] as const) {
+    const d = <K extends keyof (typeof sb.kinds)['flow']>(key: K) => sb.kinds[kind][key] - sa.kinds[kind][key];
+    const seat = (key: 'busyMs' | 'joinMs' | 'joined' | 'missed' | 'blocks') => sb.seats.reduce((sum, s, i) => sum + s[kind][key] - (sa.seats[i]?.[kind][key] ?? 0), 0);
+    const calls = d('calls');
+    kinds[kind] = {
+      calls: calls / iterations,
+      wall: per(d('wallMs') + d('inlineMs')),
+      callerBusy: per(d('callerBusyMs') + d('inlineMs')),
+      callerWait: per(d('callerWaitMs')),
+      workersBusy: per(seat('busyMs')),
+      joinMsPerCall: seat('joined') > 0 ? seat('joinMs') / seat('joined') : 0,
+      callerBlockShare: d('callerBlocks') / Math.max(1, d('callerBlocks') + seat('blocks')),
+      missed: seat('missed') / iterations,
+      messaged: d('messaged') / iterations,
+      serial: per(d('serialMs')),
+    };
+  }
+  return { flowSeconds: kinds.flow.wall, stepSeconds: kinds.step.wall, serialSeconds: kinds.flow.serial + kinds.step.serial, kinds };
+}
+
+/** One line: per iteration, flow, steps and serial time, and for a team run where the time went in each. */
+function describeBreakdown(b: Breakdown): string {
+  const f = (x: number) => x.toFixed(3);
+  const head = `per iteration: flow ${f(b.flowSeconds)} s, steps ${f(b.stepSeconds)} s, serial ${f(b.serialSeconds)} s`;
+  if (!b.kinds) return head;
+  const part = (k: NonNullable<Breakdown['kinds']>['flow']) =>
+    `${k.calls.toFixed(0)} calls, caller busy ${f(k.callerBusy)} s (${(100 * k.callerBlockShare).toFixed(0)}% of blocks) + wait ${f(k.callerWait)} s, ` +
+    `workers busy ${f(k.workersBusy)} s, join ${k.joinMsPerCall.toFixed(3)} ms/call, missed ${k.missed.toFixed(1)}, by message ${k.messaged.toFixed(1)}`;
+  return `${head}\n    flow: ${part(b.kinds.flow)}\n    steps: ${part(b.kinds.step)}`;
+}
+
+/**
+ * Where a team run lost against inline: the kernels' extra time (busy time of all threads over the inline
+ * kernels' time: memory, caches, the guard's backups), the caller's waits at the barriers, the serial time.
+ */
+function describeLoss(b: Breakdown, inline: Breakdown, threads: number): string {
+  if (!b.kinds) return '';
+  const work = b.kinds.flow.callerBusy + b.kinds.flow.workersBusy + b.kinds.step.callerBusy + b.kinds.step.workersBusy;
+  const inlineWork = inline.flowSeconds + inline.stepSeconds;
+  const ideal = inlineWork / threads + inline.serialSeconds;
+  const total = b.flowSeconds + b.stepSeconds + b.serialSeconds;
+  return (
+    `vs inline: kernels ${(work / inlineWork).toFixed(3)}x the inline kernel time (${work.toFixed(3)} s vs ${inlineWork.toFixed(3)} s); ` +
+    `barrier waits ${(b.kinds.flow.callerWait + b.kinds.step.callerWait).toFixed(3)} s; serial ${b.serialSeconds.toFixed(3)} s (inline ${inline.serialSeconds.toFixed(3)} s); ` +
+    `ideal ${ideal.toFixed(3)} s/iteration, this run ${total.toFixed(3)} s`
+  );
 }

@@ -66,6 +66,7 @@ import {
 import type { ProblemSpec } from './executor.ts';
 import { TableExecutor } from './table-executor.ts';
 import { ThreadTeam } from './thread-team.ts';
+import { readSeat, type SeatTrace } from '../shared/team-trace.ts';
 import { DEFAULT_TASK_DEADLINE, deadlineMs, seconds, TaskTimeoutError, type TaskDeadline } from './task-deadline.ts';
 
 export interface ChunkRule {
@@ -211,6 +212,29 @@ export interface LocalExecutorStats {
   overheadMs: number;
   /** Fixed-chunk calls not used to measure the overhead (a retry, a thread starting: see overheadSample). */
   unbookedCalls: number;
+  /** Where the time of the calls went, per kind: the calling thread's side, and each worker seat's. */
+  team: { kinds: Record<SweepKind, TeamKindStats>; seats: Array<Record<SweepKind, SeatTrace>> };
+}
+
+/** The calling thread's view of one kind of call (ms are wall-clock milliseconds, summed over the calls). */
+export interface TeamKindStats {
+  /** Team calls, and their time from opening to the end of the last block. */
+  calls: number;
+  wallMs: number;
+  /** Time of the calls of this kind run inline. */
+  inlineMs: number;
+  /** Blocks the calling thread ran in team calls, its time in them, and its wait at the end for the workers' last blocks. */
+  callerBlocks: number;
+  callerBusyMs: number;
+  callerWaitMs: number;
+  /**
+   * Time outside any call before the calls of this kind (team or inline), on the calling thread alone: before
+   * a flow, the solver's work between iterations (start values, the curve); before a step, the loop between steps.
+   */
+  serialMs: number;
+  /** Calls written into a lingering worker's mailbox, and calls sent as a message (the worker had gone to sleep). */
+  mailed: number;
+  messaged: number;
 }
 
 type ChunkTask = Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>;
@@ -271,6 +295,9 @@ export class LocalExecutor extends TableExecutor {
   /** Measured overhead of a fixed-chunk call, in ms (units of 1 call). */
   private readonly overhead = new CostEstimate(PRIOR_OVERHEAD_MS, 'min');
   private readonly threadIds = new Set<number>();
+  private readonly teamKinds = Object.fromEntries(SWEEP_KINDS.map((k) => [k, emptyKindStats()])) as Record<SweepKind, TeamKindStats>;
+  /** When the last call ended (performance.now()), for the serial time before the next. */
+  private lastCallEnd?: number;
   private readonly counters = { tasks: 0, retries: 0, restoredRows: 0, maxChunks: 0, unbookedCalls: 0, callerBlocks: 0, workerBlocks: 0, recoveredBlocks: 0 };
 
   constructor(options: LocalExecutorOptions = {}) {
@@ -305,6 +332,7 @@ export class LocalExecutor extends TableExecutor {
   /** Allocates the tables on SharedArrayBuffers, starts the pool (once) and has the workers build the Problem. */
   protected async openTables(spec: ProblemSpec, problem: Problem, options: TableOptions): Promise<SolverTables> {
     const { run, tables } = createSharedRun(spec, problem, options);
+    this.lastCallEnd = undefined;
     this.ctx = { problem, tables, scratch: backwardScratch(problem), guard: rowGuardOf(problem, run, tables), run };
     if (this.poolThreads === 0) return tables;
     // warm-up: every worker starts and builds the Problem, in parallel, while the calling thread goes on; a
@@ -317,7 +345,7 @@ export class LocalExecutor extends TableExecutor {
       attached = settleAll(Array.from({ length: this.poolThreads }, (_, i) => this.runChunk({ kind: 'attach', run }, i, this.poolThreads)));
     } else {
       this.team ??= new ThreadTeam(this.poolThreads, (seat, err) => this.workerExited(seat, err), this.logger);
-      this.control ??= createTeamControl((this.poolThreads + 1) * this.rule.maxBlocksPerThread);
+      this.control ??= createTeamControl((this.poolThreads + 1) * this.rule.maxBlocksPerThread, this.poolThreads);
       attached = this.team.attach(run, this.control);
     }
     warmup.promise = attached.then(
@@ -415,6 +443,10 @@ export class LocalExecutor extends TableExecutor {
       msPerUnit: Object.fromEntries(SWEEP_KINDS.map((k) => [k, this.cost[k].msPerUnit])) as Record<SweepKind, number>,
       overheadMs: this.overhead.msPerUnit,
       unbookedCalls: c.unbookedCalls,
+      team: {
+        kinds: Object.fromEntries(SWEEP_KINDS.map((k) => [k, { ...this.teamKinds[k] }])) as Record<SweepKind, TeamKindStats>,
+        seats: this.control ? Array.from({ length: this.poolThreads }, (_, seat) => readSeat(this.control!.trace, seat)) : [],
+      },
     };
   }
 
@@ -426,14 +458,22 @@ export class LocalExecutor extends TableExecutor {
     if (this.warmup?.error) throw this.warmup.error;
     if (this.forcedChunks !== undefined) return this.fixedSweep(kind, units, Math.min(this.forcedChunks, units), chunkTask);
     const cost = this.cost[kind];
-    if (this.poolThreads === 0 || planChunks(units, cost.msPerUnit, this.threads, this.rule, 0) === 0) {
-      const t0 = performance.now();
-      inline();
-      cost.observe(performance.now() - t0, units);
-      this.calls[kind].inline++;
-      return;
+    const stats = this.teamKinds[kind];
+    const t0 = performance.now();
+    if (this.lastCallEnd !== undefined) stats.serialMs += t0 - this.lastCallEnd;
+    try {
+      if (this.poolThreads === 0 || planChunks(units, cost.msPerUnit, this.threads, this.rule, 0) === 0) {
+        inline();
+        const ms = performance.now() - t0;
+        cost.observe(ms, units);
+        stats.inlineMs += ms;
+        this.calls[kind].inline++;
+        return;
+      }
+      await this.teamSweep(kind, units, op);
+    } finally {
+      this.lastCallEnd = performance.now();
     }
-    return this.teamSweep(kind, units, op);
   }
 
   /** A team call (see the file comment): the calling thread and every worker claim blocks of [0, units). */
@@ -447,11 +487,14 @@ export class LocalExecutor extends TableExecutor {
     const wanted = Math.max(4 * participants, Math.ceil(expectedMs / this.rule.targetBlockMs));
     const blocks = Math.min(units, participants * this.rule.maxBlocksPerThread, wanted);
     const seq = 'seq' in op ? op.seq : this.nextSeq();
+    const stats = this.teamKinds[kind];
+    const w0 = performance.now();
     const call = openTeamCall(this.control!, seq, blocks, units);
     this.current = { call, dead: [] };
     const startedAt = clock();
     for (let seat = 0; seat < team.size; seat++) {
-      team.call(seat, { seq, blocks, units }, op, this.takeFault(kind, op, seat));
+      if (team.call(seat, { seq, blocks, units }, op, this.takeFault(kind, op, seat))) stats.mailed++;
+      else stats.messaged++;
     }
     // the calling thread's share (seat team.size), unguarded: it cannot fail apart from the call
     let callerBlocks = 0;
@@ -463,7 +506,8 @@ export class LocalExecutor extends TableExecutor {
         callerBlocks++;
       }
     }
-    const callerMs = performance.now() - c0;
+    const c1 = performance.now();
+    const callerMs = c1 - c0;
     const recovered0 = this.counters.recoveredBlocks;
     try {
       // a worker still on its last block: wait for the count (a futex), briefly; then without blocking
@@ -472,6 +516,12 @@ export class LocalExecutor extends TableExecutor {
       this.current = undefined;
     }
     const endedAt = clock();
+    const w1 = performance.now();
+    stats.calls++;
+    stats.wallMs += w1 - w0;
+    stats.callerBlocks += callerBlocks;
+    stats.callerBusyMs += callerMs;
+    stats.callerWaitMs += w1 - c1;
     const recoveredBlocks = this.counters.recoveredBlocks - recovered0;
     this.counters.callerBlocks += callerBlocks;
     this.counters.workerBlocks += blocks - callerBlocks - recoveredBlocks; // the workers' replies may not be read yet
@@ -709,4 +759,8 @@ export async function settleAll<T>(promises: Array<Promise<T>>): Promise<T[]> {
 
 function checkInt(field: string, v: number, min: number): void {
   if (!Number.isSafeInteger(v) || v < min) throw new OptionError(`local executor: ${field} must be an integer >= ${min}, got ${String(v)}`);
+}
+
+function emptyKindStats(): TeamKindStats {
+  return { calls: 0, wallMs: 0, inlineMs: 0, callerBlocks: 0, callerBusyMs: 0, callerWaitMs: 0, serialMs: 0, mailed: 0, messaged: 0 };
 }

@@ -53,10 +53,11 @@ export class ThreadTeam {
     this.seats[seat].worker.postMessage(message);
   }
 
-  /** Sends a call of the current run to seat i: through its mailbox if the worker lingers, else as a message. */
-  call(seat: number, call: Omit<TeamCall, 'control'>, op: RangeOp, inject?: InjectedFault): void {
-    if (!inject && deliver(this.mailbox, seat, { run: this.runNumber, call, op })) return;
+  /** Sends a call of the current run to seat i: through its mailbox if the worker lingers (true), else as a message. */
+  call(seat: number, call: Omit<TeamCall, 'control'>, op: RangeOp, inject?: InjectedFault): boolean {
+    if (!inject && deliver(this.mailbox, seat, { run: this.runNumber, call, op })) return true;
     this.send(seat, { type: 'call', run: this.runNumber, call, op, inject });
+    return false;
   }
 
   /** Ends seat i's worker now (a deadline); it is replaced like any worker that exits. */

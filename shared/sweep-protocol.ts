@@ -14,6 +14,7 @@
 
 export { problemFingerprint } from './problem-fingerprint.ts';
 import { problemFingerprint } from './problem-fingerprint.ts';
+import { createTrace, markOpened } from './team-trace.ts';
 import type { GridKind } from './grid.ts';
 import type { Problem } from './problem.ts';
 import { allocateTables, tableLayout, type SolverTables, type TableName, type TableOptions } from './tables.ts';
@@ -93,6 +94,8 @@ export interface TeamControl {
   /** The control words (a view on a SharedArrayBuffer: a message carries it without copying). */
   readonly words: Int32Array;
   readonly maxBlocks: number;
+  /** The workers' counters (./team-trace.ts), and when the current call was opened. */
+  readonly trace: Float64Array;
 }
 
 /** One call as the participants see it. */
@@ -104,8 +107,9 @@ export interface TeamCall {
   readonly units: number;
 }
 
-export function createTeamControl(maxBlocks: number): TeamControl {
-  return { words: new Int32Array(new SharedArrayBuffer((HEADER + 2 * maxBlocks) * 4)), maxBlocks };
+/** Control words for calls of up to `maxBlocks` blocks, with a trace for `seats` worker seats. */
+export function createTeamControl(maxBlocks: number, seats: number): TeamControl {
+  return { words: new Int32Array(new SharedArrayBuffer((HEADER + 2 * maxBlocks) * 4)), maxBlocks, trace: createTrace(seats) };
 }
 
 function words(control: TeamControl): Int32Array {
@@ -120,6 +124,7 @@ export function openTeamCall(control: TeamControl, seq: number, blocks: number, 
 
   Atomics.store(w, DONE, 0);
   Atomics.store(w, BLOCKS, blocks);
+  markOpened(control.trace);
   Atomics.store(w, CLAIM, (seq & 0xffff) << 16);
   return { control, seq, blocks, units };
 }
@@ -211,8 +216,7 @@ export type TeamMessage =
 /** Team worker -> main thread. */
 export type TeamReply =
   | { readonly type: 'attached'; readonly runId: string; readonly attachMs: number; readonly threadId: number }
-  | { readonly type: 'attach-failed'; readonly runId: string; readonly message: string }
-  | { readonly type: 'done'; readonly seq: number; readonly blocks: number; readonly ms: number };
+  | { readonly type: 'attach-failed'; readonly runId: string; readonly message: string };
 
 /** A range of rows at time t that updateRange rewrites: `seq` numbers the dispatch, never 0 (retry safety). */
 interface RowsUpdate {

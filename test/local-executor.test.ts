@@ -29,6 +29,37 @@ async function withExecutor<T>(options: LocalExecutorOptions, f: (ex: LocalExecu
   }
 }
 
+describe('team trace: where the calls went', () => {
+  it('counts every block once, on the seat that ran it, and every call of each kind', async () => {
+    const records: CallRecord[] = [];
+    const options: SolveOptions = { algorithm: 'fp', iterations: 3 };
+    const expected = await solveCollected(spec, problem, new InlineExecutor(), options);
+    await withExecutor({ threads: 3, rule: TEAM_EVERYWHERE, onCall: (r) => records.push(r) }, async (ex) => {
+      expectSameBits(expected, await solveCollected(spec, problem, ex, options), 'fp with the trace');
+      const { team, blocks } = ex.stats();
+      expect(team.seats).toHaveLength(2);
+      for (const kind of ['flow', 'step'] as const) {
+        const calls = records.filter((r) => r.kind === kind);
+        const k = team.kinds[kind];
+        expect(k.calls, kind).toBe(calls.length);
+        expect(k.mailed + k.messaged, kind).toBe(2 * calls.length); // one delivery per worker seat and call
+        expect(k.callerBlocks, kind).toBe(calls.reduce((n, r) => n + r.callerBlocks, 0));
+        const seatBlocks = team.seats.reduce((n, s) => n + s[kind].blocks, 0);
+        expect(k.callerBlocks + seatBlocks, kind).toBe(calls.reduce((n, r) => n + r.chunks, 0));
+        for (const s of team.seats) {
+          // a seat either joined a call or found it over; a call it never saw (still attaching) is neither
+          expect(s[kind].joined + s[kind].missed, kind).toBeLessThanOrEqual(calls.length);
+          if (s[kind].joined > 0) expect(s[kind].busyMs, kind).toBeGreaterThan(0);
+          expect(s[kind].joinMs, kind).toBeGreaterThanOrEqual(0);
+        }
+        expect(k.wallMs, kind).toBeGreaterThanOrEqual(k.callerBusyMs);
+      }
+      expect(blocks.caller + blocks.workers).toBe(records.reduce((n, r) => n + r.chunks, 0));
+      expect(team.seats.reduce((n, s) => n + s.flow.blocks + s.step.blocks, 0)).toBe(blocks.workers);
+    });
+  }, 60_000);
+});
+
 describe('team calls: a worker that dies or throws mid-block', () => {
   for (const [label, options] of [
     ['fp, a step and the flow', { algorithm: 'fp', iterations: 4 }],

@@ -2,13 +2,15 @@
 // takes messages on its own port, in order: 'attach' builds the run's Problem (./sweep-worker.ts attach,
 // cached by run id), 'call' claims blocks of the call's range until none is left and runs each with
 // shared/sweep-rows.ts runRange (updates guarded, so that the calling thread can put back and redo the block
-// of a worker that died), then reports how many it ran. A call of another run, or one already over, finds
-// nothing to claim. Any failure ends the thread (the executor sees it exit and replaces it).
+// of a worker that died), then adds its counts to the shared trace (shared/team-trace.ts). A call of another
+// run, or one already over, finds nothing to claim. Any failure ends the thread (the executor sees it exit
+// and replaces it).
 
 import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { awaitMail, startLinger, stopLinger, takeMail, type Mailbox } from '../shared/team-mailbox.ts';
 import { attach, fail, type Attached } from './sweep-worker.ts';
 import { runRange } from '../shared/sweep-rows.ts';
+import { addSeatCall, sharedClock } from '../shared/team-trace.ts';
 import { blockRange, claimBlock, finishBlock, type TeamCall, type TeamControl, type TeamMessage, type TeamReply } from '../shared/sweep-protocol.ts';
 
 const { seat, mailbox } = workerData as { seat: number; mailbox: Mailbox };
@@ -63,15 +65,17 @@ function runCall({ run, call: numbers, op, inject }: Call): void {
   const call: TeamCall = { ...numbers, control };
   const half = inject?.at === 'mid' ? () => fail(inject) : undefined;
   if (inject?.at === 'start') fail(inject);
-  const t0 = performance.now();
+  let first = 0;
   let blocks = 0;
   for (let b = claimBlock(call, seat); b >= 0; b = claimBlock(call, seat)) {
+    if (blocks === 0) first = sharedClock();
     const [from, to] = blockRange(call, b);
     runRange(current, op, from, to, blocks === 0 ? half : undefined);
     finishBlock(call, b);
     blocks++;
   }
-  reply({ type: 'done', seq: call.seq, blocks, ms: performance.now() - t0 });
+  // counted in shared memory: a reply per call would cost a message on every one of a sweep's barriers
+  addSeatCall(control.trace, seat, op.kind, blocks, first, sharedClock());
 }
 
 /**
