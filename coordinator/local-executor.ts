@@ -10,9 +10,9 @@
 // compare-and-swap until none is left (shared/sweep-protocol.ts, "Team calls"). So nobody waits for a worker
 // to wake (on this machine kind, a 2-vCPU Firecracker VM, waking a thread whose vCPU went idle takes 0.2 ms to
 // several ms, and each of the T steps of an iteration is a barrier), the fast take more (a thread descheduled
-// by another process costs at most one block), and the caller's wait at the end is a futex wait on the count
-// of finished blocks, not a message through its event loop. A worker that gets a call after it is over finds
-// no block to claim.
+// by another process costs at most one block), and the caller's wait at the end is a short spin, then a
+// futex wait on the count of finished blocks, not a message through its event loop. A worker that gets a
+// call after it is over finds no block to claim.
 //   - W = 1: always inline, no threads.
 //   - A call estimated under inlineBelowMs (1 ms; the kernels' ms per unit, the median of the last 5 calls,
 //     prior 1 us) runs inline: small games (every step of SIS or Advertisement at M = 120).
@@ -247,6 +247,8 @@ type ChunkBase = DistributiveOmit<ChunkTask, 'attempt' | 'inject'>;
 const STARTUP_MS = 60_000;
 /** Prior cost per unit (ms) until the first measurement. */
 const PRIOR_MS_PER_UNIT = 1e-3;
+/** The calling thread's spin at the end of a team call before it sleeps in a futex (at most two blocks' time). */
+const BARRIER_SPIN_MS = 0.5;
 /** Calls the cost estimate looks back over. */
 const COST_WINDOW = 5;
 
@@ -511,7 +513,7 @@ export class LocalExecutor extends TableExecutor {
     const recovered0 = this.counters.recoveredBlocks;
     try {
       // a worker still on its last block: wait for the count (a futex), briefly; then without blocking
-      if (!waitTeam(call, Math.max(2, (4 * expectedMs) / blocks))) await this.awaitTeam(call, op, expectedMs);
+      if (!waitTeam(call, Math.max(2, (4 * expectedMs) / blocks), Math.min(BARRIER_SPIN_MS, (2 * expectedMs) / blocks))) await this.awaitTeam(call, op, expectedMs);
     } finally {
       this.current = undefined;
     }

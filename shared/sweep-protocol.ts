@@ -174,17 +174,23 @@ export function blocksDone(call: TeamCall): number {
 }
 
 /**
- * Blocks this thread up to `ms` until every block of the call is complete; true if they are. Atomics.wait is
- * a futex: the thread that completes the last block wakes the waiter directly, not through an event loop.
+ * Blocks this thread up to `ms` until every block of the call is complete; true if they are. It spins for
+ * the first `spinMs` (what is left is usually one block of the other threads, a fraction of a millisecond),
+ * then waits in a futex: the thread that completes the last block wakes the waiter directly, not through an
+ * event loop, but a vCPU that went idle in a futex wait takes 0.1 ms to several ms to wake on a virtual
+ * machine, and a sweep has a barrier at every step.
  */
-export function waitTeam(call: TeamCall, ms: number): boolean {
+export function waitTeam(call: TeamCall, ms: number, spinMs = 0): boolean {
   const w = words(call.control);
-  const until = performance.now() + ms;
+  const start = performance.now();
+  const until = start + ms;
   for (;;) {
     const done = Atomics.load(w, DONE);
     if (done >= call.blocks) return true;
-    const left = until - performance.now();
+    const now = performance.now();
+    const left = until - now;
     if (left <= 0) return false;
+    if (now - start < spinMs) continue;
     Atomics.wait(w, DONE, done, left);
   }
 }
