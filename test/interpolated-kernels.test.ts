@@ -24,6 +24,7 @@ import { allocateInterpolatedNext, interpolatedFlowRange, type InterpolatedNext 
 import { interpolatedBackwardRange, interpolatedBackwardRangeGeneric, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
 import { unrolledInterpolatedBackward } from '../shared/kernels/backward-interpolated-unrolled.ts';
 import { interpolatedStartValues } from '../shared/kernels/start-interpolated.ts';
+import { sameBits } from './helpers/same-bits.ts';
 
 const VALUES = ['minorBR', 'minorEval', 'majorBR', 'majorEval'] as const;
 const STEP_OUT = [...VALUES, 'minorGreedy', 'majorGreedy', 'minorQbr', 'minorQev', 'majorQbr', 'majorQev'] as const;
@@ -40,8 +41,6 @@ function randomPolicies(tables: SolverTables, nU: number, nU0: number, rng: Seed
   fill(tables.minorPolicy, nU, 0.3);
   fill(tables.majorPolicy, nU0, 0.3);
 }
-
-const bytes = (a: Float64Array | Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 function cloneTables(problem: Problem, a: SolverTables): SolverTables {
   const b = allocateTables(problem);
@@ -93,8 +92,8 @@ describe('interpolated kernels with one-hot weights on the nearest cell', () => 
           for (const k of STEP_OUT) {
             if (!storeQ && k.endsWith('Qbr')) continue;
             for (const [got, what] of [[interp, 'interpolated'], [interpGeneric, 'interpolated generic']] as const) {
-              expect(Buffer.compare(bytes(got[k]), bytes(generic[k])), `${what} ${k} at t = ${t} vs generic, discount ${discount}`).toBe(0);
-              expect(Buffer.compare(bytes(got[k]), bytes(dispatched[k])), `${what} ${k} at t = ${t} vs unrolled, discount ${discount}`).toBe(0);
+              expect(sameBits(got[k], generic[k]), `${what} ${k} at t = ${t} vs generic, discount ${discount}`).toBe(true);
+              expect(sameBits(got[k], dispatched[k]), `${what} ${k} at t = ${t} vs unrolled, discount ${discount}`).toBe(true);
             }
           }
         }
@@ -124,7 +123,7 @@ describe('unrolled interpolated backward step', () => {
         for (let t = T - 1; t >= 0; t--) {
           interpolatedBackwardRangeGeneric(problem, b, next, t, 0, problem.rows, scratch, { discount, storeQ });
           interpolatedBackwardRange(problem, c, next, t, 0, problem.rows, scratch, { discount, storeQ });
-          for (const k of STEP_OUT) expect(Buffer.compare(bytes(c[k]), bytes(b[k])), `${k} at t = ${t}, discount ${discount}`).toBe(0);
+          for (const k of STEP_OUT) expect(sameBits(c[k], b[k]), `${k} at t = ${t}, discount ${discount}`).toBe(true);
         }
       }
     });

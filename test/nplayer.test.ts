@@ -24,6 +24,7 @@ import { solve } from '../coordinator/solver.ts';
 import { collectSource } from '../shared/table-source.ts';
 import { InlineEpisodeRunner, PiscinaEpisodeRunner, type EpisodeJob, type EpisodeReturns } from '../coordinator/nplayer.ts';
 import { runCli } from './helpers/cli.ts';
+import { sameBits } from './helpers/same-bits.ts';
 
 const Z = 6;
 
@@ -68,14 +69,6 @@ function zDiff(a: Float64Array, b: Float64Array): number {
   const sa = summarize(a);
   const sb = summarize(b);
   return (sa.mean - sb.mean) / Math.sqrt(sa.stdev ** 2 / sa.n + sb.stdev ** 2 / sb.n);
-}
-
-function sameBits(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
 }
 
 describe('discrete samplers', () => {

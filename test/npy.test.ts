@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, writeNpy } from '../coordinator/npy.ts';
 import { arraySource, type TableSource } from '../shared/table-source.ts';
+import { sameBits } from './helpers/same-bits.ts';
 
 function parse(bytes: Uint8Array) {
   expect(Array.from(bytes.subarray(0, 8))).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
@@ -29,7 +30,7 @@ describe('npy export', () => {
       const data = Float64Array.from({ length: n }, (_, i) => Math.sin(i) / 3);
       const { shape: s, data: d } = parse(encodeNpy(shape, data));
       expect(s).toEqual(shape);
-      expect(Buffer.compare(Buffer.from(d.buffer), Buffer.from(data.buffer))).toBe(0);
+      expect(sameBits(d, data)).toBe(true);
     });
   }
 
