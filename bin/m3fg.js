@@ -3,4 +3,5 @@
 import { register } from 'tsx/esm/api';
 register();
 const { main } = await import('../coordinator/cli/main.ts');
-process.exitCode = await main(process.argv);
+const { startWorkerNode } = await import('./worker-node.ts');
+process.exitCode = await main(process.argv, { startWorkerNode });

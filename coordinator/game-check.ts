@@ -10,7 +10,7 @@ import { GameDefinitionError, OptionError } from '../shared/errors.ts';
 import type { GridKind } from '../shared/grid.ts';
 import { createProbeBuffer, describeProbe, probeCalls, type GameCheckData, type GameCheckReply } from '../shared/kernel-probe.ts';
 import { deadlineMs, seconds, type TaskDeadline } from './task-deadline.ts';
-import { startWorkerThread } from '../worker/thread-pool.ts';
+import { startWorkerThread } from '../runtime/thread-pool.ts';
 
 export interface GameCheckSpec {
   readonly game: string;

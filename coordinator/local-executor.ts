@@ -34,7 +34,7 @@
 
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
-import { createThreadPool } from '../worker/thread-pool.ts';
+import { createThreadPool } from '../runtime/thread-pool.ts';
 import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';

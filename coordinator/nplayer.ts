@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Piscina } from 'piscina';
-import { createThreadPool } from '../worker/thread-pool.ts';
+import { createThreadPool } from '../runtime/thread-pool.ts';
 import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import { builtinGames } from '../shared/games/index.ts';
@@ -30,11 +30,11 @@ import {
   summarize,
   type EpisodePolicies,
   type EpisodeTask,
+  type EpisodeTaskResult,
   type GameSpec,
   type Sampler,
   type Summary,
 } from '../shared/episodes.ts';
-import type { EpisodeTaskResult } from '../worker/episode-worker.ts';
 import { ensureDir, readPolicies, resultPaths, writeFileAtomic, type PolicyHeader } from './results.ts';
 import { PolicyFileError } from './policy-file.ts';
 

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { InjectedFault, SweepRun, TeamCall, TeamControl, TeamMessage, TeamReply } from '../shared/sweep-protocol.ts';
 import { createMailbox, deliver, type Mailbox } from '../shared/team-mailbox.ts';
 import type { RangeOp } from '../shared/sweep-rows.ts';
-import { startWorkerThread } from '../worker/thread-pool.ts';
+import { startWorkerThread } from '../runtime/thread-pool.ts';
 
 interface Seat {
   worker: Worker;

@@ -1,6 +1,6 @@
 // NATS settings shared by the coordinator and the nodes, as pure functions: the flags and environment
 // variables, the client options, what a refused connection or a permission error means in one line.
-// The connecting itself is each side's (coordinator/cluster-nats.ts, worker/nats-transport.ts).
+// The connecting itself is each side's (coordinator/cluster-nats.ts, runtime/nats-transport.ts).
 
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { OptionError } from './errors.ts';

@@ -5,7 +5,7 @@
 //
 // Two implementations: InProcessHub (a coordinator and N nodes in one process, for tests: messages are
 // encoded and decoded as on the wire, so bytes are counted the same way) and NatsTransport over a
-// connection the caller opened (coordinator/cluster-nats.ts, worker/nats-transport.ts). No I/O here
+// connection the caller opened (coordinator/cluster-nats.ts, runtime/nats-transport.ts). No I/O here
 // beyond the injected connection.
 
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';

@@ -61,6 +61,14 @@ export interface EpisodeTask {
   readonly minor: Float64Array;
 }
 
+/** What an episode task returns (worker/episode-worker.ts): its range of episodes and the simulator's time. */
+export interface EpisodeTaskResult {
+  readonly from: number;
+  readonly to: number;
+  /** Time spent in the simulator, ms. */
+  readonly ms: number;
+}
+
 export class EpisodeSimulator {
   readonly game: GameDefinition;
   readonly grid: MeanFieldGrid;

@@ -10,14 +10,7 @@ import type { MeanFieldGrid } from '../shared/grid.ts';
 import type { GameDefinition } from '../shared/model.ts';
 import { makeGrid } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
-import { EpisodeSimulator, type EpisodeTask, type GameSpec } from '../shared/episodes.ts';
-
-export interface EpisodeTaskResult {
-  readonly from: number;
-  readonly to: number;
-  /** Time spent in the simulator, ms. */
-  readonly ms: number;
-}
+import { EpisodeSimulator, type EpisodeTask, type EpisodeTaskResult, type GameSpec } from '../shared/episodes.ts';
 
 let built: { key: string; game: GameDefinition; grid: MeanFieldGrid } | undefined;
 let simulator: { job: string; sim: EpisodeSimulator } | undefined;

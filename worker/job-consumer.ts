@@ -1,5 +1,5 @@
 // The job consumer of a cluster node (`m3fg worker`): takes whole runs from the JetStream work queue
-// (worker/job-queue.ts) whenever the node has a free thread, runs each in a scratch folder, uploads the
+// (runtime/job-queue.ts) whenever the node has a free thread, runs each in a scratch folder, uploads the
 // results to the object store under the job's hash, marks it done, and acks. While a job runs, it sends an
 // in-progress ack every ack-wait / 3, so a long run is not redelivered; a node killed mid-run sends none,
 // and the server hands the job to another node after the ack wait.
@@ -15,8 +15,8 @@ import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { connectNats, type NatsOptions } from './nats-transport.ts';
-import { decodeJson, encodeJson, isNotFound, openJobQueue, packFiles, resultPathOf, unpackFiles, type JobQueue, type JobStatus, type QueuedJob } from './job-queue.ts';
+import { connectNats, type NatsOptions } from '../runtime/nats-transport.ts';
+import { decodeJson, encodeJson, isNotFound, openJobQueue, packFiles, resultPathOf, unpackFiles, type JobQueue, type JobStatus, type QueuedJob } from '../runtime/job-queue.ts';
 
 /** Runs jobs on the node's threads (coordinator/jobs/pool.ts's JobPool). */
 export interface JobRunner {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { checkPartyId } from '../shared/cluster-transport.ts';
-import { connectNats, nodeTransport, type NatsOptions } from './nats-transport.ts';
+import { connectNats, nodeTransport, type NatsOptions } from '../runtime/nats-transport.ts';
 import { ShardNode } from './shard-node.ts';
 
 export interface NodeOptions {

@@ -14,7 +14,7 @@ import { COORDINATOR, type ClusterMessage, type ToNode, type ToPeer } from '../s
 import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { ShardTables, type ShardPool } from './shard-tables.ts';
-import { createThreadPool } from './thread-pool.ts';
+import { createThreadPool } from '../runtime/thread-pool.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {

@@ -10,7 +10,7 @@ import { logProgress, terminalProgress } from '../progress.ts';
 import { runSolve } from '../run-solve.ts';
 import { registerReportCommand } from './report.ts';
 import { registerNplayerCommand } from './nplayer.ts';
-import { addNatsOptions, registerWorkerCommand } from './worker.ts';
+import { addNatsOptions, registerWorkerCommand, type WorkerNodeStarter } from './worker.ts';
 import { ClusterError, ClusterExecutor } from '../cluster-executor.ts';
 import { ShardError } from '../local-executor.ts';
 import { hashReady } from '../policy-file.ts';
@@ -20,7 +20,8 @@ import { StudyError } from '../jobs/study.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export async function main(argv: string[]): Promise<number> {
+/** `startWorkerNode`: what `m3fg worker` runs (bin/worker-node.ts; the launchers pass it). */
+export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNodeStarter } = {}): Promise<number> {
   await hashReady; // policy files are checked with xxhash (WebAssembly, ready asynchronously)
   const program = new Command('m3fg')
     .description('Discrete-time major-minor mean field games: projected fictitious play')
@@ -83,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   registerReportCommand(program);
   registerNplayerCommand(program);
-  registerWorkerCommand(program);
+  registerWorkerCommand(program, hooks.startWorkerNode);
   (await import('./experiment.ts')).registerExperimentCommand(program);
   (await import('./sweep.ts')).registerSweepCommand(program);
 

@@ -1,5 +1,6 @@
-// `m3fg worker --nats URL`: a cluster node (worker/node.ts). Runs until SIGTERM or SIGINT, then announces that
-// it leaves and exits 0 within seconds (also when the server is gone). Credentials of another party: one
+// `m3fg worker --nats URL`: a cluster node (worker/node.ts) and a job consumer, started by bin/worker-node.ts
+// (passed in: coordinator/ does not import worker/). Runs until SIGTERM or SIGINT, then announces that it
+// leaves and exits 0 within seconds (also when the server is gone). Credentials of another party: one
 // `m3fg:` line naming the user and the role, exit 2.
 
 import { availableParallelism } from 'node:os';
@@ -7,9 +8,14 @@ import type { Command } from 'commander';
 import { OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
-import { ClusterNode } from '../../worker/node.ts';
-import { natsOptionsFrom } from '../../shared/cluster-nats.ts';
-import { startJobConsumer } from '../jobs/node-hook.ts';
+import type { Logger } from 'pino';
+import { natsOptionsFrom, type NatsOptions } from '../../shared/cluster-nats.ts';
+
+/** Starts this process's cluster node and job consumer (bin/worker-node.ts). */
+export type WorkerNodeStarter = (options: { nats: NatsOptions; threads: number; name?: string; logger: Logger }) => Promise<{
+  node: { stop(): Promise<unknown>; closed(): Promise<unknown> };
+  jobs: { stop(): Promise<unknown> };
+}>;
 
 /** The NATS flags of `solve` and `worker`. */
 export function addNatsOptions(cmd: Command, what: string): Command {
@@ -24,7 +30,7 @@ export function addNatsOptions(cmd: Command, what: string): Command {
     .option('--subject-prefix <p>', 'subject prefix of this cluster (default m3fg, or M3FG_SUBJECT_PREFIX)');
 }
 
-export function registerWorkerCommand(program: Command): void {
+export function registerWorkerCommand(program: Command, start?: WorkerNodeStarter): void {
   addNatsOptions(program.command('worker').description('run a cluster node: own a shard of the grid and compute it, coordinated over a NATS server'), 'NATS server URL, nats://host:port')
     .option('--threads <N>', 'threads for the shard\'s kernels, and its weight in the shard cut (default: all cores)')
     .option('--name <id>', 'node id = its NATS user with per-node credentials, e.g. node-1 (default host-pid-random)')
@@ -34,9 +40,8 @@ export function registerWorkerCommand(program: Command): void {
       if (!nats) throw new OptionError('--nats: required (nats://host:port), or set M3FG_NATS_URL');
       const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'info');
-      const node = new ClusterNode({ nats, threads, name: flags.name, logger });
-      await node.start();
-      const jobs = await startJobConsumer({ nats, threads, name: flags.name, logger }); // whole runs of studies (JetStream)
+      if (!start) throw new OptionError('worker: this entry point cannot start a node (run the m3fg command)');
+      const { node, jobs } = await start({ nats, threads, name: flags.name, logger });
       let stopping: Promise<unknown> | undefined;
       // the job consumer may wait on a server that is gone: its stop is bounded, like the node's drain
       const bounded = (p: Promise<unknown>, ms: number) => Promise.race([p, new Promise((done) => setTimeout(done, ms).unref())]);

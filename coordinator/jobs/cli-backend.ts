@@ -2,8 +2,8 @@
 
 import type { Logger } from 'pino';
 import { OptionError } from '../../shared/errors.ts';
-import { natsOptionsFrom } from '../../worker/nats-transport.ts';
-import { DEFAULT_ACK_WAIT_MS } from '../../worker/job-queue.ts';
+import { natsOptionsFrom } from '../../runtime/nats-transport.ts';
+import { DEFAULT_ACK_WAIT_MS } from '../../runtime/job-queue.ts';
 import { NatsBackend } from './nats-backend.ts';
 import type { JobBackend } from './study.ts';
 

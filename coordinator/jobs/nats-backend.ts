@@ -1,6 +1,6 @@
 // A study's jobs on a cluster (`--nats URL`): each job one message on the JetStream work queue, taken by
 // whichever `m3fg worker` node has a free thread; results come back through the object store
-// (worker/job-queue.ts). The coordinator watches the status bucket and downloads each result into DIR as soon
+// (runtime/job-queue.ts). The coordinator watches the status bucket and downloads each result into DIR as soon
 // as a node has uploaded it.
 //
 // Restart safety: a job already in the results bucket is downloaded, not queued again; a job whose message
@@ -11,10 +11,10 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { connectNats, type NatsOptions } from '../../worker/nats-transport.ts';
+import { connectNats, type NatsOptions } from '../../runtime/nats-transport.ts';
 import {
   decodeJson, encodeJson, ensureJobQueue, packFiles, resultPathOf, unpackFiles, type JobQueue, type JobQueueSettings, type JobStatus,
-} from '../../worker/job-queue.ts';
+} from '../../runtime/job-queue.ts';
 import { ClusterError } from '../cluster-executor.ts';
 import { doneOutcome } from './execute.ts';
 import type { JobOutcome, JobSpec } from './spec.ts';

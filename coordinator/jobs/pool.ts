@@ -9,7 +9,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
-import { workerExecArgv } from '../../worker/thread-pool.ts';
+import { workerExecArgv } from '../../runtime/thread-pool.ts';
 import type { JobOutcome, JobSpec } from './spec.ts';
 
 export interface RunThreadTask {

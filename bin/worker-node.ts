@@ -1,0 +1,28 @@
+// The process of `m3fg worker`: a cluster node (worker/node.ts), and a consumer of whole study runs from the
+// job queue (worker/job-consumer.ts) that runs them on this machine's job pool (coordinator/jobs/pool.ts).
+// It lives in bin/, above both folders: coordinator/ and worker/ never import each other, so the command
+// (coordinator/cli/worker.ts) gets this function through main().
+
+import { hostname } from 'node:os';
+import { JobPool } from '../coordinator/jobs/pool.ts';
+import type { JobSpec } from '../coordinator/jobs/spec.ts';
+import type { WorkerNodeStarter } from '../coordinator/cli/worker.ts';
+import { JobConsumer, type JobRunner } from '../worker/job-consumer.ts';
+import { ClusterNode } from '../worker/node.ts';
+
+export const startWorkerNode: WorkerNodeStarter = async ({ nats, threads, name, logger }) => {
+  const node = new ClusterNode({ nats, threads, name, logger });
+  await node.start();
+  // whole runs of studies (JetStream)
+  const pool = new JobPool({ threads, logger });
+  const runner: JobRunner = {
+    get available() {
+      return pool.available;
+    },
+    run: (root, job) => pool.run(root, job as JobSpec),
+    close: () => pool.close(),
+  };
+  const jobs = new JobConsumer({ nats, runner, node: name ?? `${hostname()}-${process.pid}`, logger });
+  await jobs.start();
+  return { node, jobs };
+};
