@@ -280,7 +280,8 @@ function describeBreakdown(b: Breakdown): string {
   const head = `per iteration: flow ${f(b.flowSeconds)} s, steps ${f(b.stepSeconds)} s, serial ${f(b.serialSeconds)} s`;
   if (!b.kinds) return head;
   const part = (k: NonNullable<Breakdown['kinds']>['flow']) =>
-    `${k.calls.toFixed(0)} calls, caller busy ${f(k.callerBusy)} s (${(100 * k.callerBlockShare).toFixed(0)}% of blocks) + wait ${f(k.callerWait)} s, ` +
+    `${k.calls.toFixed(0)} calls, caller busy ${f(k.callerBusy)} s (${(100 * k.callerBlockShare).toFixed(0)}% of blocks) + wait ${f(k.callerWait)} s ` +
+    `+ sending the calls ${f(Math.max(0, k.wall - k.callerBusy - k.callerWait))} s, ` +
     `workers busy ${f(k.workersBusy)} s, join ${k.joinMsPerCall.toFixed(3)} ms/call, missed ${k.missed.toFixed(1)}, by message ${k.messaged.toFixed(1)}`;
   return `${head}\n    flow: ${part(b.kinds.flow)}\n    steps: ${part(b.kinds.step)}`;
 }
