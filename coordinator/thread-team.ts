@@ -97,9 +97,12 @@ export class ThreadTeam {
     const run = this.run!;
     s.ready = false;
     s.attached = new Promise<void>((resolve, reject) => {
+      const onExit = () => reject(new Error(`thread ${s.threadId}, attach run ${run.id}: the thread exited`));
       const onReply = (r: TeamReply) => {
         if ((r.type !== 'attached' && r.type !== 'attach-failed') || r.runId !== run.id) return;
+        // one pair of listeners per attach: a worker serves many runs (MaxListenersExceededWarning otherwise)
         s.worker.off('message', onReply);
+        s.worker.off('exit', onExit);
         if (r.type === 'attach-failed') {
           reject(new Error(`thread ${s.threadId}, attach run ${run.id}: ${r.message}`));
           return;
@@ -108,7 +111,7 @@ export class ThreadTeam {
         resolve();
       };
       s.worker.on('message', onReply);
-      s.worker.once('exit', () => reject(new Error(`thread ${s.threadId}, attach run ${run.id}: the thread exited`)));
+      s.worker.once('exit', onExit);
     });
     s.attached.catch(() => {}); // awaited through attach(); a replacement's failure shows up in the calls
     this.send(seat, { type: 'attach', run, runNumber: this.runNumber, control: this.control! });
