@@ -15,6 +15,13 @@ import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { ShardNode } from '../worker/shard-node.ts';
 import { collected, expectSameBits, sameBits } from './helpers/same-bits.ts';
 import { problemOf } from './helpers/variants.ts';
+import { runCli } from './helpers/cli.ts';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildGame } from '../shared/validate.ts';
+import { builtinGames } from '../shared/games/index.ts';
+import { checkMemory, estimateMemory } from '../coordinator/memory.ts';
 
 const spec = { game: 'sis', params: { T: 8 }, bins: 8 };
 
@@ -149,5 +156,79 @@ describe('the best iterate on an in-process cluster of 2 nodes', () => {
       expectSameBest(want.best, got.best, `${c.label}, cluster`);
       expectSameBits(want, got, `${c.label}, cluster`);
     }
+  });
+});
+
+describe('m3fg solve --keep best | last', () => {
+  const base = ['solve', '--game', 'sis', '--bins', '8', '--param', 'T=8', '--threads', '1', '--quiet'];
+  const read = (dir: string, file: string) => readFileSync(join(dir, file));
+  const json = (dir: string, file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const solveCli = (args: string[]) => {
+    const r = runCli([...base, ...args]);
+    expect(r.code, r.stderr).toBe(0);
+  };
+
+  it('the result is the best iterate, last/ the last; --keep last writes only the last, as before', () => {
+    const root = mkdtempSync(join(tmpdir(), 'm3fg-best-'));
+    const omd = ['--algorithm', 'omd', '--temperature', '1'];
+    const best = join(root, 'best');
+    const last = join(root, 'last');
+    solveCli([...omd, '--iterations', '12', '--out', best]);
+    solveCli([...omd, '--iterations', '12', '--keep', 'last', '--checkpoint-every', '4', '--out', last]);
+    const run = json(best, 'run.json');
+    const totals = [...json(best, 'curve.json').map((p: { exploitability: { total: number } }) => p.exploitability.total), run.last.exploitability.total];
+    expect(run.keep).toBe('best');
+    expect(run.result.iteration).toBe(totals.indexOf(Math.min(...totals)));
+    expect(run.result.iteration).toBeLessThan(12); // this case's last iterate is not the best
+    expect(run.last.iteration).toBe(12);
+    expect(run.last.policies).toBe(join('last', 'policies.bin'));
+    // --keep last: today's files, no last/, the same curve; its policies are best's last/
+    expect(existsSync(join(last, 'last'))).toBe(false);
+    expect(json(last, 'run.json').result).toEqual(json(best, 'last/result.json'));
+    expect(read(last, 'curve.json').equals(read(best, 'curve.json'))).toBe(true);
+    expect(read(last, 'policies.bin').equals(read(best, 'last/policies.bin'))).toBe(true);
+    // the best iterate's tables are those after result.iteration updates, and their exploitability is what
+    // evaluating exactly them gives
+    const capped = join(root, 'capped');
+    solveCli([...omd, '--iterations', String(run.result.iteration), '--keep', 'last', '--out', capped]);
+    for (const file of ['policies.bin', 'minorPolicy.npy', 'majorPolicy.npy']) expect(read(capped, file).equals(read(best, file)), file).toBe(true);
+    expect(json(capped, 'run.json').result.exploitability).toEqual(run.result.exploitability);
+    // a --keep last checkpoint has no best iterate to resume
+    const refused = runCli(['solve', '--resume', last, '--keep', 'best', '--quiet']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^m3fg: --resume: the checkpoint keeps no best iterate .*--keep last\n$/);
+  });
+
+  it('a resumed best-iterate run is bitwise equal to an uninterrupted one (the best before and after the cut)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'm3fg-best-resume-'));
+    // fpi: a 2-cycle from iteration 1 on, the best (iteration 1) before the cut; omd tau 1: the best after it
+    for (const method of [['--algorithm', 'fpi'], ['--algorithm', 'omd', '--temperature', '1']]) {
+      const whole = join(root, `whole-${method[1]}`);
+      const cut = join(root, `cut-${method[1]}`);
+      solveCli([...method, '--iterations', '12', '--checkpoint-every', '2', '--out', whole]);
+      solveCli([...method, '--iterations', '5', '--checkpoint-every', '2', '--out', cut]);
+      const r = runCli(['solve', '--resume', cut, '--iterations', '12', '--threads', '1', '--quiet']);
+      expect(r.code, r.stderr).toBe(0);
+      for (const file of ['policies.bin', 'curve.json', 'last/policies.bin', 'last/result.json', 'minorPolicy.npy']) {
+        expect(read(cut, file).equals(read(whole, file)), `${method[1]}: ${file}`).toBe(true);
+      }
+      expect(json(cut, 'run.json').result).toEqual(json(whole, 'run.json').result);
+    }
+  });
+
+  it('the memory estimate counts the two copies and says when --keep last would fit', () => {
+    const game = buildGame(builtinGames.sis, {});
+    const opts = { threads: 1, omd: false, slices: game.T };
+    const withBest = estimateMemory(game, 40, 'midpoint', { ...opts, keepBest: true });
+    const withoutBest = estimateMemory(game, 40, 'midpoint', opts);
+    // two float64 copies of both policies: T slices of nX0 * cells rows, nX * nU and nU0 wide
+    const rows = game.nX0 * withBest.cells;
+    expect(withBest.bestBytes).toBe(2 * 8 * game.T * rows * (game.nX * game.nU + game.nU0));
+    expect(withoutBest.bestBytes).toBe(0);
+    expect(withBest.totalBytes - withoutBest.totalBytes).toBe(withBest.bestBytes);
+    const between = withoutBest.totalBytes + withBest.bestBytes / 2;
+    expect(() => checkMemory(withBest, between)).toThrow(/use --keep last/);
+    expect(() => checkMemory(withoutBest, between)).not.toThrow();
+    expect(() => checkMemory(withBest, withoutBest.totalBytes / 2)).toThrow(/use fewer --bins/);
   });
 });
