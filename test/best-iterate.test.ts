@@ -22,6 +22,8 @@ import { join } from 'node:path';
 import { buildGame } from '../shared/validate.ts';
 import { builtinGames } from '../shared/games/index.ts';
 import { checkMemory, estimateMemory } from '../coordinator/memory.ts';
+import { readCheckpoint, writeCheckpoint } from '../coordinator/checkpoint.ts';
+import { hashReady } from '../coordinator/policy-file.ts';
 
 const spec = { game: 'sis', params: { T: 8 }, bins: 8 };
 
@@ -230,5 +232,41 @@ describe('m3fg solve --keep best | last', () => {
     expect(() => checkMemory(withBest, between)).toThrow(/use --keep last/);
     expect(() => checkMemory(withoutBest, between)).not.toThrow();
     expect(() => checkMemory(withBest, withoutBest.totalBytes / 2)).toThrow(/use fewer --bins/);
+  });
+});
+
+describe('checkpoints of the best iterate', () => {
+  it('carry it and refuse one that is not the curve\'s first minimum, or a best iterate without --keep best', async () => {
+    await hashReady;
+    const c = { game: 'sis', params: { T: 8 }, bins: 8 };
+    const problem = await problemOf(c);
+    const half = await solve(c, problem, new InlineExecutor(), { algorithm: 'fpi', iterations: 6, keepBest: true });
+    const b = half.best!;
+    const id = {
+      game: 'sis', params: { ...problem.game.params }, bins: 8, algorithm: 'fpi' as const, iterations: 12, checkpointEvery: 1, grid: 'midpoint' as const,
+      horizon: 'finite' as const, discount: 0.99, tolerance: 1e-5, softmax: false, temperature: 0.1, inner: 1,
+    };
+    const write = async (keep: 'best' | 'last' | undefined, best?: { iteration: number; total: number }) => {
+      const dir = mkdtempSync(join(tmpdir(), 'm3fg-best-ckpt-'));
+      await writeCheckpoint(dir, problem, half.policies, { ...id, ...(keep ? { keep } : {}) }, 6, half.curve, best && { ...best, policies: b.policies });
+      return dir;
+    };
+    const good = readCheckpoint(await write('best', { iteration: b.iteration, total: b.exploitability.total }));
+    expect(good.saved.best!.iteration).toBe(b.iteration);
+    expect(sameBits(await collectSource(good.saved.best!.policies.minorPolicy), await collectSource(b.policies.minorPolicy))).toBe(true);
+    // fpi's 2-cycle: iteration 3 has the same total as the best (1), but is not the first minimum
+    const later = half.curve.findIndex((p, i) => i > b.iteration && p.exploitability.total === b.exploitability.total);
+    expect(later).toBeGreaterThan(b.iteration);
+    const cases: Array<[string | undefined, { iteration: number; total: number } | undefined, RegExp]> = [
+      ['best', { iteration: later, total: b.exploitability.total }, /is not the curve's first minimum/],
+      ['best', { iteration: b.iteration, total: b.exploitability.total * 2 }, /is not the curve's first minimum/],
+      ['best', { iteration: 6, total: b.exploitability.total }, /best iteration 6 outside the curve \[0, 6\)/],
+      ['best', undefined, /a --keep best checkpoint without its best iterate/],
+      [undefined, { iteration: b.iteration, total: b.exploitability.total }, /a best iterate in a checkpoint of a run with --keep last/],
+    ];
+    for (const [keep, best, message] of cases) {
+      const dir = await write(keep as 'best' | undefined, best);
+      expect(() => readCheckpoint(dir), String(message)).toThrow(message);
+    }
   });
 });
