@@ -23,8 +23,9 @@ export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
 }
 
-/** The folder of the last iterate (with --keep best). */
+/** The folder of the last iterate (with --keep best) and its files. */
 export const LAST_DIR = 'last';
+export const LAST_FILES = ['policies.bin', 'result.json'] as const;
 
 /** Which iterate a policies.bin holds and its exploitability (run.json `result` and `last`, last/result.json). */
 export interface ResultIterate {

@@ -14,7 +14,7 @@ import { LocalExecutor } from './local-executor.ts';
 import { ClusterExecutor } from './cluster-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
-import { ensureDir, LAST_DIR, removeDirIfEmpty, resultPaths, writeFileAtomic, writePolicies, type ResultIterate } from './results.ts';
+import { ensureDir, LAST_DIR, LAST_FILES, removeDirIfEmpty, resultPaths, writeFileAtomic, writePolicies, type ResultIterate } from './results.ts';
 import { solve, type CurvePoint, type StopReason } from './solver.ts';
 import { writeCheckpoint, type SavedState } from './checkpoint.ts';
 import { CURVE_COLUMNS, curveMatrix, encodeNpy, writeNpy } from './npy.ts';
@@ -128,10 +128,14 @@ export async function runSolve(
         files.push(path);
       };
       const policySpec = { ...spec, params: { ...game.params }, grid: settings.grid };
-      if (result.best) {
+      if (!result.best) {
+        // a --keep best run of this configuration before left a last/ that this result does not belong to
+        for (const f of LAST_FILES) unlinkQuietly(join(settings.out, LAST_DIR, f));
+        removeDirIfEmpty(join(settings.out, LAST_DIR));
+      } else {
         ensureDir(join(settings.out, LAST_DIR));
-        await write(join(LAST_DIR, 'policies.bin'), (p) => writePolicies(p, problem, result!.policies, policySpec));
-        await write(join(LAST_DIR, 'result.json'), (p) => writeFileAtomic(p, JSON.stringify(last, null, 1)));
+        await write(join(LAST_DIR, LAST_FILES[0]), (p) => writePolicies(p, problem, result!.policies, policySpec));
+        await write(join(LAST_DIR, LAST_FILES[1]), (p) => writeFileAtomic(p, JSON.stringify(last, null, 1)));
       }
       await write('curve.json', (p) => writeFileAtomic(p, JSON.stringify(result!.curve, null, 1)));
       await write('policies.bin', (p) => writePolicies(p, problem, policies, policySpec));

@@ -199,6 +199,10 @@ describe('m3fg solve --keep best | last', () => {
     const refused = runCli(['solve', '--resume', last, '--keep', 'best', '--quiet']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^m3fg: --resume: the checkpoint keeps no best iterate .*--keep last\n$/);
+    // the same configuration again with --keep last leaves no stale last/
+    solveCli([...omd, '--iterations', '12', '--keep', 'last', '--out', best]);
+    expect(existsSync(join(best, 'last'))).toBe(false);
+    expect(read(best, 'policies.bin').equals(read(last, 'policies.bin'))).toBe(true);
   });
 
   it('a resumed best-iterate run is bitwise equal to an uninterrupted one (the best before and after the cut)', () => {
