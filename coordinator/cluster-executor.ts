@@ -270,15 +270,27 @@ export class ClusterExecutor implements Executor {
     return sweeps;
   }
 
+  /**
+   * The policies and (once there is one) the best slot, as one pair: the best goes to a new file first, and
+   * replaces the previous pair's only once the policies' snapshot is written, so a node lost in between
+   * recovers from the previous pair.
+   */
   private async takeSnapshot(): Promise<void> {
-    this.snapshot ??= new SnapshotFile(this.options.snapshotDir ?? tmpdir(), randomUUID());
+    const dir = this.options.snapshotDir ?? tmpdir();
+    this.snapshot ??= new SnapshotFile(dir, randomUUID());
     const snapshot = this.snapshot;
     const at = this.history.length;
-    await this.recovering(() => snapshot.write(at, this.policies()), at);
-    if (this.hasBest) {
-      this.bestSnapshot ??= new SnapshotFile(this.options.snapshotDir ?? tmpdir(), `${randomUUID()}-best`);
-      const best = this.bestSnapshot;
-      await this.recovering(() => best.write(at, this.bestPolicies()), at);
+    const best = this.hasBest ? new SnapshotFile(dir, `${randomUUID()}-best`) : undefined;
+    try {
+      if (best) await this.recovering(() => best.write(at, this.bestPolicies()), at);
+      await this.recovering(() => snapshot.write(at, this.policies()), at);
+    } catch (err) {
+      best?.remove();
+      throw err;
+    }
+    if (best) {
+      this.bestSnapshot?.remove();
+      this.bestSnapshot = best;
     }
   }
 
