@@ -33,6 +33,7 @@ const CASES: Array<{ label: string; game?: string; options: SolveOptions }> = [
   { label: 'omd tau 1 (best inside the curve, the last iterate worse)', options: { algorithm: 'omd', iterations: 12, temperature: 1 } },
   { label: 'advertisement omd (the last iterate is the best)', game: 'advertisement', options: { algorithm: 'omd', iterations: 12, temperature: 0.1 } },
   { label: 'fp (averaging)', options: { algorithm: 'fp', iterations: 9 } },
+  { label: 'damped, infinite horizon', options: { algorithm: 'damped', iterations: 6, step: 0.3, horizon: 'infinite', discount: 0.9 } },
 ];
 
 interface Best {
