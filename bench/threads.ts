@@ -202,6 +202,10 @@ async function measure(instance: Instance, threads: number, budget: number): Pro
     valueIteration: (rule, o) => inner.valueIteration(rule, o),
     startValues: () => inner.startValues(),
     policies: () => inner.policies(),
+    saveInput: () => inner.saveInput(),
+    keepSaved: () => inner.keepSaved(),
+    bestPolicies: () => inner.bestPolicies(),
+    loadBest: (p) => inner.loadBest(p),
     close: () => inner.close(),
   };
   const durations: number[] = [];

@@ -1,7 +1,9 @@
 // Checkpoints: the solver state between two iterations, in two files of DIR:
 //   checkpoint.bin    the policy file format (policy-file.ts) with a `checkpoint` header section (next
 //                     iteration, algorithm, target iterations, m3fg version, the run's identity, how many
-//                     curve rows belong to it and their xxh64); for OMD also the accumulators minorY, majorY.
+//                     curve rows belong to it and their xxh64); for OMD also the accumulators minorY, majorY;
+//                     with --keep best also the best iterate: its iteration and total exploitability in the
+//                     header (checked against the curve) and its tables bestMinorPolicy, bestMajorPolicy.
 //                     Written atomically (temporary file, fsync, rename).
 //   checkpoint.curve  the curve so far, 8 float64 per iteration (npy.ts CURVE_COLUMNS), appended to: a
 //                     checkpoint costs time proportional to the tables, not to the iterations so far.
@@ -12,7 +14,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Problem } from '../shared/problem.ts';
-import type { PolicySources } from '../shared/table-source.ts';
+import type { PolicySources, TableSource } from '../shared/table-source.ts';
 import { ALGORITHMS, type RunIdentity } from './options.ts';
 import { hasher, hex64, openPolicyFile, PolicyFileError, writePolicyFile, type PolicyHeader } from './policy-file.ts';
 import { policyHeader, policyTables, writeFileAtomic } from './results.ts';
@@ -34,12 +36,22 @@ export function checkpointCurvePath(dir: string): string {
   return join(dir, 'checkpoint.curve');
 }
 
-export type CheckpointIdentity = RunIdentity & { iterations: number; checkpointEvery: number; target?: number; timeLimit?: number };
+/** keep absent: a checkpoint of a run without the best iterate (as --keep last). */
+export type CheckpointIdentity = RunIdentity & { iterations: number; checkpointEvery: number; target?: number; timeLimit?: number; keep?: 'best' | 'last' };
 
 /** A run's saved state: the solver's ResumeState in the shape of the solver/writers contract. */
 export interface SavedState {
   iteration: number;
   curve: CurvePoint[];
+  policies: PolicySources;
+  /** With --keep best: the best iterate so far. */
+  best?: { iteration: number; policies: PolicySources };
+}
+
+/** The best iterate a checkpoint carries: iteration i (below the checkpoint's), its total exploitability, its tables. */
+export interface SavedBest {
+  iteration: number;
+  total: number;
   policies: PolicySources;
 }
 
@@ -50,6 +62,7 @@ export async function writeCheckpoint(
   id: CheckpointIdentity,
   nextIteration: number,
   curve: CurvePoint[],
+  best?: SavedBest,
 ): Promise<void> {
   const curveXxh64 = appendCurve(dir, curve, nextIteration);
   const header = policyHeader(problem, policies, { game: id.game, params: id.params, bins: id.bins, grid: id.grid }, {
@@ -60,8 +73,14 @@ export async function writeCheckpoint(
     curveRows: nextIteration,
     curveXxh64,
     run: { ...id },
+    ...(best ? { best: { iteration: best.iteration, total: best.total } } : {}),
   });
-  await writePolicyFile(checkpointPath(dir), header, policyTables(problem, policies));
+  const tables = policyTables(problem, policies);
+  if (best) {
+    const [minor, major] = policyTables(problem, best.policies);
+    tables.push({ ...minor, name: 'bestMinorPolicy' }, { ...major, name: 'bestMajorPolicy' });
+  }
+  await writePolicyFile(checkpointPath(dir), header, tables);
 }
 
 // Per curve file: the rows this process has on disk and the running hash over them.
@@ -126,14 +145,34 @@ export function readCheckpoint(dir: string, flag = '--resume'): LoadedCheckpoint
   const omd = cp!.algorithm === 'omd';
   if (omd !== Boolean(sources.minorY)) fail(omd ? 'an OMD checkpoint without its accumulators' : `accumulators in a checkpoint of ${cp!.algorithm}`);
   const curve = readCurve(dir, cp!.curveRows, cp!.curveXxh64, flag);
+  const best = readBest(header, curve, sources, fail);
   return {
     header: header as LoadedCheckpoint['header'],
     saved: {
       iteration: cp!.iteration,
       curve,
       policies: { minorPolicy: sources.minorPolicy, majorPolicy: sources.majorPolicy, ...(omd ? { minorY: sources.minorY, majorY: sources.majorY } : {}) },
+      ...(best ? { best } : {}),
     },
   };
+}
+
+/** The best iterate of a --keep best checkpoint: present exactly then, and the curve's minimum (first) at its iteration. */
+function readBest(header: PolicyHeader, curve: CurvePoint[], sources: Record<string, TableSource>, fail: (what: string) => never): SavedState['best'] {
+  const cp = header.checkpoint!;
+  const keep = (cp.run as Partial<CheckpointIdentity>).keep;
+  const tables = Boolean(sources.bestMinorPolicy);
+  if (keep !== 'best') {
+    if (cp.best || tables) fail(`a best iterate in a checkpoint of a run with --keep ${String(keep ?? 'last')}`);
+    return undefined;
+  }
+  if (!cp.best || !tables) fail('a --keep best checkpoint without its best iterate');
+  const { iteration, total } = cp.best!;
+  if (!Number.isSafeInteger(iteration) || iteration < 0 || iteration >= curve.length) fail(`best iteration ${String(iteration)} outside the curve [0, ${curve.length})`);
+  const totals = curve.map((p) => p.exploitability.total);
+  const first = totals.indexOf(Math.min(...totals));
+  if (!Object.is(totals[iteration], total) || first !== iteration) fail(`the best iterate (iteration ${iteration}, ${String(total)}) is not the curve's first minimum (iteration ${first})`);
+  return { iteration, policies: { minorPolicy: sources.bestMinorPolicy, majorPolicy: sources.bestMajorPolicy } };
 }
 
 function checkSection(header: PolicyHeader, fail: (what: string) => never): void {
@@ -182,7 +221,7 @@ function readCurve(dir: string, rows: number, xxh64: string, flag: string): Curv
  * Refuses a resume that asks for another game, grid, algorithm, parameter or variant setting than the
  * checkpoint's. `asked` holds only what the user set explicitly.
  */
-export function checkCompatible(saved: CheckpointIdentity, asked: Partial<RunIdentity>): void {
+export function checkCompatible(saved: CheckpointIdentity, asked: Partial<RunIdentity> & { keep?: 'best' | 'last' }): void {
   const describe = (g: string, M: number, a: string) => `game '${g}', M = ${M}, algorithm ${a}`;
   const game = asked.game ?? saved.game;
   const bins = asked.bins ?? saved.bins;
@@ -192,6 +231,9 @@ export function checkCompatible(saved: CheckpointIdentity, asked: Partial<RunIde
   }
   for (const [k, v] of Object.entries(asked.params ?? {})) {
     if (!Object.is(saved.params[k], v)) throw new CheckpointError(`--resume: the checkpoint has ${k} = ${saved.params[k]}, the run asks for ${v}`);
+  }
+  if (asked.keep === 'best' && saved.keep !== 'best') {
+    throw new CheckpointError('--resume: the checkpoint keeps no best iterate (its run had --keep last); resume with --keep last');
   }
   for (const key of ['grid', 'horizon', 'discount', 'tolerance', 'softmax', 'temperature', 'inner', 'init', 'step', 'schedule'] as const) {
     if (asked[key] !== undefined && asked[key] !== saved[key]) {

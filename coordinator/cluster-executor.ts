@@ -16,7 +16,7 @@ import type { UpdateRule } from '../shared/kernels/update.ts';
 import { startValuesFromRows, type StartValues } from '../shared/kernels/exploitability.ts';
 import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
 import { problemFingerprint } from '../shared/problem-fingerprint.ts';
-import { ownedRanges, SHARD_PROTOCOL_VERSION, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
+import { ownedRanges, SHARD_PROTOCOL_VERSION, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
 import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { OptionError } from '../shared/errors.ts';
@@ -59,7 +59,7 @@ export interface ClusterExecutorOptions {
 }
 
 /** What the run did, so that it can be done again on other nodes after a node is lost. */
-type Step = { kind: 'finite'; rule: UpdateRule } | { kind: 'vi'; rule: UpdateRule; options: ValueIterationOptions };
+type Step = { kind: 'finite'; rule: UpdateRule } | { kind: 'vi'; rule: UpdateRule; options: ValueIterationOptions } | { kind: 'keep'; op: 'save' | 'promote' };
 
 /** A failure that re-cutting the shards over the live nodes can get past. */
 function isNodeLoss(err: unknown): boolean {
@@ -103,6 +103,17 @@ export class ClusterExecutor implements Executor {
   private start?: StartValues;
   private omd = false;
   private readonly logger?: Logger;
+  /**
+   * The best iterate (Executor.saveInput): the nodes keep their shard's saved and best slots; the steps
+   * 'keep' are in the history, so recovery replays them. Once keeping, a due snapshot is taken at the next
+   * saveInput() (the saved slot is dead then) with the best slot in a second file.
+   */
+  private keeping = false;
+  private hasBest = false;
+  private snapshotDue = false;
+  private iterationsRun = 0;
+  private bestSnapshot?: SnapshotFile;
+  private bestOrigin?: PolicySources;
 
   constructor(private readonly options: ClusterExecutorOptions) {
     if (!options.transport && !options.nats) throw new OptionError('cluster executor: a transport or NATS options are required');
@@ -156,6 +167,11 @@ export class ClusterExecutor implements Executor {
     this.recoveries = 0;
     this.snapshot?.remove();
     this.snapshot = undefined;
+    this.bestSnapshot?.remove();
+    this.bestSnapshot = undefined;
+    this.keeping = this.hasBest = this.snapshotDue = false;
+    this.iterationsRun = 0;
+    this.bestOrigin = undefined;
     await this.openRun(this.options.minNodes ?? 1);
   }
 
@@ -185,18 +201,23 @@ export class ClusterExecutor implements Executor {
     await this.recovering(() => this.load(policies), 0);
   }
 
-  private async load(policies: PolicySources): Promise<void> {
+  private async load(policies: PolicySources, best = false): Promise<void> {
     const run = this.ready();
-    const tables: Array<[PolicyTable, TableSource | undefined]> = [
-      ['minorPolicy', policies.minorPolicy],
-      ['majorPolicy', policies.majorPolicy],
-      ['minorY', policies.minorY],
-      ['majorY', policies.majorY],
-    ];
+    const tables: Array<[PolicyTable | BestTable, TableSource | undefined]> = best
+      ? [
+          ['bestMinorPolicy', policies.minorPolicy],
+          ['bestMajorPolicy', policies.majorPolicy],
+        ]
+      : [
+          ['minorPolicy', policies.minorPolicy],
+          ['majorPolicy', policies.majorPolicy],
+          ['minorY', policies.minorY],
+          ['majorY', policies.majorY],
+        ];
     const layout = tableLayout(this.problem!, run.tableOptions);
     for (const [table, source] of tables) {
       if (!source) continue;
-      if (source.length !== layout[table].length) throw new Error(`resume: the saved ${table} has ${source.length} entries, this problem needs ${layout[table].length}`);
+      if (source.length !== layout[policyTableOf(table)].length) throw new Error(`resume: the saved ${table} has ${source.length} entries, this problem needs ${layout[policyTableOf(table)].length}`);
       const width = this.width(table);
       let expected = 0;
       await source.read(async (piece, offset) => {
@@ -240,16 +261,71 @@ export class ClusterExecutor implements Executor {
     this.ready();
     this.history.push(step);
     const sweeps = await this.recovering(() => this.run1(step), this.history.length - 1);
+    if (step.kind === 'keep') return 0;
     const every = this.options.snapshotEvery ?? 20;
-    if (every > 0 && this.history.length % every === 0) {
-      this.snapshot ??= new SnapshotFile(this.options.snapshotDir ?? tmpdir(), randomUUID());
-      const snapshot = this.snapshot;
-      await this.recovering(() => snapshot.write(this.history.length, this.policies()), this.history.length);
+    if (every > 0 && ++this.iterationsRun % every === 0) {
+      if (this.keeping) this.snapshotDue = true;
+      else await this.takeSnapshot();
     }
     return sweeps;
   }
 
+  /**
+   * The policies and (once there is one) the best slot, as one pair: the best goes to a new file first, and
+   * replaces the previous pair's only once the policies' snapshot is written, so a node lost in between
+   * recovers from the previous pair.
+   */
+  private async takeSnapshot(): Promise<void> {
+    const dir = this.options.snapshotDir ?? tmpdir();
+    this.snapshot ??= new SnapshotFile(dir, randomUUID());
+    const snapshot = this.snapshot;
+    const at = this.history.length;
+    const best = this.hasBest ? new SnapshotFile(dir, `${randomUUID()}-best`) : undefined;
+    try {
+      if (best) await this.recovering(() => best.write(at, this.bestPolicies()), at);
+      await this.recovering(() => snapshot.write(at, this.policies()), at);
+    } catch (err) {
+      best?.remove();
+      throw err;
+    }
+    if (best) {
+      this.bestSnapshot?.remove();
+      this.bestSnapshot = best;
+    }
+  }
+
+  async saveInput(): Promise<void> {
+    this.keeping = true;
+    if (this.snapshotDue) {
+      this.snapshotDue = false;
+      await this.takeSnapshot();
+    }
+    await this.step({ kind: 'keep', op: 'save' });
+  }
+
+  async keepSaved(): Promise<void> {
+    await this.step({ kind: 'keep', op: 'promote' });
+    this.hasBest = true;
+  }
+
+  bestPolicies(): PolicySources {
+    return { minorPolicy: this.source('bestMinorPolicy'), majorPolicy: this.source('bestMajorPolicy') };
+  }
+
+  async loadBest(policies: PolicySources): Promise<void> {
+    this.keeping = true;
+    this.bestOrigin = policies;
+    await this.recovering(() => this.load(policies, true), this.history.length);
+    this.hasBest = true;
+  }
+
   private async run1(step: Step): Promise<number> {
+    if (step.kind === 'keep') {
+      const run = this.ready();
+      const req = this.nextReq++;
+      await this.command({ kind: 'orders', orders: run.nodes.map((to) => ({ to, req, message: { type: 'keep', run: run.id, req, op: step.op } })) });
+      return 0;
+    }
     const r =
       step.kind === 'vi'
         ? await this.command({ kind: 'vi', n: this.n++, rule: step.rule, discount: step.options.discount, tolerance: step.options.tolerance, maxSweeps: step.options.maxSweeps ?? 1_000_000 })
@@ -284,6 +360,9 @@ export class ClusterExecutor implements Executor {
     if (snapshot) await this.load(snapshot.sources());
     else if (this.origin && 'init' in this.origin) await this.sendInit(this.origin.init);
     else if (this.origin) await this.load(this.origin.sources);
+    const bestSnapshot = snapshot && this.bestSnapshot?.taken && this.bestSnapshot.iterations === snapshot.iterations ? this.bestSnapshot : undefined;
+    if (bestSnapshot) await this.load(bestSnapshot.sources(), true);
+    else if (!snapshot && this.bestOrigin) await this.load(this.bestOrigin, true);
     for (let i = snapshot?.iterations ?? 0; i < completed; i++) await this.run1(this.history[i]);
     this.logger?.info({ runId: this.run?.id, nodes: this.run?.nodes, from: snapshot?.iterations ?? 0, replayed: completed - (snapshot?.iterations ?? 0) }, 'recovered');
   }
@@ -293,12 +372,14 @@ export class ClusterExecutor implements Executor {
     return this.start;
   }
 
+  private source(table: PolicyTable | BestTable): TableSource {
+    const run = this.ready();
+    const length = tableLayout(this.problem!, run.tableOptions)[policyTableOf(table)].length;
+    return { length, read: (visit) => this.stream(table, length, visit) };
+  }
+
   policies(): PolicySources {
-    const source = (table: PolicyTable): TableSource => {
-      const run = this.ready();
-      const length = tableLayout(this.problem!, run.tableOptions)[table].length;
-      return { length, read: (visit) => this.stream(table, length, visit) };
-    };
+    const source = (table: PolicyTable) => this.source(table);
     return {
       minorPolicy: source('minorPolicy'),
       majorPolicy: source('majorPolicy'),
@@ -313,6 +394,8 @@ export class ClusterExecutor implements Executor {
     this.run = undefined;
     this.snapshot?.remove();
     this.snapshot = undefined;
+    this.bestSnapshot?.remove();
+    this.bestSnapshot = undefined;
     for (const p of this.pending.values()) p.reject(new ClusterError('cluster executor: closed'));
     this.pending.clear();
     const nc = this.nc;
@@ -359,7 +442,7 @@ export class ClusterExecutor implements Executor {
   }
 
   /** The table read window by window: each window asked of every node, put together in order, visited. */
-  private async stream(table: PolicyTable, length: number, visit: (piece: Float64Array, offset: number) => void | Promise<void>): Promise<void> {
+  private async stream(table: PolicyTable | BestTable, length: number, visit: (piece: Float64Array, offset: number) => void | Promise<void>): Promise<void> {
     const run = this.ready();
     const width = this.width(table);
     const piece = Math.max(width, Math.floor((this.options.pieceElements ?? PIECE_ELEMENTS) / width) * width);
@@ -390,9 +473,9 @@ export class ClusterExecutor implements Executor {
     this.start = startValuesFromRows(game, r.start);
   }
 
-  private width(table: PolicyTable): number {
+  private width(table: PolicyTable | BestTable): number {
     const { nX, nU, nU0 } = this.problem!.game;
-    return table === 'minorPolicy' || table === 'minorY' ? nX * nU : nU0;
+    return table === 'minorPolicy' || table === 'minorY' || table === 'bestMinorPolicy' ? nX * nU : nU0;
   }
 
   private ready(): ShardRun {
@@ -435,4 +518,9 @@ export class ClusterExecutor implements Executor {
       }
     }
   }
+}
+
+/** The solver table whose layout a table follows (the best slot's policies are shaped like the policies). */
+function policyTableOf(table: PolicyTable | BestTable): PolicyTable {
+  return table === 'bestMinorPolicy' ? 'minorPolicy' : table === 'bestMajorPolicy' ? 'majorPolicy' : table;
 }

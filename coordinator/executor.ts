@@ -51,5 +51,20 @@ export interface Executor {
    * stay readable until the next sweep or close().
    */
   policies(): PolicySources;
+  /**
+   * The best iterate (SolveOptions.keepBest): two more copies of the policies (not the OMD accumulators), a
+   * `saved` and a `best` slot, held where the policies are (allocated at the first call that needs them).
+   * The read-out after a sweep is the exploitability of the sweep's INPUT policies, which the sweep overwrites
+   * slice by slice; so the loop calls saveInput() before the sweep and keepSaved() when the read-out is a new
+   * minimum.
+   *   saveInput(): copies the current policies into the saved slot.
+   *   keepSaved(): makes the saved slot the best one (a swap: the old best becomes the next saved slot).
+   *   bestPolicies(): the best slot as sources; readable until the next keepSaved() or close().
+   *   loadBest(): fills the best slot from sources (resume).
+   */
+  saveInput(): Promise<void>;
+  keepSaved(): Promise<void>;
+  bestPolicies(): PolicySources;
+  loadBest(policies: PolicySources): Promise<void>;
   close(): Promise<void>;
 }

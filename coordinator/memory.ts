@@ -2,7 +2,8 @@
 // the limit it is checked against (the machine's memory, or --max-memory). Counted: the discretised model
 // (Problem: kernels, rewards, major supports, grid points) once on the coordinator and once more in every
 // worker thread that builds its own copy, and the solver tables (shared/tables.ts tableLayout, the OMD
-// accumulators included), plus the runtime itself (Node, the TypeScript loader, the report's chart library:
+// accumulators included), with --keep best two more copies of the policies (the best iterate's saved and best
+// slots, coordinator/executor.ts), plus the runtime itself (Node, the TypeScript loader, the report's chart library:
 // measured about 125 MiB, and about 10 MiB per worker thread). Results are streamed: writing adds no copy.
 
 import { totalmem } from 'node:os';
@@ -22,9 +23,11 @@ export interface MemoryEstimate {
   modelCopies: number;
   /** The solver tables. */
   tableBytes: number;
+  /** The best iterate's two copies of the policies (0 with --keep last). */
+  bestBytes: number;
   /** Node and its libraries, measured, not derived. */
   runtimeBytes: number;
-  /** Everything: modelBytes * modelCopies + tableBytes + runtimeBytes. */
+  /** Everything: modelBytes * modelCopies + tableBytes + bestBytes + runtimeBytes. */
   totalBytes: number;
 }
 
@@ -40,7 +43,7 @@ export function gridCells(kind: GridKind, nX: number, bins: number): number {
   return d === 1 ? Math.min(bins, N + 1) : Math.round(c);
 }
 
-export function estimateMemory(game: GameDefinition, bins: number, grid: GridKind, opts: { threads: number; omd: boolean; slices: number }): MemoryEstimate {
+export function estimateMemory(game: GameDefinition, bins: number, grid: GridKind, opts: { threads: number; omd: boolean; slices: number; keepBest?: boolean }): MemoryEstimate {
   const { nX, nU, nX0, nU0 } = game;
   const cells = gridCells(grid, nX, bins);
   const rows = nX0 * cells;
@@ -50,10 +53,11 @@ export function estimateMemory(game: GameDefinition, bins: number, grid: GridKin
   const layout = tableLayout({ game, rows } as unknown as Problem, { omd: opts.omd, slices: opts.slices });
   let tableBytes = 0;
   for (const { length, type } of Object.values(layout)) tableBytes += length * (type === 'f64' ? 8 : 4);
+  const bestBytes = opts.keepBest ? 2 * 8 * (layout.minorPolicy.length + layout.majorPolicy.length) : 0;
   const threads = opts.threads > 1 ? opts.threads : 0;
   const modelCopies = 1 + threads;
   const runtimeBytes = (128 + 16 * threads) * 2 ** 20;
-  return { cells, modelBytes, modelCopies, tableBytes, runtimeBytes, totalBytes: modelBytes * modelCopies + tableBytes + runtimeBytes };
+  return { cells, modelBytes, modelCopies, tableBytes, bestBytes, runtimeBytes, totalBytes: modelBytes * modelCopies + tableBytes + bestBytes + runtimeBytes };
 }
 
 /** The memory a run may use: --max-memory, else the machine's (or the container's) memory. */
@@ -70,6 +74,12 @@ export function checkMemory(estimate: MemoryEstimate, maxMemory: number | undefi
   const limit = memoryLimit(maxMemory);
   if (estimate.totalBytes > limit.bytes) {
     const copies = estimate.modelCopies > 1 ? ` (${estimate.modelCopies} copies of the model: the coordinator and each thread)` : '';
+    if (estimate.bestBytes > 0 && estimate.totalBytes - estimate.bestBytes <= limit.bytes) {
+      throw new OptionError(
+        `the run needs about ${formatBytes(estimate.totalBytes)}, more than ${limit.source} (${formatBytes(limit.bytes)}), of which ` +
+          `${formatBytes(estimate.bestBytes)} are the best iterate's two copies of the policies; use --keep last (the last iterate only) to fit`,
+      );
+    }
     throw new OptionError(
       `the run needs about ${formatBytes(estimate.totalBytes)}${copies}, more than ${limit.source} (${formatBytes(limit.bytes)}); ` +
         'use fewer --bins or --threads, or set --max-memory to try anyway',

@@ -57,6 +57,8 @@ export interface SolveSettings extends RunIdentity {
   timeLimit?: number;
   /** Seconds: the least deadline of the game check and of each thread task (coordinator/task-deadline.ts). */
   taskTimeout: number;
+  /** The run's result: the best iterate (lowest total exploitability seen; the last iterate goes to last/) or the last. */
+  keep: 'best' | 'last';
 }
 
 export interface RawSolveFlags {
@@ -83,6 +85,7 @@ export interface RawSolveFlags {
   step?: string;
   schedule?: string;
   taskTimeout?: string;
+  keep?: string;
 }
 
 export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating', 'damped'];
@@ -123,6 +126,7 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   const target = flags.target === undefined ? undefined : numberIn('--target', flags.target, 0, Infinity, false);
   const timeLimit = flags.timeLimit === undefined ? undefined : numberIn('--time-limit', flags.timeLimit, 0, Infinity, false);
   const checkpointEvery = flags.checkpointEvery === undefined ? 0 : positiveInt('--checkpoint-every', flags.checkpointEvery);
+  const keep = oneOf('--keep', flags.keep ?? 'best', ['best', 'last'] as const);
   const taskTimeout = flags.taskTimeout === undefined ? 60 : numberIn('--task-timeout', flags.taskTimeout, 0, Infinity, false);
   if (flags.discount !== undefined && horizon !== 'infinite') throw new OptionError('--discount: only with --horizon infinite');
   if (flags.inner !== undefined && algorithm !== 'alternating') throw new OptionError('--inner: only with --algorithm alternating');
@@ -144,7 +148,7 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   return {
     ...(auto ? { auto } : {}),
     game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
-    softmax, temperature, inner, init, checkpointEvery, maxMemory, force: Boolean(flags.force), target, timeLimit, step, schedule, taskTimeout,
+    softmax, temperature, inner, init, checkpointEvery, maxMemory, force: Boolean(flags.force), target, timeLimit, step, schedule, taskTimeout, keep,
   };
 }
 

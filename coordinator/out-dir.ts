@@ -15,7 +15,7 @@ export const RUN_FILES = [
   'curve.json', 'policies.bin', 'run.json', 'minorPolicy.npy', 'majorPolicy.npy', 'gridPoints.npy', 'curve.npy',
   'checkpoint.bin', 'checkpoint.curve', 'nplayer.json',
 ] as const;
-const RUN_DIRS = ['report'] as const;
+const RUN_DIRS = ['report', 'last'] as const;
 
 export class OutDirError extends OptionError {
   override name = 'OutDirError';

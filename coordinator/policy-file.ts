@@ -91,6 +91,8 @@ export interface CheckpointInfo {
   curveXxh64: string;
   /** The run's identity (game, grid, algorithm and variant settings) and checkpoint cadence. */
   run: Record<string, unknown>;
+  /** With --keep best: the best iterate so far (its tables bestMinorPolicy, bestMajorPolicy follow the others). */
+  best?: { iteration: number; total: number };
 }
 
 export type HeaderBase = Omit<PolicyHeader, 'format' | 'version' | 'byteOrder' | 'tables'>;
@@ -264,10 +266,15 @@ function checkHeader(h: PolicyHeader, dataStart: number, size: number, fail: (wh
     gridPoints: [cells, nX],
     minorY: [T, nX0, cells, nX, nU],
     majorY: [T, nX0, cells, nU0],
+    bestMinorPolicy: [T, nX0, cells, nX, nU],
+    bestMajorPolicy: [T, nX0, cells, nU0],
   };
-  if (!Array.isArray(h.tables) || h.tables.length < 3 || h.tables.length > 5) fail('header: tables missing');
+  if (!Array.isArray(h.tables) || h.tables.length < 3 || h.tables.length > 7) fail('header: tables missing');
   const names = h.tables.map((e) => e?.name);
-  const wanted = names.length === 5 ? ['minorPolicy', 'majorPolicy', 'gridPoints', 'minorY', 'majorY'] : ['minorPolicy', 'majorPolicy', 'gridPoints'];
+  // the policies and grid points; then the OMD accumulators and/or (checkpoints only) the best iterate's policies
+  const omd = names[3] === 'minorY';
+  const best = h.checkpoint !== undefined && names.length === 3 + (omd ? 2 : 0) + 2;
+  const wanted = ['minorPolicy', 'majorPolicy', 'gridPoints', ...(omd ? ['minorY', 'majorY'] : []), ...(best ? ['bestMinorPolicy', 'bestMajorPolicy'] : [])];
   if (names.join() !== wanted.join()) fail(`header: tables ${names.join(', ')}, expected ${wanted.join(', ')}`);
   let off = dataStart;
   for (const e of h.tables) {
@@ -286,7 +293,7 @@ function checkHeader(h: PolicyHeader, dataStart: number, size: number, fail: (wh
 /** Rows of `group` values that must form probability distributions (policies, grid points), 0 = finite only. */
 function groupOf(header: PolicyHeader, name: string): number {
   const s = header.sizes;
-  return name === 'minorPolicy' ? s.nU : name === 'majorPolicy' ? s.nU0 : name === 'gridPoints' ? s.nX : 0;
+  return name === 'minorPolicy' || name === 'bestMinorPolicy' ? s.nU : name === 'majorPolicy' || name === 'bestMajorPolicy' ? s.nU0 : name === 'gridPoints' ? s.nX : 0;
 }
 
 /**

@@ -2,10 +2,15 @@
 //   curve.json     array, element i = { iteration, exploitability: {major, minor, total}, value: {...} }
 //   policies.bin   the final policy tables in the policy file format (coordinator/policy-file.ts)
 //   *.npy          the same tables and the curve for numpy users
-//   run.json       settings, problem sizes, the memory estimate, timings
+//   run.json       settings, problem sizes, the memory estimate, timings, `result`: which iterate the policies
+//                  are and their exploitability, and with --keep best `last`
+//   last/          with --keep best (the default): the last iterate, policies.bin and result.json
+// The result is the best iterate (the lowest total exploitability seen, ties: the earliest) with --keep best,
+// the last iterate with --keep last. Iteration i means the policies after i updates (curve[i] is theirs).
 // Every file is written atomically (coordinator/atomic.ts); the tables are streamed from TableSources.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmdirSync } from 'node:fs';
+import type { Exploitability, StartValues } from '../shared/kernels/exploitability.ts';
 import { join } from 'node:path';
 import type { Problem } from '../shared/problem.ts';
 import { arraySource, type PolicySources } from '../shared/table-source.ts';
@@ -16,6 +21,26 @@ export { readPolicies, POLICY_MAGIC, type PolicyHeader, type TableEntry, type Ch
 
 export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
+}
+
+/** The folder of the last iterate (with --keep best) and its files. */
+export const LAST_DIR = 'last';
+export const LAST_FILES = ['policies.bin', 'result.json'] as const;
+
+/** Which iterate a policies.bin holds and its exploitability (run.json `result` and `last`, last/result.json). */
+export interface ResultIterate {
+  iteration: number;
+  exploitability: Exploitability;
+  value: StartValues;
+}
+
+/** Removes `dir` when it exists and is empty (a failed run's last/). */
+export function removeDirIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // absent or not empty: nothing to do
+  }
 }
 
 export interface PolicySpec {

@@ -14,7 +14,7 @@ import { LocalExecutor } from './local-executor.ts';
 import { ClusterExecutor } from './cluster-executor.ts';
 import type { Executor } from './executor.ts';
 import type { SolveSettings } from './options.ts';
-import { resultPaths, writeFileAtomic, writePolicies } from './results.ts';
+import { ensureDir, LAST_DIR, LAST_FILES, removeDirIfEmpty, resultPaths, writeFileAtomic, writePolicies, type ResultIterate } from './results.ts';
 import { solve, type CurvePoint, type StopReason } from './solver.ts';
 import { writeCheckpoint, type SavedState } from './checkpoint.ts';
 import { CURVE_COLUMNS, curveMatrix, encodeNpy, writeNpy } from './npy.ts';
@@ -29,6 +29,8 @@ import { unlinkQuietly } from './atomic.ts';
 export interface RunSolveResult {
   curve: CurvePoint[];
   stopReason: StopReason;
+  /** The written policies: which iterate (the policies after that many updates) and their exploitability. */
+  result: ResultIterate;
   paths: ReturnType<typeof resultPaths>;
   /** Every file written, in order (the report's index.html last when there is one). */
   files: string[];
@@ -55,7 +57,8 @@ export async function runSolve(
   const slices = settings.horizon === 'infinite' ? 1 : game.T;
   // threads that build their own copy of the model: the local executor's (a cluster's live on other machines)
   const modelThreads = deps.executor ? (deps.executor instanceof LocalExecutor ? deps.executor.threads : 1) : settings.threads;
-  const memory = estimateMemory(game, settings.bins, settings.grid, { threads: modelThreads, omd, slices });
+  const keepBest = settings.keep === 'best';
+  const memory = estimateMemory(game, settings.bins, settings.grid, { threads: modelThreads, omd, slices, keepBest });
   // a cluster's tables live on its nodes (each node checks its own shard): only in-process tables are checked here
   if (!(deps.executor instanceof ClusterExecutor)) checkMemory(memory, settings.maxMemory);
   const out = prepareOutDir(settings.out, { identity: { ...identity, iterations: settings.iterations }, force: settings.force, resume: Boolean(deps.resume) });
@@ -78,9 +81,10 @@ export async function runSolve(
     const started = performance.now();
     deps.progress?.start(settings.iterations);
     const curveSoFar: CurvePoint[] = deps.resume ? deps.resume.curve.slice(0, deps.resume.iteration) : [];
-    const checkpointId = { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery, target: settings.target, timeLimit: settings.timeLimit };
+    const checkpointId = { ...identity, iterations: settings.iterations, checkpointEvery: settings.checkpointEvery, target: settings.target, timeLimit: settings.timeLimit, keep: settings.keep };
     let seconds = 0;
     let result;
+    let results: { result: ResultIterate; last?: ResultIterate } | undefined;
     try {
       result = await solve(spec, problem, executor, {
         algorithm: settings.algorithm,
@@ -97,28 +101,44 @@ export async function runSolve(
         target: settings.target,
         timeLimit: settings.timeLimit,
         evaluateResult: true,
+        keepBest,
         resume: deps.resume,
-        onIteration: async (point, policies, stopping) => {
+        onIteration: async (point, policies, stopping, best) => {
           curveSoFar.push(point);
           deps.progress?.update(point);
           log.debug({ iteration: point.iteration, exploitability: point.exploitability }, 'iteration');
           const done = point.iteration + 1;
           if (settings.checkpointEvery > 0 && (done % settings.checkpointEvery === 0 || stopping)) {
-            await writeCheckpoint(settings.out, problem, policies, checkpointId, done, curveSoFar);
+            const saved = best && { iteration: best.iteration, total: best.exploitability.total, policies: best.policies };
+            await writeCheckpoint(settings.out, problem, policies, checkpointId, done, curveSoFar, saved);
           }
         },
       });
       seconds = (performance.now() - started) / 1000;
       deps.progress?.stop();
-      // the results, streamed from the executor's sources while it is still open
-      const policies = result.policies;
+      // the results, streamed from the executor's sources while it is still open: the best iterate (or the
+      // last with --keep last) in DIR, the last iterate in DIR/last when it is not the result
+      const last: ResultIterate = { iteration: result.curve.length, ...result.result! };
+      const chosen: ResultIterate = result.best ? { iteration: result.best.iteration, exploitability: result.best.exploitability, value: result.best.value } : last;
+      results = { result: chosen, ...(result.best ? { last } : {}) };
+      const policies = result.best?.policies ?? result.policies;
       const write = async (name: string, w: (path: string) => void | Promise<void>) => {
         const path = join(settings.out, name);
         await w(path);
         files.push(path);
       };
+      const policySpec = { ...spec, params: { ...game.params }, grid: settings.grid };
+      if (!result.best) {
+        // a --keep best run of this configuration before left a last/ that this result does not belong to
+        for (const f of LAST_FILES) unlinkQuietly(join(settings.out, LAST_DIR, f));
+        removeDirIfEmpty(join(settings.out, LAST_DIR));
+      } else {
+        ensureDir(join(settings.out, LAST_DIR));
+        await write(join(LAST_DIR, LAST_FILES[0]), (p) => writePolicies(p, problem, result!.policies, policySpec));
+        await write(join(LAST_DIR, LAST_FILES[1]), (p) => writeFileAtomic(p, JSON.stringify(last, null, 1)));
+      }
       await write('curve.json', (p) => writeFileAtomic(p, JSON.stringify(result!.curve, null, 1)));
-      await write('policies.bin', (p) => writePolicies(p, problem, policies, { ...spec, params: { ...game.params }, grid: settings.grid }));
+      await write('policies.bin', (p) => writePolicies(p, problem, policies, policySpec));
       // the same tables for numpy users: numpy.load('minorPolicy.npy') etc. (axes as in policies.bin)
       const T = policies.minorPolicy.length / (problem.rows * game.nX * game.nU);
       await write('minorPolicy.npy', (p) => writeNpy(p, [T, game.nX0, problem.cells, game.nX, game.nU], policies.minorPolicy));
@@ -154,8 +174,11 @@ export async function runSolve(
           seconds,
           secondsPerIteration: seconds / result.curve.length,
           final: last,
-          // the exploitability of exactly the policies written (one evaluation sweep after the last update)
-          result: result.result,
+          keep: settings.keep,
+          // the exploitability of exactly the policies written: the best iterate's curve point, or the last
+          // iterate's evaluation sweep; iteration i = the policies after i updates (the input of iteration i)
+          result: results!.result,
+          ...(results!.last ? { last: { ...results!.last, policies: join(LAST_DIR, 'policies.bin') } } : {}),
           version: 1,
         },
         null,
@@ -170,10 +193,11 @@ export async function runSolve(
       const report = await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
       if (report) files.push(...report.pngs, report.html);
     }
-    return { curve, stopReason, paths, files, seconds, memory };
+    return { curve, stopReason, result: results!.result, paths, files, seconds, memory };
   } catch (err) {
     if (executor && !closed) await executor.close().catch(() => {});
     for (const f of files) unlinkQuietly(f);
+    removeDirIfEmpty(join(settings.out, LAST_DIR));
     out.removeIfEmpty();
     throw err;
   }

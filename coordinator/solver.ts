@@ -4,6 +4,10 @@
 //   2. backward sweep t = T-1..0: best-response and policy values, greedy actions, and the update of slice t
 //      (FP: average the greedy policy in with weight 1/(n+2); FPI: replace);
 //   3. read-out: exploitability of the policy *before* this iteration's update (games.md).
+// With keepBest the loop also remembers the best iterate: the policies with the lowest total exploitability
+// seen (ties: the earliest). "Iteration i" of an iterate means the policies after i updates, the input of
+// iteration i, whose exploitability is curve[i]; the last iterate is iteration curve.length (evaluateResult
+// gives its exploitability, and it is a candidate too).
 // Steps 1-2 are the executor's sweep (or its value iteration for the infinite horizon), the start values of
 // step 3 its read-out: the loop never touches a table, so the tables may live on other machines.
 
@@ -53,7 +57,7 @@ export interface SolveOptions {
    * Called after every iteration with its curve point and the policies after its update (progress, logging,
    * checkpoints). The sources are read before the next iteration starts.
    */
-  onIteration?: (point: CurvePoint, policies: PolicySources, stopping?: StopReason) => void | Promise<void>;
+  onIteration?: (point: CurvePoint, policies: PolicySources, stopping?: StopReason, best?: BestIterate) => void | Promise<void>;
   /** Stop early when this returns true (checked after each iteration). */
   shouldStop?: () => boolean;
   /** Stop at the first iteration whose total exploitability is at most this (`iterations` stays the cap). */
@@ -67,6 +71,20 @@ export interface SolveOptions {
   evaluateResult?: boolean;
   /** Continue a run: the state before iteration `iteration` (policies and the curve so far). */
   resume?: ResumeState;
+  /**
+   * Remember the best iterate (two more copies of the policies on the executor, a memcpy per iteration):
+   * SolveResult.best. Default false (the last iterate only).
+   */
+  keepBest?: boolean;
+}
+
+/** The best iterate so far: iteration i (the policies after i updates), its exploitability and its tables. */
+export interface BestIterate {
+  iteration: number;
+  exploitability: Exploitability;
+  value: StartValues;
+  /** The executor's best slot; readable until the next iteration or executor.close(). */
+  policies: PolicySources;
 }
 
 /** Everything the loop needs to continue bitwise-identically: iteration n's input policies and the curve. */
@@ -75,6 +93,8 @@ export interface ResumeState {
   curve: CurvePoint[];
   /** The policies (and for OMD the accumulators) before iteration `iteration`. */
   policies: PolicySources;
+  /** With keepBest: the best iterate so far (an iteration below `iteration`, so its curve point is known). */
+  best?: { iteration: number; policies: PolicySources };
 }
 
 /**
@@ -88,8 +108,10 @@ export interface SolveResult {
   stopReason: StopReason;
   /** With evaluateResult: the exploitability and start values of the returned policies. */
   result?: { exploitability: Exploitability; value: StartValues };
-  /** The final policies; readable until executor.close(). */
+  /** The final policies (the last iterate, iteration curve.length); readable until executor.close(). */
   policies: PolicySources;
+  /** With keepBest: the best iterate, the last one included when evaluateResult ran (ties: the earliest). */
+  best?: BestIterate;
 }
 
 export async function solve(
@@ -104,19 +126,34 @@ export async function solve(
   if (resume) await executor.loadPolicies(resume.policies);
   else await executor.initPolicies(options.init ?? (options.softmax && options.algorithm !== 'omd' ? 'uniform' : 'first'));
   const curve: CurvePoint[] = resume ? resume.curve.slice(0, resume.iteration) : [];
+  const keep = options.keepBest === true;
+  let best: Omit<BestIterate, 'policies'> | undefined;
+  if (keep && resume) {
+    if (!resume.best) throw new Error('resume: keepBest needs the saved best iterate');
+    const b = resume.best.iteration;
+    if (!(Number.isSafeInteger(b) && b >= 0 && b < curve.length)) throw new Error(`resume: best iteration ${b} outside the curve [0, ${curve.length})`);
+    await executor.loadBest(resume.best.policies);
+    best = { iteration: b, exploitability: curve[b].exploitability, value: curve[b].value };
+  }
+  const bestNow = (): BestIterate | undefined => (best ? { ...best, policies: executor.bestPolicies() } : undefined);
   const started = performance.now();
   // a resumed run whose curve already met the target (or the cap) does nothing more
   let stopReason: StopReason | undefined = reached(options, curve[curve.length - 1]) ? 'target' : undefined;
   for (let n = resume?.iteration ?? 0; !stopReason && n < options.iterations; n++) {
+    if (keep) await executor.saveInput(); // the sweep overwrites its input; the read-out is that input's
     await sweep(executor, options, updateRule(options, n));
     const value = await executor.startValues();
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
     curve.push(point);
+    if (keep && better(point.exploitability, best)) {
+      await executor.keepSaved();
+      best = { iteration: n, exploitability: point.exploitability, value };
+    }
     // target first: the stop is a property of the curve, the same on every executor and after a resume
     if (reached(options, point)) stopReason = 'target';
     else if (n + 1 >= options.iterations) stopReason = 'iterations';
     else if (options.timeLimit !== undefined && (performance.now() - started) / 1000 >= options.timeLimit) stopReason = 'time-limit';
-    await options.onIteration?.(point, executor.policies(), stopReason);
+    await options.onIteration?.(point, executor.policies(), stopReason, bestNow());
     if (!stopReason && options.shouldStop?.()) stopReason = 'stopped';
   }
   let result: SolveResult['result'];
@@ -124,8 +161,19 @@ export async function solve(
     await sweep(executor, options, { kind: 'none' });
     const value = await executor.startValues();
     result = { exploitability: exploitability(value), value };
+    // the last iterate is a candidate too ('none' changed no policy: the current tables are it)
+    if (keep && better(result.exploitability, best)) {
+      await executor.saveInput();
+      await executor.keepSaved();
+      best = { iteration: curve.length, ...result };
+    }
   }
-  return { curve, stopReason: stopReason ?? 'iterations', result, policies: executor.policies() };
+  return { curve, stopReason: stopReason ?? 'iterations', result, policies: executor.policies(), best: bestNow() };
+}
+
+/** A new best iterate: strictly lower total exploitability (ties keep the earliest), or the first one. */
+function better(e: Exploitability, best: { exploitability: Exploitability } | undefined): boolean {
+  return best === undefined || e.total < best.exploitability.total;
 }
 
 /** One iteration's sweep on the executor: finite horizon, or value iteration for the infinite one. */

@@ -16,6 +16,8 @@ import { valueIterationSweep, type ValueFunction, type ValueIterationHost } from
 export abstract class TableExecutor implements Executor {
   abstract readonly name: string;
   #held?: { problem: Problem; tables: SolverTables };
+  /** The best iterate's slots (Executor.saveInput): plain arrays in this process, the threads never see them. */
+  #slots?: { saved: PolicyCopy; best: PolicyCopy };
 
   /** Allocates (or attaches) the tables for `problem`. */
   protected abstract openTables(spec: ProblemSpec, problem: Problem, options: TableOptions): Promise<SolverTables>;
@@ -31,6 +33,7 @@ export abstract class TableExecutor implements Executor {
   abstract step(t: number, rule: UpdateRule): Promise<void>;
 
   async open(spec: ProblemSpec, problem: Problem, options: TableOptions = {}): Promise<void> {
+    this.#slots = undefined;
     this.#held = { problem, tables: await this.openTables(spec, problem, options) };
   }
 
@@ -86,9 +89,40 @@ export abstract class TableExecutor implements Executor {
     };
   }
 
+  async saveInput(): Promise<void> {
+    const { tables } = this.held();
+    const { saved } = this.slots();
+    saved.minorPolicy.set(tables.minorPolicy);
+    saved.majorPolicy.set(tables.majorPolicy);
+  }
+
+  async keepSaved(): Promise<void> {
+    const s = this.slots();
+    [s.saved, s.best] = [s.best, s.saved];
+  }
+
+  bestPolicies(): PolicySources {
+    const { best } = this.slots();
+    return { minorPolicy: arraySource(best.minorPolicy), majorPolicy: arraySource(best.majorPolicy) };
+  }
+
+  async loadBest(policies: PolicySources): Promise<void> {
+    const { best } = this.slots();
+    await readInto(policies.minorPolicy, best.minorPolicy, 'best minor policy');
+    await readInto(policies.majorPolicy, best.majorPolicy, 'best major policy');
+  }
+
   async close(): Promise<void> {
     this.#held = undefined;
+    this.#slots = undefined;
     await this.closeTables();
+  }
+
+  private slots(): { saved: PolicyCopy; best: PolicyCopy } {
+    const { tables } = this.held();
+    const copy = (): PolicyCopy => ({ minorPolicy: new Float64Array(tables.minorPolicy.length), majorPolicy: new Float64Array(tables.majorPolicy.length) });
+    this.#slots ??= { saved: copy(), best: copy() };
+    return this.#slots;
   }
 
   private held(): { problem: Problem; tables: SolverTables } {
@@ -137,6 +171,11 @@ export abstract class TableExecutor implements Executor {
       },
     };
   }
+}
+
+interface PolicyCopy {
+  minorPolicy: Float64Array;
+  majorPolicy: Float64Array;
 }
 
 /** Reads a whole source into `target` (same length), in order. */

@@ -14,6 +14,8 @@ export const VALUE_FNS: readonly ValueFn[] = ['majorBR', 'majorEval', 'minorBR',
 
 /** The tables a run carries across iterations (what checkpoints and results read). */
 export type PolicyTable = 'minorPolicy' | 'majorPolicy' | 'minorY' | 'majorY';
+/** The best iterate's policies (Executor.bestPolicies), kept by each node for its shard. */
+export type BestTable = 'bestMinorPolicy' | 'bestMajorPolicy';
 
 export interface ShardRun {
   readonly id: string;
@@ -32,12 +34,14 @@ export type ToNode =
   | { type: 'open'; run: ShardRun; shard: number }
   | { type: 'init'; run: string; init: InitialPolicy }
   /** Element ranges [starts[i], starts[i] + lengths[i]) of `table` (global layout), concatenated in data. */
-  | { type: 'load'; run: string; req: number; table: PolicyTable; starts: Float64Array; lengths: Float64Array; data: Float64Array }
+  | { type: 'load'; run: string; req: number; table: PolicyTable | BestTable; starts: Float64Array; lengths: Float64Array; data: Float64Array }
   | { type: 'iterate'; run: string; n: number; rule: UpdateRule }
   | { type: 'vi'; run: string; n: number; rule: UpdateRule; discount: number }
   | { type: 'viNext'; run: string; n: number; sweep: number; freeze: ValueFn[]; done: boolean }
   /** The owned elements of `table` in [from, to), in order. */
-  | { type: 'read'; run: string; req: number; table: PolicyTable; from: number; to: number }
+  | { type: 'read'; run: string; req: number; table: PolicyTable | BestTable; from: number; to: number }
+  /** The best iterate: save = copy the shard's policies into its saved slot, promote = swap saved and best. */
+  | { type: 'keep'; run: string; req: number; op: 'save' | 'promote' }
   | { type: 'close'; run: string }
   /** After an outage: send again everything sent for the current order (receivers drop what they already have). */
   | { type: 'resend'; run: string };

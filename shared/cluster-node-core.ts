@@ -17,6 +17,7 @@ export type Job =
   | { kind: 'init'; message: Extract<ToNode, { type: 'init' }> }
   | { kind: 'load'; message: Extract<ToNode, { type: 'load' }> }
   | { kind: 'read'; message: Extract<ToNode, { type: 'read' }> }
+  | { kind: 'keep'; message: Extract<ToNode, { type: 'keep' }> }
   /** Next cells of the shard for every slice; result: for each peer, the rows of V(t + 1) needed per t. */
   | { kind: 'flow'; vi: boolean }
   /** Writes the halo rows received, runs step t (and its update), gathers the rows each reader asked for. */
@@ -106,6 +107,7 @@ function orderKey(m: ToNode): string {
   switch (m.type) {
     case 'load':
     case 'read':
+    case 'keep':
       return `${m.type}/${m.req}`;
     case 'iterate':
     case 'vi':
@@ -200,6 +202,7 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
       out.push({ kind: 'send', to: COORDINATOR, message: { type: 'ack', run: run.id, req: -2 } });
       return;
     case 'load':
+    case 'keep':
       out.push({ kind: 'send', to: COORDINATOR, message: { type: 'ack', run: run.id, req: job.message.req } });
       return;
     case 'read':
@@ -265,6 +268,8 @@ function nextJob(state: NodeState): Job | undefined {
         return { kind: 'load', message: m };
       case 'read':
         return { kind: 'read', message: m };
+      case 'keep':
+        return { kind: 'keep', message: m };
       case 'iterate':
       case 'vi': {
         const next: Iteration = {

@@ -10,7 +10,7 @@
 // Everything else (late, duplicated, forged, other runs) is dropped and counted.
 // Node loss during a run fails the current command with a ClusterError line naming the node.
 
-import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn } from './cluster-messages.ts';
+import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn, type PolicyTable, type BestTable } from './cluster-messages.ts';
 import { cutShards } from './cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS, sumBlocks } from './value-change.ts';
 import type { UpdateRule } from './kernels/update.ts';
@@ -31,7 +31,7 @@ export type Command =
   | { kind: 'orders'; orders: Array<{ to: string; message: ToNode; req: number }> }
   | { kind: 'iterate'; n: number; rule: UpdateRule }
   | { kind: 'vi'; n: number; rule: UpdateRule; discount: number; tolerance: number; maxSweeps: number }
-  | { kind: 'read'; req: number; table: 'minorPolicy' | 'majorPolicy' | 'minorY' | 'majorY'; from: number; to: number }
+  | { kind: 'read'; req: number; table: PolicyTable | BestTable; from: number; to: number }
   | { kind: 'close' };
 
 export type CommandResult =

@@ -69,7 +69,7 @@ describe('checkpoint and resume', () => {
     expect(runCli([...omd, '--iterations', '8', '--out', full]).code).toBe(0);
     const first = runCli([...omd, '--iterations', '4', '--checkpoint-every', '2', '--out', cut]);
     expect(first.code, first.stderr).toBe(0);
-    expect(readHeader(join(cut, 'checkpoint.bin')).tables.map((t: { name: string }) => t.name)).toEqual(['minorPolicy', 'majorPolicy', 'gridPoints', 'minorY', 'majorY']);
+    expect(readHeader(join(cut, 'checkpoint.bin')).tables.map((t: { name: string }) => t.name)).toEqual(['minorPolicy', 'majorPolicy', 'gridPoints', 'minorY', 'majorY', 'bestMinorPolicy', 'bestMajorPolicy']);
     const resumed = runCli(['solve', '--resume', cut, '--iterations', '8', '--quiet']);
     expect(resumed.code, resumed.stderr).toBe(0);
     same(full, cut, 'policies.bin');
@@ -84,7 +84,8 @@ describe('checkpoint and resume', () => {
       expect(runCli(['solve', '--game', 'sis', '--bins', '10', '--iterations', String(iterations), '--checkpoint-every', '1', '--threads', '1', '--out', dir, '--quiet']).code).toBe(0);
       sizes.push([statSync(join(dir, 'checkpoint.bin')).size, statSync(join(dir, 'checkpoint.curve')).size]);
     }
-    expect(sizes[1][0], 'checkpoint.bin holds no curve').toBe(sizes[0][0]);
+    // the header names the best iterate (its iteration and exploitability): a few bytes more or less
+    expect(Math.abs(sizes[1][0] - sizes[0][0]), 'checkpoint.bin holds no curve').toBeLessThanOrEqual(64);
     expect(sizes.map((s) => s[1])).toEqual([5 * 64, 50 * 64]);
   });
 

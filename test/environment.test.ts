@@ -59,7 +59,7 @@ describe('environment errors', () => {
 describe('the resource guard', () => {
   it('refuses a game larger than the machine, before allocating anything, stating the estimate and the memory', () => {
     const root = tmp();
-    const line = refused(['solve', '--game', 'cyber', '--bins', '400', '--threads', '1', '--out', join(root, 'c'), '--quiet'], /the run needs about 9[78]\.\d GiB, more than this (machine|container)'s memory \(\d+(\.\d+)? [GT]iB\)/);
+    const line = refused(['solve', '--game', 'cyber', '--bins', '400', '--threads', '1', '--keep', 'last', '--out', join(root, 'c'), '--quiet'], /the run needs about 9[78]\.\d GiB, more than this (machine|container)'s memory \(\d+(\.\d+)? [GT]iB\)/);
     expect(line).toMatch(/--max-memory/);
     refused(['solve', '--game', 'cyber', '--bins', '5000', '--out', join(root, 'c'), '--quiet'], /the run needs about [\d.]+ [TP]iB/);
     refused([...small, '--max-memory', '10K', '--out', join(root, 'c')], /the run needs about [\d.]+ MiB, more than --max-memory \(10\.0 KiB\)/);
@@ -93,7 +93,7 @@ describe('the resource guard', () => {
     expect(runCli([...small, '--out', out]).code).toBe(0);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(run.memory.totalBytes).toBeGreaterThan(0);
-    expect(run.memory.totalBytes).toBe(run.memory.modelBytes * run.memory.modelCopies + run.memory.tableBytes + run.memory.runtimeBytes);
+    expect(run.memory.totalBytes).toBe(run.memory.modelBytes * run.memory.modelCopies + run.memory.tableBytes + run.memory.bestBytes + run.memory.runtimeBytes);
     expect(run.memory.limitBytes).toBeGreaterThan(0);
   });
 });
@@ -147,7 +147,8 @@ describe('the summary', () => {
     const files = /^files: (.+)$/m.exec(res.stdout)![1].split(', ');
     for (const f of ['curve.json', 'policies.bin', 'minorPolicy.npy', 'majorPolicy.npy', 'gridPoints.npy', 'curve.npy', 'run.json']) expect(files).toContain(join(out, f));
     for (const f of [...files, report!]) expect(existsSync(f), f).toBe(true);
-    const written = readdirSync(out).filter((f) => f !== 'report').map((f) => join(out, f)).sort();
+    const lastIterate = readdirSync(join(out, 'last')).map((f) => join(out, 'last', f)); // --keep best's last/
+    const written = [...readdirSync(out).filter((f) => f !== 'report' && f !== 'last').map((f) => join(out, f)), ...lastIterate].sort();
     expect(files.filter((f) => !f.includes('/report/')).sort()).toEqual(written);
   });
 });

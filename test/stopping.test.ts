@@ -70,7 +70,8 @@ describe('--target and --time-limit', () => {
     expect(b.code, b.stderr).toBe(0);
     const r = runCli(['solve', '--resume', cut, '--iterations', '14', '--threads', '1', '--quiet']);
     expect(r.code, r.stderr).toBe(0);
-    for (const file of ['policies.bin', 'curve.json']) {
+    // the best iterate (the result) and the last one (last/) alike
+    for (const file of ['policies.bin', 'curve.json', 'last/policies.bin', 'last/result.json']) {
       expect(readFileSync(join(cut, file)).equals(readFileSync(join(whole, file))), file).toBe(true);
     }
     const runA = JSON.parse(readFileSync(join(whole, 'run.json'), 'utf8'));
@@ -78,6 +79,8 @@ describe('--target and --time-limit', () => {
     expect(runA.stopReason).toBe('target');
     expect(runB.stopReason).toBe('target');
     expect(runB.target).toBe(eps);
+    expect(runB.result).toEqual(runA.result);
+    expect(runB.last).toEqual(runA.last);
     expect(JSON.parse(readFileSync(join(whole, 'curve.json'), 'utf8'))).toHaveLength(stop + 1);
   });
 

@@ -12,7 +12,7 @@ import { flowRange } from '../shared/kernels/flow.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import { haloAt } from '../shared/cluster-partition.ts';
 import { blockChanges } from '../shared/value-change.ts';
-import { ownedRanges, shardOfCell, valueRowWidth, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
+import { ownedRanges, shardOfCell, valueRowWidth, type BestTable, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
 import type { Job, JobResult } from '../shared/cluster-node-core.ts';
 import type { Piscina } from 'piscina';
 import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from '../shared/sweep-protocol.ts';
@@ -44,6 +44,8 @@ export class ShardTables {
   /** With a pool: the tables on SharedArrayBuffers, as the sweep threads attach them. */
   private readonly sweepRun?: SweepRun;
   private seq = 0;
+  /** The best iterate's slots (save / promote), full-size like the tables; only the shard's rows are used. */
+  private keepSlots?: { saved: { minorPolicy: Float64Array; majorPolicy: Float64Array }; best: { minorPolicy: Float64Array; majorPolicy: Float64Array } };
 
   constructor(
     readonly problem: Problem,
@@ -90,6 +92,9 @@ export class ShardTables {
         return { kind: 'other' };
       case 'read':
         return { kind: 'read', data: this.read(job.message.table, job.message.from, job.message.to) };
+      case 'keep':
+        this.keep(job.message.op);
+        return { kind: 'other' };
       case 'flow':
         return { kind: 'flow', needs: await this.flow(job.vi, pause) };
       case 'step':
@@ -111,9 +116,40 @@ export class ShardTables {
     }
   }
 
-  private width(table: PolicyTable): number {
+  private width(table: PolicyTable | BestTable): number {
     const { nX, nU, nU0 } = this.problem.game;
-    return table === 'minorPolicy' || table === 'minorY' ? nX * nU : nU0;
+    return table === 'minorPolicy' || table === 'minorY' || table === 'bestMinorPolicy' ? nX * nU : nU0;
+  }
+
+  /** A table by name: the solver tables, or the best slot's policies. */
+  private table(name: PolicyTable | BestTable): Float64Array {
+    if (name === 'bestMinorPolicy') return this.slots().best.minorPolicy;
+    if (name === 'bestMajorPolicy') return this.slots().best.majorPolicy;
+    return this.tables[name];
+  }
+
+  private slots(): NonNullable<ShardTables['keepSlots']> {
+    const copy = () => ({ minorPolicy: new Float64Array(this.tables.minorPolicy.length), majorPolicy: new Float64Array(this.tables.majorPolicy.length) });
+    this.keepSlots ??= { saved: copy(), best: copy() };
+    return this.keepSlots;
+  }
+
+  /** save: the shard's rows of the policies into the saved slot; promote: swap saved and best. */
+  private keep(op: 'save' | 'promote'): void {
+    const s = this.slots();
+    if (op === 'promote') {
+      [s.saved, s.best] = [s.best, s.saved];
+      return;
+    }
+    const { nX, nU, nU0 } = this.problem.game;
+    const rows = this.problem.rows;
+    for (let t = 0; t < this.slices; t++) {
+      for (const [a, b] of this.runs()) {
+        const [ma, mb] = [(t * rows + a) * nX * nU, (t * rows + b) * nX * nU];
+        s.saved.minorPolicy.set(this.tables.minorPolicy.subarray(ma, mb), ma);
+        s.saved.majorPolicy.set(this.tables.majorPolicy.subarray((t * rows + a) * nU0, (t * rows + b) * nU0), (t * rows + a) * nU0);
+      }
+    }
   }
 
   private init(init: InitialPolicy): void {
@@ -127,8 +163,8 @@ export class ShardTables {
     }
   }
 
-  private load(table: PolicyTable, starts: Float64Array, lengths: Float64Array, data: Float64Array): void {
-    const target = this.tables[table];
+  private load(table: PolicyTable | BestTable, starts: Float64Array, lengths: Float64Array, data: Float64Array): void {
+    const target = this.table(table);
     const w = this.width(table);
     let o = 0;
     for (let i = 0; i < starts.length; i++) {
@@ -143,8 +179,8 @@ export class ShardTables {
     if (o !== data.length) throw new Error(`load: ${data.length} values for ranges of ${o}`);
   }
 
-  private read(table: PolicyTable, from: number, to: number): Float64Array {
-    const source = this.tables[table];
+  private read(table: PolicyTable | BestTable, from: number, to: number): Float64Array {
+    const source = this.table(table);
     const ranges = ownedRanges(from, Math.min(to, source.length), this.width(table), this.problem.cells, this.ca, this.cb);
     let n = 0;
     for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];

@@ -42,6 +42,7 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
     .option('--iterations <K>', 'solver iterations: the cap (default 100)')
     .option('--target <eps>', 'stop at the first iteration with total exploitability <= eps')
     .option('--time-limit <seconds>', 'stop after the iteration that passes this many seconds')
+    .option('--keep <which>', 'best: the result is the iterate with the lowest exploitability, the last one goes to DIR/last/ | last: only the last iterate (default best)')
     .option('--param <name=value>', 'override a game parameter (repeatable)', collect)
     .option('--grid <kind>', 'midpoint (the reference grid) | lattice (default midpoint)')
     .option('--horizon <kind>', 'finite | infinite (discounted, stationary policies) (default finite)')
@@ -71,13 +72,15 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
       const label = `${settings.family.name} ${settings.algorithm}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
       const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
-      const { curve, files, seconds, stopReason } = await runSolve(settings, { logger, progress, resume, executor });
+      const { curve, files, seconds, stopReason, result } = await runSolve(settings, { logger, progress, resume, executor });
       if (!flags.quiet) {
         const last = curve[curve.length - 1];
         const report = files.find((f) => f.endsWith('index.html'));
         process.stdout.write(
           `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s (stopped: ${stopReason}); ` +
             `final exploitability ${last.exploitability.total} (major ${last.exploitability.major}, minor ${last.exploitability.minor})\n` +
+            `result (${settings.keep === 'best' ? 'best' : 'last'} iterate, after ${result.iteration} updates): exploitability ${result.exploitability.total} ` +
+            `(major ${result.exploitability.major}, minor ${result.exploitability.minor})\n` +
             `${report ? `report: ${report}\n` : ''}files: ${files.filter((f) => f !== report).join(', ')}\n`,
         );
       }
@@ -124,6 +127,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     init: flags.init as SolveSettings['init'],
     step: flags.step !== undefined ? Number(flags.step) : undefined,
     schedule: flags.schedule as SolveSettings['schedule'] | undefined,
+    keep: flags.keep as SolveSettings['keep'] | undefined,
   });
   const settings = await loadSolveSettings({
     game: saved.game,
@@ -148,6 +152,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     maxMemory: flags.maxMemory,
     target: flags.target ?? (saved.target === undefined ? undefined : String(saved.target)),
     timeLimit: flags.timeLimit ?? (saved.timeLimit === undefined ? undefined : String(saved.timeLimit)),
+    keep: flags.keep ?? saved.keep ?? 'last',
   });
   if (resume.iteration > settings.iterations) {
     throw new OptionError(`--resume: the checkpoint is at iteration ${resume.iteration}, beyond --iterations ${settings.iterations}`);
