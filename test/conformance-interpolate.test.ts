@@ -29,6 +29,8 @@ import { expectSameBits, sameBits, solveCollected, type Solved } from './helpers
 import { runCli } from './helpers/cli.ts';
 import { readPolicyHeader } from '../coordinator/policy-file.ts';
 import { parseSolveFlags } from '../coordinator/options.ts';
+import { planSweep } from '../coordinator/sweep.ts';
+import { solveJobSpec } from '../coordinator/jobs/spec.ts';
 import { denseStep, denseWeights, emptyValues, type DenseValues } from './helpers/dense-interpolated.ts';
 
 const GAMES: Array<{ game: string; params: Record<string, number>; bins: number }> = [
@@ -278,4 +280,18 @@ describe('--projection on the command line', () => {
     expect(near.code).toBe(2);
     expect(near.stderr).toMatch(/differs in projection/);
   }, 120_000);
+});
+
+describe('--projection in studies', () => {
+  it('is a sweep axis; job keys and hashes tell the projections apart, nearest hashes as before', async () => {
+    const plan = await planSweep({ game: 'sis', bins: '6', iterations: '2', grid: 'lattice', projection: 'nearest,interpolate' });
+    expect(plan.configs).toHaveLength(2);
+    const [near, interp] = plan.configs.map((c) => c.job);
+    expect(near.hash).not.toBe(interp.hash);
+    expect(interp.key).toMatch(/-interpolate-/);
+    expect(near.key).not.toMatch(/interpolate/);
+    // a nearest job hashes as it did before the option existed (finished studies are reused)
+    expect(near.hash).toBe(solveJobSpec({ game: 'sis', bins: '6', iterations: '2', grid: 'lattice' }).hash);
+    await expect(planSweep({ game: 'sis', bins: '6', projection: 'interpolate' })).rejects.toThrow(/--grid lattice/);
+  });
 });
