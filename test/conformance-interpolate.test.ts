@@ -7,7 +7,8 @@
 //      within 1e-12, and each iteration's averaged policy where the greedy action is clear;
 //   3. interpolate differs from nearest on the same lattice (the option reaches the kernels), and the Problem
 //      refuses interpolate on the midpoint grid;
-//   4. the CLI: --projection without --grid lattice is one m3fg: line (exit 2, nothing written); a run records
+//   4. the in-process cluster with 1-3 nodes (pools and an event-loop node): the inline executor's bits;
+//   5. the CLI: --projection without --grid lattice is one m3fg: line (exit 2, nothing written); a run records
 //      its projection (run.json, policies.bin, the directory name, the checkpoint) and a resume must match it.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,10 @@ import { AUTO_METHOD } from '../coordinator/auto.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
 import { expectSameBits, sameBits, solveCollected, type Solved } from './helpers/same-bits.ts';
 import { runCli } from './helpers/cli.ts';
+import { InProcessHub } from '../shared/cluster-transport.ts';
+import { COORDINATOR } from '../shared/cluster-messages.ts';
+import { ShardNode } from '../worker/shard-node.ts';
+import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import { readPolicyHeader } from '../coordinator/policy-file.ts';
 import { parseSolveFlags } from '../coordinator/options.ts';
 import { planSweep } from '../coordinator/sweep.ts';
@@ -54,7 +59,7 @@ const METHODS: Array<[string, SolveOptions]> = [
 
 const problems = new Map<string, Problem>();
 function problemOf(g: (typeof GAMES)[number], projection: 'nearest' | 'interpolate' = 'interpolate'): Problem {
-  const key = `${g.game}/${projection}`;
+  const key = `${g.game}/${g.bins}/${projection}`;
   let p = problems.get(key);
   if (!p) {
     p = new Problem(buildGame(builtinGames[g.game], g.params), g.bins, 'lattice', projection);
@@ -109,6 +114,57 @@ describe('interpolate: local executor conforms to inline (bitwise)', () => {
     });
   }
 });
+
+const CLUSTER_METHODS = new Set(['fp', 'omd', 'alternating', 'infinite fp']);
+for (const n of [1, 2, 3]) {
+  describe(`interpolate: in-process cluster, ${n} node(s), conforms to inline (bitwise)`, () => {
+    let nodes: ShardNode[];
+    let hub: InProcessHub;
+    let coordinator: ReturnType<InProcessHub['join']>;
+    beforeAll(() => {
+      hub = new InProcessHub();
+      coordinator = hub.join(COORDINATOR);
+      // node-0 on a pool of 1 thread, node-1 on 2 threads, node-2 on its own event loop
+      nodes = Array.from({ length: n }, (_, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1 + (i % 2), heartbeatMs: 50, pool: i !== 2 }));
+      for (const node of nodes) node.start();
+    });
+    afterAll(async () => {
+      for (const node of nodes) await node.stop();
+    });
+    for (const g of GAMES) {
+      it(`${g.game} lattice M=${g.bins}: ${[...CLUSTER_METHODS].join(', ')}`, async () => {
+        const ex = new ClusterExecutor({ transport: coordinator, minNodes: n, settleMs: 0, waitForNodesMs: 10_000 });
+        try {
+          for (const [method, options] of METHODS) {
+            if (!CLUSTER_METHODS.has(method)) continue;
+            const want = await reference(g, method, options);
+            expectSameBits(want, await solveCollected(specOf(g), problemOf(g), ex, options), `${g.game} ${method} on ${n} node(s)`);
+          }
+        } finally {
+          await ex.close();
+        }
+      }, 120_000);
+    }
+    // mu0's vertices on two shards (shards are cut at multiples of 4 cells): SIS M = 4 has them at cells 3 and
+    // 4, Cyber M = 3 at 11, 12, 14, 17; each owner sends its own, the coordinator interpolates
+    const split: Array<(typeof GAMES)[number]> = [
+      { game: 'sis', params: { T: 6 }, bins: 4 },
+      { game: 'cyber', params: { T: 4 }, bins: 3 },
+    ];
+    for (const g of split) {
+      it(`${g.game} lattice M=${g.bins} (mu0 between cells): fp`, async () => {
+        const ex = new ClusterExecutor({ transport: coordinator, minNodes: n, settleMs: 0, waitForNodesMs: 10_000 });
+        try {
+          const options: SolveOptions = { algorithm: 'fp', iterations: 3 };
+          const want = await solveCollected(specOf(g), problemOf(g), new InlineExecutor(), options);
+          expectSameBits(want, await solveCollected(specOf(g), problemOf(g), ex, options), `${g.game} M=${g.bins} on ${n} node(s)`);
+        } finally {
+          await ex.close();
+        }
+      }, 60_000);
+    }
+  });
+}
 
 describe('interpolate is its own scheme', () => {
   it('differs from nearest on the same lattice, and both are finite', async () => {
