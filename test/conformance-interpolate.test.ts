@@ -35,6 +35,7 @@ import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import { readPolicyHeader } from '../coordinator/policy-file.ts';
 import { parseSolveFlags } from '../coordinator/options.ts';
 import { planSweep } from '../coordinator/sweep.ts';
+import { solve as librarySolve } from '../index.ts';
 import { solveJobSpec } from '../coordinator/jobs/spec.ts';
 import { denseStep, denseWeights, emptyValues, type DenseValues } from './helpers/dense-interpolated.ts';
 
@@ -349,5 +350,16 @@ describe('--projection in studies', () => {
     // a nearest job hashes as it did before the option existed (finished studies are reused)
     expect(near.hash).toBe(solveJobSpec({ game: 'sis', bins: '6', iterations: '2', grid: 'lattice' }).hash);
     await expect(planSweep({ game: 'sis', bins: '6', projection: 'interpolate' })).rejects.toThrow(/--grid lattice/);
+  });
+});
+
+describe('projection in the library', () => {
+  it("solve({ grid: 'lattice', projection: 'interpolate' }) is the solver's interpolated run; other grids are refused", async () => {
+    const g = GAMES[0];
+    const got = await librarySolve({ game: g.game, params: g.params, bins: g.bins, grid: 'lattice', projection: 'interpolate', iterations: 3 });
+    expect(got.problem.projection).toBe('interpolate');
+    const want = await reference(g, 'fp', { algorithm: 'fp', iterations: 3 });
+    expectSameBits(want, { curve: got.curve, minorPolicy: got.minorPolicy, majorPolicy: got.majorPolicy }, 'library solve');
+    await expect(librarySolve({ game: 'sis', projection: 'interpolate' })).rejects.toThrow(/^solve: projection interpolate: needs grid lattice/);
   });
 });
