@@ -36,6 +36,7 @@ import { readPolicyHeader } from '../coordinator/policy-file.ts';
 import { parseSolveFlags } from '../coordinator/options.ts';
 import { planSweep } from '../coordinator/sweep.ts';
 import { solve as librarySolve } from '../index.ts';
+import { estimateMemory } from '../coordinator/memory.ts';
 import { solveJobSpec } from '../coordinator/jobs/spec.ts';
 import { denseStep, denseWeights, emptyValues, type DenseValues } from './helpers/dense-interpolated.ts';
 
@@ -361,5 +362,23 @@ describe('projection in the library', () => {
     const want = await reference(g, 'fp', { algorithm: 'fp', iterations: 3 });
     expectSameBits(want, { curve: got.curve, minorPolicy: got.minorPolicy, majorPolicy: got.majorPolicy }, 'library solve');
     await expect(librarySolve({ game: 'sis', projection: 'interpolate' })).rejects.toThrow(/^solve: projection interpolate: needs grid lattice/);
+  });
+});
+
+describe('the memory estimate of an interpolated run', () => {
+  it('is the bytes of the tables the executors allocate (nextVertex and nextWeight in place of nextCell)', () => {
+    for (const [name, bins, omd, slices] of [['sis', 30, false, undefined], ['cyber', 6, true, undefined], ['buffet', 5, false, 1]] as const) {
+      const game = buildGame(builtinGames[name], {});
+      const options = { omd, slices: slices ?? game.T };
+      const bytesOf = (projection: 'nearest' | 'interpolate') => {
+        const tables = allocateTables(new Problem(game, bins, 'lattice', projection), undefined, options);
+        return Object.values(tables).reduce((n, a: Float64Array | Int32Array) => n + a.byteLength, 0);
+      };
+      const estimate = (projection: 'nearest' | 'interpolate') => estimateMemory(game, bins, 'lattice', { threads: 1, ...options, projection }).tableBytes;
+      expect(estimate('interpolate'), name).toBe(bytesOf('interpolate'));
+      expect(estimate('nearest'), name).toBe(bytesOf('nearest'));
+      const pairs = options.slices * new Problem(game, bins, 'lattice').rows * game.nU0;
+      expect(estimate('interpolate') - estimate('nearest'), name).toBe(pairs * (12 * game.nX - 4));
+    }
   });
 });
