@@ -37,6 +37,7 @@ import { parseSolveFlags } from '../coordinator/options.ts';
 import { planSweep } from '../coordinator/sweep.ts';
 import { solve as librarySolve } from '../index.ts';
 import { estimateMemory } from '../coordinator/memory.ts';
+import { startCluster, type LocalCluster } from './helpers/cluster.ts';
 import { solveJobSpec } from '../coordinator/jobs/spec.ts';
 import { denseStep, denseWeights, emptyValues, type DenseValues } from './helpers/dense-interpolated.ts';
 
@@ -381,4 +382,29 @@ describe('the memory estimate of an interpolated run', () => {
       expect(estimate('interpolate') - estimate('nearest'), name).toBe(pairs * (12 * game.nX - 4));
     }
   });
+});
+
+describe('m3fg solve --projection interpolate --nats (nats-server, 2 worker processes)', () => {
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await startCluster(2);
+  }, 120_000);
+  afterAll(() => cluster?.stop());
+
+  it('writes the same policies.bin and curve as an inline run (SIS M = 4: mu0 between two shards)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'm3fg-interp-cl-'));
+    for (const bins of ['4', '12']) {
+      const args = ['solve', '--game', 'sis', '--grid', 'lattice', '--projection', 'interpolate', '--bins', bins, '--iterations', '4', '--param', 'T=8', '--quiet'];
+      const env = { M3FG_NATS_USER: 'coordinator', M3FG_NATS_PASS: cluster.credentials.M3FG_COORDINATOR_PASS };
+      const a = runCli([...args, '--nats', cluster.url, '--out', join(out, `cluster${bins}`)], env);
+      expect(a.code, a.stderr).toBe(0);
+      const b = runCli([...args, '--threads', '1', '--out', join(out, `inline${bins}`)]);
+      expect(b.code, b.stderr).toBe(0);
+      expect(readFileSync(join(out, `cluster${bins}`, 'policies.bin')).equals(readFileSync(join(out, `inline${bins}`, 'policies.bin')))).toBe(true);
+      expect(readFileSync(join(out, `cluster${bins}`, 'curve.json'), 'utf8')).toBe(readFileSync(join(out, `inline${bins}`, 'curve.json'), 'utf8'));
+      const run = JSON.parse(readFileSync(join(out, `cluster${bins}`, 'run.json'), 'utf8'));
+      expect(run.executor).toBe('cluster');
+      expect(run.projection).toBe('interpolate');
+    }
+  }, 240_000);
 });
