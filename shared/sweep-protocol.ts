@@ -14,6 +14,7 @@
 
 export { problemFingerprint } from './problem-fingerprint.ts';
 import { problemFingerprint } from './problem-fingerprint.ts';
+import type { Projection } from './policy-cell.ts';
 import { createTrace, markOpened } from './team-trace.ts';
 import type { GridKind } from './grid.ts';
 import type { Problem } from './problem.ts';
@@ -35,6 +36,8 @@ export interface SweepRun {
   readonly spec: SweepSpec;
   /** The coordinator's problem.grid.kind. */
   readonly gridKind: GridKind;
+  /** The coordinator's problem.projection (absent: nearest). */
+  readonly projection?: Projection;
   /** problemFingerprint() of the coordinator's Problem; a thread that rebuilds a different one refuses. */
   readonly fingerprint: string;
   readonly tableOptions: TableOptions;
@@ -53,7 +56,7 @@ export type UpdatedTable = (typeof UPDATED_TABLES)[number];
 /** Entries per (t, row) of each UPDATED_TABLES table that is allocated (OMD's accumulators may be empty). */
 export function updatedSliceWidths(problem: Problem, options: TableOptions): Array<[UpdatedTable, number]> {
   const layout = tableLayout(problem, options);
-  const perT = layout.nextCell.length / problem.game.nU0; // policy slices x rows
+  const perT = layout.majorPolicy.length / problem.game.nU0; // policy slices x rows
   const out: Array<[UpdatedTable, number]> = [];
   for (const name of UPDATED_TABLES) if (layout[name].length > 0) out.push([name, layout[name].length / perT]);
   return out;
@@ -327,6 +330,7 @@ export function createSharedRun(spec: SweepSpec, problem: Problem, tableOptions:
     id: globalThis.crypto.randomUUID(),
     spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins },
     gridKind: problem.grid.kind,
+    projection: problem.projection,
     fingerprint: problemFingerprint(problem),
     tableOptions: { ...tableOptions },
     tables: buffers,
