@@ -198,6 +198,10 @@ export function checkCompatible(saved: CheckpointIdentity, asked: Partial<RunIde
       throw new CheckpointError(`--resume: the checkpoint has ${key} = ${String(saved[key])}, the run asks for ${String(asked[key])}`);
     }
   }
+  const projection = saved.projection ?? 'nearest'; // checkpoints written before the option are nearest
+  if (asked.projection !== undefined && asked.projection !== projection) {
+    throw new CheckpointError(`--resume: the checkpoint has projection = ${projection}, the run asks for ${asked.projection}`);
+  }
 }
 
 export class CheckpointError extends OptionError {

@@ -10,12 +10,15 @@ import type { InitialPolicy, TableOptions } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
 import type { StartValues } from '../shared/kernels/exploitability.ts';
 import type { PolicySources } from '../shared/table-source.ts';
+import type { Projection } from '../shared/policy-cell.ts';
 
 /** What a remote side needs to rebuild the same Problem: the game, its parameter overrides, the bins. */
 export interface ProblemSpec {
   readonly game: string;
   readonly params: Readonly<Record<string, number>>;
   readonly bins: number;
+  /** The problem's projection (absent: nearest); must agree with Problem.projection. */
+  readonly projection?: Projection;
 }
 
 /** Settings of the infinite horizon's value iteration (./value-iteration.ts). */

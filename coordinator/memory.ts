@@ -7,6 +7,7 @@
 
 import { totalmem } from 'node:os';
 import { latticeCells } from '../shared/lattice-grid.ts';
+import type { Projection } from '../shared/policy-cell.ts';
 import type { GridKind } from '../shared/grid.ts';
 import type { GameDefinition } from '../shared/model.ts';
 import type { Problem } from '../shared/problem.ts';
@@ -40,14 +41,20 @@ export function gridCells(kind: GridKind, nX: number, bins: number): number {
   return d === 1 ? Math.min(bins, N + 1) : Math.round(c);
 }
 
-export function estimateMemory(game: GameDefinition, bins: number, grid: GridKind, opts: { threads: number; omd: boolean; slices: number }): MemoryEstimate {
+export function estimateMemory(
+  game: GameDefinition,
+  bins: number,
+  grid: GridKind,
+  opts: { threads: number; omd: boolean; slices: number; projection?: Projection },
+): MemoryEstimate {
   const { nX, nU, nX0, nU0 } = game;
   const cells = gridCells(grid, nX, bins);
   const rows = nX0 * cells;
   const pairs = rows * nU0;
   // minorP, minorR, majorR (f64); majorCount (i32); majorTo (i32) and majorP (f64) at most nX0 wide; points
   const modelBytes = pairs * nX * nU * nX * 8 + pairs * nX * nU * 8 + pairs * 8 + pairs * 4 + pairs * nX0 * 12 + cells * nX * 8;
-  const layout = tableLayout({ game, rows } as unknown as Problem, { omd: opts.omd, slices: opts.slices });
+  // the interpolated next tables (nextVertex, nextWeight) are 3 nX times nearest's nextCell
+  const layout = tableLayout({ game, rows, projection: opts.projection ?? 'nearest' } as unknown as Problem, { omd: opts.omd, slices: opts.slices });
   let tableBytes = 0;
   for (const { length, type } of Object.values(layout)) tableBytes += length * (type === 'f64' ? 8 : 4);
   const threads = opts.threads > 1 ? opts.threads : 0;

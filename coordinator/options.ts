@@ -8,6 +8,7 @@ import { OptionError } from '../shared/errors.ts';
 import { builtinGames } from '../shared/games/index.ts';
 import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
 import type { GridKind } from '../shared/grid.ts';
+import type { Projection } from '../shared/policy-cell.ts';
 import type { GameFamily } from '../shared/model.ts';
 import type { InitialPolicy } from '../shared/tables.ts';
 import type { Algorithm, OmdSchedule } from './solver.ts';
@@ -22,6 +23,8 @@ export interface RunIdentity {
   bins: number;
   params: Record<string, number>;
   grid: GridKind;
+  /** How the next mean field meets the grid (absent in checkpoints written before it existed: nearest). */
+  projection?: Projection;
   horizon: 'finite' | 'infinite';
   discount: number;
   tolerance: number;
@@ -49,6 +52,7 @@ export interface SolveSettings extends RunIdentity {
   force: boolean;
   step: number;
   schedule: OmdSchedule;
+  projection: Projection;
   /** Set when the run was asked for with --algorithm auto (algorithm etc. hold what auto chose). */
   auto?: boolean;
   /** Stop at the first iteration with total exploitability <= target. */
@@ -68,6 +72,7 @@ export interface RawSolveFlags {
   out?: string;
   threads?: string;
   grid?: string;
+  projection?: string;
   horizon?: string;
   discount?: string;
   tolerance?: string;
@@ -88,6 +93,7 @@ export interface RawSolveFlags {
 export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating', 'damped'];
 const SCHEDULES: readonly OmdSchedule[] = ['constant', 'sqrt', 'anneal'];
 const GRIDS: readonly GridKind[] = ['midpoint', 'lattice'];
+export const PROJECTIONS: readonly Projection[] = ['nearest', 'interpolate'];
 const INITS: readonly InitialPolicy[] = ['first', 'last', 'uniform'];
 
 /** Resolves the game (a built-in name or a module path) and parses every flag. */
@@ -110,6 +116,8 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   const iterations = positiveInt('--iterations', flags.iterations ?? '100');
   const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
   const grid = oneOf('--grid', flags.grid ?? 'midpoint', GRIDS);
+  const projection = oneOf('--projection', flags.projection ?? 'nearest', PROJECTIONS);
+  if (projection === 'interpolate' && grid !== 'lattice') throw new OptionError('--projection interpolate: needs --grid lattice (it interpolates between lattice points)');
   const horizon = oneOf('--horizon', flags.horizon ?? 'finite', ['finite', 'infinite'] as const);
   const discount = numberIn('--discount', flags.discount ?? '0.99', 0, 1, false);
   const tolerance = numberIn('--tolerance', flags.tolerance ?? '1e-5', 0, Infinity, false);
@@ -140,10 +148,10 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   const maxMemory = flags.maxMemory === undefined ? undefined : parseBytes('--max-memory', flags.maxMemory);
   const label = isGamePath(game) ? family.name : game;
   const softmax = Boolean(flags.softmax);
-  const out = flags.out ?? defaultOut({ label, algorithm, auto: Boolean(auto), bins, grid, horizon, discount, softmax, temperature, inner, init, step, schedule });
+  const out = flags.out ?? defaultOut({ label, algorithm, auto: Boolean(auto), bins, grid, projection, horizon, discount, softmax, temperature, inner, init, step, schedule });
   return {
     ...(auto ? { auto } : {}),
-    game, family, algorithm, bins, iterations, params, out, threads, grid, horizon, discount, tolerance,
+    game, family, algorithm, bins, iterations, params, out, threads, grid, projection, horizon, discount, tolerance,
     softmax, temperature, inner, init, checkpointEvery, maxMemory, force: Boolean(flags.force), target, timeLimit, step, schedule, taskTimeout,
   };
 }
@@ -151,10 +159,10 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
 /**
  * results/<game>-<algorithm>-m<M>, plus every variant setting that is not the default, so that runs of
  * different variants never share a directory: -softmax, -t<temperature> (when a temperature is used),
- * -infinite[-g<discount>], -init-<policy>, -lattice, -inner<k>, -step<α> (damped), -sqrt / -anneal (OMD schedules);
+ * -infinite[-g<discount>], -init-<policy>, -lattice, -interpolate, -inner<k>, -step<α> (damped), -sqrt / -anneal (OMD schedules);
  * auto runs are results/<game>-auto-m<M>.
  */
-export function defaultOut(s: { label: string; algorithm: Algorithm; auto?: boolean; bins: number; grid: GridKind; horizon: 'finite' | 'infinite'; discount: number; softmax: boolean; temperature: number; inner: number; init?: InitialPolicy; step?: number; schedule?: OmdSchedule }): string {
+export function defaultOut(s: { label: string; algorithm: Algorithm; auto?: boolean; bins: number; grid: GridKind; projection?: Projection; horizon: 'finite' | 'infinite'; discount: number; softmax: boolean; temperature: number; inner: number; init?: InitialPolicy; step?: number; schedule?: OmdSchedule }): string {
   const parts = [`${s.label}-${s.auto ? 'auto' : s.algorithm}-m${s.bins}`];
   if (!s.auto) {
     // auto fixes its own method settings: only the settings the user chose name the directory
@@ -166,6 +174,7 @@ export function defaultOut(s: { label: string; algorithm: Algorithm; auto?: bool
   if (s.horizon === 'infinite') parts.push(s.discount === 0.99 ? 'infinite' : `infinite-g${s.discount}`);
   if (s.init !== undefined) parts.push(`init-${s.init}`);
   if (s.grid !== 'midpoint') parts.push(s.grid);
+  if (s.projection !== undefined && s.projection !== 'nearest') parts.push(s.projection);
   if (s.algorithm === 'alternating' && s.inner !== 1) parts.push(`inner${s.inner}`);
   return `results/${parts.join('-')}`;
 }

@@ -107,7 +107,9 @@ function removeEmpty(created: string[]): void {
   }
 }
 
-const IDENTITY_KEYS = ['game', 'algorithm', 'bins', 'params', 'grid', 'horizon', 'discount', 'tolerance', 'softmax', 'temperature', 'inner', 'init', 'iterations'] as const;
+const IDENTITY_KEYS = ['game', 'algorithm', 'bins', 'params', 'grid', 'projection', 'horizon', 'discount', 'tolerance', 'softmax', 'temperature', 'inner', 'init', 'iterations'] as const;
+/** Identity keys added later: a run.json without one had this value. */
+const IDENTITY_DEFAULTS: Partial<Record<(typeof IDENTITY_KEYS)[number], unknown>> = { projection: 'nearest' };
 
 /** A description of the run in DIR when its configuration differs from `identity`, else undefined. */
 function otherRun(dir: string, identity: Record<string, unknown>): string | undefined {
@@ -130,7 +132,8 @@ function otherRun(dir: string, identity: Record<string, unknown>): string | unde
     }
   }
   if (!saved) return 'a run without its settings';
-  const differs = IDENTITY_KEYS.filter((k) => JSON.stringify(saved![k] ?? null) !== JSON.stringify(identity[k] ?? null));
+  const value = (run: Record<string, unknown>, k: (typeof IDENTITY_KEYS)[number]) => JSON.stringify(run[k] ?? IDENTITY_DEFAULTS[k] ?? null);
+  const differs = IDENTITY_KEYS.filter((k) => value(saved!, k) !== value(identity, k));
   if (differs.length === 0) return undefined;
   return `${String(saved.game)} ${String(saved.algorithm)} M = ${String(saved.bins)}; differs in ${differs.join(', ')}`;
 }

@@ -73,6 +73,8 @@ export interface PolicyHeader {
   params: Record<string, number>;
   bins: number;
   grid?: string;
+  /** 'interpolate' when the run used it (absent: the nearest projection). */
+  projection?: string;
   sizes: PolicySizes;
   initialCell: number;
   tables: TableEntry[];
@@ -251,6 +253,8 @@ function checkHeader(h: PolicyHeader, dataStart: number, size: number, fail: (wh
   if (typeof h.params !== 'object' || h.params === null || Object.values(h.params).some((v) => typeof v !== 'number' || !Number.isFinite(v))) fail('header: params are not finite numbers');
   if (!isPositiveInt(h.bins)) fail(`header: bins ${String(h.bins)} is not a positive integer`);
   if (h.grid !== undefined && h.grid !== 'midpoint' && h.grid !== 'lattice') fail(`header: unknown grid ${String(h.grid)}`);
+  if (h.projection !== undefined && h.projection !== 'nearest' && h.projection !== 'interpolate') fail(`header: unknown projection ${String(h.projection)}`);
+  if (h.projection === 'interpolate' && h.grid !== 'lattice') fail('header: projection interpolate without the lattice grid');
   const s = h.sizes;
   if (typeof s !== 'object' || s === null) fail('header: sizes missing');
   for (const k of ['T', 'nX', 'nU', 'nX0', 'nU0', 'cells'] as const) {

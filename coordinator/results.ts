@@ -53,6 +53,7 @@ export function policyHeader(problem: Problem, policies: PolicySources, spec: Po
     params: spec.params,
     bins: spec.bins,
     ...(spec.grid ? { grid: spec.grid } : {}),
+    ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}),
     sizes: { T, nX, nU, nX0, nU0, cells: problem.cells },
     initialCell: problem.initialCell,
     ...(checkpoint ? { checkpoint } : {}),

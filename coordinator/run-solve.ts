@@ -48,14 +48,14 @@ export async function runSolve(
   const game = buildGame(settings.family, settings.params);
   const identity = {
     game: settings.game, algorithm: settings.algorithm, bins: settings.bins, params: { ...game.params }, grid: settings.grid,
-    horizon: settings.horizon, discount: settings.discount, tolerance: settings.tolerance, softmax: settings.softmax,
+    projection: settings.projection, horizon: settings.horizon, discount: settings.discount, tolerance: settings.tolerance, softmax: settings.softmax,
     temperature: settings.temperature, inner: settings.inner, init: settings.init, step: settings.step, schedule: settings.schedule,
   };
   const omd = settings.algorithm === 'omd';
   const slices = settings.horizon === 'infinite' ? 1 : game.T;
   // threads that build their own copy of the model: the local executor's (a cluster's live on other machines)
   const modelThreads = deps.executor ? (deps.executor instanceof LocalExecutor ? deps.executor.threads : 1) : settings.threads;
-  const memory = estimateMemory(game, settings.bins, settings.grid, { threads: modelThreads, omd, slices });
+  const memory = estimateMemory(game, settings.bins, settings.grid, { threads: modelThreads, omd, slices, projection: settings.projection });
   // a cluster's tables live on its nodes (each node checks its own shard): only in-process tables are checked here
   if (!(deps.executor instanceof ClusterExecutor)) checkMemory(memory, settings.maxMemory);
   const out = prepareOutDir(settings.out, { identity: { ...identity, iterations: settings.iterations }, force: settings.force, resume: Boolean(deps.resume) });
@@ -66,8 +66,8 @@ export async function runSolve(
   const files: string[] = [];
   try {
     const built = Date.now();
-    const problem = new Problem(game, settings.bins, settings.grid);
-    const spec = { game: settings.game, params: settings.params, bins: settings.bins };
+    const problem = new Problem(game, settings.bins, settings.grid, settings.projection);
+    const spec = { game: settings.game, params: settings.params, bins: settings.bins, projection: settings.projection };
     log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built, memoryBytes: memory.totalBytes }, 'problem built');
     out.replaceOtherRun();
 

@@ -99,6 +99,9 @@ export async function solve(
   options: SolveOptions,
 ): Promise<SolveResult> {
   const infinite = options.horizon === 'infinite';
+  if ((spec.projection ?? 'nearest') !== problem.projection) {
+    throw new RangeError(`solve: the spec asks for projection ${spec.projection ?? 'nearest'}, the problem was built with ${problem.projection}`);
+  }
   await executor.open(spec, problem, { omd: options.algorithm === 'omd', slices: infinite ? 1 : problem.game.T });
   const resume = options.resume;
   if (resume) await executor.loadPolicies(resume.policies);

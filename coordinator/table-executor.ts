@@ -7,7 +7,8 @@ import type { Problem } from '../shared/problem.ts';
 import { initPolicies, type InitialPolicy, type SolverTables, type TableOptions } from '../shared/tables.ts';
 import type { StepOptions } from '../shared/kernels/backward.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
-import { startValues, type StartValues } from '../shared/kernels/exploitability.ts';
+import type { StartValues } from '../shared/kernels/exploitability.ts';
+import { schemeKernels } from '../shared/kernels/scheme.ts';
 import { arraySource, type PolicySources, type TableSource } from '../shared/table-source.ts';
 import { blockChanges, sumBlocks } from '../shared/value-change.ts';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
@@ -73,7 +74,7 @@ export abstract class TableExecutor implements Executor {
 
   async startValues(): Promise<StartValues> {
     const { problem, tables } = this.held();
-    return startValues(problem, tables);
+    return schemeKernels(problem).startValues(tables);
   }
 
   policies(): PolicySources {

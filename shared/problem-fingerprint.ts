@@ -16,6 +16,7 @@ export function problemFingerprint(problem: Problem): string {
     b = Math.imul((b << 5) | (b >>> 27), 0x9e3779b1) ^ v;
   };
   for (const v of [nX, nU, nX0, nU0, T, problem.cells, problem.rows, problem.majorWidth, problem.initialCell]) word(v);
+  if (problem.projection === 'interpolate') word(0x1e7e); // the tables' layout and kernels differ; nearest hashes as before
   const arrays: ArrayBufferView[] = [
     problem.grid.points,
     problem.minorP,

@@ -13,6 +13,7 @@ import { describeState, distributionProblem, type GameDefinition } from './model
 import { MidpointGrid, type GridKind, type MeanFieldGrid } from './grid.ts';
 import { LatticeGrid } from './lattice-grid.ts';
 import { callKernel, rowError } from './validate.ts';
+import type { Projection } from './policy-cell.ts';
 
 export class Problem {
   readonly game: GameDefinition;
@@ -26,12 +27,23 @@ export class Problem {
   readonly majorCount: Int32Array;
   readonly majorTo: Int32Array;
   readonly majorP: Float64Array;
-  /** proj(mu0): the cell the start values are read at. */
+  /** proj(mu0): the cell the start values are read at (nearest; interpolate reads the vertices of mu0). */
   readonly initialCell: number;
+  /**
+   * How the next mean field meets the grid: the nearest cell (the paper's), or the vertices of the lattice
+   * simplex around it with barycentric weights (docs/discretisation.md; lattice grid only). The tables above
+   * do not depend on it; the executors' next-cell tables and kernels do.
+   */
+  readonly projection: Projection;
 
-  constructor(game: GameDefinition, bins: number, gridKind: GridKind = 'midpoint') {
+  constructor(game: GameDefinition, bins: number, gridKind: GridKind = 'midpoint', projection: Projection = 'nearest') {
     this.game = game;
     const { nX, nU, nX0, nU0 } = game;
+    if (projection !== 'nearest' && projection !== 'interpolate') throw new RangeError(`projection: unknown projection '${String(projection)}'`);
+    if (projection === 'interpolate' && gridKind !== 'lattice') {
+      throw new RangeError(`projection: 'interpolate' needs the lattice grid, got the ${gridKind} grid`);
+    }
+    this.projection = projection;
     const grid = makeGrid(gridKind, nX, bins);
     this.grid = grid;
     const C = grid.cells;

@@ -1,7 +1,9 @@
 // The solver's mutable tables, laid out for sharding by rows (r = x0 * cells + c):
 //   minorPolicy[((t * rows + r) * nX + x) * nU + u] = pi[t][x][x0][c](u)
 //   majorPolicy[(t * rows + r) * nU0 + u0]          = pi0[t][x0][c](u0)
-//   nextCell[(t * rows + r) * nU0 + u0]             = next(t, x0, u0, c)
+//   nextCell[(t * rows + r) * nU0 + u0]             = next(t, x0, u0, c)          (projection 'nearest'; else empty)
+//   nextVertex/nextWeight[((t * rows + r) * nU0 + u0) * nX + j] = (c_j, w_j) of next(t, x0, u0, c)
+//                                                     (projection 'interpolate', kernels/flow-interpolated.ts; else empty)
 //   value slices for two consecutive times, slot s = t mod 2:
 //     minorBR/minorEval[(s * rows + r) * nX + x], majorBR/majorEval[s * rows + r]
 //   greedy actions of the step in progress: minorGreedy[r * nX + x], majorGreedy[r]
@@ -18,6 +20,8 @@ export interface SolverTables {
   readonly minorPolicy: Float64Array;
   readonly majorPolicy: Float64Array;
   readonly nextCell: Int32Array;
+  readonly nextVertex: Int32Array;
+  readonly nextWeight: Float64Array;
   readonly minorBR: Float64Array;
   readonly minorEval: Float64Array;
   readonly majorBR: Float64Array;
@@ -46,10 +50,13 @@ export function tableLayout(problem: Problem, options: TableOptions = {}): Recor
   const { nX, nU, nU0 } = problem.game;
   const T = options.slices ?? problem.game.T;
   const rows = problem.rows;
+  const interpolate = problem.projection === 'interpolate';
   return {
     minorPolicy: { length: T * rows * nX * nU, type: 'f64' },
     majorPolicy: { length: T * rows * nU0, type: 'f64' },
-    nextCell: { length: T * rows * nU0, type: 'i32' },
+    nextCell: { length: interpolate ? 0 : T * rows * nU0, type: 'i32' },
+    nextVertex: { length: interpolate ? T * rows * nU0 * nX : 0, type: 'i32' },
+    nextWeight: { length: interpolate ? T * rows * nU0 * nX : 0, type: 'f64' },
     minorBR: { length: 2 * rows * nX, type: 'f64' },
     minorEval: { length: 2 * rows * nX, type: 'f64' },
     majorBR: { length: 2 * rows, type: 'f64' },

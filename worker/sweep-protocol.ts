@@ -53,7 +53,7 @@ export type UpdatedTable = (typeof UPDATED_TABLES)[number];
 /** Entries per (t, row) of each UPDATED_TABLES table that is allocated (OMD's accumulators may be empty). */
 export function updatedSliceWidths(problem: Problem, options: TableOptions): Array<[UpdatedTable, number]> {
   const layout = tableLayout(problem, options);
-  const perT = layout.nextCell.length / problem.game.nU0; // policy slices x rows
+  const perT = layout.majorPolicy.length / problem.game.nU0; // policy slices x rows
   const out: Array<[UpdatedTable, number]> = [];
   for (const name of UPDATED_TABLES) if (layout[name].length > 0) out.push([name, layout[name].length / perT]);
   return out;

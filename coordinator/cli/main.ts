@@ -43,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--time-limit <seconds>', 'stop after the iteration that passes this many seconds')
     .option('--param <name=value>', 'override a game parameter (repeatable)', collect)
     .option('--grid <kind>', 'midpoint (the reference grid) | lattice (default midpoint)')
+    .option('--projection <kind>', 'nearest (the paper\'s: the nearest grid point) | interpolate (barycentric, needs --grid lattice) (default nearest)')
     .option('--horizon <kind>', 'finite | infinite (discounted, stationary policies) (default finite)')
     .option('--discount <gamma>', 'discount factor of the infinite horizon (default 0.99)')
     .option('--tolerance <eps>', 'value-iteration stop: sum |V_new - V| (default 1e-5)')
@@ -67,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       const { settings, resume } = flags.resume ? await resumeSettings(flags, flags.resume) : { settings: await loadSolveSettings(flags), resume: undefined };
       const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? (tty || flags.quiet ? 'warn' : 'info'));
-      const label = `${settings.family.name} ${settings.algorithm}`;
+      const label = `${settings.family.name} ${settings.algorithm}${settings.projection === 'interpolate' ? ' (interpolate)' : ''}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
       const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
       const { curve, files, seconds, stopReason } = await runSolve(settings, { logger, progress, resume, executor });
@@ -114,6 +115,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     bins: flags.bins !== undefined ? Number(flags.bins) : undefined,
     params: asked?.params,
     grid: flags.grid as SolveSettings['grid'] | undefined,
+    projection: flags.projection as SolveSettings['projection'] | undefined,
     horizon: flags.horizon as SolveSettings['horizon'] | undefined,
     discount: flags.discount !== undefined ? Number(flags.discount) : undefined,
     tolerance: flags.tolerance !== undefined ? Number(flags.tolerance) : undefined,
@@ -131,6 +133,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     iterations: flags.iterations ?? String(saved.iterations),
     param: Object.entries(saved.params).map(([k, v]) => `${k}=${v}`),
     grid: saved.grid,
+    projection: saved.projection ?? 'nearest',
     horizon: saved.horizon,
     ...(saved.horizon === 'infinite' ? { discount: String(saved.discount) } : {}),
     tolerance: String(saved.tolerance),
