@@ -266,8 +266,8 @@ export function loadSolved(dir: string): SolvedPolicies {
 
 /** Discretised start values of the saved policies, in the run's own scheme: { major, minor }. */
 export function mfPrediction(solved: SolvedPolicies): { major: number; minor: number } {
-  const problem = new Problem(solved.game, solved.spec.bins, solved.spec.grid ?? 'midpoint');
-  const v = policyStartValues(problem, solved.policies.minorPolicy, solved.policies.majorPolicy, solved.spec.projection ?? 'nearest');
+  const problem = new Problem(solved.game, solved.spec.bins, solved.spec.grid ?? 'midpoint', solved.spec.projection ?? 'nearest');
+  const v = policyStartValues(problem, solved.policies.minorPolicy, solved.policies.majorPolicy);
   return { major: v.majorPolicy, minor: v.minorPolicy };
 }
 

@@ -13,6 +13,10 @@ import { builtinGames } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
 import { policyStartValues } from '../shared/policy-value.ts';
 import { buildGame } from '../shared/validate.ts';
+import { InlineExecutor } from '../coordinator/inline-executor.ts';
+import { solve } from '../coordinator/solver.ts';
+import { collectSource } from '../shared/table-source.ts';
+import { runCli } from './helpers/cli.ts';
 import { InlineEpisodeRunner, PiscinaEpisodeRunner, type EpisodeJob } from '../coordinator/nplayer.ts';
 import { exactReturns, nearestLaw, randomPolicies, tinyGame, type CellLaw } from './helpers/nplayer-exact.ts';
 import { sameBits } from './helpers/same-bits.ts';
@@ -185,15 +189,47 @@ describe('interpolated mean-field prediction', () => {
     const game = tinyGame(3);
     for (const M of [3, 5]) {
       const grid = new LatticeGrid(2, M);
-      const problem = new Problem(game, M, 'lattice');
       const pol = randomPolicies(game, grid.cells, 40 + M);
-      const v = policyStartValues(problem, pol.minorPolicy, pol.majorPolicy, 'interpolate');
+      const v = policyStartValues(new Problem(game, M, 'lattice', 'interpolate'), pol.minorPolicy, pol.majorPolicy);
       const f = forwardValues(game, grid, pol);
       expect(v.majorPolicy).toBeCloseTo(f.major, 12);
       expect(v.minorPolicy).toBeCloseTo(f.minor, 12);
       // and the nearest evaluation is a different number (the forward pass is not trivially nearest's)
-      const near = policyStartValues(problem, pol.minorPolicy, pol.majorPolicy, 'nearest');
+      const near = policyStartValues(new Problem(game, M, 'lattice'), pol.minorPolicy, pol.majorPolicy);
       expect(Math.abs(near.majorPolicy - f.major) + Math.abs(near.minorPolicy - f.minor)).toBeGreaterThan(1e-6);
     }
   });
+});
+
+describe('interpolated runs end to end', () => {
+  it('the prediction of 5 FP iterations\' policies is the 6th iteration\'s curve value, to the bit (SIS, lattice M = 10)', async () => {
+    const game = buildGame(builtinGames.sis);
+    const run = async (iterations: number) => {
+      const problem = new Problem(game, 10, 'lattice', 'interpolate');
+      const r = await solve({ game: 'sis', params: {}, bins: 10, projection: 'interpolate' }, problem, new InlineExecutor(), { algorithm: 'fp', iterations });
+      return { problem, curve: r.curve, minor: await collectSource(r.policies.minorPolicy), major: await collectSource(r.policies.majorPolicy) };
+    };
+    const five = await run(5);
+    const six = await run(6);
+    const v = policyStartValues(five.problem, five.minor, five.major);
+    expect(v.majorPolicy).toBe(six.curve[5].value.majorPolicy);
+    expect(v.minorPolicy).toBe(six.curve[5].value.minorPolicy);
+  }, 60_000);
+
+  it('m3fg nplayer on an interpolated solve: the table names the scheme, the JSON records it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'm3fg-nplayer-interp-'));
+    const results = join(dir, 'run');
+    const solved = runCli(['solve', '--game', 'sis', '--bins', '8', '--grid', 'lattice', '--projection', 'interpolate', '--iterations', '4', '--threads', '1', '--out', results, '--quiet']);
+    expect(solved.code, solved.stderr).toBe(0);
+    const res = runCli(['nplayer', '--from', results, '--players', '20,200', '--episodes', '50', '--threads', '1']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/sis M=8 interpolated/);
+    const json = JSON.parse(readFileSync(join(results, 'nplayer.json'), 'utf8'));
+    expect(json.projection).toBe('interpolate');
+    const game = buildGame(builtinGames.sis);
+    const { tables } = await import('../coordinator/results.ts').then((m) => m.readPolicies(join(results, 'policies.bin')));
+    const v = policyStartValues(new Problem(game, 8, 'lattice', 'interpolate'), tables.minorPolicy, tables.majorPolicy);
+    expect(json.mfPrediction).toEqual({ major: v.majorPolicy, minor: v.minorPolicy });
+    expect(json.rows.map((r: { players: number }) => r.players)).toEqual([20, 200]);
+  }, 120_000);
 });
