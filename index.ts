@@ -10,6 +10,7 @@ import { builtinGames } from './shared/games/index.ts';
 import { Problem } from './shared/problem.ts';
 import type { GameFamily } from './shared/model.ts';
 import type { GridKind } from './shared/grid.ts';
+import type { Projection } from './shared/policy-cell.ts';
 import type { InitialPolicy } from './shared/tables.ts';
 import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
@@ -27,6 +28,8 @@ export interface SolveRequest {
   algorithm?: Algorithm | 'auto';
   iterations?: number;
   grid?: GridKind;
+  /** 'interpolate': barycentric interpolation between lattice points (needs grid 'lattice'); default 'nearest'. */
+  projection?: Projection;
   horizon?: 'finite' | 'infinite';
   discount?: number;
   tolerance?: number;
@@ -62,7 +65,7 @@ export interface SolveResponse {
 }
 
 const REQUEST_KEYS = new Set([
-  'game', 'params', 'bins', 'algorithm', 'iterations', 'grid', 'horizon', 'discount', 'tolerance', 'softmax',
+  'game', 'params', 'bins', 'algorithm', 'iterations', 'grid', 'projection', 'horizon', 'discount', 'tolerance', 'softmax',
   'temperature', 'inner', 'init', 'threads', 'onIteration', 'step', 'schedule', 'target', 'timeLimit', 'evaluateResult',
 ]);
 
@@ -99,6 +102,7 @@ function validate(request: SolveRequest): { family: GameFamily; settings: SolveS
         iterations: text(request.iterations),
         threads: text(request.threads ?? 1),
         grid: text(request.grid),
+        projection: text(request.projection),
         horizon: text(request.horizon),
         discount: text(request.discount),
         tolerance: text(request.tolerance),
@@ -128,10 +132,10 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
   if (threads > 1 && typeof request.game !== 'string') {
     throw new OptionError('solve: threads > 1 needs a game the worker threads can load (a built-in name)');
   }
-  const problem = new Problem(buildGame(family, params), bins, settings.grid);
+  const problem = new Problem(buildGame(family, params), bins, settings.grid, settings.projection);
   const executor = threads > 1 ? new LocalExecutor({ threads }) : new InlineExecutor();
   try {
-    const { curve, policies, stopReason, result } = await runSolver({ game: family.name, params, bins }, problem, executor, {
+    const { curve, policies, stopReason, result } = await runSolver({ game: family.name, params, bins, projection: settings.projection }, problem, executor, {
       algorithm: settings.algorithm,
       iterations: settings.iterations,
       horizon: settings.horizon,
@@ -157,5 +161,5 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
 
 export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver, OptionError };
 export { GameDefinitionError } from './shared/errors.ts';
-export type { Algorithm, CurvePoint, OmdSchedule, StopReason, GameFamily, GridKind, InitialPolicy };
+export type { Algorithm, CurvePoint, OmdSchedule, StopReason, GameFamily, GridKind, InitialPolicy, Projection };
 export type { GameDefinition, GameLabels, ParamSpec, Params } from './shared/model.ts';

@@ -14,6 +14,8 @@ import type { Problem } from '../shared/problem.ts';
 import { tableLayout, type InitialPolicy, type TableOptions } from '../shared/tables.ts';
 import type { UpdateRule } from '../shared/kernels/update.ts';
 import { startValuesFromRows, type StartValues } from '../shared/kernels/exploitability.ts';
+import { interpolatedStartFromRows, startVertices } from '../shared/kernels/start-interpolated.ts';
+import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
 import { problemFingerprint } from '../shared/problem-fingerprint.ts';
 import { ownedRanges, SHARD_PROTOCOL_VERSION, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
@@ -163,7 +165,7 @@ export class ClusterExecutor implements Executor {
   private async openRun(minNodes: number): Promise<void> {
     const problem = this.problem!;
     const spec = this.spec!;
-    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, fingerprint: problemFingerprint(problem), tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T } };
+    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}), fingerprint: problemFingerprint(problem), tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T } };
     const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes });
     if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
     this.run = r.run;
@@ -385,9 +387,27 @@ export class ClusterExecutor implements Executor {
   }
 
   private takeStart(r: CommandResult): void {
-    const game = this.problem!.game;
-    if (r.kind !== 'iterate' || r.start.length !== game.nX0 * (2 + 2 * game.nX)) throw new ClusterError('cluster: the start values did not arrive');
+    const problem = this.problem!;
+    const game = problem.game;
+    const n = game.nX0 * (2 + 2 * game.nX);
+    if (r.kind === 'iterate' && problem.projection === 'interpolate') {
+      this.start = this.interpolatedStart(r.start, n);
+      return;
+    }
+    if (r.kind !== 'iterate' || r.start.length !== n) throw new ClusterError('cluster: the start values did not arrive');
     this.start = startValuesFromRows(game, r.start);
+  }
+
+  /** The interpolated start values from the nodes' blocks [cell, packed rows (n values)], in any order. */
+  private interpolatedStart(blocks: Float64Array, n: number): StartValues {
+    const problem = this.problem!;
+    const byCell = new Map<number, Float64Array>();
+    for (let o = 0; o + n + 1 <= blocks.length; o += n + 1) byCell.set(blocks[o], blocks.subarray(o + 1, o + 1 + n));
+    const { cells, weights } = startVertices(problem, new LatticeInterpolator(problem.grid));
+    const missing = Array.from(cells).filter((c, j) => weights[j] > 0 && !byCell.has(c));
+    if (blocks.length % (n + 1) !== 0 || missing.length > 0) throw new ClusterError(`cluster: the start values did not arrive (cells ${missing.join(', ')})`);
+    // a slot of weight 0 repeats the first vertex, which is present
+    return interpolatedStartFromRows(problem.game, weights, (j) => byCell.get(cells[j])!);
   }
 
   private width(table: PolicyTable): number {

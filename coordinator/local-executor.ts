@@ -39,8 +39,8 @@ import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import type { Problem } from '../shared/problem.ts';
 import type { SolverTables, TableOptions } from '../shared/tables.ts';
-import { backwardRange, backwardScratch, type StepOptions } from '../shared/kernels/backward.ts';
-import { flowRange } from '../shared/kernels/flow.ts';
+import type { StepOptions } from '../shared/kernels/backward.ts';
+import { flowUnits, schemeKernels } from '../shared/kernels/scheme.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import { restoreRows, runRange, type RangeContext, type RangeOp } from '../shared/sweep-rows.ts';
 import {
@@ -305,7 +305,7 @@ export class LocalExecutor extends TableExecutor {
   /** Allocates the tables on SharedArrayBuffers, starts the pool (once) and has the workers build the Problem. */
   protected async openTables(spec: ProblemSpec, problem: Problem, options: TableOptions): Promise<SolverTables> {
     const { run, tables } = createSharedRun(spec, problem, options);
-    this.ctx = { problem, tables, scratch: backwardScratch(problem), guard: rowGuardOf(problem, run, tables), run };
+    this.ctx = { problem, tables, kernels: schemeKernels(problem), guard: rowGuardOf(problem, run, tables), run };
     if (this.poolThreads === 0) return tables;
     // warm-up: every worker starts and builds the Problem, in parallel, while the calling thread goes on; a
     // team call runs on whoever is ready (the calling thread at least), fixed chunks wait for this
@@ -342,9 +342,9 @@ export class LocalExecutor extends TableExecutor {
   }
 
   async flow(): Promise<void> {
-    const { problem, tables, run } = this.ready();
-    const units = tables.nextCell.length / problem.game.nU0; // (t, row) pairs
-    await this.sweep('flow', units, { kind: 'flow' }, () => flowRange(problem, tables.minorPolicy, tables.nextCell, 0, units), (from, to) => ({
+    const { problem, tables, run, kernels } = this.ready();
+    const units = flowUnits(problem, tables); // (t, row) pairs
+    await this.sweep('flow', units, { kind: 'flow' }, () => kernels.flow(tables, 0, units), (from, to) => ({
       kind: 'flow',
       run,
       from,
@@ -353,9 +353,9 @@ export class LocalExecutor extends TableExecutor {
   }
 
   async backward(t: number, options: StepOptions): Promise<void> {
-    const { problem, tables, run, scratch } = this.ready();
+    const { problem, tables, run, kernels } = this.ready();
     const op: RangeOp = { kind: 'backward', t, options };
-    await this.sweep('backward', problem.rows, op, () => backwardRange(problem, tables, t, 0, problem.rows, scratch, options), (rowFrom, rowTo) => ({
+    await this.sweep('backward', problem.rows, op, () => kernels.backward(tables, t, 0, problem.rows, options), (rowFrom, rowTo) => ({
       kind: 'backward',
       run,
       t,
@@ -381,11 +381,11 @@ export class LocalExecutor extends TableExecutor {
   }
 
   async step(t: number, rule: UpdateRule): Promise<void> {
-    const { problem, tables, run, scratch } = this.ready();
+    const { problem, tables, run, kernels } = this.ready();
     const rows = problem.rows;
     const seq = this.nextSeq();
     const inline = () => {
-      backwardRange(problem, tables, t, 0, rows, scratch, { storeQ: ruleNeedsQ(rule) });
+      kernels.backward(tables, t, 0, rows, { storeQ: ruleNeedsQ(rule) });
       updateRange(problem, tables, t, 0, rows, rule);
     };
     await this.sweep('step', rows, { kind: 'step', t, rule, seq }, inline, (rowFrom, rowTo) => ({ kind: 'step', run, t, rowFrom, rowTo, rule, seq }));
@@ -529,10 +529,10 @@ export class LocalExecutor extends TableExecutor {
    * first puts back the rows a dead worker had begun updating. Returns the block's units.
    */
   private runBlockHere(call: TeamCall, op: RangeOp, b: number, restore: boolean): number {
-    const { problem, tables, scratch, guard } = this.ctx!;
+    const { problem, tables, kernels, guard } = this.ctx!;
     const [from, to] = blockRange(call, b);
     if (restore && (op.kind === 'step' || op.kind === 'update')) this.counters.restoredRows += restoreRows(problem, guard!, op.t, from, to, op.seq);
-    runRange({ problem, tables, scratch }, op, from, to);
+    runRange({ problem, tables, kernels }, op, from, to);
     finishBlock(call, b);
     return to - from;
   }

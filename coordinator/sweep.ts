@@ -25,6 +25,7 @@ export interface SweepFlags {
   bins?: string;
   iterations?: string;
   grid?: string;
+  projection?: string;
   init?: string;
   temperature?: string;
   param?: string[];
@@ -35,7 +36,7 @@ export interface SweepFlags {
 export interface Axis {
   name: string;
   /** The solve flag it sets; 'param' for a game parameter. */
-  flag: 'game' | 'algorithm' | 'bins' | 'iterations' | 'grid' | 'init' | 'temperature' | 'param';
+  flag: 'game' | 'algorithm' | 'bins' | 'iterations' | 'grid' | 'projection' | 'init' | 'temperature' | 'param';
   values: string[];
   numeric: boolean;
 }
@@ -97,6 +98,7 @@ export function parseAxes(flags: SweepFlags): Axis[] {
   add('bins', 'bins', flags.bins, true);
   add('iterations', 'iterations', flags.iterations, true);
   add('grid', 'grid', flags.grid, false);
+  add('projection', 'projection', flags.projection, false);
   add('init', 'init', flags.init, false);
   add('temperature', 'temperature', flags.temperature, true);
   const seen = new Set<string>();
@@ -106,7 +108,7 @@ export function parseAxes(flags: SweepFlags): Axis[] {
     const name = item.slice(0, eq).trim();
     if (seen.has(name)) throw new OptionError(`--param ${name}: given twice`);
     seen.add(name);
-    if (['game', 'algorithm', 'bins', 'iterations', 'grid', 'init', 'temperature'].includes(name)) {
+    if (['game', 'algorithm', 'bins', 'iterations', 'grid', 'projection', 'init', 'temperature'].includes(name)) {
       throw new OptionError(`--param ${name}: '${name}' is a setting, not a game parameter (use --${name})`);
     }
     add('param', name, item.slice(eq + 1), true);

@@ -20,6 +20,11 @@ export interface ShardRun {
   readonly v: number;
   readonly spec: { game: string; params: Record<string, number>; bins: number };
   readonly gridKind: 'midpoint' | 'lattice';
+  /**
+   * The problem's projection (absent: nearest). With 'interpolate' every node owning a vertex of mu0 sends the
+   * start rows of its vertices (startBlocks), not only the owner of proj(mu0).
+   */
+  readonly projection?: 'nearest' | 'interpolate';
   readonly fingerprint: string;
   readonly tableOptions: TableOptions;
   /** Shard k owns the cells [cellBounds[k], cellBounds[k + 1]) with every x0 (cell-major cut). */

@@ -89,10 +89,12 @@ export function ownerOfRows(order: Int32Array, bounds: readonly number[]): Int32
 
 /**
  * The rows of value slot t + 1 that step t over `own` (rows) reads, sorted, without repeats.
- * `nextCell` is indexed like the solver tables: nextCell[(t * rows + r) * nU0 + u0]. `mark` (rows bytes, all
- * 0) is scratch and is left all 0.
+ * `nextCell` is indexed like the solver tables: nextCell[((t * rows + r) * nU0 + u0) * vertices + j], with
+ * `vertices` = 1 for the nearest projection's nextCell and nX for the interpolated scheme's nextVertex (whose
+ * zero-weight slots repeat the first vertex, so they add no row). `mark` (rows bytes, all 0) is scratch and is
+ * left all 0.
  */
-export function rowsRead(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, mark: Uint8Array): Int32Array {
+export function rowsRead(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, mark: Uint8Array, vertices = 1): Int32Array {
   const { nU0 } = problem.game;
   const { rows, cells, majorCount, majorTo, majorWidth } = problem;
   const found: number[] = [];
@@ -100,13 +102,15 @@ export function rowsRead(problem: HaloProblem, nextCell: Int32Array, t: number, 
     const r = own[i];
     for (let u0 = 0; u0 < nU0; u0++) {
       const slot = r * nU0 + u0;
-      const c = nextCell[(t * rows + r) * nU0 + u0];
       const cnt = majorCount[slot];
-      for (let j = 0; j < cnt; j++) {
-        const row = majorTo[slot * majorWidth + j] * cells + c;
-        if (mark[row]) continue;
-        mark[row] = 1;
-        found.push(row);
+      for (let v = 0; v < vertices; v++) {
+        const c = nextCell[((t * rows + r) * nU0 + u0) * vertices + v];
+        for (let j = 0; j < cnt; j++) {
+          const row = majorTo[slot * majorWidth + j] * cells + c;
+          if (mark[row]) continue;
+          mark[row] = 1;
+          found.push(row);
+        }
       }
     }
   }
@@ -119,8 +123,8 @@ export function rowsRead(problem: HaloProblem, nextCell: Int32Array, t: number, 
  * The halo of shard `reader` at t: for every other shard, the rows it must send (sorted). Only owners
  * that send at least one row appear.
  */
-export function haloAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array): Map<number, Int32Array> {
-  const read = rowsRead(problem, nextCell, t, own, mark);
+export function haloAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices = 1): Map<number, Int32Array> {
+  const read = rowsRead(problem, nextCell, t, own, mark, vertices);
   const per = new Map<number, number[]>();
   for (let i = 0; i < read.length; i++) {
     const o = owner[read[i]];

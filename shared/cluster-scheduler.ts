@@ -172,8 +172,10 @@ function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: n
     case 'done': {
       if ((c.kind !== 'iterate' && c.kind !== 'vi') || m.n !== c.n || !a.waiting.delete(`${from}/done`)) return drop(state, out, from, `unexpected done of iteration ${m.n}`);
       if (m.start !== undefined) {
-        if (a.start || !(m.start instanceof Float64Array)) return drop(state, out, from, 'a second or malformed set of start values');
-        a.start = m.start;
+        if (!(m.start instanceof Float64Array)) return drop(state, out, from, 'a malformed set of start values');
+        // nearest: one owner of proj(mu0); interpolate: the owners of mu0's vertices, each with tagged blocks
+        if (a.start && state.run?.projection !== 'interpolate') return drop(state, out, from, 'a second set of start values');
+        a.start = a.start ? concat(a.start, m.start) : m.start;
       }
       return;
     }
@@ -330,4 +332,11 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
   });
   out.push({ kind: 'log', message: 'cluster run opened', fields: { runId: run.id, nodes: run.nodes, cellBounds } });
   return true;
+}
+
+function concat(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

@@ -1,6 +1,6 @@
 // What one range of a sweep does, wherever it runs (a worker thread, or the calling thread taking its share
-// of a team call): flowRange, backwardRange, updateRange, or backwardRange then updateRange (a step), with the
-// update guarded so that a range an earlier attempt began can be put back and computed again.
+// of a team call): the flow, the backward step, updateRange, or the step then updateRange (a step), with the
+// flow and step of the problem's projection (./kernels/scheme.ts), and the update guarded so that a range an earlier attempt began can be put back and computed again.
 //
 // Guard (retry safety). backwardRange is idempotent; updateRange is not (it rewrites slice t of the policies
 // and, for OMD, of the accumulators: a second pass would read an updated policy, and OMD would add Q twice).
@@ -11,8 +11,8 @@
 
 import type { Problem } from './problem.ts';
 import type { SolverTables } from './tables.ts';
-import { backwardRange, type BackwardScratch, type StepOptions } from './kernels/backward.ts';
-import { flowRange } from './kernels/flow.ts';
+import type { StepOptions } from './kernels/backward.ts';
+import type { SchemeKernels } from './kernels/scheme.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from './kernels/update.ts';
 
 /** Each table updateRange rewrites, with its entries per (t, row) and a one-slice backup; one stamp per row. */
@@ -30,7 +30,8 @@ export type RangeOp =
 export interface RangeContext {
   readonly problem: Problem;
   readonly tables: SolverTables;
-  readonly scratch: BackwardScratch;
+  /** The flow and step of the problem's projection, with this thread's scratch. */
+  readonly kernels: SchemeKernels;
   /** Absent: updates run unguarded (the calling thread, which cannot fail apart from its own call). */
   readonly guard?: RowGuard;
 }
@@ -40,25 +41,25 @@ export interface RangeContext {
  * rest (fault injection: it throws or exits).
  */
 export function runRange(ctx: RangeContext, op: RangeOp, from: number, to: number, half?: () => never): void {
-  const { problem, tables, scratch } = ctx;
+  const { tables, kernels } = ctx;
   const mid = from + ((to - from) >> 1);
   switch (op.kind) {
     case 'flow':
       if (half) {
-        flowRange(problem, tables.minorPolicy, tables.nextCell, from, mid);
+        kernels.flow(tables, from, mid);
         half();
       }
-      flowRange(problem, tables.minorPolicy, tables.nextCell, from, to);
+      kernels.flow(tables, from, to);
       return;
     case 'backward':
       if (half) {
-        backwardRange(problem, tables, op.t, from, mid, scratch, op.options);
+        kernels.backward(tables, op.t, from, mid, op.options);
         half();
       }
-      backwardRange(problem, tables, op.t, from, to, scratch, op.options);
+      kernels.backward(tables, op.t, from, to, op.options);
       return;
     case 'step':
-      backwardRange(problem, tables, op.t, from, to, scratch, { storeQ: ruleNeedsQ(op.rule) });
+      kernels.backward(tables, op.t, from, to, { storeQ: ruleNeedsQ(op.rule) });
       guardedUpdate(ctx, op, from, to, half);
       return;
     case 'update':

@@ -28,7 +28,7 @@ describe('experiment discretisation: keys and the agreement rule', () => {
     const near = solveJobSpec({ ...flags, projection: 'nearest' });
     const interp = solveJobSpec({ ...flags, projection: 'interpolate' });
     expect(near.hash).not.toBe(interp.hash);
-    expect(interp.key).toMatch(/^sis-fp-m10-interpolate-k5-/);
+    expect(interp.key).toMatch(/^sis-fp-m10-k5-interpolate-/);
     expect(near.hash).toBe(solveJobSpec(flags).hash);
     // a run.json without the field (written before projections existed) hashes like nearest
     const recorded = { game: 'sis', params: { ...buildGame(builtinGames.sis).params }, bins: 10, grid: 'lattice', algorithm: 'fp', iterations: 5, horizon: 'finite', discount: 0.99, tolerance: 1e-5, softmax: false, temperature: 1, inner: 1 };

@@ -7,8 +7,9 @@
 
 import type { Problem } from '../shared/problem.ts';
 import { allocateTables, type InitialPolicy, type SolverTables } from '../shared/tables.ts';
-import { backwardRange, backwardScratch, type BackwardScratch } from '../shared/kernels/backward.ts';
-import { flowRange } from '../shared/kernels/flow.ts';
+import { schemeKernels, type SchemeKernels } from '../shared/kernels/scheme.ts';
+import { startRowsAt, startVertices } from '../shared/kernels/start-interpolated.ts';
+import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import { haloAt } from '../shared/cluster-partition.ts';
 import { blockChanges } from '../shared/value-change.ts';
@@ -36,7 +37,7 @@ export class ShardTables {
   readonly ca: number;
   readonly cb: number;
   private readonly slices: number;
-  private readonly scratch: BackwardScratch;
+  private readonly kernels: SchemeKernels;
   private readonly ownRows: Int32Array;
   private readonly owner: Int32Array;
   private readonly mark: Uint8Array;
@@ -61,7 +62,7 @@ export class ShardTables {
     this.slices = run.tableOptions.slices ?? problem.game.T;
     this.ca = run.cellBounds[shard];
     this.cb = run.cellBounds[shard + 1];
-    this.scratch = backwardScratch(problem);
+    this.kernels = schemeKernels(problem);
     const { cells, rows } = problem;
     const own: number[] = [];
     for (const [a, b] of this.runs()) for (let r = a; r < b; r++) own.push(r);
@@ -170,16 +171,18 @@ export class ShardTables {
     if (this.sweepRun) await this.chunked({ kind: 'flowRows' });
     else {
       for (let t = 0; t < this.slices; t++) {
-        for (const [a, b] of this.runs()) flowRange(problem, tables.minorPolicy, tables.nextCell, t * rows + a, t * rows + b);
+        for (const [a, b] of this.runs()) this.kernels.flow(tables, t * rows + a, t * rows + b);
         await breathe();
       }
     }
     // step t reads V(t + 1): t = 0..T-2 (V(T) = 0 is nobody's); value iteration reads its own slice 0
     const reads = vi ? 1 : this.slices - 1;
     const needs = new Map<string, Int32Array[]>();
+    // the interpolated scheme reads every vertex of the next mean field: nX entries per (t, row, u0)
+    const [next, vertices] = problem.projection === 'interpolate' ? [tables.nextVertex, problem.game.nX] : [tables.nextCell, 1];
     for (const peer of this.run.nodes) if (peer !== this.run.nodes[this.shard]) needs.set(peer, Array.from({ length: reads }, () => new Int32Array(0)));
     for (let t = 0; t < reads; t++) {
-      for (const [k, list] of haloAt(problem, tables.nextCell, t, this.ownRows, this.owner, this.shard, this.mark)) needs.get(this.run.nodes[k])![t] = list;
+      for (const [k, list] of haloAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices)) needs.get(this.run.nodes[k])![t] = list;
       await breathe();
     }
     return needs;
@@ -193,7 +196,7 @@ export class ShardTables {
     if (this.sweepRun) await this.chunked({ kind: 'step', t, rule });
     else {
       const storeQ = ruleNeedsQ(rule);
-      for (const [a, b] of this.runs()) backwardRange(problem, tables, t, a, b, this.scratch, { storeQ });
+      for (const [a, b] of this.runs()) this.kernels.backward(tables, t, a, b, { storeQ });
       for (const [a, b] of this.runs()) updateRange(problem, tables, t, a, b, rule);
     }
     return send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
@@ -204,7 +207,7 @@ export class ShardTables {
     const cur = job.sweep & 1;
     for (const h of job.halo) this.scatter(cur ^ 1, h.rows, h.values);
     if (this.sweepRun) await this.chunked({ kind: 'backward', discount: job.discount, slot: cur });
-    else for (const [a, b] of this.runs()) backwardRange(problem, tables, 0, a, b, this.scratch, { discount: job.discount, slot: cur, storeQ: true });
+    else for (const [a, b] of this.runs()) this.kernels.backward(tables, 0, a, b, { discount: job.discount, slot: cur, storeQ: true });
     const blocks = job.open.map((fn) => {
       const { values, width } = this.part(fn);
       const n = problem.rows * width;
@@ -339,8 +342,17 @@ export class ShardTables {
     }
   }
 
-  /** V(0) at (x0, c0) for every x0, when this shard owns the cell c0. */
+  /**
+   * V(0) at (x0, c0) for every x0, when this shard owns the cell c0. Interpolated: for each vertex cell of mu0
+   * (weight > 0) this shard owns, in increasing cell order, the block [cell, its packed rows] (startBlocks).
+   */
   private startRows(): Float64Array | undefined {
+    if (this.problem.projection === 'interpolate') {
+      const { cells, weights } = startVertices(this.problem, new LatticeInterpolator(this.problem.grid));
+      const mine = [...new Set(Array.from(cells).filter((c, j) => weights[j] > 0 && c >= this.ca && c < this.cb))].sort((a, b) => a - b);
+      if (mine.length === 0) return undefined;
+      return Float64Array.from(mine.flatMap((c) => [c, ...startRowsAt(this.problem, this.tables, c)]));
+    }
     const c0 = this.problem.initialCell;
     if (c0 < this.ca || c0 >= this.cb) return undefined;
     return this.gather(0, Array.from({ length: this.problem.game.nX0 }, (_, x0) => x0 * this.problem.cells + c0));

@@ -15,6 +15,7 @@
 export { problemFingerprint } from '../shared/problem-fingerprint.ts';
 import { problemFingerprint } from '../shared/problem-fingerprint.ts';
 import { randomUUID } from 'node:crypto';
+import type { Projection } from '../shared/policy-cell.ts';
 import type { GridKind } from '../shared/grid.ts';
 import type { Problem } from '../shared/problem.ts';
 import { allocateTables, tableLayout, type SolverTables, type TableName, type TableOptions } from '../shared/tables.ts';
@@ -35,6 +36,8 @@ export interface SweepRun {
   readonly spec: SweepSpec;
   /** The coordinator's problem.grid.kind. */
   readonly gridKind: GridKind;
+  /** The coordinator's problem.projection (absent: nearest). */
+  readonly projection?: Projection;
   /** problemFingerprint() of the coordinator's Problem; a thread that rebuilds a different one refuses. */
   readonly fingerprint: string;
   readonly tableOptions: TableOptions;
@@ -318,6 +321,7 @@ export function createSharedRun(spec: SweepSpec, problem: Problem, tableOptions:
     id: randomUUID(),
     spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins },
     gridKind: problem.grid.kind,
+    projection: problem.projection,
     fingerprint: problemFingerprint(problem),
     tableOptions: { ...tableOptions },
     tables: buffers,

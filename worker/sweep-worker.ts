@@ -14,8 +14,7 @@ import { threadId } from 'node:worker_threads';
 import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
 import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
-import { backwardScratch } from '../shared/kernels/backward.ts';
-import { flowRange } from '../shared/kernels/flow.ts';
+import { schemeKernels } from '../shared/kernels/scheme.ts';
 import { restoreRows, runRange, type RangeContext, type RowGuard } from '../shared/sweep-rows.ts';
 import {
   attachTables,
@@ -42,13 +41,13 @@ export async function attach(run: SweepRun): Promise<Attached> {
   if (attached?.id === run.id) return attached;
   attached = undefined; // let the previous run's Problem go before building the next
   const family = await resolveGameFamily(run.spec.game, importGameModule);
-  const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind);
+  const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest');
   const fingerprint = problemFingerprint(problem);
   if (fingerprint !== run.fingerprint) {
     throw new Error(`the problem rebuilt from the spec differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint})`);
   }
   const tables = attachTables(problem, run.tables, run.tableOptions);
-  attached = { id: run.id, problem, tables, scratch: backwardScratch(problem), guard: rowGuardOf(problem, run, tables) };
+  attached = { id: run.id, problem, tables, kernels: schemeKernels(problem), guard: rowGuardOf(problem, run, tables) };
   return attached;
 }
 
@@ -89,7 +88,7 @@ function perform(task: SweepTask, a: Attached, attachMs: number): SweepResult {
   if (task.kind === 'flowRows') {
     const { tFrom, tTo, rowFrom, rowTo } = task;
     if (inject) fail(inject);
-    for (let t = tFrom; t < tTo; t++) flowRange(a.problem, a.tables.minorPolicy, a.tables.nextCell, t * a.problem.rows + rowFrom, t * a.problem.rows + rowTo);
+    for (let t = tFrom; t < tTo; t++) a.kernels.flow(a.tables, t * a.problem.rows + rowFrom, t * a.problem.rows + rowTo);
   } else {
     const op = rangeOp(task);
     const [from, to] = task.kind === 'flow' ? [task.from, task.to] : [task.rowFrom, task.rowTo];

@@ -24,6 +24,7 @@ export function registerSweepCommand(program: Command): Command {
     .option('--iterations <list>', 'comma list or a:b:step range of solver iterations (default 100)')
     .option('--param <name=values>', 'a game parameter: comma list or a:b:step inclusive range (repeatable)', collect)
     .option('--grid <kinds>', 'comma list: midpoint, lattice (default midpoint)')
+    .option('--projection <kinds>', 'comma list: nearest, interpolate (interpolate needs --grid lattice) (default nearest)')
     .option('--init <policies>', 'comma list: first, last, uniform')
     .option('--temperature <list>', 'comma list or range of softmax / OMD temperatures')
     .option('--out <dir>', 'study folder (default results/sweep)', 'results/sweep')

@@ -79,14 +79,14 @@ export function configHash(config: unknown): string {
 
 /** Everything that decides a solve run's numbers, in the form run.json records it. */
 export function solveConfig(s: {
-  game?: unknown; params?: unknown; bins?: unknown; grid?: unknown; algorithm?: unknown; iterations?: unknown; horizon?: unknown;
-  discount?: unknown; tolerance?: unknown; softmax?: unknown; temperature?: unknown; inner?: unknown; init?: unknown; projection?: unknown;
+  game?: unknown; params?: unknown; bins?: unknown; grid?: unknown; projection?: unknown; algorithm?: unknown; iterations?: unknown; horizon?: unknown;
+  discount?: unknown; tolerance?: unknown; softmax?: unknown; temperature?: unknown; inner?: unknown; init?: unknown;
 }) {
   return {
     game: s.game, params: s.params, bins: s.bins, grid: s.grid, algorithm: s.algorithm, iterations: s.iterations, horizon: s.horizon,
-    // only a projection other than the paper's enters the hash, so earlier runs' keys stay valid
-    projection: s.projection === 'nearest' ? undefined : s.projection,
     discount: s.discount, tolerance: s.tolerance, softmax: s.softmax, temperature: s.temperature, inner: s.inner, init: s.init,
+    // only when not the default: the configurations (and hashes) of nearest runs stay what they were
+    ...(s.projection !== undefined && s.projection !== 'nearest' ? { projection: s.projection } : {}),
   };
 }
 
@@ -101,8 +101,7 @@ export function solveJobSpec(flags: RawSolveFlags, family?: GameFamily): SolveJo
   const hash = configHash(solveConfig({ ...s, params: { ...game.params } }));
   const label = isGamePath(s.game) ? s.family.name : s.game;
   const overrides = Object.keys(s.params).sort().map((k) => `-${k}${s.params[k]}`).join('');
-  const scheme = s.projection === 'interpolate' ? '-interpolate' : '';
-  const key = `${label}-${s.algorithm}-m${s.bins}${scheme}-k${s.iterations}${s.init ? `-init-${s.init}` : ''}${overrides}-${hash}`.replace(/[^A-Za-z0-9._+-]/g, '_');
+  const key = `${label}-${s.algorithm}-m${s.bins}-k${s.iterations}${s.init ? `-init-${s.init}` : ''}${s.projection === 'interpolate' ? '-interpolate' : ''}${overrides}-${hash}`.replace(/[^A-Za-z0-9._+-]/g, '_');
   // a sweep of the flow and the backward pass per iteration: rows x transitions, each O(nX nU)
   const cells = makeGrid(s.grid, game.nX, s.bins).cells;
   const cost = s.iterations * game.T * game.nX0 * cells * game.nU0 * game.nX * game.nX * game.nU;

@@ -45,6 +45,8 @@ export interface RunInfo {
   seconds?: number;
   secondsPerIteration?: number;
   grid?: string;
+  /** 'interpolate' or 'nearest' (absent in runs written before the option: nearest). */
+  projection?: string;
   horizon?: string;
   discount?: number;
   softmax?: boolean;

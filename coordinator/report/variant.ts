@@ -11,7 +11,7 @@ export interface VariantText {
   horizon: string;
   /** The initial policy, "(default)" when the run did not choose one. */
   init: string;
-  /** The grid kind and bins M. */
+  /** The grid kind and bins M, and the projection when it is interpolate. */
   grid: string;
 }
 
@@ -28,7 +28,7 @@ export function variantText(i: RunInfo): VariantText {
     response: softmax ? `softmax, τ = ${i.temperature ?? 0.1}` : 'greedy',
     horizon: i.horizon === 'infinite' ? `infinite, γ = ${i.discount ?? 0.99}` : `finite${T !== undefined ? `, T = ${T}` : ''}`,
     init: typeof i.init === 'string' ? i.init : `${defaultInit(i)} (default)`,
-    grid: `${typeof i.grid === 'string' ? i.grid : 'midpoint'}${i.bins !== undefined ? `, M = ${i.bins}` : ''}`,
+    grid: `${typeof i.grid === 'string' ? i.grid : 'midpoint'}${i.bins !== undefined ? `, M = ${i.bins}` : ''}${i.projection === 'interpolate' ? ', interpolated' : ''}`,
   };
 }
 
@@ -43,6 +43,7 @@ export function configLabel(i: RunInfo, opts: { bins?: boolean; iterations?: boo
   if (i.horizon === 'infinite') parts.push(`infinite γ=${i.discount ?? 0.99}`);
   if (typeof i.init === 'string' && i.init !== defaultInit(i)) parts.push(`init ${i.init}`);
   if (typeof i.grid === 'string' && i.grid !== 'midpoint') parts.push(`${i.grid} grid`);
+  if (i.projection === 'interpolate') parts.push('interpolated');
   if (opts.bins !== false && i.bins !== undefined) parts.push(`M=${i.bins}`);
   if (opts.iterations !== false && i.iterations !== undefined) parts.push(`${i.iterations} it.`);
   for (const [k, v] of Object.entries(i.overrides ?? {})) parts.push(`${k}=${v}`);

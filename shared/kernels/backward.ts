@@ -13,7 +13,7 @@
 
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
-import { firstMaximum, greedyAction } from './argmax.ts';
+import { readOutRow } from './readout.ts';
 import { unrolledBackward } from './backward-unrolled.ts';
 
 /** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
@@ -75,10 +75,8 @@ export function backwardRangeGeneric(
   const { nX, nU, nU0 } = problem.game;
   const discount = options.discount ?? 1;
   const storeQ = options.storeQ ?? false;
-  const { minorQbr, minorQev, majorQbr, majorQev } = tables;
   const { rows, cells, minorP, minorR, majorR, majorCount, majorTo, majorP, majorWidth } = problem;
-  const { minorPolicy, majorPolicy, nextCell, minorBR, minorEval, majorBR, majorEval, minorGreedy, majorGreedy } =
-    tables;
+  const { majorPolicy, nextCell, minorBR, minorEval, majorBR, majorEval } = tables;
   const { q0br, q0ev, qbr, qev, abr, aev } = scratch;
   const cur = options.slot ?? t & 1;
   const nxt = cur ^ 1;
@@ -137,36 +135,6 @@ export function backwardRangeGeneric(
       }
     }
 
-    if (storeQ) {
-      for (let u0 = 0; u0 < nU0; u0++) {
-        majorQbr[r * nU0 + u0] = q0br[u0];
-        majorQev[r * nU0 + u0] = q0ev[u0];
-      }
-      for (let xu = 0; xu < nX * nU; xu++) {
-        minorQbr[r * nX * nU + xu] = qbr[xu];
-        minorQev[r * nX * nU + xu] = qev[xu];
-      }
-    }
-
-    // major read-out
-    const g0 = firstMaximum(q0br, 0, nU0); // strict first maximum (argmax.ts)
-    majorBR[curRowBase + r] = q0br[g0];
-    majorGreedy[r] = g0;
-    let rest0 = 0;
-    for (let u0 = 1; u0 < nU0; u0++) rest0 += majorPolicy[pi0 + u0] * q0ev[u0];
-    majorEval[curRowBase + r] = majorPolicy[pi0] * q0ev[0] + rest0;
-
-    // minor read-out
-    const pol = tr * nX * nU;
-    for (let x = 0; x < nX; x++) {
-      const o = x * nU;
-      let best = qbr[o];
-      for (let u = 1; u < nU; u++) if (qbr[o + u] > best) best = qbr[o + u];
-      minorBR[(curRowBase + r) * nX + x] = best;
-      minorGreedy[r * nX + x] = greedyAction(qbr, o, nU, best);
-      let rest = 0;
-      for (let u = 1; u < nU; u++) rest += minorPolicy[pol + o + u] * qev[o + u];
-      minorEval[(curRowBase + r) * nX + x] = minorPolicy[pol + o] * qev[o] + rest;
-    }
+    readOutRow(nX, nU, nU0, tables, scratch, r, tr, curRowBase, storeQ);
   }
 }

@@ -1,7 +1,7 @@
 // The end of a backward step for one row r, once its Q rows are summed (games.md): best-response values
 // V = max_a Q with the greedy action (argmax.ts), policy values V = sum_a pi(a) Q(a) in numpy's order (the
 // first term plus the sequential sum of the rest), and optionally the Q rows themselves. The same operations
-// as the read-out inlined in backward.ts, for kernels that form Q differently (backward-interpolated.ts).
+// for every kernel that forms Q its own way: backward.ts's and backward-interpolated.ts's plain loops.
 
 import type { SolverTables } from '../tables.ts';
 import { firstMaximum, greedyAction } from './argmax.ts';

@@ -2,42 +2,53 @@
 //   V0(mu0) = sum_j w_j V0[0][x0][c_j],   {(c_j, w_j)} = interpolate(mu0),
 // then averaged as exploitability.ts does (major: sum_x0 nu0(x0) V0; minor: sum_x mu0(x) sum_x0 nu0(x0) V),
 // every sum from 0 upwards, so with the nearest placement ((proj mu0, 1), zeros) this is startValues bitwise.
+// The interpolation works on packed value rows (exploitability.ts's startValuesFromRows layout), so a cluster
+// coordinator that gathers the vertex rows from the nodes owning them gets the same bits.
 
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
-import type { StartValues } from './exploitability.ts';
+import { startValuesFromRows, type StartValues } from './exploitability.ts';
 import type { VertexPlacement } from './interpolate.ts';
 
-export function interpolatedStartValues(problem: Problem, tables: SolverTables, placement: VertexPlacement): StartValues {
-  const { nX, nX0, mu0, nu0 } = problem.game;
-  const C = problem.cells;
-  const vertex = new Int32Array(nX);
-  const weight = new Float64Array(nX);
-  placement.place(mu0, 0, vertex, weight, 0);
-  // slot 0 holds t = 0; the value of row (x0, mu0) at component `at` of a row stride `width`
-  const at = (v: Float64Array, x0: number, width: number, x: number) => {
-    let s = 0;
-    for (let j = 0; j < nX; j++) s += weight[j] * v[(x0 * C + vertex[j]) * width + x];
-    return s;
-  };
-  const major = (v: Float64Array) => {
-    let s = 0;
-    for (let x0 = 0; x0 < nX0; x0++) s += nu0[x0] * at(v, x0, 1, 0);
-    return s;
-  };
-  const minor = (v: Float64Array) => {
-    let s = 0;
+/** The nX vertex cells and weights of mu0 (slots of weight 0 repeat the first cell). */
+export function startVertices(problem: Problem, placement: VertexPlacement): { cells: Int32Array; weights: Float64Array } {
+  const nX = problem.game.nX;
+  const cells = new Int32Array(nX);
+  const weights = new Float64Array(nX);
+  placement.place(problem.game.mu0, 0, cells, weights, 0);
+  return { cells, weights };
+}
+
+/** V(0) at the rows (x0, cell) for every x0, packed as startValuesFromRows reads them (nX0 rows of 2 + 2 nX). */
+export function startRowsAt(problem: Problem, tables: SolverTables, cell: number): Float64Array {
+  const { nX, nX0 } = problem.game;
+  const w = 2 + 2 * nX;
+  const at = new Float64Array(nX0 * w);
+  for (let x0 = 0; x0 < nX0; x0++) {
+    const r = x0 * problem.cells + cell;
+    at[x0 * w] = tables.majorBR[r];
+    at[x0 * w + 1] = tables.majorEval[r];
     for (let x = 0; x < nX; x++) {
-      let inner = 0;
-      for (let x0 = 0; x0 < nX0; x0++) inner += nu0[x0] * at(v, x0, nX, x);
-      s += mu0[x] * inner;
+      at[x0 * w + 2 + x] = tables.minorBR[r * nX + x];
+      at[x0 * w + 2 + nX + x] = tables.minorEval[r * nX + x];
     }
-    return s;
-  };
-  return {
-    majorBestResponse: major(tables.majorBR),
-    majorPolicy: major(tables.majorEval),
-    minorBestResponse: minor(tables.minorBR),
-    minorPolicy: minor(tables.minorEval),
-  };
+  }
+  return at;
+}
+
+/** The start values from the packed rows of each vertex slot j (rowsOf(j)), interpolated with `weights`. */
+export function interpolatedStartFromRows(game: Problem['game'], weights: Float64Array, rowsOf: (j: number) => Float64Array): StartValues {
+  const n = rowsOf(0).length;
+  const at = new Float64Array(n);
+  for (let j = 0; j < weights.length; j++) {
+    const rows = rowsOf(j);
+    const wj = weights[j];
+    for (let k = 0; k < n; k++) at[k] += wj * rows[k];
+  }
+  return startValuesFromRows(game, at);
+}
+
+export function interpolatedStartValues(problem: Problem, tables: SolverTables, placement: VertexPlacement): StartValues {
+  const { cells, weights } = startVertices(problem, placement);
+  return interpolatedStartFromRows(problem.game, weights, (j) => startRowsAt(problem, tables, cells[j]));
 }
