@@ -47,8 +47,8 @@ export interface DiscretisationSettings {
  * Full: M = 15, 30, 60, 120; FP 1000 iterations for SIS and Advertisement, 300 for Buffet (its 25 major states
  * make a row 12x wider; the issue's and the preview's settings); N = 50, 200, 1000, 5000 with 5000 episodes per
  * N (Buffet 20000: its uniform initial major state spreads the returns ~8x wider). Episodes use the counts
- * sampler, O(1) in N, so the N-player part costs seconds per run; the solves dominate (about 2 h of one core
- * on a quiet machine, all M). Quick: M = 4, 8; FP 10; N = 50, 200; 200 episodes.
+ * sampler, O(1) in N, so the N-player part costs seconds to minutes per run; the solves dominate (all M: 37 min
+ * on 2 threads of a loaded 2-core machine). Quick: M = 4, 8; FP 10; N = 50, 200; 200 episodes.
  */
 export function discretisationSettings(quick: boolean, overrides: { games?: string[]; bins?: number[]; iterations?: number; episodes?: number } = {}): DiscretisationSettings {
   const games = overrides.games ?? [...DISCRETISATION_GAMES];
