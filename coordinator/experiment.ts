@@ -17,7 +17,9 @@ import { dirname, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Logger } from 'pino';
 import { builtinGames } from '../shared/games/index.ts';
-import { makeGrid } from '../shared/problem.ts';
+import { makeGrid, Problem } from '../shared/problem.ts';
+import { policyCell } from '../shared/policy-cell.ts';
+import { schemeTrajectory } from './report/scheme-trajectory.ts';
 import { parseSolveFlags, type RawSolveFlags, type SolveSettings } from './options.ts';
 import { loadSolved, type NplayerResult } from './nplayer.ts';
 import { ensureDir, writeFileAtomic } from './results.ts';
@@ -458,6 +460,8 @@ export interface TrajectoryPoint {
   x0: number;
   /** Share of minor players taking the last action at t. */
   lastAction: number;
+  /** The run's scheme: E[mu_t(1)] of its chain given the episode's major path, and its spread (scheme-trajectory.ts). */
+  scheme?: { mu1: number; sd1: number };
 }
 
 /** splitmix32-style generator: deterministic for a seed, only for this illustration. */
@@ -482,13 +486,19 @@ function draw(p: ArrayLike<number>, off: number, n: number, u: number): number {
 }
 
 /**
- * One simulated episode of N players with a run's final policies (actions at the projection of the empirical
- * mean field, kernels at the mean field itself, as shared/episodes.ts), recording the mean field over t.
+ * One simulated episode of N players with a run's final policies (actions at the policy cell of the empirical
+ * mean field, shared/policy-cell.ts: the projection, or for interpolated runs one vertex drawn with its weight by
+ * one extra uniform per step; kernels at the mean field itself, as shared/episodes.ts), recording the mean field
+ * over t, and beside it the mean field the run's scheme predicts along the episode's season path
+ * (report/scheme-trajectory.ts).
  */
 export function simulateTrajectory(dir: string, players: number, seed: number): TrajectoryPoint[] {
   const solved = loadSolved(dir);
   const { game } = solved;
   const grid = makeGrid(solved.spec.grid ?? 'midpoint', game.nX, solved.spec.bins);
+  const projection = solved.spec.projection ?? 'nearest';
+  const cell = policyCell(grid, projection);
+  const interpolate = projection === 'interpolate';
   const { nX, nU, nX0, nU0, T } = game;
   const cells = grid.cells;
   const rows = nX0 * cells;
@@ -502,7 +512,7 @@ export function simulateTrajectory(dir: string, players: number, seed: number): 
   for (let t = 0; t < T; t++) {
     mu.fill(0);
     for (let i = 0; i < players; i++) mu[states[i]] += 1 / players;
-    const c = grid.project(mu);
+    const c = cell.cellAt(mu, 0, interpolate ? rng() : 0);
     const u0 = draw(solved.policies.majorPolicy, (t * rows + x0 * cells + c) * nU0, nU0, rng());
     let last = 0;
     for (let i = 0; i < players; i++) {
@@ -516,11 +526,15 @@ export function simulateTrajectory(dir: string, players: number, seed: number): 
     game.majorKernel(x0, u0, mu, row, 0);
     x0 = draw(row, 0, nX0, rng());
   }
+  const problem = new Problem(game, solved.spec.bins, solved.spec.grid ?? 'midpoint', projection);
+  const predicted = schemeTrajectory(problem, solved.policies.minorPolicy, solved.policies.majorPolicy, out.map((p) => p.x0));
+  for (const p of predicted) Object.assign(out[p.t], { scheme: { mu1: p.mu1, sd1: p.sd1 } });
   return out;
 }
 
 export function trajectoryFigure(points: TrajectoryPoint[], players: number): TopLevelSpec {
   const rows = points.flatMap((p) => [
+    ...(p.scheme ? [{ t: p.t, series: 'μ(I) predicted by the scheme (± 1 sd)', value: p.scheme.mu1, lo: p.scheme.mu1 - p.scheme.sd1, hi: p.scheme.mu1 + p.scheme.sd1 }] : []),
     { t: p.t, series: 'share infected μ(I)', value: p.mu1 },
     { t: p.t, series: 'share taking precaution', value: p.lastAction },
     { t: p.t, series: 'season x0 (0 = L, 1 = H)', value: p.x0 },
@@ -532,12 +546,15 @@ export function trajectoryFigure(points: TrajectoryPoint[], players: number): To
     width: 560,
     height: 260,
     data: { values: rows },
-    mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' },
     encoding: {
       x: { field: 't', type: 'quantitative', title: 'time t', scale: { domain: [0, points.length], nice: false } },
-      y: { field: 'value', type: 'quantitative', title: null, scale: { domain: [0, 1] } },
       color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'horizontal' } },
     },
+    layer: [
+      // the scheme's spread over cells (numerical diffusion), a band around its predicted mean field
+      { transform: [{ filter: 'isValid(datum.lo)' }], mark: { type: 'area', opacity: 0.2, interpolate: 'step-after' }, encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+      { mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' }, encoding: { y: { field: 'value', type: 'quantitative', title: null, scale: { domain: [0, 1] } } } },
+    ],
   } as TopLevelSpec;
 }
 

@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { OptionError } from '../shared/errors.ts';
 import { builtinGames } from '../shared/games/index.ts';
 import type { GridKind, MeanFieldGrid } from '../shared/grid.ts';
+import type { Projection } from '../shared/policy-cell.ts';
 import type { GameDefinition } from '../shared/model.ts';
 import { makeGrid, Problem } from '../shared/problem.ts';
 import { policyStartValues } from '../shared/policy-value.ts';
@@ -88,7 +89,7 @@ export class InlineEpisodeRunner implements EpisodeRunner {
   async run(job: EpisodeJob): Promise<EpisodeReturns> {
     checkJob(job);
     const { game, grid } = this.build(job.spec);
-    const sim = new EpisodeSimulator(game, grid, job.policies, job.players, job.sampler);
+    const sim = new EpisodeSimulator(game, grid, job.policies, job.players, job.sampler, job.spec.projection ?? 'nearest');
     const major = new Float64Array(job.episodes);
     const minor = new Float64Array(job.episodes);
     sim.runRange(job.seed, 0, job.episodes, major, minor);
@@ -216,9 +217,12 @@ export function loadSolved(dir: string): SolvedPolicies {
   }
   const family = builtinGames[header.game];
   if (!family) throw new OptionError(`--from: ${paths.policies} is for unknown game '${header.game}'`);
-  // the grid kind, where the run recorded one (older results: the midpoint grid)
+  // the grid kind and projection, where the run recorded them (older results: the midpoint grid, nearest)
   const gridKind = ((header as { grid?: GridKind }).grid ?? 'midpoint') as GridKind;
-  const spec: GameSpec = { game: header.game, params: header.params ?? {}, bins: header.bins, grid: gridKind };
+  const projection = (header as { projection?: Projection }).projection ?? 'nearest';
+  if (projection !== 'nearest' && projection !== 'interpolate') throw new OptionError(`--from: ${paths.policies} names unknown projection '${String(projection)}'`);
+  if (projection === 'interpolate' && gridKind !== 'lattice') throw new OptionError(`--from: ${paths.policies} is interpolated on the ${gridKind} grid (interpolate needs the lattice grid)`);
+  const spec: GameSpec = { game: header.game, params: header.params ?? {}, bins: header.bins, grid: gridKind, ...(projection === 'interpolate' ? { projection } : {}) };
   let lastCurvePoint: unknown;
   if (existsSync(paths.run)) {
     let run: { game?: string; bins?: number; final?: unknown };
@@ -260,9 +264,9 @@ export function loadSolved(dir: string): SolvedPolicies {
   return { dir, spec, game, header, policies: { minorPolicy, majorPolicy }, lastCurvePoint };
 }
 
-/** Discretised start values of the saved policies: { major, minor }. */
+/** Discretised start values of the saved policies, in the run's own scheme: { major, minor }. */
 export function mfPrediction(solved: SolvedPolicies): { major: number; minor: number } {
-  const problem = new Problem(solved.game, solved.spec.bins, solved.spec.grid ?? 'midpoint');
+  const problem = new Problem(solved.game, solved.spec.bins, solved.spec.grid ?? 'midpoint', solved.spec.projection ?? 'nearest');
   const v = policyStartValues(problem, solved.policies.minorPolicy, solved.policies.majorPolicy);
   return { major: v.majorPolicy, minor: v.minorPolicy };
 }
@@ -298,6 +302,8 @@ export interface NplayerResult {
   game: string;
   params: Record<string, number>;
   bins: number;
+  /** The policy cell the players act on (the run's scheme); absent in results from before interpolation. */
+  projection: Projection;
   from: string;
   sampler: Sampler;
   seed: number;
@@ -355,6 +361,7 @@ export async function runNplayer(
     game: solved.spec.game,
     params: { ...solved.game.params },
     bins: solved.spec.bins,
+    projection: solved.spec.projection ?? 'nearest',
     from: settings.from,
     sampler: settings.sampler,
     seed: settings.seed,
@@ -379,7 +386,7 @@ export function formatTable(result: NplayerResult): string {
   const f = (v: number) => v.toFixed(3);
   const cell = (o: Objective) => `${f(o.mean)} ± ${f(o.halfWidth95)}`;
   const lines = [
-    `${result.game} M=${result.bins} (${result.from}): ${result.episodes} episodes per N, ${result.sampler} sampler, ` +
+    `${result.game} M=${result.bins}${result.projection === 'interpolate' ? ' interpolated' : ''} (${result.from}): ${result.episodes} episodes per N, ${result.sampler} sampler, ` +
       `seed ${result.seed}, ${result.threads} thread${result.threads === 1 ? '' : 's'}`,
     `mean-field prediction of the saved policies: major ${f(result.mfPrediction.major)}, minor ${f(result.mfPrediction.minor)}`,
   ];

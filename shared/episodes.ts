@@ -1,11 +1,15 @@
 // The finite game of the paper's system (1), simulated with the solved (projected) policies:
 //   N minor players and the major player; x^i_0 ~ mu0 (i.i.d.), x0_0 ~ nu0; for t = 0..T-1, with the empirical
-//   mean field mu^N_t = (1/N) sum_i 1[x^i_t = .] and its cell c_t = proj(mu^N_t),
-//     u0_t  ~ pi0[t][x0_t][c_t],                u^i_t ~ pi[t][x^i_t][x0_t][c_t]        (policies at the projection)
+//   mean field mu^N_t = (1/N) sum_i 1[x^i_t = .] and its policy cell c_t (shared/policy-cell.ts),
+//     u0_t  ~ pi0[t][x0_t][c_t],                u^i_t ~ pi[t][x^i_t][x0_t][c_t]        (everyone acts on c_t)
 //     x0_{t+1} ~ P0(. | x0_t, u0_t, mu^N_t),     x^i_{t+1} ~ P(. | x^i_t, u^i_t, x0_t, u0_t, mu^N_t)
 //     major return  J0 = sum_t r0(x0_t, u0_t, mu^N_t),
 //     minor return  J  = (1/N) sum_i sum_t r(x^i_t, u^i_t, x0_t, u0_t, mu^N_t)   (average over the minors)
-//   (kernels and rewards at the empirical mean field itself, not at its projection; no transition after T-1).
+//   (kernels and rewards at the empirical mean field itself, not at its cell; no transition after T-1).
+// The policy cell: nearest, c_t = proj(mu^N_t) (the paper's scheme); interpolate, one vertex of the lattice
+// simplex around mu^N_t drawn with its barycentric weight by ONE uniform per step, shared by the major player
+// and every minor player (the scheme's chain, docs/discretisation.md). That uniform is the step's first draw;
+// nearest runs draw none, so their streams are those of the runs before interpolation existed.
 // Policy tables as in shared/tables.ts, rows = nX0 * cells:
 //   minorPolicy[((t * rows + x0 * cells + c) * nX + x) * nU + u],  majorPolicy[(t * rows + x0 * cells + c) * nU0 + u0].
 //
@@ -20,6 +24,7 @@
 
 import type { GameDefinition } from './model.ts';
 import type { GridKind, MeanFieldGrid } from './grid.ts';
+import { policyCell, type PolicyCell, type Projection } from './policy-cell.ts';
 import { checkStreamIndex, EpisodeRandom } from './sampling.ts';
 
 export type Sampler = 'counts' | 'players';
@@ -40,6 +45,8 @@ export interface GameSpec {
   readonly bins: number;
   /** Default 'midpoint'. */
   readonly grid?: GridKind;
+  /** The cell the players act on at an off-grid mean field; default 'nearest' ('interpolate' needs the lattice grid). */
+  readonly projection?: Projection;
 }
 
 /**
@@ -94,7 +101,17 @@ export class EpisodeSimulator {
   private majorReturn = 0;
   private minorReturn = 0;
 
-  constructor(game: GameDefinition, grid: MeanFieldGrid, policies: EpisodePolicies, players: number, sampler: Sampler) {
+  private readonly cell: PolicyCell;
+  private readonly shared: boolean;
+
+  constructor(
+    game: GameDefinition,
+    grid: MeanFieldGrid,
+    policies: EpisodePolicies,
+    players: number,
+    sampler: Sampler,
+    projection: Projection = 'nearest',
+  ) {
     const { nX, nU, nX0, nU0, T } = game;
     if (grid.nX !== nX) throw new RangeError(`episodes: the grid is for nX = ${grid.nX}, the game has nX = ${nX}`);
     if (!Number.isSafeInteger(players) || players < 1 || players > MAX_PLAYERS) {
@@ -126,6 +143,9 @@ export class EpisodeSimulator {
     this.draw = new Float64Array(nX);
     this.majorRow = new Float64Array(nX0);
     this.states = new Int32Array(sampler === 'players' ? players : 0);
+    if (projection !== 'nearest' && projection !== 'interpolate') throw new RangeError(`episodes: unknown projection '${String(projection)}'`);
+    this.cell = policyCell(grid, projection); // throws for interpolate on a grid other than the lattice
+    this.shared = projection === 'interpolate';
   }
 
   /** Simulates episodes [from, to) of `seed`; episode k's returns go to major[k - from + at], minor[same]. */
@@ -154,12 +174,12 @@ export class EpisodeSimulator {
     return { major: major[0], minor: minor[0] };
   }
 
-  /** mu^N = counts / N, its cell, and the policy row r = x0 * cells + c of time t. */
-  private policyRow(t: number, x0: number): number {
+  /** mu^N = counts / N, its policy cell (one shared uniform for interpolate), and the row x0 * cells + c of time t. */
+  private policyRow(t: number, x0: number, rng: EpisodeRandom): number {
     const { nX } = this.game;
     const N = this.players;
     for (let x = 0; x < nX; x++) this.mu[x] = this.counts[x] / N;
-    const c = this.grid.project(this.mu, 0);
+    const c = this.cell.cellAt(this.mu, 0, this.shared ? rng.uniform() : 0);
     return t * this.rows + x0 * this.grid.cells + c;
   }
 
@@ -173,7 +193,7 @@ export class EpisodeSimulator {
     let majorReturn = 0;
     let minorReturn = 0;
     for (let t = 0; t < T; t++) {
-      const row = this.policyRow(t, x0);
+      const row = this.policyRow(t, x0, rng);
       const counts = this.counts;
       const u0 = rng.categorical(majorPolicy, row * nU0, nU0);
       majorReturn += game.majorReward(x0, u0, mu);
@@ -246,7 +266,7 @@ export class EpisodeSimulator {
     let majorReturn = 0;
     let minorReturn = 0;
     for (let t = 0; t < T; t++) {
-      const row = this.policyRow(t, x0);
+      const row = this.policyRow(t, x0, rng);
       const counts = this.counts;
       const u0 = rng.categorical(majorPolicy, row * nU0, nU0);
       majorReturn += game.majorReward(x0, u0, mu);

@@ -30,7 +30,8 @@ export default function runEpisodeTask(task: EpisodeTask): EpisodeTaskResult {
   if (simulator?.job !== task.job) {
     simulator = undefined;
     const { game, grid } = gameAndGrid(task.spec);
-    const sim = new EpisodeSimulator(game, grid, { minorPolicy: task.minorPolicy, majorPolicy: task.majorPolicy }, task.players, task.sampler);
+    const policies = { minorPolicy: task.minorPolicy, majorPolicy: task.majorPolicy };
+    const sim = new EpisodeSimulator(game, grid, policies, task.players, task.sampler, task.spec.projection ?? 'nearest');
     simulator = { job: task.job, sim };
   }
   simulator.sim.runRange(task.seed, task.from, task.to, task.major, task.minor, task.from);

@@ -11,6 +11,7 @@ import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { runPaperExperiment } from '../experiment.ts';
 import { mergeStudies, runAlgorithmsStudy } from '../experiment-algorithms.ts';
+import { runDiscretisationExperiment } from '../experiment-discretisation.ts';
 import { ACK_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
 import { addNatsOptions } from './worker.ts';
 
@@ -58,6 +59,27 @@ export function registerExperimentCommand(program: Command): Command {
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
       const list = (s?: string) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
       await runAlgorithmsStudy({ out: flags.out, quick: Boolean(flags.quick), budget, iterations, threads, games: list(flags.games), methods: list(flags.methods), logger });
+    });
+  experiment
+    .command('discretisation')
+    .description('nearest vs interpolated projection: each mean-field prediction against N-player objectives (SIS, Advertisement, Buffet); table and one chart per game')
+    .option('--out <dir>', 'results folder (default results/discretisation)', 'results/discretisation')
+    .option('--quick', 'a reduced run for CI (M = 4, 8; FP 10; N = 50, 200; 200 episodes)')
+    .option('--games <list>', 'only these games (comma-separated: sis, advertisement, buffet)')
+    .option('--bins <list>', 'lattice bins M (comma-separated; default 15,30,60,120)')
+    .option('--iterations <K>', 'FP iterations of every run (default: 1000, Buffet 300)')
+    .option('--episodes <E>', 'episodes per N (default: 5000, Buffet 20000)')
+    .option('--threads <N>', 'worker threads (default: all cores)')
+    .option('--log-level <level>', 'pino log level (default: warn)')
+    .action(async (flags: { out: string; quick?: boolean; games?: string; bins?: string; iterations?: string; episodes?: string; threads?: string; logLevel?: string }) => {
+      const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
+      const list = (s?: string) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
+      const bins = list(flags.bins)?.map((b) => positiveInt('--bins', b));
+      if (bins?.length === 0) throw new OptionError('--bins: expected comma-separated positive integers');
+      const iterations = flags.iterations === undefined ? undefined : positiveInt('--iterations', flags.iterations);
+      const episodes = flags.episodes === undefined ? undefined : positiveInt('--episodes', flags.episodes);
+      const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
+      await runDiscretisationExperiment({ out: flags.out, quick: Boolean(flags.quick), threads, logger, games: list(flags.games), bins, iterations, episodes, bar: Boolean(process.stderr.isTTY) });
     });
   return experiment;
 }
