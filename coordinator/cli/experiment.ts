@@ -11,7 +11,7 @@ import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { runPaperExperiment } from '../experiment.ts';
 import { mergeStudies, runAlgorithmsStudy } from '../experiment-algorithms.ts';
-import { ACK_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
+import { ACK_WAIT_HELP, NODE_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
 import { addNatsOptions } from './worker.ts';
 
 export function registerExperimentCommand(program: Command): Command {
@@ -23,6 +23,7 @@ export function registerExperimentCommand(program: Command): Command {
     .option('--quick', 'a reduced grid for CI (M = 10, few iterations and episodes)')
     .option('--threads <N>', 'worker threads per job (default: all cores)')
     .option('--ack-wait <seconds>', ACK_WAIT_HELP)
+    .option('--node-wait <seconds>', NODE_WAIT_HELP)
     .option('--log-level <level>', 'pino log level (default: warn)');
   addNatsOptions(paper, 'run the jobs on the worker nodes of this NATS server (JetStream job queue)').action(
     async (flags: NatsStudyFlags & { out: string; quick?: boolean; threads?: string; logLevel?: string }) => {

@@ -9,7 +9,7 @@ import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { planSweep, type SweepFlags } from '../sweep.ts';
 import { runSweep } from '../sweep-run.ts';
-import { ACK_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
+import { ACK_WAIT_HELP, NODE_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
 import { addNatsOptions } from './worker.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -31,6 +31,7 @@ export function registerSweepCommand(program: Command): Command {
     .option('--yes', `run more than 10,000 configurations`)
     .option('--no-report', 'skip the combined report')
     .option('--ack-wait <seconds>', ACK_WAIT_HELP)
+    .option('--node-wait <seconds>', NODE_WAIT_HELP)
     .option('--log-level <level>', 'pino log level (default: warn)');
   return addNatsOptions(cmd, 'run the configurations on the worker nodes of this NATS server (JetStream job queue)').action(
     async (flags: SweepFlags & NatsStudyFlags & { out: string; threads?: string; report: boolean; logLevel?: string }) => {

@@ -10,6 +10,7 @@ import type { JobSpec } from './spec.ts';
 export async function startJobConsumer(options: { nats: NatsOptions; threads: number; name?: string; logger: Logger }): Promise<JobConsumer> {
   const pool = new JobPool({ threads: options.threads, logger: options.logger });
   const runner: JobRunner = {
+    threads: options.threads,
     get available() {
       return pool.available;
     },

@@ -15,6 +15,8 @@ export interface JobBackend {
   /** Runs the job (or fetches an earlier result the backend holds) and writes it into ROOT. */
   run(root: string, job: JobSpec): Promise<JobOutcome & { reused?: boolean }>;
   close(): Promise<void>;
+  /** Set when the backend cannot go on (a cluster with no nodes): the study stops and throws it. */
+  readonly failure?: Error;
 }
 
 export interface JobRecord {
@@ -89,9 +91,14 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
           (err): JobRecord => ({ job, status: 'failed', seconds: 0, error: (err as Error)?.message ?? String(err) }),
         )
         .then((rec) => {
+          running.delete(p);
+          // the backend gave up: this job is not done, nor failed, and stays where the backend keeps it
+          if (rec.status === 'failed' && backend.failure) {
+            settle();
+            return;
+          }
           records.set(job.key, rec);
           progress.done(rec);
-          running.delete(p);
           settle();
         });
       running.add(p);
@@ -104,11 +111,12 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
       await new Promise<void>((resolve) => {
         settle = resolve;
       });
-      startReady();
+      if (!backend.failure) startReady();
     }
   } finally {
     progress.stop();
   }
+  if (backend.failure) throw backend.failure;
   return jobs.map((j) => records.get(j.key)!);
 }
 
