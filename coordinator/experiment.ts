@@ -85,6 +85,8 @@ export interface ExperimentOptions {
   backend?: JobBackend;
   /** A live progress bar on stderr. */
   bar?: boolean;
+  /** One job at a time, each on every thread (the baseline to measure the side-by-side schedule against). */
+  sequential?: boolean;
 }
 
 export interface JobSummary {
@@ -219,9 +221,9 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   const plan = planPaper(root, options.quick, options.threads);
   ensureDir(join(root, 'nplayer'));
   const specs = plan.jobs.map((j) => j.spec);
-  assignThreads(specs, options.threads);
+  assignThreads(specs, options.threads, options.sequential);
   const backend = options.backend ?? new LocalBackend({ threads: options.threads, logger: options.logger });
-  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}` : backend.name;
+  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}${options.sequential ? ', one job at a time' : ''}` : backend.name;
   print(`experiment paper${options.quick ? ' (quick)' : ''}: ${specs.length} jobs on ${where}, results in ${root}`);
   let records;
   try {
@@ -241,6 +243,7 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   }));
 
   print('figures and report ...');
+  const drawing = performance.now();
   // the report in a process of its own while this one draws the figures: both are CPU-bound rendering
   const figures = await writeFigures(root, plan);
   const report = await writeReport(root, {
@@ -260,7 +263,7 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
     wallSeconds,
   };
   writeFileAtomic(join(root, 'summary.json'), JSON.stringify(summary, null, 1));
-  print(`figures: ${join(root, 'figures')} (${figures.length}); report: ${report.html}`);
+  print(`figures: ${join(root, 'figures')} (${figures.length}); report: ${report.html} (${fmtSeconds((performance.now() - drawing) / 1000)})`);
   print(`${summary.ran} jobs ran, ${summary.reused} reused; total wall time ${fmtSeconds(wallSeconds)}`);
   return summary;
 }

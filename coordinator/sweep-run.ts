@@ -21,6 +21,8 @@ export interface SweepOptions {
   bar?: boolean;
   /** Write DIR/report (default true). */
   report?: boolean;
+  /** One run at a time, each on every thread (the baseline to measure the side-by-side schedule against). */
+  sequential?: boolean;
 }
 
 export interface SweepEntry {
@@ -53,7 +55,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   ensureDir(root);
   const jobs = plan.configs.map((c) => c.job);
-  assignThreads(jobs, options.threads);
+  assignThreads(jobs, options.threads, options.sequential);
   const entries: SweepEntry[] = plan.configs.map((c) => ({
     key: c.job.key, hash: c.job.hash, dir: join('runs', c.job.key), config: c.point, status: 'pending', seconds: 0,
   }));
@@ -72,7 +74,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
     writeFileAtomic(join(root, 'sweep.json'), JSON.stringify(summary(), null, 1));
   };
   const backend = options.backend ?? new LocalBackend({ threads: options.threads, logger: options.logger });
-  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}` : backend.name;
+  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}${options.sequential ? ', one at a time' : ''}` : backend.name;
   print(`sweep: ${jobs.length} configuration${jobs.length === 1 ? '' : 's'} on ${where}, results in ${root}`);
   let records: JobRecord[];
   try {
