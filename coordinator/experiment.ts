@@ -87,6 +87,8 @@ export interface ExperimentOptions {
   bar?: boolean;
   /** One job at a time, each on every thread (the baseline to measure the side-by-side schedule against). */
   sequential?: boolean;
+  /** Print only the final line (jobs ran and reused; wall time). */
+  quiet?: boolean;
 }
 
 export interface JobSummary {
@@ -216,7 +218,8 @@ function nplayerPath(root: string, job: NplayerJob): string {
 
 export async function runPaperExperiment(options: ExperimentOptions): Promise<ExperimentSummary> {
   const started = performance.now();
-  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const final = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const print = options.quiet ? () => {} : final;
   const root = options.out;
   const plan = planPaper(root, options.quick, options.threads);
   ensureDir(join(root, 'nplayer'));
@@ -264,7 +267,7 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   };
   writeFileAtomic(join(root, 'summary.json'), JSON.stringify(summary, null, 1));
   print(`figures: ${join(root, 'figures')} (${figures.length}); report: ${report.html} (${fmtSeconds((performance.now() - drawing) / 1000)})`);
-  print(`${summary.ran} jobs ran, ${summary.reused} reused; total wall time ${fmtSeconds(wallSeconds)}`);
+  final(`${summary.ran} jobs ran, ${summary.reused} reused; total wall time ${fmtSeconds(wallSeconds)}`);
   return summary;
 }
 

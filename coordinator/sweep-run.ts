@@ -23,6 +23,8 @@ export interface SweepOptions {
   report?: boolean;
   /** One run at a time, each on every thread (the baseline to measure the side-by-side schedule against). */
   sequential?: boolean;
+  /** Print only the final line (runs ran, reused, failed; wall time). */
+  quiet?: boolean;
 }
 
 export interface SweepEntry {
@@ -52,7 +54,8 @@ export interface SweepSummary {
 export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<SweepSummary> {
   const started = performance.now();
   const root = options.out;
-  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const final = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const print = options.quiet ? () => {} : final;
   ensureDir(root);
   const jobs = plan.configs.map((c) => c.job);
   assignThreads(jobs, options.threads, options.sequential);
@@ -91,7 +94,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
   }
   const result = { ...summary(), report };
   writeFileAtomic(join(root, 'sweep.json'), JSON.stringify(result, null, 1));
-  print(`${result.ran} ran, ${result.reused} reused${result.failed ? `, ${result.failed} failed` : ''}; total wall time ${fmtSeconds(result.wallSeconds)}`);
+  final(`${result.ran} ran, ${result.reused} reused${result.failed ? `, ${result.failed} failed` : ''}; total wall time ${fmtSeconds(result.wallSeconds)}`);
   if (report) print(`sweep.json: ${join(root, 'sweep.json')}; report: ${report}`);
   const failed = records.filter((r) => r.status === 'failed' || r.status === 'skipped');
   if (failed.length > 0) throw new StudyError(failed);

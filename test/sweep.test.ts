@@ -89,6 +89,11 @@ describe('m3fg sweep', () => {
     expect(second.configurations.map((c) => c.key)).toEqual(first.configurations.map((c) => c.key));
     expect(second.configurations.map((c) => c.final)).toEqual(first.configurations.map((c) => c.final));
     expect(runJsonTimes(out)).toEqual(times);
+    // --quiet: the final line only (no progress, schedule or report lines), nothing on stderr
+    const quiet = runCli(['sweep', ...SWEEP_ARGS, '--out', out, '--no-report', '--quiet'], { M3FG_LOG_LEVEL: 'info' });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/^0 ran, 8 reused; total wall time [^\n]+\n$/);
   });
 
   it.each([
