@@ -16,6 +16,7 @@ export const startWorkerNode: WorkerNodeStarter = async ({ nats, threads, name, 
   // whole runs of studies (JetStream)
   const pool = new JobPool({ threads, logger });
   const runner: JobRunner = {
+    threads,
     get available() {
       return pool.available;
     },

@@ -87,6 +87,10 @@ export interface ExperimentOptions {
   backend?: JobBackend;
   /** A live progress bar on stderr. */
   bar?: boolean;
+  /** One job at a time, each on every thread (the baseline to measure the side-by-side schedule against). */
+  sequential?: boolean;
+  /** Print only the final line (jobs ran and reused; wall time). */
+  quiet?: boolean;
 }
 
 export interface JobSummary {
@@ -216,14 +220,15 @@ function nplayerPath(root: string, job: NplayerJob): string {
 
 export async function runPaperExperiment(options: ExperimentOptions): Promise<ExperimentSummary> {
   const started = performance.now();
-  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const final = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const print = options.quiet ? () => {} : final;
   const root = options.out;
   const plan = planPaper(root, options.quick, options.threads);
   ensureDir(join(root, 'nplayer'));
   const specs = plan.jobs.map((j) => j.spec);
-  assignThreads(specs, options.threads);
+  assignThreads(specs, options.threads, options.sequential);
   const backend = options.backend ?? new LocalBackend({ threads: options.threads, logger: options.logger });
-  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}` : backend.name;
+  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}${options.sequential ? ', one job at a time' : ''}` : backend.name;
   print(`experiment paper${options.quick ? ' (quick)' : ''}: ${specs.length} jobs on ${where}, results in ${root}`);
   let records;
   try {
@@ -243,6 +248,7 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   }));
 
   print('figures and report ...');
+  const drawing = performance.now();
   // the report in a process of its own while this one draws the figures: both are CPU-bound rendering
   const figures = await writeFigures(root, plan);
   const report = await writeReport(root, {
@@ -262,8 +268,8 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
     wallSeconds,
   };
   writeFileAtomic(join(root, 'summary.json'), JSON.stringify(summary, null, 1));
-  print(`figures: ${join(root, 'figures')} (${figures.length}); report: ${report.html}`);
-  print(`${summary.ran} jobs ran, ${summary.reused} reused; total wall time ${fmtSeconds(wallSeconds)}`);
+  print(`figures: ${join(root, 'figures')} (${figures.length}); report: ${report.html} (${fmtSeconds((performance.now() - drawing) / 1000)})`);
+  final(`${summary.ran} jobs ran, ${summary.reused} reused; total wall time ${fmtSeconds(wallSeconds)}`);
   return summary;
 }
 

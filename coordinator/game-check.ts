@@ -19,10 +19,21 @@ export interface GameCheckSpec {
   readonly grid: GridKind;
 }
 
+/** What the check thread is given: with `loadOnly`, it only imports the module and finds its game. */
+export type GameCheckTask = GameCheckData & { readonly loadOnly?: boolean };
+
+/**
+ * Imports a user's game module on the check thread first, under the deadline, so that top-level code that
+ * never returns ends with one line naming the module instead of hanging this thread's import.
+ */
+export function loadGameModuleInThread(game: string, deadline: TaskDeadline): Promise<number> {
+  return checkGameInThread({ game, params: {}, bins: 1, grid: 'midpoint' }, deadline, true);
+}
+
 /** Resolves with the check's milliseconds; rejects with the error the build would have thrown, or a deadline's. */
-export function checkGameInThread(spec: GameCheckSpec, deadline: TaskDeadline): Promise<number> {
+export function checkGameInThread(spec: GameCheckSpec, deadline: TaskDeadline, loadOnly = false): Promise<number> {
   const probe = createProbeBuffer();
-  const worker = startWorkerThread('game-check-worker', { spec: { ...spec, params: { ...spec.params } }, probe } satisfies GameCheckData);
+  const worker = startWorkerThread('game-check-worker', { spec: { ...spec, params: { ...spec.params } }, probe, loadOnly } satisfies GameCheckTask);
   const started = performance.now();
   let name = spec.game;
   let total = 0;

@@ -14,6 +14,8 @@ import type { InitialPolicy } from '../shared/tables.ts';
 import type { Algorithm, OmdSchedule } from './solver.ts';
 import { parseBytes } from './memory.ts';
 import { AUTO_FIXED_FLAGS, AUTO_METHOD } from './auto.ts';
+import { loadGameModuleInThread } from './game-check.ts';
+import { DEFAULT_TASK_DEADLINE } from './task-deadline.ts';
 
 /** Everything that decides a run's numbers (saved in checkpoints; a resumed run must match it). */
 export interface RunIdentity {
@@ -102,7 +104,12 @@ const INITS: readonly InitialPolicy[] = ['first', 'last', 'uniform'];
 /** Resolves the game (a built-in name or a module path) and parses every flag. */
 export async function loadSolveSettings(flags: RawSolveFlags): Promise<SolveSettings> {
   const name = flags.game ?? 'sis';
-  const game = isGamePath(name) && !Object.hasOwn(builtinGames, name) ? resolve(name) : name;
+  const isModule = isGamePath(name) && !Object.hasOwn(builtinGames, name);
+  const game = isModule ? resolve(name) : name;
+  if (isModule) {
+    // its top-level code runs on the check thread first, under the deadline: importing it here could hang
+    await loadGameModuleInThread(game, { ...DEFAULT_TASK_DEADLINE, floorMs: taskTimeoutOf(flags) * 1000 });
+  }
   const family = await resolveGameFamily(game, importGameModule);
   return parseSolveFlags({ ...flags, game }, family);
 }
@@ -135,7 +142,7 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   const timeLimit = flags.timeLimit === undefined ? undefined : numberIn('--time-limit', flags.timeLimit, 0, Infinity, false);
   const checkpointEvery = flags.checkpointEvery === undefined ? 0 : positiveInt('--checkpoint-every', flags.checkpointEvery);
   const keep = oneOf('--keep', flags.keep ?? 'best', ['best', 'last'] as const);
-  const taskTimeout = flags.taskTimeout === undefined ? 60 : numberIn('--task-timeout', flags.taskTimeout, 0, Infinity, false);
+  const taskTimeout = taskTimeoutOf(flags);
   if (flags.discount !== undefined && horizon !== 'infinite') throw new OptionError('--discount: only with --horizon infinite');
   if (flags.inner !== undefined && algorithm !== 'alternating') throw new OptionError('--inner: only with --algorithm alternating');
   if (flags.softmax && algorithm === 'omd') throw new OptionError('--softmax: OMD always uses softmax; set --temperature');
@@ -204,6 +211,11 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
     throw new OptionError(`${flag}: unknown value '${value}' (one of: ${allowed.join(', ')})`);
   }
   return value as T;
+}
+
+/** --task-timeout in seconds (default 60). */
+function taskTimeoutOf(flags: RawSolveFlags): number {
+  return flags.taskTimeout === undefined ? 60 : numberIn('--task-timeout', flags.taskTimeout, 0, Infinity, false);
 }
 
 /** A number in (lo, hi) (or [lo, hi] when inclusive; (lo, hi] with hiIncluded). */

@@ -21,6 +21,10 @@ export interface SweepOptions {
   bar?: boolean;
   /** Write DIR/report (default true). */
   report?: boolean;
+  /** One run at a time, each on every thread (the baseline to measure the side-by-side schedule against). */
+  sequential?: boolean;
+  /** Print only the final line (runs ran, reused, failed; wall time). */
+  quiet?: boolean;
 }
 
 export interface SweepEntry {
@@ -50,10 +54,11 @@ export interface SweepSummary {
 export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<SweepSummary> {
   const started = performance.now();
   const root = options.out;
-  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const final = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const print = options.quiet ? () => {} : final;
   ensureDir(root);
   const jobs = plan.configs.map((c) => c.job);
-  assignThreads(jobs, options.threads);
+  assignThreads(jobs, options.threads, options.sequential);
   const entries: SweepEntry[] = plan.configs.map((c) => ({
     key: c.job.key, hash: c.job.hash, dir: join('runs', c.job.key), config: c.point, status: 'pending', seconds: 0,
   }));
@@ -72,7 +77,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
     writeFileAtomic(join(root, 'sweep.json'), JSON.stringify(summary(), null, 1));
   };
   const backend = options.backend ?? new LocalBackend({ threads: options.threads, logger: options.logger });
-  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}` : backend.name;
+  const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}${options.sequential ? ', one at a time' : ''}` : backend.name;
   print(`sweep: ${jobs.length} configuration${jobs.length === 1 ? '' : 's'} on ${where}, results in ${root}`);
   let records: JobRecord[];
   try {
@@ -89,7 +94,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
   }
   const result = { ...summary(), report };
   writeFileAtomic(join(root, 'sweep.json'), JSON.stringify(result, null, 1));
-  print(`${result.ran} ran, ${result.reused} reused${result.failed ? `, ${result.failed} failed` : ''}; total wall time ${fmtSeconds(result.wallSeconds)}`);
+  final(`${result.ran} ran, ${result.reused} reused${result.failed ? `, ${result.failed} failed` : ''}; total wall time ${fmtSeconds(result.wallSeconds)}`);
   if (report) print(`sweep.json: ${join(root, 'sweep.json')}; report: ${report}`);
   const failed = records.filter((r) => r.status === 'failed' || r.status === 'skipped');
   if (failed.length > 0) throw new StudyError(failed);

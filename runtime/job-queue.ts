@@ -10,6 +10,9 @@
 //            (runs/<key>/...) or the N-player file (nplayer/<key>.json), relative to a study folder.
 //   kv       bucket P-job-status: key <hash>, JSON { state: queued | running | done | failed, node, at, ... }:
 //            what the coordinator watches to download a result as soon as it is in the bucket.
+//            Also key node.<name>, JSON { state: 'taking jobs', threads, at }: a node's presence, written when
+//            it starts taking jobs and every NODE_HEARTBEAT_MS while it lives (busy or idle), deleted when it
+//            stops. What the coordinator counts ("2 nodes consuming") and gives up on (--node-wait).
 //
 // A second completion of a job (a redelivery after a slow node finished after all) writes the same object
 // again: same name, same bytes (the runs are deterministic), so it is harmless.
@@ -39,6 +42,24 @@ export interface JobStatus {
   at: number;
   seconds?: number;
   error?: string;
+}
+
+/** A node's presence in the status bucket (key nodeKey(name)). */
+export interface NodePresence {
+  state: 'taking jobs';
+  node: string;
+  threads: number;
+  /** ms since the epoch, the node's clock */
+  at: number;
+}
+
+/** How often a node rewrites its presence; the coordinator counts a node as gone after 3 of these unheard. */
+export const NODE_HEARTBEAT_MS = 5_000;
+export const NODE_KEY_PREFIX = 'node.';
+
+/** The status-bucket key of a node's presence (a KV key allows only [-/_=.a-zA-Z0-9]). */
+export function nodeKey(node: string): string {
+  return NODE_KEY_PREFIX + node.replace(/[^-_=a-zA-Z0-9]/g, '_');
 }
 
 export interface JobQueueNames {

@@ -73,6 +73,27 @@ describe('CLI outputs', () => {
     expect(bad.stderr).toBe("m3fg: --log-format: unknown value 'xml' (one of: json, pretty)\n");
   });
 
+  it('--quiet prints errors only: no log lines below error (M3FG_LOG_LEVEL included), no summary', () => {
+    const out = mkdtempSync(join(tmpdir(), 'm3fg-quiet-'));
+    const args = ['solve', '--bins', '10', '--iterations', '2', '--threads', '1'];
+    const env = { M3FG_LOG_LEVEL: 'info' };
+    // the same run without --quiet logs (info lines from the environment's level) and prints its summary
+    const loud = runCli([...args, '--out', join(out, 'a')], env);
+    expect(loud.code, loud.stderr).toBe(0);
+    expect(loud.stderr).toMatch(/"level":30/);
+    expect(loud.stdout).not.toBe('');
+    const quiet = runCli([...args, '--quiet', '--out', join(out, 'b')], env);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toBe('');
+    // an explicit --log-level still wins over --quiet
+    expect(runCli([...args, '--quiet', '--log-level', 'info', '--out', join(out, 'c')]).stderr).toMatch(/"level":30/);
+    // an error still gets its line
+    const bad = runCli(['solve', '--bins', 'x', '--quiet', '--out', join(out, 'd')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("m3fg: --bins: expected a positive integer, got 'x'\n");
+  }, 120_000);
+
   it('logs pretty lines by default on a terminal', async () => {
     const out = mkdtempSync(join(tmpdir(), 'm3fg-tty-'));
     const r = await onTerminal(['solve', '--bins', '10', '--iterations', '2', '--threads', '1', '--quiet', '--log-level', 'info', '--out', join(out, 'a')]);

@@ -1,10 +1,10 @@
 // The study's further methods (damped fixed-point iteration, OMD with a learning-rate schedule or an annealed
 // temperature) on the local executor with 2 threads and forced sharding give the same policy tables,
 // accumulators and curve, to the bit, as the inline executor.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
-import { LocalExecutor } from '../coordinator/local-executor.ts';
-import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
+import { expectConforms, localExecutorForBlock } from './helpers/conformance.ts';
+import { solveCollected } from './helpers/same-bits.ts';
 import { problemOf, type Case } from './helpers/variants.ts';
 
 const CASES: Case[] = [
@@ -16,23 +16,13 @@ const CASES: Case[] = [
 ];
 
 describe('further methods conform across executors (bitwise)', () => {
-  let ex: LocalExecutor;
-  beforeAll(() => {
-    ex = new LocalExecutor({ threads: 2, chunks: 5 });
-  });
-  afterAll(async () => {
-    await ex?.close();
-  });
+  const ex = localExecutorForBlock({ threads: 2, chunks: 5 });
   for (const c of CASES) {
     it(c.label, async () => {
-      const problem = await problemOf(c);
-      const spec = { game: c.game, params: c.params, bins: c.bins };
-      const inline = await solveCollected(spec, problem, new InlineExecutor(), c.options);
-      const local = await solveCollected(spec, problem, ex, c.options);
-      expectSameBits(inline, local, `${c.label} (2 threads)`);
-      expect(inline.curve).toHaveLength(c.options.iterations);
+      const inline = await expectConforms(c, ex(), '2 threads');
       // the schedule changes the numbers: not a renamed copy of the plain method
-      const plain = await solveCollected(spec, problem, new InlineExecutor(), { ...c.options, step: undefined, schedule: undefined, algorithm: c.options.algorithm === 'damped' ? 'fpi' : 'omd' });
+      const spec = { game: c.game, params: c.params, bins: c.bins };
+      const plain = await solveCollected(spec, await problemOf(c), new InlineExecutor(), { ...c.options, step: undefined, schedule: undefined, algorithm: c.options.algorithm === 'damped' ? 'fpi' : 'omd' });
       expect(plain.curve[c.options.iterations - 1].exploitability.total).not.toBe(inline.curve[c.options.iterations - 1].exploitability.total);
     });
   }

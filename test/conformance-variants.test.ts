@@ -2,11 +2,10 @@
 // lattice grid, a user game module) on the local executor with 2 and 3 threads, forced sharding and team
 // calls on every sweep (the workers alone, or with the calling thread), give the same policy tables and
 // curve, to the bit, as the inline executor.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InlineExecutor } from '../coordinator/inline-executor.ts';
-import { LocalExecutor, type LocalExecutorOptions } from '../coordinator/local-executor.ts';
-import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
-import { problemOf, VARIANT_CASES as CASES } from './helpers/variants.ts';
+import { describe, expect, it } from 'vitest';
+import type { LocalExecutorOptions } from '../coordinator/local-executor.ts';
+import { expectConforms, localExecutorForBlock } from './helpers/conformance.ts';
+import { VARIANT_CASES as CASES } from './helpers/variants.ts';
 
 /** Team calls on every sweep, in blocks of a few rows. */
 const TEAM_EVERYWHERE = { inlineBelowMs: 0, minChunkMs: 1e-9, targetBlockMs: 1e-6 };
@@ -19,28 +18,16 @@ const CONFIGS: Array<[string, LocalExecutorOptions]> = [
 
 describe('variants conform across executors (bitwise)', () => {
   for (const [label, options] of CONFIGS) {
-    const threads = options.threads;
     describe(label, () => {
-      let ex: LocalExecutor;
-      beforeAll(() => {
-        ex = new LocalExecutor(options);
-      });
-      afterAll(async () => {
-        await ex?.close();
-      });
+      const ex = localExecutorForBlock(options);
       for (const c of CASES) {
         it(c.label, async () => {
-          const problem = await problemOf(c);
-          const spec = { game: c.game, params: c.params, bins: c.bins };
-          const inline = await solveCollected(spec, problem, new InlineExecutor(), c.options);
-          const local = await solveCollected(spec, problem, ex, c.options);
-          expectSameBits(inline, local, `${c.label} (${label})`);
-          expect(inline.curve).toHaveLength(c.options.iterations);
+          await expectConforms(c, ex(), label);
         });
       }
       if (options.chunks === undefined) {
         it('ran every sweep as a team call', () => {
-          const s = ex.stats();
+          const s = ex().stats();
           // the workers alone: every block is theirs; with the calling thread, they join once attached
           if (options.callerJoins === false) expect(s.blocks.caller).toBe(0);
           if (options.callerJoins === false) expect(s.blocks.workers).toBeGreaterThan(0);

@@ -34,6 +34,9 @@ describe('m3fg experiment paper --quick', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/total wall time/);
     expect(res.stdout).toMatch(/exploitability/);
+    // the schedule's summary: every job ran, inline on the one thread
+    first = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(res.stdout).toMatch(new RegExp(`^schedule: ${first.jobs.length} runs on 1 thread \\(${first.jobs.length} inline, one per thread; 0 on all 1\\), busy [0-9.]+ thread-s in [0-9.]+ s wall`, 'm'));
     first = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(first.reused).toBe(0);
     expect(first.ran).toBe(first.jobs.length);

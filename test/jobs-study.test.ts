@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { JobPool, type RunThreadTask } from '../coordinator/jobs/pool.ts';
 import { assignThreads, type JobOutcome, type JobSpec } from '../coordinator/jobs/spec.ts';
-import { runStudy, type JobBackend } from '../coordinator/jobs/study.ts';
+import { runStudy, scheduleSummary, type JobBackend, type JobRecord } from '../coordinator/jobs/study.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'm3fg-study-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -83,5 +84,79 @@ describe('assignThreads', () => {
     expect(even.map((j) => j.threads)).toEqual(['one', 'one']);
     assignThreads(jobs, 1);
     expect(jobs.every((j) => j.threads === 'one')).toBe(true);
+    // --sequential: every job on every thread (one at a time)
+    assignThreads(jobs, 2, true);
+    expect(jobs.every((j) => j.threads === 'all')).toBe(true);
+    assignThreads(jobs, 1, true);
+    expect(jobs.every((j) => j.threads === 'one')).toBe(true);
+  });
+});
+
+describe('JobPool (the schedule on this machine)', () => {
+  /** A pool of `threads` whose tasks finish when the test says so; `busy` is the threads in use at each start. */
+  function watchedPool(threads: number) {
+    const running = new Map<string, { need: number; done: () => void }>();
+    const starts: Array<{ key: string; need: number; busy: number }> = [];
+    let busy = 0;
+    const pool = new JobPool({
+      threads,
+      runTask: (task: RunThreadTask) =>
+        new Promise<JobOutcome>((resolve) => {
+          busy += task.threads;
+          starts.push({ key: task.job.key, need: task.threads, busy });
+          running.set(task.job.key, { need: task.threads, done: () => { busy -= task.threads; resolve({ seconds: 1 }); } });
+        }),
+    });
+    const finish = async (key: string) => {
+      running.get(key)!.done();
+      running.delete(key);
+      await tick();
+    };
+    return { pool, starts, finish, running: () => [...running.keys()].sort() };
+  }
+
+  it('runs a big job alone on every thread, then small ones one per thread, with no thread idle while work waits', async () => {
+    const jobs = [solve('big', 60), solve('s1', 10), solve('s2', 10), solve('s3', 10), solve('s4', 10)];
+    assignThreads(jobs, 2);
+    const { pool, starts, finish, running } = watchedPool(2);
+    // submitted largest first, as runStudy does
+    for (const j of jobs) void pool.run(root, j);
+    await tick();
+    expect(running()).toEqual(['big']);
+    expect(starts[0]).toEqual({ key: 'big', need: 2, busy: 2 });
+    await finish('big');
+    expect(running()).toEqual(['s1', 's2']); // both threads at once, each inline
+    await finish('s2');
+    expect(running()).toEqual(['s1', 's3']); // the freed thread is taken at once
+    await finish('s1');
+    await finish('s3');
+    expect(running()).toEqual(['s4']);
+    await finish('s4');
+    // never more threads in use than the pool has, and every small job on one thread
+    expect(starts.every((s) => s.busy <= 2)).toBe(true);
+    expect(starts.slice(1).every((s) => s.need === 1)).toBe(true);
+    expect(pool.available).toBe(2);
+  });
+
+  it('--sequential runs one job at a time on every thread', async () => {
+    const jobs = [solve('a', 30), solve('b', 20), solve('c', 10)];
+    assignThreads(jobs, 3, true);
+    const { pool, starts, finish, running } = watchedPool(3);
+    for (const j of jobs) void pool.run(root, j);
+    await tick();
+    for (const key of ['a', 'b', 'c']) {
+      expect(running()).toEqual([key]);
+      await finish(key);
+    }
+    expect(starts.map((s) => s.need)).toEqual([3, 3, 3]);
+  });
+});
+
+describe('scheduleSummary', () => {
+  it('counts the runs, the busy thread-seconds and the share of threads x wall', () => {
+    const rec = (key: string, threads: 'one' | 'all', seconds: number, status: JobRecord['status'] = 'ran'): JobRecord => ({ job: { ...solve(key, 1), threads }, status, seconds });
+    const line = scheduleSummary([rec('big', 'all', 10), rec('a', 'one', 6), rec('b', 'one', 4), rec('r', 'one', 0, 'reused')], 2, 20);
+    // busy: 10 x 2 + 6 + 4 = 30 thread-s in 2 x 20 = 40: 75%
+    expect(line).toBe('schedule: 3 runs on 2 threads (2 inline, one per thread; 1 on all 2), busy 30.0 thread-s in 20.0 s wall: 75% of 2 x wall');
   });
 });

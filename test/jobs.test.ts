@@ -48,18 +48,19 @@ function expectSameAsLocal(dir: string): void {
   }
 }
 
-function sweep(out: string, prefix: string): ChildProcess {
-  return spawn(process.execPath, ['bin/m3fg.js', 'sweep', ...ARGS, '--no-report', '--out', out, '--nats', js.url, '--subject-prefix', prefix, '--ack-wait', '3'], {
+function sweep(out: string, prefix: string, extra: string[] = []): ChildProcess {
+  return spawn(process.execPath, ['bin/m3fg.js', 'sweep', ...ARGS, '--no-report', '--out', out, '--nats', js.url, '--subject-prefix', prefix, '--ack-wait', '3', ...extra], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-function exitOf(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
+function exitOf(child: ChildProcess): Promise<{ code: number | null; stderr: string; stdout: string }> {
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
-  child.stdout!.resume();
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  child.stdout!.on('data', (d) => (stdout += String(d)));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr, stdout })));
 }
 
 async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
@@ -79,18 +80,23 @@ function jobLines(node: number): Array<{ msg: string; job: string; delivery: num
 }
 
 describe('m3fg sweep --nats', () => {
-  it('with 2 nodes gives the local results, bit for bit', async () => {
+  it('with 2 nodes gives the local results, bit for bit, both nodes taking part', async () => {
     const a = js.addNode(1, 'two');
     const b = js.addNode(1, 'two');
+    // both consuming before the study queues anything: each has one thread, so while one runs a job (about a
+    // second) it takes no other, and the next job goes to the other
+    await js.ready('two', [a, b], 3);
     const out = join(root, 'two');
     const res = await exitOf(sweep(out, 'two'));
     expect(res.code, res.stderr).toBe(0);
     expectSameAsLocal(out);
     expect(summary(out).ran).toBe(8);
-    // each run was computed exactly once, by one of the nodes (which node takes which run is the queue's choice:
-    // a node that connects first may take them all; the SIGKILL trials below need both)
+    expect(res.stdout).toMatch(/nodes consuming: 2/);
+    // each run was computed exactly once, by one of the nodes, and each node computed some
     const done = [...js.jobsDone(a), ...js.jobsDone(b)];
     expect(done.sort()).toEqual(summary(out).configurations.map((c) => c.key).sort());
+    expect(js.jobsDone(a).length, 'runs of node a').toBeGreaterThan(0);
+    expect(js.jobsDone(b).length, 'runs of node b').toBeGreaterThan(0);
     await js.kill(a);
     await js.kill(b);
   }, 300_000);
@@ -100,6 +106,7 @@ describe('m3fg sweep --nats', () => {
     for (let trial = 1; trial <= 5; trial++) {
       const prefix = `kill${trial}`;
       const nodes = [js.addNode(1, prefix), js.addNode(1, prefix)];
+      await js.ready(prefix, nodes, 3);
       const out = join(root, prefix);
       const run = exitOf(sweep(out, prefix));
       // the victim is the first node seen working (either may take the first job; the other may take them all)
@@ -147,6 +154,24 @@ describe('m3fg sweep --nats', () => {
     expect(existsSync(join(out, 'sweep.json'))).toBe(true);
     await js.kill(a);
     await js.kill(b);
+  }, 300_000);
+
+  it('with no node consuming, gives up after --node-wait with one line, and the same command resumes the queue', async () => {
+    const out = join(root, 'nonode');
+    const first = await exitOf(sweep(out, 'nonode', ['--node-wait', '2']));
+    expect(first.code, first.stderr).toBe(1);
+    const lines = first.stderr.trimEnd().split('\n');
+    expect(lines, first.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^m3fg: --nats \S+: no node took or advanced a job for 2 s \(0 consuming on nonode-jobs\); the 8 jobs left stay queued/);
+    expect(first.stdout).toMatch(/waiting for nodes \(0 consuming/);
+    // the queue kept every job: a node started now computes each once, for the rerun that waits for them
+    const a = js.addNode(1, 'nonode');
+    const second = await exitOf(sweep(out, 'nonode', ['--log-level', 'info']));
+    expect(second.code, second.stderr).toBe(0);
+    expectSameAsLocal(out);
+    expect(second.stderr.match(/already queued or running on the cluster/g)).toHaveLength(8);
+    expect(js.jobsDone(a).sort()).toEqual(summary(out).configurations.map((c) => c.key).sort());
+    await js.kill(a);
   }, 300_000);
 
   it('runs experiment paper --quick on the nodes with the local results', async () => {

@@ -65,7 +65,20 @@ describe('m3fg sweep', () => {
     for (const png of ['sweep-beta.png', 'sweep-algorithm.png']) expect(existsSync(join(out, 'report', png))).toBe(true);
     for (const c of first.configurations) expect(html).toContain(c.key);
     times = runJsonTimes(out);
-  });
+  }, 400_000); // 8 sweeps and 8 solves: about 160 s alone on a loaded 2-core machine
+
+  it('runs a TypeScript game module on its run threads, each run byte-identical to m3fg solve alone', () => {
+    const dir = join(root, 'module');
+    const res = runCli(['sweep', '--game', './examples/vaccination.ts', '--param', 'cV=0.4,0.5', '--bins', '6', '--iterations', '3', '--threads', '2', '--no-report', '--out', dir]);
+    expect(res.code, res.stderr).toBe(0);
+    const s: SweepSummary = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+    expect(s.configurations.map((c) => c.status)).toEqual(['ran', 'ran']);
+    const alone = join(root, 'module-alone');
+    const solo = runCli(['solve', '--game', './examples/vaccination.ts', '--param', 'cV=0.5', '--bins', '6', '--iterations', '3', '--threads', '1', '--quiet', '--out', alone]);
+    expect(solo.code, solo.stderr).toBe(0);
+    const c = s.configurations.find((e) => e.config.cV === '0.5')!;
+    for (const file of ['curve.json', 'policies.bin']) expect(readFileSync(join(dir, c.dir, file)).equals(readFileSync(join(alone, file))), file).toBe(true);
+  }, 300_000);
 
   it('reuses all 8 on a second invocation', () => {
     const res = runCli(['sweep', ...SWEEP_ARGS, '--out', out]);
@@ -76,6 +89,11 @@ describe('m3fg sweep', () => {
     expect(second.configurations.map((c) => c.key)).toEqual(first.configurations.map((c) => c.key));
     expect(second.configurations.map((c) => c.final)).toEqual(first.configurations.map((c) => c.final));
     expect(runJsonTimes(out)).toEqual(times);
+    // --quiet: the final line only (no progress, schedule or report lines), nothing on stderr
+    const quiet = runCli(['sweep', ...SWEEP_ARGS, '--out', out, '--no-report', '--quiet'], { M3FG_LOG_LEVEL: 'info' });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/^0 ran, 8 reused; total wall time [^\n]+\n$/);
   });
 
   it.each([

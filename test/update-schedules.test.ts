@@ -3,38 +3,10 @@
 // softmax, one player or both), OMD with a learning rate y <- y + eta Q_eval, and the solver's schedules
 // (sqrt learning rate, annealed temperature).
 import { describe, expect, it } from 'vitest';
-import { builtinGames } from '../shared/games/index.ts';
-import { Problem } from '../shared/problem.ts';
-import { SeededRandom } from '../shared/random.ts';
-import { allocateTables } from '../shared/tables.ts';
-import { buildGame } from '../shared/validate.ts';
 import { updateRange, type Players, type Response } from '../shared/kernels/update.ts';
 import { updateRule } from '../coordinator/solver.ts';
 import { sameBits } from './helpers/same-bits.ts';
-
-function setup(seed: number, omd = false) {
-  const game = buildGame(builtinGames.advertisement, { T: 3 }); // nU = 2, nU0 = 3
-  const problem = new Problem(game, 6);
-  const tables = allocateTables(problem, undefined, { omd });
-  const rng = new SeededRandom(seed);
-  for (const [a, n] of [[tables.minorPolicy, game.nU], [tables.majorPolicy, game.nU0]] as const) {
-    for (let i = 0; i < a.length; i += n) rng.simplex(n, a.subarray(i, i + n));
-  }
-  for (const q of [tables.minorQbr, tables.minorQev, tables.majorQbr, tables.majorQev, tables.minorY, tables.majorY]) {
-    for (let i = 0; i < q.length; i++) q[i] = rng.next() * 4 - 2;
-  }
-  for (let i = 0; i < tables.minorGreedy.length; i++) tables.minorGreedy[i] = rng.int(game.nU);
-  for (let i = 0; i < tables.majorGreedy.length; i++) tables.majorGreedy[i] = rng.int(game.nU0);
-  return { game, problem, tables };
-}
-
-/** softmax(q / tau) from its definition. */
-function softmaxRef(q: number[], tau: number): number[] {
-  const m = Math.max(...q);
-  const e = q.map((v) => Math.exp((v - m) / tau));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
-}
+import { randomUpdateTables, softmaxRef } from './helpers/update-tables.ts';
 
 /** Every (policy entry, Q row, greedy action) of slice t, for both players: the dense walk. */
 function* entries(game: { nX: number; nU: number; nU0: number }, rows: number, t: number) {
@@ -56,7 +28,7 @@ describe('further update rules (dense reference)', () => {
   ];
   for (const [i, c] of cases.entries()) {
     it(`damped: pi <- (1 - ${c.step}) pi + ${c.step} ${c.response.kind} response (${c.players})`, () => {
-      const { game, problem, tables } = setup(20 + i);
+      const { game, problem, tables } = randomUpdateTables(20 + i);
       const before = { minor: Float64Array.from(tables.minorPolicy), major: Float64Array.from(tables.majorPolicy) };
       updateRange(problem, tables, t, 0, problem.rows, { kind: 'damped', step: c.step, response: c.response, players: c.players });
       for (const e of entries(game, problem.rows, t)) {
@@ -79,7 +51,7 @@ describe('further update rules (dense reference)', () => {
   }
 
   it('OMD with a learning rate: y <- y + eta Q_eval, pi <- softmax(y / tau)', () => {
-    const { game, problem, tables } = setup(31, true);
+    const { game, problem, tables } = randomUpdateTables(31, true);
     const y0 = { minor: Float64Array.from(tables.minorY), major: Float64Array.from(tables.majorY) };
     updateRange(problem, tables, t, 0, problem.rows, { kind: 'omd', temperature: 0.3, rate: 0.25 });
     for (const e of entries(game, problem.rows, t)) {
@@ -96,8 +68,8 @@ describe('further update rules (dense reference)', () => {
   });
 
   it('OMD without a rate is the reference sum, bit for bit the same as rate 1', () => {
-    const a = setup(32, true);
-    const b = setup(32, true);
+    const a = randomUpdateTables(32, true);
+    const b = randomUpdateTables(32, true);
     updateRange(a.problem, a.tables, t, 0, a.problem.rows, { kind: 'omd', temperature: 0.1 });
     updateRange(b.problem, b.tables, t, 0, b.problem.rows, { kind: 'omd', temperature: 0.1, rate: 1 });
     expect(sameBits(a.tables.minorY, b.tables.minorY)).toBe(true);

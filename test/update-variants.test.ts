@@ -1,36 +1,9 @@
 // The policy-update rules against their formulas (games.md "Variants"), on random Q rows and policies:
 // softmax FP / FPI, OMD accumulation, the alternating schedule, and the solver's rule schedule.
 import { describe, expect, it } from 'vitest';
-import { builtinGames } from '../shared/games/index.ts';
-import { Problem } from '../shared/problem.ts';
-import { SeededRandom } from '../shared/random.ts';
-import { allocateTables } from '../shared/tables.ts';
-import { buildGame } from '../shared/validate.ts';
 import { updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import { updateRule } from '../coordinator/solver.ts';
-
-function setup(omd = false) {
-  const game = buildGame(builtinGames.advertisement, { T: 3 }); // nU = 2, nU0 = 3
-  const problem = new Problem(game, 6);
-  const tables = allocateTables(problem, undefined, { omd });
-  const rng = new SeededRandom(11);
-  const fill = (a: Float64Array, n: number) => {
-    for (let i = 0; i < a.length; i += n) rng.simplex(n, a.subarray(i, i + n));
-  };
-  fill(tables.minorPolicy, game.nU);
-  fill(tables.majorPolicy, game.nU0);
-  for (const q of [tables.minorQbr, tables.minorQev, tables.majorQbr, tables.majorQev]) for (let i = 0; i < q.length; i++) q[i] = rng.next() * 4 - 2;
-  for (let i = 0; i < tables.minorGreedy.length; i++) tables.minorGreedy[i] = rng.int(game.nU);
-  for (let i = 0; i < tables.majorGreedy.length; i++) tables.majorGreedy[i] = rng.int(game.nU0);
-  return { game, problem, tables };
-}
-
-function softmaxRef(q: number[], tau: number): number[] {
-  const m = Math.max(...q);
-  const e = q.map((v) => Math.exp((v - m) / tau));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
-}
+import { randomUpdateTables, softmaxRef } from './helpers/update-tables.ts';
 
 describe('policy updates', () => {
   const t = 1;
@@ -39,7 +12,7 @@ describe('policy updates', () => {
       { kind: 'average', iteration: 4, response: { kind: 'softmax', temperature: 0.1 } },
       { kind: 'replace', response: { kind: 'softmax', temperature: 0.3 } },
     ] as UpdateRule[]) {
-      const { game, problem, tables } = setup();
+      const { game, problem, tables } = randomUpdateTables(11);
       const before = Float64Array.from(tables.minorPolicy);
       const before0 = Float64Array.from(tables.majorPolicy);
       updateRange(problem, tables, t, 0, problem.rows, rule);
@@ -67,7 +40,7 @@ describe('policy updates', () => {
   });
 
   it('OMD adds the evaluation Q to y and sets the policy to softmax(y / tau)', () => {
-    const { game, problem, tables } = setup(true);
+    const { game, problem, tables } = randomUpdateTables(11, true);
     const y0 = Float64Array.from(tables.minorY);
     updateRange(problem, tables, t, 0, problem.rows, { kind: 'omd', temperature: 0.5 });
     updateRange(problem, tables, t, 0, problem.rows, { kind: 'omd', temperature: 0.5 });
@@ -86,7 +59,7 @@ describe('policy updates', () => {
   });
 
   it('the alternating schedule updates only the scheduled player', () => {
-    const { problem, tables } = setup();
+    const { problem, tables } = randomUpdateTables(11);
     const minor = Float64Array.from(tables.minorPolicy);
     const major = Float64Array.from(tables.majorPolicy);
     updateRange(problem, tables, t, 0, problem.rows, { kind: 'average', iteration: 3, players: 'minor' });

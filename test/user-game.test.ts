@@ -25,6 +25,14 @@ describe('m3fg solve --game ./module', () => {
     ['./test/fixtures/not-a-game.mjs', /^m3fg: --game \S*test\/fixtures\/not-a-game\.mjs: the module exports no game/],
     ['./test/fixtures/missing.ts', /^m3fg: --game \S*test\/fixtures\/missing\.ts: cannot load the module/],
   ];
+  it('refuses a module whose top-level code loops forever: one line naming it, after the deadline', () => {
+    const res = runCli(['solve', '--game', './test/fixtures/top-level-loop.mjs', '--bins', '5', '--iterations', '1', '--task-timeout', '2', '--out', out(), '--quiet']);
+    expect(res.code, res.stderr).toBe(2);
+    const lines = res.stderr.trimEnd().split('\n');
+    expect(lines, res.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^m3fg: game '\S*test\/fixtures\/top-level-loop\.mjs': loading the game module did not return within 2 s/);
+  }, 120_000);
+
   for (const [path, message] of refusals) {
     it(`refuses ${path}`, () => {
       const res = runCli(['solve', '--game', path, '--bins', '5', '--iterations', '1', '--out', out(), '--quiet']);

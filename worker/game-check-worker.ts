@@ -2,7 +2,8 @@
 // included, where a call into the game's code that never returns can be stopped. Every call is recorded
 // first in the shared probe (shared/kernel-probe.ts), so the watching thread can name it. Messages out:
 // 'family' (the game's name, once the module is loaded), 'total' (calls the whole check will make, for the
-// deadline), then 'done' or 'error'.
+// deadline), then 'done' or 'error'. With loadOnly, only the module is imported (its top-level code run) and
+// its game found: 'family', then 'done'.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { resolveGameFamily } from '../shared/game-source.ts';
@@ -11,7 +12,7 @@ import { makeGrid, Problem } from '../shared/problem.ts';
 import { buildGame, setKernelProbe } from '../shared/validate.ts';
 import { importGameModule } from './sweep-worker.ts';
 
-const { spec, probe } = workerData as GameCheckData;
+const { spec, probe, loadOnly } = workerData as GameCheckData & { loadOnly?: boolean };
 const port = parentPort!;
 const post = (r: GameCheckReply) => port.postMessage(r);
 
@@ -19,6 +20,10 @@ async function check(): Promise<void> {
   setKernelProbe(probeWriter(probe));
   const family = await resolveGameFamily(spec.game, importGameModule);
   post({ type: 'family', name: family.name });
+  if (loadOnly) {
+    post({ type: 'done', ms: 0 });
+    return;
+  }
   const t0 = performance.now();
   const game = buildGame(family, spec.params);
   // validation points (vertices, mu0, 24 random) and the table build (two passes over cells)

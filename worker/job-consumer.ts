@@ -16,10 +16,15 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { connectNats, type NatsOptions } from '../runtime/nats-transport.ts';
-import { decodeJson, encodeJson, isNotFound, openJobQueue, packFiles, resultPathOf, unpackFiles, type JobQueue, type JobStatus, type QueuedJob } from '../runtime/job-queue.ts';
+import {
+  decodeJson, encodeJson, isNotFound, NODE_HEARTBEAT_MS, nodeKey, openJobQueue, packFiles, resultPathOf, unpackFiles,
+  type JobQueue, type JobStatus, type NodePresence, type QueuedJob,
+} from '../runtime/job-queue.ts';
 
 /** Runs jobs on the node's threads (coordinator/jobs/pool.ts's JobPool). */
 export interface JobRunner {
+  /** The node's threads (its presence in the status bucket says how many). */
+  readonly threads: number;
   /** Threads neither busy nor promised to a job already taken. */
   readonly available: number;
   run(root: string, job: QueuedJob): Promise<{ seconds: number }>;
@@ -42,6 +47,9 @@ export class JobConsumer {
   private loop?: Promise<void>;
   private wake: () => void = () => {};
   private readonly log: Logger;
+  /** Jobs fetched but not yet handed to the runner: they hold a thread already (else the loop fetches more). */
+  private inHand = 0;
+  private presence?: { queue: JobQueue; timer: NodeJS.Timeout };
 
   constructor(private readonly options: JobConsumerOptions) {
     this.log = options.logger.child({ component: 'jobs', node: options.node });
@@ -69,14 +77,17 @@ export class JobConsumer {
     }
     if (!queue) return;
     const consumer = await jetstream(nc).consumers.get(queue.names.stream, queue.names.consumer);
+    this.startPresence(queue);
     this.log.info({ stream: queue.names.stream }, 'taking jobs');
     while (!this.stopping) {
-      if (this.options.runner.available <= 0) {
+      if (this.options.runner.available - this.inHand <= 0) {
         await this.sleep(60_000); // until a job finishes (wake) or a minute passes
         continue;
       }
       const msg = await this.next(consumer);
-      if (msg) this.track(this.handle(queue, consumer, msg));
+      if (!msg) continue;
+      this.inHand++;
+      this.track(this.handle(queue, consumer, msg));
     }
   }
 
@@ -99,7 +110,33 @@ export class JobConsumer {
     });
   }
 
+  /** Writes this node's presence now and every NODE_HEARTBEAT_MS (the coordinator counts the nodes by it). */
+  private startPresence(queue: JobQueue): void {
+    const key = nodeKey(this.options.node);
+    const put = () =>
+      queue.status
+        .put(key, encodeJson({ state: 'taking jobs', node: this.options.node, threads: this.options.runner.threads, at: Date.now() } satisfies NodePresence))
+        .catch((err) => this.log.warn({ err }, `writing this node's presence: ${(err as Error).message}`));
+    void put();
+    const timer = setInterval(put, NODE_HEARTBEAT_MS);
+    timer.unref();
+    this.presence = { queue, timer };
+  }
+
   private async handle(queue: JobQueue, consumer: Consumer, msg: JsMsg): Promise<void> {
+    let handed = false;
+    const hand = () => {
+      if (!handed) this.inHand--;
+      handed = true;
+    };
+    try {
+      await this.runJob(queue, consumer, msg, hand);
+    } finally {
+      hand();
+    }
+  }
+
+  private async runJob(queue: JobQueue, consumer: Consumer, msg: JsMsg, hand: () => void): Promise<void> {
     msg.working();
     const job = decodeJson<{ job: QueuedJob }>(msg.data).job;
     // the ack wait as it is now: a later study may have set another one (--ack-wait)
@@ -123,7 +160,9 @@ export class JobConsumer {
         unpackFiles(scratch, resultPathOf({ kind: 'solve', key: job.from.key, hash: job.from.hash, threads: 'one' }), input);
       }
       log.info('job started');
-      const outcome = await this.options.runner.run(scratch, job);
+      const running = this.options.runner.run(scratch, job); // the runner holds its thread from here on
+      hand();
+      const outcome = await running;
       await queue.results.putBlob({ name: job.hash, description: job.key }, packFiles(scratch, resultPathOf(job)));
       await status({ state: 'done', seconds: outcome.seconds });
       msg.ack();
@@ -154,6 +193,11 @@ export class JobConsumer {
     this.stopping = true;
     this.wake();
     await this.loop;
+    if (this.presence) {
+      clearInterval(this.presence.timer);
+      // gone at once for the coordinators, rather than after three heartbeats unheard (bounded: the server may be gone)
+      await Promise.race([this.presence.queue.status.delete(nodeKey(this.options.node)).catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
     await Promise.allSettled([...this.running]);
     await this.options.runner.close();
     const nc = this.nc;

@@ -12,7 +12,7 @@ import { positiveInt } from '../options.ts';
 import { runPaperExperiment } from '../experiment.ts';
 import { mergeStudies, runAlgorithmsStudy } from '../experiment-algorithms.ts';
 import { runDiscretisationExperiment } from '../experiment-discretisation.ts';
-import { ACK_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
+import { ACK_WAIT_HELP, NODE_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
 import { addNatsOptions } from './worker.ts';
 
 export function registerExperimentCommand(program: Command): Command {
@@ -24,14 +24,18 @@ export function registerExperimentCommand(program: Command): Command {
     .option('--quick', 'a reduced grid for CI (M = 10, few iterations and episodes)')
     .option('--threads <N>', 'worker threads per job (default: all cores)')
     .option('--ack-wait <seconds>', ACK_WAIT_HELP)
+    .option('--node-wait <seconds>', NODE_WAIT_HELP)
+    .option('--quiet', 'print only the final line, and errors')
+    .option('--sequential', 'one run at a time, each on every thread (the baseline for timing the side-by-side schedule)')
     .option('--log-level <level>', 'pino log level (default: warn)');
   addNatsOptions(paper, 'run the jobs on the worker nodes of this NATS server (JetStream job queue)').action(
-    async (flags: NatsStudyFlags & { out: string; quick?: boolean; threads?: string; logLevel?: string }) => {
+    async (flags: NatsStudyFlags & { out: string; quick?: boolean; threads?: string; logLevel?: string; sequential?: boolean; quiet?: boolean }) => {
       const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
-      const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
-      const connect = studyBackend(flags, logger);
+      const logger = createLogger(flags.logLevel ?? (flags.quiet ? 'error' : (process.env.M3FG_LOG_LEVEL ?? 'warn')));
+      const connect = studyBackend(flags, logger, flags.quiet ? () => {} : undefined);
+      if (flags.sequential && connect) throw new OptionError('--sequential: only on this machine (not with --nats)');
       const backend = connect ? await connect() : undefined;
-      await runPaperExperiment({ out: flags.out, quick: Boolean(flags.quick), threads, logger, backend, bar: Boolean(process.stderr.isTTY) });
+      await runPaperExperiment({ sequential: flags.sequential, quiet: flags.quiet, out: flags.out, quick: Boolean(flags.quick), threads, logger, backend, bar: Boolean(process.stderr.isTTY) && !flags.quiet });
     },
   );
   experiment

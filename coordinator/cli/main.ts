@@ -62,14 +62,15 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
     .option('--force', 'replace a run of another configuration in the --out directory (its files are removed first)')
     .option('--max-memory <bytes>', "memory the run may use, like 8G or 500M (default: the machine's memory)")
     .option('--task-timeout <seconds>', 'least deadline for a user game\'s check and for each thread task (default 60)')
-    .option('--quiet', 'no progress bar or summary')
+    .option('--quiet', 'no progress bar, summary or warnings: errors only')
     .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)');
   addNatsOptions(solveCommand, 'run the sweeps on the worker nodes of this NATS server (nats://host:port) instead of local threads')
     .action(async (flags: RawSolveFlags & { quiet?: boolean; logLevel?: string; resume?: string } & Parameters<typeof natsOptionsFrom>[0]) => {
       const nats = natsOptionsFrom(flags);
       const { settings, resume } = flags.resume ? await resumeSettings(flags, flags.resume) : { settings: await loadSolveSettings(flags), resume: undefined };
       const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
-      const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? (tty || flags.quiet ? 'warn' : 'info'));
+      // --quiet: errors only (an explicit --log-level still wins)
+      const logger = createLogger(flags.logLevel ?? (flags.quiet ? 'error' : (process.env.M3FG_LOG_LEVEL ?? (tty ? 'warn' : 'info'))));
       const label = `${settings.family.name} ${settings.algorithm}${settings.projection === 'interpolate' ? ' (interpolate)' : ''}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
       const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;

@@ -56,11 +56,11 @@ export function registerNplayerCommand(program: Command): Command {
     .option('--seed <S>', 'random seed: episode k uses the stream of (S, k)', '1')
     .option('--threads <T>', 'worker threads (default: the available cores)')
     .option('--out <file>', 'JSON results (default DIR/nplayer.json)')
-    .option('--quiet', 'print nothing')
+    .option('--quiet', 'print nothing but errors')
     .option('--log-level <level>', 'pino log level (default: warn)')
     .action(async (flags: RawNplayerFlags & { quiet?: boolean; logLevel?: string }) => {
       const settings = parseNplayerFlags(flags);
-      const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
+      const logger = createLogger(flags.logLevel ?? (flags.quiet ? 'error' : (process.env.M3FG_LOG_LEVEL ?? 'warn')));
       const result = await runNplayer(settings, { logger });
       if (!flags.quiet) process.stdout.write(`${formatTable(result)}results: ${settings.out}\n`);
     });

@@ -5,11 +5,12 @@
 
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
 import { planSweep, type SweepFlags } from '../sweep.ts';
 import { runSweep } from '../sweep-run.ts';
-import { ACK_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
+import { ACK_WAIT_HELP, NODE_WAIT_HELP, studyBackend, type NatsStudyFlags } from '../jobs/cli-backend.ts';
 import { addNatsOptions } from './worker.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -32,15 +33,19 @@ export function registerSweepCommand(program: Command): Command {
     .option('--yes', `run more than 10,000 configurations`)
     .option('--no-report', 'skip the combined report')
     .option('--ack-wait <seconds>', ACK_WAIT_HELP)
+    .option('--node-wait <seconds>', NODE_WAIT_HELP)
+    .option('--quiet', 'print only the final line, and errors')
+    .option('--sequential', 'one run at a time, each on every thread (the baseline for timing the side-by-side schedule)')
     .option('--log-level <level>', 'pino log level (default: warn)');
   return addNatsOptions(cmd, 'run the configurations on the worker nodes of this NATS server (JetStream job queue)').action(
-    async (flags: SweepFlags & NatsStudyFlags & { out: string; threads?: string; report: boolean; logLevel?: string }) => {
+    async (flags: SweepFlags & NatsStudyFlags & { out: string; threads?: string; report: boolean; logLevel?: string; sequential?: boolean; quiet?: boolean }) => {
       const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
-      const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
-      const connect = studyBackend(flags, logger);
+      const logger = createLogger(flags.logLevel ?? (flags.quiet ? 'error' : (process.env.M3FG_LOG_LEVEL ?? 'warn')));
+      const connect = studyBackend(flags, logger, flags.quiet ? () => {} : undefined);
+      if (flags.sequential && connect) throw new OptionError('--sequential: only on this machine (not with --nats)');
       const plan = await planSweep(flags);
       const backend = connect ? await connect() : undefined;
-      await runSweep(plan, { out: flags.out, threads, logger, backend, bar: Boolean(process.stderr.isTTY), report: flags.report });
+      await runSweep(plan, { out: flags.out, threads, logger, backend, bar: Boolean(process.stderr.isTTY) && !flags.quiet, report: flags.report, sequential: flags.sequential, quiet: flags.quiet });
     },
   );
 }

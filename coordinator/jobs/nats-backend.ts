@@ -6,6 +6,10 @@
 // Restart safety: a job already in the results bucket is downloaded, not queued again; a job whose message
 // is still in the stream (waiting, or running on a node) is waited for, not queued twice. So a coordinator
 // killed and started again with the same command recomputes nothing that finished, here or on the cluster.
+//
+// Nodes: each node's presence in the status bucket (runtime/job-queue.ts, nodeKey) is counted, a node
+// unheard for 3 heartbeats as gone. With jobs outstanding, no node present and no job progress (a status
+// change) for --node-wait, the study ends with one line; its jobs stay queued, so the same command resumes.
 
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { KvWatchEntry } from '@nats-io/kv';
@@ -13,7 +17,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { connectNats, type NatsOptions } from '../../runtime/nats-transport.ts';
 import {
-  decodeJson, encodeJson, ensureJobQueue, packFiles, resultPathOf, unpackFiles, type JobQueue, type JobQueueSettings, type JobStatus,
+  decodeJson, encodeJson, ensureJobQueue, NODE_HEARTBEAT_MS, NODE_KEY_PREFIX, packFiles, resultPathOf, unpackFiles,
+  type JobQueue, type JobQueueSettings, type JobStatus,
 } from '../../runtime/job-queue.ts';
 import { ClusterError } from '../cluster-executor.ts';
 import { doneOutcome } from './execute.ts';
@@ -29,30 +34,88 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
+/** Default --node-wait: seconds with jobs queued, no node present and no progress before the study gives up. */
+export const DEFAULT_NODE_WAIT_S = 120;
+
+export interface NodeWaitOptions {
+  /** Give up after this long with no node and no progress (default DEFAULT_NODE_WAIT_S s). */
+  nodeWaitMs?: number;
+  /** A line when the number of consuming nodes changes ("waiting for nodes (0 consuming)"); default stdout. */
+  print?: (line: string) => void;
+  /** How often the node count is looked at (default 1 s). */
+  pollMs?: number;
+}
+
+/** No node took or advanced a job for --node-wait: the study stops, its jobs left in the queue. */
+export class NoNodesError extends ClusterError {}
+
 export class NatsBackend implements JobBackend {
   readonly name: string;
+  failure?: Error;
   private readonly waiters = new Map<string, Waiter>();
   private readonly js: JetStreamClient;
   private watch?: AsyncIterable<KvWatchEntry> & { stop(): void };
+  /** Node key -> when its presence was last heard (this process's clock). */
+  private readonly nodes = new Map<string, number>();
+  /** Last time a node was present or a job changed state, or nothing was outstanding. */
+  private lastSign = Date.now();
+  private shownConsuming?: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly nodeWaitMs: number;
+  private readonly print: (line: string) => void;
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly queue: JobQueue,
     private readonly logger: Logger,
-    url: string,
+    private readonly url: string,
+    private readonly prefix: string,
+    wait: NodeWaitOptions,
   ) {
     this.name = `the NATS job queue at ${url}`;
     this.js = jetstream(nc);
+    this.nodeWaitMs = wait.nodeWaitMs ?? DEFAULT_NODE_WAIT_S * 1000;
+    this.print = wait.print ?? ((line) => process.stdout.write(`${line}\n`));
+    this.timer = setInterval(() => this.checkNodes(), wait.pollMs ?? 1000);
+    this.timer.unref();
   }
 
-  static async connect(nats: NatsOptions, settings: JobQueueSettings, logger: Logger): Promise<NatsBackend> {
+  /** Nodes heard from within 3 heartbeats. */
+  consuming(now = Date.now()): number {
+    let n = 0;
+    for (const at of this.nodes.values()) if (now - at <= 3 * NODE_HEARTBEAT_MS) n++;
+    return n;
+  }
+
+  private checkNodes(): void {
+    const now = Date.now();
+    const consuming = this.consuming(now);
+    if (this.waiters.size === 0 || consuming > 0) this.lastSign = now;
+    if (this.waiters.size === 0) return;
+    // "0 consuming" only once the nodes had a moment to announce themselves
+    if (consuming !== this.shownConsuming && (consuming > 0 || this.shownConsuming !== undefined || now - this.lastSign >= 2000)) {
+      this.shownConsuming = consuming;
+      this.print(consuming === 0 ? `waiting for nodes (0 consuming; giving up after ${fmtWait(this.nodeWaitMs)} without one)` : `nodes consuming: ${consuming}`);
+    }
+    if (now - this.lastSign <= this.nodeWaitMs) return;
+    const queued = this.waiters.size;
+    this.failure = new NoNodesError(
+      `--nats ${this.url}: no node took or advanced a job for ${fmtWait(this.nodeWaitMs)} (0 consuming on ${this.queue.names.stream}); ` +
+        `the ${queued} job${queued === 1 ? '' : 's'} left stay queued: start \`m3fg worker --nats ${this.url}${this.prefix === 'm3fg' ? '' : ` --subject-prefix ${this.prefix}`}\` nodes and run the same command again (--node-wait S waits longer)`,
+    );
+    clearInterval(this.timer);
+    for (const w of this.waiters.values()) w.reject(this.failure);
+    this.waiters.clear();
+  }
+
+  static async connect(nats: NatsOptions, settings: JobQueueSettings, logger: Logger, wait: NodeWaitOptions = {}): Promise<NatsBackend> {
     const nc = await connectNats(nats);
     try {
       const queue = await ensureJobQueue(nc, nats.prefix ?? 'm3fg', settings).catch((err) => {
         // no JetStream (nats-server without -js), or a user without the job queue's permissions
         throw new ClusterError(`--nats ${nats.url}: cannot set up the job queue: ${(err as Error).message} (JetStream on? deploy/jetstream.md)`);
       });
-      const backend = new NatsBackend(nc, queue, logger.child({ component: 'jobs' }), nats.url);
+      const backend = new NatsBackend(nc, queue, logger.child({ component: 'jobs' }), nats.url, nats.prefix ?? 'm3fg', wait);
       await backend.startWatch();
       return backend;
     } catch (err) {
@@ -66,7 +129,13 @@ export class NatsBackend implements JobBackend {
     this.watch = watch;
     void (async () => {
       for await (const e of watch) {
+        if (e.key.startsWith(NODE_KEY_PREFIX)) {
+          if (e.operation === 'PUT') this.nodes.set(e.key, Date.now());
+          else this.nodes.delete(e.key);
+          continue;
+        }
         if (e.operation !== 'PUT') continue;
+        this.lastSign = Date.now(); // a job changed state: the cluster is working
         const w = this.waiters.get(e.key);
         if (!w) continue;
         const st = decodeJson<JobStatus>(e.value);
@@ -96,6 +165,7 @@ export class NatsBackend implements JobBackend {
   }
 
   run(root: string, job: JobSpec): Promise<JobOutcome & { reused?: boolean }> {
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       const w: Waiter = { since: Date.now(), root, job, resolve, reject };
       // registered before anything is looked up, so that a completion in between is seen by the watch
@@ -132,9 +202,14 @@ export class NatsBackend implements JobBackend {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.timer);
     this.watch?.stop();
     for (const w of this.waiters.values()) w.reject(new Error('the study was closed'));
     this.waiters.clear();
     await this.nc.drain().catch(() => {});
   }
+}
+
+function fmtWait(ms: number): string {
+  return `${Number((ms / 1000).toPrecision(3))} s`;
 }

@@ -33,9 +33,13 @@ export class JobPool {
   private readonly queue: Waiting[] = [];
   private piscina?: Piscina<RunThreadTask, JobOutcome>;
 
-  constructor(options: { threads: number; logger?: Logger }) {
+  /** Runs a task on a run thread; tests give their own, to watch the schedule without threads. */
+  private readonly runTask: (task: RunThreadTask) => Promise<JobOutcome>;
+
+  constructor(options: { threads: number; logger?: Logger; runTask?: (task: RunThreadTask) => Promise<JobOutcome> }) {
     this.threads = options.threads;
     this.free = options.threads;
+    this.runTask = options.runTask ?? ((task) => (this.piscina ??= createRunThreads(this.threads)).run(task));
   }
 
   /** Threads neither busy nor promised to a waiting job. */
@@ -65,8 +69,7 @@ export class JobPool {
   private start(w: Waiting): Promise<JobOutcome> {
     // every job on a run thread, also one that takes all threads (its LocalExecutor's pool is nested in
     // that thread): this thread stays free for the progress display and a node's in-progress acks
-    this.piscina ??= createRunThreads(this.threads);
-    return this.piscina.run({ root: w.root, job: w.job, threads: w.need });
+    return this.runTask({ root: w.root, job: w.job, threads: w.need });
   }
 
   async close(): Promise<void> {

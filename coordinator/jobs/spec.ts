@@ -127,9 +127,10 @@ const NPLAYER_COST_PER_STEP = 1;
  * Every other job runs inline, one per thread: a thread per run is worth more than sharding a run whose
  * steps mostly stay inline anyway (the local executor shards only steps above ~1 ms). With one thread, none.
  */
-export function assignThreads(jobs: JobSpec[], threads: number): void {
+export function assignThreads(jobs: JobSpec[], threads: number, sequential = false): void {
   const total = jobs.reduce((a, j) => a + j.cost, 0);
-  for (const j of jobs) j.threads = threads > 1 && j.cost > total / threads ? 'all' : 'one';
+  // sequential (--sequential, the baseline the side-by-side schedule is measured against): one job at a time, each on every thread
+  for (const j of jobs) j.threads = threads > 1 && (sequential || j.cost > total / threads) ? 'all' : 'one';
 }
 
 // ----------------------------------------------------------------------------------------------- paths

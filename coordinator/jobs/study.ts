@@ -15,6 +15,8 @@ export interface JobBackend {
   /** Runs the job (or fetches an earlier result the backend holds) and writes it into ROOT. */
   run(root: string, job: JobSpec): Promise<JobOutcome & { reused?: boolean }>;
   close(): Promise<void>;
+  /** Set when the backend cannot go on (a cluster with no nodes): the study stops and throws it. */
+  readonly failure?: Error;
 }
 
 export interface JobRecord {
@@ -39,9 +41,26 @@ export interface StudyOptions {
   onDone?: (rec: JobRecord) => void;
 }
 
+/**
+ * The schedule's summary line on a machine of `slots` threads: the jobs run, inline or on every thread, the
+ * busy thread-seconds (each run's seconds times its threads) against the threads times the study's wall.
+ */
+export function scheduleSummary(records: JobRecord[], slots: number, wallSeconds: number): string {
+  const ran = records.filter((r) => r.status === 'ran');
+  const wide = ran.filter((r) => r.job.threads === 'all' && slots > 1);
+  const busy = ran.reduce((a, r) => a + r.seconds * (r.job.threads === 'all' ? slots : 1), 0);
+  const use = wallSeconds > 0 ? Math.round((100 * busy) / (slots * wallSeconds)) : 0;
+  return (
+    `schedule: ${ran.length} run${ran.length === 1 ? '' : 's'} on ${slots} thread${slots === 1 ? '' : 's'} ` +
+    `(${ran.length - wide.length} inline, one per thread; ${wide.length} on all ${slots}), ` +
+    `busy ${busy.toFixed(1)} thread-s in ${wallSeconds.toFixed(1)} s wall: ${use}% of ${slots} x wall`
+  );
+}
+
 /** Runs every job; resolves with one record per job, in the order given. */
 export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<JobRecord[]> {
   const { root, backend } = options;
+  const t0 = performance.now();
   ensureDir(join(root, 'runs'));
   const records = new Map<string, JobRecord>();
   const shown = new StudyProgress(jobs, { print: options.print, bar: options.bar, label: options.label, slots: options.slots });
@@ -89,9 +108,14 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
           (err): JobRecord => ({ job, status: 'failed', seconds: 0, error: (err as Error)?.message ?? String(err) }),
         )
         .then((rec) => {
+          running.delete(p);
+          // the backend gave up: this job is not done, nor failed, and stays where the backend keeps it
+          if (rec.status === 'failed' && backend.failure) {
+            settle();
+            return;
+          }
           records.set(job.key, rec);
           progress.done(rec);
-          running.delete(p);
           settle();
         });
       running.add(p);
@@ -104,12 +128,15 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
       await new Promise<void>((resolve) => {
         settle = resolve;
       });
-      startReady();
+      if (!backend.failure) startReady();
     }
   } finally {
     progress.stop();
   }
-  return jobs.map((j) => records.get(j.key)!);
+  if (backend.failure) throw backend.failure;
+  const list = jobs.map((j) => records.get(j.key)!);
+  if (options.slots) (options.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(scheduleSummary(list, options.slots, (performance.now() - t0) / 1000));
+  return list;
 }
 
 /** Some jobs of a study failed: one line naming them (exit status 1: the environment or a bug, not bad input). */

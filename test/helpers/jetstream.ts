@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { ensureJobQueue, nodeKey } from '../../runtime/job-queue.ts';
 import { repoRoot } from './cli.ts';
 import { freePort } from './cluster.ts';
 
@@ -20,6 +22,11 @@ export interface JetStreamCluster {
   /** The keys of the jobs node i computed (its 'job done' lines). */
   jobsDone(i: number): string[];
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Creates the job queue of `prefix` (as a study's coordinator would, ack wait `ackWaitS`) and resolves once
+   * every given node has written its presence there ('taking jobs'): they are all consuming before a study starts.
+   */
+  ready(prefix: string, nodes: number[], ackWaitS: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -28,6 +35,14 @@ async function waitFor(what: string, ok: () => boolean, ms: number): Promise<voi
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function waitForAsync(what: string, ok: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -69,6 +84,19 @@ export async function startJetStream(nodes: number, threads = 1): Promise<JetStr
     kill: async (i, signal = 'SIGKILL') => {
       children[i].kill(signal);
       await exited(children[i]);
+    },
+    ready: async (prefix, nodes, ackWaitS) => {
+      const nc = await connect({ servers: url });
+      try {
+        const queue = await ensureJobQueue(nc, prefix, { ackWaitMs: ackWaitS * 1000 });
+        const present = new Set<number>();
+        await waitForAsync(`nodes ${nodes.join(', ')} to take jobs on ${prefix}`, async () => {
+          for (const i of nodes) if (!present.has(i) && (await queue.status.get(nodeKey(`node-${i}`)))?.operation === 'PUT') present.add(i);
+          return present.size === nodes.length;
+        }, 60_000);
+      } finally {
+        await nc.close();
+      }
     },
     stop: async () => {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
