@@ -29,7 +29,8 @@ const iterations = Math.max(2, Number(itArg));
 const nodes = Number(nodesArg);
 const threadsPerNode = Number(tpnArg);
 const spec = { game, params: {}, bins };
-const problem = new Problem(buildGame(builtinGames[game], {}), bins);
+// the coordinator keeps no model rows (as `m3fg solve --nats`); the local runs below need them all
+let problem = new Problem(buildGame(builtinGames[game], {}), bins, 'midpoint', { cells: [0, 0] });
 const { T, nX } = problem.game;
 const R = problem.rows;
 console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, the first not timed`);
@@ -103,6 +104,7 @@ if (clusterOnly) {
   process.exit(0);
 }
 const localThreads = nodes * threadsPerNode;
+problem = new Problem(buildGame(builtinGames[game], {}), bins);
 const local = await timed(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
 console.log(`local ${localThreads} thread(s): ${local.toFixed(3)} s/iteration (cluster/local ${(clusterSeconds / local).toFixed(2)}x)`);
 const single = localThreads > 1 ? await timed(new InlineExecutor()) : local;

@@ -66,7 +66,8 @@ export async function runSolve(
   const files: string[] = [];
   try {
     const built = Date.now();
-    const problem = new Problem(game, settings.bins, settings.grid);
+    // a cluster's model rows live on its nodes: the coordinator builds them only for the fingerprint, keeping none
+    const problem = new Problem(game, settings.bins, settings.grid, deps.executor instanceof ClusterExecutor ? { cells: [0, 0] } : {});
     const spec = { game: settings.game, params: settings.params, bins: settings.bins };
     log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built, memoryBytes: memory.totalBytes }, 'problem built');
     out.replaceOtherRun();

@@ -51,16 +51,17 @@ export class ShardTables {
     readonly shard: number,
     private readonly threads?: ShardPool,
   ) {
+    this.ca = run.cellBounds[shard];
+    this.cb = run.cellBounds[shard + 1];
     if (threads) {
       const shared = createSharedRun(run.spec, problem, run.tableOptions);
       this.tables = shared.tables;
-      this.sweepRun = shared.run;
+      // the threads' Problem keeps the shard's rows only, as this one (worker/shard-node.ts)
+      this.sweepRun = { ...shared.run, cells: [this.ca, this.cb] };
     } else {
       this.tables = allocateTables(problem, undefined, run.tableOptions);
     }
     this.slices = run.tableOptions.slices ?? problem.game.T;
-    this.ca = run.cellBounds[shard];
-    this.cb = run.cellBounds[shard + 1];
     this.scratch = backwardScratch(problem);
     const { cells, rows } = problem;
     const own: number[] = [];
