@@ -54,6 +54,8 @@ export interface ClusterExecutorOptions {
   snapshotEvery?: number;
   /** Where snapshots go (default the system's temporary directory). */
   snapshotDir?: string;
+  /** Called as a snapshot write starts, with the iterations it holds (the fault trials kill a node there). */
+  onSnapshot?: (iterations: number) => void;
   /** Node losses survived per run before the run fails (default 3). */
   maxRecoveries?: number;
 }
@@ -244,6 +246,7 @@ export class ClusterExecutor implements Executor {
     if (every > 0 && this.history.length % every === 0) {
       this.snapshot ??= new SnapshotFile(this.options.snapshotDir ?? tmpdir(), randomUUID());
       const snapshot = this.snapshot;
+      this.options.onSnapshot?.(this.history.length);
       await this.recovering(() => snapshot.write(this.history.length, this.policies()), this.history.length);
     }
     return sweeps;
