@@ -1,6 +1,7 @@
 // The cluster's fault trials with real processes: 3 `m3fg worker` nodes behind a real nats-server
 // (deploy/local-cluster.sh, the shipped per-party config, loopback), the coordinator in this process (so the
-// trials can set a 1.5 s heartbeat timeout and a snapshot every 2 iterations). Trials:
+// trials can set a 1.5 s heartbeat timeout, 10 s while the nodes build the model, and a snapshot every 2
+// iterations, into the JetStream bucket of the shipped config). Trials:
 //   - a node SIGKILLed at --kills seeded random moments of a run; the first kill lands as a snapshot write
 //     starts (the write is then cut off mid-stream and the previous snapshot must serve), the others at a
 //     uniform moment of a warm clean run (a kill that lands after the run's end is drawn again); after each
@@ -69,7 +70,7 @@ let live = Array.from({ length: NODES }, (_, i) => i + 1);
 let next = NODES + 1;
 const rows: Array<{ kind: string; ok: boolean; addedS: number; note: string }> = [];
 const onCluster = (extra: Partial<ClusterExecutorOptions> = {}) =>
-  new ClusterExecutor({ nats: cluster.coordinator, minNodes: NODES, maxNodes: NODES, waitForNodesMs: 60_000, heartbeatTimeoutMs: 1_500, snapshotEvery: 2, ...extra });
+  new ClusterExecutor({ nats: cluster.coordinator, minNodes: NODES, maxNodes: NODES, waitForNodesMs: 60_000, heartbeatTimeoutMs: 1_500, buildTimeoutMs: 10_000, snapshotEvery: 2, ...extra });
 
 async function trial(kind: string, make: () => { ex: ClusterExecutor; onIteration?: (i: number) => void; armed?: () => string }, clean?: number): Promise<Outcome> {
   const { ex, onIteration, armed } = make();

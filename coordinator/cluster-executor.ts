@@ -23,7 +23,7 @@ import { OptionError } from '../shared/errors.ts';
 import type { NatsOptions } from '../shared/cluster-nats.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCoordinator } from './cluster-nats.ts';
-import { SnapshotFile } from './cluster-snapshot.ts';
+import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snapshot.ts';
 import { tmpdir } from 'node:os';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
@@ -52,7 +52,13 @@ export interface ClusterExecutorOptions {
   pieceElements?: number;
   /** Snapshot the policies every K iterations for recovery from node loss (default 20; 0: never, start over). */
   snapshotEvery?: number;
-  /** Where snapshots go (default the system's temporary directory). */
+  /**
+   * Where snapshots go: 'bucket', the JetStream object store `<prefix>-snapshots` of the NATS server (the
+   * default over NATS; if the server has no JetStream or the user may not use the bucket, a warning and
+   * 'disk'); 'disk', a file in snapshotDir.
+   */
+  snapshotStore?: 'bucket' | 'disk';
+  /** The folder of 'disk' snapshots (default the system's temporary directory). */
   snapshotDir?: string;
   /** Called as a snapshot write starts, with the iterations it holds (the fault trials kill a node there). */
   onSnapshot?: (iterations: number) => void;
@@ -75,6 +81,8 @@ export interface ClusterStats {
   coordinatorBytes: { sent: number; received: number };
   /** Node losses recovered from in this run (shards re-cut, state reloaded, iterations replayed). */
   recoveries: number;
+  /** Where this run's snapshots go ('none': none taken yet). */
+  snapshots: 'bucket' | 'disk' | 'none';
   /** Per node of the run, as its last heartbeat reported: bytes sent and received, peak RSS. */
   nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number }>;
   dropped: number;
@@ -100,7 +108,7 @@ export class ClusterExecutor implements Executor {
   /** How the run started: initial policies, or a run's state loaded from sources. */
   private origin?: { init: InitialPolicy } | { sources: PolicySources };
   private history: Step[] = [];
-  private snapshot?: SnapshotFile;
+  private snapshot?: SnapshotStore;
   private recoveries = 0;
   private start?: StartValues;
   private omd = false;
@@ -156,9 +164,42 @@ export class ClusterExecutor implements Executor {
     this.origin = undefined;
     this.history = [];
     this.recoveries = 0;
-    this.snapshot?.remove();
+    await this.dropSnapshot();
+    // a node lost while the nodes build the model: open again over the live ones (as a recovery does)
+    for (;;) {
+      try {
+        await this.openRun(this.recoveries > 0 ? 1 : (this.options.minNodes ?? 1));
+        return;
+      } catch (err) {
+        if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
+        this.recoveries++;
+        this.logger?.warn({ err: (err as Error).message, recovery: this.recoveries }, 'node lost while opening: opening over the live nodes');
+      }
+    }
+  }
+
+  /** The store of this run's snapshots (see snapshotStore). */
+  private async snapshotStore(): Promise<SnapshotStore> {
+    const id = randomUUID();
+    if (this.nc && this.options.snapshotStore !== 'disk') {
+      const bucket = `${this.options.nats?.prefix ?? 'm3fg'}-snapshots`;
+      try {
+        const store = await SnapshotBucket.open(this.nc, bucket, id);
+        this.logger?.info({ runId: this.run?.id, bucket }, 'snapshots go to the JetStream bucket');
+        return store;
+      } catch (err) {
+        if (this.options.snapshotStore === 'bucket') throw new ClusterError(`cluster: the snapshot bucket ${bucket} cannot be opened: ${(err as Error)?.message}`);
+        this.logger?.warn({ runId: this.run?.id, bucket, err: (err as Error)?.message }, "no JetStream snapshot bucket: snapshots go to the coordinator's disk");
+      }
+    }
+    return new SnapshotFile(this.options.snapshotDir ?? tmpdir(), id);
+  }
+
+  /** Removes the run's snapshot (bounded: with the server gone, a bucket delete would wait). */
+  private async dropSnapshot(): Promise<void> {
+    const s = this.snapshot;
     this.snapshot = undefined;
-    await this.openRun(this.options.minNodes ?? 1);
+    if (s) await Promise.race([s.remove().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
   }
 
   /** A new run over the nodes present now (at open(), and after a node is lost). */
@@ -244,7 +285,7 @@ export class ClusterExecutor implements Executor {
     const sweeps = await this.recovering(() => this.run1(step), this.history.length - 1);
     const every = this.options.snapshotEvery ?? 20;
     if (every > 0 && this.history.length % every === 0) {
-      this.snapshot ??= new SnapshotFile(this.options.snapshotDir ?? tmpdir(), randomUUID());
+      this.snapshot ??= await this.snapshotStore();
       const snapshot = this.snapshot;
       this.options.onSnapshot?.(this.history.length);
       await this.recovering(() => snapshot.write(this.history.length, this.policies()), this.history.length);
@@ -314,8 +355,7 @@ export class ClusterExecutor implements Executor {
     this.ticker = undefined;
     if (this.run) await this.command({ kind: 'close' }).catch(() => {});
     this.run = undefined;
-    this.snapshot?.remove();
-    this.snapshot = undefined;
+    await this.dropSnapshot();
     for (const p of this.pending.values()) p.reject(new ClusterError('cluster executor: closed'));
     this.pending.clear();
     const nc = this.nc;
@@ -335,6 +375,7 @@ export class ClusterExecutor implements Executor {
       coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
       dropped: this.scheduler.dropped,
       recoveries: this.recoveries,
+      snapshots: this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
       nodeReports: (this.run?.nodes ?? []).map((node) => {
         const m = this.scheduler.members.get(node);
         return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
