@@ -215,7 +215,9 @@ export class ClusterExecutor implements Executor {
 
   async initPolicies(init: InitialPolicy): Promise<void> {
     this.origin = { init };
-    await this.recovering(() => this.sendInit(init), 0);
+    // after a recovery the new run already holds the origin (recover() sends it): an init sent twice would be
+    // dropped by the nodes as a duplicate order, and its acks awaited forever
+    await this.recovering((restored) => (restored ? Promise.resolve() : this.sendInit(init)), 0);
   }
 
   private async sendInit(init: InitialPolicy): Promise<void> {
@@ -225,7 +227,7 @@ export class ClusterExecutor implements Executor {
 
   async loadPolicies(policies: PolicySources): Promise<void> {
     this.origin = { sources: policies };
-    await this.recovering(() => this.load(policies), 0);
+    await this.recovering((restored) => (restored ? Promise.resolve() : this.load(policies)), 0);
   }
 
   private async load(policies: PolicySources): Promise<void> {
@@ -304,14 +306,15 @@ export class ClusterExecutor implements Executor {
 
   /**
    * Runs `fn`; when a node is lost meanwhile: a new run over the live nodes, the state of the last snapshot
-   * (or the start) loaded, the iterations since replayed (the same bits: every step is deterministic), `fn` again.
+   * (or the start) loaded, the iterations since replayed (the same bits: every step is deterministic), `fn` again,
+   * told that a recovery ran (init and load need not run again: the recovery restored the start).
    */
-  private async recovering<T>(fn: () => Promise<T>, completed: number): Promise<T> {
+  private async recovering<T>(fn: (restored: boolean) => Promise<T>, completed: number): Promise<T> {
     let lost = false;
     for (;;) {
       try {
         if (lost) await this.recover(completed);
-        return await fn();
+        return await fn(lost);
       } catch (err) {
         if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
         this.recoveries++;
