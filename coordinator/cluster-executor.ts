@@ -22,7 +22,7 @@ import type { Transport } from '../shared/cluster-transport.ts';
 import { OptionError } from '../shared/errors.ts';
 import type { NatsOptions } from '../shared/cluster-nats.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectCoordinator } from './cluster-nats.ts';
+import { connectCoordinator, connectSide } from './cluster-nats.ts';
 import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snapshot.ts';
 import { tmpdir } from 'node:os';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
@@ -109,6 +109,8 @@ export class ClusterExecutor implements Executor {
   private origin?: { init: InitialPolicy } | { sources: PolicySources };
   private history: Step[] = [];
   private snapshot?: SnapshotStore;
+  /** The connection of the snapshot bucket (see connectSide). */
+  private sideNc?: NatsConnection;
   private recoveries = 0;
   private start?: StartValues;
   private omd = false;
@@ -181,10 +183,11 @@ export class ClusterExecutor implements Executor {
   /** The store of this run's snapshots (see snapshotStore). */
   private async snapshotStore(): Promise<SnapshotStore> {
     const id = randomUUID();
-    if (this.nc && this.options.snapshotStore !== 'disk') {
-      const bucket = `${this.options.nats?.prefix ?? 'm3fg'}-snapshots`;
+    if (this.nc && this.options.nats && this.options.snapshotStore !== 'disk') {
+      const bucket = `${this.options.nats.prefix ?? 'm3fg'}-snapshots`;
       try {
-        const store = await SnapshotBucket.open(this.nc, bucket, id);
+        this.sideNc ??= await connectSide(this.options.nats);
+        const store = await SnapshotBucket.open(this.sideNc, bucket, id);
         this.logger?.info({ runId: this.run?.id, bucket }, 'snapshots go to the JetStream bucket');
         return store;
       } catch (err) {
@@ -359,6 +362,9 @@ export class ClusterExecutor implements Executor {
     if (this.run) await this.command({ kind: 'close' }).catch(() => {});
     this.run = undefined;
     await this.dropSnapshot();
+    const side = this.sideNc;
+    this.sideNc = undefined;
+    if (side) await Promise.race([side.close().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
     for (const p of this.pending.values()) p.reject(new ClusterError('cluster executor: closed'));
     this.pending.clear();
     const nc = this.nc;
