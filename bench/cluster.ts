@@ -29,7 +29,8 @@ const iterations = Math.max(2, Number(itArg));
 const nodes = Number(nodesArg);
 const threadsPerNode = Number(tpnArg);
 const spec = { game, params: {}, bins };
-const problem = new Problem(buildGame(builtinGames[game], {}), bins);
+// the coordinator keeps no model rows (as `m3fg solve --nats`); the local runs below need them all
+let problem = new Problem(buildGame(builtinGames[game], {}), bins, 'midpoint', 'nearest', { cells: [0, 0] });
 const { T, nX } = problem.game;
 const R = problem.rows;
 console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, the first not timed`);
@@ -103,14 +104,31 @@ if (clusterOnly) {
   process.exit(0);
 }
 const localThreads = nodes * threadsPerNode;
+problem = new Problem(buildGame(builtinGames[game], {}), bins);
 const local = await timed(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
 console.log(`local ${localThreads} thread(s): ${local.toFixed(3)} s/iteration (cluster/local ${(clusterSeconds / local).toFixed(2)}x)`);
 const single = localThreads > 1 ? await timed(new InlineExecutor()) : local;
 const c = single / (T * R); // seconds per (t, row): flow + step + update on one thread
+// Per-step overhead of a node over a plain thread (dispatching the step to its pool, gathering and
+// scattering rows, the event loops of node and server): one node of the same cluster, no halo, minus one
+// thread's compute, per step. Measured, not derived: on a loaded machine every wake-up costs milliseconds.
+let oneNode: number;
+{
+  const again = await startCluster(1, threadsPerNode);
+  try {
+    const ex = new ClusterExecutor({ nats: again.coordinator, minNodes: 1, maxNodes: 1 });
+    oneNode = await timed(ex);
+    await ex.close();
+  } finally {
+    again.stop();
+  }
+}
+const o = Math.max(0, (oneNode - single / threadsPerNode) / T);
 
-// Scaling model: per iteration, T steps on the critical path; each costs the node's share of the rows, one
-// message latency (the halo of step t + 1 must arrive) and the halo bytes over the node's link:
-//   s(N, P, M, bw) = T * ( R(M) * c / (N * P) + L + h(N, M) * R(M) * bytesPerRow / N / bw )
+// Scaling model: per iteration, T steps on the critical path; each costs the node's share of the rows, the
+// node's per-step overhead o, one message latency (the halo of step t + 1 must arrive; none on one node) and
+// the halo bytes over the node's link:
+//   s(N, P, M, bw) = T * ( R(M) * c / (N * P) + o + [N > 1] L + h(N, M) * R(M) * bytesPerRow / N / bw )
 // h(N, M): halo rows per t over all nodes, as a fraction of the rows; measured by bench/halo.ts at M = 60
 // (bench/results/halo.json, cell-major), scaled by (60 / M)^0.2: measured on 2 nodes, the fraction falls only
 // from 8.1% (M = 30) to 7.3% (60) and 6.7% (90). A shard's boundary grows as M^2 while its rows grow as M^3,
@@ -135,11 +153,11 @@ function haloFraction(N: number, M: number): number {
   return f * Math.pow(60 / M, 0.2);
 }
 const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M).rows;
-const predict = (N: number, P: number, M: number, rows: number, bw: number) => T * ((rows * c) / (N * P) + L + (haloFraction(N, M) * rows * bytesPerRow) / N / bw);
+const predict = (N: number, P: number, M: number, rows: number, bw: number) => T * ((rows * c) / (N * P) + o + (N > 1 ? L : 0) + (haloFraction(N, M) * rows * bytesPerRow) / N / bw);
 const loopback = 1e9; // bytes/s through nats-server on loopback here: not the limit, set high
 const check = [1, nodes].map((N) => ({ nodes: N, predicted: predict(N, threadsPerNode, bins, R, loopback) }));
-console.log(`model inputs: c = ${(c * 1e6).toFixed(3)} us per (t, row), L = ${(L * 1e3).toFixed(3)} ms, halo fraction at M = ${bins}: ${[2, 4, 8, 16].map((n) => `${n}: ${(100 * haloFraction(n, bins)).toFixed(1)}%`).join(', ')}`);
-console.log(`model check here: ${check.map((p) => `${p.nodes} node(s) predicted ${p.predicted.toFixed(3)} s`).join(', ')}; measured ${nodes} node(s) ${clusterSeconds.toFixed(3)} s (${((100 * (check[check.length - 1].predicted - clusterSeconds)) / clusterSeconds).toFixed(0)}%)`);
+console.log(`model inputs: c = ${(c * 1e6).toFixed(3)} us per (t, row), o = ${(o * 1e3).toFixed(3)} ms per step (1 node: ${oneNode.toFixed(3)} s/iteration), L = ${(L * 1e3).toFixed(3)} ms, halo fraction at M = ${bins}: ${[2, 4, 8, 16].map((n) => `${n}: ${(100 * haloFraction(n, bins)).toFixed(1)}%`).join(', ')}`);
+console.log(`model check here: ${check.map((p) => `${p.nodes} node(s) predicted ${p.predicted.toFixed(3)} s`).join(', ')}; measured 1 node ${oneNode.toFixed(3)} s, ${nodes} node(s) ${clusterSeconds.toFixed(3)} s (${((100 * (check[check.length - 1].predicted - clusterSeconds)) / clusterSeconds).toFixed(0)}%)`);
 const predictions: Array<Record<string, number>> = [];
 for (const M of [120, 200]) {
   const rows = rowsAt(M);
@@ -169,7 +187,7 @@ const result = {
   peerBytesPerIteration,
   coordinatorPeakRssBytes,
   nodePeakRssBytes,
-  model: { secondsPerRowStep: c, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
+  model: { secondsPerRowStep: c, stepOverheadSeconds: o, oneNodeSecondsPerIteration: oneNode, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
 };
 writeFileSync('bench/results/cluster.json', JSON.stringify(result, null, 1));
 console.log('wrote bench/results/cluster.json');

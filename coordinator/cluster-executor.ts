@@ -24,8 +24,8 @@ import type { Transport } from '../shared/cluster-transport.ts';
 import { OptionError } from '../shared/errors.ts';
 import type { NatsOptions } from '../shared/cluster-nats.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectCoordinator } from './cluster-nats.ts';
-import { SnapshotFile } from './cluster-snapshot.ts';
+import { connectCoordinator, connectSide } from './cluster-nats.ts';
+import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snapshot.ts';
 import { tmpdir } from 'node:os';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
@@ -54,8 +54,16 @@ export interface ClusterExecutorOptions {
   pieceElements?: number;
   /** Snapshot the policies every K iterations for recovery from node loss (default 20; 0: never, start over). */
   snapshotEvery?: number;
-  /** Where snapshots go (default the system's temporary directory). */
+  /**
+   * Where snapshots go: 'bucket', the JetStream object store `<prefix>-snapshots` of the NATS server (the
+   * default over NATS; if the server has no JetStream or the user may not use the bucket, a warning and
+   * 'disk'); 'disk', a file in snapshotDir.
+   */
+  snapshotStore?: 'bucket' | 'disk';
+  /** The folder of 'disk' snapshots (default the system's temporary directory). */
   snapshotDir?: string;
+  /** Called as a snapshot write starts, with the iterations it holds (the fault trials kill a node there). */
+  onSnapshot?: (iterations: number) => void;
   /** Node losses survived per run before the run fails (default 3). */
   maxRecoveries?: number;
 }
@@ -75,6 +83,8 @@ export interface ClusterStats {
   coordinatorBytes: { sent: number; received: number };
   /** Node losses recovered from in this run (shards re-cut, state reloaded, iterations replayed). */
   recoveries: number;
+  /** Where this run's snapshots go ('none': none taken yet). */
+  snapshots: 'bucket' | 'disk' | 'none';
   /** Per node of the run, as its last heartbeat reported: bytes sent and received, peak RSS. */
   nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number }>;
   dropped: number;
@@ -100,7 +110,9 @@ export class ClusterExecutor implements Executor {
   /** How the run started: initial policies, or a run's state loaded from sources. */
   private origin?: { init: InitialPolicy } | { sources: PolicySources };
   private history: Step[] = [];
-  private snapshot?: SnapshotFile;
+  private snapshot?: SnapshotStore;
+  /** The connection of the snapshot bucket (see connectSide). */
+  private sideNc?: NatsConnection;
   private recoveries = 0;
   private start?: StartValues;
   private omd = false;
@@ -114,7 +126,7 @@ export class ClusterExecutor implements Executor {
   private hasBest = false;
   private snapshotDue = false;
   private iterationsRun = 0;
-  private bestSnapshot?: SnapshotFile;
+  private bestSnapshot?: SnapshotStore;
   private bestOrigin?: PolicySources;
 
   constructor(private readonly options: ClusterExecutorOptions) {
@@ -167,14 +179,49 @@ export class ClusterExecutor implements Executor {
     this.origin = undefined;
     this.history = [];
     this.recoveries = 0;
-    this.snapshot?.remove();
-    this.snapshot = undefined;
-    this.bestSnapshot?.remove();
-    this.bestSnapshot = undefined;
+    await this.dropSnapshot();
     this.keeping = this.hasBest = this.snapshotDue = false;
     this.iterationsRun = 0;
     this.bestOrigin = undefined;
-    await this.openRun(this.options.minNodes ?? 1);
+    // a node lost while the nodes build the model: open again over the live ones (as a recovery does)
+    for (;;) {
+      try {
+        await this.openRun(this.recoveries > 0 ? 1 : (this.options.minNodes ?? 1));
+        return;
+      } catch (err) {
+        if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
+        this.recoveries++;
+        this.logger?.warn({ err: (err as Error).message, recovery: this.recoveries }, 'node lost while opening: opening over the live nodes');
+      }
+    }
+  }
+
+  /** The store of this run's snapshots (see snapshotStore). */
+  private async snapshotStore(): Promise<SnapshotStore> {
+    const id = randomUUID();
+    if (this.nc && this.options.nats && this.options.snapshotStore !== 'disk') {
+      const bucket = `${this.options.nats.prefix ?? 'm3fg'}-snapshots`;
+      try {
+        this.sideNc ??= await connectSide(this.options.nats);
+        const store = await SnapshotBucket.open(this.sideNc, bucket, id);
+        this.logger?.info({ runId: this.run?.id, bucket }, 'snapshots go to the JetStream bucket');
+        return store;
+      } catch (err) {
+        if (this.options.snapshotStore === 'bucket') throw new ClusterError(`cluster: the snapshot bucket ${bucket} cannot be opened: ${(err as Error)?.message}`);
+        this.logger?.warn({ runId: this.run?.id, bucket, err: (err as Error)?.message }, "no JetStream snapshot bucket: snapshots go to the coordinator's disk");
+      }
+    }
+    return new SnapshotFile(this.options.snapshotDir ?? tmpdir(), id);
+  }
+
+  /** Removes the run's snapshot (bounded: with the server gone, a bucket delete would wait). */
+  private async dropSnapshot(): Promise<void> {
+    const s = this.snapshot;
+    this.snapshot = undefined;
+    const best = this.bestSnapshot;
+    this.bestSnapshot = undefined;
+    const bounded = (x?: SnapshotStore) => x && Promise.race([x.remove().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await Promise.all([bounded(s), bounded(best)]);
   }
 
   /** A new run over the nodes present now (at open(), and after a node is lost). */
@@ -190,7 +237,9 @@ export class ClusterExecutor implements Executor {
 
   async initPolicies(init: InitialPolicy): Promise<void> {
     this.origin = { init };
-    await this.recovering(() => this.sendInit(init), 0);
+    // after a recovery the new run already holds the origin (recover() sends it): an init sent twice would be
+    // dropped by the nodes as a duplicate order, and its acks awaited forever
+    await this.recovering((restored) => (restored ? Promise.resolve() : this.sendInit(init)), 0);
   }
 
   private async sendInit(init: InitialPolicy): Promise<void> {
@@ -200,7 +249,7 @@ export class ClusterExecutor implements Executor {
 
   async loadPolicies(policies: PolicySources): Promise<void> {
     this.origin = { sources: policies };
-    await this.recovering(() => this.load(policies), 0);
+    await this.recovering((restored) => (restored ? Promise.resolve() : this.load(policies)), 0);
   }
 
   private async load(policies: PolicySources, best = false): Promise<void> {
@@ -278,20 +327,20 @@ export class ClusterExecutor implements Executor {
    * recovers from the previous pair.
    */
   private async takeSnapshot(): Promise<void> {
-    const dir = this.options.snapshotDir ?? tmpdir();
-    this.snapshot ??= new SnapshotFile(dir, randomUUID());
+    this.snapshot ??= await this.snapshotStore();
     const snapshot = this.snapshot;
     const at = this.history.length;
-    const best = this.hasBest ? new SnapshotFile(dir, `${randomUUID()}-best`) : undefined;
+    this.options.onSnapshot?.(at);
+    const best = this.hasBest ? await this.snapshotStore() : undefined;
     try {
       if (best) await this.recovering(() => best.write(at, this.bestPolicies()), at);
       await this.recovering(() => snapshot.write(at, this.policies()), at);
     } catch (err) {
-      best?.remove();
+      void best?.remove().catch(() => {});
       throw err;
     }
     if (best) {
-      this.bestSnapshot?.remove();
+      void this.bestSnapshot?.remove().catch(() => {});
       this.bestSnapshot = best;
     }
   }
@@ -338,14 +387,15 @@ export class ClusterExecutor implements Executor {
 
   /**
    * Runs `fn`; when a node is lost meanwhile: a new run over the live nodes, the state of the last snapshot
-   * (or the start) loaded, the iterations since replayed (the same bits: every step is deterministic), `fn` again.
+   * (or the start) loaded, the iterations since replayed (the same bits: every step is deterministic), `fn` again,
+   * told that a recovery ran (init and load need not run again: the recovery restored the start).
    */
-  private async recovering<T>(fn: () => Promise<T>, completed: number): Promise<T> {
+  private async recovering<T>(fn: (restored: boolean) => Promise<T>, completed: number): Promise<T> {
     let lost = false;
     for (;;) {
       try {
         if (lost) await this.recover(completed);
-        return await fn();
+        return await fn(lost);
       } catch (err) {
         if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
         this.recoveries++;
@@ -394,10 +444,10 @@ export class ClusterExecutor implements Executor {
     this.ticker = undefined;
     if (this.run) await this.command({ kind: 'close' }).catch(() => {});
     this.run = undefined;
-    this.snapshot?.remove();
-    this.snapshot = undefined;
-    this.bestSnapshot?.remove();
-    this.bestSnapshot = undefined;
+    await this.dropSnapshot();
+    const side = this.sideNc;
+    this.sideNc = undefined;
+    if (side) await Promise.race([side.close().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
     for (const p of this.pending.values()) p.reject(new ClusterError('cluster executor: closed'));
     this.pending.clear();
     const nc = this.nc;
@@ -417,6 +467,7 @@ export class ClusterExecutor implements Executor {
       coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
       dropped: this.scheduler.dropped,
       recoveries: this.recoveries,
+      snapshots: this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
       nodeReports: (this.run?.nodes ?? []).map((node) => {
         const m = this.scheduler.members.get(node);
         return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };

@@ -30,3 +30,15 @@ export async function connectCoordinator(options: NatsOptions, onFatal: (err: Er
   const transport = new NatsTransport(nc, COORDINATOR, prefix, { onError: (err) => isPermissionError(err) && fatal() });
   return { nc, transport };
 }
+
+/**
+ * A second connection of the coordinator's user for JetStream (the snapshot bucket): a permission it lacks
+ * there (a server whose users predate the bucket) must not look like wrong credentials on the cluster's one.
+ */
+export async function connectSide(options: NatsOptions, timeoutMs = 10_000): Promise<NatsConnection> {
+  try {
+    return await connect({ ...clientOptions(options, options.creds ? credsAuthenticator(readFileSync(options.creds)) : undefined, timeoutMs), name: `${options.name ?? 'm3fg-coordinator'}-snapshots` });
+  } catch (err) {
+    throw connectError(options, err);
+  }
+}

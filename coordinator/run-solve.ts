@@ -69,7 +69,8 @@ export async function runSolve(
   const files: string[] = [];
   try {
     const built = Date.now();
-    const problem = new Problem(game, settings.bins, settings.grid, settings.projection);
+    // a cluster's model rows live on its nodes: the coordinator builds them only for the fingerprint, keeping none
+    const problem = new Problem(game, settings.bins, settings.grid, settings.projection, deps.executor instanceof ClusterExecutor ? { cells: [0, 0] } : {});
     const spec = { game: settings.game, params: settings.params, bins: settings.bins, projection: settings.projection };
     log.info({ cells: problem.cells, rows: problem.rows, T: game.T, setupMs: Date.now() - built, memoryBytes: memory.totalBytes }, 'problem built');
     out.replaceOtherRun();

@@ -44,7 +44,8 @@ async function startServer(name, confText) {
   const dir = join(tmp, name);
   spawnSync('mkdir', ['-p', dir]);
   const conf = join(dir, 'nats.conf');
-  writeFileSync(conf, confText);
+  // JetStream's store in the temporary folder
+  writeFileSync(conf, confText.replace(/^(\s*store_dir:).*$/m, `$1 "${join(dir, 'jetstream')}"`));
   // the users file the config includes, next to it (deploy/nats-users.conf, or the k8s ConfigMap's inline users)
   if (existsSync(join(deployDir, 'nats-users.conf'))) writeFileSync(join(dir, 'nats-users.conf'), readFileSync(join(deployDir, 'nats-users.conf')));
   const env = { ...process.env, M3FG_COORDINATOR_PASS: pass.coordinator };

@@ -1,19 +1,50 @@
 #!/usr/bin/env bash
 # Writes the users of an m3fg cluster for nats-server (included by deploy/nats-server.conf):
 #   deploy/gen-users.sh K [PREFIX] > nats-users.conf
-# one user `coordinator` and one user per node, node-1 .. node-K, each allowed only its own subjects
-# (PREFIX.to.*.from.<itself> to publish, PREFIX.to.<itself>.from.* to read). Passwords come from the
-# environment: $M3FG_COORDINATOR_PASS and $M3FG_NODE_<i>_PASS (nats-server refuses to start when one is
-# unset; never set one to ""). A node runs with `--name node-<i>` and its own user and password.
+# one user `coordinator` and one user per node, node-1 .. node-K. Passwords come from the environment:
+# $M3FG_COORDINATOR_PASS and $M3FG_NODE_<i>_PASS (nats-server refuses to start when one is unset; never set
+# one to ""). A node runs with `--name node-<i>` and its own user and password. Each party may:
+#   - cluster (solve --nats): publish PREFIX.to.*.from.<itself>, read PREFIX.to.<itself>.from.*;
+#   - replies: read only its own inboxes _INBOX_<user>.> (m3fg connects with that inbox prefix);
+#   - job queue (sweep / experiment --nats, deploy/jetstream.md): the coordinator creates the stream
+#     PREFIX-jobs, its consumer and the buckets PREFIX-results and PREFIX-job-status, and queues jobs; a node
+#     only pulls from the one consumer, acks, and writes results and status;
+#   - snapshots of solve --nats (docs/cluster.md): the bucket PREFIX-snapshots is the coordinator's alone.
 set -euo pipefail
-k="${1:-}"; prefix="${2:-m3fg}"
+k="${1:-}"; p="${2:-m3fg}"
 [[ "$k" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 K [PREFIX] > nats-users.conf" >&2; exit 2; }
-[[ "$prefix" =~ ^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$ ]] || { echo "$0: '$prefix' is not a subject prefix" >&2; exit 2; }
-party() { # user password-variable
-  echo "  { user: $1, password: \$$2, permissions: { publish: { allow: [\"$prefix.to.*.from.$3\"] }, subscribe: { allow: [\"$prefix.to.$3.from.*\"] } } }"
+[[ "$p" =~ ^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$ ]] || { echo "$0: '$p' is not a subject prefix" >&2; exit 2; }
+
+# The JetStream API of an object store or key-value bucket (stream OBJ_<b> / KV_<b>): info, create, read.
+bucket() { # kind name [create]
+  local s="$1_$2" out
+  out="\"\$JS.API.STREAM.INFO.$s\", \"\$JS.API.STREAM.MSG.GET.$s\", \"\$JS.API.DIRECT.GET.$s.>\""
+  [[ -z "${3:-}" ]] || out="$out, \"\$JS.API.STREAM.CREATE.$s\", \"\$JS.API.STREAM.UPDATE.$s\""
+  echo "$out"
 }
-echo "# m3fg cluster users (deploy/gen-users.sh $k $prefix)"
+obj_rw() { echo "\"\$JS.API.STREAM.PURGE.OBJ_$1\", \"\$JS.API.CONSUMER.CREATE.OBJ_$1.>\", \"\$JS.API.CONSUMER.DELETE.OBJ_$1.>\", \"\$O.$1.>\""; }
+
+coordinator_jobs="\"$p.jobs.*\", \"\$JS.API.INFO\", \
+\"\$JS.API.STREAM.INFO.$p-jobs\", \"\$JS.API.STREAM.CREATE.$p-jobs\", \"\$JS.API.STREAM.UPDATE.$p-jobs\", \
+\"\$JS.API.STREAM.MSG.GET.$p-jobs\", \"\$JS.API.STREAM.MSG.DELETE.$p-jobs\", \
+\"\$JS.API.CONSUMER.INFO.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.CREATE.$p-jobs.>\", \"\$JS.API.CONSUMER.DURABLE.CREATE.$p-jobs.$p-job-workers\", \
+$(bucket OBJ "$p-results" create), $(obj_rw "$p-results"), \
+$(bucket KV "$p-job-status" create), \"\$JS.API.CONSUMER.CREATE.KV_$p-job-status.>\", \"\$JS.API.CONSUMER.DELETE.KV_$p-job-status.>\", \"\$KV.$p-job-status.>\", \
+$(bucket OBJ "$p-snapshots" create), $(obj_rw "$p-snapshots"), \"\$JS.API.STREAM.DELETE.OBJ_$p-snapshots\", \
+\"\$JS.FC.>\""
+node_jobs="\"\$JS.API.INFO\", \
+\"\$JS.API.CONSUMER.INFO.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.MSG.NEXT.$p-jobs.$p-job-workers\", \"\$JS.ACK.$p-jobs.$p-job-workers.>\", \
+$(bucket OBJ "$p-results"), $(obj_rw "$p-results"), \
+\"\$JS.API.STREAM.INFO.KV_$p-job-status\", \"\$KV.$p-job-status.>\", \
+\"\$JS.FC.>\""
+
+party() { # user password-variable cluster-id jetstream-subjects
+  echo "  { user: $1, password: \$$2, permissions: {"
+  echo "      publish: { allow: [\"$p.to.*.from.$3\", $4] },"
+  echo "      subscribe: { allow: [\"$p.to.$3.from.*\", \"_INBOX_$1.>\"] } } }"
+}
+echo "# m3fg users: the cluster, the job queue and the snapshot bucket (deploy/gen-users.sh $k $p)"
 echo "users: ["
-party coordinator M3FG_COORDINATOR_PASS coord
-for i in $(seq "$k"); do party "node-$i" "M3FG_NODE_${i}_PASS" "node-$i"; done
+party coordinator M3FG_COORDINATOR_PASS coord "$coordinator_jobs"
+for i in $(seq "$k"); do party "node-$i" "M3FG_NODE_${i}_PASS" "node-$i" "$node_jobs"; done
 echo "]"

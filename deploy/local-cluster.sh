@@ -140,8 +140,9 @@ case "$cmd" in
     chmod 600 "$dir/credentials.env"
     echo "${prefix:-m3fg}" >"$dir/prefix"
     echo "${threads:=1}" >"$dir/threads"
-    # The shipped config, bound to loopback, with the subject prefix substituted in the permissions.
-    sed -e 's/^listen: .*/listen: 127.0.0.1:4222/' "$repo/deploy/nats-server.conf" >"$dir/nats.conf"
+    # The shipped config, bound to loopback, with the subject prefix substituted in the permissions and
+    # JetStream's store in this cluster's folder.
+    sed -e 's/^listen: .*/listen: 127.0.0.1:4222/' -e "s|^\( *store_dir:\).*|\1 \"$dir/jetstream\"|" "$repo/deploy/nats-server.conf" >"$dir/nats.conf"
     bash "$repo/deploy/gen-users.sh" "$max_nodes" "${prefix:-m3fg}" >"$dir/nats-users.conf"
 
     # From here on, a failure (or Ctrl-C) stops whatever this command started.

@@ -43,6 +43,8 @@ export function clientOptions(options: NatsOptions, authenticator: ConnectionOpt
     name: options.name,
     user: options.creds ? undefined : options.user,
     pass: options.creds ? undefined : options.pass,
+    // replies (JetStream API, object store reads) come to inboxes only this user may read (deploy/gen-users.sh)
+    inboxPrefix: !options.creds && options.user && /^[A-Za-z0-9_-]+$/.test(options.user) ? `_INBOX_${options.user}` : undefined,
     authenticator,
     tls: options.tls ? { caFile: options.tls.ca, certFile: options.tls.cert, keyFile: options.tls.key } : undefined,
     timeout: timeoutMs,

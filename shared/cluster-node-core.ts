@@ -124,7 +124,7 @@ function drop(state: NodeState, out: NodeInstruction[], why: string): void {
 
 function accept(state: NodeState, from: string, m: ToNode | ToPeer, out: NodeInstruction[]): void {
   if (!m || typeof m !== 'object') return drop(state, out, `malformed message from ${from}`);
-  if (m.type === 'need' || m.type === 'halo') {
+  if (m.type === 'need' || m.type === 'halo' || m.type === 'got') {
     const run = state.run;
     if (!run || m.run !== run.id) return drop(state, out, `${m.type} for another run from ${from}`);
     if (from === state.self || !run.nodes.includes(from)) return drop(state, out, `${m.type} from ${from}, not a node of the run`);
@@ -138,7 +138,14 @@ function accept(state: NodeState, from: string, m: ToNode | ToPeer, out: NodeIns
       else drop(state, out, `need of iteration ${m.n} from ${from} (now ${it.n})`);
       return;
     }
+    if (m.type === 'got') {
+      // the halo it names has arrived: no resend will need it (the log holds an iteration's halo otherwise)
+      const i = state.log.findIndex((l) => l.to === from && l.message.type === 'halo' && l.message.n === m.n && l.message.step === m.step);
+      if (i >= 0) state.log.splice(i, 1);
+      return;
+    }
     if (!it || m.n !== it.n) return drop(state, out, `halo of iteration ${m.n} from ${from}`);
+    out.push({ kind: 'send', to: from, message: { type: 'got', run: run.id, n: m.n, step: m.step } });
     let byPeer = it.halo.get(m.step);
     if (!byPeer) it.halo.set(m.step, (byPeer = new Map()));
     if (byPeer.has(from)) return drop(state, out, `second halo for step ${m.step} from ${from}`);

@@ -14,6 +14,16 @@ import { MidpointGrid, type GridKind, type MeanFieldGrid } from './grid.ts';
 import { LatticeGrid } from './lattice-grid.ts';
 import { callKernel, rowError } from './validate.ts';
 import type { Projection } from './policy-cell.ts';
+import { FingerprintLanes, wordsOf } from './problem-fingerprint.ts';
+
+export interface ProblemOptions {
+  /**
+   * Keep only the rows of the cells [from, to), for every x0 (a cluster node's shard; [0, 0] keeps none).
+   * The others are still built, checked and fingerprinted, then dropped. The tables keep the full layout;
+   * the pages of rows never written are never resident, so the memory follows the kept rows.
+   */
+  readonly cells?: readonly [number, number];
+}
 
 export class Problem {
   readonly game: GameDefinition;
@@ -36,7 +46,16 @@ export class Problem {
    */
   readonly projection: Projection;
 
-  constructor(game: GameDefinition, bins: number, gridKind: GridKind = 'midpoint', projection: Projection = 'nearest') {
+  /** The hash of everything above (shared/problem-fingerprint.ts), the same whichever rows are kept. */
+  readonly fingerprint: string;
+
+  constructor(
+    game: GameDefinition,
+    bins: number,
+    gridKind: GridKind = 'midpoint',
+    projection: Projection = 'nearest',
+    options: ProblemOptions = {},
+  ) {
     this.game = game;
     const { nX, nU, nX0, nU0 } = game;
     if (projection !== 'nearest' && projection !== 'interpolate') throw new RangeError(`projection: unknown projection '${String(projection)}'`);
@@ -79,38 +98,71 @@ export class Problem {
     this.majorTo = new Int32Array(rows * nU0 * width);
     this.majorP = new Float64Array(rows * nU0 * width);
 
-    for (let c = 0; c < C; c++) {
-      const mu = grid.point(c);
-      for (let x0 = 0; x0 < nX0; x0++) {
+    // Rows in layout order (so that each table's fingerprint lane is fed in order); a row outside the kept
+    // cells is built into a one-row scratch, checked and fingerprinted, then overwritten by the next one.
+    const [keepFrom, keepTo] = options.cells ?? [0, C];
+    const kept = { minorP: this.minorP, minorR: this.minorR, majorR: this.majorR, majorCount: this.majorCount, majorTo: this.majorTo, majorP: this.majorP };
+    const scratch = {
+      minorP: new Float64Array(nU0 * minorBlock),
+      minorR: new Float64Array(nU0 * nX * nU),
+      majorR: new Float64Array(nU0),
+      majorCount: new Int32Array(nU0),
+      majorTo: new Int32Array(nU0 * width),
+      majorP: new Float64Array(nU0 * width),
+    };
+    const order = ['minorP', 'minorR', 'majorR', 'majorCount', 'majorTo', 'majorP'] as const;
+    const perSlot = [minorBlock, nX * nU, 1, 1, width, width];
+    const words = (d: typeof kept) => order.map((k) => wordsOf(d[k]));
+    const keptWords = words(kept);
+    const scratchWords = words(scratch);
+    const lanes = new FingerprintLanes(1 + order.length);
+    lanes.feed(0, wordsOf(grid.points));
+    for (let x0 = 0; x0 < nX0; x0++) {
+      for (let c = 0; c < C; c++) {
+        const mu = grid.point(c);
         const r = x0 * C + c;
+        const keep = c >= keepFrom && c < keepTo;
+        const d = keep ? kept : scratch;
+        const s0 = keep ? r * nU0 : 0;
         for (let u0 = 0; u0 < nU0; u0++) {
-          const slot = r * nU0 + u0;
-          this.majorCount[slot] = majorRow(c, x0, u0, mu);
+          const slot = s0 + u0;
+          d.majorCount[slot] = majorRow(c, x0, u0, mu);
           let j = slot * width;
           for (let y = 0; y < nX0; y++) {
             if (dense[y] !== 0) {
-              this.majorTo[j] = y;
-              this.majorP[j++] = dense[y];
+              d.majorTo[j] = y;
+              d.majorP[j++] = dense[y];
             }
+          }
+          if (!keep) {
+            d.majorTo.fill(0, j, (slot + 1) * width);
+            d.majorP.fill(0, j, (slot + 1) * width);
           }
           const r0 = callKernel(game, 'majorReward', { x0, u0 }, mu, () => game.majorReward(x0, u0, mu));
           if (!Number.isFinite(r0)) throw rowError(game, 'majorReward', { x0, u0 }, mu, `returned ${r0} (grid cell ${c})`);
-          this.majorR[slot] = r0;
+          d.majorR[slot] = r0;
           for (let x = 0; x < nX; x++) {
             for (let u = 0; u < nU; u++) {
               const off = ((slot * nX + x) * nU + u) * nX;
-              this.minorP.fill(NaN, off, off + nX);
-              callKernel(game, 'minorKernel', { x, u, x0, u0 }, mu, () => game.minorKernel(x, u, x0, u0, mu, this.minorP, off));
-              const badRow = distributionProblem(this.minorP, off, nX);
+              d.minorP.fill(NaN, off, off + nX);
+              callKernel(game, 'minorKernel', { x, u, x0, u0 }, mu, () => game.minorKernel(x, u, x0, u0, mu, d.minorP, off));
+              const badRow = distributionProblem(d.minorP, off, nX);
               if (badRow) throw rowError(game, 'minorKernel', { x, u, x0, u0 }, mu, `${badRow} (grid cell ${c})`);
               const rr = callKernel(game, 'minorReward', { x, u, x0, u0 }, mu, () => game.minorReward(x, u, x0, u0, mu));
               if (!Number.isFinite(rr)) throw rowError(game, 'minorReward', { x, u, x0, u0 }, mu, `returned ${rr} (grid cell ${c})`);
-              this.minorR[(slot * nX + x) * nU + u] = rr;
+              d.minorR[(slot * nX + x) * nU + u] = rr;
             }
           }
         }
+        const w = keep ? keptWords : scratchWords;
+        for (let k = 0; k < order.length; k++) {
+          const per = perSlot[k] * (w[k].length / d[order[k]].length);
+          lanes.feed(1 + k, w[k], s0 * per, (s0 + nU0) * per);
+        }
       }
     }
+    // the projection changes the tables' layout and kernels, not the model: nearest hashes without a marker
+    this.fingerprint = lanes.digest([nX, nU, nX0, nU0, game.T, C, rows, width, this.initialCell, ...(projection === 'interpolate' ? [0x1e7e] : [])]);
   }
 
   /** Where a state sits, for messages: "(x0=.., cell=.., mu=[..])". */

@@ -41,6 +41,8 @@ export interface SweepRun {
   /** problemFingerprint() of the coordinator's Problem; a thread that rebuilds a different one refuses. */
   readonly fingerprint: string;
   readonly tableOptions: TableOptions;
+  /** The cells whose rows the threads' Problem keeps (a cluster node's shard); default all. */
+  readonly cells?: readonly [number, number];
   readonly tables: Readonly<Record<TableName, SharedArrayBuffer>>;
   /** One time slice (rows x width) of each non-empty UPDATED_TABLES table, and one stamp per row. */
   readonly backup: { readonly slices: Partial<Readonly<Record<UpdatedTable, SharedArrayBuffer>>>; readonly marks: SharedArrayBuffer };

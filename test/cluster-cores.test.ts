@@ -178,11 +178,21 @@ describe('node state', () => {
     const sent = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [{ peer: 'b', values: v2 }] }, now: 7 });
     expect(msgs(sent)).toEqual([{ kind: 'send', to: 'b', message: { type: 'halo', run: run.id, n: 0, step: 2, values: v2 } }]);
     expect(jobs(sent)).toEqual([{ kind: 'step', t: 1, rule: RULE, halo: [], send: [] }]);
+    // the halo is kept for a resend until b says it got it (or a stranger cannot make us forget it)
+    const halos = (ins: NodeInstruction[]) => msgs(ins).filter((i) => i.message.type === 'halo');
+    expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(1);
+    nodeStep(s, { kind: 'message', from: 'mallory', message: { type: 'got', run: run.id, n: 0, step: 2 }, now: 7 });
+    expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(1);
+    nodeStep(s, { kind: 'message', from: 'b', message: { type: 'got', run: run.id, n: 0, step: 2 }, now: 7 });
+    expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(0);
     // step 0 reads V(1) rows 5, 6 from b: it waits for b's halo of step 1
     expect(jobs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 8 }))).toEqual([]);
     const v1 = new Float64Array([1, 2]);
     // a duplicate halo is dropped, the first one is used
-    const go = jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 9 }));
+    const got = nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 9 });
+    // a receipt goes back to b, so that b can forget the halo
+    expect(msgs(got)).toEqual([{ kind: 'send', to: 'b', message: { type: 'got', run: run.id, n: 0, step: 1 } }]);
+    const go = jobs(got);
     expect(go).toEqual([{ kind: 'step', t: 0, rule: RULE, halo: [{ peer: 'b', rows: new Int32Array([5, 6]), values: v1 }], send: [] }]);
     expect(jobs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 10 }))).toEqual([{ kind: 'startValues' }]);
     const end = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'startValues', start: new Float64Array([4]) }, now: 11 });

@@ -117,7 +117,10 @@ export class ShardNode {
   private async build(run: Extract<Job, { kind: 'build' }>['run'], shard: number): Promise<ShardTables> {
     this.shard = undefined;
     const family = await resolveGameFamily(run.spec.game, (spec) => import(isGamePath(spec) ? pathToFileURL(resolve(spec)).href : spec));
-    const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest');
+    // only the shard's rows are kept: the kernels read the model at the rows they compute, nowhere else
+    const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest', {
+      cells: [run.cellBounds[shard], run.cellBounds[shard + 1]],
+    });
     const fingerprint = problemFingerprint(problem);
     if (fingerprint !== run.fingerprint) {
       throw new Error(`run ${run.id}: the problem rebuilt here differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint}); same m3fg version and game module on every node?`);

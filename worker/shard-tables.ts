@@ -54,16 +54,17 @@ export class ShardTables {
     readonly shard: number,
     private readonly threads?: ShardPool,
   ) {
+    this.ca = run.cellBounds[shard];
+    this.cb = run.cellBounds[shard + 1];
     if (threads) {
       const shared = createSharedRun(run.spec, problem, run.tableOptions);
       this.tables = shared.tables;
-      this.sweepRun = shared.run;
+      // the threads' Problem keeps the shard's rows only, as this one (worker/shard-node.ts)
+      this.sweepRun = { ...shared.run, cells: [this.ca, this.cb] };
     } else {
       this.tables = allocateTables(problem, undefined, run.tableOptions);
     }
     this.slices = run.tableOptions.slices ?? problem.game.T;
-    this.ca = run.cellBounds[shard];
-    this.cb = run.cellBounds[shard + 1];
     this.kernels = schemeKernels(problem);
     const { cells, rows } = problem;
     const own: number[] = [];
@@ -86,7 +87,7 @@ export class ShardTables {
       case 'build':
         return { kind: 'other' };
       case 'init':
-        this.init(job.message.init);
+        await this.init(job.message.init, pause);
         return { kind: 'other' };
       case 'load':
         this.load(job.message.table, job.message.starts, job.message.lengths, job.message.data);
@@ -153,14 +154,17 @@ export class ShardTables {
     }
   }
 
-  private init(init: InitialPolicy): void {
+  /** The initial policy on the shard's rows; slice by slice, pausing (a big shard takes seconds to fill). */
+  private async init(init: InitialPolicy, pause: () => Promise<void>): Promise<void> {
     const { nX, nU, nU0 } = this.problem.game;
     const rows = this.problem.rows;
+    const breathe = breather(pause);
     for (let t = 0; t < this.slices; t++) {
       for (const [a, b] of this.runs()) {
         fillRange(this.tables.minorPolicy, (t * rows + a) * nX * nU, (t * rows + b) * nX * nU, nU, init);
         fillRange(this.tables.majorPolicy, (t * rows + a) * nU0, (t * rows + b) * nU0, nU0, init);
       }
+      await breathe();
     }
   }
 
@@ -198,12 +202,7 @@ export class ShardTables {
   private async flow(vi: boolean, pause: () => Promise<void>): Promise<Map<string, Int32Array[]>> {
     const { problem, tables } = this;
     const rows = problem.rows;
-    let since = performance.now();
-    const breathe = async () => {
-      if (performance.now() - since < 20) return;
-      await pause();
-      since = performance.now();
-    };
+    const breathe = breather(pause);
     if (this.sweepRun) await this.chunked({ kind: 'flowRows' });
     else {
       for (let t = 0; t < this.slices; t++) {
@@ -393,6 +392,16 @@ export class ShardTables {
     if (c0 < this.ca || c0 >= this.cb) return undefined;
     return this.gather(0, Array.from({ length: this.problem.game.nX0 }, (_, x0) => x0 * this.problem.cells + c0));
   }
+}
+
+/** Awaits `pause` at most every 20 ms: a long loop on the node's main thread still lets its timers (heartbeats) run. */
+function breather(pause: () => Promise<void>): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < 20) return;
+    await pause();
+    since = performance.now();
+  };
 }
 
 /** An initial policy over [from, to) of a policy table with n actions per row (as shared/tables.ts initPolicies). */

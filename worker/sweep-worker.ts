@@ -41,7 +41,7 @@ export async function attach(run: SweepRun): Promise<Attached> {
   if (attached?.id === run.id) return attached;
   attached = undefined; // let the previous run's Problem go before building the next
   const family = await resolveGameFamily(run.spec.game, importGameModule);
-  const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest');
+  const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest', { cells: run.cells });
   const fingerprint = problemFingerprint(problem);
   if (fingerprint !== run.fingerprint) {
     throw new Error(`the problem rebuilt from the spec differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint})`);
