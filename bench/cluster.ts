@@ -191,3 +191,5 @@ const result = {
 };
 writeFileSync('bench/results/cluster.json', JSON.stringify(result, null, 1));
 console.log('wrote bench/results/cluster.json');
+// the local executor's pool and a NATS connection still retrying keep the event loop alive: end here
+process.exit(0);
