@@ -18,7 +18,7 @@ import { solve } from '../coordinator/solver.ts';
 import { collectSource } from '../shared/table-source.ts';
 import { runCli } from './helpers/cli.ts';
 import { InlineEpisodeRunner, PiscinaEpisodeRunner, type EpisodeJob } from '../coordinator/nplayer.ts';
-import { exactReturns, nearestLaw, randomPolicies, tinyGame, type CellLaw } from './helpers/nplayer-exact.ts';
+import { exactReturns, expectMeansMatch, nearestLaw, randomPolicies, tinyGame, type CellLaw } from './helpers/nplayer-exact.ts';
 import { sameBits } from './helpers/same-bits.ts';
 
 const Z = 6;
@@ -72,19 +72,7 @@ describe('interpolated N-player simulator against exact enumeration (tiny game, 
     for (const sampler of ['players', 'counts'] as Sampler[]) {
       it(`${sampler} sampler, N = ${N}: means match the exact expectation`, () => {
         const exact = exactReturns(game, grid, policies, N, interpolatedLaw(grid));
-        const episodes = 60_000;
-        const sim = new EpisodeSimulator(game, grid, policies, N, sampler, 'interpolate');
-        const major = new Float64Array(episodes);
-        const minor = new Float64Array(episodes);
-        sim.runRange(200 + N, 0, episodes, major, minor);
-        for (const [values, expected, what] of [
-          [major, exact.major, 'major'],
-          [minor, exact.minor, 'minor'],
-        ] as const) {
-          const s = summarize(values);
-          const z = (s.mean - expected) / (s.stdev / Math.sqrt(s.n));
-          expect(Math.abs(z), `${what}: mean ${s.mean} vs exact ${expected} (z = ${z})`).toBeLessThan(Z);
-        }
+        expectMeansMatch(new EpisodeSimulator(game, grid, policies, N, sampler, 'interpolate'), 200 + N, 60_000, exact, Z);
       }, 30_000);
     }
   }

@@ -25,7 +25,7 @@ import { collectSource } from '../shared/table-source.ts';
 import { InlineEpisodeRunner, PiscinaEpisodeRunner, type EpisodeJob, type EpisodeReturns } from '../coordinator/nplayer.ts';
 import { runCli } from './helpers/cli.ts';
 import { sameBits } from './helpers/same-bits.ts';
-import { exactReturns, randomPolicies, tinyGame } from './helpers/nplayer-exact.ts';
+import { exactReturns, expectMeansMatch, randomPolicies, tinyGame } from './helpers/nplayer-exact.ts';
 
 const Z = 6;
 
@@ -231,19 +231,7 @@ describe('N-player simulator against exact enumeration (tiny game, T = 3, M = 4)
     for (const sampler of ['players', 'counts'] as Sampler[]) {
       it(`${sampler} sampler, N = ${N}: means match the exact expectation`, () => {
         const exact = exactReturns(game, grid, policies, N);
-        const episodes = 60_000;
-        const sim = new EpisodeSimulator(game, grid, policies, N, sampler);
-        const major = new Float64Array(episodes);
-        const minor = new Float64Array(episodes);
-        sim.runRange(100 + N, 0, episodes, major, minor);
-        for (const [values, expected, what] of [
-          [major, exact.major, 'major'],
-          [minor, exact.minor, 'minor'],
-        ] as const) {
-          const s = summarize(values);
-          const z = (s.mean - expected) / (s.stdev / Math.sqrt(s.n));
-          expect(Math.abs(z), `${what}: mean ${s.mean} vs exact ${expected} (z = ${z})`).toBeLessThan(Z);
-        }
+        expectMeansMatch(new EpisodeSimulator(game, grid, policies, N, sampler), 100 + N, 60_000, exact, Z);
       }, 30_000);
     }
   }

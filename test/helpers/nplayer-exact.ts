@@ -5,7 +5,8 @@ import { MidpointGrid } from '../../shared/grid.ts';
 import type { GameDefinition } from '../../shared/model.ts';
 import { SeededRandom } from '../../shared/random.ts';
 import { validateGame } from '../../shared/validate.ts';
-import type { EpisodePolicies } from '../../shared/episodes.ts';
+import { expect } from 'vitest';
+import { summarize, type EpisodePolicies, type EpisodeSimulator } from '../../shared/episodes.ts';
 
 export function tinyGame(T: number): GameDefinition {
   const game: GameDefinition = {
@@ -139,4 +140,22 @@ export function exactReturns(
     dist = next;
   }
   return { major, minor };
+}
+
+/**
+ * Simulates `episodes` episodes with `sim` from `seed` and checks both players' mean returns against the exact
+ * expectation: |z| < zMax, z = (mean - exact) / (stdev / sqrt(n)).
+ */
+export function expectMeansMatch(sim: EpisodeSimulator, seed: number, episodes: number, exact: { major: number; minor: number }, zMax: number): void {
+  const major = new Float64Array(episodes);
+  const minor = new Float64Array(episodes);
+  sim.runRange(seed, 0, episodes, major, minor);
+  for (const [values, expected, what] of [
+    [major, exact.major, 'major'],
+    [minor, exact.minor, 'minor'],
+  ] as const) {
+    const s = summarize(values);
+    const z = (s.mean - expected) / (s.stdev / Math.sqrt(s.n));
+    expect(Math.abs(z), `${what}: mean ${s.mean} vs exact ${expected} (z = ${z})`).toBeLessThan(zMax);
+  }
 }
