@@ -70,10 +70,8 @@ export type ToPeer =
 
 export type ClusterMessage = ToNode | ToCoordinator | ToPeer;
 
-/** Values per row in a halo or start-value message: majorBR, majorEval, minorBR[nX], minorEval[nX]. */
-export function valueRowWidth(nX: number): number {
-  return 2 + 2 * nX;
-}
+// the packed value row (halo rows, start rows): its layout lives with the start values' read-out
+export { valueRowWidth } from './kernels/exploitability.ts';
 
 /** Owner of a cell: the k with cellBounds[k] <= c < cellBounds[k + 1]. */
 export function shardOfCell(cellBounds: readonly number[], c: number): number {

@@ -8,7 +8,8 @@
 import type { Problem } from '../shared/problem.ts';
 import { allocateTables, type InitialPolicy, type SolverTables } from '../shared/tables.ts';
 import { schemeKernels, type SchemeKernels } from '../shared/kernels/scheme.ts';
-import { startRowsAt, startVertices } from '../shared/kernels/start-interpolated.ts';
+import { startVertices } from '../shared/kernels/start-interpolated.ts';
+import { packValueRow, valueRowsAt } from '../shared/kernels/exploitability.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import { haloAt } from '../shared/cluster-partition.ts';
@@ -348,15 +349,7 @@ export class ShardTables {
     const w = valueRowWidth(nX);
     const t = this.tables;
     const out = new Float64Array(list.length * w);
-    for (let i = 0; i < list.length; i++) {
-      const r = slot * rows + list[i];
-      out[i * w] = t.majorBR[r];
-      out[i * w + 1] = t.majorEval[r];
-      for (let x = 0; x < nX; x++) {
-        out[i * w + 2 + x] = t.minorBR[r * nX + x];
-        out[i * w + 2 + nX + x] = t.minorEval[r * nX + x];
-      }
-    }
+    for (let i = 0; i < list.length; i++) packValueRow(t, nX, slot * rows + list[i], out, i * w);
     return out;
   }
 
@@ -386,7 +379,7 @@ export class ShardTables {
       const { cells, weights } = startVertices(this.problem, new LatticeInterpolator(this.problem.grid));
       const mine = [...new Set(Array.from(cells).filter((c, j) => weights[j] > 0 && c >= this.ca && c < this.cb))].sort((a, b) => a - b);
       if (mine.length === 0) return undefined;
-      return Float64Array.from(mine.flatMap((c) => [c, ...startRowsAt(this.problem, this.tables, c)]));
+      return Float64Array.from(mine.flatMap((c) => [c, ...valueRowsAt(this.problem, this.tables, c)]));
     }
     const c0 = this.problem.initialCell;
     if (c0 < this.ca || c0 >= this.cb) return undefined;

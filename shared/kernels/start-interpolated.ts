@@ -7,7 +7,7 @@
 
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
-import { startValuesFromRows, type StartValues } from './exploitability.ts';
+import { startValuesFromRows, valueRowsAt, type StartValues } from './exploitability.ts';
 import type { VertexPlacement } from './interpolate.ts';
 
 /** The nX vertex cells and weights of mu0 (slots of weight 0 repeat the first cell). */
@@ -17,23 +17,6 @@ export function startVertices(problem: Problem, placement: VertexPlacement): { c
   const weights = new Float64Array(nX);
   placement.place(problem.game.mu0, 0, cells, weights, 0);
   return { cells, weights };
-}
-
-/** V(0) at the rows (x0, cell) for every x0, packed as startValuesFromRows reads them (nX0 rows of 2 + 2 nX). */
-export function startRowsAt(problem: Problem, tables: SolverTables, cell: number): Float64Array {
-  const { nX, nX0 } = problem.game;
-  const w = 2 + 2 * nX;
-  const at = new Float64Array(nX0 * w);
-  for (let x0 = 0; x0 < nX0; x0++) {
-    const r = x0 * problem.cells + cell;
-    at[x0 * w] = tables.majorBR[r];
-    at[x0 * w + 1] = tables.majorEval[r];
-    for (let x = 0; x < nX; x++) {
-      at[x0 * w + 2 + x] = tables.minorBR[r * nX + x];
-      at[x0 * w + 2 + nX + x] = tables.minorEval[r * nX + x];
-    }
-  }
-  return at;
 }
 
 /** The start values from the packed rows of each vertex slot j (rowsOf(j)), interpolated with `weights`. */
@@ -50,5 +33,5 @@ export function interpolatedStartFromRows(game: Problem['game'], weights: Float6
 
 export function interpolatedStartValues(problem: Problem, tables: SolverTables, placement: VertexPlacement): StartValues {
   const { cells, weights } = startVertices(problem, placement);
-  return interpolatedStartFromRows(problem.game, weights, (j) => startRowsAt(problem, tables, cells[j]));
+  return interpolatedStartFromRows(problem.game, weights, (j) => valueRowsAt(problem, tables, cells[j]));
 }
