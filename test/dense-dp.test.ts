@@ -5,7 +5,8 @@
 //   - next cells: mu' from the game's own kernel at grid.point(c), projected by the brute-force scan;
 //   - Q / Q0 over the full state (x, x0, cell), summing over EVERY next state (x', x0', c') with the indicator
 //     [c' == next(t, x0, u0, c)] — a dense transition, no sparse shortcuts, kernels called at the grid point;
-//   - best-response values (max), policy values (policy average), greedy actions.
+//   - best-response values (max), policy values (policy average), greedy actions
+//   (the backups are test/helpers/dense-interpolated.ts's denseStep, with one-hot rows as the placement).
 // It is compared with flowRange, with backwardRange one step at a time (fed the dense V[t+1]) and over a full
 // sweep from a cleared terminal slot (as coordinator/solver.ts does), and with the startValues read-out.
 // A second test checks updateRange's FP average and FPI replace rules against the formulas.
@@ -21,10 +22,12 @@ import { flowRange } from '../shared/kernels/flow.ts';
 import { backwardRange } from '../shared/kernels/backward.ts';
 import { updateRange } from '../shared/kernels/update.ts';
 import { startValues } from '../shared/kernels/exploitability.ts';
+import { denseStep, emptyValues, expectSlot, loadSlot as loadDenseSlot, type DenseValues } from './helpers/dense-interpolated.ts';
 
 const nX = 3, nX0 = 2, nU = 2, nU0 = 2, T = 4, M = 5;
-const TOL = 1e-12; // values are O(1..10); the sparse and dense sums differ only in rounding
-const GAP = 1e-9; // greedy actions are compared where the best Q beats the runner-up by more than this
+// values are O(1..10); the sparse and dense sums differ only in rounding (expectSlot compares values to the same
+// 1e-12, and greedy actions where the best Q beats the runner-up by more than 1e-9)
+const TOL = 1e-12;
 
 /** base[i] + sum_k w[i * nX + k] * mu_k */
 const affine = (base: Float64Array, w: Float64Array, i: number, mu: Float64Array) => base[i] + w[i * nX] * mu[0] + w[i * nX + 1] * mu[1] + w[i * nX + 2] * mu[2];
@@ -81,18 +84,15 @@ function randomPolicies(rng: SeededRandom, tables: SolverTables) {
 interface Dense {
   C: number;
   next: Int32Array; // [t][x0][c][u0]
-  // V[t] for t = 0..T (V[T] = 0), flat [x][x0][c] (minor) and [x0][c] (major)
-  vBR: Float64Array[]; vEv: Float64Array[]; v0BR: Float64Array[]; v0Ev: Float64Array[];
-  // greedy actions and their margin (best Q minus runner-up) per t
-  g: Int32Array[]; gap: Float64Array[]; g0: Int32Array[]; gap0: Float64Array[];
+  // V[t] for t = 0..T (V[T] = 0) with the greedy actions and their margins (test/helpers/dense-interpolated.ts)
+  values: DenseValues[];
 }
 
 /** The dense reference DP, reading policies from the tables' documented layouts and kernels from the game. */
 function denseDP(game: GameDefinition, grid: MidpointGrid, tables: SolverTables): Dense {
   const C = grid.cells, rows = nX0 * C;
   const piMinor = (t: number, x: number, x0: number, c: number, u: number) => tables.minorPolicy[((t * rows + x0 * C + c) * nX + x) * nU + u];
-  const piMajor = (t: number, x0: number, c: number, u0: number) => tables.majorPolicy[(t * rows + x0 * C + c) * nU0 + u0];
-  const P = new Float64Array(nX), P0 = new Float64Array(nX0), mu1 = new Float64Array(nX);
+  const P = new Float64Array(nX), mu1 = new Float64Array(nX);
 
   const next = new Int32Array(T * rows * nU0);
   for (let t = 0; t < T; t++) for (let x0 = 0; x0 < nX0; x0++) for (let c = 0; c < C; c++) for (let u0 = 0; u0 < nU0; u0++) {
@@ -109,113 +109,26 @@ function denseDP(game: GameDefinition, grid: MidpointGrid, tables: SolverTables)
     next[((t * nX0 + x0) * C + c) * nU0 + u0] = grid.projectByScan(mu1);
   }
 
-  const vi = (x: number, x0: number, c: number) => (x * nX0 + x0) * C + c;
-  const d: Dense = { C, next, vBR: [], vEv: [], v0BR: [], v0Ev: [], g: [], gap: [], g0: [], gap0: [] };
-  [d.vBR[T], d.vEv[T], d.v0BR[T], d.v0Ev[T]] = [new Float64Array(nX * rows), new Float64Array(nX * rows), new Float64Array(rows), new Float64Array(rows)];
-  const best = (q: number[]) => {
-    let a = 0;
-    for (let i = 1; i < q.length; i++) if (q[i] > q[a]) a = i;
-    const others = q.filter((_, i) => i !== a);
-    return { a, v: q[a], gap: q[a] - Math.max(...others) };
-  };
-  for (let t = T - 1; t >= 0; t--) {
-    const [VBR, VEv, V0BR, V0Ev] = [d.vBR[t + 1], d.vEv[t + 1], d.v0BR[t + 1], d.v0Ev[t + 1]];
-    const vBR = new Float64Array(nX * rows), vEv = new Float64Array(nX * rows);
-    const v0BR = new Float64Array(rows), v0Ev = new Float64Array(rows);
-    const g = new Int32Array(nX * rows), gap = new Float64Array(nX * rows), g0 = new Int32Array(rows), gap0 = new Float64Array(rows);
-    for (let x0 = 0; x0 < nX0; x0++) for (let c = 0; c < C; c++) {
-      const mu = grid.point(c);
-      // major: Q0(u0) = r0 + sum over all (x0', c') of P0 [c' == next] V0[t+1]
-      const q0br: number[] = [], q0ev: number[] = [];
-      for (let u0 = 0; u0 < nU0; u0++) {
-        game.majorKernel(x0, u0, mu, P0, 0);
-        const cn = next[((t * nX0 + x0) * C + c) * nU0 + u0];
-        let sbr = 0, sev = 0;
-        for (let y0 = 0; y0 < nX0; y0++) for (let c2 = 0; c2 < C; c2++) {
-          const w = P0[y0] * (c2 === cn ? 1 : 0);
-          sbr += w * V0BR[y0 * C + c2];
-          sev += w * V0Ev[y0 * C + c2];
-        }
-        const r0 = game.majorReward(x0, u0, mu);
-        q0br.push(r0 + sbr);
-        q0ev.push(r0 + sev);
-      }
-      const b0 = best(q0br);
-      v0BR[x0 * C + c] = b0.v; g0[x0 * C + c] = b0.a; gap0[x0 * C + c] = b0.gap;
-      v0Ev[x0 * C + c] = q0ev.reduce((s, q, u0) => s + piMajor(t, x0, c, u0) * q, 0);
-      // minor: Q(x, u) = sum_u0 pi0(u0) (r + sum over all (x', x0', c') of P P0 [c' == next] V[t+1])
-      for (let x = 0; x < nX; x++) {
-        const qbr: number[] = [], qev: number[] = [];
-        for (let u = 0; u < nU; u++) {
-          let sbr = 0, sev = 0;
-          for (let u0 = 0; u0 < nU0; u0++) {
-            game.minorKernel(x, u, x0, u0, mu, P, 0);
-            game.majorKernel(x0, u0, mu, P0, 0);
-            const cn = next[((t * nX0 + x0) * C + c) * nU0 + u0];
-            let ebr = 0, eev = 0;
-            for (let y = 0; y < nX; y++) for (let y0 = 0; y0 < nX0; y0++) for (let c2 = 0; c2 < C; c2++) {
-              const w = P[y] * P0[y0] * (c2 === cn ? 1 : 0);
-              ebr += w * VBR[vi(y, y0, c2)];
-              eev += w * VEv[vi(y, y0, c2)];
-            }
-            const r = game.minorReward(x, u, x0, u0, mu);
-            const p0 = piMajor(t, x0, c, u0);
-            sbr += p0 * (r + ebr);
-            sev += p0 * (r + eev);
-          }
-          qbr.push(sbr);
-          qev.push(sev);
-        }
-        const b = best(qbr);
-        vBR[vi(x, x0, c)] = b.v; g[vi(x, x0, c)] = b.a; gap[vi(x, x0, c)] = b.gap;
-        vEv[vi(x, x0, c)] = qev.reduce((s, q, u) => s + piMinor(t, x, x0, c, u) * q, 0);
-      }
-    }
-    [d.vBR[t], d.vEv[t], d.v0BR[t], d.v0Ev[t], d.g[t], d.gap[t], d.g0[t], d.gap0[t]] = [vBR, vEv, v0BR, v0Ev, g, gap, g0, gap0];
-  }
-  return d;
+  // the nearest scheme's transition to the next cell as dense one-hot rows [c' == next]
+  const W = Array.from(next, (cn) => {
+    const row = new Float64Array(C);
+    row[cn] = 1;
+    return row;
+  });
+  const values: DenseValues[] = [];
+  values[T] = emptyValues(nX, rows);
+  for (let t = T - 1; t >= 0; t--) values[t] = denseStep({ game, grid, tables, rows }, W, t, values[t + 1]);
+  return { C, next, values };
 }
 
 /** Writes the dense V[t] into value slot t mod 2 of the tables. */
 function loadSlot(tables: SolverTables, d: Dense, t: number) {
-  const C = d.C, rows = nX0 * C, s = t & 1;
-  for (let x0 = 0; x0 < nX0; x0++) for (let c = 0; c < C; c++) {
-    const r = x0 * C + c;
-    tables.majorBR[s * rows + r] = d.v0BR[t][r];
-    tables.majorEval[s * rows + r] = d.v0Ev[t][r];
-    for (let x = 0; x < nX; x++) {
-      tables.minorBR[(s * rows + r) * nX + x] = d.vBR[t][(x * nX0 + x0) * C + c];
-      tables.minorEval[(s * rows + r) * nX + x] = d.vEv[t][(x * nX0 + x0) * C + c];
-    }
-  }
+  loadDenseSlot(tables, d.values[t], nX, nX0 * d.C, t & 1);
 }
 
 /** Compares slot t mod 2 and the greedy actions with the dense step t; returns the number of checked greedy entries. */
 function expectStep(tables: SolverTables, d: Dense, t: number, label: string): number {
-  const C = d.C, rows = nX0 * C, s = t & 1;
-  let checked = 0;
-  const close = (got: number, want: number, what: string) => {
-    if (!(Math.abs(got - want) <= TOL)) expect.fail(`${label} t=${t} ${what}: sparse ${got} vs dense ${want}`);
-  };
-  for (let x0 = 0; x0 < nX0; x0++) for (let c = 0; c < C; c++) {
-    const r = x0 * C + c;
-    close(tables.majorBR[s * rows + r], d.v0BR[t][r], `majorBR x0=${x0} c=${c}`);
-    close(tables.majorEval[s * rows + r], d.v0Ev[t][r], `majorEval x0=${x0} c=${c}`);
-    if (d.gap0[t][r] > GAP) {
-      expect(tables.majorGreedy[r], `${label} t=${t} majorGreedy x0=${x0} c=${c}`).toBe(d.g0[t][r]);
-      checked++;
-    }
-    for (let x = 0; x < nX; x++) {
-      const i = (x * nX0 + x0) * C + c;
-      close(tables.minorBR[(s * rows + r) * nX + x], d.vBR[t][i], `minorBR x=${x} x0=${x0} c=${c}`);
-      close(tables.minorEval[(s * rows + r) * nX + x], d.vEv[t][i], `minorEval x=${x} x0=${x0} c=${c}`);
-      if (d.gap[t][i] > GAP) {
-        expect(tables.minorGreedy[r * nX + x], `${label} t=${t} minorGreedy x=${x} x0=${x0} c=${c}`).toBe(d.g[t][i]);
-        checked++;
-      }
-    }
-  }
-  return checked;
+  return expectSlot(tables, d.values[t], nX, nX0 * d.C, t & 1, `${label} t=${t}`);
 }
 
 function setup(seed: number) {
@@ -270,10 +183,10 @@ describe('sparse backward step vs a dense dynamic program', () => {
     expect(problem.initialCell).toBe(c0);
     let major = [0, 0], minor = [0, 0];
     for (let x0 = 0; x0 < nX0; x0++) {
-      major = [major[0] + game.nu0[x0] * dense.v0BR[0][x0 * C + c0], major[1] + game.nu0[x0] * dense.v0Ev[0][x0 * C + c0]];
+      major = [major[0] + game.nu0[x0] * dense.values[0].v0BR[x0 * C + c0], major[1] + game.nu0[x0] * dense.values[0].v0Ev[x0 * C + c0]];
       for (let x = 0; x < nX; x++) {
         const w = game.mu0[x] * game.nu0[x0], i = (x * nX0 + x0) * C + c0;
-        minor = [minor[0] + w * dense.vBR[0][i], minor[1] + w * dense.vEv[0][i]];
+        minor = [minor[0] + w * dense.values[0].vBR[i], minor[1] + w * dense.values[0].vEv[i]];
       }
     }
     const sv = startValues(problem, tables);

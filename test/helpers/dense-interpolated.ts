@@ -1,17 +1,20 @@
-// A dense dynamic program for the interpolated scheme, from the game's own functions: mu' from the kernels at
-// the cell's point, its vertex weights as a dense cells x cells matrix W, and plain Bellman backups over the
-// full state (x, x0, cell) summing over EVERY next (x', x0', c') with probability P P0 W. The slow, obvious
-// reference of test/interpolated-kernels.test.ts and test/conformance-interpolate.test.ts.
+// A dense dynamic program for either scheme, from the game's own functions: mu' from the kernels at the cell's
+// point, its placement as a dense cells x cells matrix W (the interpolated scheme's vertex weights, or one-hot
+// rows at the nearest cell), and plain Bellman backups over the full state (x, x0, cell) summing over EVERY
+// next (x', x0', c') with probability P P0 W. The slow, obvious reference of test/dense-dp.test.ts,
+// test/interpolated-kernels.test.ts and test/conformance-interpolate.test.ts.
 
 import { expect } from 'vitest';
 import type { GameDefinition } from '../../shared/model.ts';
 import type { LatticeGrid } from '../../shared/lattice-grid.ts';
+import type { MeanFieldGrid } from '../../shared/grid.ts';
 import type { SolverTables } from '../../shared/tables.ts';
 import { LatticeInterpolator } from '../../shared/kernels/interpolate.ts';
 
-export interface DenseInput {
+/** The game, its grid (a lattice for the interpolated weights; any grid for denseStep), tables and rows. */
+export interface DenseInput<G extends MeanFieldGrid = LatticeGrid> {
   game: GameDefinition;
-  grid: LatticeGrid;
+  grid: G;
   tables: SolverTables;
   rows: number;
 }
@@ -55,7 +58,7 @@ export function emptyValues(nX: number, rows: number): DenseValues {
 }
 
 /** One plain Bellman backup at t over the full state, every next (x', x0', c') summed with P P0 W. */
-export function denseStep(inp: DenseInput, W: Float64Array[], t: number, next: DenseValues): DenseValues {
+export function denseStep(inp: DenseInput<MeanFieldGrid>, W: Float64Array[], t: number, next: DenseValues): DenseValues {
   const { game, grid, tables, rows } = inp;
   const { nX, nU, nX0, nU0 } = game;
   const C = grid.cells;
