@@ -17,7 +17,6 @@ import { startValuesFromRows, type StartValues } from '../shared/kernels/exploit
 import { interpolatedStartFromRows, startVertices } from '../shared/kernels/start-interpolated.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
-import { problemFingerprint } from '../shared/problem-fingerprint.ts';
 import { ownedRanges, SHARD_PROTOCOL_VERSION, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
 import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
@@ -228,7 +227,7 @@ export class ClusterExecutor implements Executor {
   private async openRun(minNodes: number): Promise<void> {
     const problem = this.problem!;
     const spec = this.spec!;
-    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}), fingerprint: problemFingerprint(problem), tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T } };
+    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}), fingerprint: problem.fingerprint, tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T } };
     const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes });
     if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
     this.run = r.run;

@@ -1,17 +1,8 @@
 // The identity of a built Problem, so that a thread or node that rebuilds it from the spec can prove it got
 // the same tables as the coordinator. The Problem computes it while it builds its rows (shared/problem.ts),
 // so a Problem that keeps only some rows (a cluster node's shard, or none on the coordinator) has the same
-// fingerprint as one that keeps them all.
-
-import type { Problem } from './problem.ts';
-
-/**
- * A 64-bit hash (two 32-bit lanes, hex) of everything a kernel reads from a Problem: sizes, grid points,
- * kernel and reward tables. Equal Problems give equal fingerprints; it costs about a millisecond per 4 MB.
- */
-export function problemFingerprint(problem: Problem): string {
-  return problem.fingerprint;
-}
+// fingerprint as one that keeps them all. Read it as `problem.fingerprint`: a 64-bit hash (two 32-bit lanes,
+// hex) of everything a kernel reads from a Problem (sizes, grid points, kernel and reward tables).
 
 /**
  * The hash, fed array by array in any interleaving: each table has its own lane pair, fed its words in

@@ -12,8 +12,6 @@
 //
 // Pure (no I/O, no node: imports): both sides import it, and coordinator/ and worker/ never import each other.
 
-export { problemFingerprint } from './problem-fingerprint.ts';
-import { problemFingerprint } from './problem-fingerprint.ts';
 import type { Projection } from './policy-cell.ts';
 import { createTrace, markOpened } from './team-trace.ts';
 import type { GridKind } from './grid.ts';
@@ -38,7 +36,7 @@ export interface SweepRun {
   readonly gridKind: GridKind;
   /** The coordinator's problem.projection (absent: nearest). */
   readonly projection?: Projection;
-  /** problemFingerprint() of the coordinator's Problem; a thread that rebuilds a different one refuses. */
+  /** The fingerprint of the coordinator's Problem; a thread that rebuilds a different one refuses. */
   readonly fingerprint: string;
   readonly tableOptions: TableOptions;
   /** The cells whose rows the threads' Problem keeps (a cluster node's shard); default all. */
@@ -333,7 +331,7 @@ export function createSharedRun(spec: SweepSpec, problem: Problem, tableOptions:
     spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins },
     gridKind: problem.grid.kind,
     projection: problem.projection,
-    fingerprint: problemFingerprint(problem),
+    fingerprint: problem.fingerprint,
     tableOptions: { ...tableOptions },
     tables: buffers,
     backup: { slices, marks: new SharedArrayBuffer(rows * 4) },

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
 import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
-import { problemFingerprint } from '../shared/problem-fingerprint.ts';
 import { COORDINATOR, type ClusterMessage, type ToNode, type ToPeer } from '../shared/cluster-messages.ts';
 import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
@@ -121,7 +120,7 @@ export class ShardNode {
     const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest', {
       cells: [run.cellBounds[shard], run.cellBounds[shard + 1]],
     });
-    const fingerprint = problemFingerprint(problem);
+    const fingerprint = problem.fingerprint;
     if (fingerprint !== run.fingerprint) {
       throw new Error(`run ${run.id}: the problem rebuilt here differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint}); same m3fg version and game module on every node?`);
     }

@@ -19,7 +19,6 @@ import { restoreRows, runRange, type RangeContext, type RowGuard } from '../shar
 import {
   attachTables,
   describeTask,
-  problemFingerprint,
   rangeOp,
   rowGuardOf,
   type InjectedFault,
@@ -42,7 +41,7 @@ export async function attach(run: SweepRun): Promise<Attached> {
   attached = undefined; // let the previous run's Problem go before building the next
   const family = await resolveGameFamily(run.spec.game, importGameModule);
   const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest', { cells: run.cells });
-  const fingerprint = problemFingerprint(problem);
+  const fingerprint = problem.fingerprint;
   if (fingerprint !== run.fingerprint) {
     throw new Error(`the problem rebuilt from the spec differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint})`);
   }
