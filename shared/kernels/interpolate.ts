@@ -47,9 +47,10 @@ export class LatticeInterpolator implements VertexPlacement {
   readonly nX: number;
   readonly M: number;
   readonly cells: number;
-  private readonly snap: number;
-  /** N(p, R) at (p - 1) * (M + 1) + R + 1 for p = 1..nX, R = -1..M - 1. */
-  private readonly comp: Int32Array;
+  /** Fractional parts within snap of 0 or 1 are snapped to the integer (see the header). */
+  readonly snap: number;
+  /** N(p, R) at (p - 1) * (M + 1) + R + 1 for p = 1..nX, R = -1..M - 1 (read by flow-interpolated-unrolled.ts). */
+  readonly comp: Int32Array;
   private readonly floor: Int32Array;
   private readonly frac: Float64Array;
   private readonly order: Int32Array;
