@@ -29,6 +29,27 @@ async function withExecutor<T>(options: LocalExecutorOptions, f: (ex: LocalExecu
   }
 }
 
+describe('team listeners', () => {
+  it('one executor serving many runs adds no listener per run (no MaxListenersExceededWarning, also at close)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const small = { game: 'sis', params: { T: 4 }, bins: 6 };
+      const sisProblem = new Problem(buildGame(builtinGames.sis, small.params), small.bins);
+      await withExecutor({ threads: 3 }, async (ex) => {
+        // 14 runs back to back, faster than the workers start: every seat has 14 attaches outstanding at once
+        for (let k = 0; k < 14; k++) await solve(small, sisProblem, ex, { algorithm: 'fp', iterations: 1 });
+        await ex.whenReady();
+      });
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+  }, 60_000);
+});
+
 describe('team trace: where the calls went', () => {
   it('counts every block once, on the seat that ran it, and every call of each kind', async () => {
     const records: CallRecord[] = [];
