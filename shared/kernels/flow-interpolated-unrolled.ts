@@ -59,12 +59,12 @@ function generate(nX: number, nU: number, nU0: number): string {
   L.push(...flowRowLocals(nX, nU));
   for (const u0 of range(nU0)) {
     L.push(`place: { const kb = (r * ${nU0} + ${u0}) * ${nX * nU * nX}, out = (i * ${nU0} + ${u0}) * ${nX};`);
-    L.push(...flowMuNextLines(nX, nU));
+    L.push(...flowMuNextLines(nX, nU, (y) => `const mu${y}`));
     // prefix coordinates (interpolate.ts: the loop over m of place())
     L.push(`let cum = 0, idx = last, s, b, f;`);
     for (const m of ms) {
-      L.push(`cum += muNext[${m}]; s = cum * M;`);
-      L.push(`if (!(s > -1 && s < M + 1)) { placement.place(muNext, 0, nextVertex, nextWeight, out); break place; }`);
+      L.push(`cum += mu${m}; s = cum * M;`);
+      L.push(`if (!(s > -1 && s < M + 1)) { ${range(nX).map((y) => `muNext[${y}] = mu${y};`).join(' ')} placement.place(muNext, 0, nextVertex, nextWeight, out); break place; }`);
       L.push(`if (s < 0) s = 0; else if (s > M) s = M;`);
       L.push(`b = Math.floor(s); f = s - b;`);
       L.push(`if (f <= snap) f = 0; else if (f >= 1 - snap) { b++; f = 0; }`);

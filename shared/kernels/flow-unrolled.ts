@@ -50,14 +50,14 @@ export function flowRowLocals(nX: number, nU: number): string[] {
 }
 
 /**
- * muNext[y] = mu'(y) in the loops' order, from locals m<x> (the cell's point), pi<x>_<u> (the policy row) and
- * kb (the kernel block of (row, u0)); also used by flow-interpolated-unrolled.ts.
+ * `<target(y)> = mu'(y);` in the loops' order, from locals m<x> (the cell's point), pi<x>_<u> (the policy row)
+ * and kb (the kernel block of (row, u0)); also used by flow-interpolated-unrolled.ts.
  */
-export function flowMuNextLines(nX: number, nU: number): string[] {
+export function flowMuNextLines(nX: number, nU: number, target: (y: number) => string = (y) => `muNext[${y}]`): string[] {
   const xs = range(nX);
   const us = range(nU);
   return xs.map((y) => {
     const terms = xs.map((x) => `m${x} * ${chain(us.map((u) => `pi${x}_${u} * minorP[kb + ${(x * nU + u) * nX + y}]`))}`);
-    return `muNext[${y}] = ${chain(terms)};`;
+    return `${target(y)} = ${chain(terms)};`;
   });
 }
