@@ -195,13 +195,13 @@ describe('generated interpolated flow', () => {
     });
   }
 
-  // every size the generator accepts up to nX = 5 (sorting networks of 1..4 fractional parts), nU0 = 1 and 3
-  const sizes: Array<[number, number, number]> = [[2, 2, 1], [2, 3, 3], [3, 2, 2], [3, 3, 1], [4, 2, 3], [4, 3, 2], [5, 2, 2], [5, 4, 1]];
+  // sizes the generator accepts, nX = 2..8 (sorting networks of 1..7 fractional parts), nU0 = 1..8
+  const sizes: Array<[number, number, number]> = [[2, 2, 1], [2, 3, 3], [3, 2, 2], [3, 3, 1], [4, 2, 3], [4, 3, 2], [5, 2, 2], [5, 4, 1], [6, 3, 2], [8, 2, 8]];
   for (const [nX, nU, nU0] of sizes) {
     it(`is bitwise equal on random and on tie-heavy inputs (nX = ${nX}, nU = ${nU}, nU0 = ${nU0})`, () => {
       for (const oneHot of [false, true]) {
         const game = flowGame(nX, nU, nU0, oneHot, 100 * nX + nU);
-        const problem = new Problem(game, 4, 'lattice');
+        const problem = new Problem(game, nX > 5 ? 3 : 4, 'lattice'); // 120 cells at nX = 8
         const rng = new SeededRandom(5);
         const policy = allocateTables(problem).minorPolicy;
         for (let i = 0; i < policy.length; i += nU) {
