@@ -1,7 +1,8 @@
 // Cost per row of the interpolated scheme against the nearest projection, one thread, on lattice grids:
 //   step:  one backward step over all rows, each scheme's dispatched kernel (the generated, unrolled one where
 //          the game's sizes allow it: backwardRange, interpolatedBackwardRange) and its plain loops (...Generic)
-//   flow:  the next mean field of every (t, row) (flowRange vs interpolatedFlowRange)
+//   flow:  the next mean field of every (t, row): flowRange vs interpolatedFlowRange (the generated kernel of
+//          flow-interpolated-unrolled.ts where the sizes allow it) and its plain loops (...Generic)
 // Uniform random policies, random next values. Reports nanoseconds per row (step) and per (t, row) (flow) and
 // the interpolated / nearest ratios. A shared, busy machine makes every figure noisy: compare ratios from one
 // run, re-measure on a quiet machine before quoting absolute times.
@@ -16,7 +17,7 @@ import { buildGame } from '../shared/validate.ts';
 import { flowRange } from '../shared/kernels/flow.ts';
 import { backwardRange, backwardRangeGeneric, backwardScratch } from '../shared/kernels/backward.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
-import { allocateInterpolatedNext, interpolatedFlowRange } from '../shared/kernels/flow-interpolated.ts';
+import { allocateInterpolatedNext, interpolatedFlowRange, interpolatedFlowRangeGeneric } from '../shared/kernels/flow-interpolated.ts';
 import { interpolatedBackwardRange, interpolatedBackwardRangeGeneric, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
 
 const quick = process.argv.includes('--quick');
@@ -27,6 +28,7 @@ const repeats = quick ? 5 : 9; // the median of this many interleaved rounds
 const cases: Array<[string, Record<string, number>, number]> = [
   ['sis', { T: 20 }, 120],
   ['sis', { T: 20 }, 2000],
+  ['advertisement', { T: 20 }, 120],
   ['cyber', { T: 10 }, 20],
   ['cyber', { T: 10 }, 50],
 ];
@@ -57,8 +59,8 @@ function time(fns: Array<() => void>): number[] {
 interface Row {
   game: string; bins: number; cells: number; rows: number;
   stepNearestNs: number; stepNearestGenericNs: number; stepInterpolatedNs: number; stepInterpolatedGenericNs: number;
-  flowNearestNs: number; flowInterpolatedNs: number;
-  stepRatio: number; stepRatioGeneric: number; flowRatio: number;
+  flowNearestNs: number; flowInterpolatedNs: number; flowInterpolatedGenericNs: number;
+  stepRatio: number; stepRatioGeneric: number; flowRatio: number; flowGeneratedSpeedup: number;
 }
 const results: Row[] = [];
 for (const [name, params, bins] of cases) {
@@ -74,9 +76,10 @@ for (const [name, params, bins] of cases) {
   for (const v of [tables.minorBR, tables.minorEval, tables.majorBR, tables.majorEval]) for (let i = 0; i < v.length; i++) v[i] = rng.next();
   const next = allocateInterpolatedNext(problem);
   const ip = new LatticeInterpolator(problem.grid);
-  const [flowNearest, flowInterp] = time([
+  const [flowNearest, flowInterp, flowInterpGeneric] = time([
     () => flowRange(problem, tables.minorPolicy, tables.nextCell, 0, T * rows),
     () => interpolatedFlowRange(problem, tables.minorPolicy, next, ip, 0, T * rows),
+    () => interpolatedFlowRangeGeneric(problem, tables.minorPolicy, next, ip, 0, T * rows),
   ]).map((s) => s / (T * rows));
   // a step at every t in turn (each t has its own next tables), so the measurement is not one slice in cache
   const bs = backwardScratch(problem);
@@ -94,8 +97,9 @@ for (const [name, params, bins] of cases) {
     game: name, bins, cells: problem.cells, rows,
     stepNearestNs: stepNearest * 1e9, stepNearestGenericNs: stepGeneric * 1e9,
     stepInterpolatedNs: stepInterp * 1e9, stepInterpolatedGenericNs: stepInterpGeneric * 1e9,
-    flowNearestNs: flowNearest * 1e9, flowInterpolatedNs: flowInterp * 1e9,
+    flowNearestNs: flowNearest * 1e9, flowInterpolatedNs: flowInterp * 1e9, flowInterpolatedGenericNs: flowInterpGeneric * 1e9,
     stepRatio: stepInterp / stepNearest, stepRatioGeneric: stepInterpGeneric / stepGeneric, flowRatio: flowInterp / flowNearest,
+    flowGeneratedSpeedup: flowInterpGeneric / flowInterp,
   };
   results.push(row);
   const ns = (x: number) => x.toFixed(1).padStart(8);
@@ -104,7 +108,8 @@ for (const [name, params, bins] of cases) {
       `step ns/row: nearest ${ns(row.stepNearestNs)} (generic ${ns(row.stepNearestGenericNs)})  ` +
       `interpolated ${ns(row.stepInterpolatedNs)} (generic ${ns(row.stepInterpolatedGenericNs)})  ` +
       `ratio ${row.stepRatio.toFixed(2)} (generic/generic ${row.stepRatioGeneric.toFixed(2)})   ` +
-      `flow ns/row: nearest ${ns(row.flowNearestNs)}  interpolated ${ns(row.flowInterpolatedNs)}  ratio ${row.flowRatio.toFixed(2)}`,
+      `flow ns/row: nearest ${ns(row.flowNearestNs)}  interpolated ${ns(row.flowInterpolatedNs)} (generic ${ns(row.flowInterpolatedGenericNs)})  ` +
+      `ratio ${row.flowRatio.toFixed(2)}  generic/generated ${row.flowGeneratedSpeedup.toFixed(2)}`,
   );
 }
 mkdirSync('bench/results', { recursive: true });

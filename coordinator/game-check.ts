@@ -3,6 +3,10 @@
 // thread. The deadline is max(floor, factor x the projected cost): the calls the check makes (known once the
 // game's sizes are) times the measured time per call so far. Past it the thread is terminated and the check
 // fails with one line naming the game, the function and the state it was stuck in (from the shared probe).
+// The deadline covers the user's code only, in two phases each with its own clock: the module's import (its
+// top-level code), from the thread's 'started' message, then the build, from 'family'. The thread's own start
+// (Node, the tsx loader, this project's modules: seconds on a loaded machine) is not the game's and is only
+// bounded by STARTUP_MS.
 // Once the check has passed, the calling thread builds the same game: the kernels are deterministic (threads
 // and nodes check that their rebuilt tables match by fingerprint), so that build ends too.
 
@@ -11,6 +15,9 @@ import type { GridKind } from '../shared/grid.ts';
 import { createProbeBuffer, describeProbe, probeCalls, type GameCheckData, type GameCheckReply } from '../shared/kernel-probe.ts';
 import { deadlineMs, seconds, type TaskDeadline } from './task-deadline.ts';
 import { startWorkerThread } from '../runtime/thread-pool.ts';
+
+/** The most the check thread may take to start, before any of the game's code runs. */
+const STARTUP_MS = 120_000;
 
 export interface GameCheckSpec {
   readonly game: string;
@@ -34,7 +41,9 @@ export function loadGameModuleInThread(game: string, deadline: TaskDeadline): Pr
 export function checkGameInThread(spec: GameCheckSpec, deadline: TaskDeadline, loadOnly = false): Promise<number> {
   const probe = createProbeBuffer();
   const worker = startWorkerThread('game-check-worker', { spec: { ...spec, params: { ...spec.params } }, probe, loadOnly } satisfies GameCheckTask);
-  const started = performance.now();
+  const created = performance.now();
+  /** When the current phase of the user's code began (undefined until the thread has started). */
+  let phaseStart: number | undefined;
   let name = spec.game;
   let total = 0;
   let calls = 0;
@@ -49,7 +58,11 @@ export function checkGameInThread(spec: GameCheckSpec, deadline: TaskDeadline, l
       f();
     };
     const timer = setInterval(() => {
-      const now = performance.now() - started;
+      if (phaseStart === undefined) {
+        if (performance.now() - created > STARTUP_MS) settle(() => reject(new Error(`the game check thread did not start within ${seconds(STARTUP_MS)}`)));
+        return;
+      }
+      const now = performance.now() - phaseStart;
       const c = probeCalls(probe);
       if (c !== calls) {
         calls = c;
@@ -61,8 +74,11 @@ export function checkGameInThread(spec: GameCheckSpec, deadline: TaskDeadline, l
       settle(() => reject(new GameDefinitionError(name, `${where} did not return within ${seconds(limit)} (an endless loop?; --task-timeout raises the limit)`)));
     }, Math.max(10, Math.min(200, deadline.floorMs / 5)));
     worker.on('message', (m: GameCheckReply) => {
-      if (m.type === 'family') name = m.name;
-      else if (m.type === 'total') total = m.calls;
+      if (m.type === 'started') phaseStart = performance.now();
+      else if (m.type === 'family') {
+        name = m.name;
+        phaseStart = performance.now(); // the build's clock: the import's time does not count against it
+      } else if (m.type === 'total') total = m.calls;
       else if (m.type === 'done') settle(() => resolve(m.ms));
       else settle(() => reject(rebuildError(m)));
     });

@@ -15,7 +15,12 @@ interface Seat {
   worker: Worker;
   /** Resolves once the seat's worker has built the current run's Problem (or failed to). */
   attached: Promise<void>;
-  ready: boolean;
+  /**
+   * The attaches sent and not answered yet, by run id. The worker's one 'message' and one 'exit' listener
+   * (spawn) settle them: a listener pair per attach would pile up while a worker starts or lags behind runs
+   * that follow each other quickly (MaxListenersExceededWarning, then printed from Worker.terminate()).
+   */
+  pending: Map<string, { resolve: () => void; reject: (err: Error) => void }>;
   threadId: number;
 }
 
@@ -73,15 +78,23 @@ export class ThreadTeam {
   private spawn(seat: number): Seat {
     Atomics.store(this.mailbox.state, seat, 0); // a dead predecessor's seat may not be left lingering
     const worker = startWorkerThread('team-worker', { seat, mailbox: this.mailbox });
-    const entry: Seat = { worker, attached: Promise.resolve(), ready: false, threadId: worker.threadId };
+    const entry: Seat = { worker, attached: Promise.resolve(), pending: new Map(), threadId: worker.threadId };
     let failure: Error | undefined;
     worker.on('message', (r: TeamReply) => {
+      if (r.type !== 'attached' && r.type !== 'attach-failed') return;
       if (r.type === 'attached') this.threadIds.add(r.threadId);
+      const waiting = entry.pending.get(r.runId);
+      if (!waiting) return;
+      entry.pending.delete(r.runId);
+      if (r.type === 'attach-failed') waiting.reject(new Error(`thread ${entry.threadId}, attach run ${r.runId}: ${r.message}`));
+      else waiting.resolve();
     });
     worker.on('error', (err) => {
       failure = err;
     });
     worker.on('exit', (code) => {
+      for (const [runId, waiting] of entry.pending) waiting.reject(new Error(`thread ${entry.threadId}, attach run ${runId}: the thread exited`));
+      entry.pending.clear();
       if (this.closed) return;
       const error = failure ?? new Error(`worker exited with code: ${code}`);
       this.logger?.warn({ seat, err: error.message }, 'team worker exited; replacing it');
@@ -95,23 +108,10 @@ export class ThreadTeam {
   private attachSeat(seat: number): void {
     const s = this.seats[seat];
     const run = this.run!;
-    s.ready = false;
     s.attached = new Promise<void>((resolve, reject) => {
-      const onExit = () => reject(new Error(`thread ${s.threadId}, attach run ${run.id}: the thread exited`));
-      const onReply = (r: TeamReply) => {
-        if ((r.type !== 'attached' && r.type !== 'attach-failed') || r.runId !== run.id) return;
-        // one pair of listeners per attach: a worker serves many runs (MaxListenersExceededWarning otherwise)
-        s.worker.off('message', onReply);
-        s.worker.off('exit', onExit);
-        if (r.type === 'attach-failed') {
-          reject(new Error(`thread ${s.threadId}, attach run ${run.id}: ${r.message}`));
-          return;
-        }
-        s.ready = true;
-        resolve();
-      };
-      s.worker.on('message', onReply);
-      s.worker.once('exit', onExit);
+      // the same run attached again before its reply: both settle with it
+      const earlier = s.pending.get(run.id);
+      s.pending.set(run.id, earlier ? { resolve: () => (earlier.resolve(), resolve()), reject: (e) => (earlier.reject(e), reject(e)) } : { resolve, reject });
     });
     s.attached.catch(() => {}); // awaited through attach(); a replacement's failure shows up in the calls
     this.send(seat, { type: 'attach', run, runNumber: this.runNumber, control: this.control! });

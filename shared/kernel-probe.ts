@@ -15,6 +15,7 @@ export interface GameCheckData {
 }
 
 export type GameCheckReply =
+  | { readonly type: 'started' }
   | { readonly type: 'family'; readonly name: string }
   | { readonly type: 'total'; readonly calls: number }
   | { readonly type: 'done'; readonly ms: number }

@@ -70,7 +70,7 @@ export class LatticeGrid implements MeanFieldGrid {
   private readonly tol: number;
   private readonly k: Int32Array;
   private readonly frac: Float64Array;
-  private readonly order: number[];
+  private readonly order: Int32Array;
   private readonly comb: Int32Array;
 
   constructor(nX: number, M: number) {
@@ -89,7 +89,7 @@ export class LatticeGrid implements MeanFieldGrid {
     this.tol = 1e-9 + 1e-12 * M * nX;
     this.k = new Int32Array(nX);
     this.frac = new Float64Array(nX);
-    this.order = Array.from({ length: nX }, (_, i) => i);
+    this.order = new Int32Array(nX);
     this.comb = new Int32Array(nX);
 
     // N(p, R) = N(p, R - 1) + N(p - 1, R), N(p, 0) = 1, N(2, R) = R + 1; exact, every entry <= cells
@@ -223,7 +223,7 @@ export class LatticeGrid implements MeanFieldGrid {
     const D = M - S;
     if (D < 0 || D > nX) return this.projectByScan(mu, off);
     const order = this.order;
-    sortByFracDesc(order, f);
+    sortByFracDesc(order, f, nX);
     if (D === 0) {
       // dropping a -1 for the best middle increment costs 2 (1 - f_(1))
       if (f[order[0]] >= 1 - tol) return this.projectByScan(mu, off);
@@ -295,16 +295,27 @@ export function latticeCells(nX: number, M: number): number {
   return c;
 }
 
-/** order := 0..n-1 sorted by f descending (order among equal values is irrelevant: they are near-ties). */
-function sortByFracDesc(order: number[], f: Float64Array): void {
-  const n = order.length;
-  for (let i = 0; i < n; i++) order[i] = i;
+/**
+ * order[0..n) := 0..n-1 by f descending, equal f by index descending (a fixed rule). Both users are blind to
+ * the order among equal f, so the rule is a convention, not a behaviour:
+ * - project() (above): what it reads of the order is the value-defined sets {f > lo + tol} (always up),
+ *   the window {f in [hi - tol, lo + tol]} around the cut-off (hi, lo = the D-th and (D+1)-th largest f) and
+ *   the count of window members among the first D; coordinates of equal f are both inside or both outside
+ *   the window. It then enumerates every subset of the window of that size and keeps the least (distance,
+ *   cell) pair, a total order: the same cell whatever the order of the ties (the scan comparisons of
+ *   test/lattice-grid.test.ts include exact ties: midpoints, half-lattice points, the barycentre).
+ * - LatticeInterpolator.place (kernels/interpolate.ts, "Validity and determinism"): a vertex of weight > 0
+ *   raises a threshold set, weight-0 slots hold v_0's cell.
+ */
+export function sortByFracDesc(order: Int32Array, f: Float64Array, n: number): void {
   if (n > 16) {
-    order.sort((x, y) => f[y] - f[x]);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((x, y) => f[y] - f[x] || y - x);
     return;
   }
-  for (let i = 1; i < n; i++) {
-    const v = order[i];
+  // small n: insertion in descending index order, stable, so ties keep the higher index first
+  for (let i = 0; i < n; i++) {
+    const v = n - 1 - i;
     const fv = f[v];
     let j = i - 1;
     while (j >= 0 && f[order[j]] < fv) {

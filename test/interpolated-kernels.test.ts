@@ -20,7 +20,9 @@ import { flowRange } from '../shared/kernels/flow.ts';
 import { backwardRange, backwardRangeGeneric } from '../shared/kernels/backward.ts';
 import { startValues } from '../shared/kernels/exploitability.ts';
 import { LatticeInterpolator, NearestPlacement } from '../shared/kernels/interpolate.ts';
-import { allocateInterpolatedNext, interpolatedFlowRange, type InterpolatedNext } from '../shared/kernels/flow-interpolated.ts';
+import { allocateInterpolatedNext, interpolatedFlowRange, interpolatedFlowRangeGeneric, type InterpolatedNext } from '../shared/kernels/flow-interpolated.ts';
+import { unrolledInterpolatedFlow } from '../shared/kernels/flow-interpolated-unrolled.ts';
+import { validateGame } from '../shared/validate.ts';
 import { interpolatedBackwardRange, interpolatedBackwardRangeGeneric, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
 import { unrolledInterpolatedBackward } from '../shared/kernels/backward-interpolated-unrolled.ts';
 import { interpolatedStartValues } from '../shared/kernels/start-interpolated.ts';
@@ -129,6 +131,111 @@ describe('unrolled interpolated backward step', () => {
       }
     });
   }
+});
+
+/**
+ * A game of any size for the flow: minor kernels either random dense rows or one-hot (x' = x + u + x0 + u0 mod
+ * nX); with one-hot kernels and policies in {0, 1/2, 1}, mu' sits on lattice points, faces and midpoints, so the
+ * fractional parts tie, snap and vanish (the placement's special cases). Rewards are not read by the flow.
+ */
+function flowGame(nX: number, nU: number, nU0: number, oneHot: boolean, seed: number): GameDefinition {
+  const rng = new SeededRandom(seed);
+  const nX0 = 2;
+  const rows = Array.from({ length: nX * nU * nX0 * nU0 }, () => rng.simplex(nX));
+  const game: GameDefinition = {
+    name: `flow-${nX}-${nU}-${nU0}-${oneHot ? 'shift' : 'random'}`, nX, nU, nX0, nU0, T: 3, params: {},
+    mu0: rng.simplex(nX), nu0: rng.simplex(nX0),
+    minorKernel(x, u, x0, u0, _mu, out, off) {
+      if (oneHot) for (let y = 0; y < nX; y++) out[off + y] = +(y === (x + u + x0 + u0) % nX);
+      else out.set(rows[((x * nU + u) * nX0 + x0) * nU0 + u0], off);
+    },
+    majorKernel(x0, u0, _mu, out, off) {
+      out[off] = 0.25 + 0.5 * ((x0 + u0) & 1);
+      out[off + 1] = 1 - out[off];
+    },
+    minorReward: (x, u) => x - u,
+    majorReward: (x0, u0) => x0 - u0,
+  };
+  validateGame(game);
+  return game;
+}
+
+/** Every (t, row) in two ranges (the second starting mid-table), generated vs generic: bitwise. */
+function expectFlowsEqual(problem: Problem, minorPolicy: Float64Array): InterpolatedNext {
+  const { nX, nU, nU0, T } = problem.game;
+  const unrolled = unrolledInterpolatedFlow(nX, nU, nU0);
+  expect(unrolled).toBeDefined();
+  const placement = new LatticeInterpolator(problem.grid);
+  const total = T * problem.rows;
+  const want = allocateInterpolatedNext(problem);
+  interpolatedFlowRangeGeneric(problem, minorPolicy, want, placement, 0, total);
+  const got = allocateInterpolatedNext(problem);
+  got.nextVertex.fill(-7);
+  got.nextWeight.fill(Number.NaN);
+  const mid = Math.floor(total / 3) + 1;
+  unrolled!(problem, minorPolicy, got, placement, 0, mid);
+  interpolatedFlowRange(problem, minorPolicy, got, placement, mid, total); // the dispatcher picks it too
+  expect(sameBits(got.nextVertex, want.nextVertex), 'vertices').toBe(true);
+  expect(sameBits(got.nextWeight, want.nextWeight), 'weights').toBe(true);
+  return want;
+}
+
+describe('generated interpolated flow', () => {
+  for (const [name, params, bins] of nearestCases) {
+    it(`is bitwise equal to the generic loop (${name} ${JSON.stringify(params)}, lattice M = ${bins})`, () => {
+      const game = buildGame(builtinGames[name], params);
+      const problem = new Problem(game, bins, 'lattice');
+      const a = allocateTables(problem);
+      randomPolicies(a, game.nU, game.nU0, new SeededRandom(31));
+      const next = expectFlowsEqual(problem, a.minorPolicy);
+      // real interpolation: most entries spread over more than one vertex
+      let spread = 0;
+      for (let i = 0; i < next.nextWeight.length; i += game.nX) if (next.nextWeight[i] < 1) spread++;
+      expect(spread).toBeGreaterThan(0.5 * (next.nextWeight.length / game.nX));
+    });
+  }
+
+  // sizes the generator accepts, nX = 2..8 (sorting networks of 1..7 fractional parts), nU0 = 1..8
+  const sizes: Array<[number, number, number]> = [[2, 2, 1], [2, 3, 3], [3, 2, 2], [3, 3, 1], [4, 2, 3], [4, 3, 2], [5, 2, 2], [5, 4, 1], [6, 3, 2], [8, 2, 8]];
+  for (const [nX, nU, nU0] of sizes) {
+    it(`is bitwise equal on random and on tie-heavy inputs (nX = ${nX}, nU = ${nU}, nU0 = ${nU0})`, () => {
+      for (const oneHot of [false, true]) {
+        const game = flowGame(nX, nU, nU0, oneHot, 100 * nX + nU);
+        const problem = new Problem(game, nX > 5 ? 3 : 4, 'lattice'); // 120 cells at nX = 8
+        const rng = new SeededRandom(5);
+        const policy = allocateTables(problem).minorPolicy;
+        for (let i = 0; i < policy.length; i += nU) {
+          if (!oneHot) rng.simplex(nU, policy.subarray(i, i + nU));
+          else for (let u = 0; u < nU; u++) policy[i + u] = 0;
+          if (oneHot) {
+            // 1 on one action or 1/2 on two
+            const a = rng.int(nU), b = rng.int(nU);
+            policy[i + a] += 0.5;
+            policy[i + b] += 0.5;
+          }
+        }
+        const next = expectFlowsEqual(problem, policy);
+        if (oneHot && nX > 2) {
+          // ties happened: a weight-0 slot before a positive one (equal fractional parts)
+          let ties = 0;
+          for (let i = 0; i < next.nextWeight.length; i += nX) {
+            for (let j = 1; j < nX - 1; j++) if (next.nextWeight[i + j] === 0 && next.nextWeight[i + nX - 1] > 0) ties++;
+          }
+          expect(ties).toBeGreaterThan(0);
+        }
+      }
+    });
+  }
+
+  it('throws place()\'s error on a mean field that is not a distribution', () => {
+    const game = flowGame(3, 2, 2, false, 9);
+    const problem = new Problem(game, 4, 'lattice');
+    const policy = allocateTables(problem).minorPolicy.fill(5); // rows summing to 10: mu' far off the simplex
+    const next = allocateInterpolatedNext(problem);
+    const placement = new LatticeInterpolator(problem.grid);
+    expect(() => unrolledInterpolatedFlow(3, 2, 2)!(problem, policy, next, placement, 0, problem.rows)).toThrow(/interpolation: mu = .* is not a distribution/);
+    expect(() => interpolatedFlowRangeGeneric(problem, policy, next, placement, 0, problem.rows)).toThrow(/interpolation: mu = .* is not a distribution/);
+  });
 });
 
 const denseCases: Array<[string, Record<string, number>, number]> = [

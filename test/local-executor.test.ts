@@ -12,6 +12,7 @@ import { LocalExecutor, overheadSample, ShardError, type CallRecord, type LocalE
 import { solve, type SolveOptions } from '../coordinator/solver.ts';
 import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
 import { TaskTimeoutError } from '../coordinator/task-deadline.ts';
+import { checkGameInThread, loadGameModuleInThread } from '../coordinator/game-check.ts';
 import { createMailbox, deliver, startLinger, stopLinger, takeMail, type MailCall } from '../shared/team-mailbox.ts';
 import { runCli } from './helpers/cli.ts';
 
@@ -28,6 +29,27 @@ async function withExecutor<T>(options: LocalExecutorOptions, f: (ex: LocalExecu
     await ex.close();
   }
 }
+
+describe('team listeners', () => {
+  it('one executor serving many runs adds no listener per run (no MaxListenersExceededWarning, also at close)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const small = { game: 'sis', params: { T: 4 }, bins: 6 };
+      const sisProblem = new Problem(buildGame(builtinGames.sis, small.params), small.bins);
+      await withExecutor({ threads: 3 }, async (ex) => {
+        // 14 runs back to back, faster than the workers start: every seat has 14 attaches outstanding at once
+        for (let k = 0; k < 14; k++) await solve(small, sisProblem, ex, { algorithm: 'fp', iterations: 1 });
+        await ex.whenReady();
+      });
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+  }, 60_000);
+});
 
 describe('team trace: where the calls went', () => {
   it('counts every block once, on the seat that ran it, and every call of each kind', async () => {
@@ -188,6 +210,17 @@ describe('task deadlines', () => {
       expect(existsSync(out)).toBe(false);
     });
   }
+
+  it('the game check deadline counts the game\'s code only: each phase (import, build) has its own clock, the thread start none', async () => {
+    // a floor below a worker thread's start under tsx (hundreds of ms, seconds under load), far above the
+    // fixture's import: the stuck kernel is still caught and named, not "loading the game module"
+    const deadline = { floorMs: 250, factor: 20 };
+    const stuck = checkGameInThread({ game: './test/fixtures/stuck-kernel.mjs', params: {}, bins: 5, grid: 'midpoint' }, deadline);
+    await expect(stuck).rejects.toThrow("game 'stuck-kernel': minorKernel at (x=1, u=1, x0=0, u0=0, mu=[1, 0]) did not return within 0.25 s");
+    // the import phase is under the deadline too
+    const loop = loadGameModuleInThread('./test/fixtures/top-level-loop.mjs', deadline);
+    await expect(loop).rejects.toThrow(/top-level-loop\.mjs': loading the game module did not return within 0\.25 s/);
+  }, 60_000);
 
   it('m3fg solve --task-timeout takes seconds > 0', () => {
     const res = runCli(['solve', '--game', 'sis', '--task-timeout', '0', '--bins', '5', '--iterations', '1', '--quiet']);

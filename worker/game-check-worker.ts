@@ -1,7 +1,8 @@
 // The game check thread (coordinator/game-check.ts): builds and validates a user's game, its kernel tables
 // included, where a call into the game's code that never returns can be stopped. Every call is recorded
 // first in the shared probe (shared/kernel-probe.ts), so the watching thread can name it. Messages out:
-// 'family' (the game's name, once the module is loaded), 'total' (calls the whole check will make, for the
+// 'started' (this thread's own modules are loaded: the user's code begins), 'family' (the game's name, once
+// the module is loaded), 'total' (calls the whole check will make, for the
 // deadline), then 'done' or 'error'. With loadOnly, only the module is imported (its top-level code run) and
 // its game found: 'family', then 'done'.
 
@@ -17,6 +18,7 @@ const port = parentPort!;
 const post = (r: GameCheckReply) => port.postMessage(r);
 
 async function check(): Promise<void> {
+  post({ type: 'started' });
   setKernelProbe(probeWriter(probe));
   const family = await resolveGameFamily(spec.game, importGameModule);
   post({ type: 'family', name: family.name });

@@ -11,7 +11,8 @@
 // of the flat index i = t * rows + r.
 
 import type { Problem } from '../problem.ts';
-import type { VertexPlacement } from './interpolate.ts';
+import { LatticeInterpolator, type VertexPlacement } from './interpolate.ts';
+import { unrolledInterpolatedFlow } from './flow-interpolated-unrolled.ts';
 
 /** The interpolated scheme's next-mean-field tables (layout in the header). */
 export interface InterpolatedNext {
@@ -34,7 +35,25 @@ export function allocateInterpolatedNext(
   return { nextVertex: new Int32Array(makeBuffer(4 * n), 0, n), nextWeight: new Float64Array(makeBuffer(8 * n), 0, n) };
 }
 
+/** The flow of [from, to): the generated kernel (flow-interpolated-unrolled.ts) for the lattice interpolator where the game's sizes allow it. */
 export function interpolatedFlowRange(
+  problem: Problem,
+  minorPolicy: Float64Array,
+  next: InterpolatedNext,
+  placement: VertexPlacement,
+  from: number,
+  to: number,
+): void {
+  const { nX, nU, nU0 } = problem.game;
+  if (placement instanceof LatticeInterpolator) {
+    const unrolled = unrolledInterpolatedFlow(nX, nU, nU0);
+    if (unrolled) return unrolled(problem, minorPolicy, next, placement, from, to);
+  }
+  interpolatedFlowRangeGeneric(problem, minorPolicy, next, placement, from, to);
+}
+
+/** The plain loops, any placement; flow-interpolated-unrolled.ts generates the same operations for small sizes. */
+export function interpolatedFlowRangeGeneric(
   problem: Problem,
   minorPolicy: Float64Array,
   next: InterpolatedNext,

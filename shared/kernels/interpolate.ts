@@ -36,6 +36,7 @@
 // read: it is 1 - the others, as for every point of the simplex.
 
 import type { MeanFieldGrid } from '../grid.ts';
+import { sortByFracDesc } from '../lattice-grid.ts';
 
 /** Writes, for mu[off..off+nX), nX (cell, weight) pairs at cells/weights[out..out+nX). */
 export interface VertexPlacement {
@@ -47,9 +48,10 @@ export class LatticeInterpolator implements VertexPlacement {
   readonly nX: number;
   readonly M: number;
   readonly cells: number;
-  private readonly snap: number;
-  /** N(p, R) at (p - 1) * (M + 1) + R + 1 for p = 1..nX, R = -1..M - 1. */
-  private readonly comp: Int32Array;
+  /** Fractional parts within snap of 0 or 1 are snapped to the integer (see the header). */
+  readonly snap: number;
+  /** N(p, R) at (p - 1) * (M + 1) + R + 1 for p = 1..nX, R = -1..M - 1 (read by flow-interpolated-unrolled.ts). */
+  readonly comp: Int32Array;
   private readonly floor: Int32Array;
   private readonly frac: Float64Array;
   private readonly order: Int32Array;
@@ -123,26 +125,6 @@ export class LatticeInterpolator implements VertexPlacement {
       cells[out + j] = idx;
     }
     weights[out + d] = hi;
-  }
-}
-
-/** order[0..n) := 0..n-1 by f descending, equal f by index descending (a fixed order; see the header). */
-function sortByFracDesc(order: Int32Array, f: Float64Array, n: number): void {
-  if (n > 16) {
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((x, y) => f[y] - f[x] || y - x);
-    return;
-  }
-  // small n: insertion in descending index order, stable, so ties keep the higher index first
-  for (let i = 0; i < n; i++) {
-    const v = n - 1 - i;
-    const fv = f[v];
-    let j = i - 1;
-    while (j >= 0 && f[order[j]] < fv) {
-      order[j + 1] = order[j];
-      j--;
-    }
-    order[j + 1] = v;
   }
 }
 
