@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../coordinator/logger.ts';
 import { JobPool, type RunThreadTask } from '../coordinator/jobs/pool.ts';
 import { assignThreads, type JobOutcome, type JobSpec } from '../coordinator/jobs/spec.ts';
 import { runStudy, scheduleSummary, type JobBackend, type JobRecord } from '../coordinator/jobs/study.ts';
@@ -149,6 +150,14 @@ describe('JobPool (the schedule on this machine)', () => {
       await finish(key);
     }
     expect(starts.map((s) => s.need)).toEqual([3, 3, 3]);
+  });
+
+  it("hands the calling logger's level (the CLI's --log-level) to every run thread's task", async () => {
+    const levels: Array<string | undefined> = [];
+    const runTask = async (task: RunThreadTask): Promise<JobOutcome> => (levels.push(task.logLevel), { seconds: 0 });
+    await new JobPool({ threads: 1, logger: createLogger('debug'), runTask }).run(root, solve('a', 1));
+    await new JobPool({ threads: 1, logger: createLogger('error'), runTask }).run(root, solve('b', 1));
+    expect(levels).toEqual(['debug', 'error']);
   });
 });
 

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SweepSummary } from '../coordinator/sweep-run.ts';
-import { parseValues } from '../coordinator/sweep.ts';
+import { parseValues, type Axis } from '../coordinator/sweep.ts';
+import { buildCharts } from '../coordinator/report/charts.ts';
+import { sweepCharts } from '../coordinator/sweep-report.ts';
 import { runCli } from './helpers/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'm3fg-sweep-'));
@@ -29,6 +31,23 @@ describe('sweep grammar', () => {
     expect(parseValues('--x', '5:5:1', true)).toEqual(['5']);
     expect(parseValues('--x', '0:1:0.3', true)).toEqual(['0', '0.3', '0.6', '0.9']);
     expect(parseValues('--x', 'fp,omd,fp', false)).toEqual(['fp', 'omd']);
+  });
+});
+
+describe('sweep report charts', () => {
+  it("are the report's buildCharts with the sweep's charts first, no per-run charts, distinct ids", () => {
+    // two parameters whose names slug alike ('a.b', 'a_b'): their PNGs must not overwrite each other
+    const axes: Axis[] = [
+      { name: 'a.b', flag: 'param', values: ['1', '2'], numeric: true },
+      { name: 'a_b', flag: 'param', values: ['3', '4'], numeric: true },
+    ];
+    const final = { exploitability: 1, major: 0.5, minor: 0.5, majorObjective: -1, minorObjective: -2 };
+    const points = [1, 2].flatMap((x) => [3, 4].map((y) => ({ point: { 'a.b': String(x), a_b: String(y) }, final })));
+    const own = sweepCharts(axes, points);
+    expect(own.map((c) => c.id)).toEqual(['sweep-a_b', 'sweep-a_b']);
+    const charts = buildCharts([], { lead: sweepCharts(axes, points), maxCurves: 24, perRun: false });
+    expect(charts.map((c) => c.id)).toEqual(['sweep-a_b', 'sweep-a_b-2']);
+    expect(charts.map((c) => c.title)).toEqual(own.map((c) => c.title));
   });
 });
 

@@ -17,6 +17,8 @@ export interface RunThreadTask {
   job: JobSpec;
   /** 1: inline on the run thread; more: sharded over that many threads of its own. */
   threads: number;
+  /** The pino level of the run thread's logger: the calling process's (its --log-level). */
+  logLevel?: string;
 }
 
 interface Waiting {
@@ -32,6 +34,7 @@ export class JobPool {
   private free: number;
   private readonly queue: Waiting[] = [];
   private piscina?: Piscina<RunThreadTask, JobOutcome>;
+  private readonly logLevel?: string;
 
   /** Runs a task on a run thread; tests give their own, to watch the schedule without threads. */
   private readonly runTask: (task: RunThreadTask) => Promise<JobOutcome>;
@@ -39,6 +42,7 @@ export class JobPool {
   constructor(options: { threads: number; logger?: Logger; runTask?: (task: RunThreadTask) => Promise<JobOutcome> }) {
     this.threads = options.threads;
     this.free = options.threads;
+    this.logLevel = options.logger?.level;
     this.runTask = options.runTask ?? ((task) => (this.piscina ??= createRunThreads(this.threads)).run(task));
   }
 
@@ -69,7 +73,7 @@ export class JobPool {
   private start(w: Waiting): Promise<JobOutcome> {
     // every job on a run thread, also one that takes all threads (its LocalExecutor's pool is nested in
     // that thread): this thread stays free for the progress display and a node's in-progress acks
-    return this.runTask({ root: w.root, job: w.job, threads: w.need });
+    return this.runTask({ root: w.root, job: w.job, threads: w.need, logLevel: this.logLevel });
   }
 
   async close(): Promise<void> {
