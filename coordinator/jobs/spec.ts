@@ -26,6 +26,13 @@ export interface SolveJobSpec {
   cost: number;
   /** 'one': inline on one thread, several at once; 'all': alone, on every thread of the machine. */
   threads: 'one' | 'all';
+  /** Write DIR/checkpoint.bin at the end: a longer run of the same configuration continues from it (chainPrefixes). */
+  keepCheckpoint?: boolean;
+  /**
+   * The same configuration with fewer iterations, whose run is this run's first `iterations` iterations: this
+   * run starts once it has finished and continues from its checkpoint (or from scratch without one).
+   */
+  prefix?: { key: string; hash: string; iterations: number };
 }
 
 export interface NplayerJobSpec {
@@ -120,6 +127,38 @@ export function nplayerJobSpec(from: SolveJobSpec, players: number[], episodes: 
 
 /** A player step of an episode costs about this many solve cost units (measured on the paper's runs). */
 const NPLAYER_COST_PER_STEP = 1;
+
+/** Flags that make a run's first iterations depend on where it stops: such runs are not chained. */
+const STOP_FLAGS = ['target', 'timeLimit', 'checkpointEvery', 'iterations'] as const;
+
+/**
+ * Work done twice: a study that solves one configuration for K and for k < K iterations (the paper's Buffet
+ * M = 120 at 200 and 1000) computes the k-iteration run twice, since the solver's iteration n depends on n
+ * alone. Chains each such pair: the shorter run keeps its checkpoint, the longer one continues from it (the
+ * nearest shorter run; its estimated cost falls to the iterations left). The results are byte-identical to
+ * solving each alone (a resumed run is, `m3fg solve --resume`). Runs with a stopping rule (--target,
+ * --time-limit) are left alone. Only for jobs that share a folder (this machine), not a cluster's nodes.
+ */
+export function chainPrefixes(jobs: JobSpec[]): void {
+  const rest = (flags: RawSolveFlags) => configHash(Object.fromEntries(Object.entries(flags).filter(([k]) => !(STOP_FLAGS as readonly string[]).includes(k))));
+  const chains = new Map<string, SolveJobSpec[]>();
+  for (const j of jobs) {
+    if (j.kind !== 'solve' || j.flags.iterations === undefined || j.flags.target !== undefined || j.flags.timeLimit !== undefined) continue;
+    const group = rest(j.flags);
+    chains.set(group, [...(chains.get(group) ?? []), j]);
+  }
+  for (const chain of chains.values()) {
+    const its = (j: SolveJobSpec) => Number(j.flags.iterations);
+    chain.sort((a, b) => its(a) - its(b));
+    for (let i = 1; i < chain.length; i++) {
+      const [short, long] = [chain[i - 1], chain[i]];
+      if (its(short) >= its(long)) continue;
+      short.keepCheckpoint = true;
+      long.prefix = { key: short.key, hash: short.hash, iterations: its(short) };
+      long.cost = (long.cost * (its(long) - its(short))) / its(long);
+    }
+  }
+}
 
 /**
  * Marks the jobs that run alone on every thread: those whose estimated cost exceeds one thread's share of
