@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../coordinator/logger.ts';
 import { JobPool, type RunThreadTask } from '../coordinator/jobs/pool.ts';
-import { assignThreads, type JobOutcome, type JobSpec } from '../coordinator/jobs/spec.ts';
+import { assignThreads, nplayerJobSpec, solveJobSpec, type JobOutcome, type JobSpec } from '../coordinator/jobs/spec.ts';
 import { runStudy, scheduleSummary, type JobBackend, type JobRecord } from '../coordinator/jobs/study.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'm3fg-study-'));
@@ -40,20 +40,21 @@ class FakeBackend implements JobBackend {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('runStudy', () => {
-  it('starts jobs largest first and an N-player job after its solve', async () => {
+  it('starts jobs largest first (a job counting the jobs waiting for it) and an N-player job after its solve', async () => {
     const jobs = [solve('a', 1), solve('b', 5), nplayer('n', 'a', 100), solve('c', 3)];
     const backend = new FakeBackend();
     const lines: string[] = [];
     const study = runStudy(jobs, { root, backend, label: 't', print: (l) => lines.push(l) });
     await tick();
-    expect(backend.started).toEqual(['b', 'c', 'a']);
+    // a (cost 1) ranks 101 with its N-player check waiting: it starts first
+    expect(backend.started).toEqual(['a', 'b', 'c']);
     backend.complete('b');
     backend.complete('c');
     await tick();
-    expect(backend.started).toEqual(['b', 'c', 'a']); // n still waits for a
+    expect(backend.started).toEqual(['a', 'b', 'c']); // n still waits for a
     backend.complete('a');
     await tick();
-    expect(backend.started).toEqual(['b', 'c', 'a', 'n']);
+    expect(backend.started).toEqual(['a', 'b', 'c', 'n']);
     backend.complete('n');
     const records = await study;
     expect(records.map((r) => [r.job.key, r.status])).toEqual([['a', 'ran'], ['b', 'ran'], ['n', 'ran'], ['c', 'ran']]);
@@ -90,6 +91,16 @@ describe('assignThreads', () => {
     expect(jobs.every((j) => j.threads === 'all')).toBe(true);
     assignThreads(jobs, 1, true);
     expect(jobs.every((j) => j.threads === 'one')).toBe(true);
+  });
+});
+
+describe('cost estimates', () => {
+  it("an N-player job's does not grow with N (the counts sampler's step does not), only with the episodes and the N values", () => {
+    const from = solveJobSpec({ game: 'sis', algorithm: 'fp', bins: '20', iterations: '10' });
+    const cost = (players: number[], episodes: number) => nplayerJobSpec(from, players, episodes).cost;
+    expect(cost([2, 5], 100)).toBe(cost([1000, 100000], 100));
+    expect(cost([2, 5, 10], 100)).toBeCloseTo(1.5 * cost([2, 5], 100), 9);
+    expect(cost([2, 5], 300)).toBeCloseTo(3 * cost([2, 5], 100), 9);
   });
 });
 

@@ -120,13 +120,17 @@ export function nplayerJobSpec(from: SolveJobSpec, players: number[], episodes: 
   const s = parseSolveFlags({ ...from.flags, threads: '1' });
   const game = buildGame(s.family, s.params);
   const key = `${s.game}-m${s.bins}-n${players[players.length - 1]}-e${episodes}-${hash}`;
-  // every episode moves every player through T steps, each drawing from a row of nX and one of nU
-  const cost = NPLAYER_COST_PER_STEP * episodes * players.reduce((a, b) => a + b, 0) * game.T * (game.nX + game.nU);
+  // the counts sampler (executeJob's): a step draws the action counts per state and the next-state counts
+  // per (state, action), whatever N is: episodes x T steps per N
+  const cost = NPLAYER_COST_PER_STEP * episodes * players.length * game.T * ((game.nX * game.nU * game.nX) / 8);
   return { kind: 'nplayer', key, hash, from: { key: from.key, hash: from.hash }, players, episodes, seed, cost, threads: 'one' };
 }
 
-/** A player step of an episode costs about this many solve cost units (measured on the paper's runs). */
-const NPLAYER_COST_PER_STEP = 1;
+/**
+ * A counts-sampler step (nX = nU = 2) costs about this many solve cost units: measured on the paper's runs
+ * (~25 ns a unit inline), 1.0-1.5 us a step for SIS, Buffet and Advertisement.
+ */
+const NPLAYER_COST_PER_STEP = 50;
 
 /** Flags that make a run's first iterations depend on where it stops: such runs are not chained. */
 const STOP_FLAGS = ['target', 'timeLimit', 'checkpointEvery', 'iterations'] as const;
