@@ -98,7 +98,10 @@ export interface JobSummary {
   kind: Job['kind'];
   figures: string[];
   status: 'ran' | 'reused';
+  /** A solve's iterations; an N-player check's whole run. */
   seconds: number;
+  /** The whole job on its thread: settings, model, iterations, writing the results. */
+  jobSeconds?: number;
   final?: { exploitability: number; major: number; minor: number };
 }
 
@@ -245,6 +248,7 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
     figures: plan.jobs[i].figures,
     status: r.status === 'reused' ? 'reused' : 'ran',
     seconds: r.status === 'reused' ? 0 : r.seconds,
+    ...(r.status !== 'reused' && r.outcome?.jobSeconds !== undefined ? { jobSeconds: r.outcome.jobSeconds } : {}),
     ...(r.outcome?.final ? { final: { exploitability: r.outcome.final.exploitability, major: r.outcome.final.major, minor: r.outcome.final.minor } } : {}),
   }));
 

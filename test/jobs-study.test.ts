@@ -178,5 +178,8 @@ describe('scheduleSummary', () => {
     const line = scheduleSummary([rec('big', 'all', 10), rec('a', 'one', 6), rec('b', 'one', 4), rec('r', 'one', 0, 'reused')], 2, 20);
     // busy: 10 x 2 + 6 + 4 = 30 thread-s in 2 x 20 = 40: 75%
     expect(line).toBe('schedule: 3 runs on 2 threads (2 inline, one per thread; 1 on all 2), busy 30.0 thread-s in 20.0 s wall: 75% of 2 x wall');
+    // a job's whole time on its thread (model and writing included) counts when known
+    const whole = { ...rec('a', 'one', 6), outcome: { seconds: 6, jobSeconds: 8 } };
+    expect(scheduleSummary([rec('big', 'all', 10), whole, rec('b', 'one', 4)], 2, 20)).toMatch(/busy 32\.0 thread-s in 20\.0 s wall: 80% of 2 x wall$/);
   });
 });

@@ -56,7 +56,7 @@ export async function executeJob(root: string, job: JobSpec, threads: number, lo
     rmSync(settings.out, { recursive: true, force: true });
     const { curve, seconds } = await runSolve(settings, { logger, report: false, resume: resume?.saved });
     if (resume) for (const path of [checkpointPath(resume.dir), checkpointCurvePath(resume.dir)]) unlinkQuietly(path); // its last use
-    return { seconds, final: finalNumbers(curve[curve.length - 1]) };
+    return { seconds, jobSeconds: (performance.now() - t0) / 1000, final: finalNumbers(curve[curve.length - 1]) };
   }
   const out = nplayerFile(root, job.key);
   const result = await runNplayer(
@@ -64,7 +64,8 @@ export async function executeJob(root: string, job: JobSpec, threads: number, lo
     { logger },
   );
   writeFileAtomic(out, JSON.stringify({ ...result, configHash: job.hash, key: job.key }, null, 1));
-  return { seconds: (performance.now() - t0) / 1000 };
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, jobSeconds: seconds };
 }
 
 /**

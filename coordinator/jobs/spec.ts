@@ -52,7 +52,10 @@ export type JobSpec = SolveJobSpec | NplayerJobSpec;
 
 /** What a finished job reports. */
 export interface JobOutcome {
+  /** A solve's iterations (run.json's seconds); an N-player check's whole run. */
   seconds: number;
+  /** The whole job on its thread (settings, model, iterations, writing the results), when it ran here. */
+  jobSeconds?: number;
   /** Final exploitability and objectives (policy values at the initial state) of a solve. */
   final?: FinalNumbers;
 }

@@ -46,12 +46,13 @@ export interface StudyOptions {
 
 /**
  * The schedule's summary line on a machine of `slots` threads: the jobs run, inline or on every thread, the
- * busy thread-seconds (each run's seconds times its threads) against the threads times the study's wall.
+ * busy thread-seconds (each job's whole time on its thread, model and writing included, times its threads)
+ * against the threads times the study's wall.
  */
 export function scheduleSummary(records: JobRecord[], slots: number, wallSeconds: number): string {
   const ran = records.filter((r) => r.status === 'ran');
   const wide = ran.filter((r) => r.job.threads === 'all' && slots > 1);
-  const busy = ran.reduce((a, r) => a + r.seconds * (r.job.threads === 'all' ? slots : 1), 0);
+  const busy = ran.reduce((a, r) => a + (r.outcome?.jobSeconds ?? r.seconds) * (r.job.threads === 'all' ? slots : 1), 0);
   const use = wallSeconds > 0 ? Math.round((100 * busy) / (slots * wallSeconds)) : 0;
   return (
     `schedule: ${ran.length} run${ran.length === 1 ? '' : 's'} on ${slots} thread${slots === 1 ? '' : 's'} ` +
