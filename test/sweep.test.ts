@@ -99,6 +99,22 @@ describe('m3fg sweep', () => {
     for (const file of ['curve.json', 'policies.bin']) expect(readFileSync(join(dir, c.dir, file)).equals(readFileSync(join(alone, file))), file).toBe(true);
   }, 300_000);
 
+  it('runs --iterations 6,15 once: the 15 continue the 6, byte-identical to m3fg solve alone; run threads log at --log-level', () => {
+    const dir = join(root, 'chain');
+    const res = runCli(['sweep', '--game', 'sis', '--bins', '10', '--iterations', '6,15', '--threads', '2', '--no-report', '--log-level', 'info', '--out', dir], { M3FG_LOG_LEVEL: 'warn' });
+    expect(res.code, res.stderr).toBe(0);
+    // the runs' own info lines come from the run threads, at the command's --log-level (not M3FG_LOG_LEVEL)
+    expect(res.stderr.match(/solve finished/g)).toHaveLength(2);
+    const s: SweepSummary = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+    expect(s.configurations.map((c) => c.status)).toEqual(['ran', 'ran']);
+    const long = s.configurations.find((c) => c.config.iterations === '15')!;
+    expect(JSON.parse(readFileSync(join(dir, long.dir, 'run.json'), 'utf8')).resumedAt).toBe(6);
+    const alone = join(root, 'chain-alone');
+    const solo = runCli(['solve', '--quiet', '--game', 'sis', '--bins', '10', '--iterations', '15', '--threads', '1', '--out', alone]);
+    expect(solo.code, solo.stderr).toBe(0);
+    for (const file of ['curve.json', 'policies.bin', 'last/policies.bin']) expect(readFileSync(join(dir, long.dir, file)).equals(readFileSync(join(alone, file))), file).toBe(true);
+  }, 300_000);
+
   it('reuses all 8 on a second invocation', () => {
     const res = runCli(['sweep', ...SWEEP_ARGS, '--out', out]);
     expect(res.code, res.stderr).toBe(0);
