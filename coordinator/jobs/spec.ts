@@ -135,8 +135,8 @@ export function nplayerJobSpec(from: SolveJobSpec, players: number[], episodes: 
  */
 const NPLAYER_COST_PER_STEP = 50;
 
-/** Flags that make a run's first iterations depend on where it stops: such runs are not chained. */
-const STOP_FLAGS = ['target', 'timeLimit', 'checkpointEvery', 'iterations'] as const;
+/** Flags that leave a run's first iterations as they are: runs differing only in these are one configuration. */
+const LENGTH_FLAGS = ['iterations', 'checkpointEvery', 'target', 'timeLimit'] as const;
 
 /**
  * Work done twice: a study that solves one configuration for K and for k < K iterations (the paper's Buffet
@@ -147,7 +147,7 @@ const STOP_FLAGS = ['target', 'timeLimit', 'checkpointEvery', 'iterations'] as c
  * --time-limit) are left alone. Only for jobs that share a folder (this machine), not a cluster's nodes.
  */
 export function chainPrefixes(jobs: JobSpec[]): void {
-  const rest = (flags: RawSolveFlags) => configHash(Object.fromEntries(Object.entries(flags).filter(([k]) => !(STOP_FLAGS as readonly string[]).includes(k))));
+  const rest = (flags: RawSolveFlags) => configHash(Object.fromEntries(Object.entries(flags).filter(([k]) => !(LENGTH_FLAGS as readonly string[]).includes(k))));
   const chains = new Map<string, SolveJobSpec[]>();
   for (const j of jobs) {
     if (j.kind !== 'solve' || j.flags.iterations === undefined || j.flags.target !== undefined || j.flags.timeLimit !== undefined) continue;
