@@ -30,7 +30,7 @@ import { toCsv } from './report/csv.ts';
 import { doneOutcome } from './jobs/execute.ts';
 import { LocalBackend } from './jobs/pool.ts';
 import { fmtSeconds } from './jobs/progress.ts';
-import { assignThreads, nplayerFile, nplayerJobSpec, solveDir, solveJobSpec, type NplayerJobSpec, type SolveJobSpec } from './jobs/spec.ts';
+import { assignThreads, chainPrefixes, nplayerFile, nplayerJobSpec, solveDir, solveJobSpec, type NplayerJobSpec, type SolveJobSpec } from './jobs/spec.ts';
 import { runStudy, StudyError, type JobBackend } from './jobs/study.ts';
 import type { CurvePoint } from './solver.ts';
 
@@ -98,7 +98,10 @@ export interface JobSummary {
   kind: Job['kind'];
   figures: string[];
   status: 'ran' | 'reused';
+  /** A solve's iterations; an N-player check's whole run. */
   seconds: number;
+  /** The whole job on its thread: settings, model, iterations, writing the results. */
+  jobSeconds?: number;
   final?: { exploitability: number; major: number; minor: number };
 }
 
@@ -226,8 +229,9 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
   const plan = planPaper(root, options.quick, options.threads);
   ensureDir(join(root, 'nplayer'));
   const specs = plan.jobs.map((j) => j.spec);
-  assignThreads(specs, options.threads, options.sequential);
   const backend = options.backend ?? new LocalBackend({ threads: options.threads, logger: options.logger });
+  if (backend.name === 'local') chainPrefixes(specs); // Buffet M = 120 FP: the 200-iteration run is the 1000's start
+  assignThreads(specs, options.threads, options.sequential);
   const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}${options.sequential ? ', one job at a time' : ''}` : backend.name;
   print(`experiment paper${options.quick ? ' (quick)' : ''}: ${specs.length} jobs on ${where}, results in ${root}`);
   let records;
@@ -244,6 +248,7 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
     figures: plan.jobs[i].figures,
     status: r.status === 'reused' ? 'reused' : 'ran',
     seconds: r.status === 'reused' ? 0 : r.seconds,
+    ...(r.status !== 'reused' && r.outcome?.jobSeconds !== undefined ? { jobSeconds: r.outcome.jobSeconds } : {}),
     ...(r.outcome?.final ? { final: { exploitability: r.outcome.final.exploitability, major: r.outcome.final.major, minor: r.outcome.final.minor } } : {}),
   }));
 

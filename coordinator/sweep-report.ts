@@ -5,14 +5,13 @@
 
 import { resolve, basename } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { CONFIG, exploitabilityChart, type Chart } from './report/charts.ts';
+import { buildCharts, CONFIG, type Chart } from './report/charts.ts';
 import { writeReport } from './report/index.ts';
 import type { FinalNumbers } from './jobs/spec.ts';
 import type { Axis } from './sweep.ts';
 
 /** At most this many runs' curves in the curves chart (beyond it the lines are unreadable). */
 const MAX_CURVES = 24;
-
 
 export interface SweepPoint {
   /** Axis name to value (flag text). */
@@ -83,11 +82,7 @@ export async function writeSweepReport(root: string, axes: Axis[], points: Sweep
   const count = runDirs.length;
   const { html, pngs } = await writeReport(root, {
     title: `m3fg sweep: ${basename(resolve(root))} (${count} runs)`,
-    charts: (runs) => {
-      const charts = sweepCharts(axes, points);
-      if (runs.length <= MAX_CURVES && runs.length > 0) charts.push(exploitabilityChart(runs));
-      return charts;
-    },
+    charts: (runs) => buildCharts(runs, { lead: sweepCharts(axes, points), maxCurves: MAX_CURVES, perRun: false }),
   });
   return { html, pngs };
 }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ensureDir, writeFileAtomic } from './results.ts';
 import { LocalBackend } from './jobs/pool.ts';
 import { fmtSeconds } from './jobs/progress.ts';
-import { assignThreads, solveDir, type FinalNumbers } from './jobs/spec.ts';
+import { assignThreads, chainPrefixes, solveDir, type FinalNumbers } from './jobs/spec.ts';
 import { runStudy, StudyError, type JobBackend, type JobRecord } from './jobs/study.ts';
 import { writeSweepReport } from './sweep-report.ts';
 import type { SweepPlan } from './sweep.ts';
@@ -58,6 +58,8 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
   const print = options.quiet ? () => {} : final;
   ensureDir(root);
   const jobs = plan.configs.map((c) => c.job);
+  const backend = options.backend ?? new LocalBackend({ threads: options.threads, logger: options.logger });
+  if (backend.name === 'local') chainPrefixes(jobs); // --iterations 200,1000: the 1000 continue the 200
   assignThreads(jobs, options.threads, options.sequential);
   const entries: SweepEntry[] = plan.configs.map((c) => ({
     key: c.job.key, hash: c.job.hash, dir: join('runs', c.job.key), config: c.point, status: 'pending', seconds: 0,
@@ -76,7 +78,6 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
     Object.assign(byKey.get(r.job.key)!, { status: r.status, seconds: r.seconds, final: r.outcome?.final, error: r.error });
     writeFileAtomic(join(root, 'sweep.json'), JSON.stringify(summary(), null, 1));
   };
-  const backend = options.backend ?? new LocalBackend({ threads: options.threads, logger: options.logger });
   const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}${options.sequential ? ', one at a time' : ''}` : backend.name;
   print(`sweep: ${jobs.length} configuration${jobs.length === 1 ? '' : 's'} on ${where}, results in ${root}`);
   let records: JobRecord[];

@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../coordinator/logger.ts';
 import { JobPool, type RunThreadTask } from '../coordinator/jobs/pool.ts';
-import { assignThreads, type JobOutcome, type JobSpec } from '../coordinator/jobs/spec.ts';
+import { assignThreads, nplayerJobSpec, solveJobSpec, type JobOutcome, type JobSpec } from '../coordinator/jobs/spec.ts';
 import { runStudy, scheduleSummary, type JobBackend, type JobRecord } from '../coordinator/jobs/study.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'm3fg-study-'));
@@ -39,20 +40,21 @@ class FakeBackend implements JobBackend {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('runStudy', () => {
-  it('starts jobs largest first and an N-player job after its solve', async () => {
+  it('starts jobs largest first (a job counting the jobs waiting for it) and an N-player job after its solve', async () => {
     const jobs = [solve('a', 1), solve('b', 5), nplayer('n', 'a', 100), solve('c', 3)];
     const backend = new FakeBackend();
     const lines: string[] = [];
     const study = runStudy(jobs, { root, backend, label: 't', print: (l) => lines.push(l) });
     await tick();
-    expect(backend.started).toEqual(['b', 'c', 'a']);
+    // a (cost 1) ranks 101 with its N-player check waiting: it starts first
+    expect(backend.started).toEqual(['a', 'b', 'c']);
     backend.complete('b');
     backend.complete('c');
     await tick();
-    expect(backend.started).toEqual(['b', 'c', 'a']); // n still waits for a
+    expect(backend.started).toEqual(['a', 'b', 'c']); // n still waits for a
     backend.complete('a');
     await tick();
-    expect(backend.started).toEqual(['b', 'c', 'a', 'n']);
+    expect(backend.started).toEqual(['a', 'b', 'c', 'n']);
     backend.complete('n');
     const records = await study;
     expect(records.map((r) => [r.job.key, r.status])).toEqual([['a', 'ran'], ['b', 'ran'], ['n', 'ran'], ['c', 'ran']]);
@@ -89,6 +91,16 @@ describe('assignThreads', () => {
     expect(jobs.every((j) => j.threads === 'all')).toBe(true);
     assignThreads(jobs, 1, true);
     expect(jobs.every((j) => j.threads === 'one')).toBe(true);
+  });
+});
+
+describe('cost estimates', () => {
+  it("an N-player job's does not grow with N (the counts sampler's step does not), only with the episodes and the N values", () => {
+    const from = solveJobSpec({ game: 'sis', algorithm: 'fp', bins: '20', iterations: '10' });
+    const cost = (players: number[], episodes: number) => nplayerJobSpec(from, players, episodes).cost;
+    expect(cost([2, 5], 100)).toBe(cost([1000, 100000], 100));
+    expect(cost([2, 5, 10], 100)).toBeCloseTo(1.5 * cost([2, 5], 100), 9);
+    expect(cost([2, 5], 300)).toBeCloseTo(3 * cost([2, 5], 100), 9);
   });
 });
 
@@ -150,6 +162,14 @@ describe('JobPool (the schedule on this machine)', () => {
     }
     expect(starts.map((s) => s.need)).toEqual([3, 3, 3]);
   });
+
+  it("hands the calling logger's level (the CLI's --log-level) to every run thread's task", async () => {
+    const levels: Array<string | undefined> = [];
+    const runTask = async (task: RunThreadTask): Promise<JobOutcome> => (levels.push(task.logLevel), { seconds: 0 });
+    await new JobPool({ threads: 1, logger: createLogger('debug'), runTask }).run(root, solve('a', 1));
+    await new JobPool({ threads: 1, logger: createLogger('error'), runTask }).run(root, solve('b', 1));
+    expect(levels).toEqual(['debug', 'error']);
+  });
 });
 
 describe('scheduleSummary', () => {
@@ -158,5 +178,8 @@ describe('scheduleSummary', () => {
     const line = scheduleSummary([rec('big', 'all', 10), rec('a', 'one', 6), rec('b', 'one', 4), rec('r', 'one', 0, 'reused')], 2, 20);
     // busy: 10 x 2 + 6 + 4 = 30 thread-s in 2 x 20 = 40: 75%
     expect(line).toBe('schedule: 3 runs on 2 threads (2 inline, one per thread; 1 on all 2), busy 30.0 thread-s in 20.0 s wall: 75% of 2 x wall');
+    // a job's whole time on its thread (model and writing included) counts when known
+    const whole = { ...rec('a', 'one', 6), outcome: { seconds: 6, jobSeconds: 8 } };
+    expect(scheduleSummary([rec('big', 'all', 10), whole, rec('b', 'one', 4)], 2, 20)).toMatch(/busy 32\.0 thread-s in 20\.0 s wall: 80% of 2 x wall$/);
   });
 });

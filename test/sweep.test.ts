@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SweepSummary } from '../coordinator/sweep-run.ts';
-import { parseValues } from '../coordinator/sweep.ts';
+import { parseValues, type Axis } from '../coordinator/sweep.ts';
+import { buildCharts } from '../coordinator/report/charts.ts';
+import { sweepCharts } from '../coordinator/sweep-report.ts';
 import { runCli } from './helpers/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'm3fg-sweep-'));
@@ -29,6 +31,23 @@ describe('sweep grammar', () => {
     expect(parseValues('--x', '5:5:1', true)).toEqual(['5']);
     expect(parseValues('--x', '0:1:0.3', true)).toEqual(['0', '0.3', '0.6', '0.9']);
     expect(parseValues('--x', 'fp,omd,fp', false)).toEqual(['fp', 'omd']);
+  });
+});
+
+describe('sweep report charts', () => {
+  it("are the report's buildCharts with the sweep's charts first, no per-run charts, distinct ids", () => {
+    // two parameters whose names slug alike ('a.b', 'a_b'): their PNGs must not overwrite each other
+    const axes: Axis[] = [
+      { name: 'a.b', flag: 'param', values: ['1', '2'], numeric: true },
+      { name: 'a_b', flag: 'param', values: ['3', '4'], numeric: true },
+    ];
+    const final = { exploitability: 1, major: 0.5, minor: 0.5, majorObjective: -1, minorObjective: -2 };
+    const points = [1, 2].flatMap((x) => [3, 4].map((y) => ({ point: { 'a.b': String(x), a_b: String(y) }, final })));
+    const own = sweepCharts(axes, points);
+    expect(own.map((c) => c.id)).toEqual(['sweep-a_b', 'sweep-a_b']);
+    const charts = buildCharts([], { lead: sweepCharts(axes, points), maxCurves: 24, perRun: false });
+    expect(charts.map((c) => c.id)).toEqual(['sweep-a_b', 'sweep-a_b-2']);
+    expect(charts.map((c) => c.title)).toEqual(own.map((c) => c.title));
   });
 });
 
@@ -78,6 +97,22 @@ describe('m3fg sweep', () => {
     expect(solo.code, solo.stderr).toBe(0);
     const c = s.configurations.find((e) => e.config.cV === '0.5')!;
     for (const file of ['curve.json', 'policies.bin']) expect(readFileSync(join(dir, c.dir, file)).equals(readFileSync(join(alone, file))), file).toBe(true);
+  }, 300_000);
+
+  it('runs --iterations 6,15 once: the 15 continue the 6, byte-identical to m3fg solve alone; run threads log at --log-level', () => {
+    const dir = join(root, 'chain');
+    const res = runCli(['sweep', '--game', 'sis', '--bins', '10', '--iterations', '6,15', '--threads', '2', '--no-report', '--log-level', 'info', '--out', dir], { M3FG_LOG_LEVEL: 'warn' });
+    expect(res.code, res.stderr).toBe(0);
+    // the runs' own info lines come from the run threads, at the command's --log-level (not M3FG_LOG_LEVEL)
+    expect(res.stderr.match(/solve finished/g)).toHaveLength(2);
+    const s: SweepSummary = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+    expect(s.configurations.map((c) => c.status)).toEqual(['ran', 'ran']);
+    const long = s.configurations.find((c) => c.config.iterations === '15')!;
+    expect(JSON.parse(readFileSync(join(dir, long.dir, 'run.json'), 'utf8')).resumedAt).toBe(6);
+    const alone = join(root, 'chain-alone');
+    const solo = runCli(['solve', '--quiet', '--game', 'sis', '--bins', '10', '--iterations', '15', '--threads', '1', '--out', alone]);
+    expect(solo.code, solo.stderr).toBe(0);
+    for (const file of ['curve.json', 'policies.bin', 'last/policies.bin']) expect(readFileSync(join(dir, long.dir, file)).equals(readFileSync(join(alone, file))), file).toBe(true);
   }, 300_000);
 
   it('reuses all 8 on a second invocation', () => {

@@ -5,11 +5,13 @@
 import { hashReady } from '../policy-file.ts';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { loadSolveSettings } from '../options.ts';
+import { checkpointCurvePath, checkpointPath, CheckpointError, readCheckpoint, type CheckpointIdentity, type SavedState } from '../checkpoint.ts';
+import { loadSolveSettings, type SolveSettings } from '../options.ts';
+import { unlinkQuietly } from '../atomic.ts';
 import { runNplayer, type NplayerResult } from '../nplayer.ts';
 import { resultPaths, writeFileAtomic } from '../results.ts';
 import { runSolve } from '../run-solve.ts';
-import { configHash, nplayerFile, solveConfig, solveDir, solveSettingsOf, type FinalNumbers, type JobOutcome, type JobSpec } from './spec.ts';
+import { configHash, nplayerFile, solveConfig, solveDir, solveSettingsOf, type FinalNumbers, type JobOutcome, type JobSpec, type SolveJobSpec } from './spec.ts';
 
 function readJson(path: string): any {
   try {
@@ -46,10 +48,15 @@ export async function executeJob(root: string, job: JobSpec, threads: number, lo
   await hashReady; // an N-player job reads policies.bin (xxhash, ready asynchronously)
   const t0 = performance.now();
   if (job.kind === 'solve') {
-    const settings = await loadSolveSettings(solveSettingsOf(root, job, threads));
+    const flags = solveSettingsOf(root, job, threads);
+    // a checkpoint at the end only (done % K == 0), unless the run asks for its own
+    if (job.keepCheckpoint) flags.checkpointEvery ??= flags.iterations;
+    const settings = await loadSolveSettings(flags);
+    const resume = job.prefix && prefixState(root, job, settings);
     rmSync(settings.out, { recursive: true, force: true });
-    const { curve, seconds } = await runSolve(settings, { logger, report: false });
-    return { seconds, final: finalNumbers(curve[curve.length - 1]) };
+    const { curve, seconds } = await runSolve(settings, { logger, report: false, resume: resume?.saved });
+    if (resume) for (const path of [checkpointPath(resume.dir), checkpointCurvePath(resume.dir)]) unlinkQuietly(path); // its last use
+    return { seconds, jobSeconds: (performance.now() - t0) / 1000, final: finalNumbers(curve[curve.length - 1]) };
   }
   const out = nplayerFile(root, job.key);
   const result = await runNplayer(
@@ -57,5 +64,26 @@ export async function executeJob(root: string, job: JobSpec, threads: number, lo
     { logger },
   );
   writeFileAtomic(out, JSON.stringify({ ...result, configHash: job.hash, key: job.key }, null, 1));
-  return { seconds: (performance.now() - t0) / 1000 };
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, jobSeconds: seconds };
+}
+
+/**
+ * The state a run continues from (chainPrefixes): the checkpoint its prefix job left at its end, when that is
+ * there, complete and of exactly this configuration but for the iterations; else undefined (run from scratch).
+ */
+function prefixState(root: string, job: SolveJobSpec, settings: SolveSettings): { dir: string; saved: SavedState } | undefined {
+  const dir = solveDir(root, job.prefix!.key);
+  if (!existsSync(checkpointPath(dir))) return undefined;
+  let loaded;
+  try {
+    loaded = readCheckpoint(dir);
+  } catch (err) {
+    if (err instanceof CheckpointError) return undefined;
+    throw err;
+  }
+  const run = loaded.header.checkpoint.run as unknown as CheckpointIdentity;
+  const same = configHash(solveConfig({ ...run, iterations: settings.iterations })) === job.hash && (run.keep ?? 'last') === settings.keep;
+  const complete = loaded.saved.iteration === job.prefix!.iterations && loaded.saved.iteration < settings.iterations;
+  return same && complete ? { dir, saved: loaded.saved } : undefined;
 }

@@ -26,6 +26,13 @@ export interface SolveJobSpec {
   cost: number;
   /** 'one': inline on one thread, several at once; 'all': alone, on every thread of the machine. */
   threads: 'one' | 'all';
+  /** Write DIR/checkpoint.bin at the end: a longer run of the same configuration continues from it (chainPrefixes). */
+  keepCheckpoint?: boolean;
+  /**
+   * The same configuration with fewer iterations, whose run is this run's first `iterations` iterations: this
+   * run starts once it has finished and continues from its checkpoint (or from scratch without one).
+   */
+  prefix?: { key: string; hash: string; iterations: number };
 }
 
 export interface NplayerJobSpec {
@@ -45,7 +52,10 @@ export type JobSpec = SolveJobSpec | NplayerJobSpec;
 
 /** What a finished job reports. */
 export interface JobOutcome {
+  /** A solve's iterations (run.json's seconds); an N-player check's whole run. */
   seconds: number;
+  /** The whole job on its thread (settings, model, iterations, writing the results), when it ran here. */
+  jobSeconds?: number;
   /** Final exploitability and objectives (policy values at the initial state) of a solve. */
   final?: FinalNumbers;
 }
@@ -113,13 +123,49 @@ export function nplayerJobSpec(from: SolveJobSpec, players: number[], episodes: 
   const s = parseSolveFlags({ ...from.flags, threads: '1' });
   const game = buildGame(s.family, s.params);
   const key = `${s.game}-m${s.bins}-n${players[players.length - 1]}-e${episodes}-${hash}`;
-  // every episode moves every player through T steps, each drawing from a row of nX and one of nU
-  const cost = NPLAYER_COST_PER_STEP * episodes * players.reduce((a, b) => a + b, 0) * game.T * (game.nX + game.nU);
+  // the counts sampler (executeJob's): a step draws the action counts per state and the next-state counts
+  // per (state, action), whatever N is: episodes x T steps per N
+  const cost = NPLAYER_COST_PER_STEP * episodes * players.length * game.T * ((game.nX * game.nU * game.nX) / 8);
   return { kind: 'nplayer', key, hash, from: { key: from.key, hash: from.hash }, players, episodes, seed, cost, threads: 'one' };
 }
 
-/** A player step of an episode costs about this many solve cost units (measured on the paper's runs). */
-const NPLAYER_COST_PER_STEP = 1;
+/**
+ * A counts-sampler step (nX = nU = 2) costs about this many solve cost units: measured on the paper's runs
+ * (~25 ns a unit inline), 1.0-1.5 us a step for SIS, Buffet and Advertisement.
+ */
+const NPLAYER_COST_PER_STEP = 50;
+
+/** Flags that leave a run's first iterations as they are: runs differing only in these are one configuration. */
+const LENGTH_FLAGS = ['iterations', 'checkpointEvery', 'target', 'timeLimit'] as const;
+
+/**
+ * Work done twice: a study that solves one configuration for K and for k < K iterations (the paper's Buffet
+ * M = 120 at 200 and 1000) computes the k-iteration run twice, since the solver's iteration n depends on n
+ * alone. Chains each such pair: the shorter run keeps its checkpoint, the longer one continues from it (the
+ * nearest shorter run; its estimated cost falls to the iterations left). The results are byte-identical to
+ * solving each alone (a resumed run is, `m3fg solve --resume`). Runs with a stopping rule (--target,
+ * --time-limit) are left alone. Only for jobs that share a folder (this machine), not a cluster's nodes.
+ */
+export function chainPrefixes(jobs: JobSpec[]): void {
+  const rest = (flags: RawSolveFlags) => configHash(Object.fromEntries(Object.entries(flags).filter(([k]) => !(LENGTH_FLAGS as readonly string[]).includes(k))));
+  const chains = new Map<string, SolveJobSpec[]>();
+  for (const j of jobs) {
+    if (j.kind !== 'solve' || j.flags.iterations === undefined || j.flags.target !== undefined || j.flags.timeLimit !== undefined) continue;
+    const group = rest(j.flags);
+    chains.set(group, [...(chains.get(group) ?? []), j]);
+  }
+  for (const chain of chains.values()) {
+    const its = (j: SolveJobSpec) => Number(j.flags.iterations);
+    chain.sort((a, b) => its(a) - its(b));
+    for (let i = 1; i < chain.length; i++) {
+      const [short, long] = [chain[i - 1], chain[i]];
+      if (its(short) >= its(long)) continue;
+      short.keepCheckpoint = true;
+      long.prefix = { key: short.key, hash: short.hash, iterations: its(short) };
+      long.cost = (long.cost * (its(long) - its(short))) / its(long);
+    }
+  }
+}
 
 /**
  * Marks the jobs that run alone on every thread: those whose estimated cost exceeds one thread's share of

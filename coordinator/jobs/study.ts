@@ -1,7 +1,7 @@
 // Running a study: many jobs, side by side, on a backend (this machine's threads, or a cluster's nodes
 // through a JetStream work queue), each reused when ROOT already holds it. Jobs start largest first (the
-// longest-processing-time rule keeps the last jobs short); an N-player job starts once the run it simulates
-// has finished. A failed job does not stop the others; its dependents are skipped.
+// longest-processing-time rule keeps the last jobs short; a job's size counts the jobs waiting for it); an
+// N-player job starts once the run it simulates has finished, a run continuing a shorter one once that one has. A failed job does not stop the others; its dependents are skipped.
 
 import { ensureDir } from '../results.ts';
 import { join } from 'node:path';
@@ -12,8 +12,11 @@ import { StudyProgress } from './progress.ts';
 export interface JobBackend {
   /** 'local' or 'nats'. */
   readonly name: string;
-  /** Runs the job (or fetches an earlier result the backend holds) and writes it into ROOT. */
-  run(root: string, job: JobSpec): Promise<JobOutcome & { reused?: boolean }>;
+  /**
+   * Runs the job (or fetches an earlier result the backend holds) and writes it into ROOT. `rank`: the larger
+   * starts first among jobs waiting for threads (default the job's cost).
+   */
+  run(root: string, job: JobSpec, rank?: number): Promise<JobOutcome & { reused?: boolean }>;
   close(): Promise<void>;
   /** Set when the backend cannot go on (a cluster with no nodes): the study stops and throws it. */
   readonly failure?: Error;
@@ -43,18 +46,43 @@ export interface StudyOptions {
 
 /**
  * The schedule's summary line on a machine of `slots` threads: the jobs run, inline or on every thread, the
- * busy thread-seconds (each run's seconds times its threads) against the threads times the study's wall.
+ * busy thread-seconds (each job's whole time on its thread, model and writing included, times its threads)
+ * against the threads times the study's wall.
  */
 export function scheduleSummary(records: JobRecord[], slots: number, wallSeconds: number): string {
   const ran = records.filter((r) => r.status === 'ran');
   const wide = ran.filter((r) => r.job.threads === 'all' && slots > 1);
-  const busy = ran.reduce((a, r) => a + r.seconds * (r.job.threads === 'all' ? slots : 1), 0);
+  const busy = ran.reduce((a, r) => a + (r.outcome?.jobSeconds ?? r.seconds) * (r.job.threads === 'all' ? slots : 1), 0);
   const use = wallSeconds > 0 ? Math.round((100 * busy) / (slots * wallSeconds)) : 0;
   return (
     `schedule: ${ran.length} run${ran.length === 1 ? '' : 's'} on ${slots} thread${slots === 1 ? '' : 's'} ` +
     `(${ran.length - wide.length} inline, one per thread; ${wide.length} on all ${slots}), ` +
     `busy ${busy.toFixed(1)} thread-s in ${wallSeconds.toFixed(1)} s wall: ${use}% of ${slots} x wall`
   );
+}
+
+/**
+ * Each job's rank for the longest-first rule: its cost plus the largest rank among the jobs that wait for it
+ * (its N-player checks, the longer run continuing it), so that the head of a chain starts as early as its
+ * whole chain's length asks.
+ */
+export function jobRanks(jobs: JobSpec[], dependency: (j: JobSpec) => string | undefined): Map<string, number> {
+  const waiting = new Map<string, JobSpec[]>();
+  for (const j of jobs) {
+    const dep = dependency(j);
+    if (dep) waiting.set(dep, [...(waiting.get(dep) ?? []), j]);
+  }
+  const ranks = new Map<string, number>();
+  const rankOf = (j: JobSpec): number => {
+    let r = ranks.get(j.key);
+    if (r === undefined) {
+      r = j.cost + Math.max(0, ...(waiting.get(j.key) ?? []).map(rankOf));
+      ranks.set(j.key, r);
+    }
+    return r;
+  };
+  for (const j of jobs) rankOf(j);
+  return ranks;
 }
 
 /** Runs every job; resolves with one record per job, in the order given. */
@@ -81,8 +109,9 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
       progress.done(rec);
     }
   }
-  const byCost = jobs.filter((j) => !records.has(j.key)).sort((a, b) => b.cost - a.cost);
-  const dependency = (j: JobSpec) => (j.kind === 'nplayer' ? j.from.key : undefined);
+  const dependency = (j: JobSpec) => (j.kind === 'nplayer' ? j.from.key : j.prefix?.key);
+  const rank = jobRanks(jobs, dependency);
+  const byCost = jobs.filter((j) => !records.has(j.key)).sort((a, b) => rank.get(b.key)! - rank.get(a.key)!);
   const started = new Set<string>();
   let settle: () => void = () => {};
   const running = new Set<Promise<void>>();
@@ -94,7 +123,8 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
       const depRec = dep ? records.get(dep) : undefined;
       if (dep && jobs.some((j) => j.key === dep) && !depRec) continue; // wait for it
       started.add(job.key);
-      if (depRec && (depRec.status === 'failed' || depRec.status === 'skipped')) {
+      // a run whose prefix failed runs from scratch; an N-player check of a failed run cannot
+      if (job.kind === 'nplayer' && depRec && (depRec.status === 'failed' || depRec.status === 'skipped')) {
         const rec: JobRecord = { job, status: 'skipped', seconds: 0, error: `needs ${dep}, which failed` };
         records.set(job.key, rec);
         progress.done(rec);
@@ -102,7 +132,7 @@ export async function runStudy(jobs: JobSpec[], options: StudyOptions): Promise<
       }
       progress.started(job);
       const p = backend
-        .run(root, job)
+        .run(root, job, rank.get(job.key))
         .then(
           (outcome): JobRecord => ({ job, status: outcome.reused ? 'reused' : 'ran', seconds: outcome.seconds, outcome }),
           (err): JobRecord => ({ job, status: 'failed', seconds: 0, error: (err as Error)?.message ?? String(err) }),

@@ -52,11 +52,25 @@ const ITERATION_AXIS = {
   axis: { format: 'd', tickMinStep: 1 },
 };
 
-export function buildCharts(runs: RunData[]): Chart[] {
-  const charts: Chart[] = [exploitabilityChart(runs), startValuesChart(runs)];
-  const bins = binsChart(runs);
-  if (bins) charts.push(bins);
-  for (const run of runs) charts.push(...policyHeatmaps(run, runs.length > 1 ? run.name : undefined));
+export interface BuildChartsOptions {
+  /** A study's own charts, first (e.g. the sweep's final numbers per swept setting). */
+  lead?: Chart[];
+  /** Draw the exploitability curves only for 1..maxCurves runs (more lines are unreadable); default: always. */
+  maxCurves?: number;
+  /** The start values, bins and per-run policy charts (default true). */
+  perRun?: boolean;
+}
+
+export function buildCharts(runs: RunData[], options: BuildChartsOptions = {}): Chart[] {
+  const charts: Chart[] = [...(options.lead ?? [])];
+  const { maxCurves } = options;
+  if (maxCurves === undefined || (runs.length > 0 && runs.length <= maxCurves)) charts.push(exploitabilityChart(runs));
+  if (options.perRun !== false) {
+    charts.push(startValuesChart(runs));
+    const bins = binsChart(runs);
+    if (bins) charts.push(bins);
+    for (const run of runs) charts.push(...policyHeatmaps(run, runs.length > 1 ? run.name : undefined));
+  }
   // run names that slug alike ('a/b', 'a_b') must not overwrite each other's PNG
   const seen = new Set<string>();
   for (const chart of charts) {
