@@ -193,7 +193,7 @@ describe('cluster trust and failures', () => {
     });
   }
 
-  it('a node SIGKILLed mid-run: its shard goes to the live node, the state comes back from the snapshot bucket, the run ends with the same bits', async () => {
+  it('a node SIGKILLed mid-run: its shard goes to the live node, the live node restores its new rows from the snapshot buckets (the dead node\'s too), the run ends with the same bits', async () => {
     const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: 2, heartbeatTimeoutMs: 1_500, snapshotEvery: 2 });
     const big = { game: 'cyber', params: { T: 20 }, bins: 16 };
     const opts: SolveOptions = { algorithm: 'fp', iterations: 6 };
@@ -207,7 +207,7 @@ describe('cluster trust and failures', () => {
       });
       expectSameBits(expected, got, 'node killed');
       expect(ex.stats().recoveries).toBe(1);
-      expect(ex.stats().snapshots, 'snapshots in the JetStream bucket of the shipped config').toBe('bucket');
+      expect(ex.stats().snapshots, "snapshots in the nodes' JetStream buckets of the shipped config").toBe('nodes');
       expect(ex.stats().nodes).toEqual(['node-1']);
     } finally {
       await ex.close();

@@ -7,13 +7,14 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
-import { Problem } from '../shared/problem.ts';
-import { buildGame } from '../shared/validate.ts';
 import { COORDINATOR, type ClusterMessage, type ToNode, type ToPeer } from '../shared/cluster-messages.ts';
-import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
+import { newNodeState, nodeStep, type Job, type JobResult, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { ShardTables, type ShardPool } from './shard-tables.ts';
 import { createThreadPool } from '../runtime/thread-pool.ts';
+import type { ShardStore } from '../shared/shard-store.ts';
+import { putShard, restoreShard } from './shard-snapshot.ts';
+import { buildShardProblem } from './shard-build.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
@@ -24,6 +25,8 @@ export interface ShardNodeOptions {
   /** false: run the kernels on the calling thread (tests); default: a pool of `threads` threads. */
   pool?: boolean;
   logger?: Logger;
+  /** Its own snapshot bucket and read access to the others' (absent: snapshot orders are refused). */
+  store?: ShardStore;
 }
 
 export class ShardNode {
@@ -103,7 +106,7 @@ export class ShardNode {
     try {
       if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
       if (!this.shard) throw new Error('no run open');
-      const result = await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
+      const result = job.kind === 'snapshot' || job.kind === 'restore' ? await this.snapshotJob(job) : await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
       this.logger?.trace({ runId: this.state.run?.id, job: job.kind, ms: performance.now() - t0 }, 'job done');
       this.feed({ kind: 'done', job, result, now: Date.now() });
     } catch (err) {
@@ -113,13 +116,29 @@ export class ShardNode {
     }
   }
 
+  /** Node-side snapshots: a node without a bucket (or whose put fails) refuses, and the coordinator falls back. */
+  private async snapshotJob(job: Extract<Job, { kind: 'snapshot' | 'restore' }>): Promise<JobResult> {
+    const store = this.options.store;
+    if (job.kind === 'restore') {
+      if (!store) throw new Error('restore: this node has no snapshot store');
+      await restoreShard(this.shard!, store, job.message);
+      return { kind: 'other' };
+    }
+    if (!store) return { kind: 'other', refused: 'no snapshot bucket on this node' };
+    try {
+      await putShard(this.shard!, store, job.message);
+      return { kind: 'other' };
+    } catch (err) {
+      return { kind: 'other', refused: `snapshot put failed: ${(err as Error)?.message ?? String(err)}` };
+    }
+  }
+
   private async build(run: Extract<Job, { kind: 'build' }>['run'], shard: number): Promise<ShardTables> {
     this.shard = undefined;
     const family = await resolveGameFamily(run.spec.game, (spec) => import(isGamePath(spec) ? pathToFileURL(resolve(spec)).href : spec));
     // only the shard's rows are kept: the kernels read the model at the rows they compute, nowhere else
-    const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest', {
-      cells: [run.cellBounds[shard], run.cellBounds[shard + 1]],
-    });
+    // on a thread of its own: the heartbeats go on while it builds (worker/shard-build.ts)
+    const problem = await buildShardProblem(family, { game: run.spec.game, params: run.spec.params, bins: run.spec.bins, gridKind: run.gridKind, projection: run.projection ?? 'nearest', cells: [run.cellBounds[shard], run.cellBounds[shard + 1]] });
     const fingerprint = problem.fingerprint;
     if (fingerprint !== run.fingerprint) {
       throw new Error(`run ${run.id}: the problem rebuilt here differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint}); same m3fg version and game module on every node?`);

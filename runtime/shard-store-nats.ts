@@ -1,0 +1,68 @@
+// The nodes' snapshot buckets on a NATS server with JetStream (shared/shard-store.ts): node <id> keeps its
+// objects in the object store bucket `<prefix>-snap-<id>` (created by the node at its first put). One bucket
+// per node because an object store writes its chunks on random subjects ($O.<bucket>.C.<nuid>): a name
+// prefix cannot be tied to a user by subject permissions, a bucket can (deploy/gen-users.sh: a node may
+// write only its own bucket and read every node's; the coordinator may remove objects from all of them).
+
+import type { NatsConnection } from '@nats-io/transport-node';
+import { StorageType } from '@nats-io/jetstream';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { ShardStore, ShardStoreAdmin } from '../shared/shard-store.ts';
+
+export function shardBucket(prefix: string, node: string): string {
+  return `${prefix}-snap-${node}`;
+}
+
+export class NatsShardStore implements ShardStore, ShardStoreAdmin {
+  private own?: Promise<ObjectStore>;
+  private readonly opened = new Map<string, Promise<ObjectStore>>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+    private readonly self: string,
+  ) {}
+
+  async put(name: string, pieces: AsyncIterable<Uint8Array>): Promise<void> {
+    this.own ??= (async () => {
+      const store = await new Objm(this.nc).create(shardBucket(this.prefix, this.self), { storage: StorageType.File });
+      await store.status(); // create() swallows a refused stream lookup: ask once more, and let a refusal throw
+      return store;
+    })();
+    let store: ObjectStore;
+    try {
+      store = await this.own;
+    } catch (err) {
+      this.own = undefined; // try again at the next snapshot
+      throw err;
+    }
+    await store.put({ name }, ReadableStream.from(pieces));
+  }
+
+  async *get(owner: string, name: string): AsyncGenerator<Uint8Array> {
+    const result = await (await this.bucket(owner)).get(name);
+    if (!result) throw new Error(`snapshot object ${name} is missing from ${shardBucket(this.prefix, owner)}`);
+    const reader = result.data.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      yield value;
+    }
+    const err = await result.error;
+    if (err) throw err;
+  }
+
+  async remove(owner: string, name: string): Promise<void> {
+    await (await this.bucket(owner)).delete(name);
+  }
+
+  private bucket(owner: string): Promise<ObjectStore> {
+    let b = this.opened.get(owner);
+    if (!b) {
+      b = new Objm(this.nc).open(shardBucket(this.prefix, owner));
+      b.catch(() => this.opened.delete(owner));
+      this.opened.set(owner, b);
+    }
+    return b;
+  }
+}
