@@ -90,8 +90,8 @@ export interface ClusterStats {
   recoveries: number;
   /** Where this run's snapshots go: the nodes' own buckets, the coordinator's bucket or disk ('none': none taken yet). */
   snapshots: 'nodes' | 'bucket' | 'disk' | 'none';
-  /** Per node of the run, as its last heartbeat reported: bytes sent and received, peak RSS. */
-  nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number }>;
+  /** Per node of the run, as its last heartbeat reported: threads, bytes sent and received, peak RSS. */
+  nodeReports: Array<{ node: string; threads: number; sent: number; received: number; peakRss: number }>;
   dropped: number;
 }
 
@@ -109,6 +109,8 @@ export class ClusterExecutor implements Executor {
   private ticker?: NodeJS.Timeout;
   private problem?: Problem;
   private run?: ShardRun;
+  /** The last run, for stats() after close(). */
+  private closedRun?: ShardRun;
   private n = 0;
   private spec?: ProblemSpec;
   private tableOptions: TableOptions = {};
@@ -520,6 +522,7 @@ export class ClusterExecutor implements Executor {
     clearInterval(this.ticker);
     this.ticker = undefined;
     if (this.run) await this.command({ kind: 'close' }).catch(() => {});
+    this.closedRun = this.run ?? this.closedRun;
     this.run = undefined;
     await this.dropSnapshot();
     const side = this.sideNc;
@@ -539,15 +542,15 @@ export class ClusterExecutor implements Executor {
 
   stats(): ClusterStats {
     return {
-      nodes: this.run?.nodes ?? [],
-      cellBounds: this.run?.cellBounds ?? [],
+      nodes: (this.run ?? this.closedRun)?.nodes ?? [],
+      cellBounds: (this.run ?? this.closedRun)?.cellBounds ?? [],
       coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
       dropped: this.scheduler.dropped,
       recoveries: this.recoveries,
       snapshots: this.nodeSnapshot ? 'nodes' : this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
-      nodeReports: (this.run?.nodes ?? []).map((node) => {
+      nodeReports: ((this.run ?? this.closedRun)?.nodes ?? []).map((node) => {
         const m = this.scheduler.members.get(node);
-        return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
+        return { node, threads: m?.threads ?? 1, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
       }),
     };
   }

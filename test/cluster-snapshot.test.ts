@@ -14,6 +14,7 @@ import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { SolveOptions } from '../coordinator/solver.ts';
 import { tableLayout } from '../shared/tables.ts';
+import { estimateMemory } from '../shared/memory-estimate.ts';
 import { problemOf } from './helpers/variants.ts';
 import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -272,4 +273,37 @@ describe('the model build on a node (in-process)', () => {
       for (const node of nodes) await node.stop();
     }
   }, 90_000);
+});
+
+describe('memory of a cluster run', () => {
+  it("the coordinator's estimate counts no model rows and no tables; the nodes' shards add up to the whole", async () => {
+    const problem = await problemOf({ game: 'cyber', params: { T: 10 }, bins: 16 });
+    const opts = { threads: 1, omd: true, slices: 10, keepBest: true };
+    const whole = estimateMemory(problem.game, 16, 'midpoint', opts);
+    const coordinator = estimateMemory(problem.game, 16, 'midpoint', { ...opts, keptCells: 0 });
+    expect([coordinator.tableBytes, coordinator.bestBytes, coordinator.modelBytes]).toEqual([0, 0, problem.cells * problem.game.nX * 8]);
+    const cut = [0, 100, 333, problem.cells];
+    const shards = cut.slice(1).map((b, k) => estimateMemory(problem.game, 16, 'midpoint', { ...opts, keptCells: b - cut[k] }));
+    const sum = (f: (e: typeof whole) => number) => shards.reduce((n, e) => n + f(e), 0);
+    expect(Math.abs(sum((e) => e.tableBytes) - whole.tableBytes)).toBeLessThanOrEqual(3);
+    expect(Math.abs(sum((e) => e.bestBytes) - whole.bestBytes)).toBeLessThanOrEqual(3);
+    expect(Math.abs(sum((e) => e.modelBytes - coordinator.modelBytes) - (whole.modelBytes - coordinator.modelBytes))).toBeLessThanOrEqual(3);
+  });
+
+  it('a node given a shard larger than its memory refuses it, and the coordinator says so in one line', async () => {
+    const spec = { game: 'cyber', params: { T: 10 }, bins: 8 };
+    const problem = await problemOf(spec);
+    const hub = new InProcessHub();
+    const nodes = [0, 1].map((i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1, heartbeatMs: 50, pool: false, memory: i === 1 ? 1024 : undefined }));
+    for (const node of nodes) node.start();
+    const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0 });
+    try {
+      await expect(ex.open(spec, problem, { slices: 10 })).rejects.toThrow(
+        /^cluster: node node-1 failed: build: node node-1 refuses shard 1 \(cells \[\d+, 84\) of 84\): it needs about [\d.]+ MiB, more than this node's memory \(1\.00 KiB, --memory\)/,
+      );
+    } finally {
+      await ex.close();
+      for (const node of nodes) await node.stop();
+    }
+  });
 });

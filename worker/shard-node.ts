@@ -15,6 +15,11 @@ import { createThreadPool } from '../runtime/thread-pool.ts';
 import type { ShardStore } from '../shared/shard-store.ts';
 import { putShard, restoreShard } from './shard-snapshot.ts';
 import { buildShardProblem } from './shard-build.ts';
+import { buildGame } from '../shared/validate.ts';
+import { estimateMemory, formatBytes } from '../shared/memory-estimate.ts';
+import { machineMemory } from '../runtime/machine-memory.ts';
+import type { GameFamily } from '../shared/model.ts';
+import type { ShardRun } from '../shared/cluster-messages.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
@@ -25,6 +30,8 @@ export interface ShardNodeOptions {
   /** false: run the kernels on the calling thread (tests); default: a pool of `threads` threads. */
   pool?: boolean;
   logger?: Logger;
+  /** Memory this node may use (bytes): a shard whose estimate needs more is refused (default: the machine's). */
+  memory?: number;
   /** Its own snapshot bucket and read access to the others' (absent: snapshot orders are refused). */
   store?: ShardStore;
 }
@@ -133,10 +140,34 @@ export class ShardNode {
     }
   }
 
+  /** Refuses a shard whose estimate (model rows on this thread and each pool thread, tables) exceeds this node's memory. */
+  private checkMemory(family: GameFamily, run: ShardRun, shard: number): void {
+    const game = buildGame(family, run.spec.params);
+    const [ca, cb] = [run.cellBounds[shard], run.cellBounds[shard + 1]];
+    const pool = this.options.pool !== false;
+    const threads = this.options.threads;
+    const estimate = estimateMemory(game, run.spec.bins, run.gridKind, {
+      threads: pool ? threads : 0,
+      modelCopies: pool ? 1 + threads : 1,
+      omd: Boolean(run.tableOptions.omd),
+      slices: run.tableOptions.slices ?? game.T,
+      projection: run.projection ?? 'nearest',
+      keptCells: cb - ca,
+    });
+    const limit = this.options.memory !== undefined ? { bytes: this.options.memory, source: '--memory' } : machineMemory();
+    if (estimate.totalBytes > limit.bytes) {
+      throw new Error(
+        `node ${this.id} refuses shard ${shard} (cells [${ca}, ${cb}) of ${estimate.cells}): it needs about ${formatBytes(estimate.totalBytes)}, ` +
+          `more than this node's memory (${formatBytes(limit.bytes)}, ${limit.source}); add nodes or memory, or use fewer --bins`,
+      );
+    }
+  }
+
   private async build(run: Extract<Job, { kind: 'build' }>['run'], shard: number): Promise<ShardTables> {
     this.shard = undefined;
     const family = await resolveGameFamily(run.spec.game, (spec) => import(isGamePath(spec) ? pathToFileURL(resolve(spec)).href : spec));
     // only the shard's rows are kept: the kernels read the model at the rows they compute, nowhere else
+    this.checkMemory(family, run, shard);
     // on a thread of its own: the heartbeats go on while it builds (worker/shard-build.ts)
     const problem = await buildShardProblem(family, { game: run.spec.game, params: run.spec.params, bins: run.spec.bins, gridKind: run.gridKind, projection: run.projection ?? 'nearest', cells: [run.cellBounds[shard], run.cellBounds[shard + 1]] });
     const fingerprint = problem.fingerprint;
