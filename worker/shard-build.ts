@@ -9,6 +9,9 @@ import { buildGame } from '../shared/validate.ts';
 import type { GridKind } from '../shared/grid.ts';
 import type { Projection } from '../shared/policy-cell.ts';
 import { startWorkerThread } from '../runtime/thread-pool.ts';
+import { machineMemory } from '../runtime/machine-memory.ts';
+import { estimateMemory, formatBytes } from '../shared/memory-estimate.ts';
+import type { ShardRun } from '../shared/cluster-messages.ts';
 
 export interface ShardBuildData {
   game: string;
@@ -52,4 +55,28 @@ export async function buildShardProblem(family: GameFamily, data: ShardBuildData
     fingerprint: reply.fingerprint,
   };
   return Object.assign(Object.create(Problem.prototype) as Problem, fields);
+}
+
+/**
+ * Refuses (throws) a shard whose estimate exceeds the node's memory (--memory, else the machine's): its model
+ * rows on the node's thread and on each pool thread, its rows of the tables. Checked before building.
+ */
+export function checkShardMemory(node: string, family: GameFamily, run: ShardRun, shard: number, opts: { threads: number; pool: boolean; memory?: number }): void {
+  const game = buildGame(family, run.spec.params);
+  const [ca, cb] = [run.cellBounds[shard], run.cellBounds[shard + 1]];
+  const estimate = estimateMemory(game, run.spec.bins, run.gridKind, {
+    threads: opts.pool ? opts.threads : 0,
+    modelCopies: opts.pool ? 1 + opts.threads : 1,
+    omd: Boolean(run.tableOptions.omd),
+    slices: run.tableOptions.slices ?? game.T,
+    projection: run.projection ?? 'nearest',
+    keptCells: cb - ca,
+  });
+  const limit = opts.memory !== undefined ? { bytes: opts.memory, source: '--memory' } : machineMemory();
+  if (estimate.totalBytes > limit.bytes) {
+    throw new Error(
+      `node ${node} refuses shard ${shard} (cells [${ca}, ${cb}) of ${estimate.cells}): it needs about ${formatBytes(estimate.totalBytes)}, ` +
+        `more than this node's memory (${formatBytes(limit.bytes)}, ${limit.source}); add nodes or memory, or use fewer --bins`,
+    );
+  }
 }

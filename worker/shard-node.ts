@@ -8,18 +8,13 @@ import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
 import { COORDINATOR, type ClusterMessage, type ToNode, type ToPeer } from '../shared/cluster-messages.ts';
-import { newNodeState, nodeStep, type Job, type JobResult, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
+import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { ShardTables, type ShardPool } from './shard-tables.ts';
 import { createThreadPool } from '../runtime/thread-pool.ts';
 import type { ShardStore } from '../shared/shard-store.ts';
-import { putShard, restoreShard } from './shard-snapshot.ts';
-import { buildShardProblem } from './shard-build.ts';
-import { buildGame } from '../shared/validate.ts';
-import { estimateMemory, formatBytes } from '../shared/memory-estimate.ts';
-import { machineMemory } from '../runtime/machine-memory.ts';
-import type { GameFamily } from '../shared/model.ts';
-import type { ShardRun } from '../shared/cluster-messages.ts';
+import { snapshotJob } from './shard-snapshot.ts';
+import { buildShardProblem, checkShardMemory } from './shard-build.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
@@ -113,7 +108,7 @@ export class ShardNode {
     try {
       if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
       if (!this.shard) throw new Error('no run open');
-      const result = job.kind === 'snapshot' || job.kind === 'restore' ? await this.snapshotJob(job) : await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
+      const result = job.kind === 'snapshot' || job.kind === 'restore' ? await snapshotJob(this.shard, this.options.store, job) : await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
       this.logger?.trace({ runId: this.state.run?.id, job: job.kind, ms: performance.now() - t0 }, 'job done');
       this.feed({ kind: 'done', job, result, now: Date.now() });
     } catch (err) {
@@ -123,51 +118,11 @@ export class ShardNode {
     }
   }
 
-  /** Node-side snapshots: a node without a bucket (or whose put fails) refuses, and the coordinator falls back. */
-  private async snapshotJob(job: Extract<Job, { kind: 'snapshot' | 'restore' }>): Promise<JobResult> {
-    const store = this.options.store;
-    if (job.kind === 'restore') {
-      if (!store) throw new Error('restore: this node has no snapshot store');
-      await restoreShard(this.shard!, store, job.message);
-      return { kind: 'other' };
-    }
-    if (!store) return { kind: 'other', refused: 'no snapshot bucket on this node' };
-    try {
-      await putShard(this.shard!, store, job.message);
-      return { kind: 'other' };
-    } catch (err) {
-      return { kind: 'other', refused: `snapshot put failed: ${(err as Error)?.message ?? String(err)}` };
-    }
-  }
-
-  /** Refuses a shard whose estimate (model rows on this thread and each pool thread, tables) exceeds this node's memory. */
-  private checkMemory(family: GameFamily, run: ShardRun, shard: number): void {
-    const game = buildGame(family, run.spec.params);
-    const [ca, cb] = [run.cellBounds[shard], run.cellBounds[shard + 1]];
-    const pool = this.options.pool !== false;
-    const threads = this.options.threads;
-    const estimate = estimateMemory(game, run.spec.bins, run.gridKind, {
-      threads: pool ? threads : 0,
-      modelCopies: pool ? 1 + threads : 1,
-      omd: Boolean(run.tableOptions.omd),
-      slices: run.tableOptions.slices ?? game.T,
-      projection: run.projection ?? 'nearest',
-      keptCells: cb - ca,
-    });
-    const limit = this.options.memory !== undefined ? { bytes: this.options.memory, source: '--memory' } : machineMemory();
-    if (estimate.totalBytes > limit.bytes) {
-      throw new Error(
-        `node ${this.id} refuses shard ${shard} (cells [${ca}, ${cb}) of ${estimate.cells}): it needs about ${formatBytes(estimate.totalBytes)}, ` +
-          `more than this node's memory (${formatBytes(limit.bytes)}, ${limit.source}); add nodes or memory, or use fewer --bins`,
-      );
-    }
-  }
-
   private async build(run: Extract<Job, { kind: 'build' }>['run'], shard: number): Promise<ShardTables> {
     this.shard = undefined;
     const family = await resolveGameFamily(run.spec.game, (spec) => import(isGamePath(spec) ? pathToFileURL(resolve(spec)).href : spec));
     // only the shard's rows are kept: the kernels read the model at the rows they compute, nowhere else
-    this.checkMemory(family, run, shard);
+    checkShardMemory(this.id, family, run, shard, { threads: this.options.threads, pool: this.options.pool !== false, memory: this.options.memory });
     // on a thread of its own: the heartbeats go on while it builds (worker/shard-build.ts)
     const problem = await buildShardProblem(family, { game: run.spec.game, params: run.spec.params, bins: run.spec.bins, gridKind: run.gridKind, projection: run.projection ?? 'nearest', cells: [run.cellBounds[shard], run.cellBounds[shard + 1]] });
     const fingerprint = problem.fingerprint;

@@ -5,6 +5,7 @@
 // keeping, per (t, x0) block, the part inside the overlap.
 
 import type { BestTable, PolicyTable, ToNode } from '../shared/cluster-messages.ts';
+import type { Job, JobResult } from '../shared/cluster-node-core.ts';
 import type { ShardStore } from '../shared/shard-store.ts';
 
 /** What the snapshot code needs of a node's shard (worker/shard-tables.ts ShardTables). */
@@ -17,6 +18,22 @@ export interface ShardView {
 }
 
 const PIECE_BYTES = 1 << 20;
+
+/** A `snapshot` or `restore` order on a node: a node without a bucket (or whose put fails) refuses, and the coordinator falls back. */
+export async function snapshotJob(shard: ShardView, store: ShardStore | undefined, job: Extract<Job, { kind: 'snapshot' | 'restore' }>): Promise<JobResult> {
+  if (job.kind === 'restore') {
+    if (!store) throw new Error('restore: this node has no snapshot store');
+    await restoreShard(shard, store, job.message);
+    return { kind: 'other' };
+  }
+  if (!store) return { kind: 'other', refused: 'no snapshot bucket on this node' };
+  try {
+    await putShard(shard, store, job.message);
+    return { kind: 'other' };
+  } catch (err) {
+    return { kind: 'other', refused: `snapshot put failed: ${(err as Error)?.message ?? String(err)}` };
+  }
+}
 
 /** Puts each table's shard rows as the object `<name>.<table>` of this node's bucket. */
 export async function putShard(shard: ShardView, store: ShardStore, m: Extract<ToNode, { type: 'snapshot' }>): Promise<void> {
