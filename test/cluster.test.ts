@@ -231,7 +231,13 @@ describe('m3fg solve --nats and worker shutdown', () => {
     const b = runCli([...args, '--threads', '1', '--out', join(out, 'inline')]);
     expect(b.code, b.stderr).toBe(0);
     expect(readFileSync(join(out, 'cluster', 'policies.bin')).equals(readFileSync(join(out, 'inline', 'policies.bin')))).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, 'cluster', 'run.json'), 'utf8')).executor).toBe('cluster');
+    const run = JSON.parse(readFileSync(join(out, 'cluster', 'run.json'), 'utf8'));
+    expect(run.executor).toBe('cluster');
+    // the coordinator's estimate holds no rows; each node's, its shard's
+    const { memory, sizes } = run;
+    expect([memory.keptCells, memory.tableBytes, memory.modelBytes]).toEqual([0, 0, sizes.cells * sizes.nX * 8]);
+    expect(memory.nodes.map((n: { cells: number[] }) => n.cells).flat()).toEqual([0, run.cluster.cellBounds[1], run.cluster.cellBounds[1], sizes.cells]);
+    for (const n of memory.nodes) expect(n.totalBytes).toBeGreaterThan(memory.totalBytes);
   });
 
   it('coordinator SIGKILLed mid-run, then m3fg solve --resume DIR --nats: the same bits as an uninterrupted inline run', async () => {
