@@ -48,10 +48,12 @@ snap_coordinator=""; snap_read=""
 for j in $(seq "$k"); do
   b="$p-snap-node-$j"
   snap_coordinator="$snap_coordinator, $(bucket OBJ "$b"), $(obj_rw "$b")"
-  snap_read="$snap_read, $(bucket OBJ "$b"), \"\$JS.API.CONSUMER.CREATE.OBJ_$b.>\", \"\$JS.API.CONSUMER.DELETE.OBJ_$b.>\""
+  snap_read="$snap_read, $(bucket OBJ "$b")"
 done
-# node i: its own bucket, read and write
-snap_own() { echo "$(bucket OBJ "$p-snap-node-$1" create), $(obj_rw "$p-snap-node-$1")"; }
+# node i: its own bucket, read and write. No consumer on any bucket: whoever may create a consumer names its
+# delivery subject, and could have the server deliver on PREFIX.to.<x>.from.<another party> (a forged
+# sender); nodes read objects with message gets only (runtime/shard-store-nats.ts).
+snap_own() { echo "$(bucket OBJ "$p-snap-node-$1" create), \"\$JS.API.STREAM.PURGE.OBJ_$p-snap-node-$1\", \"\$O.$p-snap-node-$1.>\""; }
 
 party() { # user password-variable cluster-id jetstream-subjects
   echo "  { user: $1, password: \$$2, permissions: {"

@@ -5,7 +5,8 @@
 // write only its own bucket and read every node's; the coordinator may remove objects from all of them).
 
 import type { NatsConnection } from '@nats-io/transport-node';
-import { StorageType } from '@nats-io/jetstream';
+import { createHash } from 'node:crypto';
+import { jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { ShardStore, ShardStoreAdmin } from '../shared/shard-store.ts';
 
@@ -15,6 +16,7 @@ export function shardBucket(prefix: string, node: string): string {
 
 export class NatsShardStore implements ShardStore, ShardStoreAdmin {
   private own?: Promise<ObjectStore>;
+  private jsm?: Promise<JetStreamManager>;
   private readonly opened = new Map<string, Promise<ObjectStore>>();
 
   constructor(
@@ -39,17 +41,34 @@ export class NatsShardStore implements ShardStore, ShardStoreAdmin {
     await store.put({ name }, ReadableStream.from(pieces));
   }
 
+  /**
+   * Reads an object with message gets only (its metadata, then its chunks one by one), never a consumer: a
+   * user who may create consumers on a stream may also name their delivery subject, and so have the server
+   * deliver on `<prefix>.to.<anyone>.from.<another node>`. Node users get no consumer rights at all
+   * (deploy/gen-users.sh); the chunks' SHA-256 is checked against the object's digest.
+   */
   async *get(owner: string, name: string): AsyncGenerator<Uint8Array> {
-    const result = await (await this.bucket(owner)).get(name);
-    if (!result) throw new Error(`snapshot object ${name} is missing from ${shardBucket(this.prefix, owner)}`);
-    const reader = result.data.getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      yield value;
+    const bucket = shardBucket(this.prefix, owner);
+    const stream = `OBJ_${bucket}`;
+    const jsm = (this.jsm ??= jetstreamManager(this.nc, { checkAPI: false }));
+    const streams = (await jsm).streams;
+    const meta = await streams.getMessage(stream, { last_by_subj: `$O.${bucket}.M.${Buffer.from(name).toString('base64url')}${'='.repeat((3 - (Buffer.byteLength(name) % 3)) % 3)}` });
+    const info = meta?.json<{ nuid: string; size: number; chunks: number; digest: string; deleted?: boolean }>();
+    if (!info || info.deleted) throw new Error(`snapshot object ${name} is missing from ${bucket}`);
+    const sha = createHash('sha256');
+    let seq = 0;
+    let size = 0;
+    for (let i = 0; i < info.chunks; i++) {
+      // the next chunk at or after seq + 1 (STREAM.MSG.GET's next_by_subj, nats-server 2.9+; missing from the client's type)
+      const m = await streams.getMessage(stream, { seq: seq + 1, next_by_subj: `$O.${bucket}.C.${info.nuid}` } as unknown as { seq: number });
+      if (!m) throw new Error(`snapshot object ${name} of ${bucket}: chunk ${i + 1} of ${info.chunks} is missing`);
+      seq = m.seq;
+      size += m.data.length;
+      sha.update(m.data);
+      yield m.data;
     }
-    const err = await result.error;
-    if (err) throw err;
+    const digest = `SHA-256=${sha.digest('base64url')}`;
+    if (size !== info.size || digest.replace(/=+$/, '') !== info.digest.replace(/=+$/, '')) throw new Error(`snapshot object ${name} of ${bucket}: ${size} bytes read, digest ${digest}; expected ${info.size} bytes, ${info.digest}`);
   }
 
   async remove(owner: string, name: string): Promise<void> {

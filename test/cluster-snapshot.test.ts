@@ -19,6 +19,7 @@ import { problemOf } from './helpers/variants.ts';
 import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { SnapshotBucket } from '../coordinator/cluster-snapshot.ts';
 import { connectNats } from '../runtime/nats-transport.ts';
 import { arraySource, collectSource, type PolicySources, type TableSource } from '../shared/table-source.ts';
@@ -111,7 +112,7 @@ describe("the nodes' snapshot buckets on the shipped server config", () => {
   }, 120_000);
   afterAll(() => cluster?.stop());
 
-  it('a node writes its own bucket only, reads every node\'s; the coordinator removes objects', async () => {
+  it('a node writes its own bucket only, reads every node\'s with message gets, may create no consumer (a forged sender); the coordinator removes objects', async () => {
     const [two, three, coord] = [await connectNats(cluster.node(2)), await connectNats(cluster.node(3)), await connectNats(cluster.coordinator)];
     try {
       const data = randomTable(new SeededRandom(3), 70_001);
@@ -130,6 +131,16 @@ describe("the nodes' snapshot buckets on the shipped server config", () => {
       const theirs = await new Objm(three).open('m3fg-snap-node-2');
       await expect(theirs.put({ name: 'forged' }, ReadableStream.from(pieces()))).rejects.toThrow();
       await expect(theirs.delete('t.1.minorPolicy')).rejects.toThrow();
+      // no consumer on any bucket, its own included: it could name the delivery subject of a forged sender
+      let forged = 0;
+      const sub = coord.subscribe('m3fg.to.coord.from.node-3', { callback: () => void forged++ });
+      const jsm = await jetstreamManager(two, { checkAPI: false });
+      for (const stream of ['OBJ_m3fg-snap-node-2', 'OBJ_m3fg-snap-node-3']) {
+        await expect(jsm.consumers.add(stream, { deliver_subject: 'm3fg.to.coord.from.node-3', ack_policy: AckPolicy.None, name: 'forge' })).rejects.toThrow();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      sub.unsubscribe();
+      expect(forged).toBe(0);
       // the coordinator removes it
       await new NatsShardStore(coord, 'm3fg', 'coord').remove('node-2', 't.1.minorPolicy');
       const left = (await (await new Objm(coord).open('m3fg-snap-node-2')).list()).map((o) => o.name);
