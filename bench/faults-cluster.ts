@@ -1,9 +1,9 @@
 // The cluster's fault trials with real processes: 3 `m3fg worker` nodes behind a real nats-server
 // (deploy/local-cluster.sh, the shipped per-party config, loopback), the coordinator in this process (so the
-// trials can set a 1.5 s heartbeat timeout, 10 s while the nodes build the model, and a snapshot every 2
-// iterations, into the JetStream bucket of the shipped config). Trials:
+// trials can set a 1.5 s heartbeat timeout, a 10 s build timeout, and a snapshot every 2 iterations, each
+// node putting its shard into its own JetStream bucket of the shipped config). Trials:
 //   - a node SIGKILLed at --kills seeded random moments of a run; the first kill lands as a snapshot write
-//     starts (the write is then cut off mid-stream and the previous snapshot must serve), the others at a
+//     starts (the nodes' puts are then cut off and the previous snapshot must serve), the others at a
 //     uniform moment of a warm clean run (a kill that lands after the run's end is drawn again); after each
 //     kill a fresh node joins, so every run starts on 3 nodes;
 //   - nats-server stopped and restarted 0.5 s and 5 s later, mid-run.
@@ -39,6 +39,8 @@ interface Outcome {
   curve: CurvePoint[];
   ms: number;
   recoveries: number;
+  /** Where the run's snapshots went ('nodes': the nodes' own buckets). */
+  snapshots: string;
 }
 
 async function run(executor: Executor, hooks: { onIteration?: (i: number) => void } = {}): Promise<Outcome> {
@@ -50,7 +52,8 @@ async function run(executor: Executor, hooks: { onIteration?: (i: number) => voi
   if (p.minorY) tables.push(await collectSource(p.minorY));
   if (p.majorY) tables.push(await collectSource(p.majorY));
   const ms = performance.now() - t0;
-  return { tables, curve: r.curve, ms, recoveries: executor instanceof ClusterExecutor ? executor.stats().recoveries : 0 };
+  const stats = executor instanceof ClusterExecutor ? executor.stats() : undefined;
+  return { tables, curve: r.curve, ms, recoveries: stats?.recoveries ?? 0, snapshots: stats?.snapshots ?? 'none' };
 }
 
 /** Byte-equal tables and Object.is-equal curve numbers. */
@@ -77,14 +80,14 @@ async function trial(kind: string, make: () => { ex: ClusterExecutor; onIteratio
   try {
     const got = await run(ex, { onIteration });
     const ok = sameBits(reference, got);
-    const note = `${armed?.() ?? ''}${got.recoveries ? ` recoveries ${got.recoveries}` : ''}`.trim();
+    const note = `${armed?.() ?? ''}${got.recoveries ? ` recoveries ${got.recoveries}` : ''} snapshots ${got.snapshots}`.trim();
     rows.push({ kind, ok, addedS: clean === undefined ? 0 : (got.ms - clean) / 1000, note });
     console.log(`  ${kind}: ${ok ? 'equal' : 'DIFFERENT'} in ${(got.ms / 1000).toFixed(1)} s ${note}`);
     return got;
   } catch (err) {
     rows.push({ kind, ok: false, addedS: NaN, note: (err as Error).message });
     console.log(`  ${kind}: FAILED ${(err as Error).message}`);
-    return { tables: [], curve: [], ms: NaN, recoveries: 0 };
+    return { tables: [], curve: [], ms: NaN, recoveries: 0, snapshots: 'none' };
   } finally {
     await ex.close();
   }

@@ -10,8 +10,8 @@ import type { WorkerNodeStarter } from '../coordinator/cli/worker.ts';
 import { JobConsumer, type JobRunner } from '../worker/job-consumer.ts';
 import { ClusterNode } from '../worker/node.ts';
 
-export const startWorkerNode: WorkerNodeStarter = async ({ nats, threads, name, logger }) => {
-  const node = new ClusterNode({ nats, threads, name, logger });
+export const startWorkerNode: WorkerNodeStarter = async ({ nats, threads, name, logger, memory }) => {
+  const node = new ClusterNode({ nats, threads, name, logger, memory });
   await node.start();
   // whole runs of studies (JetStream)
   const pool = new JobPool({ threads, logger });

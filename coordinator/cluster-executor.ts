@@ -17,7 +17,7 @@ import { startValuesFromRows, type StartValues } from '../shared/kernels/exploit
 import { interpolatedStartFromRows, startVertices } from '../shared/kernels/start-interpolated.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
-import { ownedRanges, SHARD_PROTOCOL_VERSION, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
+import { COORDINATOR, ownedRanges, SHARD_PROTOCOL_VERSION, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
 import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { OptionError } from '../shared/errors.ts';
@@ -25,6 +25,8 @@ import type { NatsOptions } from '../shared/cluster-nats.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCoordinator, connectSide } from './cluster-nats.ts';
 import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snapshot.ts';
+import type { ShardStoreAdmin } from '../shared/shard-store.ts';
+import { NatsShardStore } from '../runtime/shard-store-nats.ts';
 import { tmpdir } from 'node:os';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
@@ -43,9 +45,9 @@ export interface ClusterExecutorOptions {
   /** Use at most this many of the nodes present. */
   maxNodes?: number;
   waitForNodesMs?: number;
-  /** A node silent this long is gone (default 10 s; nodes beat every 0.5 s from a thread that never computes). */
+  /** A node silent this long is gone (default 10 s; nodes beat every 0.5 s, their kernels and model build run on other threads). */
   heartbeatTimeoutMs?: number;
-  /** How long a node may be silent while it builds the Problem at open() (default 120 s). */
+  /** The longest the nodes may take to build the Problem at open() (default 120 s); they beat meanwhile. */
   buildTimeoutMs?: number;
   /** After the first heartbeat, wait this long for other nodes before cutting shards (default 1 s). */
   settleMs?: number;
@@ -54,11 +56,15 @@ export interface ClusterExecutorOptions {
   /** Snapshot the policies every K iterations for recovery from node loss (default 20; 0: never, start over). */
   snapshotEvery?: number;
   /**
-   * Where snapshots go: 'bucket', the JetStream object store `<prefix>-snapshots` of the NATS server (the
-   * default over NATS; if the server has no JetStream or the user may not use the bucket, a warning and
-   * 'disk'); 'disk', a file in snapshotDir.
+   * Where snapshots go. By default (and with 'bucket') each node puts its own shard into its own bucket
+   * (shared/shard-store.ts) and the coordinator only records which snapshot is complete; when a node refuses
+   * (no JetStream, no permission, no store), the coordinator streams the tables itself into the JetStream
+   * object store `<prefix>-snapshots` ('bucket': or fails), else (a warning) into a file in snapshotDir.
+   * 'disk': the file only.
    */
   snapshotStore?: 'bucket' | 'disk';
+  /** Removes superseded objects from the nodes' buckets (in-process runs; over NATS the coordinator's connection does). */
+  shardStores?: ShardStoreAdmin;
   /** The folder of 'disk' snapshots (default the system's temporary directory). */
   snapshotDir?: string;
   /** Called as a snapshot write starts, with the iterations it holds (the fault trials kill a node there). */
@@ -82,10 +88,10 @@ export interface ClusterStats {
   coordinatorBytes: { sent: number; received: number };
   /** Node losses recovered from in this run (shards re-cut, state reloaded, iterations replayed). */
   recoveries: number;
-  /** Where this run's snapshots go ('none': none taken yet). */
-  snapshots: 'bucket' | 'disk' | 'none';
-  /** Per node of the run, as its last heartbeat reported: bytes sent and received, peak RSS. */
-  nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number }>;
+  /** Where this run's snapshots go: the nodes' own buckets, the coordinator's bucket or disk ('none': none taken yet). */
+  snapshots: 'nodes' | 'bucket' | 'disk' | 'none';
+  /** Per node of the run, as its last heartbeat reported: threads, bytes sent and received, peak RSS. */
+  nodeReports: Array<{ node: string; threads: number; sent: number; received: number; peakRss: number }>;
   dropped: number;
 }
 
@@ -103,6 +109,8 @@ export class ClusterExecutor implements Executor {
   private ticker?: NodeJS.Timeout;
   private problem?: Problem;
   private run?: ShardRun;
+  /** The last run, for stats() after close(). */
+  private closedRun?: ShardRun;
   private n = 0;
   private spec?: ProblemSpec;
   private tableOptions: TableOptions = {};
@@ -110,6 +118,13 @@ export class ClusterExecutor implements Executor {
   private origin?: { init: InitialPolicy } | { sources: PolicySources };
   private history: Step[] = [];
   private snapshot?: SnapshotStore;
+  /** The last complete node-side snapshot: its object names' stem, tables and the cut that wrote it. */
+  private nodeSnapshot?: { iterations: number; name: string; tables: Array<PolicyTable | BestTable>; cellBounds: number[]; nodes: string[] };
+  /** Whether snapshots are still asked of the nodes (false once one refused). */
+  private nodeSnapshots = true;
+  /** Names this executor's objects apart from other runs' in the same buckets. */
+  private tag = randomUUID();
+  private admin?: ShardStoreAdmin;
   /** The connection of the snapshot bucket (see connectSide). */
   private sideNc?: NatsConnection;
   private recoveries = 0;
@@ -179,6 +194,8 @@ export class ClusterExecutor implements Executor {
     this.history = [];
     this.recoveries = 0;
     await this.dropSnapshot();
+    this.nodeSnapshots = this.options.snapshotStore !== 'disk';
+    this.tag = randomUUID();
     this.keeping = this.hasBest = this.snapshotDue = false;
     this.iterationsRun = 0;
     this.bestOrigin = undefined;
@@ -220,7 +237,57 @@ export class ClusterExecutor implements Executor {
     const best = this.bestSnapshot;
     this.bestSnapshot = undefined;
     const bounded = (x?: SnapshotStore) => x && Promise.race([x.remove().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
-    await Promise.all([bounded(s), bounded(best)]);
+    const nodes = this.nodeSnapshot;
+    this.nodeSnapshot = undefined;
+    await Promise.all([bounded(s), bounded(best), nodes && this.removeObjects(nodes.nodes, nodes.name, nodes.tables)]);
+  }
+
+  /** Removes the objects `<name>.<table>` of the owners' buckets (bounded, failures ignored: leftovers only cost space). */
+  private async removeObjects(owners: readonly string[], name: string, tables: ReadonlyArray<PolicyTable | BestTable>): Promise<void> {
+    if (!this.admin) {
+      if (this.options.shardStores) this.admin = this.options.shardStores;
+      else if (this.options.nats && this.nc) {
+        this.sideNc ??= await connectSide(this.options.nats).catch(() => undefined);
+        if (this.sideNc) this.admin = new NatsShardStore(this.sideNc, this.options.nats.prefix ?? 'm3fg', COORDINATOR);
+      }
+    }
+    const admin = this.admin;
+    if (!admin) return;
+    const all = Promise.all(owners.flatMap((owner) => tables.map((table) => admin.remove(owner, `${name}.${table}`).catch(() => {}))));
+    await Promise.race([all, new Promise((r) => setTimeout(r, 5_000).unref())]);
+  }
+
+  /**
+   * A node-side snapshot after `at` iterations: every node puts its shard into its own bucket. True when all
+   * did (the snapshot is then the one recoveries start from); false when one refused (the caller falls back).
+   */
+  private async nodeSnapshotAt(at: number): Promise<boolean> {
+    const tables: Array<PolicyTable | BestTable> = ['minorPolicy', 'majorPolicy', ...(this.omd ? (['minorY', 'majorY'] as const) : []), ...(this.hasBest ? (['bestMinorPolicy', 'bestMajorPolicy'] as const) : [])];
+    const name = `${this.tag}.${at}`;
+    const asked = new Set<string>();
+    const r = await this.recovering(() => {
+      const run = this.ready();
+      const req = this.nextReq++;
+      for (const node of run.nodes) asked.add(node);
+      return this.command({ kind: 'orders', orders: run.nodes.map((to) => ({ to, req, message: { type: 'snapshot' as const, run: run.id, req, name, tables } })) });
+    }, at);
+    const run = this.ready();
+    if (r.kind === 'ok' && r.refused) {
+      this.nodeSnapshots = false;
+      this.logger?.warn({ runId: run.id, refused: Object.fromEntries(r.refused) }, "a node cannot keep snapshots: the coordinator writes them from now on");
+      const old = this.nodeSnapshot;
+      this.nodeSnapshot = undefined;
+      await this.removeObjects([...asked], name, tables);
+      if (old) await this.removeObjects(old.nodes, old.name, old.tables);
+      return false;
+    }
+    const old = this.nodeSnapshot;
+    this.nodeSnapshot = { iterations: at, name, tables, cellBounds: [...run.cellBounds], nodes: [...run.nodes] };
+    // what a node lost mid-put left behind, then the previous snapshot
+    const strays = [...asked].filter((n) => !run.nodes.includes(n));
+    if (strays.length > 0) await this.removeObjects(strays, name, tables);
+    if (old && old.name !== name) await this.removeObjects(old.nodes, old.name, old.tables);
+    return true;
   }
 
   /** A new run over the nodes present now (at open(), and after a node is lost). */
@@ -326,10 +393,11 @@ export class ClusterExecutor implements Executor {
    * recovers from the previous pair.
    */
   private async takeSnapshot(): Promise<void> {
-    this.snapshot ??= await this.snapshotStore();
-    const snapshot = this.snapshot;
     const at = this.history.length;
     this.options.onSnapshot?.(at);
+    if (this.nodeSnapshots && (await this.nodeSnapshotAt(at))) return;
+    this.snapshot ??= await this.snapshotStore();
+    const snapshot = this.snapshot;
     const best = this.hasBest ? await this.snapshotStore() : undefined;
     try {
       if (best) await this.recovering(() => best.write(at, this.bestPolicies()), at);
@@ -407,6 +475,18 @@ export class ClusterExecutor implements Executor {
   /** A new run over the live nodes with the state after `completed` iterations. */
   private async recover(completed: number): Promise<void> {
     await this.openRun(1);
+    const nodeSnapshot = this.nodeSnapshot && this.nodeSnapshot.iterations <= completed ? this.nodeSnapshot : undefined;
+    if (nodeSnapshot) {
+      // every node reads its new rows from the old owners' objects: no table passes through here
+      const run = this.ready();
+      const req = this.nextReq++;
+      const { name, tables, cellBounds, nodes } = nodeSnapshot;
+      await this.command({ kind: 'orders', orders: run.nodes.map((to) => ({ to, req, message: { type: 'restore' as const, run: run.id, req, name, tables, from: { cellBounds, nodes } } })) });
+      if (!tables.includes('bestMinorPolicy') && this.bestOrigin) await this.load(this.bestOrigin, true);
+      for (let i = nodeSnapshot.iterations; i < completed; i++) await this.run1(this.history[i]);
+      this.logger?.info({ runId: run.id, nodes: run.nodes, from: nodeSnapshot.iterations, replayed: completed - nodeSnapshot.iterations }, 'recovered from the nodes\' snapshot');
+      return;
+    }
     const snapshot = this.snapshot?.taken && this.snapshot.iterations <= completed ? this.snapshot : undefined;
     if (snapshot) await this.load(snapshot.sources());
     else if (this.origin && 'init' in this.origin) await this.sendInit(this.origin.init);
@@ -442,6 +522,7 @@ export class ClusterExecutor implements Executor {
     clearInterval(this.ticker);
     this.ticker = undefined;
     if (this.run) await this.command({ kind: 'close' }).catch(() => {});
+    this.closedRun = this.run ?? this.closedRun;
     this.run = undefined;
     await this.dropSnapshot();
     const side = this.sideNc;
@@ -461,15 +542,15 @@ export class ClusterExecutor implements Executor {
 
   stats(): ClusterStats {
     return {
-      nodes: this.run?.nodes ?? [],
-      cellBounds: this.run?.cellBounds ?? [],
+      nodes: (this.run ?? this.closedRun)?.nodes ?? [],
+      cellBounds: (this.run ?? this.closedRun)?.cellBounds ?? [],
       coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
       dropped: this.scheduler.dropped,
       recoveries: this.recoveries,
-      snapshots: this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
-      nodeReports: (this.run?.nodes ?? []).map((node) => {
+      snapshots: this.nodeSnapshot ? 'nodes' : this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
+      nodeReports: ((this.run ?? this.closedRun)?.nodes ?? []).map((node) => {
         const m = this.scheduler.members.get(node);
-        return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
+        return { node, threads: m?.threads ?? 1, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
       }),
     };
   }

@@ -1,11 +1,14 @@
-// The cluster's durable state for recovery: every K iterations the policies (and OMD accumulators) are
-// streamed from the nodes, window by window (never whole in the coordinator's memory), into a store:
+// The coordinator's fallback for the cluster's durable state. Normally each node puts its own shard into its
+// own bucket and the coordinator carries no table (shared/shard-store.ts, coordinator/cluster-executor.ts
+// nodeSnapshotAt). When a node cannot (no JetStream on the server, no permission), every K iterations the
+// policies (and OMD accumulators) are streamed from the nodes, window by window (never whole in the
+// coordinator's memory), into a store here:
 //   - SnapshotBucket: a JetStream object store bucket (`<prefix>-snapshots`, replicated on a NATS cluster),
-//     one object per table and snapshot; the default with a NATS server that has JetStream;
+//     one object per table and snapshot;
 //   - SnapshotFile: one file on the coordinator's disk, written to a temporary name and renamed.
 // Either way the last complete snapshot stays whole while the next one is written. After a node is lost the
 // executor re-cuts the shards over the live nodes, loads the snapshot back (TableSources, piece by piece)
-// and replays the iterations since (coordinator/cluster-executor.ts).
+// and replays the iterations since.
 
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';

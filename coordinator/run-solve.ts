@@ -21,7 +21,7 @@ import { CURVE_COLUMNS, curveMatrix, encodeNpy, writeNpy } from './npy.ts';
 import { join } from 'node:path';
 import type { Progress } from './progress.ts';
 import { reportAfterSolve } from './report/index.ts';
-import { checkMemory, estimateMemory, formatBytes, memoryLimit, type MemoryEstimate } from './memory.ts';
+import { checkMemory, estimateMemory, formatBytes, memoryLimit, nodeEstimates, type MemoryEstimate } from './memory.ts';
 import { prepareOutDir } from './out-dir.ts';
 import { hashReady } from './policy-file.ts';
 import { unlinkQuietly } from './atomic.ts';
@@ -58,7 +58,9 @@ export async function runSolve(
   // threads that build their own copy of the model: the local executor's (a cluster's live on other machines)
   const modelThreads = deps.executor ? (deps.executor instanceof LocalExecutor ? deps.executor.threads : 1) : settings.threads;
   const keepBest = settings.keep === 'best';
-  const memory = estimateMemory(game, settings.bins, settings.grid, { threads: modelThreads, omd, slices, keepBest, projection: settings.projection });
+  // a cluster's coordinator keeps no model rows and no tables (its nodes do: estimated per shard in run.json)
+  const cluster = deps.executor instanceof ClusterExecutor;
+  const memory = estimateMemory(game, settings.bins, settings.grid, { threads: modelThreads, omd, slices, keepBest, projection: settings.projection, ...(cluster ? { keptCells: 0 } : {}) });
   // a cluster's tables live on its nodes (each node checks its own shard): only in-process tables are checked here
   if (!(deps.executor instanceof ClusterExecutor)) checkMemory(memory, settings.maxMemory);
   const out = prepareOutDir(settings.out, { identity: { ...identity, iterations: settings.iterations }, force: settings.force, resume: Boolean(deps.resume) });
@@ -171,7 +173,13 @@ export async function runSolve(
           ...(executor instanceof ClusterExecutor ? { cluster: executor.stats() } : {}),
           sizes: { nX: game.nX, nU: game.nU, nX0: game.nX0, nU0: game.nU0, T: game.T, cells: problem.cells, rows: problem.rows },
           initialCell: problem.initialCell,
-          memory: { ...memory, total: formatBytes(memory.totalBytes), limitBytes: limit.bytes, limitSource: limit.source },
+          memory: {
+            ...memory,
+            total: formatBytes(memory.totalBytes),
+            limitBytes: limit.bytes,
+            limitSource: limit.source,
+            ...(executor instanceof ClusterExecutor ? { nodes: nodeEstimates(game, settings, executor.stats(), { omd, slices, keepBest }) } : {}),
+          },
           seconds,
           secondsPerIteration: seconds / result.curve.length,
           final: last,

@@ -9,7 +9,12 @@
 #   - job queue (sweep / experiment --nats, deploy/jetstream.md): the coordinator creates the stream
 #     PREFIX-jobs, its consumer and the buckets PREFIX-results and PREFIX-job-status, and queues jobs; a node
 #     only pulls from the one consumer, acks, and writes results and status;
-#   - snapshots of solve --nats (docs/cluster.md): the bucket PREFIX-snapshots is the coordinator's alone.
+#   - snapshots of solve --nats (docs/cluster.md): node-<i> writes its shard's snapshots into its own object
+#     store bucket PREFIX-snap-node-<i> (one bucket per node: an object's chunks go to random subjects
+#     $O.<bucket>.C.<nuid>, so only a bucket, not a name prefix, can be tied to one user) and may read every
+#     node's bucket (after a node loss the others restore its rows from it); the coordinator may remove
+#     objects from every node's bucket, never needs to read them. Its fallback bucket PREFIX-snapshots (when
+#     a node cannot keep snapshots) is the coordinator's alone.
 set -euo pipefail
 k="${1:-}"; p="${2:-m3fg}"
 [[ "$k" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 K [PREFIX] > nats-users.conf" >&2; exit 2; }
@@ -38,6 +43,18 @@ $(bucket OBJ "$p-results"), $(obj_rw "$p-results"), \
 \"\$JS.API.STREAM.INFO.KV_$p-job-status\", \"\$KV.$p-job-status.>\", \
 \"\$JS.FC.>\""
 
+# The nodes' snapshot buckets: the coordinator removes superseded objects; every node reads them all.
+snap_coordinator=""; snap_read=""
+for j in $(seq "$k"); do
+  b="$p-snap-node-$j"
+  snap_coordinator="$snap_coordinator, $(bucket OBJ "$b"), $(obj_rw "$b")"
+  snap_read="$snap_read, $(bucket OBJ "$b")"
+done
+# node i: its own bucket, read and write. No consumer on any bucket: whoever may create a consumer names its
+# delivery subject, and could have the server deliver on PREFIX.to.<x>.from.<another party> (a forged
+# sender); nodes read objects with message gets only (runtime/shard-store-nats.ts).
+snap_own() { echo "$(bucket OBJ "$p-snap-node-$1" create), \"\$JS.API.STREAM.PURGE.OBJ_$p-snap-node-$1\", \"\$O.$p-snap-node-$1.>\""; }
+
 party() { # user password-variable cluster-id jetstream-subjects
   echo "  { user: $1, password: \$$2, permissions: {"
   echo "      publish: { allow: [\"$p.to.*.from.$3\", $4] },"
@@ -45,6 +62,6 @@ party() { # user password-variable cluster-id jetstream-subjects
 }
 echo "# m3fg users: the cluster, the job queue and the snapshot bucket (deploy/gen-users.sh $k $p)"
 echo "users: ["
-party coordinator M3FG_COORDINATOR_PASS coord "$coordinator_jobs"
-for i in $(seq "$k"); do party "node-$i" "M3FG_NODE_${i}_PASS" "node-$i" "$node_jobs"; done
+party coordinator M3FG_COORDINATOR_PASS coord "$coordinator_jobs$snap_coordinator"
+for i in $(seq "$k"); do party "node-$i" "M3FG_NODE_${i}_PASS" "node-$i" "$node_jobs, $(snap_own "$i")$snap_read"; done
 echo "]"

@@ -28,7 +28,7 @@ export function createThreadPool<T, R>(worker: 'sweep-worker' | 'episode-worker'
  * worker's own entry before the hooks that execArgv registers are in place, and tsx's ESM hooks do not reach
  * worker threads (Piscina's worker loads its module later, once they are).
  */
-export function startWorkerThread(worker: 'team-worker' | 'game-check-worker', workerData: unknown): Worker {
+export function startWorkerThread(worker: 'team-worker' | 'game-check-worker' | 'shard-build-worker', workerData: unknown): Worker {
   const filename = fileURLToPath(workerEntry(worker));
   // compiled (dist/): an ES module entry, loaded as such (require() of an ES module fails on Node 20)
   if (!filename.endsWith('.ts')) return new Worker(pathToFileURL(filename), { workerData, execArgv: workerExecArgv(filename) });

@@ -48,13 +48,21 @@ export type ToNode =
   /** The best iterate: save = copy the shard's policies into its saved slot, promote = swap saved and best. */
   | { type: 'keep'; run: string; req: number; op: 'save' | 'promote' }
   | { type: 'close'; run: string }
+  /**
+   * Node-side snapshots (docs/cluster.md, "Snapshots"): put the shard's rows of each table as the object
+   * `<name>.<table>` of the node's own snapshot bucket; a node without one answers with a refusal.
+   */
+  | { type: 'snapshot'; run: string; req: number; name: string; tables: Array<PolicyTable | BestTable> }
+  /** Restore the shard's rows of each table from the objects `<name>.<table>` of the cut `from` (old owners' buckets). */
+  | { type: 'restore'; run: string; req: number; name: string; tables: Array<PolicyTable | BestTable>; from: { cellBounds: number[]; nodes: string[] } }
   /** After an outage: send again everything sent for the current order (receivers drop what they already have). */
   | { type: 'resend'; run: string };
 
 export type ToCoordinator =
   /** Heartbeat; with the node's transport byte counts and peak RSS (bytes) for the coordinator's statistics. */
   | { type: 'hb'; threads: number; state: 'ready' | 'leaving'; sent?: number; received?: number; peakRss?: number }
-  | { type: 'ack'; run: string; req: number }
+  /** refused: the order could not be carried out here, and the run may go on without it (a snapshot with no bucket). */
+  | { type: 'ack'; run: string; req: number; refused?: string }
   | { type: 'done'; run: string; n: number; start?: Float64Array }
   | { type: 'changes'; run: string; n: number; sweep: number; blocks: Float64Array[] }
   | { type: 'piece'; run: string; req: number; data: Float64Array }

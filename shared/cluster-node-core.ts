@@ -18,6 +18,9 @@ export type Job =
   | { kind: 'load'; message: Extract<ToNode, { type: 'load' }> }
   | { kind: 'read'; message: Extract<ToNode, { type: 'read' }> }
   | { kind: 'keep'; message: Extract<ToNode, { type: 'keep' }> }
+  /** Node-side snapshots: put the shard's tables into the node's bucket / read its new rows from the old cut's objects. */
+  | { kind: 'snapshot'; message: Extract<ToNode, { type: 'snapshot' }> }
+  | { kind: 'restore'; message: Extract<ToNode, { type: 'restore' }> }
   /** Next cells of the shard for every slice; result: for each peer, the rows of V(t + 1) needed per t. */
   | { kind: 'flow'; vi: boolean }
   /** Writes the halo rows received, runs step t (and its update), gathers the rows each reader asked for. */
@@ -34,7 +37,8 @@ export type JobResult =
   | { kind: 'step' | 'viSweep'; out: Array<{ peer: string; values: Float64Array }>; blocks?: Float64Array[] }
   | { kind: 'startValues'; start?: Float64Array }
   | { kind: 'read'; data: Float64Array }
-  | { kind: 'other' };
+  /** refused: why the order was not carried out (the ack says so; the run goes on). */
+  | { kind: 'other'; refused?: string };
 
 export type NodeEvent =
   | { kind: 'message'; from: string; message: ToNode | ToPeer; now: number }
@@ -108,6 +112,8 @@ function orderKey(m: ToNode): string {
     case 'load':
     case 'read':
     case 'keep':
+    case 'snapshot':
+    case 'restore':
       return `${m.type}/${m.req}`;
     case 'iterate':
     case 'vi':
@@ -210,8 +216,12 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
       return;
     case 'load':
     case 'keep':
-      out.push({ kind: 'send', to: COORDINATOR, message: { type: 'ack', run: run.id, req: job.message.req } });
+    case 'snapshot':
+    case 'restore': {
+      const refused = r.kind === 'other' ? r.refused : undefined;
+      out.push({ kind: 'send', to: COORDINATOR, message: { type: 'ack', run: run.id, req: job.message.req, ...(refused ? { refused } : {}) } });
       return;
+    }
     case 'read':
       if (r.kind === 'read') out.push({ kind: 'send', to: COORDINATOR, message: { type: 'piece', run: run.id, req: job.message.req, data: r.data } });
       return;
@@ -277,6 +287,10 @@ function nextJob(state: NodeState): Job | undefined {
         return { kind: 'read', message: m };
       case 'keep':
         return { kind: 'keep', message: m };
+      case 'snapshot':
+        return { kind: 'snapshot', message: m };
+      case 'restore':
+        return { kind: 'restore', message: m };
       case 'iterate':
       case 'vi': {
         const next: Iteration = {

@@ -38,7 +38,8 @@ export type CommandResult =
   | { kind: 'open'; run: ShardRun }
   | { kind: 'iterate'; start: Float64Array; sweeps: number }
   | { kind: 'read'; pieces: Map<string, Float64Array> }
-  | { kind: 'ok' };
+  /** orders: the nodes that refused their order, with why (a snapshot with no bucket). */
+  | { kind: 'ok'; refused?: Map<string, string> };
 
 export type SchedulerEvent =
   | { kind: 'command'; id: number; command: Command; now: number }
@@ -63,7 +64,11 @@ export interface SchedulerConfig {
   waitForNodesMs: number;
   /** After the first heartbeats, wait this long for the others before cutting shards (ms). */
   settleMs: number;
-  /** While open() waits for the nodes to build the Problem (one long computation, no heartbeats), silence is allowed this long (ms). */
+  /**
+   * The longest the nodes may take to build the Problem at open() (ms). Nodes build on a thread of their own
+   * and keep beating meanwhile, so a node killed while building is lost after heartbeatTimeoutMs as at any
+   * other time; this bounds a build that goes on (a game whose code never returns).
+   */
   buildTimeoutMs: number;
 }
 
@@ -75,10 +80,13 @@ interface Active {
   waiting: Set<string>;
   start?: Float64Array;
   pieces?: Map<string, Float64Array>;
+  refused?: Map<string, string>;
   /** vi: the sweep whose changes are being collected, the changes so far per node, the open functions. */
   sweep: number;
   changes: Map<string, Float64Array[]>;
   open: ValueFn[];
+  /** open: when the shards were sent (the nodes build from then on). */
+  sentAt?: number;
 }
 
 export interface SchedulerState {
@@ -167,6 +175,7 @@ function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: n
     case 'ack': {
       const key = `${from}/ack/${m.req}`;
       if (!a.waiting.delete(key)) return drop(state, out, from, `unexpected ack ${m.req}`);
+      if (m.refused !== undefined) (a.refused ??= new Map()).set(from, String(m.refused).slice(0, 500));
       return;
     }
     case 'done': {
@@ -219,10 +228,13 @@ function verdict(state: SchedulerState, a: Active, c: Extract<Command, { kind: '
 }
 
 function checkLiveness(state: SchedulerState, now: number, out: SchedulerInstruction[]): void {
-  const building = state.active?.command.kind === 'open' && state.run !== undefined;
+  const a = state.active;
+  if (a?.command.kind === 'open' && state.run && a.sentAt !== undefined && now - a.sentAt > state.config.buildTimeoutMs) {
+    const slow = state.run.nodes.filter((node) => a.waiting.has(`${node}/ack/-1`));
+    return fail(state, out, `cluster: node(s) ${slow.join(', ')} still building the model after ${Math.round((now - a.sentAt) / 1000)} s (build timeout)`);
+  }
   for (const [id, m] of state.members) {
-    const limit = building && state.run!.nodes.includes(id) ? Math.max(state.config.heartbeatTimeoutMs, state.config.buildTimeoutMs) : state.config.heartbeatTimeoutMs;
-    if (now - m.lastSeen <= limit) continue;
+    if (now - m.lastSeen <= state.config.heartbeatTimeoutMs) continue;
     state.members.delete(id);
     out.push({ kind: 'log', message: 'node lost', fields: { node: id, silentMs: now - m.lastSeen } });
     if (state.run?.nodes.includes(id) && state.active && state.active.command.kind !== 'close') {
@@ -263,7 +275,7 @@ function resultOf(state: SchedulerState, a: Active): CommandResult {
     case 'read':
       return { kind: 'read', pieces: a.pieces! };
     default:
-      return { kind: 'ok' };
+      return a.refused ? { kind: 'ok', refused: a.refused } : { kind: 'ok' };
   }
 }
 
@@ -326,6 +338,7 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
   const cellBounds = cutShards(blocks, chosen.map(([, m]) => m.threads)).map((b) => Math.min(c.cells, b * CHANGE_BLOCK_CELLS));
   const run: ShardRun = { ...c.run, cellBounds, nodes: chosen.map(([id]) => id) };
   state.run = run;
+  a.sentAt = now;
   run.nodes.forEach((node, shard) => {
     emit(state, out, node, { type: 'open', run, shard });
     a.waiting.add(`${node}/ack/-1`);

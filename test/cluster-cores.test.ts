@@ -56,6 +56,33 @@ describe('scheduling core', () => {
     expect(of(ins, 'reject').map((r) => [r.id, r.error])).toEqual([[7, expect.stringMatching(/^cluster: 1 node\(s\) ready after 11 s, 3 needed/)]]);
   });
 
+  it('while the nodes build the model they beat: one silent past the heartbeat timeout is lost then, not after the build timeout; a build that goes on fails at the build timeout', () => {
+    const open = (s: SchedulerState) => {
+      schedulerStep(s, { kind: 'message', from: 'a', message: hb(1), now: 10 });
+      schedulerStep(s, { kind: 'message', from: 'b', message: hb(1), now: 20 });
+      schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: 2 }, now: 30 });
+      expect(sends(schedulerStep(s, { kind: 'tick', now: 1_100 }))).toHaveLength(2);
+    };
+    const s = sched();
+    open(s);
+    // a keeps beating while it builds, b falls silent (killed during its build)
+    schedulerStep(s, { kind: 'message', from: 'a', message: hb(1), now: 3_000 });
+    const lost = schedulerStep(s, { kind: 'tick', now: 3_100 });
+    expect(of(lost, 'reject').map((r) => r.error)).toEqual([expect.stringMatching(/^cluster: node b stopped answering/)]);
+    // both beat, b never acks its build: the build timeout (60 s) ends the wait
+    const t = sched();
+    open(t);
+    schedulerStep(t, { kind: 'message', from: 'a', message: { type: 'ack', run: t.run!.id, req: -1 }, now: 1_200 });
+    for (let now = 2_000; now < 61_100; now += 2_000) {
+      schedulerStep(t, { kind: 'message', from: 'a', message: hb(1), now });
+      schedulerStep(t, { kind: 'message', from: 'b', message: hb(1), now });
+      expect(of(schedulerStep(t, { kind: 'tick', now: now + 1 }), 'reject')).toEqual([]);
+    }
+    schedulerStep(t, { kind: 'message', from: 'b', message: hb(1), now: 61_150 });
+    const slow = schedulerStep(t, { kind: 'tick', now: 61_200 });
+    expect(of(slow, 'reject').map((r) => r.error)).toEqual([expect.stringMatching(/^cluster: node\(s\) b still building the model after 60 s/)]);
+  });
+
   it('an iteration resolves when every node is done, with the start values of the owner of c0', () => {
     const { s, run } = opened();
     const ins = schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'iterate', n: 0, rule: RULE }, now: 2_000 });

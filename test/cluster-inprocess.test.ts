@@ -173,7 +173,7 @@ describe('in-process cluster: node loss at random moments', () => {
         }
         send(to, message);
       };
-      const ex = new ClusterExecutor({ transport: w.coordinator, minNodes: 3, settleMs: 0, heartbeatTimeoutMs: 300, buildTimeoutMs: 300 });
+      const ex = new ClusterExecutor({ transport: w.coordinator, minNodes: 3, settleMs: 0, heartbeatTimeoutMs: 300 });
       try {
         // after the recovery the start (init) is sent once: a second init would be dropped and never acked
         expectSameBits(want, await solveCollected(spec, problem, ex, options), `cut at ${order}`);

@@ -1,9 +1,25 @@
-// Snapshots of a cluster run in the JetStream object store bucket of the shipped server config (a real
-// nats-server started by deploy/local-cluster.sh): tables come back bitwise, a write cut off by a lost node
-// leaves the previous snapshot whole, and only the coordinator's user may use the bucket.
+// Snapshots of a cluster run. Node-side (in-process, every node's bucket in memory): each node puts its own
+// shard, the coordinator carries no table (its bytes during a snapshot stay small), and after a node loss the
+// nodes restore their new rows from the old cut's objects, to the same bits. The coordinator's fallback, the
+// JetStream object store bucket of the shipped server config (a real nats-server started by
+// deploy/local-cluster.sh): tables come back bitwise, a write cut off by a lost node leaves the previous
+// snapshot whole, and only the coordinator's user may use that bucket; a node may write only its own bucket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessHub } from '../shared/cluster-transport.ts';
+import { COORDINATOR } from '../shared/cluster-messages.ts';
+import { MemoryShardStores } from '../shared/shard-store.ts';
+import { NatsShardStore } from '../runtime/shard-store-nats.ts';
+import { ShardNode } from '../worker/shard-node.ts';
+import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
+import { InlineExecutor } from '../coordinator/inline-executor.ts';
+import type { SolveOptions } from '../coordinator/solver.ts';
+import { tableLayout } from '../shared/tables.ts';
+import { estimateMemory } from '../shared/memory-estimate.ts';
+import { problemOf } from './helpers/variants.ts';
+import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { SnapshotBucket } from '../coordinator/cluster-snapshot.ts';
 import { connectNats } from '../runtime/nats-transport.ts';
 import { arraySource, collectSource, type PolicySources, type TableSource } from '../shared/table-source.ts';
@@ -87,4 +103,218 @@ describe('cluster snapshots in the JetStream bucket', () => {
       await asNode.close();
     }
   }, 60_000);
+});
+
+describe("the nodes' snapshot buckets on the shipped server config", () => {
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await startCluster(0);
+  }, 120_000);
+  afterAll(() => cluster?.stop());
+
+  it('a node writes its own bucket only, reads every node\'s with message gets, may create no consumer (a forged sender); the coordinator removes objects', async () => {
+    const [two, three, coord] = [await connectNats(cluster.node(2)), await connectNats(cluster.node(3)), await connectNats(cluster.coordinator)];
+    try {
+      const data = randomTable(new SeededRandom(3), 70_001);
+      const bytes = new Uint8Array(data.buffer);
+      async function* pieces() {
+        for (let o = 0; o < bytes.length; o += 100_003) yield bytes.slice(o, o + 100_003);
+      }
+      await new NatsShardStore(two, 'm3fg', 'node-2').put('t.1.minorPolicy', pieces());
+      // node-3 reads node-2's object back, bitwise
+      const parts: Uint8Array[] = [];
+      for await (const p of new NatsShardStore(three, 'm3fg', 'node-3').get('node-2', 't.1.minorPolicy')) parts.push(p.slice());
+      const back = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((o, p) => (back.set(p, o), o + p.length), 0);
+      expect(sameBits(new Float64Array(back.buffer), data)).toBe(true);
+      // node-3 may neither write into node-2's bucket nor remove from it
+      const theirs = await new Objm(three).open('m3fg-snap-node-2');
+      await expect(theirs.put({ name: 'forged' }, ReadableStream.from(pieces()))).rejects.toThrow();
+      await expect(theirs.delete('t.1.minorPolicy')).rejects.toThrow();
+      // no consumer on any bucket, its own included: it could name the delivery subject of a forged sender
+      let forged = 0;
+      const sub = coord.subscribe('m3fg.to.coord.from.node-3', { callback: () => void forged++ });
+      const jsm = await jetstreamManager(two, { checkAPI: false });
+      for (const stream of ['OBJ_m3fg-snap-node-2', 'OBJ_m3fg-snap-node-3']) {
+        await expect(jsm.consumers.add(stream, { deliver_subject: 'm3fg.to.coord.from.node-3', ack_policy: AckPolicy.None, name: 'forge' })).rejects.toThrow();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      sub.unsubscribe();
+      expect(forged).toBe(0);
+      // the coordinator removes it
+      await new NatsShardStore(coord, 'm3fg', 'coord').remove('node-2', 't.1.minorPolicy');
+      const left = (await (await new Objm(coord).open('m3fg-snap-node-2')).list()).map((o) => o.name);
+      expect(left).not.toContain('t.1.minorPolicy');
+    } finally {
+      for (const c of [two, three, coord]) await c.close();
+    }
+  }, 60_000);
+});
+
+describe('node-side snapshots (in-process)', () => {
+  const spec = { game: 'cyber', params: { T: 10 }, bins: 8 };
+
+  function world(stores?: MemoryShardStores) {
+    const hub = new InProcessHub();
+    const nodes = [0, 1, 2].map((i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1, heartbeatMs: 50, pool: i === 1, store: stores?.forNode(`node-${i}`) }));
+    for (const node of nodes) node.start();
+    return { hub, nodes, coordinator: hub.join(COORDINATOR) };
+  }
+
+  it("the coordinator's bytes during a snapshot stay small: the nodes put their shards themselves", async () => {
+    const problem = await problemOf(spec);
+    const layout = tableLayout(problem, { omd: false, slices: problem.game.T });
+    const tableBytes = 8 * (layout.minorPolicy.length + layout.majorPolicy.length);
+    const run = async (stores?: MemoryShardStores) => {
+      const w = world(stores);
+      let mark = 0;
+      const during: number[] = [];
+      const ex: ClusterExecutor = new ClusterExecutor({
+        transport: w.coordinator,
+        minNodes: 3,
+        settleMs: 0,
+        snapshotEvery: 2,
+        shardStores: stores,
+        onSnapshot: () => {
+          const b = ex.stats().coordinatorBytes;
+          mark = b.sent + b.received;
+        },
+      });
+      try {
+        await solveCollected(spec, problem, ex, {
+          algorithm: 'fp',
+          iterations: 5,
+          onIteration: () => {
+            const b = ex.stats().coordinatorBytes;
+            if (mark > 0) during.push(b.sent + b.received - mark);
+            mark = 0;
+          },
+        });
+        return { during, where: ex.stats().snapshots };
+      } finally {
+        await ex.close();
+        for (const node of w.nodes) await node.stop();
+      }
+    };
+    const stores = new MemoryShardStores();
+    const nodeSide = await run(stores);
+    expect(nodeSide.where).toBe('nodes');
+    expect(nodeSide.during.length).toBe(2);
+    // a few orders and acks, whatever the table size
+    for (const b of nodeSide.during) expect(b).toBeLessThan(Math.min(4_096, tableBytes / 10));
+    // close() removes the objects of the last snapshot
+    expect(stores.objects().length).toBe(0);
+    // without node stores the coordinator streams the tables: its bytes exceed the tables'
+    const fallback = await run();
+    expect(fallback.where).toBe('disk');
+    for (const b of fallback.during) expect(b).toBeGreaterThan(tableBytes);
+  }, 60_000);
+
+  it('a node cut off at random moments: the nodes restore their new rows from the old cut, to the same bits (fp; omd with the best iterate)', async () => {
+    const problem = await problemOf(spec);
+    const cases: SolveOptions[] = [
+      { algorithm: 'fp', iterations: 8 },
+      { algorithm: 'omd', iterations: 8, temperature: 1, keepBest: true, evaluateResult: true },
+    ];
+    const wants = await Promise.all(cases.map((o) => solveCollected(spec, problem, new InlineExecutor(), o)));
+    let seed = 777;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    let restored = 0;
+    for (let trial = 0; trial < 6; trial++) {
+      const options = cases[trial % 2];
+      const stores = new MemoryShardStores();
+      const w = world(stores);
+      const ex = new ClusterExecutor({ transport: w.coordinator, minNodes: 3, settleMs: 0, heartbeatTimeoutMs: 1000, maxRecoveries: 20, snapshotEvery: 2, shardStores: stores });
+      const victim = `node-${Math.floor(random() * 3)}`;
+      const killAfter = 2 + Math.floor(random() * 4); // after the first snapshot
+      const delayMs = Math.floor(random() * 20);
+      let iterations = 0;
+      try {
+        const got = await solveCollected(spec, problem, ex, {
+          ...options,
+          onIteration: () => {
+            if (++iterations === killAfter + 1) setTimeout(() => w.hub.down.add(victim), delayMs);
+          },
+        });
+        expectSameBits(wants[trial % 2], got, `trial ${trial}: ${options.algorithm}, ${victim} cut after ${killAfter} iterations + ${delayMs} ms`);
+        if (ex.stats().recoveries > 0) restored++;
+        expect(ex.stats().snapshots).toBe('nodes');
+      } finally {
+        await ex.close();
+        for (const node of w.nodes) await node.stop();
+      }
+      expect(stores.objects(), 'close() removes every snapshot object, the dead node\'s too').toEqual([]);
+    }
+    expect(restored).toBeGreaterThanOrEqual(4);
+  }, 120_000);
+});
+
+describe('the model build on a node (in-process)', () => {
+  it('nodes beat while they build: a build longer than the heartbeat timeout loses no live node, a node cut off while building is lost within the heartbeat timeout', async () => {
+    // Cyber at M = 32 takes about 0.6 s to build (more under load): longer than the 400 ms timeout
+    const big = { game: 'cyber', params: { T: 4 }, bins: 32 };
+    const problem = await problemOf(big);
+    const hub = new InProcessHub();
+    const nodes = [0, 1].map((i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1, heartbeatMs: 50, pool: false }));
+    for (const node of nodes) node.start();
+    const coordinator = hub.join(COORDINATOR);
+    const ex = new ClusterExecutor({ transport: coordinator, minNodes: 2, settleMs: 0, heartbeatTimeoutMs: 400, buildTimeoutMs: 120_000, maxRecoveries: 0 });
+    try {
+      await ex.open(big, problem, { slices: problem.game.T });
+      expect(ex.stats().nodes).toEqual(['node-0', 'node-1']);
+      expect(ex.stats().recoveries).toBe(0);
+    } finally {
+      await ex.close();
+    }
+    // node-1 cut off as it starts building: the open goes on over node-0 within seconds, not 120 s
+    const send = coordinator.send.bind(coordinator);
+    coordinator.send = (to, message) => {
+      if (to === 'node-1' && (message as { type?: string }).type === 'open') hub.down.add('node-1');
+      send(to, message);
+    };
+    const again = new ClusterExecutor({ transport: coordinator, minNodes: 2, settleMs: 0, heartbeatTimeoutMs: 400, buildTimeoutMs: 120_000 });
+    try {
+      const t0 = Date.now();
+      await again.open(big, problem, { slices: problem.game.T });
+      expect(again.stats().nodes).toEqual(['node-0']);
+      expect(again.stats().recoveries).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+    } finally {
+      await again.close();
+      for (const node of nodes) await node.stop();
+    }
+  }, 90_000);
+});
+
+describe('memory of a cluster run', () => {
+  it("the coordinator's estimate counts no model rows and no tables; the nodes' shards add up to the whole", async () => {
+    const problem = await problemOf({ game: 'cyber', params: { T: 10 }, bins: 16 });
+    const opts = { threads: 1, omd: true, slices: 10, keepBest: true };
+    const whole = estimateMemory(problem.game, 16, 'midpoint', opts);
+    const coordinator = estimateMemory(problem.game, 16, 'midpoint', { ...opts, keptCells: 0 });
+    expect([coordinator.tableBytes, coordinator.bestBytes, coordinator.modelBytes]).toEqual([0, 0, problem.cells * problem.game.nX * 8]);
+    const cut = [0, 100, 333, problem.cells];
+    const shards = cut.slice(1).map((b, k) => estimateMemory(problem.game, 16, 'midpoint', { ...opts, keptCells: b - cut[k] }));
+    const sum = (f: (e: typeof whole) => number) => shards.reduce((n, e) => n + f(e), 0);
+    expect(Math.abs(sum((e) => e.tableBytes) - whole.tableBytes)).toBeLessThanOrEqual(3);
+    expect(Math.abs(sum((e) => e.bestBytes) - whole.bestBytes)).toBeLessThanOrEqual(3);
+    expect(Math.abs(sum((e) => e.modelBytes - coordinator.modelBytes) - (whole.modelBytes - coordinator.modelBytes))).toBeLessThanOrEqual(3);
+  });
+
+  it('a node given a shard larger than its memory refuses it, and the coordinator says so in one line', async () => {
+    const spec = { game: 'cyber', params: { T: 10 }, bins: 8 };
+    const problem = await problemOf(spec);
+    const hub = new InProcessHub();
+    const nodes = [0, 1].map((i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1, heartbeatMs: 50, pool: false, memory: i === 1 ? 1024 : undefined }));
+    for (const node of nodes) node.start();
+    const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0 });
+    try {
+      await expect(ex.open(spec, problem, { slices: 10 })).rejects.toThrow(
+        /^cluster: node node-1 failed: build: node node-1 refuses shard 1 \(cells \[\d+, 84\) of 84\): it needs about [\d.]+ MiB, more than this node's memory \(1\.00 KiB, --memory\)/,
+      );
+    } finally {
+      await ex.close();
+      for (const node of nodes) await node.stop();
+    }
+  });
 });

@@ -193,7 +193,7 @@ describe('cluster trust and failures', () => {
     });
   }
 
-  it('a node SIGKILLed mid-run: its shard goes to the live node, the state comes back from the snapshot bucket, the run ends with the same bits', async () => {
+  it('a node SIGKILLed mid-run: its shard goes to the live node, the live node restores its new rows from the snapshot buckets (the dead node\'s too), the run ends with the same bits', async () => {
     const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: 2, heartbeatTimeoutMs: 1_500, snapshotEvery: 2 });
     const big = { game: 'cyber', params: { T: 20 }, bins: 16 };
     const opts: SolveOptions = { algorithm: 'fp', iterations: 6 };
@@ -207,7 +207,7 @@ describe('cluster trust and failures', () => {
       });
       expectSameBits(expected, got, 'node killed');
       expect(ex.stats().recoveries).toBe(1);
-      expect(ex.stats().snapshots, 'snapshots in the JetStream bucket of the shipped config').toBe('bucket');
+      expect(ex.stats().snapshots, "snapshots in the nodes' JetStream buckets of the shipped config").toBe('nodes');
       expect(ex.stats().nodes).toEqual(['node-1']);
     } finally {
       await ex.close();
@@ -231,7 +231,13 @@ describe('m3fg solve --nats and worker shutdown', () => {
     const b = runCli([...args, '--threads', '1', '--out', join(out, 'inline')]);
     expect(b.code, b.stderr).toBe(0);
     expect(readFileSync(join(out, 'cluster', 'policies.bin')).equals(readFileSync(join(out, 'inline', 'policies.bin')))).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, 'cluster', 'run.json'), 'utf8')).executor).toBe('cluster');
+    const run = JSON.parse(readFileSync(join(out, 'cluster', 'run.json'), 'utf8'));
+    expect(run.executor).toBe('cluster');
+    // the coordinator's estimate holds no rows; each node's, its shard's
+    const { memory, sizes } = run;
+    expect([memory.keptCells, memory.tableBytes, memory.modelBytes]).toEqual([0, 0, sizes.cells * sizes.nX * 8]);
+    expect(memory.nodes.map((n: { cells: number[] }) => n.cells).flat()).toEqual([0, run.cluster.cellBounds[1], run.cluster.cellBounds[1], sizes.cells]);
+    for (const n of memory.nodes) expect(n.totalBytes).toBeGreaterThan(memory.totalBytes);
   });
 
   it('coordinator SIGKILLed mid-run, then m3fg solve --resume DIR --nats: the same bits as an uninterrupted inline run', async () => {

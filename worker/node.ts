@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { checkPartyId } from '../shared/cluster-transport.ts';
 import { connectNats, nodeTransport, type NatsOptions } from '../runtime/nats-transport.ts';
 import { ShardNode } from './shard-node.ts';
+import { NatsShardStore } from '../runtime/shard-store-nats.ts';
 
 export interface NodeOptions {
   nats: NatsOptions;
@@ -23,6 +24,8 @@ export interface NodeOptions {
   /** Longest wait for the connection to drain on stop (ms, default 2000). */
   drainMs?: number;
   logger?: Logger;
+  /** Memory this node may use (bytes): a shard that needs more is refused (default: the machine's). */
+  memory?: number;
 }
 
 export class ClusterNode {
@@ -42,7 +45,8 @@ export class ClusterNode {
   async start(): Promise<void> {
     const nc = (this.nc = await connectNats({ ...this.options.nats, name: `m3fg-node-${this.id}` }));
     const transport = await nodeTransport(nc, this.options.nats, this.id, (err) => this.fatal(err));
-    this.node = new ShardNode({ transport, threads: this.options.threads, heartbeatMs: this.options.heartbeatMs, logger: this.options.logger });
+    const store = new NatsShardStore(nc, this.options.nats.prefix ?? 'm3fg', this.id); // its own snapshot bucket
+    this.node = new ShardNode({ transport, threads: this.options.threads, heartbeatMs: this.options.heartbeatMs, logger: this.options.logger, store, memory: this.options.memory });
     this.node.start();
     await nc.flush();
     // a refused subscription or publish is reported asynchronously: give it a round trip to arrive

@@ -7,13 +7,14 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
-import { Problem } from '../shared/problem.ts';
-import { buildGame } from '../shared/validate.ts';
 import { COORDINATOR, type ClusterMessage, type ToNode, type ToPeer } from '../shared/cluster-messages.ts';
 import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { ShardTables, type ShardPool } from './shard-tables.ts';
 import { createThreadPool } from '../runtime/thread-pool.ts';
+import type { ShardStore } from '../shared/shard-store.ts';
+import { snapshotJob } from './shard-snapshot.ts';
+import { buildShardProblem, checkShardMemory } from './shard-build.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
@@ -24,6 +25,10 @@ export interface ShardNodeOptions {
   /** false: run the kernels on the calling thread (tests); default: a pool of `threads` threads. */
   pool?: boolean;
   logger?: Logger;
+  /** Memory this node may use (bytes): a shard whose estimate needs more is refused (default: the machine's). */
+  memory?: number;
+  /** Its own snapshot bucket and read access to the others' (absent: snapshot orders are refused). */
+  store?: ShardStore;
 }
 
 export class ShardNode {
@@ -103,7 +108,7 @@ export class ShardNode {
     try {
       if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
       if (!this.shard) throw new Error('no run open');
-      const result = await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
+      const result = job.kind === 'snapshot' || job.kind === 'restore' ? await snapshotJob(this.shard, this.options.store, job) : await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
       this.logger?.trace({ runId: this.state.run?.id, job: job.kind, ms: performance.now() - t0 }, 'job done');
       this.feed({ kind: 'done', job, result, now: Date.now() });
     } catch (err) {
@@ -117,9 +122,9 @@ export class ShardNode {
     this.shard = undefined;
     const family = await resolveGameFamily(run.spec.game, (spec) => import(isGamePath(spec) ? pathToFileURL(resolve(spec)).href : spec));
     // only the shard's rows are kept: the kernels read the model at the rows they compute, nowhere else
-    const problem = new Problem(buildGame(family, run.spec.params), run.spec.bins, run.gridKind, run.projection ?? 'nearest', {
-      cells: [run.cellBounds[shard], run.cellBounds[shard + 1]],
-    });
+    checkShardMemory(this.id, family, run, shard, { threads: this.options.threads, pool: this.options.pool !== false, memory: this.options.memory });
+    // on a thread of its own: the heartbeats go on while it builds (worker/shard-build.ts)
+    const problem = await buildShardProblem(family, { game: run.spec.game, params: run.spec.params, bins: run.spec.bins, gridKind: run.gridKind, projection: run.projection ?? 'nearest', cells: [run.cellBounds[shard], run.cellBounds[shard + 1]] });
     const fingerprint = problem.fingerprint;
     if (fingerprint !== run.fingerprint) {
       throw new Error(`run ${run.id}: the problem rebuilt here differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint}); same m3fg version and game module on every node?`);

@@ -116,16 +116,19 @@ export class ShardTables {
         return { kind: 'other' };
       case 'startValues':
         return { kind: 'startValues', start: this.startRows() };
+      case 'snapshot':
+      case 'restore':
+        throw new Error(`${job.kind}: carried out by the node shell (worker/shard-snapshot.ts)`);
     }
   }
 
-  private width(table: PolicyTable | BestTable): number {
+  width(table: PolicyTable | BestTable): number {
     const { nX, nU, nU0 } = this.problem.game;
     return table === 'minorPolicy' || table === 'minorY' || table === 'bestMinorPolicy' ? nX * nU : nU0;
   }
 
   /** A table by name: the solver tables, or the best slot's policies. */
-  private table(name: PolicyTable | BestTable): Float64Array {
+  table(name: PolicyTable | BestTable): Float64Array {
     if (name === 'bestMinorPolicy') return this.slots().best.minorPolicy;
     if (name === 'bestMajorPolicy') return this.slots().best.majorPolicy;
     return this.tables[name];

@@ -8,11 +8,12 @@ import type { Command } from 'commander';
 import { OptionError } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { positiveInt } from '../options.ts';
+import { parseBytes } from '../memory.ts';
 import type { Logger } from 'pino';
 import { natsOptionsFrom, type NatsOptions } from '../../shared/cluster-nats.ts';
 
 /** Starts this process's cluster node and job consumer (bin/worker-node.ts). */
-export type WorkerNodeStarter = (options: { nats: NatsOptions; threads: number; name?: string; logger: Logger }) => Promise<{
+export type WorkerNodeStarter = (options: { nats: NatsOptions; threads: number; name?: string; logger: Logger; memory?: number }) => Promise<{
   node: { stop(): Promise<unknown>; closed(): Promise<unknown> };
   jobs: { stop(): Promise<unknown> };
 }>;
@@ -35,13 +36,15 @@ export function registerWorkerCommand(program: Command, start?: WorkerNodeStarte
     .option('--threads <N>', 'threads for the shard\'s kernels, and its weight in the shard cut (default: all cores)')
     .option('--name <id>', 'node id = its NATS user with per-node credentials, e.g. node-1 (default host-pid-random)')
     .option('--log-level <level>', 'pino log level (default info)')
+    .option('--memory <bytes>', "memory this node may use, like 8G or 500M: a larger shard is refused (default: the machine's memory)")
     .action(async (flags: Record<string, string | undefined>) => {
       const nats = natsOptionsFrom(flags);
       if (!nats) throw new OptionError('--nats: required (nats://host:port), or set M3FG_NATS_URL');
       const threads = positiveInt('--threads', flags.threads ?? String(availableParallelism()));
+      const memory = flags.memory === undefined ? undefined : parseBytes('--memory', flags.memory);
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'info');
       if (!start) throw new OptionError('worker: this entry point cannot start a node (run the m3fg command)');
-      const { node, jobs } = await start({ nats, threads, name: flags.name, logger });
+      const { node, jobs } = await start({ nats, threads, name: flags.name, logger, memory });
       let stopping: Promise<unknown> | undefined;
       // the job consumer may wait on a server that is gone: its stop is bounded, like the node's drain
       const bounded = (p: Promise<unknown>, ms: number) => Promise.race([p, new Promise((done) => setTimeout(done, ms).unref())]);
