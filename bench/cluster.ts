@@ -21,6 +21,7 @@ import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import type { Executor } from '../coordinator/executor.ts';
 import { solve } from '../coordinator/solver.ts';
 import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
+import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 
 const clusterOnly = process.argv.includes('--cluster-only');
 const [game = 'cyber', binsArg = '60', itArg = '3', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -40,6 +41,11 @@ async function timed(executor: Executor): Promise<number> {
   const stamps: number[] = [];
   await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration: () => void stamps.push(performance.now()) });
   return (stamps[stamps.length - 1] - stamps[0]) / (stamps.length - 1) / 1000;
+}
+
+/** Where each node's iteration time went (its heartbeat's counters: shared/cluster-node-trace.ts). */
+function printTraces(traces: Array<{ node: string; trace?: NodeTrace }>): void {
+  for (const { node, trace } of traces) if (trace) console.log(`  ${describeNodeTrace(node, trace)}`);
 }
 
 /** One-way latency of a small message through the server: median round trip / 2 (s). */
@@ -77,6 +83,7 @@ let bytesPerIteration: number;
 let peerBytesPerIteration: number;
 let nodePeakRssBytes: number[];
 let L: number;
+let nodeTraces: Array<{ node: string; trace?: NodeTrace }> = [];
 try {
   L = await latency(cluster);
   const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes });
@@ -89,11 +96,13 @@ try {
   // node-to-node: what nodes sent minus what the coordinator received from them
   peerBytesPerIteration = (nodeSent - s.coordinatorBytes.received) / iterations;
   nodePeakRssBytes = s.nodeReports.map((n) => n.peakRss);
+  nodeTraces = s.nodeReports.map((n) => ({ node: n.node, trace: n.trace }));
 } finally {
   cluster.stop();
 }
 const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
 console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
+printTraces(nodeTraces);
 console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms`);
 
 if (clusterOnly) {
@@ -118,6 +127,10 @@ let oneNode: number;
   try {
     const ex = new ClusterExecutor({ nats: again.coordinator, minNodes: 1, maxNodes: 1 });
     oneNode = await timed(ex);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const s1 = ex.stats();
+    console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
+    printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
     await ex.close();
   } finally {
     again.stop();

@@ -8,6 +8,7 @@
 // This file is the shell: it turns the Executor calls into scheduler commands, feeds it messages and a
 // clock tick, and carries out its instructions over a Transport (in-process or NATS).
 
+import type { NodeTrace } from '../shared/cluster-node-trace.ts';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Problem } from '../shared/problem.ts';
@@ -85,7 +86,7 @@ export interface ClusterStats {
   /** Where this run's snapshots go ('none': none taken yet). */
   snapshots: 'bucket' | 'disk' | 'none';
   /** Per node of the run, as its last heartbeat reported: bytes sent and received, peak RSS. */
-  nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number }>;
+  nodeReports: Array<{ node: string; sent: number; received: number; peakRss: number; trace?: NodeTrace }>;
   dropped: number;
 }
 
@@ -469,7 +470,7 @@ export class ClusterExecutor implements Executor {
       snapshots: this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
       nodeReports: (this.run?.nodes ?? []).map((node) => {
         const m = this.scheduler.members.get(node);
-        return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
+        return { node, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0, trace: m?.trace };
       }),
     };
   }

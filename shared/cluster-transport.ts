@@ -21,6 +21,8 @@ export interface Transport {
   listen(handler: Handler): void;
   /** Payload bytes sent and received by this party. */
   readonly bytes: { sent: number; received: number };
+  /** Time spent decoding (reassembling) what was received, ms (statistics; shared/cluster-node-trace.ts). */
+  readonly timing?: { decodeMs: number };
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export function partySubjects(prefix: string) {
 /** Messages over NATS: encoded, cut into frames under max_payload, reassembled per sender. */
 export class NatsTransport implements Transport {
   readonly bytes = { sent: 0, received: 0 };
+  readonly timing = { decodeMs: 0 };
   private readonly lane = (Math.random() * 2 ** 32) >>> 0;
   private seq = 0;
   private sub?: Subscription;
@@ -126,6 +129,7 @@ export class NatsTransport implements Transport {
         if (!r) reassemblers.set(from, (r = new Reassembler()));
         let message: ClusterMessage;
         let size: number;
+        const t0 = performance.now();
         try {
           const whole = r.push(msg.data);
           if (!whole) return;
@@ -134,6 +138,8 @@ export class NatsTransport implements Transport {
         } catch (e) {
           this.hooks.onReject?.(e as Error, from);
           return;
+        } finally {
+          this.timing.decodeMs += performance.now() - t0;
         }
         handler(from, message, size);
       },

@@ -246,8 +246,11 @@ export type SweepTask =
   | (ChunkAttempt & { readonly kind: 'backward'; readonly t: number; readonly rowFrom: number; readonly rowTo: number; readonly options: StepOptions })
   /** updateRange alone, with the backup protocol. */
   | (ChunkAttempt & RowsUpdate & { readonly kind: 'update' })
-  /** backwardRange (storing the Q rows when the rule needs them) then updateRange, as the inline executor's step. */
-  | (ChunkAttempt & RowsUpdate & { readonly kind: 'step' });
+  /**
+   * backwardRange (storing the Q rows when the rule needs them) then updateRange, as the inline executor's step;
+   * with `ranges`, only on the rows [ranges[2i], ranges[2i + 1]) inside [rowFrom, rowTo) (a cluster node's part of a step).
+   */
+  | (ChunkAttempt & RowsUpdate & { readonly kind: 'step'; readonly ranges?: Int32Array });
 
 export interface SweepResult {
   /** worker_threads threadId of the thread that ran the task. */

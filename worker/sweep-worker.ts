@@ -93,7 +93,8 @@ function perform(task: SweepTask, a: Attached, attachMs: number): SweepResult {
     const [from, to] = task.kind === 'flow' ? [task.from, task.to] : [task.rowFrom, task.rowTo];
     // a retried update first puts back slice t of the rows an earlier attempt of this dispatch had stamped
     if ((op.kind === 'step' || op.kind === 'update') && task.attempt > 1) restoredRows = restoreRows(a.problem, a.guard, op.t, from, to, op.seq);
-    runRange(a, op, from, to, half);
+    if (task.kind === 'step' && task.ranges) for (let i = 0; i < task.ranges.length; i += 2) runRange(a, op, task.ranges[i], task.ranges[i + 1], half);
+    else runRange(a, op, from, to, half);
   }
   const t1 = performance.now();
   return { threadId, ms: t1 - t0, restoredRows, attachMs, startedAt: clock(t0), endedAt: clock(t1) };
