@@ -8,7 +8,7 @@ export const NODE_TRACE_FIELDS = [
   /** Finite-horizon iterations finished, and their wall time on this node. */
   'iterations',
   'iterationMs',
-  /** Step jobs (one per t), their wall time from start to end. */
+  /** Steps (one per t), the wall time of their jobs (both parts of a split step) from start to end. */
   'steps',
   'stepMs',
   /** Inside steps: the kernels (backward + update) as the node waits for them, and as the threads report them. */

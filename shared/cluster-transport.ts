@@ -32,13 +32,15 @@ export function checkPartyId(id: string): string {
   return id;
 }
 
-/** A coordinator and nodes in one process. Delivery is asynchronous (setImmediate), in send order per pair. */
+/** A coordinator and nodes in one process. Delivery is asynchronous (setImmediate), in send order per pair unless `delay` holds a message back. */
 export class InProcessHub {
   private readonly handlers = new Map<string, Handler>();
   /** Parties cut off (a simulated outage or kill): nothing reaches them, nothing they send arrives. */
   readonly down = new Set<string>();
   /** Bytes delivered per sender -> receiver pair, key `${from}>${to}`. */
   readonly pairs = new Map<string, number>();
+  /** Tests: milliseconds by which to hold back a message (0: the next turn of the event loop). */
+  delay?: (from: string, to: string, message: ClusterMessage) => number;
 
   join(id: string): Transport {
     checkPartyId(id);
@@ -51,7 +53,9 @@ export class InProcessHub {
         const data = encodeMessage(message);
         bytes.sent += data.length;
         if (hub.down.has(id)) return;
-        setImmediate(() => {
+        const ms = hub.delay?.(id, to, message) ?? 0;
+        const later = (f: () => void) => (ms > 0 ? setTimeout(f, ms) : setImmediate(f));
+        later(() => {
           const h = hub.handlers.get(to);
           if (!h || hub.down.has(to) || hub.down.has(id)) return;
           const peer = hub.stats.get(to);

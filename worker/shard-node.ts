@@ -143,7 +143,7 @@ export class ShardNode {
     const t = this.trace;
     const now = performance.now();
     if (job.kind === 'step') {
-      t.steps++;
+      if (job.part !== 'early') t.steps++;
       t.stepMs += now - t0;
     } else if (job.kind === 'flow') t.flowMs += now - t0;
     else if (job.kind === 'startValues') {
