@@ -1,7 +1,9 @@
 // Cluster vs one machine, and a scaling model (docs/cluster.md, "Scaling model").
 //   npm run bench:cluster -- [game] [bins] [iterations] [nodes] [threadsPerNode]
 // defaults: cyber 60 3 2 1 (the issue's "2 nodes x 1 thread vs 2 local threads"). --cluster-only skips the
-// local runs and the model (memory checks at sizes where a local run would not fit next to the cluster). The nodes are real
+// local runs and the model (memory checks at sizes where a local run would not fit next to the cluster);
+// --no-model skips the inline and 1-node runs of the model (slow at M = 120: the 16-core check
+// `cyber 120 3 4 4 --no-model` is the cluster and one 16-thread process only). The nodes are real
 // `m3fg worker` processes behind a real nats-server on loopback (deploy/local-cluster.sh), on this machine.
 // Writes bench/results/cluster.json: game, bins, nodes, threadsPerNode, localSecondsPerIteration,
 // clusterSecondsPerIteration, bytesPerIteration (all parties' NATS payload bytes, frames included, per
@@ -24,6 +26,7 @@ import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
 import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 
 const clusterOnly = process.argv.includes('--cluster-only');
+const noModel = process.argv.includes('--no-model');
 const [game = 'cyber', binsArg = '60', itArg = '3', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const bins = Number(binsArg);
 const iterations = Math.max(2, Number(itArg));
@@ -110,13 +113,29 @@ if (clusterOnly) {
   const only = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes };
   writeFileSync(`bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`, JSON.stringify(only, null, 1));
   console.log(`wrote bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`);
-  process.exit(0);
+  process.exit(0); // flow control only: nothing is left open here
 }
 const localThreads = nodes * threadsPerNode;
 problem = new Problem(buildGame(builtinGames[game], {}), bins);
-const local = await timed(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
+/** Seconds per iteration of a local executor, closed afterwards (an open pool would keep the bench alive). */
+async function timedLocal(executor: Executor): Promise<number> {
+  try {
+    return await timed(executor);
+  } finally {
+    await executor.close();
+  }
+}
+const local = await timedLocal(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
 console.log(`local ${localThreads} thread(s): ${local.toFixed(3)} s/iteration (cluster/local ${(clusterSeconds / local).toFixed(2)}x)`);
-const single = localThreads > 1 ? await timed(new InlineExecutor()) : local;
+const base = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, localSecondsPerIteration: local, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes, nodeTraces };
+if (noModel) {
+  // the device check (`cyber 120 3 4 4 --no-model`): cluster vs one process with as many threads, nothing else
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/cluster.json', JSON.stringify(base, null, 1));
+  console.log('wrote bench/results/cluster.json');
+  process.exit(0); // flow control only: nothing is left open here
+}
+const single = localThreads > 1 ? await timedLocal(new InlineExecutor()) : local;
 const c = single / (T * R); // seconds per (t, row): flow + step + update on one thread
 // Per-step overhead of a node over a plain thread (dispatching the step to its pool, gathering and
 // scattering rows, the event loops of node and server): one node of the same cluster, no halo, minus one
@@ -187,22 +206,8 @@ for (const M of [120, 200]) {
 }
 mkdirSync('bench/results', { recursive: true });
 const result = {
-  game,
-  bins,
-  rows: R,
-  T,
-  iterations,
-  nodes,
-  threadsPerNode,
-  localSecondsPerIteration: local,
-  clusterSecondsPerIteration: clusterSeconds,
-  bytesPerIteration,
-  peerBytesPerIteration,
-  coordinatorPeakRssBytes,
-  nodePeakRssBytes,
+  ...base,
   model: { secondsPerRowStep: c, stepOverheadSeconds: o, oneNodeSecondsPerIteration: oneNode, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
 };
 writeFileSync('bench/results/cluster.json', JSON.stringify(result, null, 1));
 console.log('wrote bench/results/cluster.json');
-// the local executor's pool and a NATS connection still retrying keep the event loop alive: end here
-process.exit(0);
