@@ -11,12 +11,18 @@ export const NODE_TRACE_FIELDS = [
   /** Steps (one per t), the wall time of their jobs (both parts of a split step) from start to end. */
   'steps',
   'stepMs',
+  /** The process's CPU time (all its threads) during the steps and during the iterations: on a loaded machine wall times mix in others' work. */
+  'stepCpuMs',
+  'iterationCpuMs',
   /** Inside steps: the kernels (backward + update) as the node waits for them, and as the threads report them. */
   'kernelMs',
   'threadMs',
   /** Inside steps: halo rows written into the value slot, and rows packed for the readers. */
   'scatterMs',
   'gatherMs',
+  /** Rows computed by the steps, and of those the rows computed after the halo arrived (split steps' late part). */
+  'stepRows',
+  'lateRows',
   /** Steps started early on the rows whose inputs are local, before the halo of t + 1 had arrived. */
   'earlySteps',
   /** No job running while the next step waited for halo rows (the data dependency between nodes). */
@@ -63,7 +69,8 @@ export function describeNodeTrace(node: string, t: NodeTrace): string {
     `steps ${pct(t.stepMs)} (kernels ${pct(t.kernelMs)}, threads ${pct(t.threadMs)}, scatter ${pct(t.scatterMs)}, gather ${pct(t.gatherMs)}), ` +
     `halo wait ${pct(t.haloWaitMs)}, flow ${pct(t.flowMs)}, start ${pct(t.startMs)}, rest ${pct(other)}; ` +
     `receive ${pct(t.receiveMs)} (decode ${pct(t.decodeMs)}), send ${pct(t.sendMs)}, job queue ${pct(t.queueMs)}; ` +
+    `CPU: steps ${perStep(t.stepCpuMs)} ms per step, iteration ${(t.iterationCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ` +
     `per step: ${perStep(t.stepMs)} ms step, ${perStep(t.haloWaitMs)} ms wait, ${perStep(t.kernelMs - t.threadMs)} ms dispatch; ` +
-    `${t.earlySteps} of ${t.steps} steps started before their halo; ${t.messagesIn} messages in, ${t.messagesOut} out`
+    `${t.earlySteps} of ${t.steps} steps started before their halo, ${((100 * t.lateRows) / Math.max(1, t.stepRows)).toFixed(1)}% of the rows after it; ${t.messagesIn} messages in, ${t.messagesOut} out`
   );
 }

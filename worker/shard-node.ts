@@ -41,6 +41,7 @@ export class ShardNode {
   private idleSince?: number;
   /** When the event loop last had a turn (an I/O callback, a timer or an immediate ran). */
   private lastTurn = 0;
+  private iterationCpu = 0;
   private iterationStart?: number;
 
   constructor(private readonly options: ShardNodeOptions) {
@@ -131,12 +132,13 @@ export class ShardNode {
 
   private async runJob(job: Job, queued: number): Promise<void> {
     const t0 = performance.now();
+    const cpu0 = cpuMs();
     this.trace.queueMs += t0 - queued;
     try {
       if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
       if (!this.shard) throw new Error('no run open');
       const result = await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
-      this.account(job, t0);
+      this.account(job, t0, cpu0);
       this.logger?.trace({ runId: this.state.run?.id, job: job.kind, ms: performance.now() - t0 }, 'job done');
       this.feed({ kind: 'done', job, result, now: Date.now() });
     } catch (err) {
@@ -148,18 +150,21 @@ export class ShardNode {
   }
 
   /** Adds a finished job's time to the trace (finite-horizon iterations only). */
-  private account(job: Job, t0: number): void {
+  private account(job: Job, t0: number, cpu0: number): void {
     if (this.iterationStart === undefined) return;
     const t = this.trace;
     const now = performance.now();
+    if (job.kind === 'flow') this.iterationCpu = cpu0;
     if (job.kind === 'step') {
       if (job.part !== 'early') t.steps++;
       t.stepMs += now - t0;
+      t.stepCpuMs += cpuMs() - cpu0;
     } else if (job.kind === 'flow') t.flowMs += now - t0;
     else if (job.kind === 'startValues') {
       t.startMs += now - t0;
       t.iterations++;
       t.iterationMs += now - this.iterationStart;
+      t.iterationCpuMs += cpuMs() - this.iterationCpu;
       this.iterationStart = undefined;
     }
   }
@@ -187,4 +192,10 @@ export class ShardNode {
     this.logger?.info({ runId: run.id, shard, cells: [tables.ca, tables.cb], rows: problem.rows }, 'shard attached');
     return tables;
   }
+}
+
+/** CPU time of this process, all threads (ms). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

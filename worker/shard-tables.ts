@@ -270,6 +270,10 @@ export class ShardTables {
     for (const h of halo) this.scatter(read, h.rows, h.values);
     const ranges = this.partRanges(t, part);
     if (part === 'early') tr.earlySteps++;
+    let n = 0;
+    for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];
+    tr.stepRows += n;
+    if (part === 'late') tr.lateRows += n;
     const t1 = performance.now();
     if (this.sweepRun) tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges });
     else {
