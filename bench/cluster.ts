@@ -141,6 +141,7 @@ const c = single / (T * R); // seconds per (t, row): flow + step + update on one
 // scattering rows, the event loops of node and server): one node of the same cluster, no halo, minus one
 // thread's compute, per step. Measured, not derived: on a loaded machine every wake-up costs milliseconds.
 let oneNode: number;
+let stepShare = 1;
 {
   const again = await startCluster(1, threadsPerNode);
   try {
@@ -150,21 +151,28 @@ let oneNode: number;
     const s1 = ex.stats();
     console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
     printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
+    const t1 = s1.nodeReports[0]?.trace;
+    if (t1 && t1.iterationMs > 0) stepShare = t1.stepMs / t1.iterationMs;
     await ex.close();
   } finally {
     again.stop();
   }
 }
 const o = Math.max(0, (oneNode - single / threadsPerNode) / T);
+// The early part of a step: the fraction of a node's rows that read no halo row (the nodes' traces of the
+// cluster run above); elsewhere lateFactor * h(N) of the rows read one (the late rows are the rows next to the
+// shard's boundary, about lateFactor times the rows received).
+const traced = nodeTraces.flatMap((n) => (n.trace && n.trace.stepRows > 0 ? [n.trace] : []));
+const lateHere = traced.length > 0 ? traced.reduce((a, t) => a + t.lateRows / t.stepRows, 0) / traced.length : 0.5;
 
-// Scaling model: per iteration, T steps on the critical path; each costs the node's share of the rows, the
-// node's per-step overhead o, one message latency (the halo of step t + 1 must arrive; none on one node) and
-// the halo bytes over the node's link:
-//   s(N, P, M, bw) = T * ( R(M) * c / (N * P) + o + [N > 1] L + h(N, M) * R(M) * bytesPerRow / N / bw )
-// h(N, M): halo rows per t over all nodes, as a fraction of the rows; measured by bench/halo.ts at M = 60
-// (bench/results/halo.json, cell-major), scaled by (60 / M)^0.2: measured on 2 nodes, the fraction falls only
-// from 8.1% (M = 30) to 7.3% (60) and 6.7% (90). A shard's boundary grows as M^2 while its rows grow as M^3,
-// but the mean field moves about M times more cells per step, so the halo is about M cells thick.
+// Scaling model: per iteration, the flow (no communication) and T steps on the critical path. A step costs
+// the node's share of the rows, the node's per-step overhead o, and the part of the halo's arrival (one
+// message latency plus the halo bytes over the node's link) that the early part of the step does not hide:
+// the halo of t + 1 is sent when the neighbour ends step t + 1, and meanwhile this node computes the rows of
+// step t that read no halo row (a fraction e of its rows, costing e * R * c_s / (N * P)):
+//   s(N, P, M, bw) = T * ( R c / (N P) + o + [N > 1] max(0, L + h(N, M) R bytesPerRow / N / bw - e(N) R c_s / (N P)) )
+// c: seconds per (t, row) for flow + step on one thread (inline); c_s = c * (the steps' share of a 1-node
+// iteration, from its trace); o: from the 1-node run; e(2 nodes here) measured, e(N) = max(0, 1 - lateFactor h(N)).
 const bytesPerRow = valueRowWidth(nX) * 8 * 1.05; // values + the row index of the need lists, ~5%
 const haloFile = 'bench/results/halo.json';
 const measured = existsSync(haloFile)
@@ -185,10 +193,17 @@ function haloFraction(N: number, M: number): number {
   return f * Math.pow(60 / M, 0.2);
 }
 const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M).rows;
-const predict = (N: number, P: number, M: number, rows: number, bw: number) => T * ((rows * c) / (N * P) + o + (N > 1 ? L : 0) + (haloFraction(N, M) * rows * bytesPerRow) / N / bw);
+const lateFactor = lateHere / Math.max(1e-9, haloFraction(Math.max(2, nodes), bins));
+const cs = c * stepShare;
+const early = (N: number, M: number) => (N === nodes && M === bins ? 1 - lateHere : Math.max(0, 1 - lateFactor * haloFraction(N, M)));
+const predict = (N: number, P: number, M: number, rows: number, bw: number) => {
+  const arrival = L + (haloFraction(N, M) * rows * bytesPerRow) / N / bw;
+  const hidden = (early(N, M) * rows * cs) / (N * P);
+  return T * ((rows * c) / (N * P) + o + (N > 1 ? Math.max(0, arrival - hidden) : 0));
+};
 const loopback = 1e9; // bytes/s through nats-server on loopback here: not the limit, set high
 const check = [1, nodes].map((N) => ({ nodes: N, predicted: predict(N, threadsPerNode, bins, R, loopback) }));
-console.log(`model inputs: c = ${(c * 1e6).toFixed(3)} us per (t, row), o = ${(o * 1e3).toFixed(3)} ms per step (1 node: ${oneNode.toFixed(3)} s/iteration), L = ${(L * 1e3).toFixed(3)} ms, halo fraction at M = ${bins}: ${[2, 4, 8, 16].map((n) => `${n}: ${(100 * haloFraction(n, bins)).toFixed(1)}%`).join(', ')}`);
+console.log(`model inputs: c = ${(c * 1e6).toFixed(3)} us per (t, row) (steps ${(100 * stepShare).toFixed(0)}%), o = ${(o * 1e3).toFixed(3)} ms per step (1 node: ${oneNode.toFixed(3)} s/iteration), L = ${(L * 1e3).toFixed(3)} ms, rows after the halo ${(100 * lateHere).toFixed(1)}% here, halo fraction at M = ${bins}: ${[2, 4, 8, 16].map((n) => `${n}: ${(100 * haloFraction(n, bins)).toFixed(1)}%`).join(', ')}`);
 console.log(`model check here: ${check.map((p) => `${p.nodes} node(s) predicted ${p.predicted.toFixed(3)} s`).join(', ')}; measured 1 node ${oneNode.toFixed(3)} s, ${nodes} node(s) ${clusterSeconds.toFixed(3)} s (${((100 * (check[check.length - 1].predicted - clusterSeconds)) / clusterSeconds).toFixed(0)}%)`);
 const predictions: Array<Record<string, number>> = [];
 for (const M of [120, 200]) {
@@ -207,7 +222,7 @@ for (const M of [120, 200]) {
 mkdirSync('bench/results', { recursive: true });
 const result = {
   ...base,
-  model: { secondsPerRowStep: c, stepOverheadSeconds: o, oneNodeSecondsPerIteration: oneNode, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
+  model: { secondsPerRowStep: c, stepShare, lateRowsFraction: lateHere, lateFactor, stepOverheadSeconds: o, oneNodeSecondsPerIteration: oneNode, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
 };
 writeFileSync('bench/results/cluster.json', JSON.stringify(result, null, 1));
 console.log('wrote bench/results/cluster.json');
