@@ -23,6 +23,8 @@ export const NODE_TRACE_FIELDS = [
   /** Rows computed by the steps, and of those the rows computed after the halo arrived (split steps' late part). */
   'stepRows',
   'lateRows',
+  /** Rows computed by split steps' early part, before the halo of t + 1 had arrived. */
+  'earlyRows',
   /** Steps started early on the rows whose inputs are local, before the halo of t + 1 had arrived. */
   'earlySteps',
   /** No job running while the next step waited for halo rows (the data dependency between nodes). */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessHub } from '../shared/cluster-transport.ts';
 import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { ShardNode } from '../worker/shard-node.ts';
-import { chunkRanges } from '../worker/shard-tables.ts';
+import { chunkRanges, closeGaps } from '../worker/shard-tables.ts';
 import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
@@ -35,7 +35,7 @@ describe('early start of a step', () => {
   it.each(cases)('%o %o: halo held back, early parts run, same bits as inline', async (spec, options) => {
     const problem = await problemOf(spec);
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
-    const before = nodes.map((n) => n.trace.earlySteps);
+    const before = nodes.map((n) => n.trace.earlyRows);
     const heldBefore = held;
     const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000 });
     try {
@@ -45,7 +45,7 @@ describe('early start of a step', () => {
     }
     expect(held).toBeGreaterThan(heldBefore);
     // every node started some steps before their halo (the assertion fails if parts were never split)
-    nodes.forEach((n, i) => expect(n.trace.earlySteps, `node-${i}`).toBeGreaterThan(before[i]));
+    nodes.forEach((n, i) => expect(n.trace.earlyRows, `node-${i}`).toBeGreaterThan(before[i]));
   });
 });
 
@@ -77,5 +77,16 @@ describe('chunkRanges', () => {
         else for (const c of chunks) expect(c.length).toBe(2);
       }
     }
+  });
+});
+
+describe('closeGaps', () => {
+  it('merges gaps under the limit within one x0 only', () => {
+    const r = Int32Array.from([2, 4, 10, 12, 40, 41, 98, 99, 101, 105]);
+    // cells = 100: rows 98..99 and 101..105 lie in different x0, so they stay apart
+    expect(Array.from(closeGaps(r, 6, 100))).toEqual(Array.from(r));
+    expect(Array.from(closeGaps(r, 7, 100))).toEqual([2, 12, 40, 41, 98, 99, 101, 105]);
+    expect(Array.from(closeGaps(r, 60, 100))).toEqual([2, 99, 101, 105]);
+    expect(Array.from(closeGaps(r, 60, 1000))).toEqual([2, 105]);
   });
 });
