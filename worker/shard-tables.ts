@@ -248,10 +248,25 @@ export class ShardTables {
     for (const peer of this.run.nodes) if (peer !== this.run.nodes[this.shard]) needs.set(peer, Array.from({ length: reads }, () => new Int32Array(0)));
     this.late = [];
     if (this.run.nodes.length === 1) return needs;
-    for (let t = 0; t < reads; t++) {
-      const plan = haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices);
+    const use = (t: number, plan: { from: Iterable<[number, Int32Array]>; late: Int32Array }) => {
       for (const [k, list] of plan.from) needs.get(this.run.nodes[k])![t] = list;
       if (!vi) this.late[t] = closeGaps(plan.late, LATE_GAP, problem.cells);
+    };
+    if (this.sweepRun) {
+      // on the pool, a range of t per task (each t's plan reads only the next cells of t)
+      const { pool, threads } = this.threads!;
+      const pieces = Math.min(reads, 2 * threads);
+      const tasks: Array<Promise<SweepResult>> = [];
+      for (let i = 0; i < pieces; i++) {
+        const [tFrom, tTo] = [Math.floor((reads * i) / pieces), Math.floor((reads * (i + 1)) / pieces)];
+        tasks.push(pool.run({ kind: 'haloPlan', run: this.sweepRun, attempt: 1, tFrom, tTo, cellBounds: this.run.cellBounds, shard: this.shard }));
+      }
+      const results = await Promise.all(tasks);
+      for (let i = 0; i < pieces; i++) results[i].plans!.forEach((plan, j) => use(Math.floor((reads * i) / pieces) + j, plan));
+      return needs;
+    }
+    for (let t = 0; t < reads; t++) {
+      use(t, haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices));
       await breathe();
     }
     return needs;
