@@ -12,6 +12,9 @@ import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
 import type { SolveOptions } from '../coordinator/solver.ts';
 import { problemOf } from './helpers/variants.ts';
+import { Problem } from '../shared/problem.ts';
+import { buildGame } from '../shared/validate.ts';
+import { builtinGames } from '../shared/games/index.ts';
 import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
 
 describe('early start of a step', () => {
@@ -31,9 +34,11 @@ describe('early start of a step', () => {
     [{ game: 'cyber', params: { T: 10 }, bins: 12 }, { algorithm: 'fp', iterations: 3 }],
     [{ game: 'sis', params: { T: 12 }, bins: 24 }, { algorithm: 'omd', iterations: 3 }],
     [{ game: 'buffet', params: { T: 8 }, bins: 8 }, { algorithm: 'fpi', iterations: 2 }],
+    // the interpolated scheme reads every vertex of the next mean field: the late rows follow all of them
+    [{ game: 'cyber', params: { T: 10 }, bins: 12, projection: 'interpolate' }, { algorithm: 'fp', iterations: 3 }],
   ];
   it.each(cases)('%o %o: halo held back, early parts run, same bits as inline', async (spec, options) => {
-    const problem = await problemOf(spec);
+    const problem = spec.projection === 'interpolate' ? new Problem(buildGame(builtinGames[spec.game], spec.params), spec.bins, 'lattice', 'interpolate') : await problemOf(spec);
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
     const before = nodes.map((n) => n.trace.earlyRows);
     const heldBefore = held;
