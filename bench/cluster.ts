@@ -1,7 +1,9 @@
 // Cluster vs one machine, and a scaling model (docs/cluster.md, "Scaling model").
 //   npm run bench:cluster -- [game] [bins] [iterations] [nodes] [threadsPerNode]
 // defaults: cyber 60 3 2 1 (the issue's "2 nodes x 1 thread vs 2 local threads"). --cluster-only skips the
-// local runs and the model (memory checks at sizes where a local run would not fit next to the cluster). The nodes are real
+// local runs and the model (memory checks at sizes where a local run would not fit next to the cluster);
+// --no-model skips the inline and 1-node runs of the model (slow at M = 120: the 16-core check
+// `cyber 120 3 4 4 --no-model` is the cluster and one 16-thread process only). The nodes are real
 // `m3fg worker` processes behind a real nats-server on loopback (deploy/local-cluster.sh), on this machine.
 // Writes bench/results/cluster.json: game, bins, nodes, threadsPerNode, localSecondsPerIteration,
 // clusterSecondsPerIteration, bytesPerIteration (all parties' NATS payload bytes, frames included, per
@@ -21,8 +23,10 @@ import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import type { Executor } from '../coordinator/executor.ts';
 import { solve } from '../coordinator/solver.ts';
 import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
+import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 
 const clusterOnly = process.argv.includes('--cluster-only');
+const noModel = process.argv.includes('--no-model');
 const [game = 'cyber', binsArg = '60', itArg = '3', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const bins = Number(binsArg);
 const iterations = Math.max(2, Number(itArg));
@@ -40,6 +44,11 @@ async function timed(executor: Executor): Promise<number> {
   const stamps: number[] = [];
   await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration: () => void stamps.push(performance.now()) });
   return (stamps[stamps.length - 1] - stamps[0]) / (stamps.length - 1) / 1000;
+}
+
+/** Where each node's iteration time went (its heartbeat's counters: shared/cluster-node-trace.ts). */
+function printTraces(traces: Array<{ node: string; trace?: NodeTrace }>): void {
+  for (const { node, trace } of traces) if (trace) console.log(`  ${describeNodeTrace(node, trace)}`);
 }
 
 /** One-way latency of a small message through the server: median round trip / 2 (s). */
@@ -77,6 +86,7 @@ let bytesPerIteration: number;
 let peerBytesPerIteration: number;
 let nodePeakRssBytes: number[];
 let L: number;
+let nodeTraces: Array<{ node: string; trace?: NodeTrace }> = [];
 try {
   L = await latency(cluster);
   const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes });
@@ -89,11 +99,13 @@ try {
   // node-to-node: what nodes sent minus what the coordinator received from them
   peerBytesPerIteration = (nodeSent - s.coordinatorBytes.received) / iterations;
   nodePeakRssBytes = s.nodeReports.map((n) => n.peakRss);
+  nodeTraces = s.nodeReports.map((n) => ({ node: n.node, trace: n.trace }));
 } finally {
   cluster.stop();
 }
 const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
 console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
+printTraces(nodeTraces);
 console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms`);
 
 if (clusterOnly) {
@@ -101,38 +113,66 @@ if (clusterOnly) {
   const only = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes };
   writeFileSync(`bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`, JSON.stringify(only, null, 1));
   console.log(`wrote bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`);
-  process.exit(0);
+  process.exit(0); // flow control only: nothing is left open here
 }
 const localThreads = nodes * threadsPerNode;
 problem = new Problem(buildGame(builtinGames[game], {}), bins);
-const local = await timed(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
+/** Seconds per iteration of a local executor, closed afterwards (an open pool would keep the bench alive). */
+async function timedLocal(executor: Executor): Promise<number> {
+  try {
+    return await timed(executor);
+  } finally {
+    await executor.close();
+  }
+}
+const local = await timedLocal(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
 console.log(`local ${localThreads} thread(s): ${local.toFixed(3)} s/iteration (cluster/local ${(clusterSeconds / local).toFixed(2)}x)`);
-const single = localThreads > 1 ? await timed(new InlineExecutor()) : local;
+const base = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, localSecondsPerIteration: local, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes, nodeTraces };
+if (noModel) {
+  // the device check (`cyber 120 3 4 4 --no-model`): cluster vs one process with as many threads, nothing else
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/cluster.json', JSON.stringify(base, null, 1));
+  console.log('wrote bench/results/cluster.json');
+  process.exit(0); // flow control only: nothing is left open here
+}
+const single = localThreads > 1 ? await timedLocal(new InlineExecutor()) : local;
 const c = single / (T * R); // seconds per (t, row): flow + step + update on one thread
 // Per-step overhead of a node over a plain thread (dispatching the step to its pool, gathering and
 // scattering rows, the event loops of node and server): one node of the same cluster, no halo, minus one
 // thread's compute, per step. Measured, not derived: on a loaded machine every wake-up costs milliseconds.
 let oneNode: number;
+let stepShare = 1;
 {
   const again = await startCluster(1, threadsPerNode);
   try {
     const ex = new ClusterExecutor({ nats: again.coordinator, minNodes: 1, maxNodes: 1 });
     oneNode = await timed(ex);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const s1 = ex.stats();
+    console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
+    printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
+    const t1 = s1.nodeReports[0]?.trace;
+    if (t1 && t1.iterationMs > 0) stepShare = t1.stepMs / t1.iterationMs;
     await ex.close();
   } finally {
     again.stop();
   }
 }
 const o = Math.max(0, (oneNode - single / threadsPerNode) / T);
+// The early part of a step: the fraction of a node's rows that read no halo row (the nodes' traces of the
+// cluster run above); elsewhere lateFactor * h(N) of the rows read one (the late rows are the rows next to the
+// shard's boundary, about lateFactor times the rows received).
+const traced = nodeTraces.flatMap((n) => (n.trace && n.trace.stepRows > 0 ? [n.trace] : []));
+const lateHere = traced.length > 0 ? traced.reduce((a, t) => a + t.lateRows / t.stepRows, 0) / traced.length : 0.5;
 
-// Scaling model: per iteration, T steps on the critical path; each costs the node's share of the rows, the
-// node's per-step overhead o, one message latency (the halo of step t + 1 must arrive; none on one node) and
-// the halo bytes over the node's link:
-//   s(N, P, M, bw) = T * ( R(M) * c / (N * P) + o + [N > 1] L + h(N, M) * R(M) * bytesPerRow / N / bw )
-// h(N, M): halo rows per t over all nodes, as a fraction of the rows; measured by bench/halo.ts at M = 60
-// (bench/results/halo.json, cell-major), scaled by (60 / M)^0.2: measured on 2 nodes, the fraction falls only
-// from 8.1% (M = 30) to 7.3% (60) and 6.7% (90). A shard's boundary grows as M^2 while its rows grow as M^3,
-// but the mean field moves about M times more cells per step, so the halo is about M cells thick.
+// Scaling model: per iteration, the flow (no communication) and T steps on the critical path. A step costs
+// the node's share of the rows, the node's per-step overhead o, and the part of the halo's arrival (one
+// message latency plus the halo bytes over the node's link) that the early part of the step does not hide:
+// the halo of t + 1 is sent when the neighbour ends step t + 1, and meanwhile this node computes the rows of
+// step t that read no halo row (a fraction e of its rows, costing e * R * c_s / (N * P)):
+//   s(N, P, M, bw) = T * ( R c / (N P) + o + [N > 1] max(0, L + h(N, M) R bytesPerRow / N / bw - e(N) R c_s / (N P)) )
+// c: seconds per (t, row) for flow + step on one thread (inline); c_s = c * (the steps' share of a 1-node
+// iteration, from its trace); o: from the 1-node run; e(2 nodes here) measured, e(N) = max(0, 1 - lateFactor h(N)).
 const bytesPerRow = valueRowWidth(nX) * 8 * 1.05; // values + the row index of the need lists, ~5%
 const haloFile = 'bench/results/halo.json';
 const measured = existsSync(haloFile)
@@ -153,10 +193,17 @@ function haloFraction(N: number, M: number): number {
   return f * Math.pow(60 / M, 0.2);
 }
 const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M).rows;
-const predict = (N: number, P: number, M: number, rows: number, bw: number) => T * ((rows * c) / (N * P) + o + (N > 1 ? L : 0) + (haloFraction(N, M) * rows * bytesPerRow) / N / bw);
+const lateFactor = lateHere / Math.max(1e-9, haloFraction(Math.max(2, nodes), bins));
+const cs = c * stepShare;
+const early = (N: number, M: number) => (N === nodes && M === bins ? 1 - lateHere : Math.max(0, 1 - lateFactor * haloFraction(N, M)));
+const predict = (N: number, P: number, M: number, rows: number, bw: number) => {
+  const arrival = L + (haloFraction(N, M) * rows * bytesPerRow) / N / bw;
+  const hidden = (early(N, M) * rows * cs) / (N * P);
+  return T * ((rows * c) / (N * P) + o + (N > 1 ? Math.max(0, arrival - hidden) : 0));
+};
 const loopback = 1e9; // bytes/s through nats-server on loopback here: not the limit, set high
 const check = [1, nodes].map((N) => ({ nodes: N, predicted: predict(N, threadsPerNode, bins, R, loopback) }));
-console.log(`model inputs: c = ${(c * 1e6).toFixed(3)} us per (t, row), o = ${(o * 1e3).toFixed(3)} ms per step (1 node: ${oneNode.toFixed(3)} s/iteration), L = ${(L * 1e3).toFixed(3)} ms, halo fraction at M = ${bins}: ${[2, 4, 8, 16].map((n) => `${n}: ${(100 * haloFraction(n, bins)).toFixed(1)}%`).join(', ')}`);
+console.log(`model inputs: c = ${(c * 1e6).toFixed(3)} us per (t, row) (steps ${(100 * stepShare).toFixed(0)}%), o = ${(o * 1e3).toFixed(3)} ms per step (1 node: ${oneNode.toFixed(3)} s/iteration), L = ${(L * 1e3).toFixed(3)} ms, rows after the halo ${(100 * lateHere).toFixed(1)}% here, halo fraction at M = ${bins}: ${[2, 4, 8, 16].map((n) => `${n}: ${(100 * haloFraction(n, bins)).toFixed(1)}%`).join(', ')}`);
 console.log(`model check here: ${check.map((p) => `${p.nodes} node(s) predicted ${p.predicted.toFixed(3)} s`).join(', ')}; measured 1 node ${oneNode.toFixed(3)} s, ${nodes} node(s) ${clusterSeconds.toFixed(3)} s (${((100 * (check[check.length - 1].predicted - clusterSeconds)) / clusterSeconds).toFixed(0)}%)`);
 const predictions: Array<Record<string, number>> = [];
 for (const M of [120, 200]) {
@@ -174,22 +221,8 @@ for (const M of [120, 200]) {
 }
 mkdirSync('bench/results', { recursive: true });
 const result = {
-  game,
-  bins,
-  rows: R,
-  T,
-  iterations,
-  nodes,
-  threadsPerNode,
-  localSecondsPerIteration: local,
-  clusterSecondsPerIteration: clusterSeconds,
-  bytesPerIteration,
-  peerBytesPerIteration,
-  coordinatorPeakRssBytes,
-  nodePeakRssBytes,
-  model: { secondsPerRowStep: c, stepOverheadSeconds: o, oneNodeSecondsPerIteration: oneNode, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
+  ...base,
+  model: { secondsPerRowStep: c, stepShare, lateRowsFraction: lateHere, lateFactor, stepOverheadSeconds: o, oneNodeSecondsPerIteration: oneNode, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
 };
 writeFileSync('bench/results/cluster.json', JSON.stringify(result, null, 1));
 console.log('wrote bench/results/cluster.json');
-// the local executor's pool and a NATS connection still retrying keep the event loop alive: end here
-process.exit(0);

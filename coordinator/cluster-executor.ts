@@ -8,6 +8,7 @@
 // This file is the shell: it turns the Executor calls into scheduler commands, feeds it messages and a
 // clock tick, and carries out its instructions over a Transport (in-process or NATS).
 
+import type { NodeTrace } from '../shared/cluster-node-trace.ts';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Problem } from '../shared/problem.ts';
@@ -90,8 +91,8 @@ export interface ClusterStats {
   recoveries: number;
   /** Where this run's snapshots go: the nodes' own buckets, the coordinator's bucket or disk ('none': none taken yet). */
   snapshots: 'nodes' | 'bucket' | 'disk' | 'none';
-  /** Per node of the run, as its last heartbeat reported: threads, bytes sent and received, peak RSS. */
-  nodeReports: Array<{ node: string; threads: number; sent: number; received: number; peakRss: number }>;
+  /** Per node of the run, as its last heartbeat reported: threads, bytes sent and received, peak RSS, time trace. */
+  nodeReports: Array<{ node: string; threads: number; sent: number; received: number; peakRss: number; trace?: NodeTrace }>;
   dropped: number;
 }
 
@@ -550,7 +551,7 @@ export class ClusterExecutor implements Executor {
       snapshots: this.nodeSnapshot ? 'nodes' : this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
       nodeReports: ((this.run ?? this.closedRun)?.nodes ?? []).map((node) => {
         const m = this.scheduler.members.get(node);
-        return { node, threads: m?.threads ?? 1, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0 };
+        return { node, threads: m?.threads ?? 1, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0, trace: m?.trace };
       }),
     };
   }

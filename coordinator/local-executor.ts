@@ -237,7 +237,7 @@ export interface TeamKindStats {
   messaged: number;
 }
 
-type ChunkTask = Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>;
+type ChunkTask = Exclude<SweepTask, { kind: 'attach' | 'flowRows' | 'haloPlan' }>;
 type ChunkResult = SweepResult & { attempts: number };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A chunk's task before the attempt number and any injected fault are filled in. */

@@ -2,6 +2,7 @@
 // the sender is never taken from a message body but from the subject it arrived on (shared/cluster-transport.ts),
 // which the server's permissions tie to the sender's credentials.
 
+import type { NodeTrace } from './cluster-node-trace.ts';
 import type { InitialPolicy, TableOptions } from './tables.ts';
 import type { UpdateRule } from './kernels/update.ts';
 
@@ -60,7 +61,7 @@ export type ToNode =
 
 export type ToCoordinator =
   /** Heartbeat; with the node's transport byte counts and peak RSS (bytes) for the coordinator's statistics. */
-  | { type: 'hb'; threads: number; state: 'ready' | 'leaving'; sent?: number; received?: number; peakRss?: number }
+  | { type: 'hb'; threads: number; state: 'ready' | 'leaving'; sent?: number; received?: number; peakRss?: number; trace?: NodeTrace }
   /** refused: the order could not be carried out here, and the run may go on without it (a snapshot with no bucket). */
   | { type: 'ack'; run: string; req: number; refused?: string }
   | { type: 'done'; run: string; n: number; start?: Float64Array }

@@ -23,14 +23,20 @@ export type Job =
   | { kind: 'restore'; message: Extract<ToNode, { type: 'restore' }> }
   /** Next cells of the shard for every slice; result: for each peer, the rows of V(t + 1) needed per t. */
   | { kind: 'flow'; vi: boolean }
-  /** Writes the halo rows received, runs step t (and its update), gathers the rows each reader asked for. */
-  | { kind: 'step'; t: number; rule: UpdateRule; halo: Array<{ peer: string; rows: Int32Array; values: Float64Array }>; send: Array<{ peer: string; rows: Int32Array }> }
+  /**
+   * Step t (and its update). part 'early': the shard's rows that read no halo row, before the halo of t + 1
+   * has arrived (no halo, nothing sent); 'late': the other rows, once it has; 'all': every row at once.
+   * 'late' and 'all' write the halo rows received first and end by gathering the rows each reader asked for.
+   */
+  | { kind: 'step'; t: number; part: StepPart; rule: UpdateRule; halo: Array<{ peer: string; rows: Int32Array; values: Float64Array }>; send: Array<{ peer: string; rows: Int32Array }> }
   | { kind: 'viReset' }
   | { kind: 'viSweep'; sweep: number; discount: number; open: ValueFn[]; halo: Array<{ peer: string; rows: Int32Array; values: Float64Array }>; send: Array<{ peer: string; rows: Int32Array }> }
   | { kind: 'viFreeze'; fns: ValueFn[]; slot: number }
   | { kind: 'viFinish'; rule: UpdateRule }
   /** The shard's V(0) at the rows (x0, c0) it owns; empty when it owns none. */
   | { kind: 'startValues' };
+
+export type StepPart = 'early' | 'late' | 'all';
 
 export type JobResult =
   | { kind: 'flow'; needs: Map<string, Int32Array[]> }
@@ -65,6 +71,8 @@ interface Iteration {
   readonly halo: Map<number, Map<string, Float64Array>>;
   /** finite: the next t to compute; vi: the next sweep. */
   next: number;
+  /** finite: the early part of step `next` has run (its halo had not arrived). */
+  early: boolean;
   /** vi: functions not yet frozen; the coordinator's answer for the sweep done last. */
   open: ValueFn[];
   verdict?: { sweep: number; freeze: ValueFn[]; done: boolean };
@@ -301,6 +309,7 @@ function nextJob(state: NodeState): Job | undefined {
           theirs: new Map(),
           halo: new Map(),
           next: 0,
+          early: false,
           open: [...VALUE_FNS],
           stage: 'flow',
         };
@@ -320,12 +329,19 @@ function nextJob(state: NodeState): Job | undefined {
   const sendAt = (t: number) => peers.map((peer) => ({ peer, rows: it.theirs.get(peer)![t] })).filter((x) => x.rows && x.rows.length > 0);
   switch (it.stage) {
     case 'steps': {
+      // a node starts step t on the rows whose inputs are local; the rest waits for the halo of t + 1
       const t = it.next;
       const halo = haloFor(it, peers, t, t + 1);
-      if (!halo) return undefined;
+      if (!halo) {
+        if (it.early) return undefined;
+        it.early = true;
+        return { kind: 'step', t, part: 'early', rule: it.rule, halo: [], send: [] };
+      }
+      const part = it.early ? 'late' : 'all';
+      it.early = false;
       it.next = t - 1;
       if (t === 0) it.stage = 'start';
-      return { kind: 'step', t, rule: it.rule, halo, send: t >= 1 ? sendAt(t - 1) : [] };
+      return { kind: 'step', t, part, rule: it.rule, halo, send: t >= 1 ? sendAt(t - 1) : [] };
     }
     case 'reset':
       return { kind: 'viReset' };

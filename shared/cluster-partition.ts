@@ -124,16 +124,52 @@ export function rowsRead(problem: HaloProblem, nextCell: Int32Array, t: number, 
  * that send at least one row appear.
  */
 export function haloAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices = 1): Map<number, Int32Array> {
-  const read = rowsRead(problem, nextCell, t, own, mark, vertices);
+  return haloPlanAt(problem, nextCell, t, own, owner, reader, mark, vertices).from;
+}
+
+/**
+ * haloAt in one pass over the reader's rows (its own rows are skipped, not collected and sorted), plus
+ * `late`: the reader's rows (in the order of `own`) whose step t reads at least one halo row, as ranges
+ * [late[2i], late[2i + 1]). The other rows can be computed before the halo of t + 1 arrives.
+ */
+export function haloPlanAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices = 1): { from: Map<number, Int32Array>; late: Int32Array } {
+  const { nU0 } = problem.game;
+  const { rows, cells, majorCount, majorTo, majorWidth } = problem;
+  const found: number[] = [];
+  const late: number[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const r = own[i];
+    let reads = false;
+    for (let u0 = 0; u0 < nU0; u0++) {
+      const slot = r * nU0 + u0;
+      const cnt = majorCount[slot];
+      for (let v = 0; v < vertices; v++) {
+        const c = nextCell[((t * rows + r) * nU0 + u0) * vertices + v];
+        for (let j = 0; j < cnt; j++) {
+          const row = majorTo[slot * majorWidth + j] * cells + c;
+          if (owner[row] === reader) continue;
+          reads = true;
+          if (mark[row]) continue;
+          mark[row] = 1;
+          found.push(row);
+        }
+      }
+    }
+    if (!reads) continue;
+    if (late.length > 0 && late[late.length - 1] === r) late[late.length - 1] = r + 1;
+    else late.push(r, r + 1);
+  }
+  const sorted = Int32Array.from(found).sort();
   const per = new Map<number, number[]>();
-  for (let i = 0; i < read.length; i++) {
-    const o = owner[read[i]];
-    if (o === reader) continue;
+  for (let i = 0; i < sorted.length; i++) {
+    mark[sorted[i]] = 0;
+    const o = owner[sorted[i]];
     let list = per.get(o);
     if (!list) per.set(o, (list = []));
-    list.push(read[i]);
+    list.push(sorted[i]);
   }
-  return new Map([...per].sort((a, b) => a[0] - b[0]).map(([o, l]) => [o, Int32Array.from(l)]));
+  const from = new Map([...per].sort((a, b) => a[0] - b[0]).map(([o, l]) => [o, Int32Array.from(l)]));
+  return { from, late: Int32Array.from(late) };
 }
 
 /** Counts of one sweep's halo for a partition: (t, row, reader) triples received, summed over t and shards. */

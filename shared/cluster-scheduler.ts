@@ -10,6 +10,7 @@
 // Everything else (late, duplicated, forged, other runs) is dropped and counted.
 // Node loss during a run fails the current command with a ClusterError line naming the node.
 
+import { readNodeTrace, type NodeTrace } from './cluster-node-trace.ts';
 import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn, type PolicyTable, type BestTable } from './cluster-messages.ts';
 import { cutShards } from './cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS, sumBlocks } from './value-change.ts';
@@ -23,6 +24,8 @@ export interface Member {
   sent: number;
   received: number;
   peakRss: number;
+  /** Where the node's time went (shared/cluster-node-trace.ts). */
+  trace?: NodeTrace;
 }
 
 export type Command =
@@ -156,7 +159,7 @@ function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: n
     const threads = Number.isSafeInteger(m.threads) && m.threads >= 1 && m.threads <= 4096 ? m.threads : 1;
     if (!known) out.push({ kind: 'log', message: 'node joined', fields: { node: from, threads } });
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
-    state.members.set(from, { threads, lastSeen: now, state: m.state === 'leaving' ? 'leaving' : 'ready', sent: num(m.sent), received: num(m.received), peakRss: num(m.peakRss) });
+    state.members.set(from, { threads, lastSeen: now, state: m.state === 'leaving' ? 'leaving' : 'ready', sent: num(m.sent), received: num(m.received), peakRss: num(m.peakRss), trace: readNodeTrace(m.trace) });
     if (m.state === 'leaving' && state.run?.nodes.includes(from) && state.active && state.active.command.kind !== 'close') {
       fail(state, out, `cluster: node ${from} left during the run`);
     }

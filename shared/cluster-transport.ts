@@ -21,6 +21,8 @@ export interface Transport {
   listen(handler: Handler): void;
   /** Payload bytes sent and received by this party. */
   readonly bytes: { sent: number; received: number };
+  /** Time spent decoding (reassembling) what was received, ms (statistics; shared/cluster-node-trace.ts). */
+  readonly timing?: { decodeMs: number };
   close(): Promise<void>;
 }
 
@@ -30,13 +32,15 @@ export function checkPartyId(id: string): string {
   return id;
 }
 
-/** A coordinator and nodes in one process. Delivery is asynchronous (setImmediate), in send order per pair. */
+/** A coordinator and nodes in one process. Delivery is asynchronous (setImmediate), in send order per pair unless `delay` holds a message back. */
 export class InProcessHub {
   private readonly handlers = new Map<string, Handler>();
   /** Parties cut off (a simulated outage or kill): nothing reaches them, nothing they send arrives. */
   readonly down = new Set<string>();
   /** Bytes delivered per sender -> receiver pair, key `${from}>${to}`. */
   readonly pairs = new Map<string, number>();
+  /** Tests: milliseconds by which to hold back a message (0: the next turn of the event loop). */
+  delay?: (from: string, to: string, message: ClusterMessage) => number;
 
   join(id: string): Transport {
     checkPartyId(id);
@@ -49,7 +53,9 @@ export class InProcessHub {
         const data = encodeMessage(message);
         bytes.sent += data.length;
         if (hub.down.has(id)) return;
-        setImmediate(() => {
+        const ms = hub.delay?.(id, to, message) ?? 0;
+        const later = (f: () => void) => (ms > 0 ? setTimeout(f, ms) : setImmediate(f));
+        later(() => {
           const h = hub.handlers.get(to);
           if (!h || hub.down.has(to) || hub.down.has(id)) return;
           const peer = hub.stats.get(to);
@@ -83,6 +89,7 @@ export function partySubjects(prefix: string) {
 /** Messages over NATS: encoded, cut into frames under max_payload, reassembled per sender. */
 export class NatsTransport implements Transport {
   readonly bytes = { sent: 0, received: 0 };
+  readonly timing = { decodeMs: 0 };
   private readonly lane = (Math.random() * 2 ** 32) >>> 0;
   private seq = 0;
   private sub?: Subscription;
@@ -126,6 +133,7 @@ export class NatsTransport implements Transport {
         if (!r) reassemblers.set(from, (r = new Reassembler()));
         let message: ClusterMessage;
         let size: number;
+        const t0 = performance.now();
         try {
           const whole = r.push(msg.data);
           if (!whole) return;
@@ -134,6 +142,8 @@ export class NatsTransport implements Transport {
         } catch (e) {
           this.hooks.onReject?.(e as Error, from);
           return;
+        } finally {
+          this.timing.decodeMs += performance.now() - t0;
         }
         handler(from, message, size);
       },

@@ -246,8 +246,22 @@ export type SweepTask =
   | (ChunkAttempt & { readonly kind: 'backward'; readonly t: number; readonly rowFrom: number; readonly rowTo: number; readonly options: StepOptions })
   /** updateRange alone, with the backup protocol. */
   | (ChunkAttempt & RowsUpdate & { readonly kind: 'update' })
-  /** backwardRange (storing the Q rows when the rule needs them) then updateRange, as the inline executor's step. */
-  | (ChunkAttempt & RowsUpdate & { readonly kind: 'step' });
+  /**
+   * backwardRange (storing the Q rows when the rule needs them) then updateRange, as the inline executor's step;
+   * with `ranges`, only on the rows [ranges[2i], ranges[2i + 1]) inside [rowFrom, rowTo) (a cluster node's part of a step).
+   */
+  | (ChunkAttempt & RowsUpdate & { readonly kind: 'step'; readonly ranges?: Int32Array })
+  /**
+   * A cluster node's halo plan for every t in [tFrom, tTo) (shared/cluster-partition.ts haloPlanAt) over its
+   * rows: the cells [cellBounds[shard], cellBounds[shard + 1]) of every x0. Read-only; the result's `plans`.
+   */
+  | (ChunkAttempt & { readonly kind: 'haloPlan'; readonly tFrom: number; readonly tTo: number; readonly cellBounds: readonly number[]; readonly shard: number });
+
+/** One t of a halo plan: for each other shard the rows it sends, and the reader's late row ranges. */
+export interface HaloPlanSlice {
+  readonly from: Array<[number, Int32Array]>;
+  readonly late: Int32Array;
+}
 
 export interface SweepResult {
   /** worker_threads threadId of the thread that ran the task. */
@@ -261,10 +275,12 @@ export interface SweepResult {
   /** When the kernels started and ended, ms on the shared clock (performance.timeOrigin + performance.now()). */
   readonly startedAt: number;
   readonly endedAt: number;
+  /** A 'haloPlan' task's plan, one entry per t of its range. */
+  readonly plans?: HaloPlanSlice[];
 }
 
 /** The operation of a chunk task (shared/sweep-rows.ts). */
-export function rangeOp(task: Exclude<SweepTask, { kind: 'attach' | 'flowRows' }>): RangeOp {
+export function rangeOp(task: Exclude<SweepTask, { kind: 'attach' | 'flowRows' | 'haloPlan' }>): RangeOp {
   switch (task.kind) {
     case 'flow':
       return { kind: 'flow' };
@@ -284,6 +300,8 @@ export function describeTask(task: SweepTask): string {
       return `flow (t, row) [${task.from}, ${task.to})`;
     case 'flowRows':
       return `flow t [${task.tFrom}, ${task.tTo}) rows [${task.rowFrom}, ${task.rowTo})`;
+    case 'haloPlan':
+      return `halo plan t [${task.tFrom}, ${task.tTo}) of shard ${task.shard}`;
     default:
       return `${task.kind} t=${task.t} rows [${task.rowFrom}, ${task.rowTo})`;
   }

@@ -200,11 +200,11 @@ describe('node state', () => {
     // b reads our row 1 at t = 1 (so we send V(2)'s row 1 after our step 2... no: step t sends V(t) for their step t - 1)
     const theirs = [new Int32Array(0), new Int32Array([1])];
     const step2 = jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 0, rows: theirs }, now: 6 }));
-    expect(step2).toEqual([{ kind: 'step', t: 2, rule: RULE, halo: [], send: [{ peer: 'b', rows: theirs[1] }] }]);
+    expect(step2).toEqual([{ kind: 'step', t: 2, part: 'all', rule: RULE, halo: [], send: [{ peer: 'b', rows: theirs[1] }] }]);
     const v2 = new Float64Array([9]);
     const sent = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [{ peer: 'b', values: v2 }] }, now: 7 });
     expect(msgs(sent)).toEqual([{ kind: 'send', to: 'b', message: { type: 'halo', run: run.id, n: 0, step: 2, values: v2 } }]);
-    expect(jobs(sent)).toEqual([{ kind: 'step', t: 1, rule: RULE, halo: [], send: [] }]);
+    expect(jobs(sent)).toEqual([{ kind: 'step', t: 1, part: 'all', rule: RULE, halo: [], send: [] }]);
     // the halo is kept for a resend until b says it got it (or a stranger cannot make us forget it)
     const halos = (ins: NodeInstruction[]) => msgs(ins).filter((i) => i.message.type === 'halo');
     expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(1);
@@ -212,15 +212,18 @@ describe('node state', () => {
     expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(1);
     nodeStep(s, { kind: 'message', from: 'b', message: { type: 'got', run: run.id, n: 0, step: 2 }, now: 7 });
     expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(0);
-    // step 0 reads V(1) rows 5, 6 from b: it waits for b's halo of step 1
-    expect(jobs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 8 }))).toEqual([]);
+    // step 0 reads V(1) rows 5, 6 from b: it starts on the rows that read none of them, then waits for b's halo of step 1
+    const early = { kind: 'step', t: 0, part: 'early', rule: RULE, halo: [], send: [] };
+    expect(jobs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 8 }))).toEqual([early]);
+    // the early part sends nothing and starts nothing more
+    expect(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 8 })).toEqual([]);
     const v1 = new Float64Array([1, 2]);
     // a duplicate halo is dropped, the first one is used
     const got = nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 9 });
     // a receipt goes back to b, so that b can forget the halo
     expect(msgs(got)).toEqual([{ kind: 'send', to: 'b', message: { type: 'got', run: run.id, n: 0, step: 1 } }]);
     const go = jobs(got);
-    expect(go).toEqual([{ kind: 'step', t: 0, rule: RULE, halo: [{ peer: 'b', rows: new Int32Array([5, 6]), values: v1 }], send: [] }]);
+    expect(go).toEqual([{ kind: 'step', t: 0, part: 'late', rule: RULE, halo: [{ peer: 'b', rows: new Int32Array([5, 6]), values: v1 }], send: [] }]);
     expect(jobs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 10 }))).toEqual([{ kind: 'startValues' }]);
     const end = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'startValues', start: new Float64Array([4]) }, now: 11 });
     expect(msgs(end)).toEqual([{ kind: 'send', to: COORDINATOR, message: { type: 'done', run: run.id, n: 0, start: new Float64Array([4]) } }]);
@@ -236,7 +239,7 @@ describe('node state', () => {
     expect(nodeStep(s, { kind: 'message', from: 'b', message: early, now: 2 })).toEqual([]);
     nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 0, rule: RULE }, now: 3 });
     const flowed = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'flow', needs: new Map() }, now: 4 });
-    expect(jobs(flowed)).toEqual([{ kind: 'step', t: 2, rule: RULE, halo: [], send: [] }]);
+    expect(jobs(flowed)).toEqual([{ kind: 'step', t: 2, part: 'all', rule: RULE, halo: [], send: [] }]);
     const failed = nodeStep(s, { kind: 'failed', job: s.busy!, error: 'out of memory', now: 5 });
     expect(msgs(failed)).toEqual([{ kind: 'send', to: COORDINATOR, message: { type: 'failed', run: run.id, error: 'step: out of memory' } }]);
   });

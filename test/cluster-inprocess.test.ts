@@ -1,5 +1,6 @@
 // The owner-computes cluster with a coordinator and 1, 2 and 3 nodes in this process (InProcessHub; node-0
-// computes on a pool of 1 thread, node-1 on 2 threads, node-2 on its own event loop thread): every
+// has 1 thread and so computes on its own thread, node-1 on a pool of 2 threads, node-2 on its own thread by
+// `pool: false`): every
 // game, FP and FPI, and every variant give the same policy tables and curve, to the bit, as the inline
 // executor; a resumed run continues to the same bits; the coordinator never holds a whole table.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 // The partition and halo plan (shared/cluster-partition.ts) and the split-independent change sum
 // (shared/value-change.ts) against slow, obvious computations on random inputs.
 import { describe, expect, it } from 'vitest';
-import { cutShards, haloAt, haloVolume, ownerOfRows, rowOrder, rowsRead, type HaloProblem, type RowOrderKind } from '../shared/cluster-partition.ts';
+import { cutShards, haloAt, haloPlanAt, haloVolume, ownerOfRows, rowOrder, rowsRead, type HaloProblem, type RowOrderKind } from '../shared/cluster-partition.ts';
 import { blockChanges, CHANGE_BLOCK_CELLS, sumBlocks } from '../shared/value-change.ts';
 import { SeededRandom } from '../shared/random.ts';
 
@@ -109,6 +109,12 @@ describe('halo plan', () => {
           const flat = [...halo.entries()].flatMap(([o, rows]) => Array.from(rows, (r) => [o, r] as const));
           expect(flat.map(([, r]) => r).sort((a, b) => a - b)).toEqual(read.filter((r) => owner[r] !== k));
           for (const [o, r] of flat) expect(owner[r]).toBe(o);
+          // late: exactly the own rows that read a row of another shard, as ranges in the order of own
+          const { late } = haloPlanAt(problem, nextCell, t, own, owner, k, mark);
+          const lateRows: number[] = [];
+          for (let i = 0; i < late.length; i += 2) for (let r = late[i]; r < late[i + 1]; r++) lateRows.push(r);
+          expect(lateRows).toEqual(Array.from(own).filter((r) => slowRead(problem, nextCell, t, [r]).some((x) => owner[x] !== k)));
+          expect(mark.every((m) => m === 0)).toBe(true);
           if (t < T - 1) total += flat.length;
         }
       }

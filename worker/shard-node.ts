@@ -10,6 +10,7 @@ import { isGamePath, resolveGameFamily } from '../shared/game-source.ts';
 import { COORDINATOR, type ClusterMessage, type ToNode, type ToPeer } from '../shared/cluster-messages.ts';
 import { newNodeState, nodeStep, type Job, type NodeEvent, type NodeInstruction, type NodeState } from '../shared/cluster-node-core.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
+import { newNodeTrace } from '../shared/cluster-node-trace.ts';
 import { ShardTables, type ShardPool } from './shard-tables.ts';
 import { createThreadPool } from '../runtime/thread-pool.ts';
 import type { ShardStore } from '../shared/shard-store.ts';
@@ -22,7 +23,7 @@ export interface ShardNodeOptions {
   /** Threads this node offers (its weight in the shard cut). */
   threads: number;
   heartbeatMs?: number;
-  /** false: run the kernels on the calling thread (tests); default: a pool of `threads` threads. */
+  /** false: run the kernels on the calling thread (tests); default: a pool of `threads` threads when `threads` > 1. */
   pool?: boolean;
   logger?: Logger;
   /** Memory this node may use (bytes): a shard whose estimate needs more is refused (default: the machine's). */
@@ -39,6 +40,14 @@ export class ShardNode {
   private readonly logger?: Logger;
   /** The pool the shard's kernels run on (started at the first run). */
   private pool?: ShardPool;
+  /** Where this node's time goes; sent with every heartbeat (shared/cluster-node-trace.ts). */
+  readonly trace = newNodeTrace();
+  /** When the last job ended, while none runs; when the current finite iteration's order arrived. */
+  private idleSince?: number;
+  /** When the event loop last had a turn (an I/O callback, a timer or an immediate ran). */
+  private lastTurn = 0;
+  private iterationCpu = 0;
+  private iterationStart?: number;
 
   constructor(private readonly options: ShardNodeOptions) {
     this.state = newNodeState(options.transport.self);
@@ -60,6 +69,7 @@ export class ShardNode {
         sent: t.bytes.sent,
         received: t.bytes.received,
         peakRss: process.resourceUsage().maxRSS * 1024,
+        trace: { ...this.trace, decodeMs: t.timing?.decodeMs ?? 0 },
       });
     beat();
     this.timer = setInterval(beat, this.options.heartbeatMs ?? 500);
@@ -84,37 +94,83 @@ export class ShardNode {
 
   private feed(event: NodeEvent): void {
     if (this.leaving) return;
+    const t0 = performance.now();
+    if (event.kind === 'message') this.lastTurn = t0;
     this.execute(nodeStep(this.state, event));
+    if (event.kind === 'message') {
+      this.trace.messagesIn++;
+      this.trace.receiveMs += performance.now() - t0;
+    }
   }
 
   private execute(instructions: NodeInstruction[]): void {
     for (const ins of instructions) {
       switch (ins.kind) {
-        case 'send':
+        case 'send': {
+          const t0 = performance.now();
           this.options.transport.send(ins.to, ins.message as ClusterMessage);
+          this.trace.messagesOut++;
+          this.trace.sendMs += performance.now() - t0;
           break;
+        }
         case 'dropped':
           this.logger?.warn({ runId: this.state.run?.id, why: ins.why }, 'message dropped');
           break;
-        case 'run':
-          setImmediate(() => void this.runJob(ins.job));
+        case 'run': {
+          const queued = performance.now();
+          if (ins.job.kind === 'step' && this.idleSince !== undefined) this.trace.haloWaitMs += queued - this.idleSince;
+          if (ins.job.kind === 'flow') this.iterationStart = ins.job.vi ? undefined : queued;
+          this.idleSince = undefined;
+          // the next job starts at once (a microtask: after this event's instructions) while the event loop
+          // had a turn in the last 20 ms; otherwise after one (timers: heartbeats; sockets: halo rows)
+          if (queued - this.lastTurn < 20) queueMicrotask(() => void this.runJob(ins.job, queued));
+          else
+            setImmediate(() => {
+              this.lastTurn = performance.now();
+              void this.runJob(ins.job, queued);
+            });
           break;
+        }
       }
     }
   }
 
-  private async runJob(job: Job): Promise<void> {
+  private async runJob(job: Job, queued: number): Promise<void> {
     const t0 = performance.now();
+    const cpu0 = cpuMs();
+    this.trace.queueMs += t0 - queued;
     try {
       if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
       if (!this.shard) throw new Error('no run open');
       const result = job.kind === 'snapshot' || job.kind === 'restore' ? await snapshotJob(this.shard, this.options.store, job) : await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
+      this.account(job, t0, cpu0);
       this.logger?.trace({ runId: this.state.run?.id, job: job.kind, ms: performance.now() - t0 }, 'job done');
       this.feed({ kind: 'done', job, result, now: Date.now() });
     } catch (err) {
       const error = (err as Error)?.message ?? String(err);
       this.logger?.warn({ runId: this.state.run?.id, job: job.kind, err: error }, 'job failed');
       this.feed({ kind: 'failed', job, error, now: Date.now() });
+    }
+    if (!this.state.busy) this.idleSince = performance.now();
+  }
+
+  /** Adds a finished job's time to the trace (finite-horizon iterations only). */
+  private account(job: Job, t0: number, cpu0: number): void {
+    if (this.iterationStart === undefined) return;
+    const t = this.trace;
+    const now = performance.now();
+    if (job.kind === 'flow') this.iterationCpu = cpu0;
+    if (job.kind === 'step') {
+      if (job.part !== 'early') t.steps++;
+      t.stepMs += now - t0;
+      t.stepCpuMs += cpuMs() - cpu0;
+    } else if (job.kind === 'flow') t.flowMs += now - t0;
+    else if (job.kind === 'startValues') {
+      t.startMs += now - t0;
+      t.iterations++;
+      t.iterationMs += now - this.iterationStart;
+      t.iterationCpuMs += cpuMs() - this.iterationCpu;
+      this.iterationStart = undefined;
     }
   }
 
@@ -129,14 +185,22 @@ export class ShardNode {
     if (fingerprint !== run.fingerprint) {
       throw new Error(`run ${run.id}: the problem rebuilt here differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint}); same m3fg version and game module on every node?`);
     }
-    // the kernels run on the pool, also with one thread: the event loop stays free for messages and heartbeats
-    if (this.options.pool !== false && !this.pool) {
+    // the kernels run on a pool of `threads` threads; a one-thread node runs them on its own thread (handing
+    // each step to another thread cost ~6 ms per step, about a third of a step at M = 60; the loop is then
+    // busy for one step at a time, far under the heartbeat timeout, and long jobs pause every 20 ms)
+    if (this.options.pool !== false && this.options.threads > 1 && !this.pool) {
       const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.options.threads);
       pool.on('error', (err: Error) => this.logger?.warn({ err: err?.message }, 'worker thread error outside a task'));
       this.pool = { pool, threads: this.options.threads };
     }
-    const tables = new ShardTables(problem, run, shard, this.pool);
+    const tables = new ShardTables(problem, run, shard, this.pool, this.trace);
     this.logger?.info({ runId: run.id, shard, cells: [tables.ca, tables.cb], rows: problem.rows }, 'shard attached');
     return tables;
   }
+}
+
+/** CPU time of this process, all threads (ms). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

@@ -12,10 +12,11 @@ import { startVertices } from '../shared/kernels/start-interpolated.ts';
 import { packValueRow, valueRowsAt } from '../shared/kernels/exploitability.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
-import { haloAt } from '../shared/cluster-partition.ts';
+import { haloPlanAt } from '../shared/cluster-partition.ts';
 import { blockChanges } from '../shared/value-change.ts';
 import { ownedRanges, shardOfCell, valueRowWidth, type BestTable, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
-import type { Job, JobResult } from '../shared/cluster-node-core.ts';
+import type { Job, JobResult, StepPart } from '../shared/cluster-node-core.ts';
+import { newNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 import type { Piscina } from 'piscina';
 import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from '../shared/sweep-protocol.ts';
 
@@ -25,7 +26,7 @@ export interface ShardPool {
   readonly threads: number;
 }
 
-type Chunked = { kind: 'flowRows' } | { kind: 'step'; t: number; rule: UpdateRule } | { kind: 'backward'; discount: number; slot: number } | { kind: 'update'; rule: UpdateRule };
+type Chunked = { kind: 'flowRows' } | { kind: 'step'; t: number; rule: UpdateRule; ranges: Int32Array } | { kind: 'backward'; discount: number; slot: number } | { kind: 'update'; rule: UpdateRule };
 
 interface Saved {
   values: Float64Array[];
@@ -42,6 +43,8 @@ export class ShardTables {
   private readonly ownRows: Int32Array;
   private readonly owner: Int32Array;
   private readonly mark: Uint8Array;
+  /** Per t, after a finite-horizon flow: the shard's rows whose step reads a halo row, as ranges [a, b). */
+  private late: Int32Array[] = [];
   private readonly saved = new Map<ValueFn, Saved>();
   /** With a pool: the tables on SharedArrayBuffers, as the sweep threads attach them. */
   private readonly sweepRun?: SweepRun;
@@ -54,6 +57,8 @@ export class ShardTables {
     readonly run: ShardRun,
     readonly shard: number,
     private readonly threads?: ShardPool,
+    /** Where the steps' time goes (shared/cluster-node-trace.ts). */
+    private readonly trace: NodeTrace = newNodeTrace(),
   ) {
     this.ca = run.cellBounds[shard];
     this.cb = run.cellBounds[shard + 1];
@@ -74,6 +79,30 @@ export class ShardTables {
     this.owner = new Int32Array(rows);
     for (let r = 0; r < rows; r++) this.owner[r] = shardOfCell(run.cellBounds, r % cells);
     this.mark = new Uint8Array(rows);
+  }
+
+  /** The rows of a part of step t, as ranges [a, b) in increasing order. */
+  private partRanges(t: number, part: StepPart): Int32Array {
+    const all = Int32Array.from([...this.runs()].flat());
+    const late = this.late[t];
+    if (part === 'all') return all;
+    // no plan for t (none is expected): everything waits for the halo, which is always right
+    if (!late) return part === 'late' ? all : new Int32Array(0);
+    if (part === 'late') return late;
+    // early: the runs minus the late ranges (both increasing)
+    const out: number[] = [];
+    let j = 0;
+    for (let i = 0; i < all.length; i += 2) {
+      let a = all[i];
+      const b = all[i + 1];
+      while (j < late.length && late[j + 1] <= a) j += 2;
+      for (let k = j; k < late.length && late[k] < b; k += 2) {
+        if (late[k] > a) out.push(a, late[k]);
+        a = Math.max(a, late[k + 1]);
+      }
+      if (a < b) out.push(a, b);
+    }
+    return Int32Array.from(out);
   }
 
   /** The shard's runs of rows, [a, b) per x0. */
@@ -101,7 +130,7 @@ export class ShardTables {
       case 'flow':
         return { kind: 'flow', needs: await this.flow(job.vi, pause) };
       case 'step':
-        return { kind: 'step', out: await this.step(job.t, job.rule, job.halo, job.send) };
+        return { kind: 'step', out: await this.step(job.t, job.part, job.rule, job.halo, job.send) };
       case 'viReset':
         for (const v of [this.tables.majorBR, this.tables.majorEval, this.tables.minorBR, this.tables.minorEval]) v.fill(0, v.length / 2);
         this.saved.clear();
@@ -220,25 +249,66 @@ export class ShardTables {
     // the interpolated scheme reads every vertex of the next mean field: nX entries per (t, row, u0)
     const [next, vertices] = problem.projection === 'interpolate' ? [tables.nextVertex, problem.game.nX] : [tables.nextCell, 1];
     for (const peer of this.run.nodes) if (peer !== this.run.nodes[this.shard]) needs.set(peer, Array.from({ length: reads }, () => new Int32Array(0)));
+    this.late = [];
+    if (this.run.nodes.length === 1) return needs;
+    const use = (t: number, plan: { from: Iterable<[number, Int32Array]>; late: Int32Array }) => {
+      for (const [k, list] of plan.from) needs.get(this.run.nodes[k])![t] = list;
+      if (!vi) this.late[t] = closeGaps(plan.late, LATE_GAP, problem.cells);
+    };
+    if (this.sweepRun) {
+      // on the pool, a range of t per task (each t's plan reads only the next cells of t)
+      const { pool, threads } = this.threads!;
+      const pieces = Math.min(reads, 2 * threads);
+      const tasks: Array<Promise<SweepResult>> = [];
+      for (let i = 0; i < pieces; i++) {
+        const [tFrom, tTo] = [Math.floor((reads * i) / pieces), Math.floor((reads * (i + 1)) / pieces)];
+        tasks.push(pool.run({ kind: 'haloPlan', run: this.sweepRun, attempt: 1, tFrom, tTo, cellBounds: this.run.cellBounds, shard: this.shard }));
+      }
+      const results = await Promise.all(tasks);
+      for (let i = 0; i < pieces; i++) results[i].plans!.forEach((plan, j) => use(Math.floor((reads * i) / pieces) + j, plan));
+      return needs;
+    }
     for (let t = 0; t < reads; t++) {
-      for (const [k, list] of haloAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices)) needs.get(this.run.nodes[k])![t] = list;
+      use(t, haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices));
       await breathe();
     }
     return needs;
   }
 
-  private async step(t: number, rule: UpdateRule, halo: Array<{ rows: Int32Array; values: Float64Array }>, send: Array<{ peer: string; rows: Int32Array }>): Promise<Array<{ peer: string; values: Float64Array }>> {
+  /**
+   * A part of step t (shared/cluster-node-core.ts Job 'step'). Each row's backward step and update read only
+   * V(t + 1) and the row's own slice t, so the parts, in any order, write the bits of one whole step.
+   */
+  private async step(t: number, part: StepPart, rule: UpdateRule, halo: Array<{ rows: Int32Array; values: Float64Array }>, send: Array<{ peer: string; rows: Int32Array }>): Promise<Array<{ peer: string; values: Float64Array }>> {
     const { problem, tables } = this;
     const read = (t + 1) & 1;
-    if (t === this.slices - 1) this.clearSlot(read); // the value after the last epoch is 0
+    const tr = this.trace;
+    const t0 = performance.now();
+    if (t === this.slices - 1) this.clearSlot(read); // the value after the last epoch is 0 (t = T - 1 is always 'all')
     for (const h of halo) this.scatter(read, h.rows, h.values);
-    if (this.sweepRun) await this.chunked({ kind: 'step', t, rule });
+    const ranges = this.partRanges(t, part);
+    if (part === 'early') tr.earlySteps++;
+    let n = 0;
+    for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];
+    tr.stepRows += n;
+    if (part === 'late') tr.lateRows += n;
+    if (part === 'early') tr.earlyRows += n;
+    const t1 = performance.now();
+    if (this.sweepRun) tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges });
     else {
       const storeQ = ruleNeedsQ(rule);
-      for (const [a, b] of this.runs()) this.kernels.backward(tables, t, a, b, { storeQ });
-      for (const [a, b] of this.runs()) updateRange(problem, tables, t, a, b, rule);
+      for (let i = 0; i < ranges.length; i += 2) {
+        this.kernels.backward(tables, t, ranges[i], ranges[i + 1], { storeQ });
+        updateRange(problem, tables, t, ranges[i], ranges[i + 1], rule);
+      }
+      tr.threadMs += performance.now() - t1;
     }
-    return send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
+    const t2 = performance.now();
+    const out = send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
+    tr.scatterMs += t1 - t0;
+    tr.kernelMs += t2 - t1;
+    tr.gatherMs += performance.now() - t2;
+    return out;
   }
 
   private async viSweep(job: Extract<Job, { kind: 'viSweep' }>): Promise<JobResult> {
@@ -305,35 +375,35 @@ export class ShardTables {
   }
 
   /**
-   * One kernel over the shard's rows on the pool: each run of rows cut into chunks (about two per thread
-   * over the shard), all in flight at once. Chunks write disjoint rows, so the bits do not depend on the cut.
+   * One kernel over the shard's rows on the pool (a step: over its part's ranges), cut into chunks of about
+   * equal rows, two per thread, all in flight at once. Chunks write disjoint rows, so the bits do not depend
+   * on the cut. Returns the threads' compute time per thread (statistics).
    */
-  private async chunked(work: Chunked): Promise<void> {
+  private async chunked(work: Chunked): Promise<number> {
     const run = this.sweepRun!;
     const { pool, threads } = this.threads!;
-    const own = this.ownRows.length;
-    const tasks: Array<Promise<SweepResult>> = [];
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
-    for (const [a, b] of this.runs()) {
-      const k = Math.max(1, Math.min(b - a, Math.round((2 * threads * (b - a)) / Math.max(1, own))));
-      for (let i = 0; i < k; i++) {
-        const rowFrom = a + Math.floor(((b - a) * i) / k);
-        const rowTo = a + Math.floor(((b - a) * (i + 1)) / k);
-        const base = { run, attempt: 1, rowFrom, rowTo };
-        const task: SweepTask =
-          work.kind === 'flowRows'
-            ? { ...base, kind: 'flowRows', tFrom: 0, tTo: this.slices }
-            : work.kind === 'step'
-              ? { ...base, kind: 'step', t: work.t, rule: work.rule, seq }
-              : work.kind === 'backward'
-                ? { ...base, kind: 'backward', t: 0, options: { discount: work.discount, slot: work.slot, storeQ: true } }
-                : { ...base, kind: 'update', t: 0, rule: work.rule, seq };
-        tasks.push(pool.run(task));
-      }
+    const ranges = work.kind === 'step' ? work.ranges : Int32Array.from([...this.runs()].flat());
+    const tasks: Array<Promise<SweepResult>> = [];
+    // a step's chunk may gather several short ranges; the other kernels take one range per task
+    for (const c of chunkRanges(ranges, 2 * threads, work.kind === 'step')) {
+      const base = { run, attempt: 1, rowFrom: c[0], rowTo: c[c.length - 1] };
+      const task: SweepTask =
+        work.kind === 'flowRows'
+          ? { ...base, kind: 'flowRows', tFrom: 0, tTo: this.slices }
+          : work.kind === 'step'
+            ? { ...base, kind: 'step', t: work.t, rule: work.rule, seq, ...(c.length > 2 ? { ranges: c } : {}) }
+            : work.kind === 'backward'
+              ? { ...base, kind: 'backward', t: 0, options: { discount: work.discount, slot: work.slot, storeQ: true } }
+              : { ...base, kind: 'update', t: 0, rule: work.rule, seq };
+      tasks.push(pool.run(task));
     }
     const settled = await Promise.allSettled(tasks);
     const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) throw failed.reason;
+    let ms = 0;
+    for (const x of settled) if (x.status === 'fulfilled') ms += x.value.ms;
+    return ms / threads;
   }
 
   private clearSlot(slot: number): void {
@@ -388,6 +458,58 @@ export class ShardTables {
     if (c0 < this.ca || c0 >= this.cb) return undefined;
     return this.gather(0, Array.from({ length: this.problem.game.nX0 }, (_, x0) => x0 * this.problem.cells + c0));
   }
+}
+
+/**
+ * Late ranges closer than this many rows are merged (the rows between wait for the halo too): on Cyber M = 60
+ * a shard's late rows fall into ~400 ranges per step, and a kernel call per range made the split step ~15%
+ * slower than a whole one; with gaps under 64 rows closed, 6 to 13 ranges remain and a third or more of the
+ * rows still run early (the early part only has to outlast the halo's arrival).
+ */
+const LATE_GAP = 64;
+
+/** Merges ranges [r[2i], r[2i + 1]) whose gap is under `gap` rows and lies within one x0 (rows of one cell run). */
+export function closeGaps(r: Int32Array, gap: number, cells: number): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < r.length; i += 2) {
+    const end = out.length > 0 ? out[out.length - 1] : -1;
+    if (end >= 0 && r[i] - end < gap && Math.floor((end - 1) / cells) === Math.floor(r[i] / cells)) out[out.length - 1] = r[i + 1];
+    else out.push(r[i], r[i + 1]);
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * Cuts increasing row ranges [r[2i], r[2i + 1]) into about `pieces` chunks of equal rows; each chunk is its
+ * ranges as [a, b) pairs. `gather`: a chunk may hold several ranges (else each range is cut on its own, as
+ * a task takes one range).
+ */
+export function chunkRanges(r: Int32Array, pieces: number, gather: boolean): Int32Array[] {
+  let total = 0;
+  for (let i = 0; i < r.length; i += 2) total += r[i + 1] - r[i];
+  const target = Math.max(1, Math.ceil(total / Math.max(1, pieces)));
+  const out: Int32Array[] = [];
+  let cur: number[] = [];
+  let rows = 0;
+  const close = () => {
+    if (cur.length > 0) out.push(Int32Array.from(cur));
+    cur = [];
+    rows = 0;
+  };
+  for (let i = 0; i < r.length; i += 2) {
+    let a = r[i];
+    const b = r[i + 1];
+    while (a < b) {
+      const take = Math.min(b - a, target - rows);
+      cur.push(a, a + take);
+      rows += take;
+      a += take;
+      if (rows >= target) close();
+    }
+    if (!gather) close();
+  }
+  close();
+  return out;
 }
 
 /** Awaits `pause` at most every 20 ms: a long loop on the node's main thread still lets its timers (heartbeats) run. */

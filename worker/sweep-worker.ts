@@ -16,11 +16,14 @@ import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
 import { schemeKernels } from '../shared/kernels/scheme.ts';
 import { restoreRows, runRange, type RangeContext, type RowGuard } from '../shared/sweep-rows.ts';
+import { haloPlanAt } from '../shared/cluster-partition.ts';
+import { shardOfCell } from '../shared/cluster-messages.ts';
 import {
   attachTables,
   describeTask,
   rangeOp,
   rowGuardOf,
+  type HaloPlanSlice,
   type InjectedFault,
   type SweepResult,
   type SweepRun,
@@ -84,6 +87,12 @@ function perform(task: SweepTask, a: Attached, attachMs: number): SweepResult {
   const half = inject?.at === 'mid' ? () => fail(inject) : undefined;
   if (inject?.at === 'start') fail(inject);
   let restoredRows = 0;
+  if (task.kind === 'haloPlan') {
+    if (inject) fail(inject);
+    const plans = haloPlans(a, task);
+    const t1 = performance.now();
+    return { threadId, ms: t1 - t0, restoredRows, attachMs, startedAt: clock(t0), endedAt: clock(t1), plans };
+  }
   if (task.kind === 'flowRows') {
     const { tFrom, tTo, rowFrom, rowTo } = task;
     if (inject) fail(inject);
@@ -93,10 +102,37 @@ function perform(task: SweepTask, a: Attached, attachMs: number): SweepResult {
     const [from, to] = task.kind === 'flow' ? [task.from, task.to] : [task.rowFrom, task.rowTo];
     // a retried update first puts back slice t of the rows an earlier attempt of this dispatch had stamped
     if ((op.kind === 'step' || op.kind === 'update') && task.attempt > 1) restoredRows = restoreRows(a.problem, a.guard, op.t, from, to, op.seq);
-    runRange(a, op, from, to, half);
+    if (task.kind === 'step' && task.ranges) for (let i = 0; i < task.ranges.length; i += 2) runRange(a, op, task.ranges[i], task.ranges[i + 1], half);
+    else runRange(a, op, from, to, half);
   }
   const t1 = performance.now();
   return { threadId, ms: t1 - t0, restoredRows, attachMs, startedAt: clock(t0), endedAt: clock(t1) };
+}
+
+// a node's rows and the owner of every row, per run and shard cut (the plan tasks of one flow share them)
+let shardRows: { key: string; own: Int32Array; owner: Int32Array; mark: Uint8Array } | undefined;
+
+/** The halo plan of a cluster node for t in [tFrom, tTo) (worker/shard-tables.ts flow). */
+function haloPlans(a: Attached, task: Extract<SweepTask, { kind: 'haloPlan' }>): HaloPlanSlice[] {
+  const { problem, tables } = a;
+  const { cells, rows } = problem;
+  const key = `${a.id}/${task.shard}/${task.cellBounds.join(',')}`;
+  if (shardRows?.key !== key) {
+    const [ca, cb] = [task.cellBounds[task.shard], task.cellBounds[task.shard + 1]];
+    const own = new Int32Array(problem.game.nX0 * Math.max(0, cb - ca));
+    let i = 0;
+    for (let x0 = 0; x0 < problem.game.nX0; x0++) for (let c = ca; c < cb; c++) own[i++] = x0 * cells + c;
+    const owner = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) owner[r] = shardOfCell(task.cellBounds, r % cells);
+    shardRows = { key, own, owner, mark: new Uint8Array(rows) };
+  }
+  const [next, vertices] = problem.projection === 'interpolate' ? [tables.nextVertex, problem.game.nX] : [tables.nextCell, 1];
+  const out: HaloPlanSlice[] = [];
+  for (let t = task.tFrom; t < task.tTo; t++) {
+    const p = haloPlanAt(problem, next, t, shardRows.own, shardRows.owner, task.shard, shardRows.mark, vertices);
+    out.push({ from: [...p.from], late: p.late });
+  }
+  return out;
 }
 
 /** A thread's performance.now() on the clock every thread shares. */

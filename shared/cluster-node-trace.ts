@@ -1,0 +1,78 @@
+// Where a cluster node's time goes (as shared/team-trace.ts for a thread team): counters the node's shell
+// (worker/shard-node.ts) and its tables (worker/shard-tables.ts) add into, sent with every heartbeat and
+// printed by bench/cluster.ts as fractions of the node's iteration time. Milliseconds, summed since the node
+// started; only finite-horizon iterations are counted (`iterationMs` is their wall time on the node, from the
+// order's arrival to the 'done' sent), so fractions compare quantities measured in the same run.
+
+export const NODE_TRACE_FIELDS = [
+  /** Finite-horizon iterations finished, and their wall time on this node. */
+  'iterations',
+  'iterationMs',
+  /** Steps (one per t), the wall time of their jobs (both parts of a split step) from start to end. */
+  'steps',
+  'stepMs',
+  /** The process's CPU time (all its threads) during the steps and during the iterations: on a loaded machine wall times mix in others' work. */
+  'stepCpuMs',
+  'iterationCpuMs',
+  /** Inside steps: the kernels (backward + update) as the node waits for them, and as the threads report them. */
+  'kernelMs',
+  'threadMs',
+  /** Inside steps: halo rows written into the value slot, and rows packed for the readers. */
+  'scatterMs',
+  'gatherMs',
+  /** Rows computed by the steps, and of those the rows computed after the halo arrived (split steps' late part). */
+  'stepRows',
+  'lateRows',
+  /** Rows computed by split steps' early part, before the halo of t + 1 had arrived. */
+  'earlyRows',
+  /** Steps started early on the rows whose inputs are local, before the halo of t + 1 had arrived. */
+  'earlySteps',
+  /** No job running while the next step waited for halo rows (the data dependency between nodes). */
+  'haloWaitMs',
+  /** From a job's order to its start (one event-loop turn, or longer when the loop is busy). */
+  'queueMs',
+  /** Handling received messages (decode, the pure core, the sends it causes) and sending (encode + publish). */
+  'receiveMs',
+  'decodeMs',
+  'sendMs',
+  'messagesIn',
+  'messagesOut',
+  /** The flow job and the start values. */
+  'flowMs',
+  'startMs',
+] as const;
+
+export type NodeTraceField = (typeof NODE_TRACE_FIELDS)[number];
+export type NodeTrace = Record<NodeTraceField, number>;
+
+export function newNodeTrace(): NodeTrace {
+  return Object.fromEntries(NODE_TRACE_FIELDS.map((f) => [f, 0])) as NodeTrace;
+}
+
+/** A trace from a heartbeat: known fields that are finite non-negative numbers, 0 otherwise; undefined if none. */
+export function readNodeTrace(v: unknown): NodeTrace | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const t = newNodeTrace();
+  for (const f of NODE_TRACE_FIELDS) {
+    const x = (v as Record<string, unknown>)[f];
+    if (typeof x === 'number' && Number.isFinite(x) && x >= 0) t[f] = x;
+  }
+  return t;
+}
+
+/** One line per node: where its iteration time went, as percentages of `iterationMs`, plus per-step means. */
+export function describeNodeTrace(node: string, t: NodeTrace): string {
+  const it = Math.max(1e-9, t.iterationMs);
+  const pct = (x: number) => `${((100 * x) / it).toFixed(1)}%`;
+  const other = t.iterationMs - t.stepMs - t.haloWaitMs - t.flowMs - t.startMs;
+  const perStep = (x: number) => (t.steps > 0 ? (x / t.steps).toFixed(3) : '0');
+  return (
+    `${node}: ${t.iterations} iterations, ${(t.iterationMs / Math.max(1, t.iterations)).toFixed(0)} ms each; ` +
+    `steps ${pct(t.stepMs)} (kernels ${pct(t.kernelMs)}, threads ${pct(t.threadMs)}, scatter ${pct(t.scatterMs)}, gather ${pct(t.gatherMs)}), ` +
+    `halo wait ${pct(t.haloWaitMs)}, flow ${pct(t.flowMs)}, start ${pct(t.startMs)}, rest ${pct(other)}; ` +
+    `receive ${pct(t.receiveMs)} (decode ${pct(t.decodeMs)}), send ${pct(t.sendMs)}, job queue ${pct(t.queueMs)}; ` +
+    `CPU: steps ${perStep(t.stepCpuMs)} ms per step, iteration ${(t.iterationCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ` +
+    `per step: ${perStep(t.stepMs)} ms step, ${perStep(t.haloWaitMs)} ms wait, ${perStep(t.kernelMs - t.threadMs)} ms dispatch; ` +
+    `${t.earlySteps} of ${t.steps} steps started before their halo, ${((100 * t.lateRows) / Math.max(1, t.stepRows)).toFixed(1)}% of the rows after it; ${t.messagesIn} messages in, ${t.messagesOut} out`
+  );
+}

@@ -1,0 +1,97 @@
+// A node starts step t on the rows whose inputs are local, before the halo of t + 1 has arrived
+// (shared/cluster-node-core.ts, worker/shard-tables.ts): with every halo message held back, both nodes of an
+// in-process cluster (one on its own thread, one on a pool of 2 threads whose step chunks gather several
+// row ranges) run the early parts of their steps, and the tables and curve stay equal to inline, to the bit.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessHub } from '../shared/cluster-transport.ts';
+import { COORDINATOR } from '../shared/cluster-messages.ts';
+import { ShardNode } from '../worker/shard-node.ts';
+import { chunkRanges, closeGaps } from '../worker/shard-tables.ts';
+import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
+import { InlineExecutor } from '../coordinator/inline-executor.ts';
+import type { ProblemSpec } from '../coordinator/executor.ts';
+import type { SolveOptions } from '../coordinator/solver.ts';
+import { problemOf } from './helpers/variants.ts';
+import { Problem } from '../shared/problem.ts';
+import { buildGame } from '../shared/validate.ts';
+import { builtinGames } from '../shared/games/index.ts';
+import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
+
+describe('early start of a step', () => {
+  const hub = new InProcessHub();
+  let held = 0;
+  hub.delay = (from, to, m) => (m.type === 'halo' && from !== COORDINATOR && to !== COORDINATOR ? (held++, 3) : 0);
+  let nodes: ShardNode[];
+  beforeAll(() => {
+    nodes = [1, 2].map((threads, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads, heartbeatMs: 50 }));
+    for (const node of nodes) node.start();
+  });
+  afterAll(async () => {
+    for (const node of nodes) await node.stop();
+  });
+
+  const cases: Array<[ProblemSpec, SolveOptions]> = [
+    [{ game: 'cyber', params: { T: 10 }, bins: 12 }, { algorithm: 'fp', iterations: 3 }],
+    [{ game: 'sis', params: { T: 12 }, bins: 24 }, { algorithm: 'omd', iterations: 3 }],
+    [{ game: 'buffet', params: { T: 8 }, bins: 8 }, { algorithm: 'fpi', iterations: 2 }],
+    // the interpolated scheme reads every vertex of the next mean field: the late rows follow all of them
+    [{ game: 'cyber', params: { T: 10 }, bins: 12, projection: 'interpolate' }, { algorithm: 'fp', iterations: 3 }],
+  ];
+  it.each(cases)('%o %o: halo held back, early parts run, same bits as inline', async (spec, options) => {
+    const problem = spec.projection === 'interpolate' ? new Problem(buildGame(builtinGames[spec.game], spec.params), spec.bins, 'lattice', 'interpolate') : await problemOf(spec);
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    const before = nodes.map((n) => n.trace.earlyRows);
+    const heldBefore = held;
+    const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000 });
+    try {
+      expectSameBits(want, await solveCollected(spec, problem, ex, options), `${spec.game} ${options.algorithm}`);
+    } finally {
+      await ex.close();
+    }
+    expect(held).toBeGreaterThan(heldBefore);
+    // every node started some steps before their halo (the assertion fails if parts were never split)
+    nodes.forEach((n, i) => expect(n.trace.earlyRows, `node-${i}`).toBeGreaterThan(before[i]));
+  });
+});
+
+describe('chunkRanges', () => {
+  it('covers exactly the input rows, in order, in about the asked number of chunks', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    for (let trial = 0; trial < 200; trial++) {
+      const r: number[] = [];
+      let x = rand(5);
+      for (let i = rand(12); i >= 0; i--) {
+        const a = x + rand(4);
+        const b = a + 1 + rand(30);
+        r.push(a, b);
+        x = b;
+      }
+      const ranges = Int32Array.from(r);
+      const pieces = 1 + rand(8);
+      for (const gather of [true, false]) {
+        const chunks = chunkRanges(ranges, pieces, gather);
+        const rows = (q: ArrayLike<number>) => {
+          const out: number[] = [];
+          for (let i = 0; i < q.length; i += 2) for (let v = q[i]; v < q[i + 1]; v++) out.push(v);
+          return out;
+        };
+        expect(chunks.flatMap((c) => rows(c))).toEqual(rows(ranges));
+        for (const c of chunks) for (let i = 0; i < c.length; i += 2) expect(c[i + 1]).toBeGreaterThan(c[i]);
+        if (gather) expect(chunks.length).toBeLessThanOrEqual(pieces);
+        else for (const c of chunks) expect(c.length).toBe(2);
+      }
+    }
+  });
+});
+
+describe('closeGaps', () => {
+  it('merges gaps under the limit within one x0 only', () => {
+    const r = Int32Array.from([2, 4, 10, 12, 40, 41, 98, 99, 101, 105]);
+    // cells = 100: rows 98..99 and 101..105 lie in different x0, so they stay apart
+    expect(Array.from(closeGaps(r, 6, 100))).toEqual(Array.from(r));
+    expect(Array.from(closeGaps(r, 7, 100))).toEqual([2, 12, 40, 41, 98, 99, 101, 105]);
+    expect(Array.from(closeGaps(r, 60, 100))).toEqual([2, 99, 101, 105]);
+    expect(Array.from(closeGaps(r, 60, 1000))).toEqual([2, 105]);
+  });
+});
