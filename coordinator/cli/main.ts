@@ -74,15 +74,14 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
       const label = `${settings.family.name} ${settings.algorithm}${settings.projection === 'interpolate' ? ' (interpolate)' : ''}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
       const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
-      const { curve, files, seconds, stopReason, result } = await runSolve(settings, { logger, progress, resume, executor });
+      const { curve, files, seconds, stopReason, result, last } = await runSolve(settings, { logger, progress, resume, executor });
       if (!flags.quiet) {
-        const last = curve[curve.length - 1];
         const report = files.find((f) => f.endsWith('index.html'));
+        const iterate = (r: typeof result) => `after ${r.iteration} updates): exploitability ${r.exploitability.total} (major ${r.exploitability.major}, minor ${r.exploitability.minor})`;
         process.stdout.write(
-          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s (stopped: ${stopReason}); ` +
-            `final exploitability ${last.exploitability.total} (major ${last.exploitability.major}, minor ${last.exploitability.minor})\n` +
-            `result (${settings.keep === 'best' ? 'best' : 'last'} iterate, after ${result.iteration} updates): exploitability ${result.exploitability.total} ` +
-            `(major ${result.exploitability.major}, minor ${result.exploitability.minor})\n` +
+          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s (stopped: ${stopReason})\n` +
+            `result (${settings.keep === 'best' ? 'best' : 'last'} iterate, ${iterate(result)}\n` +
+            `${last ? `last iterate (last/, ${iterate(last)}\n` : ''}` +
             `${report ? `report: ${report}\n` : ''}files: ${files.filter((f) => f !== report).join(', ')}\n`,
         );
       }
