@@ -43,6 +43,7 @@ export const METHODS: readonly Method[] = [
   { key: 'omd-anneal-0.1', label: 'OMD τ=0.1/√(n+1)', options: { algorithm: 'omd', temperature: 0.1, schedule: 'anneal' } },
   { key: 'damped-0.05', label: 'damped FPI α=0.05', options: { algorithm: 'damped', step: 0.05 } },
   { key: 'damped-0.2', label: 'damped FPI α=0.2', options: { algorithm: 'damped', step: 0.2 } },
+  { key: 'damped-adaptive-0.3', label: 'damped FPI, adaptive α ≤ 0.3', options: { algorithm: 'damped', step: 0.3, schedule: 'adaptive' } },
   { key: 'damped-softmax-0.2', label: 'damped softmax FPI α=0.2 τ=0.01', options: { algorithm: 'damped', step: 0.2, softmax: true, temperature: 0.01 } },
 ];
 

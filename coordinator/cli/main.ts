@@ -52,7 +52,7 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
     .option('--softmax', 'softmax (Boltzmann) responses for fp / fpi / alternating')
     .option('--temperature <tau>', 'softmax and OMD temperature (default 0.1)')
     .option('--step <alpha>', 'damped: the step of pi <- (1 - alpha) pi + alpha BR, in (0, 1] (default 0.1)')
-    .option('--schedule <kind>', 'omd: constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)) (default constant)')
+    .option('--schedule <kind>', 'omd: constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)); damped: constant | adaptive (the step halved when the exploitability rose, grown back 5% when it fell) (default constant)')
     .option('--inner <k>', 'alternating: the major player updates every k + 1 iterations (default 1)')
     .option('--init <policy>', 'initial policies: first | last | uniform (default first; uniform for softmax)')
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
@@ -146,7 +146,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     temperature: String(saved.temperature),
     ...(saved.algorithm === 'alternating' ? { inner: String(saved.inner) } : {}),
     ...(saved.algorithm === 'damped' ? { step: String(saved.step) } : {}),
-    ...(saved.algorithm === 'omd' && saved.schedule ? { schedule: saved.schedule } : {}),
+    ...((saved.algorithm === 'omd' || saved.algorithm === 'damped') && saved.schedule ? { schedule: saved.schedule } : {}),
     init: saved.init,
     out: dir,
     threads: flags.threads,
