@@ -3,14 +3,14 @@
 // (which carries the curve), takes the same steps:
 //   alpha_0 = alpha_1 = alpha;  for n >= 2:
 //   alpha_n = curve[n-1] > curve[n-2] ?  max(alpha_{n-1} / 2, alpha / 128)   (the total rose: halve)
-//                                     :  min(alpha_{n-1} * 1.05, alpha)       (it fell: grow back slowly)
+//                                     :  min(alpha_{n-1} * 1.2, alpha)        (it fell: grow back)
 // (curve[i] = total exploitability of the policies after i updates). FPI and large constant steps cycle on
 // these games and small ones crawl; halving on every rise settles the cycle and growing back keeps the speed.
 
 import type { CurvePoint } from './solver.ts';
 
 export const ADAPTIVE_SHRINK = 0.5;
-export const ADAPTIVE_GROW = 1.05;
+export const ADAPTIVE_GROW = 1.2;
 /** The least step, as a fraction of the largest. */
 export const ADAPTIVE_MIN_FRACTION = 1 / 128;
 

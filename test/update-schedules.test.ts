@@ -90,11 +90,11 @@ describe('further update rules (dense reference)', () => {
   });
 
   it('adaptive damping: the step of iteration n from the curve before it, against the definition on random curves', () => {
-    // the definition, recursively: alpha_0 = alpha_1 = alpha; halve (not below alpha/128) after a rise, else grow 5% (not above alpha)
+    // the definition, recursively: alpha_0 = alpha_1 = alpha; halve (not below alpha/128) after a rise, else grow by 1.2 (not above alpha)
     const ref = (totals: number[], alpha: number, n: number): number => {
       if (n < 2) return alpha;
       const prev = ref(totals, alpha, n - 1);
-      return totals[n - 1] > totals[n - 2] ? Math.max(prev / 2, alpha / 128) : Math.min(prev * 1.05, alpha);
+      return totals[n - 1] > totals[n - 2] ? Math.max(prev / 2, alpha / 128) : Math.min(prev * 1.2, alpha);
     };
     let seed = 7;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);

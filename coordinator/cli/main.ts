@@ -52,7 +52,7 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
     .option('--softmax', 'softmax (Boltzmann) responses for fp / fpi / alternating')
     .option('--temperature <tau>', 'softmax and OMD temperature (default 0.1)')
     .option('--step <alpha>', 'damped: the step of pi <- (1 - alpha) pi + alpha BR, in (0, 1] (default 0.1)')
-    .option('--schedule <kind>', 'omd: constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)); damped: constant | adaptive (the step halved when the exploitability rose, grown back 5% when it fell) (default constant)')
+    .option('--schedule <kind>', 'omd: constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)); damped: constant | adaptive (the step halved when the exploitability rose, grown back by a factor 1.2 when it fell) (default constant)')
     .option('--inner <k>', 'alternating: the major player updates every k + 1 iterations (default 1)')
     .option('--init <policy>', 'initial policies: first | last | uniform (default first; uniform for softmax)')
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
