@@ -69,6 +69,9 @@ describe('the result is named in the report and the summary', () => {
     const run = (name: string, info: RunInfo, inProgress: boolean): RunData => ({ name, dir: join(root, name), info, curve: [p(0, 3), p(1, 2)], inProgress });
     expect(runIterates(run('old', {}, false))).toEqual([{ label: 'last curve point', point: p(1, 2) }]);
     expect(runIterates(run('cp', {}, true))).toEqual([{ label: 'last curve point (in progress)', point: p(1, 2) }]);
+    // a best iterate that is the last one is one row
+    const same = { iteration: 2, exploitability: p(0, 1).exploitability, value: p(0, 1).value };
+    expect(runIterates(run('same', { keep: 'best', result: same, last: same }, false))).toEqual([{ label: 'result (best iterate, the last one)', point: same }]);
     const html = reportHtml({ title: 't', source: root, runs: [run('old', { game: 'sis' }, false)], charts: [], generated: new Date(0) });
     expect(finalRows(html).map((row) => row.slice(0, 4))).toEqual([['old', 'last curve point', '1', sig(2)]]);
   });

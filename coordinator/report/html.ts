@@ -151,9 +151,9 @@ function finalTable(runs: RunData[]): string {
 export function runIterates(r: RunData): Array<{ label: string; point: RunIterate }> {
   const { result, last, keep } = r.info;
   if (result && typeof result.iteration === 'number' && result.exploitability) {
-    const rows = [{ label: keep === 'last' ? 'result (last iterate)' : 'result (best iterate)', point: result }];
-    if (last && typeof last.iteration === 'number' && last.exploitability) rows.push({ label: 'last iterate (last/)', point: last });
-    return rows;
+    const other = last && typeof last.iteration === 'number' && last.exploitability && last.iteration !== result.iteration ? last : undefined;
+    const label = keep === 'last' ? 'result (last iterate)' : other || !last ? 'result (best iterate)' : 'result (best iterate, the last one)';
+    return [{ label, point: result }, ...(other ? [{ label: 'last iterate (last/)', point: other }] : [])];
   }
   const point = r.curve[r.curve.length - 1];
   return point ? [{ label: r.inProgress ? 'last curve point (in progress)' : 'last curve point', point }] : [];
