@@ -16,7 +16,7 @@ import { OptionError } from './shared/errors.ts';
 import { InlineExecutor } from './coordinator/inline-executor.ts';
 import { collectSource } from './shared/table-source.ts';
 import { LocalExecutor } from './coordinator/local-executor.ts';
-import { solve as runSolver, type Algorithm, type CurvePoint, type OmdSchedule, type SolveResult, type StopReason } from './coordinator/solver.ts';
+import { solve as runSolver, type Algorithm, type CurvePoint, type OmdSchedule, type Schedule, type SolveResult, type StopReason } from './coordinator/solver.ts';
 import { parseSolveFlags, type SolveSettings } from './coordinator/options.ts';
 
 export interface SolveRequest {
@@ -39,7 +39,7 @@ export interface SolveRequest {
   /** 'damped': the step alpha of pi <- (1 - alpha) pi + alpha BR (default 0.1). */
   step?: number;
   /** 'omd': constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)). */
-  schedule?: OmdSchedule;
+  schedule?: Schedule;
   init?: InitialPolicy;
   /** Stop at the first iteration with total exploitability <= target (`iterations` stays the cap). */
   target?: number;
@@ -161,5 +161,5 @@ export async function solve(request: SolveRequest): Promise<SolveResponse> {
 
 export { builtinGames, buildGame, Problem, InlineExecutor, LocalExecutor, runSolver, OptionError };
 export { GameDefinitionError } from './shared/errors.ts';
-export type { Algorithm, CurvePoint, OmdSchedule, StopReason, GameFamily, GridKind, InitialPolicy, Projection };
+export type { Algorithm, CurvePoint, OmdSchedule, Schedule, StopReason, GameFamily, GridKind, InitialPolicy, Projection };
 export type { GameDefinition, GameLabels, ParamSpec, Params } from './shared/model.ts';

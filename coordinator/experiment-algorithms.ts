@@ -43,6 +43,7 @@ export const METHODS: readonly Method[] = [
   { key: 'omd-anneal-0.1', label: 'OMD τ=0.1/√(n+1)', options: { algorithm: 'omd', temperature: 0.1, schedule: 'anneal' } },
   { key: 'damped-0.05', label: 'damped FPI α=0.05', options: { algorithm: 'damped', step: 0.05 } },
   { key: 'damped-0.2', label: 'damped FPI α=0.2', options: { algorithm: 'damped', step: 0.2 } },
+  { key: 'damped-adaptive-0.3', label: 'damped FPI, adaptive α ≤ 0.3', options: { algorithm: 'damped', step: 0.3, schedule: 'adaptive' } },
   { key: 'damped-softmax-0.2', label: 'damped softmax FPI α=0.2 τ=0.01', options: { algorithm: 'damped', step: 0.2, softmax: true, temperature: 0.01 } },
 ];
 
@@ -130,7 +131,10 @@ export async function runAlgorithmsStudy(options: StudyOptions): Promise<StudyRe
   const games = (options.quick ? QUICK_GAMES : STUDY_GAMES).filter((g) => !options.games || options.games.includes(g.game));
   const methods = METHODS.filter((m) => (options.methods ? options.methods.includes(m.key) : !options.quick || QUICK_METHODS.includes(m.key)));
   ensureDir(join(options.out, 'runs'));
+  const started = new Date();
+  print(studyPlan(games.length, methods.length, budget, cap, started));
   const traces: Trace[] = [];
+  const runs = games.length * methods.length;
   for (const g of games) {
     const problem = new Problem(buildGame(builtinGames[g.game], g.params), g.bins);
     for (const m of methods) {
@@ -138,12 +142,37 @@ export async function runAlgorithmsStudy(options: StudyOptions): Promise<StudyRe
       traces.push(trace);
       writeFileAtomic(join(options.out, 'runs', `${g.game}-${m.key}.json`), JSON.stringify(trace));
       const low = lowest(trace.points);
-      print(`${g.game} M=${g.bins} ${m.label}: ${trace.points.length} iterations, ${last(trace.points).seconds.toFixed(1)} s (${trace.stopReason}); lowest ${low.total.toPrecision(3)} at iteration ${low.iteration}`);
+      const left = runs - traces.length;
+      print(
+        `[${traces.length}/${runs}] ${g.game} M=${g.bins} ${m.label}: ${trace.points.length} iterations, ${last(trace.points).seconds.toFixed(1)} s (${trace.stopReason}); ` +
+          `lowest ${low.total.toPrecision(3)} at iteration ${low.iteration}${left ? `; at most ${minutes(left * budget)} to go` : ''}`,
+      );
     }
   }
   const result = await writeStudy(options.out, traces, { budget, cap, threads: options.threads, quick: options.quick });
   print(`report: ${result.report}`);
   return result;
+}
+
+/**
+ * What the study will do and its length before it starts: every run ends at its budget or its iteration cap,
+ * whichever comes first, so runs x budget bounds the time (up to one iteration more per run, and the time to
+ * build each game's model, a few seconds).
+ */
+export function studyPlan(games: number, methods: number, budget: number, cap: number, now: Date): string {
+  const runs = games * methods;
+  const end = new Date(now.getTime() + runs * budget * 1000);
+  return (
+    `algorithm study: ${games} game${games === 1 ? '' : 's'} x ${methods} method${methods === 1 ? '' : 's'} = ${runs} runs, ` +
+    `each until ${budget} s or ${cap} iterations: at most ${minutes(runs * budget)} ` +
+    `(plus up to one iteration per run and building each model; done by about ${end.toISOString().slice(11, 16)} UTC)`
+  );
+}
+
+function minutes(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  const m = Math.ceil(seconds / 60);
+  return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
 /** study.json, table.md and the report of a set of traces. */

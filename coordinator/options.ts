@@ -11,7 +11,7 @@ import type { GridKind } from '../shared/grid.ts';
 import type { Projection } from '../shared/policy-cell.ts';
 import type { GameFamily } from '../shared/model.ts';
 import type { InitialPolicy } from '../shared/tables.ts';
-import type { Algorithm, OmdSchedule } from './solver.ts';
+import type { Algorithm, Schedule } from './solver.ts';
 import { parseBytes } from './memory.ts';
 import { AUTO_FIXED_FLAGS, AUTO_METHOD } from './auto.ts';
 import { loadGameModuleInThread } from './game-check.ts';
@@ -36,8 +36,8 @@ export interface RunIdentity {
   init?: InitialPolicy;
   /** Damped fixed-point iteration's step (absent in checkpoints written before it existed). */
   step?: number;
-  /** OMD's learning-rate / temperature schedule (absent: constant). */
-  schedule?: OmdSchedule;
+  /** OMD's learning-rate / temperature schedule or damped's step schedule (absent: constant). */
+  schedule?: Schedule;
 }
 
 export interface SolveSettings extends RunIdentity {
@@ -53,7 +53,7 @@ export interface SolveSettings extends RunIdentity {
   /** Replace a run of another configuration in `out` (--force). */
   force: boolean;
   step: number;
-  schedule: OmdSchedule;
+  schedule: Schedule;
   projection: Projection;
   /** Set when the run was asked for with --algorithm auto (algorithm etc. hold what auto chose). */
   auto?: boolean;
@@ -96,7 +96,7 @@ export interface RawSolveFlags {
 }
 
 export const ALGORITHMS: readonly Algorithm[] = ['fp', 'fpi', 'omd', 'alternating', 'damped'];
-const SCHEDULES: readonly OmdSchedule[] = ['constant', 'sqrt', 'anneal'];
+const SCHEDULES: readonly Schedule[] = ['constant', 'sqrt', 'anneal', 'adaptive'];
 const GRIDS: readonly GridKind[] = ['midpoint', 'lattice'];
 export const PROJECTIONS: readonly Projection[] = ['nearest', 'interpolate'];
 const INITS: readonly InitialPolicy[] = ['first', 'last', 'uniform'];
@@ -137,7 +137,9 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
   const step = numberIn('--step', flags.step ?? '0.1', 0, 1, false, true);
   const schedule = oneOf('--schedule', flags.schedule ?? 'constant', SCHEDULES);
   if (flags.step !== undefined && algorithm !== 'damped') throw new OptionError('--step: only with --algorithm damped');
-  if (flags.schedule !== undefined && algorithm !== 'omd') throw new OptionError('--schedule: only with --algorithm omd');
+  if (schedule === 'adaptive' && algorithm !== 'damped') throw new OptionError('--schedule adaptive: only with --algorithm damped');
+  if (flags.schedule !== undefined && algorithm !== 'omd' && algorithm !== 'damped') throw new OptionError('--schedule: only with --algorithm omd or damped');
+  if (algorithm === 'damped' && (schedule === 'sqrt' || schedule === 'anneal')) throw new OptionError(`--schedule ${schedule}: only with --algorithm omd (damped: constant | adaptive)`);
   const target = flags.target === undefined ? undefined : numberIn('--target', flags.target, 0, Infinity, false);
   const timeLimit = flags.timeLimit === undefined ? undefined : numberIn('--time-limit', flags.timeLimit, 0, Infinity, false);
   const checkpointEvery = flags.checkpointEvery === undefined ? 0 : positiveInt('--checkpoint-every', flags.checkpointEvery);
@@ -170,17 +172,17 @@ export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): Solv
 /**
  * results/<game>-<algorithm>-m<M>, plus every variant setting that is not the default, so that runs of
  * different variants never share a directory: -softmax, -t<temperature> (when a temperature is used),
- * -infinite[-g<discount>], -init-<policy>, -lattice, -interpolate, -inner<k>, -step<α> (damped), -sqrt / -anneal (OMD schedules);
+ * -infinite[-g<discount>], -init-<policy>, -lattice, -interpolate, -inner<k>, -step<α> (damped), -sqrt / -anneal (OMD schedules), -adaptive (damped);
  * auto runs are results/<game>-auto-m<M>.
  */
-export function defaultOut(s: { label: string; algorithm: Algorithm; auto?: boolean; bins: number; grid: GridKind; projection?: Projection; horizon: 'finite' | 'infinite'; discount: number; softmax: boolean; temperature: number; inner: number; init?: InitialPolicy; step?: number; schedule?: OmdSchedule }): string {
+export function defaultOut(s: { label: string; algorithm: Algorithm; auto?: boolean; bins: number; grid: GridKind; projection?: Projection; horizon: 'finite' | 'infinite'; discount: number; softmax: boolean; temperature: number; inner: number; init?: InitialPolicy; step?: number; schedule?: Schedule }): string {
   const parts = [`${s.label}-${s.auto ? 'auto' : s.algorithm}-m${s.bins}`];
   if (!s.auto) {
     // auto fixes its own method settings: only the settings the user chose name the directory
     if (s.softmax) parts.push('softmax');
     if ((s.softmax || s.algorithm === 'omd') && s.temperature !== 0.1) parts.push(`t${s.temperature}`);
     if (s.algorithm === 'damped' && s.step !== undefined && s.step !== 0.1) parts.push(`step${s.step}`);
-    if (s.algorithm === 'omd' && s.schedule !== undefined && s.schedule !== 'constant') parts.push(s.schedule);
+    if ((s.algorithm === 'omd' || s.algorithm === 'damped') && s.schedule !== undefined && s.schedule !== 'constant') parts.push(s.schedule);
   }
   if (s.horizon === 'infinite') parts.push(s.discount === 0.99 ? 'infinite' : `infinite-g${s.discount}`);
   if (s.init !== undefined) parts.push(`init-${s.init}`);

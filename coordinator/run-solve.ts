@@ -31,6 +31,8 @@ export interface RunSolveResult {
   stopReason: StopReason;
   /** The written policies: which iterate (the policies after that many updates) and their exploitability. */
   result: ResultIterate;
+  /** With --keep best: the last iterate (written to last/). */
+  last?: ResultIterate;
   paths: ReturnType<typeof resultPaths>;
   /** Every file written, in order (the report's index.html last when there is one). */
   files: string[];
@@ -202,7 +204,7 @@ export async function runSolve(
       const report = await reportAfterSolve(settings.out, log); // DIR/report; a failure is a warning, not a failed solve
       if (report) files.push(...report.pngs, report.html);
     }
-    return { curve, stopReason, result: results!.result, paths, files, seconds, memory };
+    return { curve, stopReason, result: results!.result, last: results!.last, paths, files, seconds, memory };
   } catch (err) {
     if (executor && !closed) await executor.close().catch(() => {});
     for (const f of files) unlinkQuietly(f);

@@ -17,6 +17,7 @@ import type { PolicySources } from '../shared/table-source.ts';
 import { exploitability, type Exploitability, type StartValues } from '../shared/kernels/exploitability.ts';
 import type { Response, UpdateRule } from '../shared/kernels/update.ts';
 import type { Executor, ProblemSpec } from './executor.ts';
+import { AdaptiveStep } from './adaptive-step.ts';
 
 export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating' | 'damped';
 
@@ -25,6 +26,9 @@ export type Algorithm = 'fp' | 'fpi' | 'omd' | 'alternating' | 'damped';
  * y += Q / sqrt(n + 1)) or anneal (a decreasing temperature, tau / sqrt(n + 1)).
  */
 export type OmdSchedule = 'constant' | 'sqrt' | 'anneal';
+
+/** A schedule: OMD's, or for damped 'constant' (the step alpha) or 'adaptive' (./adaptive-step.ts). */
+export type Schedule = OmdSchedule | 'adaptive';
 
 export interface CurvePoint {
   iteration: number;
@@ -43,8 +47,11 @@ export interface SolveOptions {
   softmax?: boolean;
   /** Damped fixed-point iteration: the constant step alpha of pi <- (1 - alpha) pi + alpha BR (default 0.1). */
   step?: number;
-  /** OMD's learning-rate / temperature schedule (default constant). */
-  schedule?: OmdSchedule;
+  /**
+   * OMD's learning-rate / temperature schedule, or damped's step schedule: constant (default) or adaptive
+   * (halved when the total exploitability rose, grown back otherwise; ./adaptive-step.ts).
+   */
+  schedule?: Schedule;
   /** Alternating schedule: the major player updates at iterations n = 0 mod (inner + 1), the minor otherwise. */
   inner?: number;
   /** Infinite-horizon discounted objective with stationary policies (value iteration per iteration). */
@@ -142,9 +149,10 @@ export async function solve(
   const started = performance.now();
   // a resumed run whose curve already met the target (or the cap) does nothing more
   let stopReason: StopReason | undefined = reached(options, curve[curve.length - 1]) ? 'target' : undefined;
+  const adaptive = options.algorithm === 'damped' && options.schedule === 'adaptive' ? new AdaptiveStep(options.step ?? 0.1) : undefined;
   for (let n = resume?.iteration ?? 0; !stopReason && n < options.iterations; n++) {
     if (keep) await executor.saveInput(); // the sweep overwrites its input; the read-out is that input's
-    await sweep(executor, options, updateRule(options, n));
+    await sweep(executor, options, updateRule(options, n, adaptive?.at(curve, n)));
     const value = await executor.startValues();
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
     curve.push(point);
@@ -192,8 +200,11 @@ function reached(options: Pick<SolveOptions, 'target'>, point: CurvePoint | unde
   return options.target !== undefined && point !== undefined && point.exploitability.total <= options.target;
 }
 
-/** The update of iteration n for an algorithm (games.md, "fictitious play" and "Variants"). */
-export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperature' | 'softmax' | 'inner' | 'step' | 'schedule'>, n: number): UpdateRule {
+/**
+ * The update of iteration n for an algorithm (games.md, "fictitious play" and "Variants"). `adaptiveStep`:
+ * damped's step at iteration n under the adaptive schedule (AdaptiveStep.at, from the curve).
+ */
+export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperature' | 'softmax' | 'inner' | 'step' | 'schedule'>, n: number, adaptiveStep?: number): UpdateRule {
   const temperature = options.temperature ?? 0.1;
   const response: Response = options.softmax ? { kind: 'softmax', temperature } : { kind: 'greedy' };
   switch (options.algorithm) {
@@ -202,6 +213,10 @@ export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperatur
     case 'fpi':
       return { kind: 'replace', response };
     case 'damped':
+      if (options.schedule === 'adaptive') {
+        if (adaptiveStep === undefined) throw new Error('updateRule: the adaptive schedule needs the step from the curve');
+        return { kind: 'damped', step: adaptiveStep, response };
+      }
       return { kind: 'damped', step: options.step ?? 0.1, response };
     case 'omd':
       switch (options.schedule ?? 'constant') {
@@ -211,6 +226,8 @@ export function updateRule(options: Pick<SolveOptions, 'algorithm' | 'temperatur
           return { kind: 'omd', temperature, rate: 1 / Math.sqrt(n + 1) };
         case 'anneal':
           return { kind: 'omd', temperature: temperature / Math.sqrt(n + 1) };
+        case 'adaptive':
+          throw new Error('updateRule: the adaptive schedule is damped only');
       }
     case 'alternating': {
       const k = options.inner ?? 1;

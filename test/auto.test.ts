@@ -28,6 +28,10 @@ describe('--algorithm auto and the study flags', () => {
     expect(parseSolveFlags({ algorithm: 'damped', step: '1' }).step).toBe(1);
     expect(() => parseSolveFlags({ algorithm: 'fp', schedule: 'sqrt' })).toThrow(/^--schedule: only with --algorithm omd/);
     expect(() => parseSolveFlags({ algorithm: 'omd', schedule: 'fast' })).toThrow(/^--schedule: unknown value 'fast'/);
+    expect(() => parseSolveFlags({ algorithm: 'omd', schedule: 'adaptive' })).toThrow(/^--schedule adaptive: only with --algorithm damped/);
+    expect(() => parseSolveFlags({ algorithm: 'damped', schedule: 'anneal' })).toThrow(/^--schedule anneal: only with --algorithm omd/);
+    const adaptive = parseSolveFlags({ algorithm: 'damped', schedule: 'adaptive', step: '0.3' });
+    expect([adaptive.schedule, adaptive.step, adaptive.out]).toEqual(['adaptive', 0.3, 'results/sis-damped-m20-step0.3-adaptive']);
     expect(() => parseSolveFlags({ target: '0' })).toThrow(/^--target: expected a number/);
     expect(() => parseSolveFlags({ timeLimit: '-3' })).toThrow(/^--time-limit: expected a number/);
   });

@@ -5,13 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
-import { lowest, mergeStudies, studyTable, type Trace } from '../coordinator/experiment-algorithms.ts';
+import { lowest, mergeStudies, studyPlan, studyTable, type Trace } from '../coordinator/experiment-algorithms.ts';
 
 describe('experiment algorithms', () => {
   it('--quick runs every method on every quick game and writes the report and table', async () => {
     const out = mkdtempSync(join(tmpdir(), 'm3fg-study-'));
     const res = runCli(['experiment', 'algorithms', '--quick', '--out', out]);
     expect(res.code, res.stderr).toBe(0);
+    // it says first how long it will take: 2 games x 4 methods, 2 s each
+    expect(res.stdout.split('\n')[0]).toMatch(/^algorithm study: 2 games x 4 methods = 8 runs, each until 2 s or 6 iterations: at most 16 s /);
+    expect(res.stdout).toContain('[8/8] advertisement M=8');
     const study = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')) as { traces: Trace[]; table: Array<{ game: string; method: string; lowest: { total: number } }> };
     expect(study.traces.map((t) => `${t.game}/${t.method}`)).toEqual(
       ['sis', 'advertisement'].flatMap((g) => ['fp', 'omd-0.1', 'omd-anneal-1', 'damped-0.2'].map((m) => `${g}/${m}`)),
@@ -35,6 +38,13 @@ describe('experiment algorithms', () => {
     const merged = await mergeStudies(join(out, 'merged'), [out]);
     expect(readFileSync(join(out, 'merged', 'table.md'), 'utf8')).toBe(readFileSync(join(out, 'table.md'), 'utf8'));
     expect(merged.traces).toEqual(study.traces);
+  });
+
+  it('the plan of the full study at --budget 60: 4 games x 14 methods, at most 56 min, with the time it ends', () => {
+    const line = studyPlan(4, 14, 60, 5000, new Date('2026-01-01T10:00:00Z'));
+    expect(line).toContain('56 runs, each until 60 s or 5000 iterations: at most 56 min');
+    expect(line).toContain('done by about 10:56 UTC');
+    expect(studyPlan(4, 14, 180, 5000, new Date(0))).toContain('at most 2 h 48 min');
   });
 
   it('the table takes the lowest total within each budget from the trace', () => {

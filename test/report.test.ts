@@ -15,6 +15,8 @@ import { writeCheckpoint } from '../coordinator/checkpoint.ts';
 import { arraySource } from '../shared/table-source.ts';
 import { heatmapGrid } from '../coordinator/report/charts.ts';
 import { reportAfterSolve, writeReport } from '../coordinator/report/index.ts';
+import { loadRuns } from '../coordinator/report/data.ts';
+import { runIterates } from '../coordinator/report/html.ts';
 import { readPolicies } from '../coordinator/results.ts';
 import { sis } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
@@ -148,7 +150,9 @@ describe('m3fg report', () => {
         expect(found.svgs).toBe(charts);
         expect(found.drawn).toBe(charts);
         expect(found.duplicateIds).toEqual([]);
-        expect(found.tableRows).toBe(dir === single ? 2 : 6);
+        // the settings table (a row per run) and the final numbers (the result, and the last iterate when it is another one)
+        const runs = loadRuns(dir === single ? join(root, 'runs', 'a') : join(root, 'runs'));
+        expect(found.tableRows).toBe(runs.length + runs.reduce((n, r) => n + runIterates(r).length, 0));
         expect([...found.pngLinks].sort()).toEqual(pngs(dir));
         // every chart's data beside its PNG
         expect([...found.csvLinks].sort()).toEqual(pngs(dir).map((p) => p.replace(/\.png$/, '.csv')));

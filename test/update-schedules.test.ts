@@ -1,10 +1,11 @@
 // The study's further update rules against dense per-entry formulas on random Q rows and policies (games.md
 // "Variants" plus issue 15): damped fixed-point iteration pi <- (1 - alpha) pi + alpha response (greedy or
 // softmax, one player or both), OMD with a learning rate y <- y + eta Q_eval, and the solver's schedules
-// (sqrt learning rate, annealed temperature).
+// (sqrt learning rate, annealed temperature, damped's adaptive step).
 import { describe, expect, it } from 'vitest';
 import { updateRange, type Players, type Response } from '../shared/kernels/update.ts';
 import { updateRule } from '../coordinator/solver.ts';
+import { AdaptiveStep } from '../coordinator/adaptive-step.ts';
 import { sameBits } from './helpers/same-bits.ts';
 import { randomUpdateTables, softmaxRef } from './helpers/update-tables.ts';
 
@@ -86,5 +87,35 @@ describe('further update rules (dense reference)', () => {
       expect(updateRule({ algorithm: 'omd', schedule: 'sqrt', temperature: 0.5 }, n)).toEqual({ kind: 'omd', temperature: 0.5, rate: 1 / Math.sqrt(n + 1) });
       expect(updateRule({ algorithm: 'omd', schedule: 'anneal', temperature: 0.5 }, n)).toEqual({ kind: 'omd', temperature: 0.5 / Math.sqrt(n + 1) });
     }
+  });
+
+  it('adaptive damping: the step of iteration n from the curve before it, against the definition on random curves', () => {
+    // the definition, recursively: alpha_0 = alpha_1 = alpha; halve (not below alpha/128) after a rise, else grow by 1.2 (not above alpha)
+    const ref = (totals: number[], alpha: number, n: number): number => {
+      if (n < 2) return alpha;
+      const prev = ref(totals, alpha, n - 1);
+      return totals[n - 1] > totals[n - 2] ? Math.max(prev / 2, alpha / 128) : Math.min(prev * 1.2, alpha);
+    };
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let trial = 0; trial < 20; trial++) {
+      const alpha = 0.05 + rand() * 0.95;
+      // rises and falls, equal neighbours (not a rise) and long runs of rises (down to the floor)
+      const totals = Array.from({ length: 60 }, (_, i) => (trial % 3 === 0 && i > 20 && i < 35 ? i : Math.floor(rand() * 4)));
+      const curve = totals.map((total) => ({ exploitability: { total, major: total, minor: 0 } }));
+      const steps = new AdaptiveStep(alpha);
+      const seen = new Set<number>();
+      // in order, then out of order (an earlier n restarts), as a resumed run asks
+      const order = [...totals.keys(), 30, 5, 59, 0, 2, 41];
+      for (const n of order) {
+        const want = ref(totals, alpha, n);
+        expect(steps.at(curve, n), `trial ${trial}, n = ${n}`).toBe(want);
+        seen.add(want);
+      }
+      expect(seen.size, 'the step changes along the curve').toBeGreaterThan(2);
+      if (trial % 3 === 0) expect(seen.has(alpha / 128), 'the floor is reached').toBe(true);
+    }
+    expect(updateRule({ algorithm: 'damped', schedule: 'adaptive', step: 0.4 }, 5, 0.0125)).toEqual({ kind: 'damped', step: 0.0125, response: { kind: 'greedy' } });
+    expect(() => updateRule({ algorithm: 'damped', schedule: 'adaptive' }, 5)).toThrow(/needs the step/);
   });
 });

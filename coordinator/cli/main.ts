@@ -52,7 +52,7 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
     .option('--softmax', 'softmax (Boltzmann) responses for fp / fpi / alternating')
     .option('--temperature <tau>', 'softmax and OMD temperature (default 0.1)')
     .option('--step <alpha>', 'damped: the step of pi <- (1 - alpha) pi + alpha BR, in (0, 1] (default 0.1)')
-    .option('--schedule <kind>', 'omd: constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)) (default constant)')
+    .option('--schedule <kind>', 'omd: constant | sqrt (learning rate 1/sqrt(n+1)) | anneal (temperature tau/sqrt(n+1)); damped: constant | adaptive (the step halved when the exploitability rose, grown back by a factor 1.2 when it fell) (default constant)')
     .option('--inner <k>', 'alternating: the major player updates every k + 1 iterations (default 1)')
     .option('--init <policy>', 'initial policies: first | last | uniform (default first; uniform for softmax)')
     .option('--out <dir>', 'results directory (default results/<game>-<algorithm>-m<M>)')
@@ -74,15 +74,14 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
       const label = `${settings.family.name} ${settings.algorithm}${settings.projection === 'interpolate' ? ' (interpolate)' : ''}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
       const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
-      const { curve, files, seconds, stopReason, result } = await runSolve(settings, { logger, progress, resume, executor });
+      const { curve, files, seconds, stopReason, result, last } = await runSolve(settings, { logger, progress, resume, executor });
       if (!flags.quiet) {
-        const last = curve[curve.length - 1];
         const report = files.find((f) => f.endsWith('index.html'));
+        const iterate = (r: typeof result) => `after ${r.iteration} updates): exploitability ${r.exploitability.total} (major ${r.exploitability.major}, minor ${r.exploitability.minor})`;
         process.stdout.write(
-          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s (stopped: ${stopReason}); ` +
-            `final exploitability ${last.exploitability.total} (major ${last.exploitability.major}, minor ${last.exploitability.minor})\n` +
-            `result (${settings.keep === 'best' ? 'best' : 'last'} iterate, after ${result.iteration} updates): exploitability ${result.exploitability.total} ` +
-            `(major ${result.exploitability.major}, minor ${result.exploitability.minor})\n` +
+          `${label} M=${settings.bins}: ${curve.length} iterations in ${seconds.toFixed(2)} s (stopped: ${stopReason})\n` +
+            `result (${settings.keep === 'best' ? 'best' : 'last'} iterate, ${iterate(result)}\n` +
+            `${last ? `last iterate (last/, ${iterate(last)}\n` : ''}` +
             `${report ? `report: ${report}\n` : ''}files: ${files.filter((f) => f !== report).join(', ')}\n`,
         );
       }
@@ -147,7 +146,7 @@ async function resumeSettings(flags: RawSolveFlags, dir: string): Promise<{ sett
     temperature: String(saved.temperature),
     ...(saved.algorithm === 'alternating' ? { inner: String(saved.inner) } : {}),
     ...(saved.algorithm === 'damped' ? { step: String(saved.step) } : {}),
-    ...(saved.algorithm === 'omd' && saved.schedule ? { schedule: saved.schedule } : {}),
+    ...((saved.algorithm === 'omd' || saved.algorithm === 'damped') && saved.schedule ? { schedule: saved.schedule } : {}),
     init: saved.init,
     out: dir,
     threads: flags.threads,

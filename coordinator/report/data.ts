@@ -29,6 +29,13 @@ export interface ReportCurvePoint {
   value: StartValues;
 }
 
+/** An iterate of a run (run.json `result` and `last`): the policies after `iteration` updates. */
+export interface RunIterate {
+  iteration: number;
+  exploitability: Exploitability;
+  value: StartValues;
+}
+
 /** run.json as the report reads it: every field optional, because older or partial runs lack some. */
 export interface RunInfo {
   game?: string;
@@ -53,6 +60,14 @@ export interface RunInfo {
   temperature?: number;
   inner?: number;
   init?: string;
+  /** 'best' or 'last' (absent in runs written before --keep: the last iterate). */
+  keep?: string;
+  /** Why the run stopped: 'target', 'time-limit', 'iterations' or 'stopped'. */
+  stopReason?: string;
+  /** The written policies: the iterate (the policies after that many updates) and their exploitability. */
+  result?: RunIterate;
+  /** With --keep best: the last iterate, written to last/. */
+  last?: RunIterate;
   [key: string]: unknown;
 }
 

@@ -1,7 +1,7 @@
 // The report page: one self-contained HTML file (inline CSS and SVG, no scripts, nothing fetched) with a
 // table of the runs' settings, timings and final numbers, and one figure per chart linking its PNG copy.
 
-import type { RunData, RunInfo } from './data.ts';
+import type { RunData, RunInfo, RunIterate } from './data.ts';
 import { variantText } from './variant.ts';
 
 export interface RenderedChart {
@@ -66,6 +66,7 @@ details { font-size: 0.85em; margin: 0.3em 0; }
 <h2>Runs</h2>
 ${settingsTable(runs)}
 <h2>Final numbers</h2>
+<p class="note">Iteration i is the policies after i updates. The result is what the run wrote (policies.bin): the best iterate (lowest total exploitability seen) or, with --keep last, the last iterate; a best-iterate run writes the last iterate to last/.</p>
 ${finalTable(runs)}
 ${paramsDetails(runs)}
 <h2>Charts</h2>
@@ -82,7 +83,8 @@ function settingsTable(runs: RunData[]): string {
     const i = r.info;
     const v = variantText(i);
     const done = r.curve.length;
-    const iterations = i.iterations !== undefined && i.iterations !== done ? `${done} of ${i.iterations}` : String(done);
+    const count = i.iterations !== undefined && i.iterations !== done ? `${done} of ${i.iterations}` : String(done);
+    const iterations = i.stopReason && i.stopReason !== 'iterations' ? `${count} (stopped: ${i.stopReason})` : count;
     const secondsPerIteration = i.secondsPerIteration ?? (i.seconds !== undefined && done > 0 ? i.seconds / done : undefined);
     return [
       cell(r.name + (r.inProgress ? ' (in progress, from checkpoint.bin)' : '')),
@@ -103,9 +105,16 @@ function settingsTable(runs: RunData[]): string {
   return table(head, rows);
 }
 
+/**
+ * The numbers of what a run returns: its result (the best iterate with --keep best, else the last), the last
+ * iterate beside it when that is another one (last/), each with its iteration (the policies after that many
+ * updates). Runs without a result in run.json (in progress, or written before results were evaluated) show
+ * their last curve point, which is the input of the last iteration, not the policies after it.
+ */
 function finalTable(runs: RunData[]): string {
   const head = [
     'run',
+    'iterate',
     'iteration',
     'exploitability total',
     'major',
@@ -115,24 +124,39 @@ function finalTable(runs: RunData[]): string {
     'minor value: best response',
     'minor value: policy',
   ];
-  const rows = runs.map((r) => {
-    const last = r.curve[r.curve.length - 1];
-    if (!last) return [cell(r.name), ...head.slice(1).map(() => cell('—'))];
-    const e = last.exploitability;
-    const v = last.value;
-    return [
-      cell(r.name),
-      num(last.iteration),
-      num(sig(e.total)),
-      num(sig(e.major)),
-      num(sig(e.minor)),
-      num(sig(v.majorBestResponse)),
-      num(sig(v.majorPolicy)),
-      num(sig(v.minorBestResponse)),
-      num(sig(v.minorPolicy)),
-    ];
+  const rows = runs.flatMap((r) => {
+    const it = runIterates(r);
+    if (it.length === 0) return [[cell(r.name), ...head.slice(1).map(() => cell('—'))]];
+    return it.map(({ label, point }) => {
+      const e = point.exploitability;
+      const v = point.value;
+      return [
+        cell(r.name),
+        cell(label),
+        num(point.iteration),
+        num(sig(e.total)),
+        num(sig(e.major)),
+        num(sig(e.minor)),
+        num(sig(v.majorBestResponse)),
+        num(sig(v.majorPolicy)),
+        num(sig(v.minorBestResponse)),
+        num(sig(v.minorPolicy)),
+      ];
+    });
   });
   return table(head, rows);
+}
+
+/** The iterates a run's final table shows, labelled (see finalTable). */
+export function runIterates(r: RunData): Array<{ label: string; point: RunIterate }> {
+  const { result, last, keep } = r.info;
+  if (result && typeof result.iteration === 'number' && result.exploitability) {
+    const other = last && typeof last.iteration === 'number' && last.exploitability && last.iteration !== result.iteration ? last : undefined;
+    const label = keep === 'last' ? 'result (last iterate)' : other || !last ? 'result (best iterate)' : 'result (best iterate, the last one)';
+    return [{ label, point: result }, ...(other ? [{ label: 'last iterate (last/)', point: other }] : [])];
+  }
+  const point = r.curve[r.curve.length - 1];
+  return point ? [{ label: r.inProgress ? 'last curve point (in progress)' : 'last curve point', point }] : [];
 }
 
 function paramsDetails(runs: RunData[]): string {
