@@ -2,7 +2,8 @@
 // Checks the shipped nats-server configs on a real nats-server, on a free loopback port, with the NATS.js
 // client m3fg uses. Starts and stops its own server; touches nothing outside a temporary directory.
 //
-//   node deploy/check-auth.mjs          deploy/nats-server.conf: logins, per-user permissions, max_payload
+//   node deploy/check-auth.mjs          deploy/nats-server.conf: logins, per-user permissions, max_payload, and
+//                                       the job queue's (no consumer a node could point at another's subject)
 //   node deploy/check-auth.mjs --tls    deploy/nats-server-tls.conf with certificates from deploy/gen-certs.sh:
 //                                       the same checks over TLS, then TLS refusals and mutual TLS (verify: true)
 //   node deploy/check-auth.mjs --conf F  the same checks on another (non-TLS) config file, e.g. the k8s ConfigMap's
@@ -17,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 
 const deployDir = dirname(fileURLToPath(import.meta.url));
 const tlsMode = process.argv.includes('--tls');
@@ -141,10 +144,11 @@ async function authChecks(url, tls) {
   await check('unknown user: refused', () => refused({ ...base, user: 'admin', pass: pass.coordinator }, /authorization violation/i));
 
   let c, n1, n2;
+  // with m3fg's inbox prefix: a user may read only its own inboxes _INBOX_<user>.> (JetStream replies)
   await check('coordinator, node-1 and node-2 with their own passwords: connected', async () => {
-    c = await connect({ ...base, user: 'coordinator', pass: pass.coordinator });
-    n1 = await connect({ ...base, user: 'node-1', pass: pass['node-1'] });
-    n2 = await connect({ ...base, user: 'node-2', pass: pass['node-2'] });
+    c = await connect({ ...base, user: 'coordinator', pass: pass.coordinator, inboxPrefix: '_INBOX_coordinator' });
+    n1 = await connect({ ...base, user: 'node-1', pass: pass['node-1'], inboxPrefix: '_INBOX_node-1' });
+    n2 = await connect({ ...base, user: 'node-2', pass: pass['node-2'], inboxPrefix: '_INBOX_node-2' });
   });
   if (!c || !n1 || !n2) return;
   const cErr = errorsOf(c), n1Err = errorsOf(n1);
@@ -186,11 +190,57 @@ async function authChecks(url, tls) {
     await denied(cErr, 'publish', 'm3fg.to.node-2.from.node-1', () => c.publish('m3fg.to.node-2.from.node-1', 'forged'), c);
     await denied(cErr, 'subscription', 'm3fg.to.node-1.from.*', () => c.subscribe('m3fg.to.node-1.from.*'), c);
   });
+  if (c.info.jetstream) await jetStreamChecks(c, n1, cErr, n1Err, toC, toN2);
   await check('connections survive the violations (not fatal)', async () => {
     for (const nc of [c, n1, n2]) await nc.flush();
     assert(!c.isClosed() && !n1.isClosed(), 'a connection closed');
   });
   for (const nc of [c, n1, n2]) await nc.close();
+}
+
+/**
+ * The job queue's rights: node-1 pulls jobs from the one durable pull consumer and reads results with message
+ * gets, but may create no consumer anywhere. Whoever creates a consumer names its delivery subject (in the
+ * request's payload, out of reach of subject permissions), and could have the server deliver stored bytes on
+ * m3fg.to.coord.from.node-2: a forged sender. The coordinator may create only the job stream's durable.
+ */
+async function jetStreamChecks(c, n1, cErr, n1Err, toC, toN2) {
+  await check('coordinator creates the job queue: stream m3fg-jobs, durable pull consumer m3fg-job-workers, bucket m3fg-results', async () => {
+    const jsm = await jetstreamManager(c);
+    await jsm.streams.add({ name: 'm3fg-jobs', subjects: ['m3fg.jobs.*'], retention: RetentionPolicy.Workqueue });
+    await jsm.consumers.add('m3fg-jobs', { durable_name: 'm3fg-job-workers', ack_policy: AckPolicy.Explicit });
+    await (await new Objm(c).create('m3fg-results')).putBlob({ name: 'r' }, new Uint8Array(1000).fill(7));
+    await jetstream(c).publish('m3fg.jobs.h', 'job');
+  });
+  await check('node-1 pulls the job from m3fg-job-workers and acks it; reads the result object with message gets', async () => {
+    const msg = await (await jetstream(n1).consumers.get('m3fg-jobs', 'm3fg-job-workers')).next({ expires: 3_000 });
+    assert(msg?.string() === 'job', `pulled ${msg?.string()}`);
+    await msg.ackAck();
+    const jsm = await jetstreamManager(n1, { checkAPI: false });
+    const meta = await jsm.streams.getMessage('OBJ_m3fg-results', { last_by_subj: `$O.m3fg-results.M.${Buffer.from('r').toString('base64url')}==` });
+    const { nuid, size } = meta.json();
+    const chunk = await jsm.streams.getMessage('OBJ_m3fg-results', { last_by_subj: `$O.m3fg-results.C.${nuid}` });
+    assert(size === 1000 && chunk.data.length === 1000 && chunk.data.every((b) => b === 7), 'wrong object');
+  });
+  const refusedConsumer = async (nc, errs, stream, name, deliver) => {
+    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 2_000 });
+    const made = await jsm.consumers.add(stream, { name, deliver_subject: deliver, ack_policy: AckPolicy.None }).then(() => true, () => false);
+    assert(!made, `a consumer on ${stream} was created`);
+    await settle(nc);
+    const subject = `$JS.API.CONSUMER.CREATE.${stream}.${name}`;
+    assert(errs.some((e) => e?.name === 'PermissionViolationError' && e.subject === subject), `no "Permissions Violation for publish to ${subject}" came back`);
+  };
+  await check('node-1 may create no consumer (a forged sender): results, jobs (the durable name too), status, snapshot buckets', async () => {
+    for (const [stream, name] of [['OBJ_m3fg-results', 'forge'], ['m3fg-jobs', 'forge'], ['m3fg-jobs', 'm3fg-job-workers'], ['KV_m3fg-job-status', 'forge'], ['OBJ_m3fg-snap-node-1', 'forge'], ['OBJ_m3fg-snap-node-2', 'forge']]) {
+      await refusedConsumer(n1, n1Err, stream, name, 'm3fg.to.coord.from.node-2');
+    }
+    await toC.next(300).then((m) => assert(false, `the coordinator received '${m}'`), () => {});
+  });
+  await check("the coordinator may create no consumer on the results bucket, nor one of another name on the job stream", async () => {
+    await refusedConsumer(c, cErr, 'OBJ_m3fg-results', 'forge', 'm3fg.to.node-2.from.node-1');
+    await refusedConsumer(c, cErr, 'm3fg-jobs', 'forge', 'm3fg.to.node-2.from.node-1');
+    await toN2.next(300).then((m) => assert(false, `node-2 received '${m}'`), () => {});
+  });
 }
 
 async function main() {

@@ -7,8 +7,13 @@
 #   - cluster (solve --nats): publish PREFIX.to.*.from.<itself>, read PREFIX.to.<itself>.from.*;
 #   - replies: read only its own inboxes _INBOX_<user>.> (m3fg connects with that inbox prefix);
 #   - job queue (sweep / experiment --nats, deploy/jetstream.md): the coordinator creates the stream
-#     PREFIX-jobs, its consumer and the buckets PREFIX-results and PREFIX-job-status, and queues jobs; a node
-#     only pulls from the one consumer, acks, and writes results and status;
+#     PREFIX-jobs, its one durable pull consumer PREFIX-job-workers and the buckets PREFIX-results and
+#     PREFIX-job-status, and queues jobs; a node only pulls from that consumer (MSG.NEXT), acks, reads and
+#     writes results (message gets, no consumer) and writes status;
+#   - no node may create a consumer on any stream: a consumer's creator names its delivery subject (in the
+#     request's payload, out of reach of subject permissions) and could have the server deliver stored bytes
+#     on PREFIX.to.<x>.from.<another party>, a forged sender. The coordinator keeps consumer rights only on
+#     the job stream's one durable name, its status watch and its own fallback snapshot bucket;
 #   - snapshots of solve --nats (docs/cluster.md): node-<i> writes its shard's snapshots into its own object
 #     store bucket PREFIX-snap-node-<i> (one bucket per node: an object's chunks go to random subjects
 #     $O.<bucket>.C.<nuid>, so only a bucket, not a name prefix, can be tied to one user) and may read every
@@ -27,15 +32,18 @@ bucket() { # kind name [create]
   [[ -z "${3:-}" ]] || out="$out, \"\$JS.API.STREAM.CREATE.$s\", \"\$JS.API.STREAM.UPDATE.$s\""
   echo "$out"
 }
-obj_rw() { echo "\"\$JS.API.STREAM.PURGE.OBJ_$1\", \"\$JS.API.CONSUMER.CREATE.OBJ_$1.>\", \"\$JS.API.CONSUMER.DELETE.OBJ_$1.>\", \"\$O.$1.>\""; }
+# Write and remove objects, and read them with message gets (runtime/object-get.ts): no consumer.
+obj_rw() { echo "\"\$JS.API.STREAM.PURGE.OBJ_$1\", \"\$O.$1.>\""; }
+# A consumer on a bucket: only the coordinator, on its own streams (its status watch, its fallback snapshots).
+consumers() { echo "\"\$JS.API.CONSUMER.CREATE.$1.>\", \"\$JS.API.CONSUMER.DELETE.$1.>\""; }
 
 coordinator_jobs="\"$p.jobs.*\", \"\$JS.API.INFO\", \
 \"\$JS.API.STREAM.INFO.$p-jobs\", \"\$JS.API.STREAM.CREATE.$p-jobs\", \"\$JS.API.STREAM.UPDATE.$p-jobs\", \
 \"\$JS.API.STREAM.MSG.GET.$p-jobs\", \"\$JS.API.STREAM.MSG.DELETE.$p-jobs\", \
-\"\$JS.API.CONSUMER.INFO.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.CREATE.$p-jobs.>\", \"\$JS.API.CONSUMER.DURABLE.CREATE.$p-jobs.$p-job-workers\", \
+\"\$JS.API.CONSUMER.INFO.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.CREATE.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.DURABLE.CREATE.$p-jobs.$p-job-workers\", \
 $(bucket OBJ "$p-results" create), $(obj_rw "$p-results"), \
-$(bucket KV "$p-job-status" create), \"\$JS.API.CONSUMER.CREATE.KV_$p-job-status.>\", \"\$JS.API.CONSUMER.DELETE.KV_$p-job-status.>\", \"\$KV.$p-job-status.>\", \
-$(bucket OBJ "$p-snapshots" create), $(obj_rw "$p-snapshots"), \"\$JS.API.STREAM.DELETE.OBJ_$p-snapshots\", \
+$(bucket KV "$p-job-status" create), $(consumers "KV_$p-job-status"), \"\$KV.$p-job-status.>\", \
+$(bucket OBJ "$p-snapshots" create), $(obj_rw "$p-snapshots"), $(consumers "OBJ_$p-snapshots"), \"\$JS.API.STREAM.DELETE.OBJ_$p-snapshots\", \
 \"\$JS.FC.>\""
 node_jobs="\"\$JS.API.INFO\", \
 \"\$JS.API.CONSUMER.INFO.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.MSG.NEXT.$p-jobs.$p-job-workers\", \"\$JS.ACK.$p-jobs.$p-job-workers.>\", \

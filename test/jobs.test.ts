@@ -1,6 +1,7 @@
 // Studies on a cluster through the JetStream job queue (`m3fg sweep --nats`, `m3fg worker` nodes): the same
 // results as on this machine, bit for bit; a node SIGKILLed mid-run (5 trials): the run is redelivered and the
 // study completes identically; the coordinator SIGKILLed and restarted: nothing finished is computed again.
+// On the shipped server config (a user per party): a node may create no consumer, and a sweep still works.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentSummary } from '../coordinator/experiment.ts';
 import type { SweepSummary } from '../coordinator/sweep-run.ts';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { decodeJson, encodeJson, ensureJobQueue, openJobQueue } from '../runtime/job-queue.ts';
+import { connectNats } from '../runtime/nats-transport.ts';
+import { getObject } from '../runtime/object-get.ts';
 import { repoRoot, runCli } from './helpers/cli.ts';
+import { startCluster, type LocalCluster } from './helpers/cluster.ts';
 import { startJetStream, type JetStreamCluster } from './helpers/jetstream.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'm3fg-jobs-'));
@@ -210,4 +216,64 @@ describe('m3fg sweep --nats', () => {
     await js.kill(a);
     await js.kill(b);
   }, 600_000);
+});
+
+describe('the job queue on the shipped server config (a user per party)', () => {
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await startCluster(0); // node users exist for node-1..; the node process starts in the sweep's test
+  }, 120_000);
+  afterAll(() => cluster?.stop());
+
+  it('a node pulls jobs and reads results with message gets, and may create no consumer (a forged sender)', async () => {
+    const [coord, node] = [await connectNats(cluster.coordinator), await connectNats(cluster.node(1))];
+    try {
+      // the coordinator's user creates the queue (the stream, its one durable consumer, both buckets)
+      const queue = await ensureJobQueue(coord, 'm3fg', { ackWaitMs: 5_000 });
+      // an object of several chunks (128 KiB each), written by the coordinator, read back by the node bit for bit
+      const data = new Uint8Array(300_001).map((_, i) => (i * 2654435761) >>> 24);
+      await queue.results.putBlob({ name: 'sec-object' }, data);
+      const mine = await openJobQueue(node, 'm3fg');
+      const back = await getObject(mine.jsm.streams, mine.names.results, 'sec-object');
+      expect(back && Buffer.from(back).equals(Buffer.from(data))).toBe(true);
+      expect(await getObject(mine.jsm.streams, mine.names.results, 'no-such-object')).toBeNull();
+      // a job queued by the coordinator is pulled by the node from the durable consumer and acked
+      await jetstream(coord).publish(queue.names.subject('sec'), encodeJson({ job: { key: 'sec' } }));
+      const msg = await (await jetstream(node).consumers.get(mine.names.stream, mine.names.consumer)).next({ expires: 5_000 });
+      expect(msg && decodeJson<{ job: { key: string } }>(msg.data).job.key).toBe('sec');
+      await msg!.ackAck();
+      // no consumer on the results bucket, the job stream or the status bucket, under any name: its creator
+      // names the delivery subject, and could have the server deliver as node-2 to the coordinator
+      let forged = 0;
+      const sub = coord.subscribe('m3fg.to.coord.from.node-2', { callback: () => void forged++ });
+      const jsm = await jetstreamManager(node, { checkAPI: false });
+      for (const stream of [`OBJ_${mine.names.results}`, mine.names.stream, `KV_${mine.names.status}`]) {
+        for (const name of ['forge', mine.names.consumer]) {
+          await expect(jsm.consumers.add(stream, { deliver_subject: 'm3fg.to.coord.from.node-2', ack_policy: AckPolicy.None, name }), `${stream} ${name}`).rejects.toThrow();
+        }
+      }
+      await expect(mine.results.getBlob('sec-object')).rejects.toThrow(); // getBlob needs a consumer
+      await new Promise((r) => setTimeout(r, 300));
+      sub.unsubscribe();
+      expect(forged).toBe(0);
+      await queue.results.delete('sec-object');
+    } finally {
+      for (const c of [coord, node]) await c.close();
+    }
+  }, 60_000);
+
+  it('a sweep with the coordinator\'s user on a node with its own user gives the local results, bit for bit', async () => {
+    cluster.addNode(2); // node-1, with its own user
+    const out = join(root, 'shipped');
+    const env = { M3FG_NATS_USER: 'coordinator', M3FG_NATS_PASS: cluster.credentials.M3FG_COORDINATOR_PASS };
+    const child = spawn(process.execPath, ['bin/m3fg.js', 'sweep', ...ARGS, '--no-report', '--out', out, '--nats', cluster.url], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const res = await exitOf(child);
+    expect(res.code, res.stderr).toBe(0);
+    expectSameAsLocal(out);
+    expect(summary(out).ran).toBe(8);
+  }, 300_000);
 });

@@ -16,6 +16,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { connectNats, type NatsOptions } from '../runtime/nats-transport.ts';
+import { getObject } from '../runtime/object-get.ts';
 import {
   decodeJson, encodeJson, isNotFound, NODE_HEARTBEAT_MS, nodeKey, openJobQueue, packFiles, resultPathOf, unpackFiles,
   type JobQueue, type JobStatus, type NodePresence, type QueuedJob,
@@ -155,7 +156,8 @@ export class JobConsumer {
       msg.working();
       await status({ state: 'running' });
       if (job.from) {
-        const input = await queue.results.getBlob(job.from.hash);
+        // message gets, not getBlob: a node may create no consumer (runtime/object-get.ts)
+        const input = await getObject(queue.jsm.streams, queue.names.results, job.from.hash);
         if (!input) throw new Error(`the results of ${job.from.key} are not in the bucket`);
         unpackFiles(scratch, resultPathOf({ kind: 'solve', key: job.from.key, hash: job.from.hash, threads: 'one' }), input);
       }

@@ -16,6 +16,7 @@ import type { KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { connectNats, type NatsOptions } from '../../runtime/nats-transport.ts';
+import { getObject } from '../../runtime/object-get.ts';
 import {
   decodeJson, encodeJson, ensureJobQueue, NODE_HEARTBEAT_MS, NODE_KEY_PREFIX, packFiles, resultPathOf, unpackFiles,
   type JobQueue, type JobQueueSettings, type JobStatus,
@@ -156,7 +157,8 @@ export class NatsBackend implements JobBackend {
   }
 
   private async download(root: string, job: JobSpec): Promise<JobOutcome> {
-    const data = await this.queue.results.getBlob(job.hash);
+    // message gets, not getBlob: the coordinator's user needs no consumer on the results bucket either
+    const data = await getObject(this.queue.jsm.streams, this.queue.names.results, job.hash);
     if (!data) throw new Error(`${job.key}: marked done, but its results are not in the bucket ${this.queue.names.results}`);
     unpackFiles(root, resultPathOf(job), data);
     const outcome = doneOutcome(root, job);
