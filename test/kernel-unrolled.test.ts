@@ -8,6 +8,7 @@ import { allocateTables, type SolverTables } from '../shared/tables.ts';
 import { buildGame } from '../shared/validate.ts';
 import { backwardRangeGeneric } from '../shared/kernels/backward.ts';
 import { unrolledBackward } from '../shared/kernels/backward-unrolled.ts';
+import { fixedMinorBlock } from '../shared/kernels/fixed-minor.ts';
 import { flowRange, flowRangeGeneric } from '../shared/kernels/flow.ts';
 import { unrolledFlow } from '../shared/kernels/flow-unrolled.ts';
 import { sameBits } from './helpers/same-bits.ts';
@@ -69,11 +70,60 @@ describe('unrolled backward step', () => {
       for (let t = T - 1; t >= 0; t--) {
         backwardRangeGeneric(problem, a, t, 0, problem.rows, undefined, { discount, storeQ });
         unrolled!(problem, b, t, 0, problem.rows, discount, t & 1, storeQ);
-        const names = ['minorBR', 'minorEval', 'majorBR', 'majorEval', 'minorGreedy', 'majorGreedy', 'minorQbr', 'minorQev', 'majorQbr', 'majorQev'] as const;
-        for (const k of names) {
+        for (const k of stepOutputs) {
           expect(sameBits(a[k], b[k]), `${k} at t = ${t}`).toBe(true);
         }
       }
+    });
+  }
+});
+
+const stepOutputs = ['minorBR', 'minorEval', 'majorBR', 'majorEval', 'minorGreedy', 'majorGreedy', 'minorQbr', 'minorQev', 'majorQbr', 'majorQev'] as const;
+
+describe('backward step specialised to a fixed minor kernel', () => {
+  it('finds the fixed block of Buffet only, and none where rows were dropped', () => {
+    const buffet = buildGame(builtinGames.buffet, { T: 3 });
+    expect(fixedMinorBlock(new Problem(buffet, 6))).toBeDefined();
+    expect(fixedMinorBlock(new Problem(buffet, 6, 'midpoint', 'nearest', { cells: [2, 4] }))).toBeUndefined();
+    expect(fixedMinorBlock(new Problem(buffet, 6, 'midpoint', 'nearest', { cells: [0, 0] }))).toBeUndefined();
+    for (const name of ['sis', 'advertisement', 'cyber']) expect(fixedMinorBlock(new Problem(buildGame(builtinGames[name], { T: 3 }), 6)), name).toBeUndefined();
+  });
+
+  const buffets = cases.filter(([name]) => name === 'buffet').concat([['buffet', { T: 4, L: 3, F: 2, change: 5 }, 5]]);
+  for (const [[name, params, bins], discount, storeQ, broken] of buffets.flatMap((c) => [[c, 1, false, false], [c, 0.9, true, false], [c, 1, true, true]] as const)) {
+    it(`is bitwise equal to the generic loop (${name} ${JSON.stringify(params)}, M = ${bins}, discount ${discount}, storeQ ${storeQ}${broken ? ', some next values infinite or NaN' : ''})`, () => {
+      const game = buildGame(builtinGames[name], params);
+      const problem = new Problem(game, bins);
+      const { nU, nU0, nX, T } = game;
+      const fixed = fixedMinorBlock(problem);
+      expect(fixed).toBeDefined();
+      // the constants include exact zeros (the terms left out) and, with change = 5, exact ones
+      expect(fixed!.some((p) => p === 0)).toBe(true);
+      const step = unrolledBackward(nX, nU, nU0, fixed)!;
+      expect(step).not.toBe(unrolledBackward(nX, nU, nU0));
+      const rng = new SeededRandom(3);
+      const a = allocateTables(problem);
+      randomPolicy(a.minorPolicy, nU, rng);
+      randomPolicy(a.majorPolicy, nU0, rng);
+      flowRange(problem, a.minorPolicy, a.nextCell, 0, T * problem.rows);
+      for (const v of [a.minorBR, a.minorEval, a.majorBR, a.majorEval]) for (let i = 0; i < v.length; i++) v[i] = rng.next() * 10 - 5;
+      if (broken) for (const [i, v] of [[1, Infinity], [5, NaN], [2 * nX + 1, -Infinity]]) a.minorBR[((T & 1) * problem.rows + i) * nX] = v;
+      const b = allocateTables(problem);
+      for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
+      let redone = 0;
+      for (let t = T - 1; t >= 0; t--) {
+        backwardRangeGeneric(problem, a, t, 0, problem.rows, undefined, { discount, storeQ });
+        // in two pieces, to exercise a range that starts mid-table
+        const mid = Math.floor(problem.rows / 3);
+        for (const [from, to] of [[0, mid], [mid, problem.rows]]) {
+          step(problem, b, t, from, to, discount, t & 1, storeQ, (r) => {
+            redone++;
+            backwardRangeGeneric(problem, b, t, r, r + 1, undefined, { discount, slot: t & 1, storeQ });
+          });
+        }
+        for (const k of stepOutputs) expect(sameBits(a[k], b[k]), `${k} at t = ${t}`).toBe(true);
+      }
+      expect(redone > 0).toBe(broken);
     });
   }
 });

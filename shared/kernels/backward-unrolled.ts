@@ -3,6 +3,11 @@
 // operations in the same order as the generic loop (every sum starts at 0 and adds terms upwards; the
 // policy value is the first term plus the sequential sum of the rest), so its results are bitwise equal; a
 // test checks that on random games. Only the loop over the support of P0 stays a loop.
+// With `fixed`, the minor kernel's block shared by every row (fixed-minor.ts), its numbers are written into the
+// code as constants (String(p) reads back to the same double) and the terms p * A with p = 0 are left out: for
+// a finite A they are +-0, and adding +-0 to a sum that starts at +0 changes no bit (a sum of doubles is -0
+// only when both terms are -0). Where some A_u0(x') of a row is not finite, the row is recomputed by the
+// caller's `redoRow` (the generic loop), so even then the results are the generic loop's.
 
 import type { Problem } from '../problem.ts';
 import { chain, range } from './codegen.ts';
@@ -18,6 +23,7 @@ export type UnrolledStep = (
   discount: number,
   slot: number,
   storeQ: boolean,
+  redoRow?: (r: number) => void,
 ) => void;
 
 const cache = new Map<string, UnrolledStep>();
@@ -25,23 +31,24 @@ const cache = new Map<string, UnrolledStep>();
 /** Largest nX * nU * nX for which the unrolled code stays small enough to pay off. */
 const MAX_BLOCK = 128;
 
-export function unrolledBackward(nX: number, nU: number, nU0: number): UnrolledStep | undefined {
+/** The generated step; with `fixed` (fixedMinorBlock), one specialised to that minor kernel (needs redoRow). */
+export function unrolledBackward(nX: number, nU: number, nU0: number, fixed?: Float64Array): UnrolledStep | undefined {
   if (nX * nU * nX > MAX_BLOCK || nU0 > 8) return undefined;
-  const key = `${nX}/${nU}/${nU0}`;
+  const key = `${nX}/${nU}/${nU0}` + (fixed ? `/${Array.from(fixed, String).join(',')}` : '');
   let fn = cache.get(key);
   if (!fn) {
-    fn = new Function('TIE', generate(nX, nU, nU0))(TIE_TOLERANCE) as UnrolledStep;
+    fn = new Function('TIE', generate(nX, nU, nU0, fixed))(TIE_TOLERANCE) as UnrolledStep;
     cache.set(key, fn);
   }
   return fn;
 }
 
-function generate(nX: number, nU: number, nU0: number): string {
+function generate(nX: number, nU: number, nU0: number, fixed?: Float64Array): string {
   const L: string[] = [];
   const xs = range(nX);
   const us = range(nU);
   const XU = nX * nU;
-  L.push(`return function backwardUnrolled(problem, tables, t, rowFrom, rowTo, discount, valueSlot, storeQ) {`);
+  L.push(`return function backwardUnrolled(problem, tables, t, rowFrom, rowTo, discount, valueSlot, storeQ, redoRow) {`);
   L.push(`const rows = problem.rows, cells = problem.cells, minorP = problem.minorP, minorR = problem.minorR;`);
   L.push(`const majorR = problem.majorR, majorCount = problem.majorCount, majorTo = problem.majorTo, majorP = problem.majorP, W = problem.majorWidth;`);
   L.push(`const minorPolicy = tables.minorPolicy, majorPolicy = tables.majorPolicy, nextCell = tables.nextCell;`);
@@ -51,6 +58,7 @@ function generate(nX: number, nU: number, nU0: number): string {
   L.push(`const cur = valueSlot, nextRowBase = (cur ^ 1) * rows, curRowBase = cur * rows;`);
   L.push(`for (let r = rowFrom; r < rowTo; r++) {`);
   L.push(`const tr = t * rows + r, pi0 = tr * ${nU0};`);
+  if (fixed) L.push(`let finite = 0;`);
   for (const xu of range(XU)) L.push(`let qbr${xu} = 0, qev${xu} = 0;`);
   for (const u0 of range(nU0)) {
     L.push(`let q0br${u0}, q0ev${u0};`);
@@ -70,9 +78,12 @@ function generate(nX: number, nU: number, nU0: number): string {
     L.push(`}`);
     L.push(`q0br${u0} = majorR[slot] + discount * s0br; q0ev${u0} = majorR[slot] + discount * s0ev;`);
     L.push(`const kb = slot * ${XU * nX}, rb = slot * ${XU};`);
+    if (fixed) L.push(`finite += ${xs.map((y) => `abr${y} + aev${y}`).join(' + ')};`);
     for (const xu of range(XU)) {
-      const sbr = xs.map((y) => `minorP[kb + ${xu * nX + y}] * abr${y}`);
-      const sev = xs.map((y) => `minorP[kb + ${xu * nX + y}] * aev${y}`);
+      const p = (y: number) => (fixed ? constant(fixed[(u0 * XU + xu) * nX + y]) : `minorP[kb + ${xu * nX + y}]`);
+      const kept = xs.filter((y) => !fixed || fixed[(u0 * XU + xu) * nX + y] !== 0);
+      const sbr = kept.map((y) => product(p(y), `abr${y}`));
+      const sev = kept.map((y) => product(p(y), `aev${y}`));
       L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + discount * ${chain(sbr)});`);
       L.push(`qev${xu} += w * (minorR[rb + ${xu}] + discount * ${chain(sev)});`);
     }
@@ -99,11 +110,22 @@ function generate(nX: number, nU: number, nU0: number): string {
     const rest = us.slice(1).map((u) => `minorPolicy[pol + ${x * nU + u}] * qev${x * nU + u}`);
     L.push(`minorEval[vrow + ${x}] = minorPolicy[pol + ${x * nU}] * qev${x * nU} + ${chain(rest)}; }`);
   }
+  // some A_u0(x') not finite (finite is then NaN or infinite): the dropped zero terms would have mattered
+  if (fixed) L.push(`if (finite - finite !== 0) redoRow(r);`);
   L.push(`}`);
   L.push(`};`);
   return L.join('\n');
 }
 
+/** A constant of the fixed block as source text that reads back to the same double. */
+function constant(p: number): string {
+  return `(${String(p)})`;
+}
+
+/** p * a, or a alone where p is the constant 1 (1 * a is a, bit for bit). */
+function product(p: string, a: string): string {
+  return p === '(1)' ? a : `${p} * ${a}`;
+}
 
 /** Minor player: lowest index within the tie tolerance of the maximum (argmax.ts greedyAction, unrolled). */
 function greedy(target: string, q: string[], best: string): string {

@@ -15,6 +15,7 @@ import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
 import { readOutRow } from './readout.ts';
 import { unrolledBackward } from './backward-unrolled.ts';
+import { fixedMinorBlock } from './fixed-minor.ts';
 
 /** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
 export interface BackwardScratch {
@@ -54,12 +55,14 @@ export function backwardRange(
   options: StepOptions = {},
 ): void {
   const { nX, nU, nU0 } = problem.game;
-  const unrolled = unrolledBackward(nX, nU, nU0);
+  const unrolled = unrolledBackward(nX, nU, nU0, fixedMinorBlock(problem));
   const discount = options.discount ?? 1;
   const slot = options.slot ?? t & 1;
   const storeQ = options.storeQ ?? false;
-  if (unrolled) unrolled(problem, tables, t, rowFrom, rowTo, discount, slot, storeQ);
-  else backwardRangeGeneric(problem, tables, t, rowFrom, rowTo, scratch ?? backwardScratch(problem), options);
+  if (unrolled) {
+    const redoRow = (r: number) => backwardRangeGeneric(problem, tables, t, r, r + 1, scratch, { discount, slot, storeQ });
+    unrolled(problem, tables, t, rowFrom, rowTo, discount, slot, storeQ, redoRow);
+  } else backwardRangeGeneric(problem, tables, t, rowFrom, rowTo, scratch ?? backwardScratch(problem), options);
 }
 
 /** The plain loops; backward-unrolled.ts generates the same operations for small sizes. */
