@@ -8,7 +8,7 @@ import { allocateTables, type SolverTables } from '../shared/tables.ts';
 import { buildGame } from '../shared/validate.ts';
 import { backwardRangeGeneric } from '../shared/kernels/backward.ts';
 import { unrolledBackward } from '../shared/kernels/backward-unrolled.ts';
-import { fixedMinorBlock } from '../shared/kernels/fixed-minor.ts';
+import { fixedMinorBlock, fullSupport } from '../shared/kernels/row-structure.ts';
 import { flowRange, flowRangeGeneric } from '../shared/kernels/flow.ts';
 import { unrolledFlow } from '../shared/kernels/flow-unrolled.ts';
 import { sameBits } from './helpers/same-bits.ts';
@@ -52,12 +52,16 @@ describe('unrolled flow', () => {
 });
 
 describe('unrolled backward step', () => {
-  for (const [[name, params, bins], discount, storeQ] of cases.flatMap((c) => [[c, 1, false], [c, 0.9, true]] as const)) {
-    it(`is bitwise equal to the generic loop (${name} ${JSON.stringify(params)}, M = ${bins}, discount ${discount}, storeQ ${storeQ})`, () => {
+  const variants = cases.flatMap((c) => [[c, 1, false], [c, 0.9, true]] as const).flatMap((v) => [[...v, false], [...v, true]] as const);
+  for (const [[name, params, bins], discount, storeQ, special] of variants) {
+    it(`is bitwise equal to the generic loop (${name} ${JSON.stringify(params)}, M = ${bins}, discount ${discount}, storeQ ${storeQ}${special ? ', specialised to the problem' : ''})`, () => {
       const game = buildGame(builtinGames[name], params);
       const problem = new Problem(game, bins);
       const { nU, nU0, nX, T } = game;
-      const unrolled = unrolledBackward(nX, nU, nU0);
+      const specialisation = { fixed: fixedMinorBlock(problem), support: fullSupport(problem) };
+      // Buffet's minor kernel is fixed and its P0 supports vary; the other games the other way round
+      expect([specialisation.fixed !== undefined, specialisation.support !== undefined]).toEqual(name === 'buffet' ? [true, false] : [false, true]);
+      const unrolled = unrolledBackward(nX, nU, nU0, special ? specialisation : {});
       expect(unrolled).toBeDefined();
       const rng = new SeededRandom(42);
       const a = allocateTables(problem);
@@ -69,7 +73,9 @@ describe('unrolled backward step', () => {
       for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
       for (let t = T - 1; t >= 0; t--) {
         backwardRangeGeneric(problem, a, t, 0, problem.rows, undefined, { discount, storeQ });
-        unrolled!(problem, b, t, 0, problem.rows, discount, t & 1, storeQ);
+        unrolled!(problem, b, t, 0, problem.rows, discount, t & 1, storeQ, () => {
+          throw new Error('no row needs redoing with finite values');
+        });
         for (const k of stepOutputs) {
           expect(sameBits(a[k], b[k]), `${k} at t = ${t}`).toBe(true);
         }
@@ -99,7 +105,7 @@ describe('backward step specialised to a fixed minor kernel', () => {
       expect(fixed).toBeDefined();
       // the constants include exact zeros (the terms left out) and, with change = 5, exact ones
       expect(fixed!.some((p) => p === 0)).toBe(true);
-      const step = unrolledBackward(nX, nU, nU0, fixed)!;
+      const step = unrolledBackward(nX, nU, nU0, { fixed })!;
       expect(step).not.toBe(unrolledBackward(nX, nU, nU0));
       const rng = new SeededRandom(3);
       const a = allocateTables(problem);

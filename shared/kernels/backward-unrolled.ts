@@ -31,19 +31,37 @@ const cache = new Map<string, UnrolledStep>();
 /** Largest nX * nU * nX for which the unrolled code stays small enough to pay off. */
 const MAX_BLOCK = 128;
 
-/** The generated step; with `fixed` (fixedMinorBlock), one specialised to that minor kernel (needs redoRow). */
-export function unrolledBackward(nX: number, nU: number, nU0: number, fixed?: Float64Array): UnrolledStep | undefined {
+/**
+ * What the code may assume of the problem (row-structure.ts): `fixed`, the minor kernel's block shared by every
+ * row (the step then needs redoRow); `support`, the size of every row's P0 support (majorWidth).
+ */
+export interface Specialisation {
+  fixed?: Float64Array;
+  support?: number;
+}
+
+/** The generated step for these sizes and assumptions. */
+export function unrolledBackward(nX: number, nU: number, nU0: number, special: Specialisation = {}): UnrolledStep | undefined {
   if (nX * nU * nX > MAX_BLOCK || nU0 > 8) return undefined;
-  const key = `${nX}/${nU}/${nU0}` + (fixed ? `/${Array.from(fixed, String).join(',')}` : '');
+  const { fixed, support } = special;
+  const key = `${nX}/${nU}/${nU0}/${support ?? ''}` + (fixed ? `/${Array.from(fixed, String).join(',')}` : '');
   let fn = cache.get(key);
   if (!fn) {
-    fn = new Function('TIE', generate(nX, nU, nU0, fixed))(TIE_TOLERANCE) as UnrolledStep;
+    // a finite horizon's discount is 1, and 1 * s is s: one variant without those multiplications
+    const unit = new Function('TIE', generate(nX, nU, nU0, special, true))(TIE_TOLERANCE) as UnrolledStep;
+    const any = new Function('TIE', generate(nX, nU, nU0, special, false))(TIE_TOLERANCE) as UnrolledStep;
+    fn = (problem, tables, t, rowFrom, rowTo, discount, slot, storeQ, redoRow) =>
+      (discount === 1 ? unit : any)(problem, tables, t, rowFrom, rowTo, discount, slot, storeQ, redoRow);
     cache.set(key, fn);
   }
   return fn;
 }
 
-function generate(nX: number, nU: number, nU0: number, fixed?: Float64Array): string {
+function generate(nX: number, nU: number, nU0: number, { fixed, support }: Specialisation, unit: boolean): string {
+  const times = (s: string) => (unit ? s : `discount * ${s}`);
+  // the loop over the P0 support, or its `support` iterations written out (the same operations in order)
+  const overSupport = (body: (j: string) => string) =>
+    support ? range(support).map((j) => `{ ${body(String(j))} }`).join('\n') : `for (let j = 0; j < cnt; j++) { ${body('j')} }`;
   const L: string[] = [];
   const xs = range(nX);
   const us = range(nU);
@@ -63,20 +81,20 @@ function generate(nX: number, nU: number, nU0: number, fixed?: Float64Array): st
   for (const u0 of range(nU0)) {
     L.push(`let q0br${u0}, q0ev${u0};`);
     L.push(`{`);
-    L.push(`const slot = r * ${nU0} + ${u0}, cNext = nextCell[tr * ${nU0} + ${u0}], cnt = majorCount[slot], sb = slot * W;`);
+    L.push(`const slot = r * ${nU0} + ${u0}, cNext = nextCell[tr * ${nU0} + ${u0}], cnt = majorCount[slot], sb = slot * ${support ?? 'W'};`);
     L.push(`const w = majorPolicy[pi0 + ${u0}];`);
     L.push(`let s0br = 0, s0ev = 0;`);
     L.push(`if (w === 0) {`);
-    L.push(`for (let j = 0; j < cnt; j++) { const p = majorP[sb + j], idx = nextRowBase + majorTo[sb + j] * cells + cNext; s0br += p * majorBR[idx]; s0ev += p * majorEval[idx]; }`);
-    L.push(`q0br${u0} = majorR[slot] + discount * s0br; q0ev${u0} = majorR[slot] + discount * s0ev;`);
+    L.push(overSupport((j) => `const p = majorP[sb + ${j}], idx = nextRowBase + majorTo[sb + ${j}] * cells + cNext; s0br += p * majorBR[idx]; s0ev += p * majorEval[idx];`));
+    L.push(`q0br${u0} = majorR[slot] + ${times('s0br')}; q0ev${u0} = majorR[slot] + ${times('s0ev')};`);
     L.push(`} else {`);
     L.push(`let ${xs.map((y) => `abr${y} = 0, aev${y} = 0`).join(', ')};`);
-    L.push(`for (let j = 0; j < cnt; j++) {`);
-    L.push(`const p = majorP[sb + j], idx = nextRowBase + majorTo[sb + j] * cells + cNext, vb = idx * ${nX};`);
-    L.push(`s0br += p * majorBR[idx]; s0ev += p * majorEval[idx];`);
-    for (const y of xs) L.push(`abr${y} += p * minorBR[vb + ${y}]; aev${y} += p * minorEval[vb + ${y}];`);
-    L.push(`}`);
-    L.push(`q0br${u0} = majorR[slot] + discount * s0br; q0ev${u0} = majorR[slot] + discount * s0ev;`);
+    L.push(overSupport((j) => [
+      `const p = majorP[sb + ${j}], idx = nextRowBase + majorTo[sb + ${j}] * cells + cNext, vb = idx * ${nX};`,
+      `s0br += p * majorBR[idx]; s0ev += p * majorEval[idx];`,
+      ...xs.map((y) => `abr${y} += p * minorBR[vb + ${y}]; aev${y} += p * minorEval[vb + ${y}];`),
+    ].join('\n')));
+    L.push(`q0br${u0} = majorR[slot] + ${times('s0br')}; q0ev${u0} = majorR[slot] + ${times('s0ev')};`);
     L.push(`const kb = slot * ${XU * nX}, rb = slot * ${XU};`);
     if (fixed) L.push(`finite += ${xs.map((y) => `abr${y} + aev${y}`).join(' + ')};`);
     for (const xu of range(XU)) {
@@ -84,8 +102,8 @@ function generate(nX: number, nU: number, nU0: number, fixed?: Float64Array): st
       const kept = xs.filter((y) => !fixed || fixed[(u0 * XU + xu) * nX + y] !== 0);
       const sbr = kept.map((y) => product(p(y), `abr${y}`));
       const sev = kept.map((y) => product(p(y), `aev${y}`));
-      L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + discount * ${chain(sbr)});`);
-      L.push(`qev${xu} += w * (minorR[rb + ${xu}] + discount * ${chain(sev)});`);
+      L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + ${times(chain(sbr))});`);
+      L.push(`qev${xu} += w * (minorR[rb + ${xu}] + ${times(chain(sev))});`);
     }
     L.push(`}`);
     L.push(`}`);

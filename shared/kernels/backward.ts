@@ -15,7 +15,7 @@ import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
 import { readOutRow } from './readout.ts';
 import { unrolledBackward } from './backward-unrolled.ts';
-import { fixedMinorBlock } from './fixed-minor.ts';
+import { fixedMinorBlock, fullSupport } from './row-structure.ts';
 
 /** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
 export interface BackwardScratch {
@@ -55,7 +55,7 @@ export function backwardRange(
   options: StepOptions = {},
 ): void {
   const { nX, nU, nU0 } = problem.game;
-  const unrolled = unrolledBackward(nX, nU, nU0, fixedMinorBlock(problem));
+  const unrolled = unrolledBackward(nX, nU, nU0, { fixed: fixedMinorBlock(problem), support: fullSupport(problem) });
   const discount = options.discount ?? 1;
   const slot = options.slot ?? t & 1;
   const storeQ = options.storeQ ?? false;

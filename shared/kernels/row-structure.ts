@@ -1,11 +1,29 @@
-// Games whose minor kernel P(x' | x, u, x0, u0, mu) does not depend on the row (x0, mu), e.g. Buffet, where a
+// What the generated backward step (backward-unrolled.ts) can be specialised to, found once per problem:
+// 1. games whose minor kernel P(x' | x, u, x0, u0, mu) does not depend on the row (x0, mu), e.g. Buffet, where a
 // minor player stays or walks whatever the crowd: their problem's minorP repeats one block of nU0 * nX * nU * nX
-// numbers in every row. The generated backward step can then take the numbers as constants (no loads) and drop
-// the exact-zero ones (backward-unrolled.ts). Found by comparing every row with the first, once per problem.
+// numbers in every row. The step can then take the numbers as constants (no loads) and drop the exact-zero
+// ones. Found by comparing every row with the first.
+// 2. games whose major kernel rows all have the same number of nonzero entries (SIS, Advertisement, Cyber):
+// the loop over the support of P0 can be unrolled.
 
 import type { Problem } from '../problem.ts';
 
 const found = new WeakMap<Problem, Float64Array | null>();
+const widths = new WeakMap<Problem, number>();
+
+/** Widest support the step unrolls. */
+const MAX_SUPPORT = 8;
+
+/** majorWidth when every row's P0 support has that many entries (and it is small), else undefined. */
+export function fullSupport(problem: Problem): number | undefined {
+  let w = widths.get(problem);
+  if (w === undefined) {
+    const { majorCount, majorWidth } = problem;
+    w = majorWidth <= MAX_SUPPORT && majorCount.length > 0 && majorCount.every((c) => c === majorWidth) ? majorWidth : 0;
+    widths.set(problem, w);
+  }
+  return w || undefined;
+}
 
 /** The block every row of problem.minorP repeats, or undefined when some row differs (or none is kept). */
 export function fixedMinorBlock(problem: Problem): Float64Array | undefined {
