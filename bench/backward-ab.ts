@@ -2,7 +2,8 @@
 // sweep (t = T-1 .. 0, every row) by another tree of this repository (e.g. before a kernel change) and by this
 // one, on the same problem and the same tables (uniform policies, next cells from this tree's flow, random
 // start values), next to this tree's flow over the same (t, row) range. Prints CPU nanoseconds per (t, row),
-// medians, and checks that both trees' values and greedy actions agree to the bit.
+// medians, and checks that both trees' values and greedy actions agree to the bit. Then whole FP iterations
+// (inline, one thread) of both trees, the same way.
 // Usage: git archive <rev> | tar -x -C DIR && ln -s "$PWD/node_modules" DIR/node_modules
 //        npx tsx bench/backward-ab.ts DIR      (AB_CASES=buffet:30,sis:500 AB_ROUNDS=5 optional)
 import { resolve } from 'node:path';
@@ -18,6 +19,9 @@ async function load(root: string) {
   return {
     backwardRange: (await import(`${root}/shared/kernels/backward.ts`)).backwardRange,
     backwardScratch: (await import(`${root}/shared/kernels/backward.ts`)).backwardScratch,
+    Problem: (await import(`${root}/shared/problem.ts`)).Problem,
+    Inline: (await import(`${root}/coordinator/inline-executor.ts`)).InlineExecutor,
+    solve: (await import(`${root}/coordinator/solver.ts`)).solve,
   };
 }
 const B = await load(before), A = await load(after);
@@ -80,4 +84,22 @@ for (const [name, bins, params] of cases) {
   console.log(`${(name + Object.entries(params).map(([k, v]) => ` ${k}=${v}`).join('')).padEnd(14)} M=${String(bins).padEnd(4)} rows=${String(rows).padEnd(7)} nX/nU/nU0=${nX}/${nU}/${nU0} ns/(t,row): ` +
     `backward before ${ns[0].toFixed(0)}  after ${ns[1].toFixed(0)}  flow ${ns[2].toFixed(0)}   before/after ${(ns[0] / ns[1]).toFixed(2)}   bitwise ${same ? 'equal' : 'DIFFERENT'}`);
   if (!same) process.exitCode = 1;
+
+  // whole FP iterations, each tree with its own problem
+  const fp = [B, A].map((L) => {
+    const problem = new L.Problem(game, bins);
+    const spec = { game: name, params, bins };
+    return (iterations: number) => L.solve(spec, problem, new L.Inline(), { algorithm: 'fp', iterations });
+  });
+  const f0 = cpuSeconds();
+  for (const r of fp) await r(2);
+  const fpIterations = Math.max(2, Math.round((0.5 / ((cpuSeconds() - f0) / 2)) * 2));
+  const f: number[][] = [[], []];
+  for (let round = 0; round < rounds; round++) for (const k of round & 1 ? [1, 0] : [0, 1]) {
+    const t0 = cpuSeconds();
+    await fp[k](fpIterations);
+    f[k].push((cpuSeconds() - t0) / fpIterations);
+  }
+  const ms = f.map((a) => median(a) * 1e3);
+  console.log(`${' '.repeat(14)} FP iteration ms: before ${ms[0].toFixed(1)}  after ${ms[1].toFixed(1)}   before/after ${(ms[0] / ms[1]).toFixed(2)}`);
 }

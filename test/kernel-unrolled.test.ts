@@ -68,7 +68,7 @@ describe('unrolled backward step', () => {
       randomPolicy(a.minorPolicy, nU, rng);
       randomPolicy(a.majorPolicy, nU0, rng);
       flowRange(problem, a.minorPolicy, a.nextCell, 0, T * problem.rows);
-      for (const v of [a.minorBR, a.minorEval, a.majorBR, a.majorEval]) for (let i = 0; i < v.length; i++) v[i] = rng.next() * 10 - 5;
+      for (const v of [a.minorBR, a.minorEval, a.majorBR, a.majorEval]) for (let i = 0; i < v.length; i++) v[i] = someZeros(rng);
       const b = allocateTables(problem);
       for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
       for (let t = T - 1; t >= 0; t--) {
@@ -112,7 +112,7 @@ describe('backward step specialised to a fixed minor kernel', () => {
       randomPolicy(a.minorPolicy, nU, rng);
       randomPolicy(a.majorPolicy, nU0, rng);
       flowRange(problem, a.minorPolicy, a.nextCell, 0, T * problem.rows);
-      for (const v of [a.minorBR, a.minorEval, a.majorBR, a.majorEval]) for (let i = 0; i < v.length; i++) v[i] = rng.next() * 10 - 5;
+      for (const v of [a.minorBR, a.minorEval, a.majorBR, a.majorEval]) for (let i = 0; i < v.length; i++) v[i] = someZeros(rng);
       if (broken) for (const [i, v] of [[1, Infinity], [5, NaN], [2 * nX + 1, -Infinity]]) a.minorBR[((T & 1) * problem.rows + i) * nX] = v;
       const b = allocateTables(problem);
       for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
@@ -133,3 +133,9 @@ describe('backward step specialised to a fixed minor kernel', () => {
     });
   }
 });
+
+/** A next value: mostly uniform in [-5, 5), one in ten an exact 0 or -0 (the signs of zeros must agree too). */
+function someZeros(rng: SeededRandom): number {
+  if (rng.next() < 0.1) return rng.next() < 0.5 ? 0 : -0;
+  return rng.next() * 10 - 5;
+}

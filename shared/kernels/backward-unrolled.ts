@@ -102,8 +102,8 @@ function generate(nX: number, nU: number, nU0: number, { fixed, support }: Speci
       const kept = xs.filter((y) => !fixed || fixed[(u0 * XU + xu) * nX + y] !== 0);
       const sbr = kept.map((y) => product(p(y), `abr${y}`));
       const sev = kept.map((y) => product(p(y), `aev${y}`));
-      L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + ${times(chain(sbr))});`);
-      L.push(`qev${xu} += w * (minorR[rb + ${xu}] + ${times(chain(sev))});`);
+      L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + ${times(sum(sbr))});`);
+      L.push(`qev${xu} += w * (minorR[rb + ${xu}] + ${times(sum(sev))});`);
     }
     L.push(`}`);
     L.push(`}`);
@@ -133,6 +133,16 @@ function generate(nX: number, nU: number, nU0: number, { fixed, support }: Speci
   L.push(`}`);
   L.push(`};`);
   return L.join('\n');
+}
+
+/**
+ * "(a + b) + c": the loop's sum "((0 + a) + b) + c" without its first addition. Exact where the sum only goes,
+ * through multiplications and the addition of r, into a Q sum that starts at +0: the two differ at most in the
+ * sign of a zero (0 + -0 is +0), which survives r + s only as that sign, and a sum started at +0 is never -0
+ * (x + y is -0 only when x and y are), so qbr + 0 and qbr + -0 are the same qbr.
+ */
+function sum(terms: string[]): string {
+  return terms.length === 0 ? '0' : terms.slice(1).reduce((s, t) => `(${s} + ${t})`, terms[0]);
 }
 
 /** A constant of the fixed block as source text that reads back to the same double. */

@@ -14,7 +14,7 @@
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
 import { readOutRow } from './readout.ts';
-import { unrolledBackward } from './backward-unrolled.ts';
+import { unrolledBackward, type UnrolledStep } from './backward-unrolled.ts';
 import { fixedMinorBlock, fullSupport } from './row-structure.ts';
 
 /** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
@@ -39,6 +39,9 @@ export function backwardScratch(problem: Problem): BackwardScratch {
   };
 }
 
+/** The generated step of each problem (null: none for its sizes); specialised to its rows (row-structure.ts). */
+const steps = new WeakMap<Problem, UnrolledStep | null>();
+
 export interface StepOptions {
   discount?: number;
   slot?: number;
@@ -55,7 +58,11 @@ export function backwardRange(
   options: StepOptions = {},
 ): void {
   const { nX, nU, nU0 } = problem.game;
-  const unrolled = unrolledBackward(nX, nU, nU0, { fixed: fixedMinorBlock(problem), support: fullSupport(problem) });
+  let unrolled = steps.get(problem);
+  if (unrolled === undefined) {
+    unrolled = unrolledBackward(nX, nU, nU0, { fixed: fixedMinorBlock(problem), support: fullSupport(problem) }) ?? null;
+    steps.set(problem, unrolled);
+  }
   const discount = options.discount ?? 1;
   const slot = options.slot ?? t & 1;
   const storeQ = options.storeQ ?? false;
