@@ -21,6 +21,7 @@ import { backwardScratch, type BackwardScratch, type StepOptions } from './backw
 import type { InterpolatedNext } from './flow-interpolated.ts';
 import { readOutRow } from './readout.ts';
 import { unrolledInterpolatedBackward } from './backward-interpolated-unrolled.ts';
+import { fullSupport } from './row-structure.ts';
 
 /** backward.ts's scratch plus the interpolated values at one (x0', u0); reuse across calls (no allocation). */
 export interface InterpolatedScratch extends BackwardScratch {
@@ -44,7 +45,7 @@ export function interpolatedBackwardRange(
   options: StepOptions = {},
 ): void {
   const { nX, nU, nU0 } = problem.game;
-  const unrolled = unrolledInterpolatedBackward(nX, nU, nU0);
+  const unrolled = unrolledInterpolatedBackward(nX, nU, nU0, fullSupport(problem));
   if (!unrolled) return interpolatedBackwardRangeGeneric(problem, tables, next, t, rowFrom, rowTo, scratch, options);
   unrolled(problem, tables, next, t, rowFrom, rowTo, options.discount ?? 1, options.slot ?? t & 1, options.storeQ ?? false, scratch);
 }

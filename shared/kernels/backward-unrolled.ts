@@ -10,7 +10,7 @@
 // caller's `redoRow` (the generic loop), so even then the results are the generic loop's.
 
 import type { Problem } from '../problem.ts';
-import { chain, range } from './codegen.ts';
+import { chain, discounted, range, sum, supportLoop } from './codegen.ts';
 import type { SolverTables } from '../tables.ts';
 import { TIE_TOLERANCE } from './argmax.ts';
 
@@ -58,10 +58,8 @@ export function unrolledBackward(nX: number, nU: number, nU0: number, special: S
 }
 
 function generate(nX: number, nU: number, nU0: number, { fixed, support }: Specialisation, unit: boolean): string {
-  const times = (s: string) => (unit ? s : `discount * ${s}`);
-  // the loop over the P0 support, or its `support` iterations written out (the same operations in order)
-  const overSupport = (body: (j: string) => string) =>
-    support ? range(support).map((j) => `{ ${body(String(j))} }`).join('\n') : `for (let j = 0; j < cnt; j++) { ${body('j')} }`;
+  const times = (s: string) => discounted(unit, s);
+  const overSupport = (body: (j: string) => string) => supportLoop(support, body);
   const L: string[] = [];
   const xs = range(nX);
   const us = range(nU);
@@ -133,16 +131,6 @@ function generate(nX: number, nU: number, nU0: number, { fixed, support }: Speci
   L.push(`}`);
   L.push(`};`);
   return L.join('\n');
-}
-
-/**
- * "(a + b) + c": the loop's sum "((0 + a) + b) + c" without its first addition. Exact where the sum only goes,
- * through multiplications and the addition of r, into a Q sum that starts at +0: the two differ at most in the
- * sign of a zero (0 + -0 is +0), which survives r + s only as that sign, and a sum started at +0 is never -0
- * (x + y is -0 only when x and y are), so qbr + 0 and qbr + -0 are the same qbr.
- */
-function sum(terms: string[]): string {
-  return terms.length === 0 ? '0' : terms.slice(1).reduce((s, t) => `(${s} + ${t})`, terms[0]);
 }
 
 /** A constant of the fixed block as source text that reads back to the same double. */
