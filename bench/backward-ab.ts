@@ -3,7 +3,8 @@
 // one, on the same problem and the same tables (uniform policies, next cells from this tree's flow, random
 // start values), next to this tree's flow over the same (t, row) range. Prints CPU nanoseconds per (t, row),
 // medians, and checks that both trees' values and greedy actions agree to the bit. Then whole FP iterations
-// (inline, one thread) of both trees, the same way.
+// (inline, one thread) of both trees, the same way; AB_PROJECTION=interpolate: only those, on the lattice
+// grid with the interpolated scheme.
 // Usage: git archive <rev> | tar -x -C DIR && ln -s "$PWD/node_modules" DIR/node_modules
 //        npx tsx bench/backward-ab.ts DIR      (AB_CASES=buffet:30,sis:500 AB_ROUNDS=5 optional)
 import { resolve } from 'node:path';
@@ -42,8 +43,14 @@ const rounds = Number(process.env.AB_ROUNDS ?? 5);
 // the waits for a core; cache and memory contention still show
 const cpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const median = (a: number[]) => a.slice().sort((x, y) => x - y)[a.length >> 1];
+const interpolate = process.env.AB_PROJECTION === 'interpolate';
 for (const [name, bins, params] of cases) {
   const game = buildGame(builtinGames[name], params);
+  if (!interpolate) stepOnly(name, bins, params, game);
+  await fpIterations(name, bins, params, game);
+}
+
+function stepOnly(name: string, bins: number, params: Record<string, number>, game: ReturnType<typeof buildGame>) {
   const problem = new Problem(game, bins);
   const { nX, nU, nU0, T } = game;
   const { rows } = problem;
@@ -84,11 +91,13 @@ for (const [name, bins, params] of cases) {
   console.log(`${(name + Object.entries(params).map(([k, v]) => ` ${k}=${v}`).join('')).padEnd(14)} M=${String(bins).padEnd(4)} rows=${String(rows).padEnd(7)} nX/nU/nU0=${nX}/${nU}/${nU0} ns/(t,row): ` +
     `backward before ${ns[0].toFixed(0)}  after ${ns[1].toFixed(0)}  flow ${ns[2].toFixed(0)}   before/after ${(ns[0] / ns[1]).toFixed(2)}   bitwise ${same ? 'equal' : 'DIFFERENT'}`);
   if (!same) process.exitCode = 1;
+}
 
-  // whole FP iterations, each tree with its own problem
+/** Whole FP iterations, each tree with its own problem (AB_PROJECTION=interpolate: the lattice, interpolated). */
+async function fpIterations(name: string, bins: number, params: Record<string, number>, game: ReturnType<typeof buildGame>) {
   const fp = [B, A].map((L) => {
-    const problem = new L.Problem(game, bins);
-    const spec = { game: name, params, bins };
+    const problem = interpolate ? new L.Problem(game, bins, 'lattice', 'interpolate') : new L.Problem(game, bins);
+    const spec = interpolate ? { game: name, params, bins, projection: 'interpolate' } : { game: name, params, bins };
     return (iterations: number) => L.solve(spec, problem, new L.Inline(), { algorithm: 'fp', iterations });
   });
   const f0 = cpuSeconds();
@@ -101,5 +110,5 @@ for (const [name, bins, params] of cases) {
     f[k].push((cpuSeconds() - t0) / fpIterations);
   }
   const ms = f.map((a) => median(a) * 1e3);
-  console.log(`${' '.repeat(14)} FP iteration ms: before ${ms[0].toFixed(1)}  after ${ms[1].toFixed(1)}   before/after ${(ms[0] / ms[1]).toFixed(2)}`);
+  console.log(`${interpolate ? `${name} M=${bins} interpolate`.padEnd(14) : ' '.repeat(14)} FP iteration ms: before ${ms[0].toFixed(1)}  after ${ms[1].toFixed(1)}   before/after ${(ms[0] / ms[1]).toFixed(2)}`);
 }
