@@ -63,14 +63,7 @@ describe('unrolled backward step', () => {
       expect([specialisation.fixed !== undefined, specialisation.support !== undefined]).toEqual(name === 'buffet' ? [true, false] : [false, true]);
       const unrolled = unrolledBackward(nX, nU, nU0, special ? specialisation : {});
       expect(unrolled).toBeDefined();
-      const rng = new SeededRandom(42);
-      const a = allocateTables(problem);
-      randomPolicy(a.minorPolicy, nU, rng);
-      randomPolicy(a.majorPolicy, nU0, rng);
-      flowRange(problem, a.minorPolicy, a.nextCell, 0, T * problem.rows);
-      for (const v of [a.minorBR, a.minorEval, a.majorBR, a.majorEval]) for (let i = 0; i < v.length; i++) v[i] = someZeros(rng);
-      const b = allocateTables(problem);
-      for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
+      const [a, b] = stepInputs(problem, 42);
       for (let t = T - 1; t >= 0; t--) {
         backwardRangeGeneric(problem, a, t, 0, problem.rows, undefined, { discount, storeQ });
         unrolled!(problem, b, t, 0, problem.rows, discount, t & 1, storeQ, () => {
@@ -107,15 +100,10 @@ describe('backward step specialised to a fixed minor kernel', () => {
       expect(fixed!.some((p) => p === 0)).toBe(true);
       const step = unrolledBackward(nX, nU, nU0, { fixed })!;
       expect(step).not.toBe(unrolledBackward(nX, nU, nU0));
-      const rng = new SeededRandom(3);
-      const a = allocateTables(problem);
-      randomPolicy(a.minorPolicy, nU, rng);
-      randomPolicy(a.majorPolicy, nU0, rng);
-      flowRange(problem, a.minorPolicy, a.nextCell, 0, T * problem.rows);
-      for (const v of [a.minorBR, a.minorEval, a.majorBR, a.majorEval]) for (let i = 0; i < v.length; i++) v[i] = someZeros(rng);
-      if (broken) for (const [i, v] of [[1, Infinity], [5, NaN], [2 * nX + 1, -Infinity]]) a.minorBR[((T & 1) * problem.rows + i) * nX] = v;
-      const b = allocateTables(problem);
-      for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
+      const [a, b] = stepInputs(problem, 3, (tables) => {
+        // non-finite next values in the slot the first step reads
+        if (broken) for (const [i, v] of [[1, Infinity], [5, NaN], [2 * nX + 1, -Infinity]]) tables.minorBR[((T & 1) * problem.rows + i) * nX] = v;
+      });
       let redone = 0;
       for (let t = T - 1; t >= 0; t--) {
         backwardRangeGeneric(problem, a, t, 0, problem.rows, undefined, { discount, storeQ });
@@ -138,4 +126,19 @@ describe('backward step specialised to a fixed minor kernel', () => {
 function someZeros(rng: SeededRandom): number {
   if (rng.next() < 0.1) return rng.next() < 0.5 ? 0 : -0;
   return rng.next() * 10 - 5;
+}
+
+/** Two equal sets of tables for a step: random policies, the flow's next cells, random next values. */
+function stepInputs(problem: Problem, seed: number, edit: (tables: SolverTables) => void = () => {}): [SolverTables, SolverTables] {
+  const { nU, nU0, T } = problem.game;
+  const rng = new SeededRandom(seed);
+  const a = allocateTables(problem);
+  randomPolicy(a.minorPolicy, nU, rng);
+  randomPolicy(a.majorPolicy, nU0, rng);
+  flowRange(problem, a.minorPolicy, a.nextCell, 0, T * problem.rows);
+  for (const v of [a.minorBR, a.minorEval, a.majorBR, a.majorEval]) for (let i = 0; i < v.length; i++) v[i] = someZeros(rng);
+  edit(a);
+  const b = allocateTables(problem);
+  for (const k of Object.keys(a) as Array<keyof SolverTables>) (b[k] as Float64Array).set(a[k] as Float64Array);
+  return [a, b];
 }
