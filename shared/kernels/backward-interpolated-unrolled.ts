@@ -57,7 +57,7 @@ function generate(nX: number, nU: number, nU0: number, support: number | undefin
   for (const xu of range(XU)) L.push(`let qbr${xu} = 0, qev${xu} = 0;`);
   for (const u0 of range(nU0)) {
     L.push(`{`);
-    L.push(`const slot = r * ${nU0} + ${u0}, nb = (tr * ${nU0} + ${u0}) * ${nX}, cnt = majorCount[slot], sb = slot * ${support ?? 'W'};`);
+    L.push(`const slot = r * ${nU0} + ${u0}, nb = (tr * ${nU0} + ${u0}) * ${nX}${support ? '' : ', cnt = majorCount[slot]'}, sb = slot * ${support ?? 'W'};`);
     L.push(`const w = majorPolicy[pi0 + ${u0}];`);
     L.push(`const ${xs.map((v) => `c${v} = nextVertex[nb + ${v}], w${v} = nextWeight[nb + ${v}]`).join(', ')};`);
     L.push(`let s0br = 0, s0ev = 0;`);

@@ -79,7 +79,7 @@ function generate(nX: number, nU: number, nU0: number, { fixed, support }: Speci
   for (const u0 of range(nU0)) {
     L.push(`let q0br${u0}, q0ev${u0};`);
     L.push(`{`);
-    L.push(`const slot = r * ${nU0} + ${u0}, cNext = nextCell[tr * ${nU0} + ${u0}], cnt = majorCount[slot], sb = slot * ${support ?? 'W'};`);
+    L.push(`const slot = r * ${nU0} + ${u0}, cNext = nextCell[tr * ${nU0} + ${u0}]${support ? '' : ', cnt = majorCount[slot]'}, sb = slot * ${support ?? 'W'};`);
     L.push(`const w = majorPolicy[pi0 + ${u0}];`);
     L.push(`let s0br = 0, s0ev = 0;`);
     L.push(`if (w === 0) {`);
