@@ -12,6 +12,9 @@ import { fixedMinorBlock, fullSupport } from '../shared/kernels/row-structure.ts
 import { flowRange, flowRangeGeneric } from '../shared/kernels/flow.ts';
 import { unrolledFlow } from '../shared/kernels/flow-unrolled.ts';
 import { sameBits } from './helpers/same-bits.ts';
+import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
+import { allocateInterpolatedNext, interpolatedFlowRange } from '../shared/kernels/flow-interpolated.ts';
+import { interpolatedBackwardRange, interpolatedBackwardRangeGeneric, interpolatedScratch } from '../shared/kernels/backward-interpolated.ts';
 
 const cases: Array<[string, Record<string, number>, number]> = [
   ['sis', { T: 6 }, 12],
@@ -127,6 +130,35 @@ function someZeros(rng: SeededRandom): number {
   if (rng.next() < 0.1) return rng.next() < 0.5 ? 0 : -0;
   return rng.next() * 10 - 5;
 }
+
+describe('interpolated backward step specialised to a fixed minor kernel', () => {
+  const buffets: Array<[string, Record<string, number>, number]> = [['buffet', { T: 5 }, 8], ['buffet', { T: 4, L: 3, F: 2, change: 5 }, 5]];
+  for (const [[name, params, bins], broken] of buffets.flatMap((c) => [[c, false], [c, true]] as const)) {
+    it(`is bitwise equal to the generic loop (${name} ${JSON.stringify(params)}, lattice M = ${bins}${broken ? ', some next values infinite or NaN' : ''})`, () => {
+      const game = buildGame(builtinGames[name], params);
+      const problem = new Problem(game, bins, 'lattice', 'interpolate');
+      const { nX, T } = game;
+      expect(fixedMinorBlock(problem)).toBeDefined();
+      const [a] = stepInputs(problem, 5, (tables) => {
+        if (broken) for (const [i, v] of [[1, Infinity], [5, NaN], [2 * nX + 1, -Infinity]]) tables.minorBR[((T & 1) * problem.rows + i) * nX] = v;
+      });
+      const next = allocateInterpolatedNext(problem);
+      interpolatedFlowRange(problem, a.minorPolicy, next, new LatticeInterpolator(problem.grid), 0, T * problem.rows);
+      for (const [discount, storeQ] of [[1, false], [0.9, true]] as const) {
+        const [generic, generated] = [allocateTables(problem), allocateTables(problem)];
+        for (const k of Object.keys(a) as Array<keyof SolverTables>) for (const b of [generic, generated]) (b[k] as Float64Array).set(a[k] as Float64Array);
+        const scratch = interpolatedScratch(problem);
+        for (let t = T - 1; t >= 0; t--) {
+          interpolatedBackwardRangeGeneric(problem, generic, next, t, 0, problem.rows, scratch, { discount, storeQ });
+          interpolatedBackwardRange(problem, generated, next, t, 0, problem.rows, scratch, { discount, storeQ });
+          for (const k of stepOutputs) if (storeQ || !k.endsWith('Qbr')) expect(sameBits(generated[k], generic[k]), `${k} at t = ${t}, discount ${discount}`).toBe(true);
+        }
+        // the non-finite values reach the values of t = 0 (slot 0)
+        expect(generic.minorBR.subarray(0, problem.rows * nX).some((v) => !Number.isFinite(v))).toBe(broken);
+      }
+    });
+  }
+});
 
 /** Two equal sets of tables for a step: random policies, the flow's next cells, random next values. */
 function stepInputs(problem: Problem, seed: number, edit: (tables: SolverTables) => void = () => {}): [SolverTables, SolverTables] {

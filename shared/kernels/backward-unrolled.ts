@@ -10,7 +10,7 @@
 // caller's `redoRow` (the generic loop), so even then the results are the generic loop's.
 
 import type { Problem } from '../problem.ts';
-import { chain, discounted, range, sum, supportLoop } from './codegen.ts';
+import { chain, discounted, finiteCheck, minorTerms, range, sum, supportLoop } from './codegen.ts';
 import type { SolverTables } from '../tables.ts';
 import { TIE_TOLERANCE } from './argmax.ts';
 
@@ -94,12 +94,10 @@ function generate(nX: number, nU: number, nU0: number, { fixed, support }: Speci
     ].join('\n')));
     L.push(`q0br${u0} = majorR[slot] + ${times('s0br')}; q0ev${u0} = majorR[slot] + ${times('s0ev')};`);
     L.push(`const kb = slot * ${XU * nX}, rb = slot * ${XU};`);
-    if (fixed) L.push(`finite += ${xs.map((y) => `abr${y} + aev${y}`).join(' + ')};`);
+    if (fixed) L.push(finiteCheck(nX));
     for (const xu of range(XU)) {
-      const p = (y: number) => (fixed ? constant(fixed[(u0 * XU + xu) * nX + y]) : `minorP[kb + ${xu * nX + y}]`);
-      const kept = xs.filter((y) => !fixed || fixed[(u0 * XU + xu) * nX + y] !== 0);
-      const sbr = kept.map((y) => product(p(y), `abr${y}`));
-      const sev = kept.map((y) => product(p(y), `aev${y}`));
+      const sbr = minorTerms(fixed, u0, xu, nX, nU, 'abr');
+      const sev = minorTerms(fixed, u0, xu, nX, nU, 'aev');
       L.push(`qbr${xu} += w * (minorR[rb + ${xu}] + ${times(sum(sbr))});`);
       L.push(`qev${xu} += w * (minorR[rb + ${xu}] + ${times(sum(sev))});`);
     }
@@ -131,16 +129,6 @@ function generate(nX: number, nU: number, nU0: number, { fixed, support }: Speci
   L.push(`}`);
   L.push(`};`);
   return L.join('\n');
-}
-
-/** A constant of the fixed block as source text that reads back to the same double. */
-function constant(p: number): string {
-  return `(${String(p)})`;
-}
-
-/** p * a, or a alone where p is the constant 1 (1 * a is a, bit for bit). */
-function product(p: string, a: string): string {
-  return p === '(1)' ? a : `${p} * ${a}`;
 }
 
 /** Minor player: lowest index within the tie tolerance of the maximum (argmax.ts greedyAction, unrolled). */

@@ -34,3 +34,20 @@ export function discounted(unit: boolean, s: string): string {
 export function supportLoop(support: number | undefined, body: (j: string) => string): string {
   return support ? range(support).map((j) => `{ ${body(String(j))} }`).join('\n') : `for (let j = 0; j < cnt; j++) { ${body('j')} }`;
 }
+
+/**
+ * The terms P(x' | x, u) * A(x') of the minor Q sum of (u0, xu = x * nU + u) for x' = 0 .. nX-1, on the
+ * arrays `a` + x' (abr0, ...): read from minorP[kb + ..], or with `fixed` (row-structure.ts) the block's
+ * numbers as constants (String(p) reads back to the same double), the exact zeros left out and 1 * A as A.
+ */
+export function minorTerms(fixed: Float64Array | undefined, u0: number, xu: number, nX: number, nU: number, a: string): string[] {
+  const xs = range(nX);
+  if (!fixed) return xs.map((y) => `minorP[kb + ${xu * nX + y}] * ${a}${y}`);
+  const at = (y: number) => fixed[(u0 * nX * nU + xu) * nX + y];
+  return xs.filter((y) => at(y) !== 0).map((y) => (at(y) === 1 ? `${a}${y}` : `(${String(at(y))}) * ${a}${y}`));
+}
+
+/** With `fixed`: the sum of a row's A values, not finite when one is (then the row is redone: see callers). */
+export function finiteCheck(nX: number): string {
+  return `finite += ${range(nX).map((y) => `abr${y} + aev${y}`).join(' + ')};`;
+}
