@@ -20,7 +20,11 @@ import type { SolverTables } from '../tables.ts';
 import { backwardScratch, type BackwardScratch, type StepOptions } from './backward.ts';
 import type { InterpolatedNext } from './flow-interpolated.ts';
 import { readOutRow } from './readout.ts';
-import { unrolledInterpolatedBackward } from './backward-interpolated-unrolled.ts';
+import { unrolledInterpolatedBackward, type UnrolledInterpolatedStep } from './backward-interpolated-unrolled.ts';
+import { fixedMinorBlock, fullSupport } from './row-structure.ts';
+
+/** The generated step of each problem (null: none for its sizes), specialised to its rows (row-structure.ts). */
+const steps = new WeakMap<Problem, UnrolledInterpolatedStep | null>();
 
 /** backward.ts's scratch plus the interpolated values at one (x0', u0); reuse across calls (no allocation). */
 export interface InterpolatedScratch extends BackwardScratch {
@@ -44,9 +48,15 @@ export function interpolatedBackwardRange(
   options: StepOptions = {},
 ): void {
   const { nX, nU, nU0 } = problem.game;
-  const unrolled = unrolledInterpolatedBackward(nX, nU, nU0);
+  let unrolled = steps.get(problem);
+  if (unrolled === undefined) {
+    unrolled = unrolledInterpolatedBackward(nX, nU, nU0, { fixed: fixedMinorBlock(problem), support: fullSupport(problem) }) ?? null;
+    steps.set(problem, unrolled);
+  }
   if (!unrolled) return interpolatedBackwardRangeGeneric(problem, tables, next, t, rowFrom, rowTo, scratch, options);
-  unrolled(problem, tables, next, t, rowFrom, rowTo, options.discount ?? 1, options.slot ?? t & 1, options.storeQ ?? false, scratch);
+  const discount = options.discount ?? 1, slot = options.slot ?? t & 1, storeQ = options.storeQ ?? false;
+  const redoRow = (r: number) => interpolatedBackwardRangeGeneric(problem, tables, next, t, r, r + 1, scratch, { discount, slot, storeQ });
+  unrolled(problem, tables, next, t, rowFrom, rowTo, discount, slot, storeQ, scratch, redoRow);
 }
 
 /** The plain loops; backward-interpolated-unrolled.ts generates the same operations for small sizes. */

@@ -14,7 +14,8 @@
 import type { Problem } from '../problem.ts';
 import type { SolverTables } from '../tables.ts';
 import { readOutRow } from './readout.ts';
-import { unrolledBackward } from './backward-unrolled.ts';
+import { unrolledBackward, type UnrolledStep } from './backward-unrolled.ts';
+import { fixedMinorBlock, fullSupport } from './row-structure.ts';
 
 /** Scratch arrays for one caller; reuse across calls to keep the loop allocation-free. */
 export interface BackwardScratch {
@@ -38,6 +39,9 @@ export function backwardScratch(problem: Problem): BackwardScratch {
   };
 }
 
+/** The generated step of each problem (null: none for its sizes); specialised to its rows (row-structure.ts). */
+const steps = new WeakMap<Problem, UnrolledStep | null>();
+
 export interface StepOptions {
   discount?: number;
   slot?: number;
@@ -54,12 +58,18 @@ export function backwardRange(
   options: StepOptions = {},
 ): void {
   const { nX, nU, nU0 } = problem.game;
-  const unrolled = unrolledBackward(nX, nU, nU0);
+  let unrolled = steps.get(problem);
+  if (unrolled === undefined) {
+    unrolled = unrolledBackward(nX, nU, nU0, { fixed: fixedMinorBlock(problem), support: fullSupport(problem) }) ?? null;
+    steps.set(problem, unrolled);
+  }
   const discount = options.discount ?? 1;
   const slot = options.slot ?? t & 1;
   const storeQ = options.storeQ ?? false;
-  if (unrolled) unrolled(problem, tables, t, rowFrom, rowTo, discount, slot, storeQ);
-  else backwardRangeGeneric(problem, tables, t, rowFrom, rowTo, scratch ?? backwardScratch(problem), options);
+  if (unrolled) {
+    const redoRow = (r: number) => backwardRangeGeneric(problem, tables, t, r, r + 1, scratch, { discount, slot, storeQ });
+    unrolled(problem, tables, t, rowFrom, rowTo, discount, slot, storeQ, redoRow);
+  } else backwardRangeGeneric(problem, tables, t, rowFrom, rowTo, scratch ?? backwardScratch(problem), options);
 }
 
 /** The plain loops; backward-unrolled.ts generates the same operations for small sizes. */
