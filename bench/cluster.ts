@@ -136,12 +136,13 @@ if (noModel) {
   process.exit(0); // flow control only: nothing is left open here
 }
 const single = localThreads > 1 ? await timedLocal(new InlineExecutor()) : local;
-const c = single / (T * R); // seconds per (t, row): flow + step + update on one thread
+console.log(`inline: ${single.toFixed(3)} s/iteration (for information: the model takes its compute cost from the 1-node run's CPU time)`);
 // Per-step overhead of a node over a plain thread (dispatching the step to its pool, gathering and
 // scattering rows, the event loops of node and server): one node of the same cluster, no halo, minus one
 // thread's compute, per step. Measured, not derived: on a loaded machine every wake-up costs milliseconds.
 let oneNode: number;
 let stepShare = 1;
+let cpuOneNode = single; // CPU seconds per iteration of the 1-node run (its trace); the inline run if none
 {
   const again = await startCluster(1, threadsPerNode);
   try {
@@ -153,12 +154,17 @@ let stepShare = 1;
     printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
     const t1 = s1.nodeReports[0]?.trace;
     if (t1 && t1.iterationMs > 0) stepShare = t1.stepMs / t1.iterationMs;
+    if (t1 && t1.iterations > 0) cpuOneNode = t1.iterationCpuMs / t1.iterations / 1000;
     await ex.close();
   } finally {
     again.stop();
   }
 }
-const o = Math.max(0, (oneNode - single / threadsPerNode) / T);
+// c: CPU seconds per (t, row) of the 1-node run (flow + step + update, all its threads together), and o its
+// wall time beyond that per step. Both from one run: inline runs of Cyber M = 60 on this shared machine took
+// 1.8 to 3.2 s per iteration within one hour, and o = 1-node time minus an inline time was noise.
+const c = cpuOneNode / (T * R);
+const o = Math.max(0, (oneNode - cpuOneNode / threadsPerNode) / T);
 // The early part of a step: the fraction of a node's rows that read no halo row (the nodes' traces of the
 // cluster run above); elsewhere lateFactor * h(N) of the rows read one (the late rows are the rows next to the
 // shard's boundary, about lateFactor times the rows received).
@@ -171,7 +177,7 @@ const lateHere = traced.length > 0 ? traced.reduce((a, t) => a + t.lateRows / t.
 // the halo of t + 1 is sent when the neighbour ends step t + 1, and meanwhile this node computes the rows of
 // step t that read no halo row (a fraction e of its rows, costing e * R * c_s / (N * P)):
 //   s(N, P, M, bw) = T * ( R c / (N P) + o + [N > 1] max(0, L + h(N, M) R bytesPerRow / N / bw - e(N) R c_s / (N P)) )
-// c: seconds per (t, row) for flow + step on one thread (inline); c_s = c * (the steps' share of a 1-node
+// c: CPU seconds per (t, row) for flow + step (the 1-node run); c_s = c * (the steps' share of a 1-node
 // iteration, from its trace); o: from the 1-node run; e(2 nodes here) measured, e(N) = max(0, 1 - lateFactor h(N)).
 const bytesPerRow = valueRowWidth(nX) * 8 * 1.05; // values + the row index of the need lists, ~5%
 const haloFile = 'bench/results/halo.json';
