@@ -88,38 +88,6 @@ export function ownerOfRows(order: Int32Array, bounds: readonly number[]): Int32
 }
 
 /**
- * The rows of value slot t + 1 that step t over `own` (rows) reads, sorted, without repeats.
- * `nextCell` is indexed like the solver tables: nextCell[((t * rows + r) * nU0 + u0) * vertices + j], with
- * `vertices` = 1 for the nearest projection's nextCell and nX for the interpolated scheme's nextVertex (whose
- * zero-weight slots repeat the first vertex, so they add no row). `mark` (rows bytes, all 0) is scratch and is
- * left all 0.
- */
-export function rowsRead(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, mark: Uint8Array, vertices = 1): Int32Array {
-  const { nU0 } = problem.game;
-  const { rows, cells, majorCount, majorTo, majorWidth } = problem;
-  const found: number[] = [];
-  for (let i = 0; i < own.length; i++) {
-    const r = own[i];
-    for (let u0 = 0; u0 < nU0; u0++) {
-      const slot = r * nU0 + u0;
-      const cnt = majorCount[slot];
-      for (let v = 0; v < vertices; v++) {
-        const c = nextCell[((t * rows + r) * nU0 + u0) * vertices + v];
-        for (let j = 0; j < cnt; j++) {
-          const row = majorTo[slot * majorWidth + j] * cells + c;
-          if (mark[row]) continue;
-          mark[row] = 1;
-          found.push(row);
-        }
-      }
-    }
-  }
-  const out = Int32Array.from(found).sort();
-  for (let i = 0; i < out.length; i++) mark[out[i]] = 0;
-  return out;
-}
-
-/**
  * The halo of shard `reader` at t: for every other shard, the rows it must send (sorted). Only owners
  * that send at least one row appear.
  */
@@ -131,6 +99,9 @@ export function haloAt(problem: HaloProblem, nextCell: Int32Array, t: number, ow
  * haloAt in one pass over the reader's rows (its own rows are skipped, not collected and sorted), plus
  * `late`: the reader's rows (in the order of `own`) whose step t reads at least one halo row, as ranges
  * [late[2i], late[2i + 1]). The other rows can be computed before the halo of t + 1 arrives.
+ * `nextCell` is indexed like the solver tables: nextCell[((t * rows + r) * nU0 + u0) * vertices + j], with
+ * `vertices` = 1 for the nearest projection's nextCell and nX for the interpolated scheme's nextVertex.
+ * `mark` (length rows, all 0) is scratch and is left all 0.
  */
 export function haloPlanAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices = 1): { from: Map<number, Int32Array>; late: Int32Array } {
   const { nU0 } = problem.game;
