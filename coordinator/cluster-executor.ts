@@ -31,6 +31,9 @@ import { NatsShardStore } from '../runtime/shard-store-nats.ts';
 import { tmpdir } from 'node:os';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
+/** The scheduler's clock period (ms). */
+const TICK_MS = 100;
+
 export class ClusterError extends Error {
   override name = 'ClusterError';
 }
@@ -168,7 +171,16 @@ export class ClusterExecutor implements Executor {
     this.transport = transport;
     this.scheduler = newSchedulerState(this.scheduler.config, Date.now());
     transport.listen((from, message) => this.feed({ kind: 'message', from, message: message as ToCoordinator, now: Date.now() }));
-    this.ticker = setInterval(() => this.offline || this.feed({ kind: 'tick', now: Date.now() }), 100);
+    // A tick that comes late (this process's event loop was blocked, e.g. by a long synchronous job) is skipped:
+    // the heartbeats that arrived meanwhile are read only after the timers, so judging silence now would lose
+    // live nodes. The next tick, 100 ms later, judges with them read.
+    let lastTick = Date.now();
+    this.ticker = setInterval(() => {
+      const now = Date.now();
+      const late = now - lastTick > 3 * TICK_MS;
+      lastTick = now;
+      if (!this.offline && !late) this.feed({ kind: 'tick', now });
+    }, TICK_MS);
     this.ticker.unref();
   }
 
