@@ -3,7 +3,7 @@
 
 import { machineMemory } from '../runtime/machine-memory.ts';
 import { OptionError } from '../shared/errors.ts';
-import { estimateMemory, formatBytes, type MemoryEstimate } from '../shared/memory-estimate.ts';
+import { estimateMemory, formatBytes, nodePoolThreads, type MemoryEstimate } from '../shared/memory-estimate.ts';
 import type { GameDefinition } from '../shared/model.ts';
 import type { GridKind } from '../shared/grid.ts';
 import type { Projection } from '../shared/policy-cell.ts';
@@ -18,7 +18,7 @@ export function memoryLimit(maxMemory: number | undefined): { bytes: number; sou
 
 /**
  * Each node's estimate for its shard of a cluster run (run.json): its model rows on its own thread and on each
- * of its threads, its rows of the tables, and with --keep best its rows of the best iterate's two copies.
+ * of its pool threads (nodePoolThreads), its rows of the tables, and with --keep best its rows of the best iterate's two copies.
  */
 export function nodeEstimates(
   game: GameDefinition,
@@ -28,7 +28,8 @@ export function nodeEstimates(
 ): Array<{ node: string; cells: [number, number]; threads: number; totalBytes: number; total: string }> {
   return cut.nodeReports.map(({ node, threads }, k) => {
     const cells: [number, number] = [cut.cellBounds[k], cut.cellBounds[k + 1]];
-    const e = estimateMemory(game, run.bins, run.grid, { ...opts, projection: run.projection, threads, modelCopies: 1 + threads, keptCells: cells[1] - cells[0] });
+    const pool = nodePoolThreads(threads);
+    const e = estimateMemory(game, run.bins, run.grid, { ...opts, projection: run.projection, threads: pool, modelCopies: 1 + pool, keptCells: cells[1] - cells[0] });
     return { node, cells, threads, totalBytes: e.totalBytes, total: formatBytes(e.totalBytes) };
   });
 }

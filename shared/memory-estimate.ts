@@ -74,6 +74,14 @@ export function estimateMemory(
   return { cells, modelBytes, modelCopies, tableBytes, bestBytes, runtimeBytes, totalBytes: modelBytes * modelCopies + tableBytes + bestBytes + runtimeBytes, keptCells };
 }
 
+/**
+ * A cluster node's pool threads: one per `--threads` when it has more than one; a one-thread node computes on its
+ * own thread (handing each step to another thread cost ~6 ms per step). `pool: false` (tests) uses none.
+ */
+export function nodePoolThreads(threads: number, pool = true): number {
+  return pool && threads > 1 ? threads : 0;
+}
+
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let i = 0;

@@ -74,12 +74,12 @@ export async function buildShardProblem(family: GameFamily, data: ShardBuildData
  * Refuses (throws) a shard whose estimate exceeds the node's memory (--memory, else the machine's): its model
  * rows on the node's thread and on each pool thread, its rows of the tables. Checked before building.
  */
-export function checkShardMemory(node: string, family: GameFamily, run: ShardRun, shard: number, opts: { threads: number; pool: boolean; memory?: number }): void {
+export function checkShardMemory(node: string, family: GameFamily, run: ShardRun, shard: number, opts: { poolThreads: number; memory?: number }): void {
   const game = buildGame(family, run.spec.params);
   const [ca, cb] = [run.cellBounds[shard], run.cellBounds[shard + 1]];
   const estimate = estimateMemory(game, run.spec.bins, run.gridKind, {
-    threads: opts.pool ? opts.threads : 0,
-    modelCopies: opts.pool ? 1 + opts.threads : 1,
+    threads: opts.poolThreads,
+    modelCopies: 1 + opts.poolThreads,
     omd: Boolean(run.tableOptions.omd),
     slices: run.tableOptions.slices ?? game.T,
     projection: run.projection ?? 'nearest',

@@ -16,6 +16,7 @@ import { createThreadPool } from '../runtime/thread-pool.ts';
 import type { ShardStore } from '../shared/shard-store.ts';
 import { snapshotJob } from './shard-snapshot.ts';
 import { buildShardProblem, checkShardMemory } from './shard-build.ts';
+import { nodePoolThreads } from '../shared/memory-estimate.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
@@ -178,20 +179,20 @@ export class ShardNode {
     this.shard = undefined;
     const family = await resolveGameFamily(run.spec.game, (spec) => import(isGamePath(spec) ? pathToFileURL(resolve(spec)).href : spec));
     // only the shard's rows are kept: the kernels read the model at the rows they compute, nowhere else
-    checkShardMemory(this.id, family, run, shard, { threads: this.options.threads, pool: this.options.pool !== false, memory: this.options.memory });
+    const poolThreads = nodePoolThreads(this.options.threads, this.options.pool !== false);
+    checkShardMemory(this.id, family, run, shard, { poolThreads, memory: this.options.memory });
     // on a thread of its own: the heartbeats go on while it builds (worker/shard-build.ts)
     const problem = await buildShardProblem(family, { game: run.spec.game, params: run.spec.params, bins: run.spec.bins, gridKind: run.gridKind, projection: run.projection ?? 'nearest', cells: [run.cellBounds[shard], run.cellBounds[shard + 1]] });
     const fingerprint = problem.fingerprint;
     if (fingerprint !== run.fingerprint) {
       throw new Error(`run ${run.id}: the problem rebuilt here differs from the coordinator's (fingerprint ${fingerprint}, expected ${run.fingerprint}); same m3fg version and game module on every node?`);
     }
-    // the kernels run on a pool of `threads` threads; a one-thread node runs them on its own thread (handing
-    // each step to another thread cost ~6 ms per step, about a third of a step at M = 60; the loop is then
-    // busy for one step at a time, far under the heartbeat timeout, and long jobs pause every 20 ms)
-    if (this.options.pool !== false && this.options.threads > 1 && !this.pool) {
-      const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', this.options.threads);
+    // the kernels run on a pool of `threads` threads, or on this thread for a one-thread node (nodePoolThreads;
+    // the loop is then busy for one step at a time, far under the heartbeat timeout, and long jobs pause every 20 ms)
+    if (poolThreads > 0 && !this.pool) {
+      const pool = createThreadPool<SweepTask, SweepResult>('sweep-worker', poolThreads);
       pool.on('error', (err: Error) => this.logger?.warn({ err: err?.message }, 'worker thread error outside a task'));
-      this.pool = { pool, threads: this.options.threads };
+      this.pool = { pool, threads: poolThreads };
     }
     const tables = new ShardTables(problem, run, shard, this.pool, this.trace);
     this.logger?.info({ runId: run.id, shard, cells: [tables.ca, tables.cb], rows: problem.rows }, 'shard attached');
