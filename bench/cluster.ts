@@ -2,7 +2,7 @@
 //   npm run bench:cluster -- [game] [bins] [iterations] [nodes] [threadsPerNode]
 // defaults: cyber 60 3 2 1 (the issue's "2 nodes x 1 thread vs 2 local threads"). --cluster-only skips the
 // local runs and the model (memory checks at sizes where a local run would not fit next to the cluster);
-// --no-model skips the inline and 1-node runs of the model (slow at M = 120: the 16-core check
+// --no-model skips the 1-node run of the model (slow at M = 120: the 16-core check
 // `cyber 120 3 4 4 --no-model` is the cluster and one 16-thread process only). The nodes are real
 // `m3fg worker` processes behind a real nats-server on loopback (deploy/local-cluster.sh), on this machine.
 // Writes bench/results/cluster.json: game, bins, nodes, threadsPerNode, localSecondsPerIteration,
@@ -135,14 +135,12 @@ if (noModel) {
   console.log('wrote bench/results/cluster.json');
   process.exit(0); // flow control only: nothing is left open here
 }
-const single = localThreads > 1 ? await timedLocal(new InlineExecutor()) : local;
-console.log(`inline: ${single.toFixed(3)} s/iteration (for information: the model takes its compute cost from the 1-node run's CPU time)`);
 // Per-step overhead of a node over a plain thread (dispatching the step to its pool, gathering and
 // scattering rows, the event loops of node and server): one node of the same cluster, no halo, minus one
 // thread's compute, per step. Measured, not derived: on a loaded machine every wake-up costs milliseconds.
 let oneNode: number;
 let stepShare = 1;
-let cpuOneNode = single; // CPU seconds per iteration of the 1-node run (its trace); the inline run if none
+let cpuOneNode: number | undefined; // CPU seconds per iteration of the 1-node run (its trace)
 {
   const again = await startCluster(1, threadsPerNode);
   try {
@@ -163,8 +161,10 @@ let cpuOneNode = single; // CPU seconds per iteration of the 1-node run (its tra
 // c: CPU seconds per (t, row) of the 1-node run (flow + step + update, all its threads together), and o its
 // wall time beyond that per step. Both from one run: inline runs of Cyber M = 60 on this shared machine took
 // 1.8 to 3.2 s per iteration within one hour, and o = 1-node time minus an inline time was noise.
-const c = cpuOneNode / (T * R);
-const o = Math.max(0, (oneNode - cpuOneNode / threadsPerNode) / T);
+// (no trace: all of its wall time on all its threads, o = 0)
+const cpu1 = cpuOneNode ?? oneNode * threadsPerNode;
+const c = cpu1 / (T * R);
+const o = Math.max(0, (oneNode - cpu1 / threadsPerNode) / T);
 // The early part of a step: the fraction of a node's rows that read no halo row (the nodes' traces of the
 // cluster run above); elsewhere lateFactor * h(N) of the rows read one (the late rows are the rows next to the
 // shard's boundary, about lateFactor times the rows received).
