@@ -466,7 +466,7 @@ export class ShardTables {
  * slower than a whole one; with gaps under 64 rows closed, 6 to 13 ranges remain and a third or more of the
  * rows still run early (the early part only has to outlast the halo's arrival).
  */
-const LATE_GAP = 64;
+export const LATE_GAP = 64;
 
 /** Merges ranges [r[2i], r[2i + 1]) whose gap is under `gap` rows and lies within one x0 (rows of one cell run). */
 export function closeGaps(r: Int32Array, gap: number, cells: number): Int32Array {

@@ -1,0 +1,60 @@
+// The scaling model's simulation (bench/cluster-model.ts) on small cases computed by hand.
+import { describe, expect, it } from 'vitest';
+import { simulateIteration, type ModelInput, type NodeWork } from '../bench/cluster-model.ts';
+
+const node = (flow: number, step: number[], late: number[], haloIn: number[][] = step.map(() => []), haloCost: number[] = step.map(() => 0)): NodeWork => ({ flow, step, late, haloIn, haloCost });
+const base = { latency: 0, bandwidth: Infinity, jobOverhead: 0, startValues: 0, coordinator: 0 };
+
+describe('simulateIteration', () => {
+  it('one node: flow, T steps with one overhead each, start values, the coordinator', () => {
+    const r = simulateIteration({ ...base, T: 3, nodes: [node(1, [2, 2, 2], [0, 0, 0])], jobOverhead: 0.1, startValues: 0.5, coordinator: 0.2, latency: 9 });
+    expect(r.seconds).toBeCloseTo(1 + 3 * 2.1 + 0.5 + 0.2, 12);
+    expect(r.nodes[0]).toMatchObject({ flowEnd: 1, stepsStart: 1, haloWait: 0, splitSteps: 0 });
+  });
+
+  // Two nodes, T = 3, steps of 1 s with a late half, 1000 B each way at t = 0 and 1, L = 0.5 s, 1000 B/s.
+  // A's flow ends at 1, B's at 2: A starts its steps at 2.5 (B's need list), B at 2 (A's came at 1.5).
+  // t=2 (reads V(T) = 0): A ends 3.5, B 3. t=1: A's halo comes at 3 + 0.5 + 1 = 4.5, its early half ends at
+  // 4, late 4.5..5; B's at 3.5 + 1.5 = 5, early ends 3.5, late 5..5.5. t=0: A's halo at 5.5 + 1.5 = 7, early
+  // ends 5.5, late 7..7.5; B's at 5 + 1.5 = 6.5, early ends 6, late 6.5..7. The iteration: 7.5 s.
+  const twoNodes = (): ModelInput => ({
+    ...base,
+    T: 3,
+    latency: 0.5,
+    bandwidth: 1000,
+    serverLinks: Infinity,
+    nodes: [node(1, [1, 1, 1], [0.5, 0.5, 0.5], [[0, 1000], [0, 1000], []]), node(2, [1, 1, 1], [0.5, 0.5, 0.5], [[1000, 0], [1000, 0], []])],
+  });
+  it('two nodes: the need lists, the early parts and the chain of late parts', () => {
+    const r = simulateIteration(twoNodes());
+    expect(r.seconds).toBeCloseTo(7.5, 12);
+    expect(r.nodes.map((n) => n.stepsStart)).toEqual([2.5, 2]);
+    expect(r.nodes[0].end).toBeCloseTo(7.5, 12);
+    expect(r.nodes[1].end).toBeCloseTo(7, 12);
+    expect(r.nodes[0].haloWait).toBeCloseTo(0.5 + 1.5, 12);
+    expect(r.nodes[1].haloWait).toBeCloseTo(1.5 + 0.5, 12);
+    expect(r.nodes.map((n) => n.splitSteps)).toEqual([2, 2]);
+  });
+
+  it('one server relays every halo byte of a step: 2000 B per step over its link', () => {
+    // t=1: A's halo at 3 + 0.5 + 2 = 5.5 (late 5.5..6), B's at 3.5 + 2.5 = 6 (late 6..6.5);
+    // t=0: A's at 6.5 + 2.5 = 9 (late 9..9.5), B's at 6 + 2.5 = 8.5 (late 8.5..9)
+    const r = simulateIteration({ ...twoNodes(), serverLinks: 1 });
+    expect(r.seconds).toBeCloseTo(9.5, 12);
+    expect(r.nodes[1].end).toBeCloseTo(9, 12);
+  });
+
+  it('a halo that is there when the step is chosen: one job, no wait; halo costs add to the step', () => {
+    const n = (haloIn: number[][]) => node(1, [1, 1, 1], [0.5, 0.5, 0.5], haloIn, [0, 0.25, 0.25]);
+    const r = simulateIteration({ ...base, T: 3, jobOverhead: 0.1, nodes: [n([[0, 8], [0, 8], []]), n([[8, 0], [8, 0], []])] });
+    // both end each step together, so each one's halo is in as its next step is chosen
+    expect(r.seconds).toBeCloseTo(1 + 3 * 1.1 + 0.5, 12);
+    expect(r.nodes.map((n) => n.splitSteps)).toEqual([0, 0]);
+    expect(r.nodes.map((n) => n.haloWait)).toEqual([0, 0]);
+  });
+
+  it('the slower node sets the pace', () => {
+    const r = simulateIteration({ ...base, T: 2, nodes: [node(1, [1, 1], [0, 0]), node(1, [3, 3], [0, 0])] });
+    expect(r.seconds).toBeCloseTo(7, 12);
+  });
+});
