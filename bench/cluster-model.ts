@@ -108,3 +108,88 @@ export function simulateIteration(input: ModelInput): ModelResult {
   const last = Math.max(...end) + input.startValues;
   return { seconds: last + input.coordinator, nodes: timeline };
 }
+
+/** Bench seconds (the cost profile's, bench/cluster-profile.ts) to a node's seconds, for the flow and the steps. */
+export interface Scale {
+  flow: number;
+  step: number;
+}
+
+/** A node's trace in a run (ms sums over `iterations`, the first iteration included, as the node reports them). */
+export interface NodeRun {
+  iterations: number;
+  iterationMs: number;
+  stepMs: number;
+  flowMs: number;
+  startMs: number;
+  haloWaitMs: number;
+  stepCpuMs: number;
+  earlySteps: number;
+}
+
+/** Seconds per iteration of a node's trace terms in the steady state: the run's timed iterations (its first, slower one, left out) over the trace's mean. */
+function steady(run: NodeRun, secondsPerIteration: number, coordinator: number): number {
+  return Math.max(0, secondsPerIteration - coordinator) / Math.max(1e-12, run.iterationMs / 1000 / Math.max(1, run.iterations));
+}
+
+/** A node's time between jobs per job (event-loop turns, message handling): what its iteration holds beyond its jobs and waits. */
+function betweenJobs(run: NodeRun, T: number): number {
+  const rest = run.iterationMs - run.stepMs - run.flowMs - run.startMs - run.haloWaitMs;
+  return Math.max(0, rest / (run.iterations * T + run.earlySteps));
+}
+
+/**
+ * The model's constants from a 1-node cluster run (`secondsPerIteration` the bench's timing, without its
+ * first iteration): its flow and step times over the profile's (wall, or on 'cpu' the steps' CPU time: what
+ * the run costs without other processes' load), its time between jobs (o), its start values, and the
+ * coordinator's round (one message each way: 2 L).
+ */
+export function oneNodeTerms(run: NodeRun, T: number, secondsPerIteration: number, latency: number, profile: { flow: number; step: number }, mode: 'wall' | 'cpu'): { scale: Scale; jobOverhead: number; startValues: number; coordinator: number } {
+  const it = Math.max(1, run.iterations);
+  const coordinator = 2 * latency;
+  const k = steady(run, secondsPerIteration, coordinator);
+  const cpu = mode === 'cpu' && run.stepMs > 0 ? run.stepCpuMs / run.stepMs : 1;
+  return {
+    scale: { flow: (k * cpu * run.flowMs) / it / 1000 / profile.flow, step: (k * cpu * run.stepMs) / it / 1000 / profile.step },
+    jobOverhead: (k * betweenJobs(run, T)) / 1000,
+    startValues: (k * run.startMs) / it / 1000,
+    coordinator,
+  };
+}
+
+/**
+ * The structural check: each node's flow and steps as its own trace measured them in an N-node run (steady
+ * state), spread over t and early / late parts as `work` (the profile over its cells) spreads them; o and
+ * the start values are the nodes' mean. Only the waits (need lists, halo, the chain of late parts, the
+ * slowest node) are left to the simulation.
+ */
+export function fromTraces(work: NodeWork[], runs: NodeRun[], T: number, secondsPerIteration: number, latency: number): { nodes: NodeWork[]; jobOverhead: number; startValues: number; coordinator: number } {
+  const coordinator = 2 * latency;
+  let o = 0;
+  let start = 0;
+  const nodes = work.map((w, n) => {
+    const run = runs[n];
+    const it = Math.max(1, run.iterations);
+    const k = steady(run, secondsPerIteration, coordinator);
+    o += (k * betweenJobs(run, T)) / 1000 / work.length;
+    start += (k * run.startMs) / it / 1000 / work.length;
+    const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
+    const f = Math.max(0, (k * run.stepMs) / it / 1000 - sum(w.haloCost)) / Math.max(1e-12, sum(w.step));
+    return { ...w, flow: (k * run.flowMs) / it / 1000, step: Array.from(w.step, (x) => x * f), late: Array.from(w.late, (x) => x * f) };
+  });
+  return { nodes, jobOverhead: o, startValues: start, coordinator };
+}
+
+/** Work measured at one size, carried to another: compute x `compute`, halo rows x `halo`, late parts x `late` (capped at the step). */
+export function scaleWork(work: NodeWork[], compute: number, halo: number, late: number): NodeWork[] {
+  return work.map((w) => {
+    const step = Array.from(w.step, (s) => s * compute);
+    return {
+      flow: w.flow * compute,
+      step,
+      late: Array.from(w.late, (l, t) => Math.min(step[t], l * compute * late)),
+      haloCost: Array.from(w.haloCost, (h) => h * halo),
+      haloIn: w.haloIn.map((row) => Array.from(row, (b) => b * halo)),
+    };
+  });
+}

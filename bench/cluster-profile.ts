@@ -17,7 +17,7 @@ import { shardOfCell } from '../shared/cluster-messages.ts';
 import { closeGaps, LATE_GAP } from '../worker/shard-tables.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { solve } from '../coordinator/solver.ts';
-import type { NodeWork } from './cluster-model.ts';
+import type { NodeWork, Scale } from './cluster-model.ts';
 
 /** An inline executor that keeps its tables after the run. */
 class KeptInline extends InlineExecutor {
@@ -82,14 +82,24 @@ export function costProfile(problem: Problem, tables: SolverTables, blocks: numb
       }
     }
   }
-  // one value row packed, as a node's gather does per row sent (its scatter per row received is the same copy)
+  // one value row packed, as a node's gather does per row sent (its scatter per row received is the same
+  // copy): the fastest of 5 rounds of 8 x 4096 rows, the first round warming the code up
   const w = valueRowWidth(problem.game.nX);
   const out = new Float64Array(w * 4096);
-  const tp = performance.now();
-  let packed = 0;
-  for (let rep = 0; rep < 8; rep++) for (let i = 0; i < 4096; i++, packed++) packValueRow(tables, problem.game.nX, (i * 7919) % rows, out, i * w);
-  const haloRow = (performance.now() - tp) / 1000 / packed;
+  let haloRow = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const tp = performance.now();
+    for (let rep = 0; rep < 8; rep++) for (let i = 0; i < 4096; i++) packValueRow(tables, problem.game.nX, (i * 7919) % rows, out, i * w);
+    haloRow = Math.min(haloRow, (performance.now() - tp) / 1000 / (8 * 4096));
+  }
   return { cellsAt, flow: flowS.map(median), step: stepS.map((s) => s.map(median)), haloRow };
+}
+
+/** The profile's totals: seconds of the flow and of the T steps over all blocks. */
+export function profileTotals(p: CostProfile): { flow: number; step: number } {
+  let step = 0;
+  for (const s of p.step) for (const x of s) step += x;
+  return { flow: p.flow.reduce((a, b) => a + b, 0), step };
 }
 
 export interface HaloPlans {
@@ -143,12 +153,6 @@ export function haloPlans(problem: Problem, tables: SolverTables, cellBounds: nu
     planSeconds.push(seconds);
   }
   return { cellBounds, rowsFrom, lateRows, planSeconds };
-}
-
-/** How bench seconds become a node's seconds: the 1-node run's flow and step times over the profile's. */
-export interface Scale {
-  flow: number;
-  step: number;
 }
 
 /** Node k's work for the model: the profile over its cells, its late part and halo per t (bench/cluster-model.ts). */

@@ -11,7 +11,7 @@
 // design), coordinatorPeakRssBytes, nodePeakRssBytes, and the model's inputs and predictions.
 // The cluster runs first, so the coordinator's peak RSS is not the local run's.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { builtinGames } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
@@ -24,6 +24,10 @@ import type { Executor } from '../coordinator/executor.ts';
 import { solve } from '../coordinator/solver.ts';
 import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
 import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
+import { cutShards } from '../shared/cluster-partition.ts';
+import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
+import { fromTraces, oneNodeTerms, scaleWork, simulateIteration } from './cluster-model.ts';
+import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
 
 const clusterOnly = process.argv.includes('--cluster-only');
 const noModel = process.argv.includes('--no-model');
@@ -51,8 +55,19 @@ function printTraces(traces: Array<{ node: string; trace?: NodeTrace }>): void {
   for (const { node, trace } of traces) if (trace) console.log(`  ${describeNodeTrace(node, trace)}`);
 }
 
-/** One-way latency of a small message through the server: median round trip / 2 (s). */
-async function latency(cluster: LocalCluster): Promise<number> {
+/** The cut the scheduler makes at open() for nodes of these threads (shared/cluster-scheduler.ts startOpen). */
+function schedulerCut(cells: number, threads: number[]): number[] {
+  return cutShards(Math.ceil(cells / CHANGE_BLOCK_CELLS), threads).map((b) => Math.min(cells, b * CHANGE_BLOCK_CELLS));
+}
+
+/**
+ * One-way latency of a message of `bytes` through the server: median round trip / 2 (s). 200 back to back,
+ * or with `during`, one every 10 ms until it settles (the latency while the nodes compute and compete with
+ * nats-server for the cores).
+ */
+async function latency(cluster: LocalCluster, bytes: number, during?: Promise<unknown>): Promise<number> {
+  let settled = false;
+  void during?.finally(() => (settled = true));
   const a = await connect({ servers: cluster.url, user: cluster.coordinator.user, pass: cluster.coordinator.pass });
   const b = await connect({ servers: cluster.url, user: 'node-16', pass: cluster.credentials.M3FG_NODE_16_PASS });
   b.subscribe('m3fg.to.node-16.from.*', { callback: (_e, m) => b.publish('m3fg.to.coord.from.node-16', m.data) });
@@ -67,12 +82,13 @@ async function latency(cluster: LocalCluster): Promise<number> {
   });
   await a.flush();
   await b.flush();
-  const payload = new Uint8Array(1024);
-  for (let i = 0; i < 200; i++) {
+  const payload = new Uint8Array(bytes);
+  for (let i = 0; during ? !settled : i < 200; i++) {
     const got = new Promise<void>((r) => (done = r));
     t0 = performance.now();
     a.publish('m3fg.to.node-16.from.coord', payload);
     await got;
+    if (during) await new Promise((r) => setTimeout(r, 10));
   }
   await a.close();
   await b.close();
@@ -86,11 +102,16 @@ let bytesPerIteration: number;
 let peerBytesPerIteration: number;
 let nodePeakRssBytes: number[];
 let L: number;
+let L256: number;
+let Lrun: number;
+let measuredCut: number[] = [];
 let nodeTraces: Array<{ node: string; trace?: NodeTrace }> = [];
 try {
-  L = await latency(cluster);
+  L = await latency(cluster, 1024);
+  L256 = await latency(cluster, 256 * 1024);
   const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes });
-  clusterSeconds = await timed(ex);
+  const running = timed(ex);
+  [clusterSeconds, Lrun] = await Promise.all([running, latency(cluster, 1024, running)]);
   await new Promise((r) => setTimeout(r, 1_200)); // the nodes' byte counts travel with their heartbeats
   const s = ex.stats();
   await ex.close();
@@ -100,13 +121,14 @@ try {
   peerBytesPerIteration = (nodeSent - s.coordinatorBytes.received) / iterations;
   nodePeakRssBytes = s.nodeReports.map((n) => n.peakRss);
   nodeTraces = s.nodeReports.map((n) => ({ node: n.node, trace: n.trace }));
+  measuredCut = s.cellBounds;
 } finally {
   cluster.stop();
 }
 const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
 console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
 printTraces(nodeTraces);
-console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms`);
+console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms idle, ${(Lrun * 1e3).toFixed(3)} ms during the run`);
 
 if (clusterOnly) {
   mkdirSync('bench/results', { recursive: true });
@@ -135,12 +157,10 @@ if (noModel) {
   console.log('wrote bench/results/cluster.json');
   process.exit(0); // flow control only: nothing is left open here
 }
-// Per-step overhead of a node over a plain thread (dispatching the step to its pool, gathering and
-// scattering rows, the event loops of node and server): one node of the same cluster, no halo, minus one
-// thread's compute, per step. Measured, not derived: on a loaded machine every wake-up costs milliseconds.
+// The model's constants come from a 1-node cluster of the same run (no halo): its flow and step times, its
+// time between jobs, its start values, and the coordinator's round per iteration.
 let oneNode: number;
-let stepShare = 1;
-let cpuOneNode: number | undefined; // CPU seconds per iteration of the 1-node run (its trace)
+let t1: NodeTrace | undefined;
 {
   const again = await startCluster(1, threadsPerNode);
   try {
@@ -150,85 +170,116 @@ let cpuOneNode: number | undefined; // CPU seconds per iteration of the 1-node r
     const s1 = ex.stats();
     console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
     printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
-    const t1 = s1.nodeReports[0]?.trace;
-    if (t1 && t1.iterationMs > 0) stepShare = t1.stepMs / t1.iterationMs;
-    if (t1 && t1.iterations > 0) cpuOneNode = t1.iterationCpuMs / t1.iterations / 1000;
+    t1 = s1.nodeReports[0]?.trace;
     await ex.close();
   } finally {
     again.stop();
   }
 }
-// c: CPU seconds per (t, row) of the 1-node run (flow + step + update, all its threads together), and o its
-// wall time beyond that per step. Both from one run: inline runs of Cyber M = 60 on this shared machine took
-// 1.8 to 3.2 s per iteration within one hour, and o = 1-node time minus an inline time was noise.
-// (no trace: all of its wall time on all its threads, o = 0)
-const cpu1 = cpuOneNode ?? oneNode * threadsPerNode;
-const c = cpu1 / (T * R);
-const o = Math.max(0, (oneNode - cpu1 / threadsPerNode) / T);
-// The early part of a step: the fraction of a node's rows that read no halo row (the nodes' traces of the
-// cluster run above); elsewhere lateFactor * h(N) of the rows read one (the late rows are the rows next to the
-// shard's boundary, about lateFactor times the rows received).
-const traced = nodeTraces.flatMap((n) => (n.trace && n.trace.stepRows > 0 ? [n.trace] : []));
-const lateHere = traced.length > 0 ? traced.reduce((a, t) => a + t.lateRows / t.stepRows, 0) / traced.length : 0.5;
-
-// Scaling model: per iteration, the flow (no communication) and T steps on the critical path. A step costs
-// the node's share of the rows, the node's per-step overhead o, and the part of the halo's arrival (one
-// message latency plus the halo bytes over the node's link) that the early part of the step does not hide:
-// the halo of t + 1 is sent when the neighbour ends step t + 1, and meanwhile this node computes the rows of
-// step t that read no halo row (a fraction e of its rows, costing e * R * c_s / (N * P)):
-//   s(N, P, M, bw) = T * ( R c / (N P) + o + [N > 1] max(0, L + h(N, M) R bytesPerRow / N / bw - e(N) R c_s / (N P)) )
-// c: CPU seconds per (t, row) for flow + step (the 1-node run); c_s = c * (the steps' share of a 1-node
-// iteration, from its trace); o: from the 1-node run; e(2 nodes here) measured, e(N) = max(0, 1 - lateFactor h(N)).
-const bytesPerRow = valueRowWidth(nX) * 8 * 1.05; // values + the row index of the need lists, ~5%
-const haloFile = 'bench/results/halo.json';
-const measured = existsSync(haloFile)
-  ? (JSON.parse(readFileSync(haloFile, 'utf8')) as Array<{ game: string; order: string; shards: number; percentOfRows: number }>).filter((r) => r.game === game && r.order === 'cell-major')
-  : [];
-function haloFraction(N: number, M: number): number {
-  if (N <= 1) return 0;
-  const pts = measured.map((r) => [r.shards, r.percentOfRows / 100] as const).sort((a, b) => a[0] - b[0]);
-  let f: number;
-  if (pts.length === 0) f = 0.07 * (N - 1);
-  else {
-    // log-log interpolation between the measured shard counts, extrapolated from the last two
-    const i = Math.max(1, Math.min(pts.length - 1, pts.findIndex((p) => p[0] >= N)));
-    const [n0, f0] = pts[i - 1];
-    const [n1, f1] = pts[i];
-    f = f0 * Math.exp((Math.log(f1 / f0) * Math.log(N / n0)) / Math.log(n1 / n0));
-  }
-  return f * Math.pow(60 / M, 0.2);
+if (!t1 || t1.iterations === 0) throw new Error('bench:cluster: the 1-node run sent no trace; the model needs it');
+// The cost profile and the halo plans, on the tables of the same iterations computed inline (same bits as
+// the cluster's): plans first (the profile's kernel runs change the tables).
+const at = await tablesAfter(game, bins, iterations);
+const blocks = 64;
+const bytesPerRow = valueRowWidth(nX) * 8 * 1.05; // values + the row's index in the need lists, ~5%
+const cutHere = measuredCut.length === nodes + 1 ? measuredCut : schedulerCut(at.problem.cells, Array(nodes).fill(threadsPerNode));
+const cellsAt = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * at.problem.cells) / blocks));
+const plansHere = haloPlans(at.problem, at.tables, cutHere, { cellsAt });
+const plansOne = haloPlans(at.problem, at.tables, [0, at.problem.cells], { cellsAt });
+const sizes = [4, 8, 16];
+const plansAt = new Map(sizes.map((N) => [N, haloPlans(at.problem, at.tables, schedulerCut(at.problem.cells, Array(N).fill(16)), { cellsAt })]));
+const profile = costProfile(at.problem, at.tables, blocks, 3);
+const totals = profileTotals(profile);
+// loopback: one message of a step's halo takes L plus its bytes at the rate measured between 1 KiB and 256 KiB
+const loopback = Math.max(1, (256 * 1024 - 1024) / Math.max(1e-9, L256 - L));
+const work = (plans: typeof plansHere, scale = { flow: 1, step: 1 }) => nodeWork(at.problem, profile, plans, scale, bytesPerRow);
+const check = (['wall', 'cpu'] as const).map((mode) => {
+  const terms = oneNodeTerms(t1!, T, oneNode, Lrun, totals, mode);
+  const run = (plans: typeof plansHere) => simulateIteration({ T, nodes: work(plans, terms.scale), latency: Lrun, bandwidth: loopback, ...terms });
+  return { mode, ...terms, one: run(plansOne), here: run(plansHere) };
+});
+// the structural check: each node's own flow and step times from this run's traces, only the waits simulated
+const traces = nodeTraces.map((n) => n.trace);
+const structural = traces.every((t) => t && t.iterations > 0) && traces.length === nodes ? (() => {
+  const f = fromTraces(work(plansHere), traces as NodeTrace[], T, clusterSeconds, Lrun);
+  return { ...f, here: simulateIteration({ T, latency: Lrun, bandwidth: loopback, ...f }) };
+})() : undefined;
+const pct = (p: number, m: number) => `${p >= m ? '+' : ''}${((100 * (p - m)) / m).toFixed(0)}%`;
+const late = plansHere.lateRows.map((k) => k.reduce((a, t) => a + t.reduce((x, y) => x + y, 0), 0) / ((R * (T - 1)) / nodes));
+const perNode = (r: ReturnType<typeof simulateIteration>) => r.nodes.map((n, k) => `node-${k + 1}: flow ${n.flowEnd.toFixed(3)} s, steps ${n.stepsStart.toFixed(3)}..${n.end.toFixed(3)} s, halo wait ${n.haloWait.toFixed(3)} s, ${n.splitSteps} split steps`).join('; ');
+console.log(`model inputs: profile ${blocks} cell blocks (bench process: flow ${totals.flow.toFixed(3)} s, steps ${totals.step.toFixed(3)} s per iteration), cut ${cutHere.join('/')}, rows after the halo ${late.map((f) => `${(100 * f).toFixed(0)}%`).join(' / ')} (plans), halo plan ${plansHere.planSeconds.map((s) => s.toFixed(3)).join(' / ')} s, L = ${(Lrun * 1e3).toFixed(3)} ms (during the run), loopback ${(loopback / 2 ** 20).toFixed(0)} MiB/s`);
+for (const c of check) {
+  console.log(`model, ${c.mode} inputs from the 1-node run (o = ${(c.jobOverhead * 1e3).toFixed(3)} ms per job, start ${(c.startValues * 1e3).toFixed(1)} ms): 1 node ${c.one.seconds.toFixed(3)} s (measured ${oneNode.toFixed(3)}, ${pct(c.one.seconds, oneNode)}), ${nodes} nodes ${c.here.seconds.toFixed(3)} s (measured ${clusterSeconds.toFixed(3)}, ${pct(c.here.seconds, clusterSeconds)})`);
+  console.log(`  ${perNode(c.here)}`);
 }
-const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M).rows;
-const lateFactor = lateHere / Math.max(1e-9, haloFraction(Math.max(2, nodes), bins));
-const cs = c * stepShare;
-const early = (N: number, M: number) => (N === nodes && M === bins ? 1 - lateHere : Math.max(0, 1 - lateFactor * haloFraction(N, M)));
-const predict = (N: number, P: number, M: number, rows: number, bw: number) => {
-  const arrival = L + (haloFraction(N, M) * rows * bytesPerRow) / N / bw;
-  const hidden = (early(N, M) * rows * cs) / (N * P);
-  return T * ((rows * c) / (N * P) + o + (N > 1 ? Math.max(0, arrival - hidden) : 0));
-};
-const loopback = 1e9; // bytes/s through nats-server on loopback here: not the limit, set high
-const check = [1, nodes].map((N) => ({ nodes: N, predicted: predict(N, threadsPerNode, bins, R, loopback) }));
-console.log(`model inputs: c = ${(c * 1e6).toFixed(3)} us per (t, row) (steps ${(100 * stepShare).toFixed(0)}%), o = ${(o * 1e3).toFixed(3)} ms per step (1 node: ${oneNode.toFixed(3)} s/iteration), L = ${(L * 1e3).toFixed(3)} ms, rows after the halo ${(100 * lateHere).toFixed(1)}% here, halo fraction at M = ${bins}: ${[2, 4, 8, 16].map((n) => `${n}: ${(100 * haloFraction(n, bins)).toFixed(1)}%`).join(', ')}`);
-console.log(`model check here: ${check.map((p) => `${p.nodes} node(s) predicted ${p.predicted.toFixed(3)} s`).join(', ')}; measured 1 node ${oneNode.toFixed(3)} s, ${nodes} node(s) ${clusterSeconds.toFixed(3)} s (${((100 * (check[check.length - 1].predicted - clusterSeconds)) / clusterSeconds).toFixed(0)}%)`);
+if (structural) {
+  console.log(`model, each node's flow and steps from its trace (waits simulated; o = ${(structural.jobOverhead * 1e3).toFixed(3)} ms per job): ${nodes} nodes ${structural.here.seconds.toFixed(3)} s (measured ${clusterSeconds.toFixed(3)}, ${pct(structural.here.seconds, clusterSeconds)})`);
+  console.log(`  ${perNode(structural.here)}`);
+}
+// Predictions for N nodes x 16 threads at M = 120 and 200: the work of the M = 60 cut for N nodes, compute x
+// rows(M) / rows(60) / speedup, halo rows x (M / 60)^alpha with alpha from the plans at M = 30 (the same
+// iterations), the rows after the halo likewise. Constants (o, start, coordinator) from the wall-time run here.
+const smallBins = Math.max(8, bins >> 1);
+const small = await tablesAfter(game, smallBins, iterations);
+const smallCells = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * small.problem.cells) / blocks));
+const haloRowsOf = (p: typeof plansHere) => p.rowsFrom.flat(2).reduce((a, b) => a + b, 0);
+const lateRowsOf = (p: typeof plansHere) => p.lateRows.flat(2).reduce((a, b) => a + b, 0);
+const exponents = new Map(
+  sizes.map((N) => {
+    const p = haloPlans(small.problem, small.tables, schedulerCut(small.problem.cells, Array(N).fill(16)), { cellsAt: smallCells });
+    const big = plansAt.get(N)!;
+    const ratio = Math.log(bins / smallBins);
+    // fractions of the rows: halo rows over (rows x T), late rows over rows
+    const halo = Math.log(haloRowsOf(big) / R / (haloRowsOf(p) / small.problem.rows)) / ratio;
+    const lateE = Math.log(lateRowsOf(big) / R / (lateRowsOf(p) / small.problem.rows)) / ratio;
+    return [N, { halo, late: lateE }];
+  }),
+);
+const wallTerms = check[0];
+const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M, 'midpoint', 'nearest', { cells: [0, 0] }).rows;
 const predictions: Array<Record<string, number>> = [];
 for (const M of [120, 200]) {
   const rows = rowsAt(M);
-  for (const bw of [1e9 / 8, 10e9 / 8]) {
-    for (const N of [4, 8, 16]) predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, nodes: N, threadsPerNode: 16, secondsPerIteration: predict(N, 16, M, rows, bw) });
+  for (const speedup of [16, 8.1]) {
+    for (const bw of [1e9 / 8, 10e9 / 8]) {
+      for (const N of sizes) {
+        const e = exponents.get(N)!;
+        const nodesWork = scaleWork(work(plansAt.get(N)!, wallTerms.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
+        for (const serverLinks of [1, Infinity]) {
+          const r = simulateIteration({ T, nodes: nodesWork, latency: L, bandwidth: bw, serverLinks, jobOverhead: wallTerms.jobOverhead, startValues: (wallTerms.startValues * rows) / R / speedup, coordinator: wallTerms.coordinator });
+          predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, threadSpeedup: speedup, nodes: N, threadsPerNode: 16, oneServer: serverLinks === 1 ? 1 : 0, secondsPerIteration: r.seconds, haloWaitSeconds: Math.max(...r.nodes.map((n) => n.haloWait)) });
+        }
+      }
+    }
   }
 }
-console.log('predicted s/iteration, 16 threads per node:');
+console.log(`predicted s/iteration, N nodes x 16 threads, one nats-server / a server per node (halo rows per row grow as M^${sizes.map((N) => exponents.get(N)!.halo.toFixed(2)).join(', ')} for ${sizes.join(', ')} nodes: plans at M = ${smallBins} and ${bins}; L idle):`);
 for (const M of [120, 200]) {
-  for (const g of [1, 10]) {
-    const row = predictions.filter((p) => p.bins === M && p.gbitPerSecond === g);
-    console.log(`  ${game} M=${M} ${String(g).padStart(2)} Gbit/s: ${row.map((p) => `${p.nodes} nodes ${p.secondsPerIteration.toFixed(2)} s`).join(', ')}`);
+  for (const speedup of [16, 8.1]) {
+    for (const g of [1, 10]) {
+      const at = (N: number, links: number) => predictions.find((p) => p.bins === M && p.gbitPerSecond === g && p.threadSpeedup === speedup && p.nodes === N && p.oneServer === (links === 1 ? 1 : 0))!.secondsPerIteration.toFixed(2);
+      console.log(`  ${game} M=${M} ${String(g).padStart(2)} Gbit/s, 16 threads ${speedup}x one: ${sizes.map((N) => `${N} nodes ${at(N, 1)} / ${at(N, Infinity)} s`).join(', ')}`);
+    }
   }
 }
 mkdirSync('bench/results', { recursive: true });
 const result = {
   ...base,
-  model: { secondsPerRowStep: c, stepShare, lateRowsFraction: lateHere, lateFactor, stepOverheadSeconds: o, oneNodeSecondsPerIteration: oneNode, latencySeconds: L, bytesPerHaloRow: bytesPerRow, check, predictions },
+  model: {
+    oneNodeSecondsPerIteration: oneNode,
+    latencySeconds: L,
+    loopbackBytesPerSecond: loopback,
+    bytesPerHaloRow: bytesPerRow,
+    cellBounds: cutHere,
+    profile: { blocks, flowSeconds: totals.flow, stepSeconds: totals.step, haloRowSeconds: profile.haloRow },
+    haloPlanSeconds: plansHere.planSeconds,
+    lateRowsFraction: late,
+    haloExponents: Object.fromEntries(exponents),
+    latencyDuringRunSeconds: Lrun,
+    check: check.map((c) => ({ inputs: c.mode, scale: c.scale, jobOverheadSeconds: c.jobOverhead, startValuesSeconds: c.startValues, coordinatorSeconds: c.coordinator, oneNode: c.one.seconds, nodes: c.here.seconds, perNode: c.here.nodes })),
+    structural: structural && { jobOverheadSeconds: structural.jobOverhead, nodes: structural.here.seconds, perNode: structural.here.nodes },
+    predictions,
+  },
 };
 writeFileSync('bench/results/cluster.json', JSON.stringify(result, null, 1));
 console.log('wrote bench/results/cluster.json');
