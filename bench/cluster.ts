@@ -218,7 +218,8 @@ if (structural) {
 }
 // Predictions for N nodes x 16 threads at M = 120 and 200: the work of the M = 60 cut for N nodes, compute x
 // rows(M) / rows(60) / speedup, halo rows x (M / 60)^alpha with alpha from the plans at M = 30 (the same
-// iterations), the rows after the halo likewise. Constants (o, start, coordinator) from the wall-time run here.
+// iterations), the rows after the halo likewise. Compute from the CPU-time inputs (the load of other processes left out), o
+// and the start values from the 1-node run, the latency idle.
 const smallBins = Math.max(8, bins >> 1);
 const small = await tablesAfter(game, smallBins, iterations);
 const smallCells = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * small.problem.cells) / blocks));
@@ -235,7 +236,8 @@ const exponents = new Map(
     return [N, { halo, late: lateE }];
   }),
 );
-const wallTerms = check[0];
+// CPU inputs: what this hardware computes without the other processes' load (wall inputs here carry it)
+const cpuTerms = check[1];
 const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M, 'midpoint', 'nearest', { cells: [0, 0] }).rows;
 const predictions: Array<Record<string, number>> = [];
 for (const M of [120, 200]) {
@@ -244,9 +246,9 @@ for (const M of [120, 200]) {
     for (const bw of [1e9 / 8, 10e9 / 8]) {
       for (const N of sizes) {
         const e = exponents.get(N)!;
-        const nodesWork = scaleWork(work(plansAt.get(N)!, wallTerms.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
+        const nodesWork = scaleWork(work(plansAt.get(N)!, cpuTerms.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
         for (const serverLinks of [1, Infinity]) {
-          const r = simulateIteration({ T, nodes: nodesWork, latency: L, bandwidth: bw, serverLinks, jobOverhead: wallTerms.jobOverhead, startValues: (wallTerms.startValues * rows) / R / speedup, coordinator: wallTerms.coordinator });
+          const r = simulateIteration({ T, nodes: nodesWork, latency: L, bandwidth: bw, serverLinks, jobOverhead: cpuTerms.jobOverhead, startValues: (cpuTerms.startValues * rows) / R / speedup, coordinator: cpuTerms.coordinator });
           predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, threadSpeedup: speedup, nodes: N, threadsPerNode: 16, oneServer: serverLinks === 1 ? 1 : 0, secondsPerIteration: r.seconds, haloWaitSeconds: Math.max(...r.nodes.map((n) => n.haloWait)) });
         }
       }
