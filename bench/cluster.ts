@@ -212,6 +212,11 @@ for (const c of check) {
   console.log(`model, ${c.mode} inputs from the 1-node run (o = ${(c.jobOverhead * 1e3).toFixed(3)} ms per job, start ${(c.startValues * 1e3).toFixed(1)} ms): 1 node ${c.one.seconds.toFixed(3)} s (measured ${oneNode.toFixed(3)}, ${pct(c.one.seconds, oneNode)}), ${nodes} nodes ${c.here.seconds.toFixed(3)} s (measured ${clusterSeconds.toFixed(3)}, ${pct(c.here.seconds, clusterSeconds)})`);
   console.log(`  ${perNode(c.here)}`);
 }
+// what the model leaves out: the CPU a step costs when the nodes compute at once (shared caches and memory,
+// the server and other processes on the same cores), against the same rows on one node
+const stepCpu = (t: NodeTrace) => t.stepCpuMs / Math.max(1, t.steps);
+const cpuInflation = traces.every((t) => t && t.steps > 0) ? traces.reduce((a, t) => a + stepCpu(t!), 0) / stepCpu(t1) : undefined;
+if (cpuInflation !== undefined) console.log(`CPU per step, all ${nodes} nodes together / 1 node: ${cpuInflation.toFixed(2)}x (not in the model: contention for the cores and caches)`);
 if (structural) {
   console.log(`model, each node's flow and steps from its trace (waits simulated; o = ${(structural.jobOverhead * 1e3).toFixed(3)} ms per job): ${nodes} nodes ${structural.here.seconds.toFixed(3)} s (measured ${clusterSeconds.toFixed(3)}, ${pct(structural.here.seconds, clusterSeconds)})`);
   console.log(`  ${perNode(structural.here)}`);
@@ -278,6 +283,7 @@ const result = {
     lateRowsFraction: late,
     haloExponents: Object.fromEntries(exponents),
     latencyDuringRunSeconds: Lrun,
+    stepCpuInflation: cpuInflation,
     check: check.map((c) => ({ inputs: c.mode, scale: c.scale, jobOverheadSeconds: c.jobOverhead, startValuesSeconds: c.startValues, coordinatorSeconds: c.coordinator, oneNode: c.one.seconds, nodes: c.here.seconds, perNode: c.here.nodes })),
     structural: structural && { jobOverheadSeconds: structural.jobOverhead, nodes: structural.here.seconds, perNode: structural.here.nodes },
     predictions,
