@@ -1,6 +1,6 @@
 // The scaling model's simulation (bench/cluster-model.ts) on small cases computed by hand.
 import { describe, expect, it } from 'vitest';
-import { simulateIteration, type ModelInput, type NodeWork } from '../bench/cluster-model.ts';
+import { fromTraces, oneNodeTerms, scaleWork, simulateIteration, type ModelInput, type NodeRun, type NodeWork } from '../bench/cluster-model.ts';
 
 const node = (flow: number, step: number[], late: number[], haloIn: number[][] = step.map(() => []), haloCost: number[] = step.map(() => 0)): NodeWork => ({ flow, step, late, haloIn, haloCost });
 const base = { latency: 0, bandwidth: Infinity, jobOverhead: 0, startValues: 0, coordinator: 0 };
@@ -56,5 +56,40 @@ describe('simulateIteration', () => {
   it('the slower node sets the pace', () => {
     const r = simulateIteration({ ...base, T: 2, nodes: [node(1, [1, 1], [0, 0]), node(1, [3, 3], [0, 0])] });
     expect(r.seconds).toBeCloseTo(7, 12);
+  });
+});
+
+describe('the inputs from node traces', () => {
+  // 2 iterations of 1 s each on the node (the first slower), 0.5 s per iteration in the bench's timing: k = 0.5
+  const run: NodeRun = { iterations: 2, iterationMs: 2000, stepMs: 1000, flowMs: 800, startMs: 20, haloWaitMs: 0, stepCpuMs: 500, earlySteps: 0 };
+  it('oneNodeTerms: steady-state flow and step scales, time between jobs, start values; CPU inputs', () => {
+    const wall = oneNodeTerms(run, 10, 0.5, 0, { flow: 0.2, step: 0.25 }, 'wall');
+    expect(wall.scale.flow).toBeCloseTo(1, 12); // 0.5 * 0.4 s of flow per iteration over 0.2 s
+    expect(wall.scale.step).toBeCloseTo(1, 12);
+    expect(wall.jobOverhead).toBeCloseTo(0.5 * 0.009, 12); // (2000 - 1000 - 800 - 20) ms over 20 jobs
+    expect(wall.startValues).toBeCloseTo(0.005, 12);
+    expect(wall.coordinator).toBe(0);
+    const cpu = oneNodeTerms(run, 10, 0.5 + 2e-3, 1e-3, { flow: 0.2, step: 0.25 }, 'cpu');
+    expect(cpu.scale.step).toBeCloseTo(0.5, 12); // the steps' CPU is half their wall time
+    expect(cpu.coordinator).toBeCloseTo(2e-3, 15);
+  });
+
+  it("fromTraces: each node's own flow and steps, its halo costs kept, the steps spread as the profile spreads them", () => {
+    const w = node(9, [1, 1], [0.5, 0.5], [[], []], [0.1, 0.1]);
+    const r: NodeRun = { iterations: 1, iterationMs: 1000, stepMs: 600, flowMs: 300, startMs: 0, haloWaitMs: 50, stepCpuMs: 0, earlySteps: 1 };
+    const f = fromTraces([w], [r], 2, 1, 0);
+    expect(f.nodes[0].flow).toBeCloseTo(0.3, 12);
+    expect(Array.from(f.nodes[0].step)).toEqual([0.2, 0.2].map((x) => expect.closeTo(x, 12)));
+    expect(Array.from(f.nodes[0].late)).toEqual([0.1, 0.1].map((x) => expect.closeTo(x, 12)));
+    expect(f.jobOverhead).toBeCloseTo(0.05 / 3, 12); // 50 ms between 2 steps + 1 early job
+  });
+
+  it('scaleWork: compute, halo and late parts (a late part never exceeds its step)', () => {
+    const [s] = scaleWork([node(1, [1, 2], [0.5, 0.5], [[0, 10], []], [0.1, 0])], 2, 3, 3);
+    expect(s.flow).toBe(2);
+    expect(Array.from(s.step)).toEqual([2, 4]);
+    expect(Array.from(s.late)).toEqual([2, 3]);
+    expect(Array.from(s.haloIn[0])).toEqual([0, 30]);
+    expect(Array.from(s.haloCost)).toEqual([0.1 * 3, 0].map((x) => expect.closeTo(x, 12)));
   });
 });
