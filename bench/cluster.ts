@@ -2,14 +2,17 @@
 //   npm run bench:cluster -- [game] [bins] [iterations] [nodes] [threadsPerNode]
 // defaults: cyber 60 3 2 1 (the issue's "2 nodes x 1 thread vs 2 local threads"). --cluster-only skips the
 // local runs and the model (memory checks at sizes where a local run would not fit next to the cluster);
-// --no-model skips the 1-node run of the model (slow at M = 120: the 16-core check
+// --no-model skips the model's 1-node run and its inline profile (slow at M = 120: the 16-core check
 // `cyber 120 3 4 4 --no-model` is the cluster and one 16-thread process only). The nodes are real
 // `m3fg worker` processes behind a real nats-server on loopback (deploy/local-cluster.sh), on this machine.
 // Writes bench/results/cluster.json: game, bins, nodes, threadsPerNode, localSecondsPerIteration,
 // clusterSecondsPerIteration, bytesPerIteration (all parties' NATS payload bytes, frames included, per
 // iteration: the whole run's bytes / iterations; there is no warm-up shipping in the owner-computes
 // design), coordinatorPeakRssBytes, nodePeakRssBytes, and the model's inputs and predictions.
-// The cluster runs first, so the coordinator's peak RSS is not the local run's.
+// The cluster runs first, so the coordinator's peak RSS is not the local run's. The model (bench/cluster-model.ts,
+// a simulation of one iteration's critical path) takes its inputs from a 1-node cluster run, a cost profile and
+// the halo plans of the run's own cut computed here on inline tables of the same iterations (cluster-profile.ts),
+// and the message latency sampled during the run; it prints three checks against the N-node run and predictions.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
