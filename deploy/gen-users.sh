@@ -42,7 +42,7 @@ bucket() { # kind name [create]
 # Write and remove objects, and read them with message gets (runtime/object-get.ts): no consumer.
 obj_rw() { echo "\"\$JS.API.STREAM.PURGE.OBJ_$1\", \"\$O.$1.>\""; }
 # A consumer on a bucket: only the coordinator, on its own streams (its status watch, its fallback snapshots).
-consumers() { echo "\"\$JS.API.CONSUMER.CREATE.$1.>\", \"\$JS.API.CONSUMER.DELETE.$1.>\""; }
+consumers() { echo "\"\$JS.API.CONSUMER.CREATE.$1.>\", \"\$JS.API.CONSUMER.INFO.$1.>\", \"\$JS.API.CONSUMER.DELETE.$1.>\""; }
 
 coordinator_jobs="\"$p.jobs.*\", \"\$JS.API.INFO\", \
 \"\$JS.API.STREAM.INFO.$b-jobs\", \"\$JS.API.STREAM.CREATE.$b-jobs\", \"\$JS.API.STREAM.UPDATE.$b-jobs\", \

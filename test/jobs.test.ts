@@ -1,7 +1,9 @@
 // Studies on a cluster through the JetStream job queue (`m3fg sweep --nats`, `m3fg worker` nodes): the same
 // results as on this machine, bit for bit; a node SIGKILLed mid-run (5 trials): the run is redelivered and the
 // study completes identically; the coordinator SIGKILLed and restarted: nothing finished is computed again.
-// On the shipped server config (a user per party): a node may create no consumer, and a sweep still works.
+// On the shipped server config (a user per party): a node may create no consumer or stream, may write only
+// its own status keys and results bucket (forging status, overwriting or purging results fail), and a sweep
+// still works.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentSummary } from '../coordinator/experiment.ts';
 import type { SweepSummary } from '../coordinator/sweep-run.ts';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { decodeJson, encodeJson, ensureJobQueue, openJobQueue } from '../runtime/job-queue.ts';
+import { headers } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
+import { decodeJson, encodeJson, ensureJobQueue, ensureNodeResults, nodeJobKey, nodeKey, openJobQueue } from '../runtime/job-queue.ts';
 import { connectNats } from '../runtime/nats-transport.ts';
 import { getObject } from '../runtime/object-get.ts';
 import { repoRoot, runCli } from './helpers/cli.ts';
@@ -257,6 +262,52 @@ describe('the job queue on the shipped server config (a user per party)', () => 
       sub.unsubscribe();
       expect(forged).toBe(0);
       await queue.results.delete('sec-object');
+    } finally {
+      for (const c of [coord, node]) await c.close();
+    }
+  }, 60_000);
+
+  it('a node writes only its own status keys and results bucket: forging status, overwriting or purging results fail', async () => {
+    const [coord, node] = [await connectNats(cluster.coordinator), await connectNats(cluster.node(1))];
+    try {
+      const queue = await ensureJobQueue(coord, 'm3fg', { ackWaitMs: 5_000 });
+      await ensureNodeResults(coord, queue, 'node-1');
+      await ensureNodeResults(coord, queue, 'node-2');
+      const input = new Uint8Array(1000).fill(1);
+      await queue.results.putBlob({ name: 'int-input' }, input);
+      await queue.status.put('int-h', encodeJson({ state: 'queued', at: 1 }));
+      const mine = await openJobQueue(node, 'm3fg');
+      // its own: presence, job keys, its results bucket
+      await mine.status.put(nodeKey('node-1'), encodeJson({ state: 'taking jobs' }));
+      await mine.status.put(nodeJobKey('node-1', 'int-h'), encodeJson({ state: 'done', at: 2 }));
+      const own = await new Objm(node).open(mine.names.nodeResults('node-1'));
+      await own.putBlob({ name: 'int-h' }, new Uint8Array(10).fill(2));
+      // not its own: the coordinator's key, node-2's keys, the coordinator's bucket, node-2's bucket
+      await expect(mine.status.put('int-h', encodeJson({ state: 'done', at: 3 })), 'the coordinator\'s key').rejects.toThrow();
+      await expect(mine.status.put(nodeJobKey('node-2', 'int-h'), encodeJson({ state: 'done' })), 'node-2\'s job key').rejects.toThrow();
+      await expect(mine.status.put(nodeKey('node-2'), encodeJson({ state: 'taking jobs' })), 'node-2\'s presence').rejects.toThrow();
+      await expect(mine.status.delete('int-h'), 'deleting the coordinator\'s key').rejects.toThrow();
+      await expect(mine.results.putBlob({ name: 'int-input' }, new Uint8Array(1000).fill(6)), 'overwriting the coordinator\'s object').rejects.toThrow();
+      await expect((await new Objm(node).open(mine.names.nodeResults('node-2'), false)).putBlob({ name: 'int-h' }, new Uint8Array(10)), 'node-2\'s bucket').rejects.toThrow();
+      const jsm = await jetstreamManager(node, { checkAPI: false, timeout: 2_000 });
+      for (const stream of [`OBJ_${mine.names.results}`, `OBJ_${mine.names.nodeResults('node-2')}`, `KV_${mine.names.status}`]) {
+        await expect(jsm.streams.purge(stream), `purging ${stream}`).rejects.toThrow();
+      }
+      // a rollup on its own key would purge the whole status bucket: the bucket allows none
+      const rollup = headers();
+      rollup.set('Nats-Rollup', 'all');
+      await expect(jetstream(node).publish(`$KV.${mine.names.status}.${nodeJobKey('node-1', 'x')}`, 'wipe', { headers: rollup, timeout: 2_000 })).rejects.toThrow();
+      // no stream either: its creator picks the subjects it captures (here: node-2's messages, to read back)
+      await expect(jsm.streams.add({ name: 'capture', subjects: ['m3fg.to.node-2.from.*'] })).rejects.toThrow();
+      // what the coordinator sees is untouched
+      expect(decodeJson<{ state: string }>((await queue.status.get('int-h'))!.value).state).toBe('queued');
+      expect((await queue.status.get(nodeJobKey('node-2', 'int-h')))?.value?.length ?? 0).toBe(0);
+      expect(Buffer.from((await getObject(queue.jsm.streams, queue.names.results, 'int-input'))!).equals(Buffer.from(input))).toBe(true);
+      expect(Buffer.from((await getObject(queue.jsm.streams, queue.names.nodeResults('node-1'), 'int-h'))!).equals(Buffer.alloc(10, 2))).toBe(true);
+      expect(await getObject(queue.jsm.streams, queue.names.nodeResults('node-2'), 'int-h')).toBeNull();
+      await queue.results.delete('int-input');
+      await queue.status.delete('int-h');
+      await (await new Kvm(coord).open(queue.names.status)).delete(nodeJobKey('node-1', 'int-h'));
     } finally {
       for (const c of [coord, node]) await c.close();
     }
