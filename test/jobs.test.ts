@@ -108,6 +108,8 @@ describe('m3fg sweep --nats', () => {
     expect(done.sort()).toEqual(summary(out).configurations.map((c) => c.key).sort());
     expect(js.jobsDone(a).length, 'runs of node a').toBeGreaterThan(0);
     expect(js.jobsDone(b).length, 'runs of node b').toBeGreaterThan(0);
+    // provenance: sweep.json names the node each result was taken from, and it is the node that computed it
+    for (const c of summary(out).configurations) expect(c.node, c.key).toBe(`node-${js.jobsDone(a).includes(c.key) ? a : b}`);
     await js.kill(a);
     await js.kill(b);
   }, 300_000);
@@ -326,5 +328,6 @@ describe('the job queue on the shipped server config (a user per party)', () => 
     expect(res.code, res.stderr).toBe(0);
     expectSameAsLocal(out);
     expect(summary(out).ran).toBe(8);
+    expect(summary(out).configurations.map((c) => c.node)).toEqual(Array(8).fill('node-1'));
   }, 300_000);
 });

@@ -1,9 +1,9 @@
 // The job consumer of a cluster node (`m3fg worker`): takes whole runs from the JetStream work queue
 // (runtime/job-queue.ts) whenever the node has a free thread, runs each in a scratch folder, uploads the
 // results under the job's hash into the node's own results bucket (the coordinator creates it when the node
-// first shows up; no other party may write it), marks it done under the node's own status key, and acks. While a job runs, it sends an
-// in-progress ack every ack-wait / 3, so a long run is not redelivered; a node killed mid-run sends none,
-// and the server hands the job to another node after the ack wait.
+// first shows up; no other party may write it), marks it done under the node's own status key, and acks.
+// While a job runs, it sends an in-progress ack every ack-wait / 3, so a long run is not redelivered; a node
+// killed mid-run sends none, and the server hands the job to another node after the ack wait.
 //
 // What runs a job is given (the coordinator's job pool, through the hook in `m3fg worker`): this module only
 // moves jobs and files. A job that throws is marked failed and terminated (not redelivered: runs are
@@ -110,7 +110,7 @@ export class JobConsumer {
         if (!isNotFound(err)) throw err;
         if (!told) this.log.info({ bucket: name }, 'waiting for a study\'s coordinator to create this node\'s results bucket');
         told = true;
-        await this.sleep(this.options.retryMs ?? 2_000);
+        await this.sleep(Math.min(this.options.retryMs ?? 2_000, 500)); // the study waits for it
       }
     }
     return undefined;

@@ -22,7 +22,7 @@ import type { KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { connectNats, type NatsOptions } from '../../runtime/nats-transport.ts';
-import { getObject } from '../../runtime/object-get.ts';
+import { getObject, objectChunks } from '../../runtime/object-get.ts';
 import {
   decodeJson, encodeJson, ensureJobQueue, ensureNodeResults, NODE_HEARTBEAT_MS, NODE_KEY_PREFIX, packFiles, parseNodeJobKey, resultPathOf, unpackFiles,
   type JobQueue, type JobQueueSettings, type JobStatus,
@@ -152,7 +152,9 @@ export class NatsBackend implements JobBackend {
         if (!w) continue;
         const st = decodeJson<JobStatus>(e.value);
         if (st.state === 'done') this.settle(w, mine.node, st.at < w.since);
-        else if (st.state === 'failed') {
+        // a failure is news only as it happens: an old one (replayed when the watch starts) may since have
+        // been queued again and be running
+        else if (st.state === 'failed' && e.isUpdate) {
           this.waiters.delete(mine.hash);
           w.reject(new Error(`on node ${mine.node}: ${st.error}`));
           void this.queue.status.put(mine.hash, encodeJson({ state: 'failed', node: mine.node, error: st.error, at: Date.now() } satisfies JobStatus)).catch(() => {});
@@ -196,17 +198,20 @@ export class NatsBackend implements JobBackend {
     if (!outcome) throw new Error(`${job.key}: the results from node ${node} (bucket ${bucket}) are incomplete or of another configuration`);
     await this.queue.status.put(job.hash, encodeJson({ state: 'done', node, at: Date.now() } satisfies JobStatus));
     this.logger.info({ job: job.key, node }, 'result taken from node');
-    return outcome;
+    return { ...outcome, node };
   }
 
   /** The node whose done result of `hash` lies in its bucket: the coordinator's record, else any node's key. */
   private async doneBy(hash: string): Promise<string | undefined> {
     const own = await this.queue.status.get(hash).catch(() => null);
     const st = own?.value?.length ? decodeJson<JobStatus>(own.value) : undefined;
-    if (st?.state === 'done' && st.node) return st.node;
+    const holds = (node: string) => objectChunks(this.queue.jsm.streams, this.queue.names.nodeResults(node), hash).then((c) => c !== undefined, () => false);
+    if (st?.state === 'done' && st.node && (await holds(st.node))) return st.node;
     for await (const key of await this.queue.status.keys(`job.*.${hash}`)) {
       const e = await this.queue.status.get(key);
-      if (e?.operation === 'PUT' && e.value.length && decodeJson<JobStatus>(e.value).state === 'done') return parseNodeJobKey(key)?.node;
+      const node = parseNodeJobKey(key)?.node;
+      // the object may have been removed by hand since (deploy/jetstream.md, Sizes): then it runs again
+      if (node && e?.operation === 'PUT' && e.value.length && decodeJson<JobStatus>(e.value).state === 'done' && (await holds(node))) return node;
     }
     return undefined;
   }
