@@ -6,7 +6,7 @@
 // still works.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
-import { decodeJson, encodeJson, ensureJobQueue, ensureNodeResults, nodeJobKey, nodeKey, openJobQueue } from '../runtime/job-queue.ts';
+import { decodeJson, encodeJson, ensureJobQueue, ensureNodeResults, nodeJobKey, nodeKey, openJobQueue, packFiles } from '../runtime/job-queue.ts';
 import { connectNats } from '../runtime/nats-transport.ts';
 import { getObject } from '../runtime/object-get.ts';
 import { repoRoot, runCli } from './helpers/cli.ts';
@@ -314,6 +314,43 @@ describe('the job queue on the shipped server config (a user per party)', () => 
       for (const c of [coord, node]) await c.close();
     }
   }, 60_000);
+
+  it('the coordinator takes a result only from the node whose key says done, and refuses one that is not a run of its job', async () => {
+    const out = join(root, 'forged');
+    const env = { M3FG_NATS_USER: 'coordinator', M3FG_NATS_PASS: cluster.credentials.M3FG_COORDINATOR_PASS };
+    const args = ['--game', 'sis', '--bins', '20', '--algorithm', 'fp', '--iterations', '5', '--no-report', '--out', out, '--nats', cluster.url, '--node-wait', '60'];
+    const run = exitOf(spawn(process.execPath, ['bin/m3fg.js', 'sweep', ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const [coord, node] = [await connectNats(cluster.coordinator), await connectNats(cluster.node(1))];
+    const fake = mkdtempSync(join(tmpdir(), 'm3fg-forged-'));
+    try {
+      const queue = await openJobQueue(coord, 'm3fg');
+      // the one job the study queued (no node process runs here)
+      let job: { key: string; hash: string } | undefined;
+      for (let i = 0; i < 600 && !job; i++) {
+        const st = (await queue.jsm.streams.info(queue.names.stream)).state;
+        if (st.messages > 0) job = decodeJson<{ job: { key: string; hash: string } }>((await queue.jsm.streams.getMessage(queue.names.stream, { seq: st.first_seq }))!.data).job;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(job).toBeDefined();
+      // node-1 "finishes" it with a result of its own making: a packed folder that is no run of this job
+      mkdirSync(join(fake, 'runs', job!.key), { recursive: true });
+      writeFileSync(join(fake, 'runs', job!.key, 'run.json'), '{}');
+      const mine = await openJobQueue(node, 'm3fg');
+      await (await new Objm(node).open(mine.names.nodeResults('node-1'))).putBlob({ name: job!.hash }, packFiles(fake, join('runs', job!.key)));
+      await mine.status.put(nodeJobKey('node-1', job!.hash), encodeJson({ state: 'done', at: Date.now() }));
+      const res = await run;
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stderr).toMatch(new RegExp(`${job!.key}: the results from node node-1 \\(bucket m3fg-results-node-1\\) are incomplete or of another configuration`));
+      expect(existsSync(join(out, 'runs', job!.key, 'curve.json'))).toBe(false);
+      // clean up for the next test: the job message, node-1's forged key and object
+      await queue.jsm.streams.deleteMessage(queue.names.stream, (await queue.jsm.streams.info(queue.names.stream)).state.first_seq).catch(() => {});
+      await mine.status.delete(nodeJobKey('node-1', job!.hash));
+      await (await new Objm(node).open(mine.names.nodeResults('node-1'))).delete(job!.hash);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+      for (const c of [coord, node]) await c.close();
+    }
+  }, 120_000);
 
   it('a sweep with the coordinator\'s user on a node with its own user gives the local results, bit for bit', async () => {
     cluster.addNode(2); // node-1, with its own user

@@ -191,11 +191,18 @@ export class NatsBackend implements JobBackend {
     const bucket = this.queue.names.nodeResults(node);
     // message gets, not getBlob: the coordinator's user needs no consumer on the results buckets; size and
     // SHA-256 checked against the object's metadata
-    const data = await getObject(this.queue.jsm.streams, bucket, job.hash);
+    const from = `the results from node ${node} (bucket ${bucket})`;
+    const data = await getObject(this.queue.jsm.streams, bucket, job.hash).catch((err) => {
+      throw new Error(`${job.key}: ${from}: ${(err as Error).message}`);
+    });
     if (!data) throw new Error(`${job.key}: node ${node} marked it done, but its results are not in the bucket ${bucket}`);
-    unpackFiles(root, resultPathOf(job), data);
+    try {
+      unpackFiles(root, resultPathOf(job), data);
+    } catch (err) {
+      throw new Error(`${job.key}: ${from}: ${(err as Error).message}`);
+    }
     const outcome = doneOutcome(root, job);
-    if (!outcome) throw new Error(`${job.key}: the results from node ${node} (bucket ${bucket}) are incomplete or of another configuration`);
+    if (!outcome) throw new Error(`${job.key}: ${from} are incomplete or of another configuration`);
     await this.queue.status.put(job.hash, encodeJson({ state: 'done', node, at: Date.now() } satisfies JobStatus));
     this.logger.info({ job: job.key, node }, 'result taken from node');
     return { ...outcome, node };
