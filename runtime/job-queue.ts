@@ -22,7 +22,7 @@
 //                                    when it stops: what the coordinator counts and gives up on (--node-wait).
 //
 // A second completion of a job (a redelivery after a slow node finished after all) writes the same object
-// again: same name, same bytes (the runs are deterministic), so it is harmless.
+// again, in the second node's bucket: same name, same bytes (the runs are deterministic), so it is harmless.
 
 import { AckPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';

@@ -146,15 +146,15 @@ export class NatsBackend implements JobBackend {
           continue;
         }
         const mine = parseNodeJobKey(e.key); // a node's own key: only that node may have written it
-        if (e.operation !== 'PUT' || !mine) continue;
+        // only news: what was there when the watch started is looked up by submit() (doneBy), which also
+        // checks the object is still there; an old failure may since have been queued again and be running
+        if (e.operation !== 'PUT' || !mine || !e.isUpdate) continue;
         this.lastSign = Date.now(); // a job changed state: the cluster is working
         const w = this.waiters.get(mine.hash);
         if (!w) continue;
         const st = decodeJson<JobStatus>(e.value);
         if (st.state === 'done') this.settle(w, mine.node, st.at < w.since);
-        // a failure is news only as it happens: an old one (replayed when the watch starts) may since have
-        // been queued again and be running
-        else if (st.state === 'failed' && e.isUpdate) {
+        else if (st.state === 'failed') {
           this.waiters.delete(mine.hash);
           w.reject(new Error(`on node ${mine.node}: ${st.error}`));
           void this.queue.status.put(mine.hash, encodeJson({ state: 'failed', node: mine.node, error: st.error, at: Date.now() } satisfies JobStatus)).catch(() => {});
