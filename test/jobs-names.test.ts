@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { getObject } from '../runtime/object-get.ts';
 import { ensureJobQueue, ensureNodeResults, jobQueueNames, openJobQueue } from '../runtime/job-queue.ts';
 import { connectNats } from '../runtime/nats-transport.ts';
+import { shardBucket } from '../runtime/shard-store-nats.ts';
 import { natsNames, subjectPrefixProblem } from '../shared/nats-names.ts';
 import { repoRoot, runCli } from './helpers/cli.ts';
 import { freePort } from './helpers/cluster.ts';
@@ -27,6 +28,7 @@ describe('names from the subject prefix', () => {
     expect(natsNames('team.a').nodeResults('node-2')).toBe('team_a-results-node-2');
     expect(natsNames('team.a').nodeSnapshots('node-2')).toBe('team_a-snap-node-2');
     expect(jobQueueNames('team.a').stream).toBe('team_a-jobs');
+    expect(shardBucket('team.a', 'node-2')).toBe('team_a-snap-node-2'); // the nodes' snapshot buckets too
     // stream and bucket names: [A-Za-z0-9_-] (KV and object store buckets allow nothing else)
     for (const p of ['m3fg', 'team.a', 'a-b.c-d.e', 'x'.repeat(64)]) for (const name of allNames(p)) expect(name).toMatch(/^[-\w]+$/);
     // one-to-one on random prefixes: distinct prefixes never share a name
