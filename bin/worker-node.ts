@@ -3,7 +3,6 @@
 // It lives in bin/, above both folders: coordinator/ and worker/ never import each other, so the command
 // (coordinator/cli/worker.ts) gets this function through main().
 
-import { hostname } from 'node:os';
 import { JobPool } from '../coordinator/jobs/pool.ts';
 import type { JobSpec } from '../coordinator/jobs/spec.ts';
 import type { WorkerNodeStarter } from '../coordinator/cli/worker.ts';
@@ -23,7 +22,8 @@ export const startWorkerNode: WorkerNodeStarter = async ({ nats, threads, name, 
     run: (root, job) => pool.run(root, job as JobSpec),
     close: () => pool.close(),
   };
-  const jobs = new JobConsumer({ nats, runner, node: name ?? `${hostname()}-${process.pid}`, logger });
+  // the node's party id (letters, digits, _ and -): it names the node's results bucket and status keys
+  const jobs = new JobConsumer({ nats, runner, node: node.id, logger });
   await jobs.start();
   return { node, jobs };
 };

@@ -28,6 +28,7 @@ import { connectCoordinator, connectSide } from './cluster-nats.ts';
 import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snapshot.ts';
 import type { ShardStoreAdmin } from '../shared/shard-store.ts';
 import { NatsShardStore } from '../runtime/shard-store-nats.ts';
+import { natsNames } from '../shared/nats-names.ts';
 import { tmpdir } from 'node:os';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
@@ -229,7 +230,7 @@ export class ClusterExecutor implements Executor {
   private async snapshotStore(): Promise<SnapshotStore> {
     const id = randomUUID();
     if (this.nc && this.options.nats && this.options.snapshotStore !== 'disk') {
-      const bucket = `${this.options.nats.prefix ?? 'm3fg'}-snapshots`;
+      const bucket = natsNames(this.options.nats.prefix).snapshots;
       try {
         this.sideNc ??= await connectSide(this.options.nats);
         const store = await SnapshotBucket.open(this.sideNc, bucket, id);

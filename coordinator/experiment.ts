@@ -103,6 +103,8 @@ export interface JobSummary {
   /** The whole job on its thread: settings, model, iterations, writing the results. */
   jobSeconds?: number;
   final?: { exploitability: number; major: number; minor: number };
+  /** The cluster node that computed it (`--nats`). */
+  node?: string;
 }
 
 export interface ExperimentSummary {
@@ -250,6 +252,7 @@ export async function runPaperExperiment(options: ExperimentOptions): Promise<Ex
     seconds: r.status === 'reused' ? 0 : r.seconds,
     ...(r.status !== 'reused' && r.outcome?.jobSeconds !== undefined ? { jobSeconds: r.outcome.jobSeconds } : {}),
     ...(r.outcome?.final ? { final: { exploitability: r.outcome.final.exploitability, major: r.outcome.final.major, minor: r.outcome.final.minor } } : {}),
+    ...(r.outcome?.node ? { node: r.outcome.node } : {}),
   }));
 
   print('figures and report ...');

@@ -37,6 +37,8 @@ export interface SweepEntry {
   status: JobRecord['status'] | 'pending';
   seconds: number;
   final?: FinalNumbers;
+  /** The cluster node that computed it (`--nats`). */
+  node?: string;
   error?: string;
 }
 
@@ -75,7 +77,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions): Promise<
     wallSeconds: (performance.now() - started) / 1000,
   });
   const record = (r: JobRecord) => {
-    Object.assign(byKey.get(r.job.key)!, { status: r.status, seconds: r.seconds, final: r.outcome?.final, error: r.error });
+    Object.assign(byKey.get(r.job.key)!, { status: r.status, seconds: r.seconds, final: r.outcome?.final, node: r.outcome?.node, error: r.error });
     writeFileAtomic(join(root, 'sweep.json'), JSON.stringify(summary(), null, 1));
   };
   const where = backend.name === 'local' ? `${options.threads} thread${options.threads === 1 ? '' : 's'}${options.sequential ? ', one at a time' : ''}` : backend.name;

@@ -3,7 +3,8 @@
 // client m3fg uses. Starts and stops its own server; touches nothing outside a temporary directory.
 //
 //   node deploy/check-auth.mjs          deploy/nats-server.conf: logins, per-user permissions, max_payload, and
-//                                       the job queue's (no consumer a node could point at another's subject)
+//                                       the job queue's (no consumer a node could point at another's subject; a
+//                                       node writes only its own status keys and results bucket, creates no stream)
 //   node deploy/check-auth.mjs --tls    deploy/nats-server-tls.conf with certificates from deploy/gen-certs.sh:
 //                                       the same checks over TLS, then TLS refusals and mutual TLS (verify: true)
 //   node deploy/check-auth.mjs --conf F  the same checks on another (non-TLS) config file, e.g. the k8s ConfigMap's
@@ -17,9 +18,10 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
+import { Kvm } from '@nats-io/kv';
 
 const deployDir = dirname(fileURLToPath(import.meta.url));
 const tlsMode = process.argv.includes('--tls');
@@ -240,6 +242,63 @@ async function jetStreamChecks(c, n1, cErr, n1Err, toC, toN2) {
     await refusedConsumer(c, cErr, 'OBJ_m3fg-results', 'forge', 'm3fg.to.node-2.from.node-1');
     await refusedConsumer(c, cErr, 'm3fg-jobs', 'forge', 'm3fg.to.node-2.from.node-1');
     await toN2.next(300).then((m) => assert(false, `node-2 received '${m}'`), () => {});
+  });
+  await integrityChecks(c, n1, n1Err);
+}
+
+/**
+ * Integrity of the job queue: every key and object a node writes carries its name, and the permissions let
+ * it write no other. node-1 writes its presence and its job keys, and objects into its own results bucket
+ * m3fg-results-node-1 (created by the coordinator); it may not write the coordinator's keys or node-2's, put
+ * or purge in the coordinator's bucket or node-2's, delete status messages, or create any stream (a stream's
+ * creator picks the subjects it captures: it could capture m3fg.to.node-2.from.* and read it back).
+ */
+async function integrityChecks(c, n1, n1Err) {
+  const ok = async (p) => p.then(() => true, () => false);
+  let kvC, kvN1;
+  await check('coordinator creates the status bucket (rollup headers off, as m3fg does) and node-1\'s results bucket', async () => {
+    kvC = await new Kvm(c).create('m3fg-job-status', { history: 1 });
+    const jsm = await jetstreamManager(c);
+    const si = await jsm.streams.info('KV_m3fg-job-status');
+    await jsm.streams.update('KV_m3fg-job-status', { ...si.config, allow_rollup_hdrs: false });
+    await new Objm(c).create('m3fg-results-node-1');
+    await new Objm(c).create('m3fg-results-node-2');
+    await kvC.put('h', 'queued');
+  });
+  await check('node-1 writes its own status keys (node.node-1, job.node-1.h) and puts into its own results bucket', async () => {
+    kvN1 = await new Kvm(n1).open('m3fg-job-status');
+    await kvN1.put('node.node-1', 'here');
+    await kvN1.put('job.node-1.h', 'done');
+    await (await new Objm(n1).open('m3fg-results-node-1')).putBlob({ name: 'h' }, new Uint8Array(500).fill(3));
+    assert((await kvN1.get('h'))?.string() === 'queued', 'node-1 cannot read the coordinator\'s key');
+  });
+  await check("node-1 may not write the coordinator's status keys nor node-2's (violation, value unchanged)", async () => {
+    for (const key of ['h', 'job.node-2.h', 'node.node-2']) {
+      const subject = `$KV.m3fg-job-status.${key}`;
+      await denied(n1Err, 'publish', subject, () => n1.publish(subject, 'forged'), n1);
+    }
+    assert((await kvC.get('h'))?.string() === 'queued', 'the coordinator\'s key changed');
+    assert((await kvC.get('job.node-2.h')) === null, 'node-2\'s key was written');
+  });
+  await check('a Nats-Rollup: all put on its own key is refused (it would purge every key of the bucket)', async () => {
+    const h = headers();
+    h.set('Nats-Rollup', 'all');
+    const put = await ok(jetstream(n1).publish('$KV.m3fg-job-status.job.node-1.x', 'wipe', { headers: h, timeout: 2_000 }));
+    assert(!put, 'the rollup was stored');
+    assert((await kvC.get('h'))?.string() === 'queued', 'the coordinator\'s key was changed or purged');
+  });
+  await check("node-1 may not put, purge or delete in the coordinator's results bucket, node-2's or the status bucket", async () => {
+    for (const subject of ['$O.m3fg-results.M.aA==', '$O.m3fg-results.C.x', '$O.m3fg-results-node-2.C.x', '$JS.API.STREAM.PURGE.OBJ_m3fg-results', '$JS.API.STREAM.PURGE.OBJ_m3fg-results-node-2', '$JS.API.STREAM.PURGE.KV_m3fg-job-status', '$JS.API.STREAM.MSG.DELETE.KV_m3fg-job-status', '$JS.API.STREAM.DELETE.OBJ_m3fg-results-node-1', '$JS.API.STREAM.UPDATE.OBJ_m3fg-results-node-1']) {
+      await denied(n1Err, 'publish', subject, () => n1.publish(subject, '{}'), n1);
+    }
+    const r = await jetstreamManager(c).then((jsm) => jsm.streams.info('OBJ_m3fg-results'));
+    assert(r.state.messages >= 2, `the coordinator's bucket lost objects (${r.state.messages} messages)`);
+  });
+  await check('node-1 may create no stream (one capturing m3fg.to.node-2.from.*, or its own results bucket)', async () => {
+    for (const [name, subjects] of [['capture', ['m3fg.to.node-2.from.*']], ['OBJ_m3fg-results-node-1x', ['$O.m3fg-results-node-1x.>']]]) {
+      const subject = `$JS.API.STREAM.CREATE.${name}`;
+      await denied(n1Err, 'publish', subject, () => n1.publish(subject, JSON.stringify({ name, subjects })), n1);
+    }
   });
 }
 

@@ -6,10 +6,15 @@
 # one to ""). A node runs with `--name node-<i>` and its own user and password. Each party may:
 #   - cluster (solve --nats): publish PREFIX.to.*.from.<itself>, read PREFIX.to.<itself>.from.*;
 #   - replies: read only its own inboxes _INBOX_<user>.> (m3fg connects with that inbox prefix);
+#   - names: stream and bucket names use B, the prefix with '.' as '_' (m3fg's shared/nats-names.ts);
 #   - job queue (sweep / experiment --nats, deploy/jetstream.md): the coordinator creates the stream
-#     PREFIX-jobs, its one durable pull consumer PREFIX-job-workers and the buckets PREFIX-results and
-#     PREFIX-job-status, and queues jobs; a node only pulls from that consumer (MSG.NEXT), acks, reads and
-#     writes results (message gets, no consumer) and writes status;
+#     B-jobs, its one durable pull consumer B-job-workers, the buckets B-results (its own), B-job-status
+#     (rollup headers off) and each node's results bucket B-results-node-<i>, and queues jobs. A node only
+#     pulls from that consumer (MSG.NEXT), acks, reads the coordinator's results bucket and the status
+#     bucket (message gets, no consumer), writes only its own results bucket (an object's chunks go to random
+#     subjects, so only a bucket, not a name, can be tied to one user) and only its own status keys
+#     node.node-<i> and job.node-<i>.<hash>. It may create no stream: a stream's creator picks the subjects it
+#     captures, and could capture PREFIX.to.<x>.from.<y> (another party's messages) to read them back;
 #   - no node may create a consumer on any stream: a consumer's creator names its delivery subject (in the
 #     request's payload, out of reach of subject permissions) and could have the server deliver stored bytes
 #     on PREFIX.to.<x>.from.<another party>, a forged sender. The coordinator keeps consumer rights only on
@@ -23,7 +28,9 @@
 set -euo pipefail
 k="${1:-}"; p="${2:-m3fg}"
 [[ "$k" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 K [PREFIX] > nats-users.conf" >&2; exit 2; }
-[[ "$p" =~ ^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$ ]] || { echo "$0: '$p' is not a subject prefix" >&2; exit 2; }
+# the rule of shared/nats-names.ts: dot-separated words of letters, digits and -; '.' is '_' in stream names
+[[ "$p" =~ ^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$ && ${#p} -le 64 ]] || { echo "$0: '$p' is not a subject prefix (dot-separated words of letters, digits and -)" >&2; exit 2; }
+b="${p//./_}"
 
 # The JetStream API of an object store or key-value bucket (stream OBJ_<b> / KV_<b>): info, create, read.
 bucket() { # kind name [create]
@@ -35,33 +42,37 @@ bucket() { # kind name [create]
 # Write and remove objects, and read them with message gets (runtime/object-get.ts): no consumer.
 obj_rw() { echo "\"\$JS.API.STREAM.PURGE.OBJ_$1\", \"\$O.$1.>\""; }
 # A consumer on a bucket: only the coordinator, on its own streams (its status watch, its fallback snapshots).
-consumers() { echo "\"\$JS.API.CONSUMER.CREATE.$1.>\", \"\$JS.API.CONSUMER.DELETE.$1.>\""; }
+consumers() { echo "\"\$JS.API.CONSUMER.CREATE.$1.>\", \"\$JS.API.CONSUMER.INFO.$1.>\", \"\$JS.API.CONSUMER.DELETE.$1.>\""; }
 
 coordinator_jobs="\"$p.jobs.*\", \"\$JS.API.INFO\", \
-\"\$JS.API.STREAM.INFO.$p-jobs\", \"\$JS.API.STREAM.CREATE.$p-jobs\", \"\$JS.API.STREAM.UPDATE.$p-jobs\", \
-\"\$JS.API.STREAM.MSG.GET.$p-jobs\", \"\$JS.API.STREAM.MSG.DELETE.$p-jobs\", \
-\"\$JS.API.CONSUMER.INFO.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.CREATE.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.DURABLE.CREATE.$p-jobs.$p-job-workers\", \
-$(bucket OBJ "$p-results" create), $(obj_rw "$p-results"), \
-$(bucket KV "$p-job-status" create), $(consumers "KV_$p-job-status"), \"\$KV.$p-job-status.>\", \
-$(bucket OBJ "$p-snapshots" create), $(obj_rw "$p-snapshots"), $(consumers "OBJ_$p-snapshots"), \"\$JS.API.STREAM.DELETE.OBJ_$p-snapshots\", \
+\"\$JS.API.STREAM.INFO.$b-jobs\", \"\$JS.API.STREAM.CREATE.$b-jobs\", \"\$JS.API.STREAM.UPDATE.$b-jobs\", \
+\"\$JS.API.STREAM.MSG.GET.$b-jobs\", \"\$JS.API.STREAM.MSG.DELETE.$b-jobs\", \
+\"\$JS.API.CONSUMER.INFO.$b-jobs.$b-job-workers\", \"\$JS.API.CONSUMER.CREATE.$b-jobs.$b-job-workers\", \"\$JS.API.CONSUMER.DURABLE.CREATE.$b-jobs.$b-job-workers\", \
+$(bucket OBJ "$b-results" create), $(obj_rw "$b-results"), \
+$(bucket KV "$b-job-status" create), $(consumers "KV_$b-job-status"), \"\$KV.$b-job-status.>\", \
+$(bucket OBJ "$b-snapshots" create), $(obj_rw "$b-snapshots"), $(consumers "OBJ_$b-snapshots"), \"\$JS.API.STREAM.DELETE.OBJ_$b-snapshots\", \
 \"\$JS.FC.>\""
-node_jobs="\"\$JS.API.INFO\", \
-\"\$JS.API.CONSUMER.INFO.$p-jobs.$p-job-workers\", \"\$JS.API.CONSUMER.MSG.NEXT.$p-jobs.$p-job-workers\", \"\$JS.ACK.$p-jobs.$p-job-workers.>\", \
-$(bucket OBJ "$p-results"), $(obj_rw "$p-results"), \
-\"\$JS.API.STREAM.INFO.KV_$p-job-status\", \"\$KV.$p-job-status.>\", \
-\"\$JS.FC.>\""
+# node i's part of the job queue (no \$JS.FC: flow control is for consumers, and a node has none)
+node_jobs() {
+  echo "\"\$JS.API.INFO\", \
+\"\$JS.API.CONSUMER.INFO.$b-jobs.$b-job-workers\", \"\$JS.API.CONSUMER.MSG.NEXT.$b-jobs.$b-job-workers\", \"\$JS.ACK.$b-jobs.$b-job-workers.>\", \
+$(bucket OBJ "$b-results"), $(bucket OBJ "$b-results-node-$1"), \"\$JS.API.STREAM.PURGE.OBJ_$b-results-node-$1\", \"\$O.$b-results-node-$1.>\", \
+$(bucket KV "$b-job-status"), \"\$KV.$b-job-status.node.node-$1\", \"\$KV.$b-job-status.job.node-$1.>\""
+}
 
 # The nodes' snapshot buckets: the coordinator removes superseded objects; every node reads them all.
 snap_coordinator=""; snap_read=""
 for j in $(seq "$k"); do
-  b="$p-snap-node-$j"
-  snap_coordinator="$snap_coordinator, $(bucket OBJ "$b"), $(obj_rw "$b")"
-  snap_read="$snap_read, $(bucket OBJ "$b")"
+  s="$b-snap-node-$j"
+  snap_coordinator="$snap_coordinator, $(bucket OBJ "$s"), $(obj_rw "$s")"
+  snap_read="$snap_read, $(bucket OBJ "$s")"
+  # node j's results bucket: the coordinator creates it and reads it (message gets)
+  jobs_coordinator="${jobs_coordinator:-}, $(bucket OBJ "$b-results-node-$j" create)"
 done
 # node i: its own bucket, read and write. No consumer on any bucket: whoever may create a consumer names its
 # delivery subject, and could have the server deliver on PREFIX.to.<x>.from.<another party> (a forged
 # sender); nodes read objects with message gets only (runtime/shard-store-nats.ts).
-snap_own() { echo "$(bucket OBJ "$p-snap-node-$1" create), \"\$JS.API.STREAM.PURGE.OBJ_$p-snap-node-$1\", \"\$O.$p-snap-node-$1.>\""; }
+snap_own() { echo "$(bucket OBJ "$b-snap-node-$1" create), \"\$JS.API.STREAM.PURGE.OBJ_$b-snap-node-$1\", \"\$O.$b-snap-node-$1.>\""; }
 
 party() { # user password-variable cluster-id jetstream-subjects
   echo "  { user: $1, password: \$$2, permissions: {"
@@ -70,6 +81,6 @@ party() { # user password-variable cluster-id jetstream-subjects
 }
 echo "# m3fg users: the cluster, the job queue and the snapshot bucket (deploy/gen-users.sh $k $p)"
 echo "users: ["
-party coordinator M3FG_COORDINATOR_PASS coord "$coordinator_jobs$snap_coordinator"
-for i in $(seq "$k"); do party "node-$i" "M3FG_NODE_${i}_PASS" "node-$i" "$node_jobs, $(snap_own "$i")$snap_read"; done
+party coordinator M3FG_COORDINATOR_PASS coord "$coordinator_jobs$jobs_coordinator$snap_coordinator"
+for i in $(seq "$k"); do party "node-$i" "M3FG_NODE_${i}_PASS" "node-$i" "$(node_jobs "$i"), $(snap_own "$i")$snap_read"; done
 echo "]"

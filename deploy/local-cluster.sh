@@ -46,7 +46,7 @@ done
 [[ "$nodes" =~ ^[0-9]+$ ]] || die "--nodes: expected a whole number, got '$nodes'"
 [[ -z "$threads" || "$threads" =~ ^[1-9][0-9]*$ ]] || die "--threads: expected a positive whole number, got '$threads'"
 [[ -z "$port" || "$port" =~ ^[1-9][0-9]*$ ]] || die "--port: expected a port number, got '$port'"
-[[ -z "$prefix" || "$prefix" =~ ^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$ ]] || die "--prefix: '$prefix' is not a subject prefix (letters, digits, _ - and dots)"
+[[ -z "$prefix" || "$prefix" =~ ^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$ ]] || die "--prefix: '$prefix' is not a subject prefix (dot-separated words of letters, digits and -)"
 
 # running PID: the process exists and is not a zombie (an exited child not yet reaped by its parent).
 running() {

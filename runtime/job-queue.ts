@@ -1,21 +1,28 @@
 // The cluster's job queue (JetStream), shared by the coordinator of a study (`m3fg sweep --nats`,
-// `m3fg experiment paper --nats`) and the nodes (`m3fg worker`, worker/job-consumer.ts). With prefix P:
+// `m3fg experiment paper --nats`) and the nodes (`m3fg worker`, worker/job-consumer.ts). Names come from the
+// prefix P through shared/nats-names.ts (B below is P with '.' as '_'):
 //
-//   stream   P-jobs (subjects P.jobs.*), work-queue retention: a message is removed once a node acks it.
+//   stream   B-jobs (subjects P.jobs.*), work-queue retention: a message is removed once a node acks it.
 //            One message per job, subject P.jobs.<hash>, payload JSON { job } (the job as plain data).
-//   consumer P-job-workers, durable pull, explicit ack, ack wait A: a node fetches a job when it has a free
+//   consumer B-job-workers, durable pull, explicit ack, ack wait A: a node fetches a job when it has a free
 //            thread, sends in-progress acks (working) every A/3 while it runs, acks after the upload. A node
 //            killed mid-run stops sending them, and the server redelivers the job after A to another node.
-//   object   bucket P-results: the job's results, object name <hash>: packFiles() of the results directory
-//            (runs/<key>/...) or the N-player file (nplayer/<key>.json), relative to a study folder.
-//   kv       bucket P-job-status: key <hash>, JSON { state: queued | running | done | failed, node, at, ... }:
-//            what the coordinator watches to download a result as soon as it is in the bucket.
-//            Also key node.<name>, JSON { state: 'taking jobs', threads, at }: a node's presence, written when
-//            it starts taking jobs and every NODE_HEARTBEAT_MS while it lives (busy or idle), deleted when it
-//            stops. What the coordinator counts ("2 nodes consuming") and gives up on (--node-wait).
+//   object   bucket B-results-<node>: node <node>'s results, object name <hash>: packFiles() of the results
+//            directory (runs/<key>/...) or the N-player file (nplayer/<key>.json), relative to a study folder.
+//            One bucket per node, created by the coordinator when the node first shows up; only that node
+//            may write it (deploy/gen-users.sh), so where a result lies says who computed it.
+//   object   bucket B-results: the coordinator's own: the inputs of N-player jobs (a solve's results, as
+//            the coordinator verified them). Nodes only read it.
+//   kv       bucket B-job-status, rollup headers off (a `Nats-Rollup: all` put by any writer would purge every
+//            key). Keys, each written by one party only (a node's keys carry its name; permissions enforce it):
+//              <hash>                the coordinator's: queued, then done or failed as it accepted them;
+//              job.<node>.<hash>     node <node>'s: running, done (its results are in B-results-<node>), failed;
+//              node.<node>           node <node>'s presence { state: 'taking jobs', threads, at }, written when
+//                                    it starts taking jobs and every NODE_HEARTBEAT_MS while it lives, deleted
+//                                    when it stops: what the coordinator counts and gives up on (--node-wait).
 //
 // A second completion of a job (a redelivery after a slow node finished after all) writes the same object
-// again: same name, same bytes (the runs are deterministic), so it is harmless.
+// again, in the second node's bucket: same name, same bytes (the runs are deterministic), so it is harmless.
 
 import { AckPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -24,6 +31,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Packr } from 'msgpackr';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
+import { natsNames } from '../shared/nats-names.ts';
 
 /** The fields of a job the queue itself reads (the rest travels untouched). */
 export interface QueuedJob {
@@ -57,30 +65,39 @@ export interface NodePresence {
 export const NODE_HEARTBEAT_MS = 5_000;
 export const NODE_KEY_PREFIX = 'node.';
 
-/** The status-bucket key of a node's presence (a KV key allows only [-/_=.a-zA-Z0-9]). */
+/** The status-bucket key of a node's presence (node names are party ids: letters, digits, _ and -). */
 export function nodeKey(node: string): string {
   return NODE_KEY_PREFIX + node.replace(/[^-_=a-zA-Z0-9]/g, '_');
+}
+
+export const JOB_KEY_PREFIX = 'job.';
+
+/** The status-bucket key a node writes the state of job `hash` under. */
+export function nodeJobKey(node: string, hash: string): string {
+  return `${JOB_KEY_PREFIX}${node.replace(/[^-_=a-zA-Z0-9]/g, '_')}.${hash}`;
+}
+
+/** A node's job key split into node and job hash, or undefined for another key. */
+export function parseNodeJobKey(key: string): { node: string; hash: string } | undefined {
+  const m = /^job\.([^.]+)\.([^.]+)$/.exec(key);
+  return m ? { node: m[1], hash: m[2] } : undefined;
 }
 
 export interface JobQueueNames {
   stream: string;
   subjects: string;
   consumer: string;
+  /** The coordinator's results bucket. */
   results: string;
+  /** A node's results bucket. */
+  nodeResults(node: string): string;
   status: string;
   subject(hash: string): string;
 }
 
 export function jobQueueNames(prefix = 'm3fg'): JobQueueNames {
-  const base = prefix.replace(/[^A-Za-z0-9_-]/g, '_');
-  return {
-    stream: `${base}-jobs`,
-    subjects: `${prefix}.jobs.*`,
-    consumer: `${base}-job-workers`,
-    results: `${base}-results`,
-    status: `${base}-job-status`,
-    subject: (hash) => `${prefix}.jobs.${hash}`,
-  };
+  const n = natsNames(prefix);
+  return { stream: n.jobStream, subjects: n.jobSubjects, consumer: n.jobConsumer, results: n.results, nodeResults: n.nodeResults, status: n.status, subject: n.jobSubject };
 }
 
 export interface JobQueueSettings {
@@ -142,8 +159,18 @@ export async function ensureJobQueue(nc: NatsConnection, prefix: string, setting
     await jsm.consumers.add(names.stream, consumer);
   }
   const results = await new Objm(nc).create(names.results, { storage: StorageType.File, replicas });
-  const status = await new Kvm(nc).create(names.status, { storage: StorageType.File, replicas, history: 1 });
+  const status = await new Kvm(nc).create(names.status, { storage: StorageType.File, replicas, history: 1, maxValueSize: 64 * 1024 });
+  // KV buckets are made with rollup headers on: any party that may write one key could purge the whole bucket
+  // with `Nats-Rollup: all`. Off (nothing here purges keys; a delete is a marker, not a rollup).
+  const si = await jsm.streams.info(`KV_${names.status}`);
+  if (si.config.allow_rollup_hdrs) await jsm.streams.update(`KV_${names.status}`, { ...si.config, allow_rollup_hdrs: false });
   return { names, jsm, results, status };
+}
+
+/** Creates node `node`'s results bucket (the coordinator does, when the node shows up). */
+export async function ensureNodeResults(nc: NatsConnection, queue: JobQueue, node: string): Promise<ObjectStore> {
+  const replicas = (await queue.jsm.streams.info(`KV_${queue.names.status}`)).config.num_replicas;
+  return new Objm(nc).create(queue.names.nodeResults(node), { storage: StorageType.File, replicas });
 }
 
 /** Opens the queue the coordinator created; throws a not-found error while it does not exist yet. */

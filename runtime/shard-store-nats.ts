@@ -9,9 +9,10 @@ import { jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/j
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { ShardStore, ShardStoreAdmin } from '../shared/shard-store.ts';
 import { objectChunks } from './object-get.ts';
+import { natsNames } from '../shared/nats-names.ts';
 
 export function shardBucket(prefix: string, node: string): string {
-  return `${prefix}-snap-${node}`;
+  return natsNames(prefix).nodeSnapshots(node); // '.' of the prefix as '_' (bucket names allow no '.')
 }
 
 export class NatsShardStore implements ShardStore, ShardStoreAdmin {

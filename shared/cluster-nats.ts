@@ -4,6 +4,7 @@
 
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { OptionError } from './errors.ts';
+import { subjectPrefixProblem } from './nats-names.ts';
 
 export interface NatsOptions {
   /** nats://host:port (several, comma-separated, for a server cluster). */
@@ -30,7 +31,8 @@ export function natsOptionsFrom(
     if (!/^(nats|tls):\/\/[^\s/]+$/.test(u.trim())) throw new OptionError(`--nats: expected nats://host:port (or tls://host:port), got '${u}'`);
   }
   const prefix = flags.subjectPrefix ?? env.M3FG_SUBJECT_PREFIX ?? 'm3fg';
-  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) throw new OptionError(`--subject-prefix: '${prefix}' is not a NATS subject prefix (letters, digits, _ - and dots)`);
+  const problem = subjectPrefixProblem(prefix);
+  if (problem) throw new OptionError(`--subject-prefix: ${problem}`);
   const tls = flags.tlsCa || flags.tlsCert || flags.tlsKey ? { ca: flags.tlsCa, cert: flags.tlsCert, key: flags.tlsKey } : undefined;
   if (tls && Boolean(tls.cert) !== Boolean(tls.key)) throw new OptionError('--tls-cert and --tls-key go together');
   return { url, user: flags.natsUser ?? env.M3FG_NATS_USER, pass: flags.natsPass ?? env.M3FG_NATS_PASS, creds: flags.natsCreds ?? env.M3FG_NATS_CREDS, tls, prefix };

@@ -1,17 +1,22 @@
 // Studies on a cluster through the JetStream job queue (`m3fg sweep --nats`, `m3fg worker` nodes): the same
 // results as on this machine, bit for bit; a node SIGKILLed mid-run (5 trials): the run is redelivered and the
 // study completes identically; the coordinator SIGKILLed and restarted: nothing finished is computed again.
-// On the shipped server config (a user per party): a node may create no consumer, and a sweep still works.
+// On the shipped server config (a user per party): a node may create no consumer or stream, may write only
+// its own status keys and results bucket (forging status, overwriting or purging results fail), and a sweep
+// still works.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentSummary } from '../coordinator/experiment.ts';
 import type { SweepSummary } from '../coordinator/sweep-run.ts';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { decodeJson, encodeJson, ensureJobQueue, openJobQueue } from '../runtime/job-queue.ts';
+import { headers } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
+import { decodeJson, encodeJson, ensureJobQueue, ensureNodeResults, nodeJobKey, nodeKey, openJobQueue, packFiles } from '../runtime/job-queue.ts';
 import { connectNats } from '../runtime/nats-transport.ts';
 import { getObject } from '../runtime/object-get.ts';
 import { repoRoot, runCli } from './helpers/cli.ts';
@@ -103,6 +108,8 @@ describe('m3fg sweep --nats', () => {
     expect(done.sort()).toEqual(summary(out).configurations.map((c) => c.key).sort());
     expect(js.jobsDone(a).length, 'runs of node a').toBeGreaterThan(0);
     expect(js.jobsDone(b).length, 'runs of node b').toBeGreaterThan(0);
+    // provenance: sweep.json names the node each result was taken from, and it is the node that computed it
+    for (const c of summary(out).configurations) expect(c.node, c.key).toBe(`node-${js.jobsDone(a).includes(c.key) ? a : b}`);
     await js.kill(a);
     await js.kill(b);
   }, 300_000);
@@ -262,6 +269,89 @@ describe('the job queue on the shipped server config (a user per party)', () => 
     }
   }, 60_000);
 
+  it('a node writes only its own status keys and results bucket: forging status, overwriting or purging results fail', async () => {
+    const [coord, node] = [await connectNats(cluster.coordinator), await connectNats(cluster.node(1))];
+    try {
+      const queue = await ensureJobQueue(coord, 'm3fg', { ackWaitMs: 5_000 });
+      await ensureNodeResults(coord, queue, 'node-1');
+      await ensureNodeResults(coord, queue, 'node-2');
+      const input = new Uint8Array(1000).fill(1);
+      await queue.results.putBlob({ name: 'int-input' }, input);
+      await queue.status.put('int-h', encodeJson({ state: 'queued', at: 1 }));
+      const mine = await openJobQueue(node, 'm3fg');
+      // its own: presence, job keys, its results bucket
+      await mine.status.put(nodeKey('node-1'), encodeJson({ state: 'taking jobs' }));
+      await mine.status.put(nodeJobKey('node-1', 'int-h'), encodeJson({ state: 'done', at: 2 }));
+      const own = await new Objm(node).open(mine.names.nodeResults('node-1'));
+      await own.putBlob({ name: 'int-h' }, new Uint8Array(10).fill(2));
+      // not its own: the coordinator's key, node-2's keys, the coordinator's bucket, node-2's bucket
+      await expect(mine.status.put('int-h', encodeJson({ state: 'done', at: 3 })), 'the coordinator\'s key').rejects.toThrow();
+      await expect(mine.status.put(nodeJobKey('node-2', 'int-h'), encodeJson({ state: 'done' })), 'node-2\'s job key').rejects.toThrow();
+      await expect(mine.status.put(nodeKey('node-2'), encodeJson({ state: 'taking jobs' })), 'node-2\'s presence').rejects.toThrow();
+      await expect(mine.status.delete('int-h'), 'deleting the coordinator\'s key').rejects.toThrow();
+      await expect(mine.results.putBlob({ name: 'int-input' }, new Uint8Array(1000).fill(6)), 'overwriting the coordinator\'s object').rejects.toThrow();
+      await expect((await new Objm(node).open(mine.names.nodeResults('node-2'), false)).putBlob({ name: 'int-h' }, new Uint8Array(10)), 'node-2\'s bucket').rejects.toThrow();
+      const jsm = await jetstreamManager(node, { checkAPI: false, timeout: 2_000 });
+      for (const stream of [`OBJ_${mine.names.results}`, `OBJ_${mine.names.nodeResults('node-2')}`, `KV_${mine.names.status}`]) {
+        await expect(jsm.streams.purge(stream), `purging ${stream}`).rejects.toThrow();
+      }
+      // a rollup on its own key would purge the whole status bucket: the bucket allows none
+      const rollup = headers();
+      rollup.set('Nats-Rollup', 'all');
+      await expect(jetstream(node).publish(`$KV.${mine.names.status}.${nodeJobKey('node-1', 'x')}`, 'wipe', { headers: rollup, timeout: 2_000 })).rejects.toThrow();
+      // no stream either: its creator picks the subjects it captures (here: node-2's messages, to read back)
+      await expect(jsm.streams.add({ name: 'capture', subjects: ['m3fg.to.node-2.from.*'] })).rejects.toThrow();
+      // what the coordinator sees is untouched
+      expect(decodeJson<{ state: string }>((await queue.status.get('int-h'))!.value).state).toBe('queued');
+      expect((await queue.status.get(nodeJobKey('node-2', 'int-h')))?.value?.length ?? 0).toBe(0);
+      expect(Buffer.from((await getObject(queue.jsm.streams, queue.names.results, 'int-input'))!).equals(Buffer.from(input))).toBe(true);
+      expect(Buffer.from((await getObject(queue.jsm.streams, queue.names.nodeResults('node-1'), 'int-h'))!).equals(Buffer.alloc(10, 2))).toBe(true);
+      expect(await getObject(queue.jsm.streams, queue.names.nodeResults('node-2'), 'int-h')).toBeNull();
+      await queue.results.delete('int-input');
+      await queue.status.delete('int-h');
+      await (await new Kvm(coord).open(queue.names.status)).delete(nodeJobKey('node-1', 'int-h'));
+    } finally {
+      for (const c of [coord, node]) await c.close();
+    }
+  }, 60_000);
+
+  it('the coordinator takes a result only from the node whose key says done, and refuses one that is not a run of its job', async () => {
+    const out = join(root, 'forged');
+    const env = { M3FG_NATS_USER: 'coordinator', M3FG_NATS_PASS: cluster.credentials.M3FG_COORDINATOR_PASS };
+    const args = ['--game', 'sis', '--bins', '20', '--algorithm', 'fp', '--iterations', '5', '--no-report', '--out', out, '--nats', cluster.url, '--node-wait', '60'];
+    const run = exitOf(spawn(process.execPath, ['bin/m3fg.js', 'sweep', ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const [coord, node] = [await connectNats(cluster.coordinator), await connectNats(cluster.node(1))];
+    const fake = mkdtempSync(join(tmpdir(), 'm3fg-forged-'));
+    try {
+      const queue = await openJobQueue(coord, 'm3fg');
+      // the one job the study queued (no node process runs here)
+      let job: { key: string; hash: string } | undefined;
+      for (let i = 0; i < 600 && !job; i++) {
+        const st = (await queue.jsm.streams.info(queue.names.stream)).state;
+        if (st.messages > 0) job = decodeJson<{ job: { key: string; hash: string } }>((await queue.jsm.streams.getMessage(queue.names.stream, { seq: st.first_seq }))!.data).job;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(job).toBeDefined();
+      // node-1 "finishes" it with a result of its own making: a packed folder that is no run of this job
+      mkdirSync(join(fake, 'runs', job!.key), { recursive: true });
+      writeFileSync(join(fake, 'runs', job!.key, 'run.json'), '{}');
+      const mine = await openJobQueue(node, 'm3fg');
+      await (await new Objm(node).open(mine.names.nodeResults('node-1'))).putBlob({ name: job!.hash }, packFiles(fake, join('runs', job!.key)));
+      await mine.status.put(nodeJobKey('node-1', job!.hash), encodeJson({ state: 'done', at: Date.now() }));
+      const res = await run;
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stderr).toMatch(new RegExp(`${job!.key}: the results from node node-1 \\(bucket m3fg-results-node-1\\) are incomplete or of another configuration`));
+      expect(existsSync(join(out, 'runs', job!.key, 'curve.json'))).toBe(false);
+      // clean up for the next test: the job message, node-1's forged key and object
+      await queue.jsm.streams.deleteMessage(queue.names.stream, (await queue.jsm.streams.info(queue.names.stream)).state.first_seq).catch(() => {});
+      await mine.status.delete(nodeJobKey('node-1', job!.hash));
+      await (await new Objm(node).open(mine.names.nodeResults('node-1'))).delete(job!.hash);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+      for (const c of [coord, node]) await c.close();
+    }
+  }, 120_000);
+
   it('a sweep with the coordinator\'s user on a node with its own user gives the local results, bit for bit', async () => {
     cluster.addNode(2); // node-1, with its own user
     const out = join(root, 'shipped');
@@ -275,5 +365,6 @@ describe('the job queue on the shipped server config (a user per party)', () => 
     expect(res.code, res.stderr).toBe(0);
     expectSameAsLocal(out);
     expect(summary(out).ran).toBe(8);
+    expect(summary(out).configurations.map((c) => c.node)).toEqual(Array(8).fill('node-1'));
   }, 300_000);
 });

@@ -1,8 +1,9 @@
 // The job consumer of a cluster node (`m3fg worker`): takes whole runs from the JetStream work queue
 // (runtime/job-queue.ts) whenever the node has a free thread, runs each in a scratch folder, uploads the
-// results to the object store under the job's hash, marks it done, and acks. While a job runs, it sends an
-// in-progress ack every ack-wait / 3, so a long run is not redelivered; a node killed mid-run sends none,
-// and the server hands the job to another node after the ack wait.
+// results under the job's hash into the node's own results bucket (the coordinator creates it when the node
+// first shows up; no other party may write it), marks it done under the node's own status key, and acks.
+// While a job runs, it sends an in-progress ack every ack-wait / 3, so a long run is not redelivered; a node
+// killed mid-run sends none, and the server hands the job to another node after the ack wait.
 //
 // What runs a job is given (the coordinator's job pool, through the hook in `m3fg worker`): this module only
 // moves jobs and files. A job that throws is marked failed and terminated (not redelivered: runs are
@@ -13,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { jetstream } from '@nats-io/jetstream';
+import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { connectNats, type NatsOptions } from '../runtime/nats-transport.ts';
 import { getObject } from '../runtime/object-get.ts';
 import {
-  decodeJson, encodeJson, isNotFound, NODE_HEARTBEAT_MS, nodeKey, openJobQueue, packFiles, resultPathOf, unpackFiles,
+  decodeJson, encodeJson, isNotFound, NODE_HEARTBEAT_MS, nodeJobKey, nodeKey, openJobQueue, packFiles, resultPathOf, unpackFiles,
   type JobQueue, type JobStatus, type NodePresence, type QueuedJob,
 } from '../runtime/job-queue.ts';
 
@@ -79,6 +81,8 @@ export class JobConsumer {
     if (!queue) return;
     const consumer = await jetstream(nc).consumers.get(queue.names.stream, queue.names.consumer);
     this.startPresence(queue);
+    const own = await this.ownResults(nc, queue);
+    if (!own) return;
     this.log.info({ stream: queue.names.stream }, 'taking jobs');
     while (!this.stopping) {
       if (this.options.runner.available - this.inHand <= 0) {
@@ -88,8 +92,28 @@ export class JobConsumer {
       const msg = await this.next(consumer);
       if (!msg) continue;
       this.inHand++;
-      this.track(this.handle(queue, consumer, msg));
+      this.track(this.handle(queue, own, consumer, msg));
     }
+  }
+
+  /**
+   * This node's results bucket, once the coordinator has created it (it does when it sees this node's
+   * presence); a node may not create streams itself: a stream's creator chooses the subjects it captures.
+   */
+  private async ownResults(nc: NatsConnection, queue: JobQueue): Promise<ObjectStore | undefined> {
+    const name = queue.names.nodeResults(this.options.node);
+    let told = false;
+    while (!this.stopping) {
+      try {
+        return await new Objm(nc).open(name);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        if (!told) this.log.info({ bucket: name }, 'waiting for a study\'s coordinator to create this node\'s results bucket');
+        told = true;
+        await this.sleep(Math.min(this.options.retryMs ?? 2_000, 500)); // the study waits for it
+      }
+    }
+    return undefined;
   }
 
   private async next(consumer: Consumer): Promise<JsMsg | undefined> {
@@ -124,29 +148,38 @@ export class JobConsumer {
     this.presence = { queue, timer };
   }
 
-  private async handle(queue: JobQueue, consumer: Consumer, msg: JsMsg): Promise<void> {
+  private async handle(queue: JobQueue, own: ObjectStore, consumer: Consumer, msg: JsMsg): Promise<void> {
     let handed = false;
     const hand = () => {
       if (!handed) this.inHand--;
       handed = true;
     };
     try {
-      await this.runJob(queue, consumer, msg, hand);
+      await this.runJob(queue, own, consumer, msg, hand);
     } finally {
       hand();
     }
   }
 
-  private async runJob(queue: JobQueue, consumer: Consumer, msg: JsMsg, hand: () => void): Promise<void> {
+  private async runJob(queue: JobQueue, own: ObjectStore, consumer: Consumer, msg: JsMsg, hand: () => void): Promise<void> {
     msg.working();
     const job = decodeJson<{ job: QueuedJob }>(msg.data).job;
     // the ack wait as it is now: a later study may have set another one (--ack-wait)
     const ackWaitMs = ((await consumer.info().catch(() => undefined))?.config.ack_wait ?? 30e9) / 1e6;
     const log = this.log.child({ job: job.key, delivery: msg.info.deliveryCount });
-    const status = (s: Omit<JobStatus, 'at' | 'node'>) => queue.status.put(job.hash, encodeJson({ ...s, node: this.options.node, at: Date.now() }));
-    // finished elsewhere meanwhile (a redelivery after a slow node completed): nothing to do
-    if (await queue.results.info(job.hash)) {
-      log.info('already in the results bucket');
+    // under this node's own key: no node may write another's (deploy/gen-users.sh)
+    const status = (s: Omit<JobStatus, 'at' | 'node'>) => queue.status.put(nodeJobKey(this.options.node, job.hash), encodeJson({ ...s, node: this.options.node, at: Date.now() }));
+    // finished meanwhile (a redelivery after a slow node completed): the coordinator took it already
+    const accepted = await queue.status.get(job.hash).catch(() => null);
+    if (accepted?.value?.length && decodeJson<JobStatus>(accepted.value).state === 'done') {
+      log.info('already done');
+      msg.ack();
+      return;
+    }
+    // this node finished it before (and was, say, killed before its ack): say so again
+    if (await own.info(job.hash)) {
+      log.info('already in this node\'s results bucket');
+      await status({ state: 'done' });
       msg.ack();
       return;
     }
@@ -156,7 +189,8 @@ export class JobConsumer {
       msg.working();
       await status({ state: 'running' });
       if (job.from) {
-        // message gets, not getBlob: a node may create no consumer (runtime/object-get.ts)
+        // from the coordinator's bucket, with message gets, not getBlob: a node may create no consumer
+        // (runtime/object-get.ts)
         const input = await getObject(queue.jsm.streams, queue.names.results, job.from.hash);
         if (!input) throw new Error(`the results of ${job.from.key} are not in the bucket`);
         unpackFiles(scratch, resultPathOf({ kind: 'solve', key: job.from.key, hash: job.from.hash, threads: 'one' }), input);
@@ -165,7 +199,7 @@ export class JobConsumer {
       const running = this.options.runner.run(scratch, job); // the runner holds its thread from here on
       hand();
       const outcome = await running;
-      await queue.results.putBlob({ name: job.hash, description: job.key }, packFiles(scratch, resultPathOf(job)));
+      await own.putBlob({ name: job.hash, description: job.key }, packFiles(scratch, resultPathOf(job)));
       await status({ state: 'done', seconds: outcome.seconds });
       msg.ack();
       // the line tests and operators count: one per run this node computed

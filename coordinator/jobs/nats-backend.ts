@@ -3,7 +3,13 @@
 // (runtime/job-queue.ts). The coordinator watches the status bucket and downloads each result into DIR as soon
 // as a node has uploaded it.
 //
-// Restart safety: a job already in the results bucket is downloaded, not queued again; a job whose message
+// Integrity: a node puts its results into its own bucket and marks them done under its own status key
+// (runtime/job-queue.ts); the permissions (deploy/gen-users.sh) let no party write another's. So the
+// coordinator downloads a result only from the bucket of the node whose key says done, and checks its size
+// and SHA-256 (runtime/object-get.ts) and that it is a complete run of the job's configuration
+// (doneOutcome) before it takes it; it then records the result as its own ('done', from that node).
+//
+// Restart safety: a job some node marked done is downloaded, not queued again; a job whose message
 // is still in the stream (waiting, or running on a node) is waited for, not queued twice. So a coordinator
 // killed and started again with the same command recomputes nothing that finished, here or on the cluster.
 //
@@ -16,9 +22,9 @@ import type { KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { connectNats, type NatsOptions } from '../../runtime/nats-transport.ts';
-import { getObject } from '../../runtime/object-get.ts';
+import { getObject, objectChunks } from '../../runtime/object-get.ts';
 import {
-  decodeJson, encodeJson, ensureJobQueue, NODE_HEARTBEAT_MS, NODE_KEY_PREFIX, packFiles, resultPathOf, unpackFiles,
+  decodeJson, encodeJson, ensureJobQueue, ensureNodeResults, NODE_HEARTBEAT_MS, NODE_KEY_PREFIX, packFiles, parseNodeJobKey, resultPathOf, unpackFiles,
   type JobQueue, type JobQueueSettings, type JobStatus,
 } from '../../runtime/job-queue.ts';
 import { ClusterError } from '../cluster-executor.ts';
@@ -58,6 +64,8 @@ export class NatsBackend implements JobBackend {
   private watch?: AsyncIterable<KvWatchEntry> & { stop(): void };
   /** Node key -> when its presence was last heard (this process's clock). */
   private readonly nodes = new Map<string, number>();
+  /** Nodes whose results bucket exists (created here, or found). */
+  private readonly buckets = new Map<string, Promise<boolean>>();
   /** Last time a node was present or a job changed state, or nothing was outstanding. */
   private lastSign = Date.now();
   private shownConsuming?: number;
@@ -131,39 +139,88 @@ export class NatsBackend implements JobBackend {
     void (async () => {
       for await (const e of watch) {
         if (e.key.startsWith(NODE_KEY_PREFIX)) {
-          if (e.operation === 'PUT') this.nodes.set(e.key, Date.now());
-          else this.nodes.delete(e.key);
+          if (e.operation === 'PUT') {
+            this.nodes.set(e.key, Date.now());
+            void this.nodeBucket(e.key.slice(NODE_KEY_PREFIX.length));
+          } else this.nodes.delete(e.key);
           continue;
         }
-        if (e.operation !== 'PUT') continue;
+        const mine = parseNodeJobKey(e.key); // a node's own key: only that node may have written it
+        // only news: what was there when the watch started is looked up by submit() (doneBy), which also
+        // checks the object is still there; an old failure may since have been queued again and be running
+        if (e.operation !== 'PUT' || !mine || !e.isUpdate) continue;
         this.lastSign = Date.now(); // a job changed state: the cluster is working
-        const w = this.waiters.get(e.key);
+        const w = this.waiters.get(mine.hash);
         if (!w) continue;
         const st = decodeJson<JobStatus>(e.value);
-        if (st.state === 'done') this.settle(w, st.at < w.since);
+        if (st.state === 'done') this.settle(w, mine.node, st.at < w.since);
         else if (st.state === 'failed') {
-          this.waiters.delete(e.key);
-          w.reject(new Error(`on node ${st.node}: ${st.error}`));
+          this.waiters.delete(mine.hash);
+          w.reject(new Error(`on node ${mine.node}: ${st.error}`));
+          void this.queue.status.put(mine.hash, encodeJson({ state: 'failed', node: mine.node, error: st.error, at: Date.now() } satisfies JobStatus)).catch(() => {});
         }
       }
     })().catch((err) => this.logger.error({ err }, `status watch: ${(err as Error).message}`));
   }
 
-  /** Downloads the job's results into its study folder and resolves its waiter (once). */
-  private settle(w: Waiter, reused: boolean): void {
-    if (this.waiters.get(w.job.hash) !== w) return;
-    this.waiters.delete(w.job.hash);
-    this.download(w.root, w.job).then((o) => w.resolve({ ...o, reused }), w.reject);
+  /** Creates a node's results bucket once (a node may create no stream: it waits for this). */
+  private nodeBucket(node: string): Promise<boolean> {
+    let made = this.buckets.get(node);
+    if (!made) {
+      made = ensureNodeResults(this.nc, this.queue, node).then(
+        () => true,
+        (err) => {
+          // e.g. a node name the server's users do not know (deploy/gen-users.sh: node-1..K); said once
+          this.logger.warn({ err, node }, `cannot create the results bucket ${this.queue.names.nodeResults(node)} of node ${node}: ${(err as Error).message}`);
+          return false;
+        },
+      );
+      this.buckets.set(node, made);
+    }
+    return made;
   }
 
-  private async download(root: string, job: JobSpec): Promise<JobOutcome> {
-    // message gets, not getBlob: the coordinator's user needs no consumer on the results bucket either
-    const data = await getObject(this.queue.jsm.streams, this.queue.names.results, job.hash);
-    if (!data) throw new Error(`${job.key}: marked done, but its results are not in the bucket ${this.queue.names.results}`);
-    unpackFiles(root, resultPathOf(job), data);
+  /** Downloads the job's results from `node`'s bucket into its study folder and resolves its waiter (once). */
+  private settle(w: Waiter, node: string, reused: boolean): void {
+    if (this.waiters.get(w.job.hash) !== w) return;
+    this.waiters.delete(w.job.hash);
+    this.download(w.root, w.job, node).then((o) => w.resolve({ ...o, reused }), w.reject);
+  }
+
+  private async download(root: string, job: JobSpec, node: string): Promise<JobOutcome> {
+    const bucket = this.queue.names.nodeResults(node);
+    // message gets, not getBlob: the coordinator's user needs no consumer on the results buckets; size and
+    // SHA-256 checked against the object's metadata
+    const from = `the results from node ${node} (bucket ${bucket})`;
+    const data = await getObject(this.queue.jsm.streams, bucket, job.hash).catch((err) => {
+      throw new Error(`${job.key}: ${from}: ${(err as Error).message}`);
+    });
+    if (!data) throw new Error(`${job.key}: node ${node} marked it done, but its results are not in the bucket ${bucket}`);
+    try {
+      unpackFiles(root, resultPathOf(job), data);
+    } catch (err) {
+      throw new Error(`${job.key}: ${from}: ${(err as Error).message}`);
+    }
     const outcome = doneOutcome(root, job);
-    if (!outcome) throw new Error(`${job.key}: the results downloaded from the bucket are incomplete or of another configuration`);
-    return outcome;
+    if (!outcome) throw new Error(`${job.key}: ${from} are incomplete or of another configuration`);
+    await this.queue.status.put(job.hash, encodeJson({ state: 'done', node, at: Date.now() } satisfies JobStatus));
+    this.logger.info({ job: job.key, node }, 'result taken from node');
+    return { ...outcome, node };
+  }
+
+  /** The node whose done result of `hash` lies in its bucket: the coordinator's record, else any node's key. */
+  private async doneBy(hash: string): Promise<string | undefined> {
+    const own = await this.queue.status.get(hash).catch(() => null);
+    const st = own?.value?.length ? decodeJson<JobStatus>(own.value) : undefined;
+    const holds = (node: string) => objectChunks(this.queue.jsm.streams, this.queue.names.nodeResults(node), hash).then((c) => c !== undefined, () => false);
+    if (st?.state === 'done' && st.node && (await holds(st.node))) return st.node;
+    for await (const key of await this.queue.status.keys(`job.*.${hash}`)) {
+      const e = await this.queue.status.get(key);
+      const node = parseNodeJobKey(key)?.node;
+      // the object may have been removed by hand since (deploy/jetstream.md, Sizes): then it runs again
+      if (node && e?.operation === 'PUT' && e.value.length && decodeJson<JobStatus>(e.value).state === 'done' && (await holds(node))) return node;
+    }
+    return undefined;
   }
 
   run(root: string, job: JobSpec): Promise<JobOutcome & { reused?: boolean }> {
@@ -182,11 +239,13 @@ export class NatsBackend implements JobBackend {
   private async submit(w: Waiter): Promise<void> {
     const { job, root } = w;
     const { results, status, jsm, names } = this.queue;
-    if (await results.info(job.hash)) {
-      this.settle(w, true); // finished on the cluster earlier (before a restart, or by another study)
+    const node = await this.doneBy(job.hash);
+    if (node) {
+      this.settle(w, node, true); // finished on the cluster earlier (before a restart, or by another study)
       return;
     }
-    // an N-player job reads its solve's results from the bucket: upload them when they were computed here
+    // an N-player job reads its solve's results from the coordinator's bucket: upload them from the study
+    // folder (computed here, or downloaded and checked), never pointing a node at another node's bucket
     if (job.kind === 'nplayer' && !(await results.info(job.from.hash))) {
       await results.putBlob({ name: job.from.hash, description: job.from.key }, packFiles(root, resultPathOf({ kind: 'solve', key: job.from.key, hash: job.from.hash, threads: 'one' })));
     }

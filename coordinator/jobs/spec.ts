@@ -58,6 +58,8 @@ export interface JobOutcome {
   jobSeconds?: number;
   /** Final exploitability and objectives (policy values at the initial state) of a solve. */
   final?: FinalNumbers;
+  /** The cluster node whose results bucket it came from (`--nats` studies). */
+  node?: string;
 }
 
 export interface FinalNumbers {
