@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUTO_METHOD, autoMethod } from '../coordinator/auto.ts';
 import { runCli } from './helpers/cli.ts';
+import { solve as librarySolve } from '../index.ts';
 import { updateRule } from '../coordinator/solver.ts';
 
 describe('--algorithm auto and the study flags', () => {
@@ -60,6 +61,14 @@ describe('--algorithm auto and the study flags', () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it("the library's auto chooses as the CLI does: FPI for Advertisement, OMD annealed once its parameters change", async () => {
+    const totals = async (request: Omit<Parameters<typeof librarySolve>[0], 'game'>) => (await librarySolve({ game: 'advertisement', bins: 6, iterations: 4, ...request })).curve.map((p) => p.exploitability.total);
+    const omd = { algorithm: 'omd', temperature: 0.1, schedule: 'anneal' } as const;
+    expect(await totals({ algorithm: 'auto' })).toEqual(await totals({ algorithm: 'fpi' }));
+    expect(await totals({ algorithm: 'auto' })).not.toEqual(await totals(omd));
+    expect(await totals({ algorithm: 'auto', params: { cCrowd: 0 } })).toEqual(await totals({ ...omd, params: { cCrowd: 0 } }));
+  });
 
   it('refuses what auto fixes and bad values of the new flags', () => {
     expect(() => parseSolveFlags({ algorithm: 'auto', temperature: '0.5' })).toThrow(/^--temperature: --algorithm auto sets it itself/);
