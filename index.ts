@@ -24,7 +24,7 @@ export interface SolveRequest {
   game: string | GameFamily;
   params?: Record<string, number>;
   bins?: number;
-  /** 'auto': the recommended method of the algorithm study (OMD with an annealed temperature). */
+  /** 'auto': the recommended method of the algorithm study for this problem (README, "Which algorithm?"). */
   algorithm?: Algorithm | 'auto';
   iterations?: number;
   grid?: GridKind;
@@ -98,6 +98,8 @@ function validate(request: SolveRequest): { family: GameFamily; settings: SolveS
       {
         game: typeof game === 'string' ? game : family.name,
         algorithm: text(request.algorithm),
+        // parsed again only so that 'auto' knows the game's parameters were changed (request.params is what runs)
+        param: Object.entries(params).map(([k, v]) => `${k}=${v}`),
         bins: text(request.bins),
         iterations: text(request.iterations),
         threads: text(request.threads ?? 1),

@@ -8,7 +8,7 @@ import { ensureDir, writeFileAtomic } from './results.ts';
 import { thin } from './report/charts.ts';
 import { text } from './report/html.ts';
 import { renderSvg, svgToPng } from './report/render.ts';
-import type { TableRow, Trace } from './experiment-algorithms.ts';
+import type { StudyRunInfo, TableRow, Trace } from './experiment-algorithms.ts';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -34,7 +34,13 @@ export function studyChart(game: string, traces: readonly Trace[]): TopLevelSpec
   } as TopLevelSpec;
 }
 
-export async function writeStudyReport(out: string, traces: readonly Trace[], table: readonly TableRow[], run: { budget: number; cap: number; budgets: readonly number[] }): Promise<string> {
+/** How the runs ran, for the report and table headers: what a "wall second" of the table is. */
+export function studyConditions(run: Pick<StudyRunInfo, 'budget' | 'cap' | 'threads' | 'stopBelow'> & { parallel?: number }): string {
+  const side = (run.parallel ?? 1) > 1 ? `, ${run.parallel} runs side by side, each on one thread` : `, one run at a time on ${run.threads} thread${run.threads === 1 ? '' : 's'}`;
+  return `Each run: wall-clock budget ${run.budget} s, at most ${run.cap} iterations, stopped once its total exploitability is at most ${run.stopBelow}${side}; seconds are wall seconds of that run.`;
+}
+
+export async function writeStudyReport(out: string, traces: readonly Trace[], table: readonly TableRow[], run: StudyRunInfo & { budgets: readonly number[] }): Promise<string> {
   const dir = join(out, 'report');
   const figures = join(out, 'figures');
   ensureDir(dir);
@@ -47,19 +53,19 @@ export async function writeStudyReport(out: string, traces: readonly Trace[], ta
     writeFileAtomic(join(figures, `algorithms-${game}.png`), svgToPng(svg));
     sections.push(`<section><h2>${text(game)}</h2>${svg.replace(/^<\?xml[^>]*>/, '')}</section>`);
   }
-  const head = `<tr><th>game</th><th>method</th>${run.budgets.map((s) => `<th>lowest ≤ ${s} s</th>`).join('')}<th>lowest (iteration)</th><th>iterations</th><th>seconds</th></tr>`;
+  const head = `<tr><th>game</th><th>method</th>${run.budgets.map((s) => `<th>lowest ≤ ${s} s</th>`).join('')}<th>lowest (iteration)</th><th>iterations</th><th>seconds</th><th>stop</th></tr>`;
   const body = table
     .map((r) => {
       const cells = r.best.map((b) => `<td>${b ? `${b.total.toPrecision(3)} (it ${b.iteration})` : 'n/a'}</td>`).join('');
-      return `<tr><td>${text(r.game)}</td><td>${text(r.label)}</td>${cells}<td>${r.lowest.total.toPrecision(3)} (${r.lowest.iteration})</td><td>${r.iterations}</td><td>${r.seconds.toFixed(1)}</td></tr>`;
+      return `<tr><td>${text(r.game)}</td><td>${text(r.label)}</td>${cells}<td>${r.lowest.total.toPrecision(3)} (${r.lowest.iteration})</td><td>${r.iterations}</td><td>${r.seconds.toFixed(1)}</td><td>${text(r.stopReason)}</td></tr>`;
     })
     .join('\n');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>m3fg algorithm study</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}</style></head>
 <body><h1>Algorithm study</h1>
-<p>Each run: wall-clock budget ${run.budget} s, at most ${run.cap} iterations. Wall seconds were measured on a shared machine and are
-noisy; the curves against iterations are exact (deterministic). "n/a": the run was cut before that budget.</p>
+<p>${text(studyConditions(run))} Wall seconds were measured on a shared machine and are noisy; the curves against
+iterations are exact (deterministic). "n/a": the run was cut before that budget.</p>
 ${sections.join('\n')}
 <h2>Lowest total exploitability</h2><table>${head}\n${body}</table>
 </body></html>

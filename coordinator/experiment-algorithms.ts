@@ -8,19 +8,24 @@
 //   DIR/figures/algorithms-<game>.png|svg, DIR/table.md.
 //
 // Wall seconds on a shared machine are noisy; the iterations are exact (the curve is deterministic), so every
-// trace keeps both.
+// trace keeps both. `--parallel P` runs P runs side by side, each inline on a thread of its own (the seconds
+// are then those of one thread with P - 1 other runs beside it); a run stops early once its total is at most
+// STOP_BELOW (1e-12: nothing more to learn).
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
+import { workerExecArgv } from '../runtime/thread-pool.ts';
+import { OptionError } from '../shared/errors.ts';
 import { builtinGames } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
-import { InlineExecutor } from './inline-executor.ts';
-import { LocalExecutor } from './local-executor.ts';
 import { ensureDir, writeFileAtomic } from './results.ts';
-import { solve, type SolveOptions, type StopReason } from './solver.ts';
-import { writeStudyReport } from './experiment-algorithms-report.ts';
+import type { SolveOptions, StopReason } from './solver.ts';
+import { studyConditions, writeStudyReport } from './experiment-algorithms-report.ts';
+import { runStudyRun, STOP_BELOW, type StudyRun } from './experiment-algorithms-run.ts';
 
 /** A method of the study: an algorithm with its settings. */
 export interface Method {
@@ -101,6 +106,8 @@ export interface TableRow {
   lowest: { total: number; iteration: number; seconds: number };
   iterations: number;
   seconds: number;
+  /** Why the run ended ('target': its total fell to STOP_BELOW). */
+  stopReason: StopReason;
 }
 
 export interface StudyOptions {
@@ -111,11 +118,24 @@ export interface StudyOptions {
   /** Iteration cap per run (default 5000, quick 6). */
   iterations?: number;
   threads: number;
+  /** Runs side by side, each inline on a thread of its own (default 1: one after the other, each on `threads`). */
+  parallel?: number;
   /** Only these games / methods (keys), e.g. to rerun one part. */
   games?: string[];
   methods?: string[];
   logger: Logger;
   print?: (line: string) => void;
+}
+
+/** How a study ran (study.json, the report's header). */
+export interface StudyRunInfo {
+  budget: number;
+  cap: number;
+  threads: number;
+  /** Runs side by side, each on one thread (1: one after the other). */
+  parallel: number;
+  stopBelow: number;
+  quick: boolean;
 }
 
 export interface StudyResult {
@@ -128,43 +148,84 @@ export async function runAlgorithmsStudy(options: StudyOptions): Promise<StudyRe
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const budget = options.budget ?? (options.quick ? 2 : 60);
   const cap = options.iterations ?? (options.quick ? 6 : 5000);
+  const parallel = options.parallel ?? 1;
+  if (parallel > 1 && options.threads > 1) throw new OptionError('--parallel: each run is on one thread (leave --threads at 1)');
   const games = (options.quick ? QUICK_GAMES : STUDY_GAMES).filter((g) => !options.games || options.games.includes(g.game));
   const methods = METHODS.filter((m) => (options.methods ? options.methods.includes(m.key) : !options.quick || QUICK_METHODS.includes(m.key)));
   ensureDir(join(options.out, 'runs'));
-  const started = new Date();
-  print(studyPlan(games.length, methods.length, budget, cap, started));
-  const traces: Trace[] = [];
-  const runs = games.length * methods.length;
-  for (const g of games) {
-    const problem = new Problem(buildGame(builtinGames[g.game], g.params), g.bins);
-    for (const m of methods) {
-      const trace = await runOne(g, problem, m, budget, cap, options.threads, options.logger);
-      traces.push(trace);
-      writeFileAtomic(join(options.out, 'runs', `${g.game}-${m.key}.json`), JSON.stringify(trace));
-      const low = lowest(trace.points);
-      const left = runs - traces.length;
-      print(
-        `[${traces.length}/${runs}] ${g.game} M=${g.bins} ${m.label}: ${trace.points.length} iterations, ${last(trace.points).seconds.toFixed(1)} s (${trace.stopReason}); ` +
-          `lowest ${low.total.toPrecision(3)} at iteration ${low.iteration}${left ? `; at most ${minutes(left * budget)} to go` : ''}`,
-      );
-    }
-  }
-  const result = await writeStudy(options.out, traces, { budget, cap, threads: options.threads, quick: options.quick });
+  print(studyPlan(games.length, methods.length, budget, cap, new Date(), parallel));
+  const runs = games.flatMap((game) => methods.map((method): StudyRun => ({ game, method, budget, cap })));
+  let done = 0;
+  const finished = (trace: Trace) => {
+    writeFileAtomic(join(options.out, 'runs', `${trace.game}-${trace.method}.json`), JSON.stringify(trace));
+    done++;
+    const low = lowest(trace.points);
+    const left = Math.ceil((runs.length - done) / parallel);
+    const stop = trace.stopReason === 'target' ? `total ≤ ${STOP_BELOW}` : trace.stopReason;
+    print(
+      `[${done}/${runs.length}] ${trace.game} M=${trace.bins} ${trace.label}: ${trace.points.length} iterations, ${last(trace.points).seconds.toFixed(1)} s (${stop}); ` +
+        `lowest ${low.total.toPrecision(3)} at iteration ${low.iteration}${left ? `; at most ${minutes(left * budget)} to go` : ''}`,
+    );
+  };
+  const traces = parallel > 1 ? await runSideBySide(runs, parallel, options.logger, finished) : await runInProcess(runs, options.threads, options.logger, finished);
+  const result = await writeStudy(options.out, traces, { budget, cap, threads: options.threads, parallel, stopBelow: STOP_BELOW, quick: options.quick });
   print(`report: ${result.report}`);
   return result;
 }
 
+/** One run after the other in this process, each with `threads` threads. */
+async function runInProcess(runs: readonly StudyRun[], threads: number, logger: Logger, finished: (t: Trace) => void): Promise<Trace[]> {
+  const traces: Trace[] = [];
+  let problem: { game: StudyGame; problem: Problem } | undefined;
+  for (const run of runs) {
+    const g = run.game;
+    if (problem?.game !== g) problem = { game: g, problem: new Problem(buildGame(builtinGames[g.game], g.params), g.bins) };
+    const trace = await runStudyRun(run, problem.problem, threads, logger);
+    traces.push(trace);
+    finished(trace);
+  }
+  return traces;
+}
+
 /**
- * What the study will do and its length before it starts: every run ends at its budget or its iteration cap,
- * whichever comes first, so runs x budget bounds the time (up to one iteration more per run, and the time to
+ * `parallel` runs at a time, each inline on a thread of its own (./experiment-algorithms-thread.ts), started in
+ * the study's order; the traces come back in that order whatever order the runs finish in.
+ */
+async function runSideBySide(runs: readonly StudyRun[], parallel: number, logger: Logger, finished: (t: Trace) => void): Promise<Trace[]> {
+  const filename = new URL(`./experiment-algorithms-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+  const pool = new Piscina<StudyRun & { logLevel: string }, Trace>({
+    filename,
+    minThreads: parallel,
+    maxThreads: parallel,
+    concurrentTasksPerWorker: 1,
+    execArgv: workerExecArgv(filename),
+  });
+  try {
+    return await Promise.all(
+      runs.map(async (run) => {
+        const trace = await pool.run({ ...run, logLevel: logger.level });
+        finished(trace);
+        return trace;
+      }),
+    );
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/**
+ * What the study will do and its length before it starts: every run ends at its budget, its iteration cap or
+ * STOP_BELOW, whichever comes first, so ceil(runs / parallel) x budget bounds the time (up to one iteration more per run, and the time to
  * build each game's model, a few seconds).
  */
-export function studyPlan(games: number, methods: number, budget: number, cap: number, now: Date): string {
+export function studyPlan(games: number, methods: number, budget: number, cap: number, now: Date, parallel = 1): string {
   const runs = games * methods;
-  const end = new Date(now.getTime() + runs * budget * 1000);
+  const seconds = Math.ceil(runs / parallel) * budget;
+  const end = new Date(now.getTime() + seconds * 1000);
   return (
     `algorithm study: ${games} game${games === 1 ? '' : 's'} x ${methods} method${methods === 1 ? '' : 's'} = ${runs} runs, ` +
-    `each until ${budget} s or ${cap} iterations: at most ${minutes(runs * budget)} ` +
+    `each until ${budget} s, ${cap} iterations or a total ≤ ${STOP_BELOW}` +
+    `${parallel > 1 ? `, ${parallel} side by side on one thread each` : ''}: at most ${minutes(seconds)} ` +
     `(plus up to one iteration per run and building each model; done by about ${end.toISOString().slice(11, 16)} UTC)`
   );
 }
@@ -176,42 +237,24 @@ function minutes(seconds: number): string {
 }
 
 /** study.json, table.md and the report of a set of traces. */
-async function writeStudy(out: string, traces: Trace[], run: { budget: number; cap: number; threads: number; quick: boolean }): Promise<StudyResult> {
+async function writeStudy(out: string, traces: Trace[], run: StudyRunInfo): Promise<StudyResult> {
   const budgets = tableBudgets(run.budget);
   const table = studyTable(traces, budgets);
   ensureDir(out);
   writeFileAtomic(join(out, 'study.json'), JSON.stringify({ ...run, budgets, table, traces }));
-  writeFileAtomic(join(out, 'table.md'), tableMarkdown(table, budgets));
-  const report = await writeStudyReport(out, traces, table, { budget: run.budget, cap: run.cap, budgets });
+  writeFileAtomic(join(out, 'table.md'), `${studyConditions(run)}\n\n${tableMarkdown(table, budgets)}`);
+  const report = await writeStudyReport(out, traces, table, { ...run, budgets });
   return { traces, table, report };
 }
 
 /** One study from the traces of several (e.g. a study split over games run as separate processes). */
 export async function mergeStudies(out: string, dirs: readonly string[]): Promise<StudyResult> {
-  const studies = dirs.map((d) => JSON.parse(readFileSync(join(d, 'study.json'), 'utf8')) as { budget: number; cap: number; threads: number; quick: boolean; traces: Trace[] });
+  const studies = dirs.map((d) => JSON.parse(readFileSync(join(d, 'study.json'), 'utf8')) as StudyRunInfo & { traces: Trace[] });
   const budget = Math.min(...studies.map((s) => s.budget));
   const cap = Math.max(...studies.map((s) => s.cap));
-  return writeStudy(out, studies.flatMap((s) => s.traces), { budget, cap, threads: studies[0].threads, quick: studies.some((s) => s.quick) });
-}
-
-async function runOne(g: StudyGame, problem: Problem, m: Method, budget: number, cap: number, threads: number, logger: Logger): Promise<Trace> {
-  const executor = threads > 1 ? new LocalExecutor({ threads, logger }) : new InlineExecutor();
-  const points: TracePoint[] = [];
-  const started = performance.now();
-  try {
-    const result = await solve({ game: g.game, params: g.params, bins: g.bins }, problem, executor, {
-      ...m.options,
-      iterations: cap,
-      timeLimit: budget,
-      onIteration: (p) => {
-        const { total, major, minor } = p.exploitability;
-        points.push({ iteration: p.iteration, seconds: (performance.now() - started) / 1000, total, major, minor });
-      },
-    });
-    return { game: g.game, bins: g.bins, method: m.key, label: m.label, stopReason: result.stopReason, points };
-  } finally {
-    await executor.close();
-  }
+  // studies written before --parallel ran one run at a time
+  const parallel = Math.max(...studies.map((s) => s.parallel ?? 1));
+  return writeStudy(out, studies.flatMap((s) => s.traces), { budget, cap, threads: studies[0].threads, parallel, stopBelow: STOP_BELOW, quick: studies.some((s) => s.quick) });
 }
 
 function last<T>(a: readonly T[]): T {
@@ -241,7 +284,7 @@ export function studyTable(traces: readonly Trace[], budgets: readonly number[])
     const low = lowest(t.points);
     return {
       game: t.game, method: t.method, label: t.label, best,
-      lowest: { total: low.total, iteration: low.iteration, seconds: low.seconds }, iterations: t.points.length, seconds: end,
+      lowest: { total: low.total, iteration: low.iteration, seconds: low.seconds }, iterations: t.points.length, seconds: end, stopReason: t.stopReason,
     };
   });
 }

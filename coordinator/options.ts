@@ -13,7 +13,7 @@ import type { GameFamily } from '../shared/model.ts';
 import type { InitialPolicy } from '../shared/tables.ts';
 import type { Algorithm, Schedule } from './solver.ts';
 import { parseBytes } from './memory.ts';
-import { AUTO_FIXED_FLAGS, AUTO_METHOD } from './auto.ts';
+import { AUTO_FIXED_FLAGS, autoMethod, describeMethod } from './auto.ts';
 import { loadGameModuleInThread } from './game-check.ts';
 import { DEFAULT_TASK_DEADLINE } from './task-deadline.ts';
 
@@ -117,7 +117,7 @@ export async function loadSolveSettings(flags: RawSolveFlags): Promise<SolveSett
 /** Parses the flags for a built-in game (or a family already loaded). */
 export function parseSolveFlags(given: RawSolveFlags, loaded?: GameFamily): SolveSettings {
   const auto = given.algorithm === 'auto';
-  const flags = auto ? autoFlags(given) : given;
+  const flags = auto ? autoFlags(given, loaded) : given;
   const game = flags.game ?? 'sis';
   const family = loaded ?? (Object.hasOwn(builtinGames, game) ? builtinGames[game] : undefined);
   if (!family) throw new OptionError(`--game: unknown game '${game}' (built-in: ${Object.keys(builtinGames).join(', ')}; or a path like ./my-game.ts)`);
@@ -192,12 +192,16 @@ export function defaultOut(s: { label: string; algorithm: Algorithm; auto?: bool
   return `results/${parts.join('-')}`;
 }
 
-/** --algorithm auto: the study's recommended method (./auto.ts) in place of the flags it fixes. */
-function autoFlags(flags: RawSolveFlags): RawSolveFlags {
+/** --algorithm auto: the study's recommended method for this problem (./auto.ts) in place of the flags it fixes. */
+function autoFlags(flags: RawSolveFlags, loaded: GameFamily | undefined): RawSolveFlags {
+  const game = flags.game ?? 'sis';
+  const builtin = Object.hasOwn(builtinGames, game) && (loaded === undefined || loaded === builtinGames[game]);
+  const m = autoMethod({ game, builtin, params: (flags.param ?? []).length > 0, horizon: flags.horizon === 'infinite' ? 'infinite' : 'finite' });
   for (const key of AUTO_FIXED_FLAGS) {
-    if (flags[key] !== undefined) throw new OptionError(`--${key}: --algorithm auto sets it itself (${AUTO_METHOD.algorithm}, temperature ${AUTO_METHOD.temperature}, schedule ${AUTO_METHOD.schedule})`);
+    if (flags[key] !== undefined) throw new OptionError(`--${key}: --algorithm auto sets it itself (here: ${describeMethod(m)})`);
   }
-  return { ...flags, algorithm: AUTO_METHOD.algorithm, temperature: String(AUTO_METHOD.temperature), schedule: AUTO_METHOD.schedule };
+  const text = (v: number | undefined) => (v === undefined ? undefined : String(v));
+  return { ...flags, algorithm: m.algorithm, temperature: text(m.temperature), schedule: m.schedule, step: text(m.step), softmax: m.softmax };
 }
 
 export function positiveInt(flag: string, text: string): number {

@@ -1,6 +1,7 @@
-// The combined report of a sweep, DIR/report/: per swept setting, the final exploitability and both
-// objectives (the policies' values at the initial state) against it, one line per combination of the other
-// swept settings; then every run's exploitability curve (when there are few enough to read). The page and the
+// The combined report of a sweep, DIR/report/: per swept setting, the exploitability and both objectives
+// (policy values at the initial state) of each run's result (the written policies, run.json `result`) against
+// it, one line per combination of the other swept settings; then every run's exploitability curve (when there
+// are few enough to read). The page and the
 // rendering are the report's own (coordinator/report/): runs table, inline SVG, a PNG per chart.
 
 import { resolve, basename } from 'node:path';
@@ -51,7 +52,7 @@ export function sweepCharts(axes: Axis[], points: SweepPoint[]): Chart[] {
       id: `sweep-${axis.name.replace(/[^A-Za-z0-9_-]/g, '_')}`,
       title,
       rows,
-      caption: `Final exploitability and the major and minor objectives (policy values at the initial state) against ${axisLabel(axis)}; one line per combination of the other swept settings.`,
+      caption: `Exploitability and the major and minor objectives (policy values at the initial state) of each run's result (the written policies: the best iterate, or the last with --keep last) against ${axisLabel(axis)}; one line per combination of the other swept settings.`,
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         config: CONFIG,

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
-import { lowest, mergeStudies, studyPlan, studyTable, type Trace } from '../coordinator/experiment-algorithms.ts';
+import { lowest, mergeStudies, METHODS, studyPlan, studyTable, type Trace } from '../coordinator/experiment-algorithms.ts';
+import { runStudyRun, STOP_BELOW } from '../coordinator/experiment-algorithms-run.ts';
+import { createLogger } from '../coordinator/logger.ts';
+import { builtinGames } from '../shared/games/index.ts';
+import { Problem } from '../shared/problem.ts';
+import { buildGame } from '../shared/validate.ts';
 
 describe('experiment algorithms', () => {
   it('--quick runs every method on every quick game and writes the report and table', async () => {
@@ -13,7 +18,7 @@ describe('experiment algorithms', () => {
     const res = runCli(['experiment', 'algorithms', '--quick', '--out', out]);
     expect(res.code, res.stderr).toBe(0);
     // it says first how long it will take: 2 games x 4 methods, 2 s each
-    expect(res.stdout.split('\n')[0]).toMatch(/^algorithm study: 2 games x 4 methods = 8 runs, each until 2 s or 6 iterations: at most 16 s /);
+    expect(res.stdout.split('\n')[0]).toMatch(/^algorithm study: 2 games x 4 methods = 8 runs, each until 2 s, 6 iterations or a total ≤ 1e-12: at most 16 s /);
     expect(res.stdout).toContain('[8/8] advertisement M=8');
     const study = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')) as { traces: Trace[]; table: Array<{ game: string; method: string; lowest: { total: number } }> };
     expect(study.traces.map((t) => `${t.game}/${t.method}`)).toEqual(
@@ -38,11 +43,46 @@ describe('experiment algorithms', () => {
     const merged = await mergeStudies(join(out, 'merged'), [out]);
     expect(readFileSync(join(out, 'merged', 'table.md'), 'utf8')).toBe(readFileSync(join(out, 'table.md'), 'utf8'));
     expect(merged.traces).toEqual(study.traces);
+    // --parallel 2: two runs side by side, one thread each; the same traces (apart from seconds), in the same order
+    const side = join(out, 'side');
+    const par = runCli(['experiment', 'algorithms', '--quick', '--parallel', '2', '--out', side]);
+    expect(par.code, par.stderr).toBe(0);
+    expect(par.stdout.split('\n')[0]).toContain('8 runs, each until 2 s, 6 iterations or a total ≤ 1e-12, 2 side by side on one thread each: at most 8 s');
+    const study2 = JSON.parse(readFileSync(join(side, 'study.json'), 'utf8')) as { parallel: number; traces: Trace[] };
+    const exact = (ts: Trace[]) => ts.map((t) => ({ ...t, points: t.points.map(({ seconds: _, ...p }) => p) }));
+    expect(exact(study2.traces)).toEqual(exact(study.traces));
+    expect(study2.parallel).toBe(2);
+    expect(readFileSync(join(side, 'table.md'), 'utf8').split('\n')[0]).toContain('2 runs side by side, each on one thread');
+    expect(readFileSync(join(side, 'report', 'index.html'), 'utf8')).toContain('2 runs side by side, each on one thread');
+  }, 120_000);
+
+  it('--parallel with --threads above 1 is refused: one line, exit 2, nothing written', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'm3fg-study-')), 'x');
+    const res = runCli(['experiment', 'algorithms', '--quick', '--parallel', '2', '--threads', '2', '--out', out]);
+    expect(res.code).toBe(2);
+    expect(res.stderr.trim()).toMatch(/^m3fg: --parallel: /);
+    expect(existsSync(out)).toBe(false);
   });
 
-  it('the plan of the full study at --budget 60: 4 games x 14 methods, at most 56 min, with the time it ends', () => {
+  it('a run stops once its total is at most 1e-12 (Cyber at M = 8 starts at an equilibrium): one point, not the cap', async () => {
+    const g = { game: 'cyber', bins: 8, params: {} };
+    const problem = new Problem(buildGame(builtinGames.cyber, {}), 8);
+    for (const key of ['fp', 'omd-0.1']) {
+      const t = await runStudyRun({ game: g, method: METHODS.find((m) => m.key === key)!, budget: 60, cap: 50 }, problem, 1, createLogger('warn'));
+      expect(t.stopReason).toBe('target');
+      expect(t.points).toHaveLength(1);
+      expect(t.points[0].total).toBeLessThanOrEqual(STOP_BELOW);
+    }
+    // a run above it goes on to its cap
+    const sis = { game: 'sis', bins: 8, params: { T: 10 } };
+    const t = await runStudyRun({ game: sis, method: METHODS[0], budget: 60, cap: 7 }, new Problem(buildGame(builtinGames.sis, sis.params), 8), 1, createLogger('warn'));
+    expect([t.stopReason, t.points.length]).toEqual(['iterations', 7]);
+  });
+
+  it('the plan of the full study at --budget 60: 4 games x 14 methods, at most 56 min (28 side by side), with the time it ends', () => {
     const line = studyPlan(4, 14, 60, 5000, new Date('2026-01-01T10:00:00Z'));
-    expect(line).toContain('56 runs, each until 60 s or 5000 iterations: at most 56 min');
+    expect(line).toContain('56 runs, each until 60 s, 5000 iterations or a total ≤ 1e-12: at most 56 min');
+    expect(studyPlan(4, 15, 60, 5000, new Date('2026-01-01T10:00:00Z'), 2)).toContain('2 side by side on one thread each: at most 30 min (plus up to one iteration per run and building each model; done by about 10:30 UTC)');
     expect(line).toContain('done by about 10:56 UTC');
     expect(studyPlan(4, 14, 180, 5000, new Date(0))).toContain('at most 2 h 48 min');
   });

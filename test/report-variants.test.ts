@@ -60,6 +60,18 @@ describe('reports know variants', () => {
     expect([...series.keys()]).toContain('sis fp infinite γ=0.9 2 it.');
   });
 
+  it("the bins chart shows each run's result (the written policies), not its last curve point", () => {
+    const result = { ...point(1, 0.25), iteration: 1 };
+    const last = { ...point(2, 4), iteration: 2 };
+    const runs = [
+      fakeRun('best', { bins: 20, keep: 'best', result, last }), // curve ends at 1, result 0.25, last iterate 4
+      fakeRun('old', { bins: 40 }), // no result in run.json (older runs): the last curve point, 1
+    ];
+    const rows = binsChart(runs)!.rows as Array<{ run: string; component: string; value: number }>;
+    expect(rows.filter((r) => r.run === 'best').map((r) => r.value)).toEqual([0.125, 0.125]);
+    expect(rows.filter((r) => r.run === 'old').map((r) => r.value)).toEqual([0.5, 0.5]);
+  });
+
   it('CSV: a header and one line per row, quoting only where needed', () => {
     expect(toCsv([{ a: 1, b: 'x' }, { a: 2.5, b: 'say "hi", twice', c: true }])).toBe('a,b,c\n1,x,\n2.5,"say ""hi"", twice",true\n');
   });

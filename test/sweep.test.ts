@@ -70,6 +70,9 @@ describe('m3fg sweep', () => {
       expect(c.final?.exploitability).toBeGreaterThan(0);
       expect(Number.isFinite(c.final?.majorObjective)).toBe(true);
       expect(Number.isFinite(c.final?.minorObjective)).toBe(true);
+      // the final numbers are the result's (the written policies, the best iterate), not the last curve point's
+      const result = JSON.parse(readFileSync(join(out, c.dir, 'run.json'), 'utf8')).result;
+      expect(c.final).toEqual({ exploitability: result.exploitability.total, major: result.exploitability.major, minor: result.exploitability.minor, majorObjective: result.value.majorPolicy, minorObjective: result.value.minorPolicy });
       const alone = join(root, `alone-${c.key}`);
       const solo = runCli(['solve', '--quiet', '--game', 'sis', '--bins', '20', '--algorithm', c.config.algorithm, '--param', `beta=${c.config.beta}`, '--iterations', '25', '--out', alone]);
       expect(solo.code, solo.stderr).toBe(0);

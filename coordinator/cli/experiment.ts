@@ -48,9 +48,10 @@ export function registerExperimentCommand(program: Command): Command {
     .option('--games <list>', 'only these games (comma-separated)')
     .option('--methods <list>', 'only these methods (comma-separated keys, e.g. fp,omd-0.1)')
     .option('--threads <N>', 'worker threads per run (default 1)')
+    .option('--parallel <P>', 'runs side by side, each on one thread (default 1: one after the other)')
     .option('--merge <dirs>', 'run nothing: one study and report in --out from these study folders (comma-separated)')
     .option('--log-level <level>', 'pino log level (default: warn)')
-    .action(async (flags: { out: string; quick?: boolean; budget?: string; iterations?: string; games?: string; methods?: string; threads?: string; merge?: string; logLevel?: string }) => {
+    .action(async (flags: { out: string; quick?: boolean; budget?: string; iterations?: string; games?: string; methods?: string; threads?: string; parallel?: string; merge?: string; logLevel?: string }) => {
       if (flags.merge !== undefined) {
         const dirs = flags.merge.split(',').map((x) => x.trim()).filter(Boolean);
         for (const d of dirs) if (!existsSync(join(d, 'study.json'))) throw new OptionError(`--merge: no study.json in ${d}`);
@@ -58,11 +59,12 @@ export function registerExperimentCommand(program: Command): Command {
         return;
       }
       const threads = positiveInt('--threads', flags.threads ?? '1');
+      const parallel = positiveInt('--parallel', flags.parallel ?? '1');
       const budget = flags.budget === undefined ? undefined : positiveInt('--budget', flags.budget);
       const iterations = flags.iterations === undefined ? undefined : positiveInt('--iterations', flags.iterations);
       const logger = createLogger(flags.logLevel ?? process.env.M3FG_LOG_LEVEL ?? 'warn');
       const list = (s?: string) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
-      await runAlgorithmsStudy({ out: flags.out, quick: Boolean(flags.quick), budget, iterations, threads, games: list(flags.games), methods: list(flags.methods), logger });
+      await runAlgorithmsStudy({ out: flags.out, quick: Boolean(flags.quick), budget, iterations, threads, parallel, games: list(flags.games), methods: list(flags.methods), logger });
     });
   experiment
     .command('discretisation')

@@ -21,6 +21,7 @@ function readJson(path: string): any {
   }
 }
 
+/** A sweep's final numbers of a run: those of its result (run.json `result`, the written policies; the last curve point for runs written before results were evaluated). */
 export function finalNumbers(point: any): FinalNumbers | undefined {
   const e = point?.exploitability;
   if (!e) return undefined;
@@ -36,7 +37,7 @@ export function doneOutcome(root: string, job: JobSpec): JobOutcome | undefined 
     const curve = readJson(paths.curve);
     if (!run || !Array.isArray(curve) || curve.length !== run.iterations) return undefined;
     if (configHash(solveConfig(run)) !== job.hash) return undefined;
-    return { seconds: run.seconds ?? 0, final: finalNumbers(curve[curve.length - 1]) };
+    return { seconds: run.seconds ?? 0, final: finalNumbers(run.result ?? curve[curve.length - 1]) };
   }
   const r = readJson(nplayerFile(root, job.key)) as (NplayerResult & { configHash?: string }) | undefined;
   const ok = r?.configHash === job.hash && Array.isArray(r.rows) && r.rows.length === job.players.length;
@@ -54,9 +55,9 @@ export async function executeJob(root: string, job: JobSpec, threads: number, lo
     const settings = await loadSolveSettings(flags);
     const resume = job.prefix && prefixState(root, job, settings);
     rmSync(settings.out, { recursive: true, force: true });
-    const { curve, seconds } = await runSolve(settings, { logger, report: false, resume: resume?.saved });
+    const { result, seconds } = await runSolve(settings, { logger, report: false, resume: resume?.saved });
     if (resume) for (const path of [checkpointPath(resume.dir), checkpointCurvePath(resume.dir)]) unlinkQuietly(path); // its last use
-    return { seconds, jobSeconds: (performance.now() - t0) / 1000, final: finalNumbers(curve[curve.length - 1]) };
+    return { seconds, jobSeconds: (performance.now() - t0) / 1000, final: finalNumbers(result) };
   }
   const out = nplayerFile(root, job.key);
   const result = await runNplayer(

@@ -2,12 +2,13 @@
 //
 //   exploitability   major, minor and total exploitability vs iteration (paper, Figures 1 and 2); log y axis
 //   start values     best-response vs policy value at the initial state, major and minor, vs iteration
-//   bins             final exploitability vs grid bins M, when the runs differ in M (paper, Figure 3)
+//   bins             the result's exploitability vs grid bins M, when the runs differ in M (paper, Figure 3)
 //   policy heatmaps  for nX = 2: the probability of the last action over time t and the cell's mu(1), one panel
 //                    per (x, x0) for the minor policy and per x0 for the major policy (paper, Figure 5 a-d)
 
 import type { TopLevelSpec } from 'vega-lite';
 import type { ReportCurvePoint, RunData } from './data.ts';
+import { runIterates } from './iterates.ts';
 import { actionLabel, name, stateLabel } from './labels.ts';
 import { configLabel } from './variant.ts';
 
@@ -211,7 +212,7 @@ export function startValuesChart(runs: RunData[]): Chart {
  * joined. Only where some configuration was run at two or more M.
  */
 export function binsChart(runs: RunData[]): Chart | undefined {
-  const finished = runs.filter((r) => !r.inProgress && r.curve.length > 0 && typeof r.info.bins === 'number');
+  const finished = runs.filter((r) => !r.inProgress && runIterates(r).length > 0 && typeof r.info.bins === 'number');
   const seriesOf = (r: RunData) => configLabel(r.info, { bins: false });
   const binsBySeries = new Map<string, Set<number>>();
   for (const r of finished) {
@@ -221,16 +222,16 @@ export function binsChart(runs: RunData[]): Chart | undefined {
   }
   if (![...binsBySeries.values()].some((b) => b.size >= 2)) return undefined;
   const rows = finished.flatMap((r) => {
-    const last = r.curve[r.curve.length - 1];
+    const result = runIterates(r)[0].point; // the written policies (best iterate), not the last curve point
     const series = seriesOf(r);
-    return (['major', 'minor'] as const).map((c) => ({ series, run: r.name, bins: r.info.bins as number, component: c, value: last.exploitability[c] }));
+    return (['major', 'minor'] as const).map((c) => ({ series, run: r.name, bins: r.info.bins as number, component: c, value: result.exploitability[c] }));
   });
   rows.sort((a, b) => a.bins - b.bins);
   return {
     id: 'bins',
     title: 'Exploitability vs grid bins',
     rows,
-    caption: 'Final exploitability of each run against its mean-field grid bins M per dimension (as Figure 3 of the paper).',
+    caption: 'Exploitability of each run\'s result (the written policies: the best iterate, or the last with --keep last) against its mean-field grid bins M per dimension (as Figure 3 of the paper).',
     spec: {
       $schema: SCHEMA,
       config: CONFIG,

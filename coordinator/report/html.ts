@@ -1,8 +1,11 @@
 // The report page: one self-contained HTML file (inline CSS and SVG, no scripts, nothing fetched) with a
 // table of the runs' settings, timings and final numbers, and one figure per chart linking its PNG copy.
 
-import type { RunData, RunInfo, RunIterate } from './data.ts';
+import type { RunData, RunInfo } from './data.ts';
+import { runIterates } from './iterates.ts';
 import { variantText } from './variant.ts';
+
+export { runIterates };
 
 export interface RenderedChart {
   id: string;
@@ -145,18 +148,6 @@ function finalTable(runs: RunData[]): string {
     });
   });
   return table(head, rows);
-}
-
-/** The iterates a run's final table shows, labelled (see finalTable). */
-export function runIterates(r: RunData): Array<{ label: string; point: RunIterate }> {
-  const { result, last, keep } = r.info;
-  if (result && typeof result.iteration === 'number' && result.exploitability) {
-    const other = last && typeof last.iteration === 'number' && last.exploitability && last.iteration !== result.iteration ? last : undefined;
-    const label = keep === 'last' ? 'result (last iterate)' : other || !last ? 'result (best iterate)' : 'result (best iterate, the last one)';
-    return [{ label, point: result }, ...(other ? [{ label: 'last iterate (last/)', point: other }] : [])];
-  }
-  const point = r.curve[r.curve.length - 1];
-  return point ? [{ label: r.inProgress ? 'last curve point (in progress)' : 'last curve point', point }] : [];
 }
 
 function paramsDetails(runs: RunData[]): string {
