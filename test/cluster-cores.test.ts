@@ -200,11 +200,17 @@ describe('node state', () => {
     // b reads our row 1 at t = 1 (so we send V(2)'s row 1 after our step 2... no: step t sends V(t) for their step t - 1)
     const theirs = [new Int32Array(0), new Int32Array([1])];
     const step2 = jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 0, rows: theirs }, now: 6 }));
-    expect(step2).toEqual([{ kind: 'step', t: 2, part: 'all', rule: RULE, halo: [], send: [{ peer: 'b', rows: theirs[1] }] }]);
+    // a step whose rows b reads runs as a head (those rows, then the halo goes out) and a tail (the other rows)
+    const send2 = [{ peer: 'b', rows: theirs[1] }];
+    expect(step2).toEqual([{ kind: 'step', t: 2, part: 'all', split: 'head', rule: RULE, halo: [], send: send2 }]);
     const v2 = new Float64Array([9]);
     const sent = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [{ peer: 'b', values: v2 }] }, now: 7 });
     expect(msgs(sent)).toEqual([{ kind: 'send', to: 'b', message: { type: 'halo', run: run.id, n: 0, step: 2, values: v2 } }]);
-    expect(jobs(sent)).toEqual([{ kind: 'step', t: 1, part: 'all', rule: RULE, halo: [], send: [] }]);
+    expect(jobs(sent)).toEqual([{ kind: 'step', t: 2, part: 'all', split: 'tail', rule: RULE, halo: [], send: send2 }]);
+    // the tail sends nothing; then step 1 (nothing to send: no split)
+    const tail = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 7 });
+    expect(msgs(tail)).toEqual([]);
+    expect(jobs(tail)).toEqual([{ kind: 'step', t: 1, part: 'all', rule: RULE, halo: [], send: [] }]);
     // the halo is kept for a resend until b says it got it (or a stranger cannot make us forget it)
     const halos = (ins: NodeInstruction[]) => msgs(ins).filter((i) => i.message.type === 'halo');
     expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(1);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessHub } from '../shared/cluster-transport.ts';
 import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { ShardNode } from '../worker/shard-node.ts';
-import { chunkRanges, closeGaps } from '../worker/shard-tables.ts';
+import { chunkRanges, closeGaps, intersectRanges, subtractRanges } from '../worker/shard-tables.ts';
 import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
@@ -41,6 +41,7 @@ describe('early start of a step', () => {
     const problem = spec.projection === 'interpolate' ? new Problem(buildGame(builtinGames[spec.game], spec.params), spec.bins, 'lattice', 'interpolate') : await problemOf(spec);
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
     const before = nodes.map((n) => n.trace.earlyRows);
+    const headsBefore = nodes.map((n) => n.trace.headRows);
     const heldBefore = held;
     const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000 });
     try {
@@ -51,6 +52,8 @@ describe('early start of a step', () => {
     expect(held).toBeGreaterThan(heldBefore);
     // every node started some steps before their halo (the assertion fails if parts were never split)
     nodes.forEach((n, i) => expect(n.trace.earlyRows, `node-${i}`).toBeGreaterThan(before[i]));
+    // and computed the rows the other node reads first (split steps' heads), sending their halo before the rest
+    nodes.forEach((n, i) => expect(n.trace.headRows, `node-${i}`).toBeGreaterThan(headsBefore[i]));
   });
 });
 
@@ -93,5 +96,43 @@ describe('closeGaps', () => {
     expect(Array.from(closeGaps(r, 7, 100))).toEqual([2, 12, 40, 41, 98, 99, 101, 105]);
     expect(Array.from(closeGaps(r, 60, 100))).toEqual([2, 99, 101, 105]);
     expect(Array.from(closeGaps(r, 60, 1000))).toEqual([2, 105]);
+  });
+});
+
+describe('subtractRanges, intersectRanges', () => {
+  it('equal the set difference and intersection of the rows, as increasing ranges', () => {
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const ranges = () => {
+      const r: number[] = [];
+      let x = rand(4);
+      for (let i = rand(8); i >= 0; i--) {
+        const a = x + 1 + rand(6);
+        const b = a + 1 + rand(9);
+        r.push(a, b);
+        x = b;
+      }
+      return Int32Array.from(r);
+    };
+    const rows = (q: ArrayLike<number>) => {
+      const out = new Set<number>();
+      for (let i = 0; i < q.length; i += 2) for (let v = q[i]; v < q[i + 1]; v++) out.add(v);
+      return out;
+    };
+    const valid = (q: Int32Array) => {
+      for (let i = 0; i < q.length; i += 2) expect(q[i + 1]).toBeGreaterThan(q[i]);
+      for (let i = 2; i < q.length; i += 2) expect(q[i]).toBeGreaterThanOrEqual(q[i - 1]);
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const a = ranges();
+      const b = ranges();
+      const [ra, rb] = [rows(a), rows(b)];
+      const minus = subtractRanges(a, b);
+      const both = intersectRanges(a, b);
+      valid(minus);
+      valid(both);
+      expect([...rows(minus)].sort((x, y) => x - y)).toEqual([...ra].filter((v) => !rb.has(v)).sort((x, y) => x - y));
+      expect([...rows(both)].sort((x, y) => x - y)).toEqual([...ra].filter((v) => rb.has(v)).sort((x, y) => x - y));
+    }
   });
 });
