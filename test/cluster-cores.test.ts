@@ -31,6 +31,20 @@ function opened(): { s: SchedulerState; run: ShardRun } {
   return { s, run };
 }
 
+describe('cut by cost', () => {
+  it('with cell costs, each node gets work in proportion to its threads (on block boundaries)', () => {
+    const s = sched();
+    schedulerStep(s, { kind: 'message', from: 'a', message: hb(1), now: 10 });
+    schedulerStep(s, { kind: 'message', from: 'b', message: hb(1), now: 20 });
+    // 40 cells, the last 16 cost 3 times the others: equal threads, so node b takes fewer cells
+    const cellCosts = Float64Array.from({ length: 40 }, (_, c) => (c < 24 ? 1 : 3));
+    schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: 2, cellCosts }, now: 30 });
+    schedulerStep(s, { kind: 'tick', now: 1_100 });
+    // costs per block of 4: 4 x 6, then 12 x 4 (total 72): a takes 6 + 1 blocks (36), b 3 blocks (36)
+    expect(s.run!.cellBounds).toEqual([0, 28, 40]);
+  });
+});
+
 describe('scheduling core', () => {
   it('open waits for enough nodes and the settle time, then cuts shards by threads on block boundaries', () => {
     const s = sched();

@@ -8,6 +8,8 @@ import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { ShardNode } from '../worker/shard-node.ts';
 import { chunkRanges, closeGaps, intersectRanges, subtractRanges } from '../worker/shard-tables.ts';
 import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
+import { cutShards } from '../shared/cluster-partition.ts';
+import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
 import type { SolveOptions } from '../coordinator/solver.ts';
@@ -41,7 +43,7 @@ describe('early start of a step', () => {
     const problem = spec.projection === 'interpolate' ? new Problem(buildGame(builtinGames[spec.game], spec.params), spec.bins, 'lattice', 'interpolate') : await problemOf(spec);
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
     const before = nodes.map((n) => n.trace.earlyRows);
-    const headsBefore = nodes.map((n) => n.trace.headRows);
+    const headsBefore = nodes.map((n) => n.trace.headSteps);
     const heldBefore = held;
     const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000 });
     try {
@@ -52,8 +54,34 @@ describe('early start of a step', () => {
     expect(held).toBeGreaterThan(heldBefore);
     // every node started some steps before their halo (the assertion fails if parts were never split)
     nodes.forEach((n, i) => expect(n.trace.earlyRows, `node-${i}`).toBeGreaterThan(before[i]));
-    // and computed the rows the other node reads first (split steps' heads), sending their halo before the rest
-    nodes.forEach((n, i) => expect(n.trace.headRows, `node-${i}`).toBeGreaterThan(headsBefore[i]));
+    // and split the steps whose rows the other node reads into a head (those rows, then the halo) and a tail
+    // (in some cases only one node reads the other's rows)
+    expect(nodes.reduce((a, n, i) => a + n.trace.headSteps - headsBefore[i], 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('cut by cost', () => {
+  it('a cut skewed by cell costs gives the same bits as inline', async () => {
+    const hub = new InProcessHub();
+    const nodes = [1, 2].map((threads, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads, heartbeatMs: 50 }));
+    for (const node of nodes) node.start();
+    const spec: ProblemSpec = { game: 'cyber', params: { T: 10 }, bins: 12 };
+    const options: SolveOptions = { algorithm: 'fp', iterations: 3 };
+    const problem = await problemOf(spec);
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    // the first cells cost 5 times the others: node-0 gets far fewer cells than its thread share
+    const cellCosts = Float64Array.from({ length: problem.cells }, (_, c) => (c < problem.cells / 2 ? 5 : 1));
+    const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000, cellCosts });
+    try {
+      expectSameBits(want, await solveCollected(spec, problem, ex, options), 'cyber fp, cut by cost');
+      const bounds = (ex as unknown as { run: { cellBounds: number[] } }).run.cellBounds;
+      const byThreads = cutShards(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS), [1, 2])[1] * CHANGE_BLOCK_CELLS;
+      // node-0 takes a third of the cost: 5 x its cells while they are the costly ones, so about 0.6 of its thread share
+      expect(bounds[1]).toBeLessThan(byThreads * 0.7);
+    } finally {
+      await ex.close();
+      for (const node of nodes) await node.stop();
+    }
   });
 });
 

@@ -308,7 +308,10 @@ export class ShardTables {
     tr.stepRows += n;
     if (part === 'late') tr.lateRows += n;
     if (part === 'early') tr.earlyRows += n;
-    if (split === 'head') tr.headRows += n;
+    if (split === 'head') {
+      tr.headRows += n;
+      tr.headSteps++;
+    }
     const t1 = performance.now();
     if (this.sweepRun) tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges });
     else {
