@@ -76,6 +76,11 @@ export interface ClusterExecutorOptions {
   onSnapshot?: (iterations: number) => void;
   /** Node losses survived per run before the run fails (default 3). */
   maxRecoveries?: number;
+  /**
+   * Estimated work per cell (Problem.cells entries, >= 0, any unit): the shards are cut so that each node's
+   * sum is in proportion to its threads (shared/cluster-partition.ts cutByCost). Default: equal cells.
+   */
+  cellCosts?: ArrayLike<number>;
 }
 
 /** What the run did, so that it can be done again on other nodes after a node is lost. */
@@ -309,7 +314,11 @@ export class ClusterExecutor implements Executor {
     const problem = this.problem!;
     const spec = this.spec!;
     const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}), fingerprint: problem.fingerprint, tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T } };
-    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes });
+    const costs = this.options.cellCosts;
+    if (costs && (costs.length !== problem.cells || !Array.prototype.every.call(costs, (x: number) => x >= 0 && Number.isFinite(x)))) {
+      throw new OptionError(`cluster executor: cellCosts must be ${problem.cells} finite numbers >= 0 (one per cell), got ${costs.length} entries`);
+    }
+    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, ...(costs ? { cellCosts: costs } : {}) });
     if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
     this.run = r.run;
     this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds }, 'shards assigned');

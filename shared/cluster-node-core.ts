@@ -27,8 +27,12 @@ export type Job =
    * Step t (and its update). part 'early': the shard's rows that read no halo row, before the halo of t + 1
    * has arrived (no halo, nothing sent); 'late': the other rows, once it has; 'all': every row at once.
    * 'late' and 'all' write the halo rows received first and end by gathering the rows each reader asked for.
+   * When readers ask for rows, a 'late' or 'all' part runs as two jobs: `split` 'head', the part's rows that
+   * readers ask for (with the rows between them closer than a gap), then the gather and send; then 'tail',
+   * the part's other rows (same `send` lists, to know which; nothing written or gathered). The readers' halo
+   * leaves after the head, not after the whole part: the chain of late parts between nodes is shorter.
    */
-  | { kind: 'step'; t: number; part: StepPart; rule: UpdateRule; halo: Array<{ peer: string; rows: Int32Array; values: Float64Array }>; send: Array<{ peer: string; rows: Int32Array }> }
+  | { kind: 'step'; t: number; part: StepPart; split?: 'head' | 'tail'; rule: UpdateRule; halo: Array<{ peer: string; rows: Int32Array; values: Float64Array }>; send: Array<{ peer: string; rows: Int32Array }> }
   | { kind: 'viReset' }
   | { kind: 'viSweep'; sweep: number; discount: number; open: ValueFn[]; halo: Array<{ peer: string; rows: Int32Array; values: Float64Array }>; send: Array<{ peer: string; rows: Int32Array }> }
   | { kind: 'viFreeze'; fns: ValueFn[]; slot: number }
@@ -73,6 +77,8 @@ interface Iteration {
   next: number;
   /** finite: the early part of step `next` has run (its halo had not arrived). */
   early: boolean;
+  /** finite: the tail of a step whose head has run (shared/cluster-node-core.ts Job 'step', split). */
+  tail?: Extract<Job, { kind: 'step' }>;
   /** vi: functions not yet frozen; the coordinator's answer for the sweep done last. */
   open: ValueFn[];
   verdict?: { sweep: number; freeze: ValueFn[]; done: boolean };
@@ -327,6 +333,12 @@ function nextJob(state: NodeState): Job | undefined {
   const peers = run.nodes.filter((p) => p !== state.self);
   if (it.theirs.size < peers.length) return undefined; // every peer's needs first: they decide what to send
   const sendAt = (t: number) => peers.map((peer) => ({ peer, rows: it.theirs.get(peer)![t] })).filter((x) => x.rows && x.rows.length > 0);
+  if (it.tail) {
+    // the head's halo has gone: the rest of that step before anything else (step t - 1 reads its rows)
+    const tail = it.tail;
+    it.tail = undefined;
+    return tail;
+  }
   switch (it.stage) {
     case 'steps': {
       // a node starts step t on the rows whose inputs are local; the rest waits for the halo of t + 1
@@ -341,7 +353,10 @@ function nextJob(state: NodeState): Job | undefined {
       it.early = false;
       it.next = t - 1;
       if (t === 0) it.stage = 'start';
-      return { kind: 'step', t, part, rule: it.rule, halo, send: t >= 1 ? sendAt(t - 1) : [] };
+      const send = t >= 1 ? sendAt(t - 1) : [];
+      if (send.length === 0) return { kind: 'step', t, part, rule: it.rule, halo, send };
+      it.tail = { kind: 'step', t, part, split: 'tail', rule: it.rule, halo: [], send };
+      return { kind: 'step', t, part, split: 'head', rule: it.rule, halo, send };
     }
     case 'reset':
       return { kind: 'viReset' };

@@ -25,6 +25,10 @@ export const NODE_TRACE_FIELDS = [
   'lateRows',
   /** Rows computed by split steps' early part, before the halo of t + 1 had arrived. */
   'earlyRows',
+  /** Rows computed by split steps' head: the rows other nodes read, computed before the rest so their halo leaves sooner. */
+  'headRows',
+  /** Steps split into a head and a tail (some node reads their rows). */
+  'headSteps',
   /** Steps started early on the rows whose inputs are local, before the halo of t + 1 had arrived. */
   'earlySteps',
   /** No job running while the next step waited for halo rows (the data dependency between nodes). */
@@ -73,6 +77,6 @@ export function describeNodeTrace(node: string, t: NodeTrace): string {
     `receive ${pct(t.receiveMs)} (decode ${pct(t.decodeMs)}), send ${pct(t.sendMs)}, job queue ${pct(t.queueMs)}; ` +
     `CPU: steps ${perStep(t.stepCpuMs)} ms per step, iteration ${(t.iterationCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ` +
     `per step: ${perStep(t.stepMs)} ms step, ${perStep(t.haloWaitMs)} ms wait, ${perStep(t.kernelMs - t.threadMs)} ms dispatch; ` +
-    `${t.earlySteps} of ${t.steps} steps started before their halo, ${((100 * t.lateRows) / Math.max(1, t.stepRows)).toFixed(1)}% of the rows after it; ${t.messagesIn} messages in, ${t.messagesOut} out`
+    `${t.earlySteps} of ${t.steps} steps started before their halo, ${((100 * t.lateRows) / Math.max(1, t.stepRows)).toFixed(1)}% of the rows after it, ${((100 * t.headRows) / Math.max(1, t.stepRows)).toFixed(1)}% in the heads of ${t.headSteps} split steps (sent first); ${t.messagesIn} messages in, ${t.messagesOut} out`
   );
 }

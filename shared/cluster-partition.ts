@@ -80,6 +80,54 @@ export function cutShards(n: number, weights: readonly number[], align = 1): num
   return bounds;
 }
 
+/**
+ * Shard bounds over costs.length blocks (bounds[k]..bounds[k+1] is shard k) that minimise the largest
+ * cost per weight, max_k (sum of the costs of shard k) / weights[k], over all contiguous cuts: each node's
+ * estimated work in proportion to its threads. Bisection on that bound; a bound is feasible when filling
+ * the shards in order, each up to bound x its weight, places every block (filling greedily is optimal for
+ * contiguous cuts in a fixed order). The cut returned is the greedy fill at the smallest feasible bound
+ * found, so it is a function of the inputs only. Costs >= 0; a shard may be empty.
+ */
+export function cutByCost(costs: ArrayLike<number>, weights: readonly number[]): number[] {
+  if (weights.length === 0) throw new RangeError('cutByCost: no shards');
+  for (const w of weights) if (!(w > 0 && Number.isFinite(w))) throw new RangeError(`cutByCost: weight ${w} is not a positive number`);
+  let total = 0;
+  for (let i = 0; i < costs.length; i++) {
+    if (!(costs[i] >= 0 && Number.isFinite(costs[i]))) throw new RangeError(`cutByCost: cost ${costs[i]} of block ${i} is not a non-negative number`);
+    total += costs[i];
+  }
+  // hi stays feasible (everything fits into the first shard, with room for rounding), lo infeasible (or 0)
+  let hi = (total / Math.min(...weights)) * (1 + 1e-9) + Number.MIN_VALUE;
+  while (!fill(costs, weights, hi)) hi *= 2;
+  let lo = 0;
+  if (fill(costs, weights, lo)) hi = lo; // every cost is 0
+  for (let i = 0; i < 200 && lo < hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (mid <= lo || mid >= hi) break;
+    if (fill(costs, weights, mid)) hi = mid;
+    else lo = mid;
+  }
+  return fill(costs, weights, hi)!;
+}
+
+/** Fills shards in order, each up to `bound` x its weight; the bounds, or undefined when blocks are left. */
+function fill(costs: ArrayLike<number>, weights: readonly number[], bound: number): number[] | undefined {
+  const bounds = [0];
+  let k = 0;
+  let acc = 0;
+  for (let i = 0; i < costs.length; i++) {
+    while (acc + costs[i] > bound * weights[k]) {
+      if (++k === weights.length) return undefined;
+      bounds.push(i);
+      acc = 0;
+    }
+    acc += costs[i];
+  }
+  while (bounds.length < weights.length) bounds.push(costs.length);
+  bounds.push(costs.length);
+  return bounds;
+}
+
 /** owner[row] = shard of the row, for an order and its shard bounds. */
 export function ownerOfRows(order: Int32Array, bounds: readonly number[]): Int32Array {
   const owner = new Int32Array(order.length);

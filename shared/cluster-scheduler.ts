@@ -4,7 +4,8 @@
 // clock ticks, and carries out the instructions (send, resolve or reject a command, log).
 //
 // It keeps the membership (nodes join by their first heartbeat, leave by saying so or by falling silent),
-// cuts the cells into shards at open() (cell-major, on CHANGE_BLOCK_CELLS boundaries, sized by threads),
+// cuts the cells into shards at open() (cell-major, on CHANGE_BLOCK_CELLS boundaries, sized by threads, or
+// by threads and each cell's estimated cost when the open command carries one),
 // and runs one command at a time: it sends the command's orders and collects the answers it expects, each
 // accepted once and only from the node it expects it from, for the current run, iteration and sweep.
 // Everything else (late, duplicated, forged, other runs) is dropped and counted.
@@ -12,7 +13,7 @@
 
 import { readNodeTrace, type NodeTrace } from './cluster-node-trace.ts';
 import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn, type PolicyTable, type BestTable } from './cluster-messages.ts';
-import { cutShards } from './cluster-partition.ts';
+import { cutByCost, cutShards } from './cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS, sumBlocks } from './value-change.ts';
 import type { UpdateRule } from './kernels/update.ts';
 
@@ -29,7 +30,8 @@ export interface Member {
 }
 
 export type Command =
-  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number }
+  /** cellCosts: estimated work per cell (any unit); absent: every cell the same (the cut follows the threads only). */
+  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number; cellCosts?: ArrayLike<number> }
   /** Sends `orders` and waits for an ack with each listed req from each order's node. */
   | { kind: 'orders'; orders: Array<{ to: string; message: ToNode; req: number }> }
   | { kind: 'iterate'; n: number; rule: UpdateRule }
@@ -338,7 +340,9 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
   }
   const chosen = ready.slice(0, c.maxNodes ?? ready.length);
   const blocks = Math.ceil(c.cells / CHANGE_BLOCK_CELLS);
-  const cellBounds = cutShards(blocks, chosen.map(([, m]) => m.threads)).map((b) => Math.min(c.cells, b * CHANGE_BLOCK_CELLS));
+  const weights = chosen.map(([, m]) => m.threads);
+  const blockBounds = c.cellCosts ? cutByCost(blockSums(c.cellCosts, c.cells), weights) : cutShards(blocks, weights);
+  const cellBounds = blockBounds.map((b) => Math.min(c.cells, b * CHANGE_BLOCK_CELLS));
   const run: ShardRun = { ...c.run, cellBounds, nodes: chosen.map(([id]) => id) };
   state.run = run;
   a.sentAt = now;
@@ -348,6 +352,13 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
   });
   out.push({ kind: 'log', message: 'cluster run opened', fields: { runId: run.id, nodes: run.nodes, cellBounds } });
   return true;
+}
+
+/** Cost per block of CHANGE_BLOCK_CELLS cells (the cut's unit). */
+function blockSums(cellCosts: ArrayLike<number>, cells: number): Float64Array {
+  const out = new Float64Array(Math.ceil(cells / CHANGE_BLOCK_CELLS));
+  for (let c = 0; c < cells; c++) out[Math.floor(c / CHANGE_BLOCK_CELLS)] += cellCosts[c];
+  return out;
 }
 
 function concat(a: Float64Array, b: Float64Array): Float64Array {

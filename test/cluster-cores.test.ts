@@ -31,6 +31,20 @@ function opened(): { s: SchedulerState; run: ShardRun } {
   return { s, run };
 }
 
+describe('cut by cost', () => {
+  it('with cell costs, each node gets work in proportion to its threads (on block boundaries)', () => {
+    const s = sched();
+    schedulerStep(s, { kind: 'message', from: 'a', message: hb(1), now: 10 });
+    schedulerStep(s, { kind: 'message', from: 'b', message: hb(1), now: 20 });
+    // 40 cells, the last 16 cost 3 times the others: equal threads, so node b takes fewer cells
+    const cellCosts = Float64Array.from({ length: 40 }, (_, c) => (c < 24 ? 1 : 3));
+    schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: 2, cellCosts }, now: 30 });
+    schedulerStep(s, { kind: 'tick', now: 1_100 });
+    // costs per block of 4: 4 x 6, then 12 x 4 (total 72): a takes 6 + 1 blocks (36), b 3 blocks (36)
+    expect(s.run!.cellBounds).toEqual([0, 28, 40]);
+  });
+});
+
 describe('scheduling core', () => {
   it('open waits for enough nodes and the settle time, then cuts shards by threads on block boundaries', () => {
     const s = sched();
@@ -200,11 +214,17 @@ describe('node state', () => {
     // b reads our row 1 at t = 1 (so we send V(2)'s row 1 after our step 2... no: step t sends V(t) for their step t - 1)
     const theirs = [new Int32Array(0), new Int32Array([1])];
     const step2 = jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 0, rows: theirs }, now: 6 }));
-    expect(step2).toEqual([{ kind: 'step', t: 2, part: 'all', rule: RULE, halo: [], send: [{ peer: 'b', rows: theirs[1] }] }]);
+    // a step whose rows b reads runs as a head (those rows, then the halo goes out) and a tail (the other rows)
+    const send2 = [{ peer: 'b', rows: theirs[1] }];
+    expect(step2).toEqual([{ kind: 'step', t: 2, part: 'all', split: 'head', rule: RULE, halo: [], send: send2 }]);
     const v2 = new Float64Array([9]);
     const sent = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [{ peer: 'b', values: v2 }] }, now: 7 });
     expect(msgs(sent)).toEqual([{ kind: 'send', to: 'b', message: { type: 'halo', run: run.id, n: 0, step: 2, values: v2 } }]);
-    expect(jobs(sent)).toEqual([{ kind: 'step', t: 1, part: 'all', rule: RULE, halo: [], send: [] }]);
+    expect(jobs(sent)).toEqual([{ kind: 'step', t: 2, part: 'all', split: 'tail', rule: RULE, halo: [], send: send2 }]);
+    // the tail sends nothing; then step 1 (nothing to send: no split)
+    const tail = nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 7 });
+    expect(msgs(tail)).toEqual([]);
+    expect(jobs(tail)).toEqual([{ kind: 'step', t: 1, part: 'all', rule: RULE, halo: [], send: [] }]);
     // the halo is kept for a resend until b says it got it (or a stranger cannot make us forget it)
     const halos = (ins: NodeInstruction[]) => msgs(ins).filter((i) => i.message.type === 'halo');
     expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(1);

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessHub } from '../shared/cluster-transport.ts';
 import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { ShardNode } from '../worker/shard-node.ts';
-import { chunkRanges, closeGaps } from '../worker/shard-tables.ts';
+import { chunkRanges, closeGaps, intersectRanges, subtractRanges } from '../worker/shard-tables.ts';
 import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
+import { cutShards } from '../shared/cluster-partition.ts';
+import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { ProblemSpec } from '../coordinator/executor.ts';
 import type { SolveOptions } from '../coordinator/solver.ts';
@@ -41,6 +43,7 @@ describe('early start of a step', () => {
     const problem = spec.projection === 'interpolate' ? new Problem(buildGame(builtinGames[spec.game], spec.params), spec.bins, 'lattice', 'interpolate') : await problemOf(spec);
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
     const before = nodes.map((n) => n.trace.earlyRows);
+    const headsBefore = nodes.map((n) => n.trace.headSteps);
     const heldBefore = held;
     const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000 });
     try {
@@ -51,6 +54,34 @@ describe('early start of a step', () => {
     expect(held).toBeGreaterThan(heldBefore);
     // every node started some steps before their halo (the assertion fails if parts were never split)
     nodes.forEach((n, i) => expect(n.trace.earlyRows, `node-${i}`).toBeGreaterThan(before[i]));
+    // and split the steps whose rows the other node reads into a head (those rows, then the halo) and a tail
+    // (in some cases only one node reads the other's rows)
+    expect(nodes.reduce((a, n, i) => a + n.trace.headSteps - headsBefore[i], 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('cut by cost', () => {
+  it('a cut skewed by cell costs gives the same bits as inline', async () => {
+    const hub = new InProcessHub();
+    const nodes = [1, 2].map((threads, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads, heartbeatMs: 50 }));
+    for (const node of nodes) node.start();
+    const spec: ProblemSpec = { game: 'cyber', params: { T: 10 }, bins: 12 };
+    const options: SolveOptions = { algorithm: 'fp', iterations: 3 };
+    const problem = await problemOf(spec);
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    // the first cells cost 5 times the others: node-0 gets far fewer cells than its thread share
+    const cellCosts = Float64Array.from({ length: problem.cells }, (_, c) => (c < problem.cells / 2 ? 5 : 1));
+    const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000, cellCosts });
+    try {
+      expectSameBits(want, await solveCollected(spec, problem, ex, options), 'cyber fp, cut by cost');
+      const bounds = (ex as unknown as { run: { cellBounds: number[] } }).run.cellBounds;
+      const byThreads = cutShards(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS), [1, 2])[1] * CHANGE_BLOCK_CELLS;
+      // node-0 takes a third of the cost: 5 x its cells while they are the costly ones, so about 0.6 of its thread share
+      expect(bounds[1]).toBeLessThan(byThreads * 0.7);
+    } finally {
+      await ex.close();
+      for (const node of nodes) await node.stop();
+    }
   });
 });
 
@@ -93,5 +124,43 @@ describe('closeGaps', () => {
     expect(Array.from(closeGaps(r, 7, 100))).toEqual([2, 12, 40, 41, 98, 99, 101, 105]);
     expect(Array.from(closeGaps(r, 60, 100))).toEqual([2, 99, 101, 105]);
     expect(Array.from(closeGaps(r, 60, 1000))).toEqual([2, 105]);
+  });
+});
+
+describe('subtractRanges, intersectRanges', () => {
+  it('equal the set difference and intersection of the rows, as increasing ranges', () => {
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const ranges = () => {
+      const r: number[] = [];
+      let x = rand(4);
+      for (let i = rand(8); i >= 0; i--) {
+        const a = x + 1 + rand(6);
+        const b = a + 1 + rand(9);
+        r.push(a, b);
+        x = b;
+      }
+      return Int32Array.from(r);
+    };
+    const rows = (q: ArrayLike<number>) => {
+      const out = new Set<number>();
+      for (let i = 0; i < q.length; i += 2) for (let v = q[i]; v < q[i + 1]; v++) out.add(v);
+      return out;
+    };
+    const valid = (q: Int32Array) => {
+      for (let i = 0; i < q.length; i += 2) expect(q[i + 1]).toBeGreaterThan(q[i]);
+      for (let i = 2; i < q.length; i += 2) expect(q[i]).toBeGreaterThanOrEqual(q[i - 1]);
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const a = ranges();
+      const b = ranges();
+      const [ra, rb] = [rows(a), rows(b)];
+      const minus = subtractRanges(a, b);
+      const both = intersectRanges(a, b);
+      valid(minus);
+      valid(both);
+      expect([...rows(minus)].sort((x, y) => x - y)).toEqual([...ra].filter((v) => !rb.has(v)).sort((x, y) => x - y));
+      expect([...rows(both)].sort((x, y) => x - y)).toEqual([...ra].filter((v) => rb.has(v)).sort((x, y) => x - y));
+    }
   });
 });

@@ -1,7 +1,7 @@
 // The partition and halo plan (shared/cluster-partition.ts) and the split-independent change sum
 // (shared/value-change.ts) against slow, obvious computations on random inputs.
 import { describe, expect, it } from 'vitest';
-import { cutShards, haloAt, haloPlanAt, haloVolume, ownerOfRows, rowOrder, type HaloProblem, type RowOrderKind } from '../shared/cluster-partition.ts';
+import { cutByCost, cutShards, haloAt, haloPlanAt, haloVolume, ownerOfRows, rowOrder, type HaloProblem, type RowOrderKind } from '../shared/cluster-partition.ts';
 import { blockChanges, CHANGE_BLOCK_CELLS, sumBlocks } from '../shared/value-change.ts';
 import { SeededRandom } from '../shared/random.ts';
 
@@ -87,6 +87,42 @@ describe('cutShards', () => {
     expect(() => cutShards(10, [])).toThrow(/no shards/);
     expect(() => cutShards(10, [1, 0])).toThrow(/weight 0/);
     expect(() => cutShards(10, [1, NaN])).toThrow(/weight NaN/);
+  });
+});
+
+describe('cutByCost', () => {
+  /** max over shards of (cost of the shard) / weight. */
+  const worst = (costs: number[], weights: number[], bounds: number[]) => Math.max(...weights.map((w, k) => costs.slice(bounds[k], bounds[k + 1]).reduce((a, b) => a + b, 0) / w));
+  /** Every contiguous cut of n blocks into k shards (bounds non-decreasing, empty shards allowed). */
+  const allCuts = (n: number, k: number): number[][] => (k === 1 ? [[0, n]] : allCuts(n, k - 1).flatMap((b) => Array.from({ length: n - b[b.length - 2] + 1 }, (_, i) => [...b.slice(0, -1), b[b.length - 2] + i, n])));
+
+  it('finds the cut with the smallest largest cost per weight (brute force over all cuts, random costs and weights)', () => {
+    const rnd = new SeededRandom(2024);
+    for (let trial = 0; trial < 400; trial++) {
+      const n = 1 + Math.floor(rnd.next() * 9);
+      const k = 1 + Math.floor(rnd.next() * 3);
+      // some zero costs, some heavy blocks, integer and fractional weights
+      const costs = Array.from({ length: n }, () => (rnd.next() < 0.15 ? 0 : rnd.next() < 0.2 ? 10 * rnd.next() : rnd.next()));
+      const weights = Array.from({ length: k }, () => (rnd.next() < 0.5 ? 1 + Math.floor(rnd.next() * 4) : 0.25 + rnd.next()));
+      const bounds = cutByCost(costs, weights);
+      expect(bounds).toHaveLength(k + 1);
+      expect(bounds[0]).toBe(0);
+      expect(bounds[k]).toBe(n);
+      for (let i = 1; i <= k; i++) expect(bounds[i]).toBeGreaterThanOrEqual(bounds[i - 1]);
+      const best = Math.min(...allCuts(n, k).map((b) => worst(costs, weights, b)));
+      expect(worst(costs, weights, bounds)).toBeLessThanOrEqual(best * (1 + 1e-12) + 1e-300);
+    }
+  });
+
+  it('cuts equal costs as cutShards does (in proportion to the weights), and moves the cut away from costly blocks', () => {
+    expect(cutByCost(new Array(10).fill(1), [1, 1])).toEqual([0, 5, 10]);
+    expect(cutByCost(new Array(12).fill(1), [1, 2])).toEqual(cutShards(12, [1, 2]));
+    // the second half costs twice as much per block: the second shard gets fewer blocks
+    const costs = [...new Array(6).fill(1), ...new Array(6).fill(2)];
+    expect(cutByCost(costs, [1, 1])).toEqual([0, 8, 12]);
+    expect(cutByCost([0, 0, 0], [1, 1])).toEqual([0, 3, 3]);
+    expect(() => cutByCost([1, -1], [1])).toThrow(/cost/);
+    expect(() => cutByCost([1], [0])).toThrow(/weight/);
   });
 });
 

@@ -162,7 +162,7 @@ export class ShardNode {
     const now = performance.now();
     if (job.kind === 'flow') this.iterationCpu = cpu0;
     if (job.kind === 'step') {
-      if (job.part !== 'early') t.steps++;
+      if (job.part !== 'early' && job.split !== 'head') t.steps++;
       t.stepMs += now - t0;
       t.stepCpuMs += cpuMs() - cpu0;
     } else if (job.kind === 'flow') t.flowMs += now - t0;

@@ -89,20 +89,30 @@ export class ShardTables {
     // no plan for t (none is expected): everything waits for the halo, which is always right
     if (!late) return part === 'late' ? all : new Int32Array(0);
     if (part === 'late') return late;
-    // early: the runs minus the late ranges (both increasing)
-    const out: number[] = [];
-    let j = 0;
-    for (let i = 0; i < all.length; i += 2) {
-      let a = all[i];
-      const b = all[i + 1];
-      while (j < late.length && late[j + 1] <= a) j += 2;
-      for (let k = j; k < late.length && late[k] < b; k += 2) {
-        if (late[k] > a) out.push(a, late[k]);
-        a = Math.max(a, late[k + 1]);
-      }
-      if (a < b) out.push(a, b);
+    return subtractRanges(all, late);
+  }
+
+  /**
+   * The rows of a split step's head: the rows the readers ask for, as increasing ranges, with gaps under
+   * LATE_GAP rows closed (fewer kernel calls; the rows between are computed early too, which is harmless).
+   */
+  private headRanges(send: ReadonlyArray<{ rows: Int32Array }>): Int32Array {
+    let n = 0;
+    for (const s of send) n += s.rows.length;
+    const rows = new Int32Array(n);
+    n = 0;
+    for (const s of send) {
+      rows.set(s.rows, n);
+      n += s.rows.length;
     }
-    return Int32Array.from(out);
+    rows.sort();
+    const ranges: number[] = [];
+    for (const r of rows) {
+      if (ranges.length > 0 && ranges[ranges.length - 1] >= r) {
+        if (ranges[ranges.length - 1] === r) ranges[ranges.length - 1] = r + 1;
+      } else ranges.push(r, r + 1);
+    }
+    return closeGaps(Int32Array.from(ranges), LATE_GAP, this.problem.cells);
   }
 
   /** The shard's runs of rows, [a, b) per x0. */
@@ -130,7 +140,7 @@ export class ShardTables {
       case 'flow':
         return { kind: 'flow', needs: await this.flow(job.vi, pause) };
       case 'step':
-        return { kind: 'step', out: await this.step(job.t, job.part, job.rule, job.halo, job.send) };
+        return { kind: 'step', out: await this.step(job.t, job.part, job.split, job.rule, job.halo, job.send) };
       case 'viReset':
         for (const v of [this.tables.majorBR, this.tables.majorEval, this.tables.minorBR, this.tables.minorEval]) v.fill(0, v.length / 2);
         this.saved.clear();
@@ -279,20 +289,29 @@ export class ShardTables {
    * A part of step t (shared/cluster-node-core.ts Job 'step'). Each row's backward step and update read only
    * V(t + 1) and the row's own slice t, so the parts, in any order, write the bits of one whole step.
    */
-  private async step(t: number, part: StepPart, rule: UpdateRule, halo: Array<{ rows: Int32Array; values: Float64Array }>, send: Array<{ peer: string; rows: Int32Array }>): Promise<Array<{ peer: string; values: Float64Array }>> {
+  private async step(t: number, part: StepPart, split: 'head' | 'tail' | undefined, rule: UpdateRule, halo: Array<{ rows: Int32Array; values: Float64Array }>, send: Array<{ peer: string; rows: Int32Array }>): Promise<Array<{ peer: string; values: Float64Array }>> {
     const { problem, tables } = this;
     const read = (t + 1) & 1;
     const tr = this.trace;
     const t0 = performance.now();
-    if (t === this.slices - 1) this.clearSlot(read); // the value after the last epoch is 0 (t = T - 1 is always 'all')
+    // the value after the last epoch is 0 (t = T - 1 is always 'all'; its tail reads the slot cleared by its head)
+    if (t === this.slices - 1 && split !== 'tail') this.clearSlot(read);
     for (const h of halo) this.scatter(read, h.rows, h.values);
-    const ranges = this.partRanges(t, part);
+    let ranges = this.partRanges(t, part);
+    if (split) {
+      const head = this.headRanges(send);
+      ranges = split === 'head' ? intersectRanges(ranges, head) : subtractRanges(ranges, head);
+    }
     if (part === 'early') tr.earlySteps++;
     let n = 0;
     for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];
     tr.stepRows += n;
     if (part === 'late') tr.lateRows += n;
     if (part === 'early') tr.earlyRows += n;
+    if (split === 'head') {
+      tr.headRows += n;
+      tr.headSteps++;
+    }
     const t1 = performance.now();
     if (this.sweepRun) tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges });
     else {
@@ -304,7 +323,7 @@ export class ShardTables {
       tr.threadMs += performance.now() - t1;
     }
     const t2 = performance.now();
-    const out = send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
+    const out = split === 'tail' ? [] : send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
     tr.scatterMs += t1 - t0;
     tr.kernelMs += t2 - t1;
     tr.gatherMs += performance.now() - t2;
@@ -475,6 +494,38 @@ export function closeGaps(r: Int32Array, gap: number, cells: number): Int32Array
     const end = out.length > 0 ? out[out.length - 1] : -1;
     if (end >= 0 && r[i] - end < gap && Math.floor((end - 1) / cells) === Math.floor(r[i] / cells)) out[out.length - 1] = r[i + 1];
     else out.push(r[i], r[i + 1]);
+  }
+  return Int32Array.from(out);
+}
+
+/** Rows of increasing ranges `a` that are not in increasing ranges `b`, as increasing ranges. */
+export function subtractRanges(a: Int32Array, b: Int32Array): Int32Array {
+  const out: number[] = [];
+  let j = 0;
+  for (let i = 0; i < a.length; i += 2) {
+    let x = a[i];
+    const y = a[i + 1];
+    while (j < b.length && b[j + 1] <= x) j += 2;
+    for (let k = j; k < b.length && b[k] < y; k += 2) {
+      if (b[k] > x) out.push(x, b[k]);
+      x = Math.max(x, b[k + 1]);
+    }
+    if (x < y) out.push(x, y);
+  }
+  return Int32Array.from(out);
+}
+
+/** Rows in both increasing ranges `a` and `b`, as increasing ranges. */
+export function intersectRanges(a: Int32Array, b: Int32Array): Int32Array {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = Math.max(a[i], b[j]);
+    const y = Math.min(a[i + 1], b[j + 1]);
+    if (x < y) out.push(x, y);
+    if (a[i + 1] < b[j + 1]) i += 2;
+    else j += 2;
   }
   return Int32Array.from(out);
 }
