@@ -127,6 +127,12 @@ describe("the nodes' snapshot buckets on the shipped server config", () => {
       // the put until the coordinator has created it
       await expect(new NatsShardStore(two, 'm3fg', 'node-2').put('t.0.minorPolicy', pieces())).rejects.toThrow(/not found/);
       await expect(new Objm(two).create('m3fg-snap-node-2')).rejects.toThrow();
+      // the attack this closes: node-2 makes its bucket's stream capture node-3's orders, then reads them back
+      const asTwo = await jetstreamManager(two, { checkAPI: false, timeout: 2_000 });
+      await expect(asTwo.streams.add({ name: 'OBJ_m3fg-snap-node-2', subjects: ['m3fg.to.node-3.from.*'] })).rejects.toThrow();
+      coord.publish('m3fg.to.node-3.from.coord', 'order');
+      await coord.flush();
+      await expect((await jetstreamManager(coord, { checkAPI: false })).streams.info('OBJ_m3fg-snap-node-2')).rejects.toThrow(/not found/);
       await new NatsShardStore(coord, 'm3fg', 'coord').prepare('node-2');
       await new NatsShardStore(coord, 'm3fg', 'coord').prepare('node-2'); // found, checked, kept
       await new NatsShardStore(two, 'm3fg', 'node-2').put('t.1.minorPolicy', pieces());
