@@ -261,8 +261,7 @@ export class ClusterExecutor implements Executor {
     await Promise.all([bounded(s), bounded(best), nodes && this.removeObjects(nodes.nodes, nodes.name, nodes.tables)]);
   }
 
-  /** Removes the objects `<name>.<table>` of the owners' buckets (bounded, failures ignored: leftovers only cost space). */
-  private async removeObjects(owners: readonly string[], name: string, tables: ReadonlyArray<PolicyTable | BestTable>): Promise<void> {
+  private async shardAdmin(): Promise<ShardStoreAdmin | undefined> {
     if (!this.admin) {
       if (this.options.shardStores) this.admin = this.options.shardStores;
       else if (this.options.nats && this.nc) {
@@ -270,7 +269,12 @@ export class ClusterExecutor implements Executor {
         if (this.sideNc) this.admin = new NatsShardStore(this.sideNc, this.options.nats.prefix ?? 'm3fg', COORDINATOR);
       }
     }
-    const admin = this.admin;
+    return this.admin;
+  }
+
+  /** Removes the objects `<name>.<table>` of the owners' buckets (bounded, failures ignored: leftovers only cost space). */
+  private async removeObjects(owners: readonly string[], name: string, tables: ReadonlyArray<PolicyTable | BestTable>): Promise<void> {
+    const admin = await this.shardAdmin();
     if (!admin) return;
     const all = Promise.all(owners.flatMap((owner) => tables.map((table) => admin.remove(owner, `${name}.${table}`).catch(() => {}))));
     await Promise.race([all, new Promise((r) => setTimeout(r, 5_000).unref())]);
@@ -284,8 +288,9 @@ export class ClusterExecutor implements Executor {
     const tables: Array<PolicyTable | BestTable> = ['minorPolicy', 'majorPolicy', ...(this.omd ? (['minorY', 'majorY'] as const) : []), ...(this.hasBest ? (['bestMinorPolicy', 'bestMajorPolicy'] as const) : [])];
     const name = `${this.tag}.${at}`;
     const asked = new Set<string>();
-    const r = await this.recovering(() => {
+    const r = await this.recovering(async () => {
       const run = this.ready();
+      await this.prepareBuckets(run.nodes);
       const req = this.nextReq++;
       for (const node of run.nodes) asked.add(node);
       return this.command({ kind: 'orders', orders: run.nodes.map((to) => ({ to, req, message: { type: 'snapshot' as const, run: run.id, req, name, tables } })) });
@@ -307,6 +312,21 @@ export class ClusterExecutor implements Executor {
     if (strays.length > 0) await this.removeObjects(strays, name, tables);
     if (old && old.name !== name) await this.removeObjects(old.nodes, old.name, old.tables);
     return true;
+  }
+
+  /**
+   * Creates (or checks) each node's snapshot bucket before a snapshot is asked of it: a node may create no
+   * stream (runtime/object-bucket.ts). A bucket that cannot be made is said here; its node then refuses the
+   * put and the coordinator writes the snapshots, as for a node without a bucket.
+   */
+  private async prepareBuckets(nodes: readonly string[]): Promise<void> {
+    const admin = await this.shardAdmin();
+    if (!admin) return;
+    await Promise.all(
+      nodes.map((node) =>
+        admin.prepare(node).catch((err: unknown) => this.logger?.warn({ runId: this.run?.id, node, err: (err as Error)?.message }, `cannot create or check the snapshot bucket of node ${node}`)),
+      ),
+    );
   }
 
   /** A new run over the nodes present now (at open(), and after a node is lost). */

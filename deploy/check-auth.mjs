@@ -4,7 +4,8 @@
 //
 //   node deploy/check-auth.mjs          deploy/nats-server.conf: logins, per-user permissions, max_payload, and
 //                                       the job queue's (no consumer a node could point at another's subject; a
-//                                       node writes only its own status keys and results bucket, creates no stream)
+//                                       node writes only its own status keys and results bucket, creates or
+//                                       updates no stream, its snapshot bucket's included: the coordinator does)
 //   node deploy/check-auth.mjs --tls    deploy/nats-server-tls.conf with certificates from deploy/gen-certs.sh:
 //                                       the same checks over TLS, then TLS refusals and mutual TLS (verify: true)
 //   node deploy/check-auth.mjs --conf F  the same checks on another (non-TLS) config file, e.g. the k8s ConfigMap's
@@ -299,6 +300,26 @@ async function integrityChecks(c, n1, n1Err) {
       const subject = `$JS.API.STREAM.CREATE.${name}`;
       await denied(n1Err, 'publish', subject, () => n1.publish(subject, JSON.stringify({ name, subjects })), n1);
     }
+  });
+  await check("the coordinator creates node-1's snapshot bucket m3fg-snap-node-1; node-1 opens it and puts into it", async () => {
+    await new Objm(c).create('m3fg-snap-node-1');
+    await (await new Objm(n1).open('m3fg-snap-node-1')).putBlob({ name: 'run.2.minorPolicy' }, new Uint8Array(700).fill(5));
+  });
+  // the hole of an earlier users file: a node could create (or update) its own snapshot bucket's stream, and a
+  // stream's creator picks the subjects it captures: OBJ_m3fg-snap-node-1 capturing m3fg.to.node-2.from.*
+  await check("node-1 may create or update no stream capturing node-2's subjects, under any name (its own snapshot bucket's included)", async () => {
+    const capture = ['m3fg.to.node-2.from.*'];
+    const jsm = await jetstreamManager(n1, { checkAPI: false, timeout: 2_000 });
+    const made = await jsm.streams.add({ name: 'OBJ_m3fg-snap-node-1x', subjects: capture }).then(() => true, () => false);
+    assert(!made, 'node-1 created a stream capturing m3fg.to.node-2.from.*');
+    for (const name of ['OBJ_m3fg-snap-node-1', 'OBJ_m3fg-snap-node-2', 'OBJ_m3fg-results-node-1', 'KV_m3fg-job-status', 'm3fg-jobs', 'OBJ_m3fg-snapshots']) {
+      for (const op of ['CREATE', 'UPDATE']) {
+        const subject = `$JS.API.STREAM.${op}.${name}`;
+        await denied(n1Err, 'publish', subject, () => n1.publish(subject, JSON.stringify({ name, subjects: capture })), n1);
+      }
+    }
+    const si = await jetstreamManager(c).then((m) => m.streams.info('OBJ_m3fg-snap-node-1'));
+    assert(!si.config.subjects.includes(capture[0]), `OBJ_m3fg-snap-node-1 captures ${si.config.subjects.join(', ')}`);
   });
 }
 

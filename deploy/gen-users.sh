@@ -22,9 +22,10 @@
 #   - snapshots of solve --nats (docs/cluster.md): node-<i> writes its shard's snapshots into its own object
 #     store bucket PREFIX-snap-node-<i> (one bucket per node: an object's chunks go to random subjects
 #     $O.<bucket>.C.<nuid>, so only a bucket, not a name prefix, can be tied to one user) and may read every
-#     node's bucket (after a node loss the others restore its rows from it); the coordinator may remove
-#     objects from every node's bucket, never needs to read them. Its fallback bucket PREFIX-snapshots (when
-#     a node cannot keep snapshots) is the coordinator's alone.
+#     node's bucket (after a node loss the others restore its rows from it); the coordinator creates every
+#     node's bucket (a node may create or update no stream, its own bucket's included: the creator picks the
+#     captured subjects) and may remove objects from it, never needs to read them. Its fallback bucket
+#     PREFIX-snapshots (when a node cannot keep snapshots) is the coordinator's alone.
 set -euo pipefail
 k="${1:-}"; p="${2:-m3fg}"
 [[ "$k" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 K [PREFIX] > nats-users.conf" >&2; exit 2; }
@@ -60,11 +61,11 @@ $(bucket OBJ "$b-results"), $(bucket OBJ "$b-results-node-$1"), \"\$JS.API.STREA
 $(bucket KV "$b-job-status"), \"\$KV.$b-job-status.node.node-$1\", \"\$KV.$b-job-status.job.node-$1.>\""
 }
 
-# The nodes' snapshot buckets: the coordinator removes superseded objects; every node reads them all.
+# The nodes' snapshot buckets: the coordinator creates them and removes superseded objects; every node reads them all.
 snap_coordinator=""; snap_read=""
 for j in $(seq "$k"); do
   s="$b-snap-node-$j"
-  snap_coordinator="$snap_coordinator, $(bucket OBJ "$s"), $(obj_rw "$s")"
+  snap_coordinator="$snap_coordinator, $(bucket OBJ "$s" create), $(obj_rw "$s")"
   snap_read="$snap_read, $(bucket OBJ "$s")"
   # node j's results bucket: the coordinator creates it and reads it (message gets)
   jobs_coordinator="${jobs_coordinator:-}, $(bucket OBJ "$b-results-node-$j" create)"
@@ -72,7 +73,7 @@ done
 # node i: its own bucket, read and write. No consumer on any bucket: whoever may create a consumer names its
 # delivery subject, and could have the server deliver on PREFIX.to.<x>.from.<another party> (a forged
 # sender); nodes read objects with message gets only (runtime/shard-store-nats.ts).
-snap_own() { echo "$(bucket OBJ "$b-snap-node-$1" create), \"\$JS.API.STREAM.PURGE.OBJ_$b-snap-node-$1\", \"\$O.$b-snap-node-$1.>\""; }
+snap_own() { echo "$(bucket OBJ "$b-snap-node-$1"), \"\$JS.API.STREAM.PURGE.OBJ_$b-snap-node-$1\", \"\$O.$b-snap-node-$1.>\""; }
 
 party() { # user password-variable cluster-id jetstream-subjects
   echo "  { user: $1, password: \$$2, permissions: {"

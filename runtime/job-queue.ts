@@ -32,6 +32,7 @@ import { Packr } from 'msgpackr';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
 import { natsNames } from '../shared/nats-names.ts';
+import { ensureObjectBucket } from './object-bucket.ts';
 
 /** The fields of a job the queue itself reads (the rest travels untouched). */
 export interface QueuedJob {
@@ -170,7 +171,7 @@ export async function ensureJobQueue(nc: NatsConnection, prefix: string, setting
 /** Creates node `node`'s results bucket (the coordinator does, when the node shows up). */
 export async function ensureNodeResults(nc: NatsConnection, queue: JobQueue, node: string): Promise<ObjectStore> {
   const replicas = (await queue.jsm.streams.info(`KV_${queue.names.status}`)).config.num_replicas;
-  return new Objm(nc).create(queue.names.nodeResults(node), { storage: StorageType.File, replicas });
+  return ensureObjectBucket(nc, queue.names.nodeResults(node), replicas); // and refuses a planted stream
 }
 
 /** Opens the queue the coordinator created; throws a not-found error while it does not exist yet. */

@@ -1,14 +1,16 @@
 // The nodes' snapshot buckets on a NATS server with JetStream (shared/shard-store.ts): node <id> keeps its
-// objects in the object store bucket `<prefix>-snap-<id>` (created by the node at its first put). One bucket
+// objects in the object store bucket `<prefix>-snap-<id>` (created by the coordinator, prepare(); a node may
+// create no stream: runtime/object-bucket.ts says why, and opens it at its first put). One bucket
 // per node because an object store writes its chunks on random subjects ($O.<bucket>.C.<nuid>): a name
 // prefix cannot be tied to a user by subject permissions, a bucket can (deploy/gen-users.sh: a node may
 // write only its own bucket and read every node's; the coordinator may remove objects from all of them).
 
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { ShardStore, ShardStoreAdmin } from '../shared/shard-store.ts';
 import { objectChunks } from './object-get.ts';
+import { ensureObjectBucket, openObjectBucket } from './object-bucket.ts';
 import { natsNames } from '../shared/nats-names.ts';
 
 export function shardBucket(prefix: string, node: string): string {
@@ -27,11 +29,8 @@ export class NatsShardStore implements ShardStore, ShardStoreAdmin {
   ) {}
 
   async put(name: string, pieces: AsyncIterable<Uint8Array>): Promise<void> {
-    this.own ??= (async () => {
-      const store = await new Objm(this.nc).create(shardBucket(this.prefix, this.self), { storage: StorageType.File });
-      await store.status(); // create() swallows a refused stream lookup: ask once more, and let a refusal throw
-      return store;
-    })();
+    // a missing bucket (the coordinator could not create it) or a planted stream throws: the node refuses
+    this.own ??= openObjectBucket(this.nc, shardBucket(this.prefix, this.self));
     let store: ObjectStore;
     try {
       store = await this.own;
@@ -49,6 +48,11 @@ export class NatsShardStore implements ShardStore, ShardStoreAdmin {
     const chunks = await objectChunks((await jsm).streams, bucket, name);
     if (!chunks) throw new Error(`snapshot object ${name} is missing from ${bucket}`);
     yield* chunks;
+  }
+
+  /** Creates `owner`'s bucket, or finds and checks it (the coordinator, before it asks for a snapshot). */
+  async prepare(owner: string): Promise<void> {
+    await ensureObjectBucket(this.nc, shardBucket(this.prefix, owner));
   }
 
   async remove(owner: string, name: string): Promise<void> {

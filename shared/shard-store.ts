@@ -14,6 +14,8 @@ export interface ShardStore {
 
 /** What the coordinator may do with the nodes' buckets: remove objects (never read or write tables). */
 export interface ShardStoreAdmin {
+  /** Creates `owner`'s bucket, or checks the one there (a node may create none: deploy/gen-users.sh). */
+  prepare(owner: string): Promise<void>;
   remove(owner: string, name: string): Promise<void>;
 }
 
@@ -33,8 +35,9 @@ export class MemoryShardStores implements ShardStoreAdmin {
           all.set(p, o);
           o += p.length;
         }
-        if (!buckets.has(self)) buckets.set(self, new Map());
-        buckets.get(self)!.set(name, all);
+        const own = buckets.get(self);
+        if (!own) throw new Error(`${self}'s snapshot bucket does not exist`); // the coordinator creates it (prepare)
+        own.set(name, all);
       },
       async *get(owner, name) {
         const data = buckets.get(owner)?.get(name);
@@ -43,6 +46,10 @@ export class MemoryShardStores implements ShardStoreAdmin {
         for (let o = 0; o < data.length; o += 1000) yield data.slice(o, o + 1000);
       },
     };
+  }
+
+  async prepare(owner: string): Promise<void> {
+    if (!this.buckets.has(owner)) this.buckets.set(owner, new Map());
   }
 
   async remove(owner: string, name: string): Promise<void> {

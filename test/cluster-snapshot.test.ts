@@ -3,12 +3,14 @@
 // nodes restore their new rows from the old cut's objects, to the same bits. The coordinator's fallback, the
 // JetStream object store bucket of the shipped server config (a real nats-server started by
 // deploy/local-cluster.sh): tables come back bitwise, a write cut off by a lost node leaves the previous
-// snapshot whole, and only the coordinator's user may use that bucket; a node may write only its own bucket.
+// snapshot whole, and only the coordinator's user may use that bucket; a node may write only its own bucket,
+// which the coordinator creates (a node may create no stream), and a planted stream is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessHub } from '../shared/cluster-transport.ts';
 import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { MemoryShardStores } from '../shared/shard-store.ts';
 import { NatsShardStore } from '../runtime/shard-store-nats.ts';
+import { bucketStreamProblem } from '../runtime/object-bucket.ts';
 import { ShardNode } from '../worker/shard-node.ts';
 import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
@@ -121,6 +123,18 @@ describe("the nodes' snapshot buckets on the shipped server config", () => {
       async function* pieces() {
         for (let o = 0; o < bytes.length; o += 100_003) yield bytes.slice(o, o + 100_003);
       }
+      // a node may not create its bucket (the creator of a stream picks the subjects it captures): it refuses
+      // the put until the coordinator has created it
+      await expect(new NatsShardStore(two, 'm3fg', 'node-2').put('t.0.minorPolicy', pieces())).rejects.toThrow(/not found/);
+      await expect(new Objm(two).create('m3fg-snap-node-2')).rejects.toThrow();
+      // the attack this closes: node-2 makes its bucket's stream capture node-3's orders, then reads them back
+      const asTwo = await jetstreamManager(two, { checkAPI: false, timeout: 2_000 });
+      await expect(asTwo.streams.add({ name: 'OBJ_m3fg-snap-node-2', subjects: ['m3fg.to.node-3.from.*'] })).rejects.toThrow();
+      coord.publish('m3fg.to.node-3.from.coord', 'order');
+      await coord.flush();
+      await expect((await jetstreamManager(coord, { checkAPI: false })).streams.info('OBJ_m3fg-snap-node-2')).rejects.toThrow(/not found/);
+      await new NatsShardStore(coord, 'm3fg', 'coord').prepare('node-2');
+      await new NatsShardStore(coord, 'm3fg', 'coord').prepare('node-2'); // found, checked, kept
       await new NatsShardStore(two, 'm3fg', 'node-2').put('t.1.minorPolicy', pieces());
       // node-3 reads node-2's object back, bitwise
       const parts: Uint8Array[] = [];
@@ -150,6 +164,32 @@ describe("the nodes' snapshot buckets on the shipped server config", () => {
       for (const c of [two, three, coord]) await c.close();
     }
   }, 60_000);
+
+  it('a stream planted under a bucket\'s name that captures other subjects is refused by the coordinator and by the node', async () => {
+    const [three, coord] = [await connectNats(cluster.node(3)), await connectNats(cluster.coordinator)];
+    try {
+      // only the coordinator may create it now: a users file of old let node-3 do just this
+      const jsm = await jetstreamManager(coord);
+      await jsm.streams.add({ name: 'OBJ_m3fg-snap-node-3', subjects: ['m3fg.to.node-3.from.*', '$O.m3fg-snap-node-3.>'] });
+      await expect(new NatsShardStore(coord, 'm3fg', 'coord').prepare('node-3')).rejects.toThrow(/captures .*m3fg\.to\.node-3\.from\.\*.*not only its bucket's subjects/);
+      await expect(new NatsShardStore(three, 'm3fg', 'node-3').put('t.1.minorPolicy', (async function* () {})())).rejects.toThrow(/not only its bucket's subjects/);
+    } finally {
+      for (const c of [three, coord]) await c.close();
+    }
+  }, 60_000);
+});
+
+describe('bucketStreamProblem', () => {
+  it('accepts the two subjects of an object store bucket only (any order), no mirror, no sources', () => {
+    const own = ['$O.b.C.>', '$O.b.M.>'];
+    expect(bucketStreamProblem('b', { subjects: own })).toBeUndefined();
+    expect(bucketStreamProblem('b', { subjects: [...own].reverse() })).toBeUndefined();
+    expect(bucketStreamProblem('b', { subjects: [...own, 'm3fg.to.node-2.from.*'] })).toMatch(/captures/);
+    expect(bucketStreamProblem('b', { subjects: ['$O.b.>'] })).toMatch(/captures/);
+    expect(bucketStreamProblem('b', { subjects: ['$O.c.C.>', '$O.c.M.>'] })).toMatch(/captures/);
+    expect(bucketStreamProblem('b', { subjects: own, sources: [{ name: 'OBJ_m3fg-results' }] })).toMatch(/sources OBJ_m3fg-results/);
+    expect(bucketStreamProblem('b', { subjects: own, mirror: { name: 'm3fg-jobs' } })).toMatch(/mirrors m3fg-jobs/);
+  });
 });
 
 describe('node-side snapshots (in-process)', () => {
@@ -209,6 +249,31 @@ describe('node-side snapshots (in-process)', () => {
     const fallback = await run();
     expect(fallback.where).toBe('disk');
     for (const b of fallback.during) expect(b).toBeGreaterThan(tableBytes);
+  }, 60_000);
+
+  it('a node whose bucket the coordinator cannot create refuses the put: the coordinator writes the snapshots, to the same bits', async () => {
+    const problem = await problemOf(spec);
+    const options: SolveOptions = { algorithm: 'fp', iterations: 8 };
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    const prepared: string[] = [];
+    const stores = new (class extends MemoryShardStores {
+      override async prepare(owner: string): Promise<void> {
+        prepared.push(owner);
+        if (owner === 'node-2') throw new Error('permissions violation (test)');
+        return super.prepare(owner);
+      }
+    })();
+    const w = world(stores);
+    const ex = new ClusterExecutor({ transport: w.coordinator, minNodes: 3, settleMs: 0, snapshotEvery: 2, shardStores: stores });
+    try {
+      expectSameBits(want, await solveCollected(spec, problem, ex, options), 'no bucket for node-2');
+      expect(ex.stats().snapshots).toBe('disk');
+      expect(new Set(prepared)).toEqual(new Set(['node-0', 'node-1', 'node-2'])); // the coordinator made the others'
+      expect(stores.buckets.has('node-2')).toBe(false);
+    } finally {
+      await ex.close();
+      for (const node of w.nodes) await node.stop();
+    }
   }, 60_000);
 
   it('a node cut off at random moments: the nodes restore their new rows from the old cut, to the same bits (fp; omd with the best iterate)', async () => {

@@ -14,11 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { jetstream } from '@nats-io/jetstream';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { connectNats, type NatsOptions } from '../runtime/nats-transport.ts';
 import { getObject } from '../runtime/object-get.ts';
+import { openObjectBucket } from '../runtime/object-bucket.ts';
 import {
   decodeJson, encodeJson, isNotFound, NODE_HEARTBEAT_MS, nodeJobKey, nodeKey, openJobQueue, packFiles, resultPathOf, unpackFiles,
   type JobQueue, type JobStatus, type NodePresence, type QueuedJob,
@@ -105,7 +106,7 @@ export class JobConsumer {
     let told = false;
     while (!this.stopping) {
       try {
-        return await new Objm(nc).open(name);
+        return await openObjectBucket(nc, name); // a stream planted under its name (other subjects) throws
       } catch (err) {
         if (!isNotFound(err)) throw err;
         if (!told) this.log.info({ bucket: name }, 'waiting for a study\'s coordinator to create this node\'s results bucket');
