@@ -217,6 +217,7 @@ export class ClusterExecutor implements Executor {
     for (;;) {
       try {
         await this.openRun(this.recoveries > 0 ? 1 : (this.options.minNodes ?? 1));
+        await this.pruneBuckets();
         return;
       } catch (err) {
         if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
@@ -256,8 +257,22 @@ export class ClusterExecutor implements Executor {
     await Promise.all([bounded(s), bounded(best), nodes && this.removeObjects(nodes.nodes, nodes.name, nodes.tables)]);
   }
 
-  /** Removes the objects `<name>.<table>` of the owners' buckets (bounded, failures ignored: leftovers only cost space). */
-  private async removeObjects(owners: readonly string[], name: string, tables: ReadonlyArray<PolicyTable | BestTable>): Promise<void> {
+  /**
+   * Removes from the run's nodes' buckets every object that is not this run's: a coordinator that died (or
+   * was killed) never removed its snapshots, and no run can use them (recoveries read only their own run's;
+   * --resume reads the checkpoint). One coordinator per subject prefix, so no live run's objects are touched.
+   */
+  private async pruneBuckets(): Promise<void> {
+    const admin = await this.shardAdmin();
+    if (!admin) return;
+    const run = this.ready();
+    const all = Promise.all(run.nodes.map((node) => admin.prune(node, this.tag).catch(() => 0)));
+    const removed = await Promise.race([all, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref())]);
+    const total = removed?.reduce((a, b) => a + b, 0) ?? 0;
+    if (total > 0) this.logger?.info({ runId: run.id, removed: total }, "removed other runs' snapshot objects from the nodes' buckets");
+  }
+
+  private async shardAdmin(): Promise<ShardStoreAdmin | undefined> {
     if (!this.admin) {
       if (this.options.shardStores) this.admin = this.options.shardStores;
       else if (this.options.nats && this.nc) {
@@ -265,7 +280,12 @@ export class ClusterExecutor implements Executor {
         if (this.sideNc) this.admin = new NatsShardStore(this.sideNc, this.options.nats.prefix ?? 'm3fg', COORDINATOR);
       }
     }
-    const admin = this.admin;
+    return this.admin;
+  }
+
+  /** Removes the objects `<name>.<table>` of the owners' buckets (bounded, failures ignored: leftovers only cost space). */
+  private async removeObjects(owners: readonly string[], name: string, tables: ReadonlyArray<PolicyTable | BestTable>): Promise<void> {
+    const admin = await this.shardAdmin();
     if (!admin) return;
     const all = Promise.all(owners.flatMap((owner) => tables.map((table) => admin.remove(owner, `${name}.${table}`).catch(() => {}))));
     await Promise.race([all, new Promise((r) => setTimeout(r, 5_000).unref())]);

@@ -113,6 +113,34 @@ describe("the nodes' snapshot buckets on the shipped server config", () => {
   }, 120_000);
   afterAll(() => cluster?.stop());
 
+  it("prune: the coordinator removes a node's objects of other runs and chunks of no object (a put cut off), keeps the run's", async () => {
+    const [two, coord] = [await connectNats(cluster.node(2)), await connectNats(cluster.coordinator)];
+    try {
+      const bytes = Uint8Array.from({ length: 5000 }, (_, i) => i % 253);
+      const pieces = async function* () {
+        yield bytes.slice(0, 2500);
+        yield bytes.slice(2500);
+      };
+      const node = new NatsShardStore(two, 'm3fg', 'node-2');
+      for (const name of ['old.2.minorPolicy', 'old.2.majorPolicy', 'mine.4.minorPolicy']) await node.put(name, pieces());
+      // a chunk whose object's metadata was never written
+      await two.request('$O.m3fg-snap-node-2.C.cutoffcutoffcutoff', new Uint8Array(10)).catch(() => {});
+      const admin = new NatsShardStore(coord, 'm3fg', 'coord');
+      expect(await admin.prune('node-2', 'mine')).toBe(2);
+      const streams = (await jetstreamManager(coord, { checkAPI: false })).streams;
+      expect(await getObject(streams, 'm3fg-snap-node-2', 'old.2.minorPolicy')).toBeNull();
+      expect(sameBits((await getObject(streams, 'm3fg-snap-node-2', 'mine.4.minorPolicy'))!, bytes)).toBe(true);
+      const info = await streams.info('OBJ_m3fg-snap-node-2', { subjects_filter: '>' });
+      // one object left: its metadata and its chunks' subject
+      expect(Object.keys(info.state.subjects ?? {}).length).toBe(2);
+      expect(await admin.prune('node-2', 'mine')).toBe(0);
+      expect(await admin.prune('node-9', 'mine')).toBe(0); // no such bucket
+      await admin.prune('node-2', 'none');
+    } finally {
+      for (const c of [two, coord]) await c.close();
+    }
+  }, 60_000);
+
   it('a node writes its own bucket only, reads every node\'s with message gets, may create no consumer (a forged sender); the coordinator removes objects', async () => {
     const [two, three, coord] = [await connectNats(cluster.node(2)), await connectNats(cluster.node(3)), await connectNats(cluster.coordinator)];
     try {
@@ -209,6 +237,26 @@ describe('node-side snapshots (in-process)', () => {
     const fallback = await run();
     expect(fallback.where).toBe('disk');
     for (const b of fallback.during) expect(b).toBeGreaterThan(tableBytes);
+  }, 60_000);
+
+  it("a run removes at its open what a dead coordinator left in its nodes' buckets, never its own objects", async () => {
+    const problem = await problemOf(spec);
+    const stores = new MemoryShardStores();
+    const left = async (node: string, name: string) => stores.forNode(node).put(name, (async function* () { yield new Uint8Array(16); })());
+    await left('node-0', 'dead-run.4.minorPolicy');
+    await left('node-2', 'dead-run.4.majorY');
+    const w = world(stores);
+    let seen: string[] = [];
+    const ex = new ClusterExecutor({ transport: w.coordinator, minNodes: 3, settleMs: 0, snapshotEvery: 2, shardStores: stores, onSnapshot: () => void (seen = stores.objects()) });
+    try {
+      await solveCollected(spec, problem, ex, { algorithm: 'fp', iterations: 5 });
+      // at the second snapshot: the first one's objects (this run's), the dead run's gone
+      expect(seen.length).toBe(6);
+      expect(seen.some((o) => o.includes('dead-run'))).toBe(false);
+    } finally {
+      await ex.close();
+      for (const node of w.nodes) await node.stop();
+    }
   }, 60_000);
 
   it('a node cut off at random moments: the nodes restore their new rows from the old cut, to the same bits (fp; omd with the best iterate)', async () => {
