@@ -64,6 +64,7 @@ export async function buildShardProblem(family: GameFamily, data: ShardBuildData
     majorTo,
     majorP,
     initialCell: reply.initialCell,
+    keptCells: data.cells,
     projection: data.projection,
     fingerprint: reply.fingerprint,
   };
