@@ -18,7 +18,7 @@ import { startValuesFromRows, type StartValues } from '../shared/kernels/exploit
 import { interpolatedStartFromRows, startVertices } from '../shared/kernels/start-interpolated.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
-import { COORDINATOR, ownedRanges, SHARD_PROTOCOL_VERSION, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
+import { COORDINATOR, ownedRanges, SHARD_PROTOCOL_VERSION, SNAPSHOT_PUT_FAILED, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
 import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { OptionError } from '../shared/errors.ts';
@@ -34,6 +34,8 @@ import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts
 
 /** The scheduler's clock period (ms). */
 const TICK_MS = 100;
+/** Node-side snapshots given up (the coordinator writes them) after this many failed puts in a row. */
+const PUT_FAILURES_TO_FALL_BACK = 3;
 
 export class ClusterError extends Error {
   override name = 'ClusterError';
@@ -125,8 +127,10 @@ export class ClusterExecutor implements Executor {
   private snapshot?: SnapshotStore;
   /** The last complete node-side snapshot: its object names' stem, tables and the cut that wrote it. */
   private nodeSnapshot?: { iterations: number; name: string; tables: Array<PolicyTable | BestTable>; cellBounds: number[]; nodes: string[] };
-  /** Whether snapshots are still asked of the nodes (false once one refused). */
+  /** Whether snapshots are still asked of the nodes (false once one refused for good). */
   private nodeSnapshots = true;
+  /** Node-side snapshots skipped in a row because a node's put failed. */
+  private failedPuts = 0;
   /** Names this executor's objects apart from other runs' in the same buckets. */
   private tag = randomUUID();
   private admin?: ShardStoreAdmin;
@@ -209,6 +213,7 @@ export class ClusterExecutor implements Executor {
     this.recoveries = 0;
     await this.dropSnapshot();
     this.nodeSnapshots = this.options.snapshotStore !== 'disk';
+    this.failedPuts = 0;
     this.tag = randomUUID();
     this.keeping = this.hasBest = this.snapshotDue = false;
     this.iterationsRun = 0;
@@ -307,6 +312,15 @@ export class ClusterExecutor implements Executor {
     }, at);
     const run = this.ready();
     if (r.kind === 'ok' && r.refused) {
+      // a put that failed (a server outage, a full disk) skips this snapshot only: the previous one stays the one
+      // recoveries start from, and the next is asked of the nodes again; a node with no bucket, or puts failing
+      // PUT_FAILURES_TO_FALL_BACK times in a row, hand the snapshots to the coordinator
+      const failedPut = [...r.refused.values()].every((why) => why.startsWith(SNAPSHOT_PUT_FAILED));
+      if (failedPut && ++this.failedPuts < PUT_FAILURES_TO_FALL_BACK) {
+        this.logger?.warn({ runId: run.id, refused: Object.fromEntries(r.refused), at }, "a node's snapshot put failed: snapshot skipped, the previous one stays");
+        await this.removeObjects([...asked], name, tables);
+        return true;
+      }
       this.nodeSnapshots = false;
       this.logger?.warn({ runId: run.id, refused: Object.fromEntries(r.refused) }, "a node cannot keep snapshots: the coordinator writes them from now on");
       const old = this.nodeSnapshot;
@@ -315,6 +329,7 @@ export class ClusterExecutor implements Executor {
       if (old) await this.removeObjects(old.nodes, old.name, old.tables);
       return false;
     }
+    this.failedPuts = 0;
     const old = this.nodeSnapshot;
     this.nodeSnapshot = { iterations: at, name, tables, cellBounds: [...run.cellBounds], nodes: [...run.nodes] };
     // what a node lost mid-put left behind, then the previous snapshot

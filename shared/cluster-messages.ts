@@ -8,6 +8,8 @@ import type { UpdateRule } from './kernels/update.ts';
 
 export const SHARD_PROTOCOL_VERSION = 2;
 export const COORDINATOR = 'coord';
+/** How a node's refusal of a snapshot order starts when its put failed (it had a bucket): the coordinator retries later. */
+export const SNAPSHOT_PUT_FAILED = 'snapshot put failed';
 
 /** The four value functions of value iteration, in the order their changes are reported. */
 export type ValueFn = 'majorBR' | 'majorEval' | 'minorBR' | 'minorEval';

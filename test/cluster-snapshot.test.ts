@@ -5,6 +5,7 @@
 // deploy/local-cluster.sh): tables come back bitwise, a write cut off by a lost node leaves the previous
 // snapshot whole, and only the coordinator's user may use that bucket; a node may write only its own bucket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
 import { InProcessHub } from '../shared/cluster-transport.ts';
 import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { MemoryShardStores } from '../shared/shard-store.ts';
@@ -237,6 +238,34 @@ describe('node-side snapshots (in-process)', () => {
     const fallback = await run();
     expect(fallback.where).toBe('disk');
     for (const b of fallback.during) expect(b).toBeGreaterThan(tableBytes);
+  }, 60_000);
+
+  it("a node's failed put skips that snapshot only (the nodes keep snapshotting); three in a row hand them to the coordinator", async () => {
+    const problem = await problemOf(spec);
+    const options: SolveOptions = { algorithm: 'fp', iterations: 7 };
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    for (const [failing, where] of [
+      [1, 'nodes'],
+      [3, 'disk'],
+    ] as const) {
+      const stores = new MemoryShardStores();
+      const forNode = stores.forNode.bind(stores);
+      let failures = failing;
+      stores.forNode = (self) => {
+        const store = forNode(self);
+        if (self !== 'node-1') return store;
+        return { get: store.get, put: async (name, pieces) => (failures-- > 0 ? Promise.reject(new Error('no response from the server')) : store.put(name, pieces)) };
+      };
+      const w = world(stores);
+      const ex = new ClusterExecutor({ transport: w.coordinator, minNodes: 3, settleMs: 0, snapshotEvery: 2, shardStores: stores, snapshotDir: tmpdir() });
+      try {
+        expectSameBits(want, await solveCollected(spec, problem, ex, options), `${failing} failed put(s)`);
+        expect(ex.stats().snapshots).toBe(where);
+      } finally {
+        await ex.close();
+        for (const node of w.nodes) await node.stop();
+      }
+    }
   }, 60_000);
 
   it("a run removes at its open what a dead coordinator left in its nodes' buckets, never its own objects", async () => {
