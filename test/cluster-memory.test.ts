@@ -4,7 +4,8 @@
 // line only when the nodes together cannot hold the run. In-process: a coordinator and two nodes in this process.
 import { describe, expect, it } from 'vitest';
 import { InProcessHub } from '../shared/cluster-transport.ts';
-import { COORDINATOR, type ShardRun } from '../shared/cluster-messages.ts';
+import { COORDINATOR, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
+import { newSchedulerState, schedulerStep, type SchedulerInstruction } from '../shared/cluster-scheduler.ts';
 import { ShardNode } from '../worker/shard-node.ts';
 import { checkShardMemory } from '../worker/shard-build.ts';
 import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
@@ -152,3 +153,36 @@ describe('the shard cut within the nodes’ memory', () => {
     });
   }, 60_000);
 });
+
+describe('the scheduling core cuts within the announced memory (no server)', () => {
+  const RUN = { id: 'run-1', v: 2, spec: { game: 'sis', params: {}, bins: 8 }, gridKind: 'midpoint', fingerprint: 'f', tableOptions: { slices: 3 } } as const;
+  // a node holds memory / 100 cells (a linear stand-in for the estimate)
+  const capacity = (_threads: number, memory: number) => Math.floor(memory / 100);
+  function openWith(memories: Array<number | undefined>, forged?: unknown) {
+    const s = newSchedulerState({ heartbeatTimeoutMs: 3_000, waitForNodesMs: 10_000, settleMs: 0, buildTimeoutMs: 60_000 }, 0);
+    memories.forEach((memory, i) => schedulerStep(s, { kind: 'message', from: `n${i}`, message: { type: 'hb', threads: 1, state: 'ready', ...(memory !== undefined ? { memory } : {}), ...(i === 0 && forged !== undefined ? { memory: forged } : {}) } as ToCoordinator, now: 10 }));
+    return { s, ins: schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: memories.length, capacity }, now: 20 }) };
+  }
+
+  it('room everywhere: the plain cut; a node short of room gets what it holds; one that holds no block is left out; too little: one line', () => {
+    expect(openWith([10_000, 10_000]).s.run!.cellBounds).toEqual([0, 20, 40]);
+    expect(openWith([10_000, undefined]).s.run!.cellBounds).toEqual([0, 20, 40]); // not announced: no limit known
+    const short = openWith([1_000, 10_000, 10_000]); // 10 cells: 2 blocks of 4
+    expect(short.s.run!.cellBounds).toEqual([0, 8, 24, 40]);
+    const out = openWith([300, 10_000]); // 3 cells: no block
+    expect(out.s.run!.nodes).toEqual(['n1']);
+    expect(out.s.run!.cellBounds).toEqual([0, 40]);
+    expect(of(out.ins, 'log').some((l) => l.message === 'node left out of the run: its memory holds no block of cells')).toBe(true);
+    const none = openWith([1_000, 1_600]);
+    expect(none.s.run).toBeUndefined();
+    expect(of(none.ins, 'reject').map((r) => r.error)).toEqual([
+      "cluster: the 2 ready node(s) can hold 24 of the run's 40 cells in their memory (n0 1000 B, n1 1.56 KiB); add nodes or memory, or use fewer --bins",
+    ]);
+    // a malformed announcement counts as none
+    expect(openWith([undefined, 10_000], 'lots').s.run!.cellBounds).toEqual([0, 20, 40]);
+  });
+});
+
+function of<K extends SchedulerInstruction['kind']>(ins: SchedulerInstruction[], kind: K) {
+  return ins.filter((i) => i.kind === kind) as Array<Extract<SchedulerInstruction, { kind: K }>>;
+}
