@@ -18,7 +18,7 @@ import { startValuesFromRows, type StartValues } from '../shared/kernels/exploit
 import { interpolatedStartFromRows, startVertices } from '../shared/kernels/start-interpolated.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
-import { COORDINATOR, ownedRanges, SHARD_PROTOCOL_VERSION, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
+import { COORDINATOR, ownedRanges, SHARD_PROTOCOL_VERSION, SNAPSHOT_PUT_FAILED, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
 import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { OptionError } from '../shared/errors.ts';
@@ -30,10 +30,13 @@ import type { ShardStoreAdmin } from '../shared/shard-store.ts';
 import { NatsShardStore } from '../runtime/shard-store-nats.ts';
 import { natsNames } from '../shared/nats-names.ts';
 import { tmpdir } from 'node:os';
+import { nodeCapacityCells, nodePoolThreads, shardRunShape } from '../shared/memory-estimate.ts';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
 /** The scheduler's clock period (ms). */
 const TICK_MS = 100;
+/** Node-side snapshots given up (the coordinator writes them) after this many failed puts in a row. */
+const PUT_FAILURES_TO_FALL_BACK = 3;
 
 export class ClusterError extends Error {
   override name = 'ClusterError';
@@ -130,8 +133,10 @@ export class ClusterExecutor implements Executor {
   private snapshot?: SnapshotStore;
   /** The last complete node-side snapshot: its object names' stem, tables and the cut that wrote it. */
   private nodeSnapshot?: { iterations: number; name: string; tables: Array<PolicyTable | BestTable>; cellBounds: number[]; nodes: string[] };
-  /** Whether snapshots are still asked of the nodes (false once one refused). */
+  /** Whether snapshots are still asked of the nodes (false once one refused for good). */
   private nodeSnapshots = true;
+  /** Node-side snapshots skipped in a row because a node's put failed. */
+  private failedPuts = 0;
   /** Names this executor's objects apart from other runs' in the same buckets. */
   private tag = randomUUID();
   private admin?: ShardStoreAdmin;
@@ -214,6 +219,7 @@ export class ClusterExecutor implements Executor {
     this.recoveries = 0;
     await this.dropSnapshot();
     this.nodeSnapshots = this.options.snapshotStore !== 'disk';
+    this.failedPuts = 0;
     this.tag = randomUUID();
     this.keeping = this.hasBest = this.snapshotDue = false;
     this.iterationsRun = 0;
@@ -222,6 +228,7 @@ export class ClusterExecutor implements Executor {
     for (;;) {
       try {
         await this.openRun(this.recoveries > 0 ? 1 : (this.options.minNodes ?? 1));
+        await this.pruneBuckets();
         return;
       } catch (err) {
         if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
@@ -261,6 +268,21 @@ export class ClusterExecutor implements Executor {
     await Promise.all([bounded(s), bounded(best), nodes && this.removeObjects(nodes.nodes, nodes.name, nodes.tables)]);
   }
 
+  /**
+   * Removes from the run's nodes' buckets every object that is not this run's: a coordinator that died (or
+   * was killed) never removed its snapshots, and no run can use them (recoveries read only their own run's;
+   * --resume reads the checkpoint). One coordinator per subject prefix, so no live run's objects are touched.
+   */
+  private async pruneBuckets(): Promise<void> {
+    const admin = await this.shardAdmin();
+    if (!admin) return;
+    const run = this.ready();
+    const all = Promise.all(run.nodes.map((node) => admin.prune(node, this.tag).catch(() => 0)));
+    const removed = await Promise.race([all, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref())]);
+    const total = removed?.reduce((a, b) => a + b, 0) ?? 0;
+    if (total > 0) this.logger?.info({ runId: run.id, removed: total }, "removed other runs' snapshot objects from the nodes' buckets");
+  }
+
   private async shardAdmin(): Promise<ShardStoreAdmin | undefined> {
     if (!this.admin) {
       if (this.options.shardStores) this.admin = this.options.shardStores;
@@ -297,6 +319,15 @@ export class ClusterExecutor implements Executor {
     }, at);
     const run = this.ready();
     if (r.kind === 'ok' && r.refused) {
+      // a put that failed (a server outage, a full disk) skips this snapshot only: the previous one stays the one
+      // recoveries start from, and the next is asked of the nodes again; a node with no bucket, or puts failing
+      // PUT_FAILURES_TO_FALL_BACK times in a row, hand the snapshots to the coordinator
+      const failedPut = [...r.refused.values()].every((why) => why.startsWith(SNAPSHOT_PUT_FAILED));
+      if (failedPut && ++this.failedPuts < PUT_FAILURES_TO_FALL_BACK) {
+        this.logger?.warn({ runId: run.id, refused: Object.fromEntries(r.refused), at }, "a node's snapshot put failed: snapshot skipped, the previous one stays");
+        await this.removeObjects([...asked], name, tables);
+        return true;
+      }
       this.nodeSnapshots = false;
       this.logger?.warn({ runId: run.id, refused: Object.fromEntries(r.refused) }, "a node cannot keep snapshots: the coordinator writes them from now on");
       const old = this.nodeSnapshot;
@@ -305,6 +336,7 @@ export class ClusterExecutor implements Executor {
       if (old) await this.removeObjects(old.nodes, old.name, old.tables);
       return false;
     }
+    this.failedPuts = 0;
     const old = this.nodeSnapshot;
     this.nodeSnapshot = { iterations: at, name, tables, cellBounds: [...run.cellBounds], nodes: [...run.nodes] };
     // what a node lost mid-put left behind, then the previous snapshot
@@ -333,12 +365,15 @@ export class ClusterExecutor implements Executor {
   private async openRun(minNodes: number): Promise<void> {
     const problem = this.problem!;
     const spec = this.spec!;
-    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}), fingerprint: problem.fingerprint, tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T } };
+    const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}), fingerprint: problem.fingerprint, tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T, ...(this.tableOptions.keepBest ? { keepBest: true } : {}) } };
     const costs = this.options.cellCosts;
     if (costs && (costs.length !== problem.cells || !Array.prototype.every.call(costs, (x: number) => x >= 0 && Number.isFinite(x)))) {
       throw new OptionError(`cluster executor: cellCosts must be ${problem.cells} finite numbers >= 0 (one per cell), got ${costs.length} entries`);
     }
-    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, ...(costs ? { cellCosts: costs } : {}) });
+    // each node's share is cut within its announced memory, by the rule it checks its shard by (worker/shard-build.ts)
+    const shape = shardRunShape(problem.game, run);
+    const capacity = (threads: number, memory: number) => nodeCapacityCells(problem.game, shape, nodePoolThreads(threads), memory);
+    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, capacity, ...(costs ? { cellCosts: costs } : {}) });
     if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
     this.run = r.run;
     this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds }, 'shards assigned');

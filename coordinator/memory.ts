@@ -3,7 +3,7 @@
 
 import { machineMemory } from '../runtime/machine-memory.ts';
 import { OptionError } from '../shared/errors.ts';
-import { estimateMemory, formatBytes, nodePoolThreads, type MemoryEstimate } from '../shared/memory-estimate.ts';
+import { formatBytes, nodePoolThreads, nodeShardEstimate, type MemoryEstimate } from '../shared/memory-estimate.ts';
 import type { GameDefinition } from '../shared/model.ts';
 import type { GridKind } from '../shared/grid.ts';
 import type { Projection } from '../shared/policy-cell.ts';
@@ -28,8 +28,7 @@ export function nodeEstimates(
 ): Array<{ node: string; cells: [number, number]; threads: number; totalBytes: number; total: string }> {
   return cut.nodeReports.map(({ node, threads }, k) => {
     const cells: [number, number] = [cut.cellBounds[k], cut.cellBounds[k + 1]];
-    const pool = nodePoolThreads(threads);
-    const e = estimateMemory(game, run.bins, run.grid, { ...opts, projection: run.projection, threads: pool, modelCopies: 1 + pool, keptCells: cells[1] - cells[0] });
+    const e = nodeShardEstimate(game, { ...opts, bins: run.bins, grid: run.grid, projection: run.projection }, cells[1] - cells[0], nodePoolThreads(threads));
     return { node, cells, threads, totalBytes: e.totalBytes, total: formatBytes(e.totalBytes) };
   });
 }

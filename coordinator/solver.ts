@@ -131,7 +131,7 @@ export async function solve(
   if ((spec.projection ?? 'nearest') !== problem.projection) {
     throw new RangeError(`solve: the spec asks for projection ${spec.projection ?? 'nearest'}, the problem was built with ${problem.projection}`);
   }
-  await executor.open(spec, problem, { omd: options.algorithm === 'omd', slices: infinite ? 1 : problem.game.T });
+  await executor.open(spec, problem, { omd: options.algorithm === 'omd', slices: infinite ? 1 : problem.game.T, ...(options.keepBest ? { keepBest: true } : {}) });
   const resume = options.resume;
   if (resume) await executor.loadPolicies(resume.policies);
   else await executor.initPolicies(options.init ?? (options.softmax && options.algorithm !== 'omd' ? 'uniform' : 'first'));

@@ -59,6 +59,39 @@ export class NatsShardStore implements ShardStore, ShardStoreAdmin {
     await (await this.bucket(owner)).delete(name);
   }
 
+  /**
+   * With stream info's subject list and purges only (no consumer, no object listing, which needs one): the
+   * objects are found by their metadata subjects, and the chunks of no object kept (a put cut off) go too.
+   */
+  async prune(owner: string, keep: string): Promise<number> {
+    const bucket = shardBucket(this.prefix, owner);
+    const stream = `OBJ_${bucket}`;
+    const jsm = await (this.jsm ??= jetstreamManager(this.nc, { checkAPI: false }));
+    const subjects = async (kind: 'M' | 'C') => {
+      try {
+        return Object.keys((await jsm.streams.info(stream, { subjects_filter: `$O.${bucket}.${kind}.>` })).state.subjects ?? {});
+      } catch {
+        return []; // no bucket (yet): nothing to prune
+      }
+    };
+    const kept = new Set<string>();
+    let removed = 0;
+    for (const meta of await subjects('M')) {
+      const name = Buffer.from(meta.slice(`$O.${bucket}.M.`.length), 'base64url').toString();
+      const info = (await jsm.streams.getMessage(stream, { last_by_subj: meta }))?.json<{ nuid: string; deleted?: boolean }>();
+      if (name.startsWith(`${keep}.`) && info && !info.deleted) {
+        kept.add(info.nuid);
+        continue;
+      }
+      await jsm.streams.purge(stream, { filter: meta });
+      if (info && !info.deleted) removed++;
+    }
+    for (const chunks of await subjects('C')) {
+      if (!kept.has(chunks.slice(`$O.${bucket}.C.`.length))) await jsm.streams.purge(stream, { filter: chunks });
+    }
+    return removed;
+  }
+
   private bucket(owner: string): Promise<ObjectStore> {
     let b = this.opened.get(owner);
     if (!b) {

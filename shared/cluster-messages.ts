@@ -8,6 +8,8 @@ import type { UpdateRule } from './kernels/update.ts';
 
 export const SHARD_PROTOCOL_VERSION = 2;
 export const COORDINATOR = 'coord';
+/** How a node's refusal of a snapshot order starts when its put failed (it had a bucket): the coordinator retries later. */
+export const SNAPSHOT_PUT_FAILED = 'snapshot put failed';
 
 /** The four value functions of value iteration, in the order their changes are reported. */
 export type ValueFn = 'majorBR' | 'majorEval' | 'minorBR' | 'minorEval';
@@ -60,8 +62,11 @@ export type ToNode =
   | { type: 'resend'; run: string };
 
 export type ToCoordinator =
-  /** Heartbeat; with the node's transport byte counts and peak RSS (bytes) for the coordinator's statistics. */
-  | { type: 'hb'; threads: number; state: 'ready' | 'leaving'; sent?: number; received?: number; peakRss?: number; trace?: NodeTrace }
+  /**
+   * Heartbeat; with the node's transport byte counts and peak RSS (bytes) for the coordinator's statistics, and
+   * the bytes it may use (--memory, else its machine's), by which the coordinator cuts the shards.
+   */
+  | { type: 'hb'; threads: number; state: 'ready' | 'leaving'; sent?: number; received?: number; peakRss?: number; memory?: number; trace?: NodeTrace }
   /** refused: the order could not be carried out here, and the run may go on without it (a snapshot with no bucket). */
   | { type: 'ack'; run: string; req: number; refused?: string }
   | { type: 'done'; run: string; n: number; start?: Float64Array }

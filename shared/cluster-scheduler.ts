@@ -13,7 +13,9 @@
 
 import { readNodeTrace, type NodeTrace } from './cluster-node-trace.ts';
 import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn, type PolicyTable, type BestTable } from './cluster-messages.ts';
-import { cutByCost, cutShards } from './cluster-partition.ts';
+import { cutByCost } from './cluster-partition.ts';
+import { cutWithin } from './cluster-capacity.ts';
+import { formatBytes } from './memory-estimate.ts';
 import { CHANGE_BLOCK_CELLS, sumBlocks } from './value-change.ts';
 import type { UpdateRule } from './kernels/update.ts';
 
@@ -25,13 +27,19 @@ export interface Member {
   sent: number;
   received: number;
   peakRss: number;
+  /** The bytes the node may use, as it announced them (absent: not announced, no limit known here). */
+  memory?: number;
   /** Where the node's time went (shared/cluster-node-trace.ts). */
   trace?: NodeTrace;
 }
 
 export type Command =
-  /** cellCosts: estimated work per cell (any unit); absent: every cell the same (the cut follows the threads only). */
-  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number; cellCosts?: ArrayLike<number> }
+  /**
+   * cellCosts: estimated work per cell (any unit); absent: every cell the same (the cut follows the threads only).
+   * capacity: the most cells a node of `threads` threads and `memory` bytes can hold (shared/cluster-capacity.ts);
+   * absent: the cut ignores memory.
+   */
+  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number; cellCosts?: ArrayLike<number>; capacity?: (threads: number, memory: number) => number }
   /** Sends `orders` and waits for an ack with each listed req from each order's node. */
   | { kind: 'orders'; orders: Array<{ to: string; message: ToNode; req: number }> }
   | { kind: 'iterate'; n: number; rule: UpdateRule }
@@ -161,7 +169,8 @@ function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: n
     const threads = Number.isSafeInteger(m.threads) && m.threads >= 1 && m.threads <= 4096 ? m.threads : 1;
     if (!known) out.push({ kind: 'log', message: 'node joined', fields: { node: from, threads } });
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
-    state.members.set(from, { threads, lastSeen: now, state: m.state === 'leaving' ? 'leaving' : 'ready', sent: num(m.sent), received: num(m.received), peakRss: num(m.peakRss), trace: readNodeTrace(m.trace) });
+    const memory = typeof m.memory === 'number' && Number.isFinite(m.memory) && m.memory > 0 ? m.memory : undefined;
+    state.members.set(from, { threads, lastSeen: now, state: m.state === 'leaving' ? 'leaving' : 'ready', sent: num(m.sent), received: num(m.received), peakRss: num(m.peakRss), memory, trace: readNodeTrace(m.trace) });
     if (m.state === 'leaving' && state.run?.nodes.includes(from) && state.active && state.active.command.kind !== 'close') {
       fail(state, out, `cluster: node ${from} left during the run`);
     }
@@ -338,11 +347,14 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
     }
     return false;
   }
-  const chosen = ready.slice(0, c.maxNodes ?? ready.length);
   const blocks = Math.ceil(c.cells / CHANGE_BLOCK_CELLS);
-  const weights = chosen.map(([, m]) => m.threads);
-  const blockBounds = c.cellCosts ? cutByCost(blockSums(c.cellCosts, c.cells), weights) : cutShards(blocks, weights);
-  const cellBounds = blockBounds.map((b) => Math.min(c.cells, b * CHANGE_BLOCK_CELLS));
+  const cut = cutByMemory(c, ready, blocks, out);
+  if (typeof cut === 'string') {
+    fail(state, out, cut);
+    return true;
+  }
+  const { chosen, bounds } = cut;
+  const cellBounds = bounds.map((b) => Math.min(c.cells, b * CHANGE_BLOCK_CELLS));
   const run: ShardRun = { ...c.run, cellBounds, nodes: chosen.map(([id]) => id) };
   state.run = run;
   a.sentAt = now;
@@ -359,6 +371,31 @@ function blockSums(cellCosts: ArrayLike<number>, cells: number): Float64Array {
   const out = new Float64Array(Math.ceil(cells / CHANGE_BLOCK_CELLS));
   for (let c = 0; c < cells; c++) out[Math.floor(c / CHANGE_BLOCK_CELLS)] += cellCosts[c];
   return out;
+}
+
+/**
+ * The nodes of the run and their block bounds: cut by cost (c.cellCosts) or by threads, within what each can hold by its announced memory
+ * (c.capacity). A node that cannot hold one block is left out; a one-line error when the others cannot hold the run.
+ */
+function cutByMemory(c: Extract<Command, { kind: 'open' }>, ready: Array<[string, Member]>, blocks: number, out: SchedulerInstruction[]): { chosen: Array<[string, Member]>; bounds: number[] } | string {
+  // a cap counts whole blocks (never overstating what fits), all of them when the node holds every cell
+  const capOf = ([, m]: [string, Member]) => {
+    const cells = c.capacity && m.memory !== undefined ? c.capacity(m.threads, m.memory) : c.cells;
+    return cells >= c.cells ? blocks : Math.floor(cells / CHANGE_BLOCK_CELLS);
+  };
+  const fit = ready.filter((r) => capOf(r) >= 1);
+  for (const [node, m] of ready) if (!fit.some(([n]) => n === node)) out.push({ kind: 'log', message: 'node left out of the run: its memory holds no block of cells', fields: { node, memory: m.memory } });
+  const chosen = fit.slice(0, c.maxNodes ?? fit.length);
+  const weights = chosen.map(([, m]) => m.threads);
+  const caps = chosen.map(capOf);
+  // by estimated cost when the caller gave one and every shard of that cut fits its node; else by threads within memory
+  const byCost = c.cellCosts && chosen.length > 0 ? cutByCost(blockSums(c.cellCosts, c.cells), weights) : undefined;
+  const costFits = byCost?.every((b, k) => k === 0 || b - byCost[k - 1] <= caps[k - 1]);
+  const bounds = costFits ? byCost : chosen.length > 0 ? cutWithin(blocks, weights, caps) : undefined;
+  if (bounds) return { chosen, bounds };
+  const held = Math.min(c.cells, chosen.reduce((n, r) => n + capOf(r), 0) * CHANGE_BLOCK_CELLS);
+  const each = ready.map(([node, m]) => `${node} ${m.memory !== undefined ? formatBytes(m.memory) : '?'}`).join(', ');
+  return `cluster: the ${ready.length} ready node(s) can hold ${held} of the run's ${c.cells} cells in their memory (${each}); add nodes or memory, or use fewer --bins`;
 }
 
 function concat(a: Float64Array, b: Float64Array): Float64Array {

@@ -14,6 +14,7 @@ import type { GridKind } from './grid.ts';
 import type { GameDefinition } from './model.ts';
 import type { Problem } from './problem.ts';
 import { tableLayout } from './tables.ts';
+import type { ShardRun } from './cluster-messages.ts';
 
 export interface MemoryEstimate {
   /** Grid cells (midpoint: exact in exact arithmetic; float ties at the simplex face may differ by a few). */
@@ -72,6 +73,50 @@ export function estimateMemory(
   const modelCopies = opts.modelCopies ?? 1 + threads;
   const runtimeBytes = (128 + 16 * threads) * 2 ** 20;
   return { cells, modelBytes, modelCopies, tableBytes, bestBytes, runtimeBytes, totalBytes: modelBytes * modelCopies + tableBytes + bestBytes + runtimeBytes, keptCells };
+}
+
+/** What a node's estimate depends on besides its cells and threads: the run's shape as the open order carries it. */
+export interface NodeRunShape {
+  bins: number;
+  grid: GridKind;
+  projection?: Projection;
+  omd: boolean;
+  slices: number;
+  /** --keep best: the node keeps its rows of the best iterate's two copies (worker/shard-tables.ts keepSlots). */
+  keepBest: boolean;
+}
+
+/**
+ * A cluster node's estimate for `keptCells` cells with `poolThreads` pool threads (nodePoolThreads): its model
+ * rows on its own thread and on each pool thread, its rows of the tables and, with --keep best, of the best
+ * iterate's two copies. The one rule behind the node's own check (worker/shard-build.ts), the coordinator's
+ * memory-aware cut (nodeCapacityCells) and run.json's `memory.nodes`.
+ */
+export function nodeShardEstimate(game: GameDefinition, run: NodeRunShape, keptCells: number, poolThreads: number): MemoryEstimate {
+  return estimateMemory(game, run.bins, run.grid, { threads: poolThreads, modelCopies: 1 + poolThreads, omd: run.omd, slices: run.slices, projection: run.projection, keepBest: run.keepBest, keptCells });
+}
+
+/** The shape of a run as its open order gives it to a node. */
+export function shardRunShape(game: GameDefinition, run: Pick<ShardRun, 'spec' | 'gridKind' | 'projection' | 'tableOptions'>): NodeRunShape {
+  const o = run.tableOptions;
+  return { bins: run.spec.bins, grid: run.gridKind, projection: run.projection ?? 'nearest', omd: Boolean(o.omd), slices: o.slices ?? game.T, keepBest: o.keepBest === true };
+}
+
+/** The most cells a node with `poolThreads` pool threads and `memory` bytes can hold (0: not even an empty shard). */
+export function nodeCapacityCells(game: GameDefinition, run: NodeRunShape, poolThreads: number, memory: number): number {
+  const fits = (c: number) => nodeShardEstimate(game, run, c, poolThreads).totalBytes <= memory;
+  const cells = gridCells(run.grid, game.nX, run.bins);
+  if (!fits(0)) return 0;
+  if (fits(cells)) return cells;
+  // the estimate grows with the kept cells: the last count that fits, by bisection
+  let lo = 0;
+  let hi = cells;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

@@ -46,6 +46,9 @@ export class Problem {
    */
   readonly projection: Projection;
 
+  /** The cells whose rows the tables keep (ProblemOptions.cells; all of them by default). */
+  readonly keptCells: readonly [number, number];
+
   /** The hash of everything above (shared/problem-fingerprint.ts), the same whichever rows are kept. */
   readonly fingerprint: string;
 
@@ -101,6 +104,7 @@ export class Problem {
     // Rows in layout order (so that each table's fingerprint lane is fed in order); a row outside the kept
     // cells is built into a one-row scratch, checked and fingerprinted, then overwritten by the next one.
     const [keepFrom, keepTo] = options.cells ?? [0, C];
+    this.keptCells = [keepFrom, keepTo];
     const kept = { minorP: this.minorP, minorR: this.minorR, majorR: this.majorR, majorCount: this.majorCount, majorTo: this.majorTo, majorP: this.majorP };
     const scratch = {
       minorP: new Float64Array(nU0 * minorBlock),

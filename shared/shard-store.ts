@@ -17,6 +17,11 @@ export interface ShardStoreAdmin {
   /** Creates `owner`'s bucket, or checks the one there (a node may create none: deploy/gen-users.sh). */
   prepare(owner: string): Promise<void>;
   remove(owner: string, name: string): Promise<void>;
+  /**
+   * Removes every object of `owner`'s bucket whose name does not start with `<keep>.` (what a coordinator
+   * that died left behind: its objects are no run's any more); returns how many.
+   */
+  prune(owner: string, keep: string): Promise<number>;
 }
 
 /** Every node's bucket in memory (tests): a node's store writes only its own bucket. */
@@ -54,6 +59,13 @@ export class MemoryShardStores implements ShardStoreAdmin {
 
   async remove(owner: string, name: string): Promise<void> {
     this.buckets.get(owner)?.delete(name);
+  }
+
+  async prune(owner: string, keep: string): Promise<number> {
+    const b = this.buckets.get(owner);
+    const stale = [...(b?.keys() ?? [])].filter((n) => !n.startsWith(`${keep}.`));
+    for (const n of stale) b!.delete(n);
+    return stale.length;
   }
 
   /** Every object name, as `owner/name` (tests). */

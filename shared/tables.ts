@@ -41,6 +41,11 @@ export interface TableOptions {
   omd?: boolean;
   /** Policy slices: the horizon T (default), or 1 for the stationary policies of an infinite horizon. */
   slices?: number;
+  /**
+   * --keep best: the run keeps the best iterate's two copies of the policies. The tables do not depend on it; a
+   * cluster's open order carries it so that each node counts those copies in its memory check.
+   */
+  keepBest?: boolean;
 }
 
 export type TableName = keyof SolverTables;

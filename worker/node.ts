@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { checkPartyId } from '../shared/cluster-transport.ts';
+import { COORDINATOR } from '../shared/cluster-messages.ts';
+import { OptionError } from '../shared/errors.ts';
 import { connectNats, nodeTransport, type NatsOptions } from '../runtime/nats-transport.ts';
 import { ShardNode } from './shard-node.ts';
 import { NatsShardStore } from '../runtime/shard-store-nats.ts';
@@ -38,7 +40,7 @@ export class ClusterNode {
   private readonly logger?: Logger;
 
   constructor(private readonly options: NodeOptions) {
-    this.id = checkPartyId(options.name ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`);
+    this.id = options.name !== undefined ? nodeName(options.name) : `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.logger = options.logger?.child({ component: 'node', node: this.id });
   }
 
@@ -95,4 +97,19 @@ export class ClusterNode {
       if (st.type === 'reconnect') this.node?.reconnected();
     }
   }
+}
+
+/**
+ * A node's --name: a party id (its subjects P.to.<name>.from.* and its snapshot bucket P-snap-<name> are made
+ * from it), never the coordinator's. Any such name works; with per-node users it must be the node's user
+ * name, and deploy/gen-users.sh writes users for names as well as for node-1..K.
+ */
+export function nodeName(name: string): string {
+  try {
+    checkPartyId(name);
+  } catch {
+    throw new OptionError(`--name: '${name}' is not a node name: use 1-64 letters, digits, _ and -`);
+  }
+  if (name === COORDINATOR) throw new OptionError(`--name: '${name}' is the coordinator's id; choose another node name`);
+  return name;
 }

@@ -10,7 +10,7 @@ import type { GridKind } from '../shared/grid.ts';
 import type { Projection } from '../shared/policy-cell.ts';
 import { startWorkerThread } from '../runtime/thread-pool.ts';
 import { machineMemory } from '../runtime/machine-memory.ts';
-import { estimateMemory, formatBytes, gridCells } from '../shared/memory-estimate.ts';
+import { formatBytes, gridCells, nodeShardEstimate, shardRunShape } from '../shared/memory-estimate.ts';
 import { isGamePath } from '../shared/game-source.ts';
 import type { ShardRun } from '../shared/cluster-messages.ts';
 
@@ -64,6 +64,7 @@ export async function buildShardProblem(family: GameFamily, data: ShardBuildData
     majorTo,
     majorP,
     initialCell: reply.initialCell,
+    keptCells: data.cells,
     projection: data.projection,
     fingerprint: reply.fingerprint,
   };
@@ -72,19 +73,13 @@ export async function buildShardProblem(family: GameFamily, data: ShardBuildData
 
 /**
  * Refuses (throws) a shard whose estimate exceeds the node's memory (--memory, else the machine's): its model
- * rows on the node's thread and on each pool thread, its rows of the tables. Checked before building.
+ * rows on the node's thread and on each pool thread, its rows of the tables and, when the open order says
+ * --keep best, of the best iterate's two copies (shared/memory-estimate.ts nodeShardEstimate). Checked before building.
  */
 export function checkShardMemory(node: string, family: GameFamily, run: ShardRun, shard: number, opts: { poolThreads: number; memory?: number }): void {
   const game = buildGame(family, run.spec.params);
   const [ca, cb] = [run.cellBounds[shard], run.cellBounds[shard + 1]];
-  const estimate = estimateMemory(game, run.spec.bins, run.gridKind, {
-    threads: opts.poolThreads,
-    modelCopies: 1 + opts.poolThreads,
-    omd: Boolean(run.tableOptions.omd),
-    slices: run.tableOptions.slices ?? game.T,
-    projection: run.projection ?? 'nearest',
-    keptCells: cb - ca,
-  });
+  const estimate = nodeShardEstimate(game, shardRunShape(game, run), cb - ca, opts.poolThreads);
   const limit = opts.memory !== undefined ? { bytes: opts.memory, source: '--memory' } : machineMemory();
   if (estimate.totalBytes > limit.bytes) {
     throw new Error(

@@ -17,6 +17,7 @@ import type { ShardStore } from '../shared/shard-store.ts';
 import { snapshotJob } from './shard-snapshot.ts';
 import { buildShardProblem, checkShardMemory } from './shard-build.ts';
 import { nodePoolThreads } from '../shared/memory-estimate.ts';
+import { machineMemory } from '../runtime/machine-memory.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
@@ -70,6 +71,7 @@ export class ShardNode {
         sent: t.bytes.sent,
         received: t.bytes.received,
         peakRss: process.resourceUsage().maxRSS * 1024,
+        memory: this.options.memory ?? machineMemory().bytes,
         trace: { ...this.trace, decodeMs: t.timing?.decodeMs ?? 0 },
       });
     beat();

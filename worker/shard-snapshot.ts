@@ -4,7 +4,7 @@
 // its new cells [na, nb) from every old shard [oa, ob) that overlaps them, reading that object whole and
 // keeping, per (t, x0) block, the part inside the overlap.
 
-import type { BestTable, PolicyTable, ToNode } from '../shared/cluster-messages.ts';
+import { SNAPSHOT_PUT_FAILED, type BestTable, type PolicyTable, type ToNode } from '../shared/cluster-messages.ts';
 import type { Job, JobResult } from '../shared/cluster-node-core.ts';
 import type { ShardStore } from '../shared/shard-store.ts';
 
@@ -31,7 +31,7 @@ export async function snapshotJob(shard: ShardView, store: ShardStore | undefine
     await putShard(shard, store, job.message);
     return { kind: 'other' };
   } catch (err) {
-    return { kind: 'other', refused: `snapshot put failed: ${(err as Error)?.message ?? String(err)}` };
+    return { kind: 'other', refused: `${SNAPSHOT_PUT_FAILED}: ${(err as Error)?.message ?? String(err)}` };
   }
 }
 
