@@ -158,12 +158,23 @@ export async function planSweep(flags: SweepFlags): Promise<SweepPlan> {
       else (flagsOf as Record<string, unknown>)[axis.flag] = v;
     }
     const { game, family } = families.get(point.game)!;
-    const job = solveJobSpec({ ...flagsOf, game }, family);
+    const job = jobOf({ ...flagsOf, game }, family, axes, point);
     if (keys.has(job.key)) continue; // 0.5 and 0.50: one configuration
     keys.add(job.key);
     configs.push({ job, point });
   }
   return { axes, configs };
+}
+
+/** solveJobSpec, its refusal naming the configuration when several are swept (`--step` given with fp,damped). */
+function jobOf(flags: RawSolveFlags, family: GameFamily, axes: Axis[], point: Record<string, string>): SolveJobSpec {
+  try {
+    return solveJobSpec(flags, family);
+  } catch (err) {
+    const swept = axes.filter((a) => a.values.length > 1);
+    if (!(err instanceof OptionError) || swept.length === 0) throw err;
+    throw new OptionError(`${err.message} (in the configuration ${swept.map((a) => `${a.name}=${point[a.name]}`).join(', ')})`);
+  }
 }
 
 function isBuiltin(game: string): boolean {

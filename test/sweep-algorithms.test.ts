@@ -101,8 +101,8 @@ describe('m3fg sweep with the algorithm flags of solve', () => {
   }, 300_000);
 
   it.each([
-    [['--algorithm', 'fp,damped', '--step', '0.2'], /^m3fg: --step: only with --algorithm damped\n/],
-    [['--algorithm', 'damped', '--step', '0.2,1.5'], /^m3fg: --step: expected a number in \(0, 1\], got '1.5'\n/],
+    [['--algorithm', 'fp,damped', '--step', '0.2'], /^m3fg: --step: only with --algorithm damped \(in the configuration algorithm=fp\)\n/],
+    [['--algorithm', 'damped', '--step', '0.2,1.5'], /^m3fg: --step: expected a number in \(0, 1\], got '1.5' \(in the configuration step=1.5\)\n/],
     [['--algorithm', 'damped', '--step', '0.1:0.3:0'], /^m3fg: --step: range '0.1:0.3:0': step 0\n/],
     [['--algorithm', 'damped', '--schedule', 'adaptive,bogus'], /^m3fg: --schedule: unknown value 'bogus'/],
     [['--algorithm', 'omd', '--schedule', 'adaptive'], /^m3fg: --schedule adaptive: only with --algorithm damped\n/],
