@@ -84,6 +84,8 @@ describe('m3fg sweep with the algorithm flags of solve', () => {
     expect([sis.auto, sis.algorithm, sis.schedule, sis.temperature]).toEqual([true, 'omd', 'anneal', 0.1]);
     expect([buffet.auto, buffet.algorithm, buffet.schedule, buffet.step]).toEqual([true, 'damped', 'adaptive', 0.3]);
     sameAsSolve(join(dir, runOf('buffet').dir), ['--game', 'buffet', '--bins', '6', '--iterations', '6', '--algorithm', 'auto'], 'auto-alone-buffet');
+    // run.json records auto: its recorded configuration hashes to the job's, so a second invocation reuses both
+    expect(sweep('auto', ['--game', 'sis,buffet', '--bins', '6', '--iterations', '6', '--algorithm', 'auto']).summary.reused).toBe(2);
     // a game parameter swept: auto takes the general choice, as solve does with --param
     const p = sweep('auto-param', ['--game', 'buffet', '--bins', '6', '--iterations', '2', '--algorithm', 'auto', '--param', 'change=0.5']);
     expect(json(join(p.dir, p.summary.configurations[0].dir, 'run.json')).algorithm).toBe('omd');
