@@ -20,7 +20,7 @@ export interface SweepPoint {
   final?: FinalNumbers;
 }
 
-const MEASURES = ['final exploitability', 'major objective', 'minor objective'] as const;
+const MEASURES = ['exploitability of the result', 'major objective', 'minor objective'] as const;
 
 function axisLabel(a: Axis): string {
   return a.flag === 'bins' ? 'grid bins M' : a.flag === 'param' ? `parameter ${a.name}` : a.name;

@@ -1,6 +1,8 @@
 // `m3fg sweep`: a parameter study, the cartesian product of comma lists and ranges of solve settings.
 //
 //   --game sis,advertisement --algorithm fp,omd --bins 20,60 --iterations 200 --param beta=0.4:0.8:0.2
+//   --game sis,buffet --algorithm auto --bins 20,60        (auto chooses per game, as `m3fg solve` does)
+//   --algorithm damped --schedule adaptive --step 0.2,0.3
 //
 // Lists: `a,b,c`. Ranges (numeric settings and parameters): `a:b:step`, a, a + step, ... up to b inclusive
 // (a descending range takes a negative step). Every configuration is one ordinary results directory
@@ -28,15 +30,23 @@ export interface SweepFlags {
   projection?: string;
   init?: string;
   temperature?: string;
+  step?: string;
+  schedule?: string;
+  inner?: string;
+  softmax?: boolean;
   param?: string[];
   yes?: boolean;
 }
+
+/** The solve flags a sweep takes as lists, in the order the product is taken (the first varies slowest). */
+const SETTINGS = ['game', 'algorithm', 'bins', 'iterations', 'grid', 'projection', 'init', 'temperature', 'step', 'schedule', 'inner'] as const;
+const NUMERIC: ReadonlySet<string> = new Set(['bins', 'iterations', 'temperature', 'step', 'inner']);
 
 /** One swept setting: its name in the report ('bins', 'beta', ...) and its values as flag text. */
 export interface Axis {
   name: string;
   /** The solve flag it sets; 'param' for a game parameter. */
-  flag: 'game' | 'algorithm' | 'bins' | 'iterations' | 'grid' | 'projection' | 'init' | 'temperature' | 'param';
+  flag: (typeof SETTINGS)[number] | 'param';
   values: string[];
   numeric: boolean;
 }
@@ -93,14 +103,7 @@ export function parseAxes(flags: SweepFlags): Axis[] {
     if (text === undefined) return;
     axes.push({ name, flag, values: parseValues(`--${flag === 'param' ? `param ${name}` : flag}`, text, numeric), numeric });
   };
-  add('game', 'game', flags.game ?? 'sis', false);
-  add('algorithm', 'algorithm', flags.algorithm, false);
-  add('bins', 'bins', flags.bins, true);
-  add('iterations', 'iterations', flags.iterations, true);
-  add('grid', 'grid', flags.grid, false);
-  add('projection', 'projection', flags.projection, false);
-  add('init', 'init', flags.init, false);
-  add('temperature', 'temperature', flags.temperature, true);
+  for (const flag of SETTINGS) add(flag, flag, flag === 'game' ? (flags.game ?? 'sis') : flags[flag], NUMERIC.has(flag));
   const seen = new Set<string>();
   for (const item of flags.param ?? []) {
     const eq = item.indexOf('=');
@@ -108,7 +111,7 @@ export function parseAxes(flags: SweepFlags): Axis[] {
     const name = item.slice(0, eq).trim();
     if (seen.has(name)) throw new OptionError(`--param ${name}: given twice`);
     seen.add(name);
-    if (['game', 'algorithm', 'bins', 'iterations', 'grid', 'projection', 'init', 'temperature'].includes(name)) {
+    if ((SETTINGS as readonly string[]).includes(name)) {
       throw new OptionError(`--param ${name}: '${name}' is a setting, not a game parameter (use --${name})`);
     }
     add('param', name, item.slice(eq + 1), true);
@@ -147,19 +150,31 @@ export async function planSweep(flags: SweepFlags): Promise<SweepPlan> {
   const configs: SweepConfig[] = [];
   const keys = new Set<string>();
   for (const point of product(axes)) {
-    const flagsOf: RawSolveFlags = { param: [] };
+    // parsed by solve's own parser (solveJobSpec): --algorithm auto resolves per game and parameters here
+    const flagsOf: RawSolveFlags = { param: [], ...(flags.softmax ? { softmax: true } : {}) };
     for (const axis of axes) {
       const v = point[axis.name];
       if (axis.flag === 'param') flagsOf.param!.push(`${axis.name}=${v}`);
       else (flagsOf as Record<string, unknown>)[axis.flag] = v;
     }
     const { game, family } = families.get(point.game)!;
-    const job = solveJobSpec({ ...flagsOf, game }, family);
+    const job = jobOf({ ...flagsOf, game }, family, axes, point);
     if (keys.has(job.key)) continue; // 0.5 and 0.50: one configuration
     keys.add(job.key);
     configs.push({ job, point });
   }
   return { axes, configs };
+}
+
+/** solveJobSpec, its refusal naming the configuration when several are swept (`--step` given with fp,damped). */
+function jobOf(flags: RawSolveFlags, family: GameFamily, axes: Axis[], point: Record<string, string>): SolveJobSpec {
+  try {
+    return solveJobSpec(flags, family);
+  } catch (err) {
+    const swept = axes.filter((a) => a.values.length > 1);
+    if (!(err instanceof OptionError) || swept.length === 0) throw err;
+    throw new OptionError(`${err.message} (in the configuration ${swept.map((a) => `${a.name}=${point[a.name]}`).join(', ')})`);
+  }
 }
 
 function isBuiltin(game: string): boolean {

@@ -84,7 +84,8 @@ function prefixState(root: string, job: SolveJobSpec, settings: SolveSettings): 
     throw err;
   }
   const run = loaded.header.checkpoint.run as unknown as CheckpointIdentity;
-  const same = configHash(solveConfig({ ...run, iterations: settings.iterations })) === job.hash && (run.keep ?? 'last') === settings.keep;
+  // a checkpoint records the concrete method, not whether auto chose it
+  const same = configHash(solveConfig({ ...run, iterations: settings.iterations, auto: settings.auto })) === job.hash && (run.keep ?? 'last') === settings.keep;
   const complete = loaded.saved.iteration === job.prefix!.iterations && loaded.saved.iteration < settings.iterations;
   return same && complete ? { dir, saved: loaded.saved } : undefined;
 }

@@ -101,7 +101,7 @@ function describe(rec: JobRecord): string {
   if (rec.status === 'failed' || rec.status === 'skipped') return `${rec.status}: ${rec.error}`;
   const f = rec.outcome?.final;
   const numbers = f
-    ? `, final exploitability ${f.exploitability.toPrecision(4)} (major ${f.major.toPrecision(3)}, minor ${f.minor.toPrecision(3)})`
+    ? `, result's exploitability ${f.exploitability.toPrecision(4)} (major ${f.major.toPrecision(3)}, minor ${f.minor.toPrecision(3)})`
     : '';
   return rec.status === 'reused' ? `reused${numbers}` : `ran in ${fmtSeconds(rec.seconds)}${numbers}`;
 }

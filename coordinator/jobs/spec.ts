@@ -14,7 +14,7 @@ import { isGamePath } from '../../shared/game-source.ts';
 import type { GameFamily } from '../../shared/model.ts';
 import { makeGrid } from '../../shared/problem.ts';
 import { buildGame } from '../../shared/validate.ts';
-import { parseSolveFlags, type RawSolveFlags } from '../options.ts';
+import { parseSolveFlags, type RawSolveFlags, type SolveSettings } from '../options.ts';
 
 export interface SolveJobSpec {
   kind: 'solve';
@@ -93,12 +93,17 @@ export function configHash(config: unknown): string {
 export function solveConfig(s: {
   game?: unknown; params?: unknown; bins?: unknown; grid?: unknown; projection?: unknown; algorithm?: unknown; iterations?: unknown; horizon?: unknown;
   discount?: unknown; tolerance?: unknown; softmax?: unknown; temperature?: unknown; inner?: unknown; init?: unknown;
+  step?: unknown; schedule?: unknown; auto?: unknown;
 }) {
   return {
     game: s.game, params: s.params, bins: s.bins, grid: s.grid, algorithm: s.algorithm, iterations: s.iterations, horizon: s.horizon,
     discount: s.discount, tolerance: s.tolerance, softmax: s.softmax, temperature: s.temperature, inner: s.inner, init: s.init,
     // only when not the default: the configurations (and hashes) of nearest runs stay what they were
     ...(s.projection !== undefined && s.projection !== 'nearest' ? { projection: s.projection } : {}),
+    // run.json records a step for every algorithm; only damped uses it
+    ...(s.algorithm === 'damped' ? { step: s.step } : {}),
+    ...(s.schedule !== undefined && s.schedule !== 'constant' ? { schedule: s.schedule } : {}),
+    ...(s.auto === true ? { auto: true } : {}),
   };
 }
 
@@ -113,11 +118,19 @@ export function solveJobSpec(flags: RawSolveFlags, family?: GameFamily): SolveJo
   const hash = configHash(solveConfig({ ...s, params: { ...game.params } }));
   const label = isGamePath(s.game) ? s.family.name : s.game;
   const overrides = Object.keys(s.params).sort().map((k) => `-${k}${s.params[k]}`).join('');
-  const key = `${label}-${s.algorithm}-m${s.bins}-k${s.iterations}${s.init ? `-init-${s.init}` : ''}${s.projection === 'interpolate' ? '-interpolate' : ''}${overrides}-${hash}`.replace(/[^A-Za-z0-9._+-]/g, '_');
+  const key = `${label}-${methodLabel(s)}-m${s.bins}-k${s.iterations}${s.init ? `-init-${s.init}` : ''}${s.projection === 'interpolate' ? '-interpolate' : ''}${overrides}-${hash}`.replace(/[^A-Za-z0-9._+-]/g, '_');
   // a sweep of the flow and the backward pass per iteration: rows x transitions, each O(nX nU)
   const cells = makeGrid(s.grid, game.nX, s.bins).cells;
   const cost = s.iterations * game.T * game.nX0 * cells * game.nU0 * game.nX * game.nX * game.nU;
   return { kind: 'solve', key, hash, flags: { ...rest, game: s.game }, cost, threads: 'one' };
+}
+
+/** The method in a key: the algorithm and its non-default settings (auto: `auto-` and what it chose). */
+function methodLabel(s: SolveSettings): string {
+  const parts: string[] = [s.auto ? `auto-${s.algorithm}` : s.algorithm];
+  if (s.algorithm === 'damped') parts.push(`step${s.step}`);
+  if (s.schedule !== 'constant') parts.push(s.schedule);
+  return parts.join('-');
 }
 
 export function nplayerJobSpec(from: SolveJobSpec, players: number[], episodes: number, seed = 1): NplayerJobSpec {

@@ -244,7 +244,7 @@ export function binsChart(runs: RunData[]): Chart | undefined {
         mark: { type: 'line', point: true, strokeWidth: 1.5 },
         encoding: {
           x: { field: 'bins', type: 'quantitative', title: 'grid bins M', scale: { zero: false, padding: 12 }, axis: { format: 'd', tickMinStep: 1 } },
-          y: { field: 'value', type: 'quantitative', title: 'final exploitability', scale: { zero: false, padding: 12 } },
+          y: { field: 'value', type: 'quantitative', title: 'exploitability of the result', scale: { zero: false, padding: 12 } },
           color: { field: 'series', type: 'nominal', title: 'configuration (all but M)', legend: BOTTOM_LEGEND },
         },
       },
