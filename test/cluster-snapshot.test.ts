@@ -117,31 +117,31 @@ describe("the nodes' snapshot buckets on the shipped server config", () => {
   afterAll(() => cluster?.stop());
 
   it("prune: the coordinator removes a node's objects of other runs and chunks of no object (a put cut off), keeps the run's", async () => {
-    const [two, coord] = [await connectNats(cluster.node(2)), await connectNats(cluster.coordinator)];
+    const [one, coord] = [await connectNats(cluster.node(1)), await connectNats(cluster.coordinator)];
     try {
       const bytes = Uint8Array.from({ length: 5000 }, (_, i) => i % 253);
       const pieces = async function* () {
         yield bytes.slice(0, 2500);
         yield bytes.slice(2500);
       };
-      await new NatsShardStore(coord, 'm3fg', 'coord').prepare('node-2'); // the coordinator creates node buckets
-      const node = new NatsShardStore(two, 'm3fg', 'node-2');
+      await new NatsShardStore(coord, 'm3fg', 'coord').prepare('node-1'); // the coordinator creates node buckets
+      const node = new NatsShardStore(one, 'm3fg', 'node-1');
       for (const name of ['old.2.minorPolicy', 'old.2.majorPolicy', 'mine.4.minorPolicy']) await node.put(name, pieces());
       // a chunk whose object's metadata was never written
-      await two.request('$O.m3fg-snap-node-2.C.cutoffcutoffcutoff', new Uint8Array(10)).catch(() => {});
+      await one.request('$O.m3fg-snap-node-1.C.cutoffcutoffcutoff', new Uint8Array(10)).catch(() => {});
       const admin = new NatsShardStore(coord, 'm3fg', 'coord');
-      expect(await admin.prune('node-2', 'mine')).toBe(2);
+      expect(await admin.prune('node-1', 'mine')).toBe(2);
       const streams = (await jetstreamManager(coord, { checkAPI: false })).streams;
-      expect(await getObject(streams, 'm3fg-snap-node-2', 'old.2.minorPolicy')).toBeNull();
-      expect(sameBits((await getObject(streams, 'm3fg-snap-node-2', 'mine.4.minorPolicy'))!, bytes)).toBe(true);
-      const info = await streams.info('OBJ_m3fg-snap-node-2', { subjects_filter: '>' });
+      expect(await getObject(streams, 'm3fg-snap-node-1', 'old.2.minorPolicy')).toBeNull();
+      expect(sameBits((await getObject(streams, 'm3fg-snap-node-1', 'mine.4.minorPolicy'))!, bytes)).toBe(true);
+      const info = await streams.info('OBJ_m3fg-snap-node-1', { subjects_filter: '>' });
       // one object left: its metadata and its chunks' subject
       expect(Object.keys(info.state.subjects ?? {}).length).toBe(2);
-      expect(await admin.prune('node-2', 'mine')).toBe(0);
+      expect(await admin.prune('node-1', 'mine')).toBe(0);
       expect(await admin.prune('node-9', 'mine')).toBe(0); // no such bucket
-      await admin.prune('node-2', 'none');
+      await admin.prune('node-1', 'none');
     } finally {
-      for (const c of [two, coord]) await c.close();
+      for (const c of [one, coord]) await c.close();
     }
   }, 60_000);
 
