@@ -5,9 +5,13 @@
 // peak RSS is its own; each configuration runs --runs times (default 3) and the table shows the median
 // (the speedup is the ratio of the medians), with the spread. Rows per second = T * rows / seconds per
 // iteration: (t, x0, cell) rows swept (flow and backward step).
-// Usage: npm run bench:threads [-- --quick] [-- --full] [-- --only TEXT] [-- --runs N]
+// Usage: npm run bench:threads [-- --quick] [-- --full] [-- --only TEXT] [-- --runs N] [-- --one-counter]
 //   --quick: 0.5 s per configuration instead of 3; --full: adds Cyber at M = 120; --only: instances whose
-//   label contains TEXT (case-insensitive), e.g. --only cyber
+//   label contains TEXT (case-insensitive), e.g. --only cyber; --one-counter: team calls without home shares
+//   (LocalExecutorOptions.homeShares false), to compare the two.
+// Each configuration also prints CPU time per iteration (where /proc/thread-self/schedstat exists): the
+// process, the calling thread, the workers, the kernels, and the time queued behind other processes; and
+// bench/threads-cpu.ts compares inline and 2 threads in CPU time within one process (for a loaded machine).
 // Prints a table; writes bench/results/threads.json.
 
 import { spawnSync } from 'node:child_process';
@@ -116,12 +120,13 @@ function cpuMs(a: CpuReading | undefined, b: CpuReading | undefined): number {
 const args = process.argv.slice(2);
 
 if (args[0] === '--one') {
-  const job = JSON.parse(args[1]) as { instance: Instance; threads: number; budget: number };
-  process.stdout.write(`${JSON.stringify(await measure(job.instance, job.threads, job.budget))}\n`);
+  const job = JSON.parse(args[1]) as { instance: Instance; threads: number; budget: number; homeShares: boolean };
+  process.stdout.write(`${JSON.stringify(await measure(job.instance, job.threads, job.budget, job.homeShares))}\n`);
   process.exit(0);
 }
 
 const quick = args.includes('--quick');
+const homeShares = !args.includes('--one-counter');
 const full = args.includes('--full');
 const budget = quick ? 0.5 : 3;
 const cores = availableParallelism();
@@ -143,7 +148,7 @@ const instances = allInstances.filter((i) => !only || i.label.toLowerCase().incl
 
 console.log(
   `m3fg local executor scaling: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, ` +
-    `load average ${loadavg()[0].toFixed(2)}, budget ${budget} s per configuration, median of ${runs} run(s)`,
+    `load average ${loadavg()[0].toFixed(2)}, budget ${budget} s per configuration, median of ${runs} run(s)${homeShares ? '' : ', team calls without home shares'}`,
 );
 const ceiling = await scaleProbe(threadCounts);
 console.log(`compute-only ceiling (scale probe): ${threadCounts.map((n) => `${n} threads ${ceiling[n].toFixed(2)}x`).join(', ')}`);
@@ -179,13 +184,13 @@ for (const instance of instances) {
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   'bench/results/threads.json',
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, loadAverage: loadavg(), budgetSeconds: budget, runs, ceiling, results }, null, 1),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, loadAverage: loadavg(), budgetSeconds: budget, runs, homeShares, ceiling, results }, null, 1),
 );
 console.log('written bench/results/threads.json');
 
 function runChild(instance: Instance, threads: number): Measurement {
   const script = fileURLToPath(import.meta.url);
-  const res = spawnSync(process.execPath, [...process.execArgv, script, '--one', JSON.stringify({ instance, threads, budget })], {
+  const res = spawnSync(process.execPath, [...process.execArgv, script, '--one', JSON.stringify({ instance, threads, budget, homeShares })], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -201,12 +206,12 @@ function runChild(instance: Instance, threads: number): Measurement {
  * touch of the tables (2.4 GB for Buffet L=3 at M=60, whose page faults serialise across threads); then
  * iterations are timed until the budget is spent, at least one.
  */
-async function measure(instance: Instance, threads: number, budget: number): Promise<Measurement> {
+async function measure(instance: Instance, threads: number, budget: number, homeShares: boolean): Promise<Measurement> {
   const { spec } = instance;
   const t0 = performance.now();
   const problem = new Problem(buildGame(builtinGames[spec.game], spec.params), spec.bins);
   const setupSeconds = (performance.now() - t0) / 1000;
-  const local = threads > 0 ? new LocalExecutor({ threads }) : undefined;
+  const local = threads > 0 ? new LocalExecutor({ threads, homeShares }) : undefined;
   const timed = local ? undefined : new TimedInline();
   const inner: Executor = local ?? timed!;
   let mark = 0;

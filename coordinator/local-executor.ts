@@ -142,6 +142,11 @@ export interface LocalExecutorOptions {
   setupMs?: number;
   /** Team calls: whether the calling thread claims blocks too (default true; tests set false so that the workers, once attached, do all). */
   callerJoins?: boolean;
+  /**
+   * Team calls: each thread claims its home share of the blocks first, the same rows at every step (default
+   * true); false: all claim from one counter in block order (benchmarks compare the two; shared/team-call.ts).
+   */
+  homeShares?: boolean;
   faults?: FaultPlan[];
   logger?: Logger;
   /** Called after every sharded call with its timing (benchmarks and tests). */
@@ -282,6 +287,7 @@ export class LocalExecutor extends TableExecutor {
   private readonly deadline: TaskDeadline;
   private readonly setupMs: number;
   private readonly callerJoins: boolean;
+  private readonly homeShares: boolean;
   private readonly faults: Array<FaultPlan & { remaining: number }>;
   private readonly logger?: Logger;
   private readonly onCall?: (record: CallRecord) => void;
@@ -328,6 +334,7 @@ export class LocalExecutor extends TableExecutor {
     }
     this.setupMs = options.setupMs ?? 0;
     this.callerJoins = options.callerJoins ?? true;
+    this.homeShares = options.homeShares ?? true;
     this.faults = (options.faults ?? []).map((f) => ({ ...f, remaining: f.times }));
     this.logger = options.logger?.child({ component: 'local-executor', threads: this.threads });
     this.onCall = options.onCall;
@@ -497,7 +504,7 @@ export class LocalExecutor extends TableExecutor {
     const seq = 'seq' in op ? op.seq : this.nextSeq();
     const stats = this.teamKinds[kind];
     const w0 = performance.now();
-    const call = openTeamCall(this.control!, seq, blocks, units);
+    const call = openTeamCall(this.control!, seq, blocks, units, this.homeShares);
     this.current = { call, dead: [] };
     const startedAt = clock();
     for (let seat = 0; seat < team.size; seat++) {

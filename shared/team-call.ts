@@ -76,8 +76,11 @@ export function shareStart(blocks: number, participants: number, p: number): num
   return Math.floor((p * blocks) / participants);
 }
 
-/** Opens a call of `blocks` blocks (the calling thread, before it sends the call to the workers). */
-export function openTeamCall(control: TeamControl, seq: number, blocks: number, units: number): TeamCall {
+/**
+ * Opens a call of `blocks` blocks (the calling thread, before it sends the call to the workers). `home` false:
+ * no home shares, every participant claims from one counter in block order (the earlier scheme; benchmarks).
+ */
+export function openTeamCall(control: TeamControl, seq: number, blocks: number, units: number, home = true): TeamCall {
   if (blocks > control.maxBlocks || blocks >= EXHAUSTED) throw new RangeError(`team: ${blocks} blocks, at most ${control.maxBlocks}`);
   const w = control.words;
   const tag = (seq & 0xffff) << 16;
@@ -86,9 +89,10 @@ export function openTeamCall(control: TeamControl, seq: number, blocks: number, 
   w.fill(0, claimedBy(control, 0), claimedBy(control, blocks)); // claimed-by seats; the done stamps are compared with seq
   Atomics.store(w, DONE, 0);
   Atomics.store(w, BLOCKS, blocks);
-  for (let p = 0; p < P; p++) Atomics.store(w, claimAt(p) + 1, shareStart(blocks, P, p + 1));
+  const start = (p: number) => (home ? shareStart(blocks, P, p) : p === 0 ? 0 : blocks);
+  for (let p = 0; p < P; p++) Atomics.store(w, claimAt(p) + 1, start(p + 1));
   markOpened(control.trace);
-  for (let p = 0; p < P; p++) Atomics.store(w, claimAt(p), tag | shareStart(blocks, P, p));
+  for (let p = 0; p < P; p++) Atomics.store(w, claimAt(p), tag | start(p));
   return { control, seq, blocks, units };
 }
 

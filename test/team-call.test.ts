@@ -67,3 +67,12 @@ describe('team call claims', () => {
     expect(rest).toEqual([4, 5, 6, 7, 2, 3]);
   });
 });
+
+describe('team call claims without home shares', () => {
+  it('hand out the blocks in order from one counter, whoever claims', () => {
+    const control = createTeamControl(12, 2);
+    const call = openTeamCall(control, 5, 9, 90, false);
+    const order = [2, 0, 1, 1, 2, 0, 2, 2, 1, 0].map((seat) => claimBlock(call, seat));
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, -1]);
+  });
+});
