@@ -2,7 +2,10 @@
 // a CPU, ns waiting on a run queue while runnable, time slices). A team call's busy time on the wall clock
 // includes the time another process held the core; its CPU time does not, so on a loaded machine the CPU time
 // still says what the kernels cost. Each thread reads its own file through a descriptor it opened once
-// (a pread: ~3 us). Where there is no such file (not Linux, or a kernel without schedstats), every reading
+// (a pread: ~3 us). Precision: the kernel adds a running thread's time to these counters at each scheduler
+// tick (4 ms here, CONFIG_HZ=250) and context switch, not at the read, so a short span reads 0 or a whole
+// tick, and its reading may include time just before it (a spin that did not sleep): sums over many spans and
+// whole-thread readings are what to use. Where there is no such file (not Linux, or a kernel without schedstats), every reading
 // is undefined and the traces leave the CPU fields at 0.
 
 import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
