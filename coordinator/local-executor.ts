@@ -43,30 +43,25 @@ import type { StepOptions } from '../shared/kernels/backward.ts';
 import { flowUnits, schemeKernels } from '../shared/kernels/scheme.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import { restoreRows, runRange, type RangeContext, type RangeOp } from '../shared/sweep-rows.ts';
+import { createSharedRun, describeTask, rowGuardOf, type InjectedFault, type SweepResult, type SweepRun, type SweepTask } from '../shared/sweep-protocol.ts';
 import {
   blockRange,
   blocksDone,
   claimBlock,
-  createSharedRun,
   createTeamControl,
-  describeTask,
   finishBlock,
   openTeamCall,
-  rowGuardOf,
   teamProgress,
   unfinishedBlocks,
   waitTeam,
-  type InjectedFault,
-  type SweepResult,
-  type SweepRun,
-  type SweepTask,
   type TeamCall,
   type TeamControl,
-} from '../shared/sweep-protocol.ts';
+} from '../shared/team-call.ts';
 import type { ProblemSpec } from './executor.ts';
 import { TableExecutor } from './table-executor.ts';
 import { ThreadTeam } from './thread-team.ts';
-import { readSeat, type SeatTrace } from '../shared/team-trace.ts';
+import { readSeat, seatTid, type SeatTrace } from '../shared/team-trace.ts';
+import { threadCpu } from '../runtime/thread-cpu.ts';
 import { DEFAULT_TASK_DEADLINE, deadlineMs, seconds, TaskTimeoutError, type TaskDeadline } from './task-deadline.ts';
 
 export interface ChunkRule {
@@ -147,6 +142,11 @@ export interface LocalExecutorOptions {
   setupMs?: number;
   /** Team calls: whether the calling thread claims blocks too (default true; tests set false so that the workers, once attached, do all). */
   callerJoins?: boolean;
+  /**
+   * Team calls: each thread claims its home share of the blocks first, the same rows at every step (default
+   * true); false: all claim from one counter in block order (benchmarks compare the two; shared/team-call.ts).
+   */
+  homeShares?: boolean;
   faults?: FaultPlan[];
   logger?: Logger;
   /** Called after every sharded call with its timing (benchmarks and tests). */
@@ -213,7 +213,7 @@ export interface LocalExecutorStats {
   /** Fixed-chunk calls not used to measure the overhead (a retry, a thread starting: see overheadSample). */
   unbookedCalls: number;
   /** Where the time of the calls went, per kind: the calling thread's side, and each worker seat's. */
-  team: { kinds: Record<SweepKind, TeamKindStats>; seats: Array<Record<SweepKind, SeatTrace>> };
+  team: { kinds: Record<SweepKind, TeamKindStats>; seats: Array<Record<SweepKind, SeatTrace>>; tids: number[] };
 }
 
 /** The calling thread's view of one kind of call (ms are wall-clock milliseconds, summed over the calls). */
@@ -227,6 +227,13 @@ export interface TeamKindStats {
   callerBlocks: number;
   callerBusyMs: number;
   callerWaitMs: number;
+  /**
+   * Of callerBusyMs and inlineMs, the calling thread's CPU time and its time waiting for a core that another
+   * process held (0 where its scheduler statistics cannot be read: runtime/thread-cpu.ts).
+   */
+  callerCpuMs: number;
+  callerQueuedMs: number;
+  inlineCpuMs: number;
   /**
    * Time outside any call before the calls of this kind (team or inline), on the calling thread alone: before
    * a flow, the solver's work between iterations (start values, the curve); before a step, the loop between steps.
@@ -280,6 +287,7 @@ export class LocalExecutor extends TableExecutor {
   private readonly deadline: TaskDeadline;
   private readonly setupMs: number;
   private readonly callerJoins: boolean;
+  private readonly homeShares: boolean;
   private readonly faults: Array<FaultPlan & { remaining: number }>;
   private readonly logger?: Logger;
   private readonly onCall?: (record: CallRecord) => void;
@@ -326,6 +334,7 @@ export class LocalExecutor extends TableExecutor {
     }
     this.setupMs = options.setupMs ?? 0;
     this.callerJoins = options.callerJoins ?? true;
+    this.homeShares = options.homeShares ?? true;
     this.faults = (options.faults ?? []).map((f) => ({ ...f, remaining: f.times }));
     this.logger = options.logger?.child({ component: 'local-executor', threads: this.threads });
     this.onCall = options.onCall;
@@ -448,6 +457,7 @@ export class LocalExecutor extends TableExecutor {
       team: {
         kinds: Object.fromEntries(SWEEP_KINDS.map((k) => [k, { ...this.teamKinds[k] }])) as Record<SweepKind, TeamKindStats>,
         seats: this.control ? Array.from({ length: this.poolThreads }, (_, seat) => readSeat(this.control!.trace, seat)) : [],
+        tids: this.control ? Array.from({ length: this.poolThreads }, (_, seat) => seatTid(this.control!.trace, seat)) : [],
       },
     };
   }
@@ -465,8 +475,11 @@ export class LocalExecutor extends TableExecutor {
     if (this.lastCallEnd !== undefined) stats.serialMs += t0 - this.lastCallEnd;
     try {
       if (this.poolThreads === 0 || planChunks(units, cost.msPerUnit, this.threads, this.rule, 0) === 0) {
+        const cpu0 = threadCpu();
         inline();
         const ms = performance.now() - t0;
+        const cpu1 = threadCpu();
+        if (cpu0 && cpu1) stats.inlineCpuMs += (cpu1.cpuNs - cpu0.cpuNs) / 1e6;
         cost.observe(ms, units);
         stats.inlineMs += ms;
         this.calls[kind].inline++;
@@ -491,7 +504,7 @@ export class LocalExecutor extends TableExecutor {
     const seq = 'seq' in op ? op.seq : this.nextSeq();
     const stats = this.teamKinds[kind];
     const w0 = performance.now();
-    const call = openTeamCall(this.control!, seq, blocks, units);
+    const call = openTeamCall(this.control!, seq, blocks, units, this.homeShares);
     this.current = { call, dead: [] };
     const startedAt = clock();
     for (let seat = 0; seat < team.size; seat++) {
@@ -502,6 +515,7 @@ export class LocalExecutor extends TableExecutor {
     let callerBlocks = 0;
     let callerUnits = 0;
     const c0 = performance.now();
+    const cpu0 = threadCpu();
     if (this.callerJoins) {
       for (let b = claimBlock(call, team.size); b >= 0; b = claimBlock(call, team.size)) {
         callerUnits += this.runBlockHere(call, op, b, false);
@@ -509,6 +523,11 @@ export class LocalExecutor extends TableExecutor {
       }
     }
     const c1 = performance.now();
+    const cpu1 = threadCpu();
+    if (cpu0 && cpu1) {
+      stats.callerCpuMs += (cpu1.cpuNs - cpu0.cpuNs) / 1e6;
+      stats.callerQueuedMs += (cpu1.waitNs - cpu0.waitNs) / 1e6;
+    }
     const callerMs = c1 - c0;
     const recovered0 = this.counters.recoveredBlocks;
     try {
@@ -764,5 +783,5 @@ function checkInt(field: string, v: number, min: number): void {
 }
 
 function emptyKindStats(): TeamKindStats {
-  return { calls: 0, wallMs: 0, inlineMs: 0, callerBlocks: 0, callerBusyMs: 0, callerWaitMs: 0, serialMs: 0, mailed: 0, messaged: 0 };
+  return { calls: 0, wallMs: 0, inlineMs: 0, callerBlocks: 0, callerBusyMs: 0, callerWaitMs: 0, callerCpuMs: 0, callerQueuedMs: 0, inlineCpuMs: 0, serialMs: 0, mailed: 0, messaged: 0 };
 }

@@ -6,7 +6,8 @@
 
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { InjectedFault, SweepRun, TeamCall, TeamControl, TeamMessage, TeamReply } from '../shared/sweep-protocol.ts';
+import type { InjectedFault, SweepRun, TeamMessage, TeamReply } from '../shared/sweep-protocol.ts';
+import type { TeamCall, TeamControl } from '../shared/team-call.ts';
 import { createMailbox, deliver, type Mailbox } from '../shared/team-mailbox.ts';
 import type { RangeOp } from '../shared/sweep-rows.ts';
 import { startWorkerThread } from '../runtime/thread-pool.ts';

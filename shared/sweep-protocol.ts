@@ -13,7 +13,7 @@
 // Pure (no I/O, no node: imports): both sides import it, and coordinator/ and worker/ never import each other.
 
 import type { Projection } from './policy-cell.ts';
-import { createTrace, markOpened } from './team-trace.ts';
+import type { TeamCall, TeamControl } from './team-call.ts';
 import type { GridKind } from './grid.ts';
 import type { Problem } from './problem.ts';
 import { allocateTables, tableLayout, type SolverTables, type TableName, type TableOptions } from './tables.ts';
@@ -76,138 +76,7 @@ interface ChunkAttempt {
   readonly inject?: InjectedFault;
 }
 
-// Team calls (the local executor's default). The calling thread and the team's worker threads share one
-// call's range, cut into `blocks` contiguous blocks that each participant claims one at a time with an atomic
-// compare-and-swap until none is left: whoever is awake and fast takes more, so a thread that wakes late or
-// is descheduled by another process holds up the call by at most one block. Each block is one pure range
-// (same bits as any split). Calls reach a worker as messages on its own port (worker/team-worker.ts), which
-// it handles in order without the calling thread's event loop; a message that arrives after its call is
-// over finds no block to claim: the claim word packs the call's sequence number with the next block.
-//
-// Control (Int32Array): [seq << 16 | next block, blocks done, blocks]; per block: the seat (worker index + 1)
-// that claimed it, and the call's seq once it is complete. What a recovery after a dead worker redoes is
-// every block its seat claimed and did not complete.
-
-const CLAIM = 0;
-const DONE = 1;
-const BLOCKS = 2;
-const HEADER = 4;
-
-export interface TeamControl {
-  /** The control words (a view on a SharedArrayBuffer: a message carries it without copying). */
-  readonly words: Int32Array;
-  readonly maxBlocks: number;
-  /** The workers' counters (./team-trace.ts), and when the current call was opened. */
-  readonly trace: Float64Array;
-}
-
-/** One call as the participants see it. */
-export interface TeamCall {
-  readonly control: TeamControl;
-  readonly seq: number;
-  readonly blocks: number;
-  /** Units of the whole range [0, units) the blocks cut. */
-  readonly units: number;
-}
-
-/** Control words for calls of up to `maxBlocks` blocks, with a trace for `seats` worker seats. */
-export function createTeamControl(maxBlocks: number, seats: number): TeamControl {
-  return { words: new Int32Array(new SharedArrayBuffer((HEADER + 2 * maxBlocks) * 4)), maxBlocks, trace: createTrace(seats) };
-}
-
-function words(control: TeamControl): Int32Array {
-  return control.words;
-}
-
-/** Opens a call of `blocks` blocks (the calling thread, before it sends the call to the workers). */
-export function openTeamCall(control: TeamControl, seq: number, blocks: number, units: number): TeamCall {
-  if (blocks > control.maxBlocks || blocks > 0xffff) throw new RangeError(`team: ${blocks} blocks, at most ${control.maxBlocks}`);
-  const w = words(control);
-  w.fill(0, HEADER, HEADER + blocks); // claimed-by seats; the done stamps are compared with seq
-
-  Atomics.store(w, DONE, 0);
-  Atomics.store(w, BLOCKS, blocks);
-  markOpened(control.trace);
-  Atomics.store(w, CLAIM, (seq & 0xffff) << 16);
-  return { control, seq, blocks, units };
-}
-
-/** The next unclaimed block of the call for `seat` (0 = the calling thread), or -1 when none is left. */
-export function claimBlock(call: TeamCall, seat: number): number {
-  const w = words(call.control);
-  const tag = (call.seq & 0xffff) << 16;
-  for (;;) {
-    const word = Atomics.load(w, CLAIM);
-    if ((word & ~0xffff) !== tag) return -1; // a later call owns the control
-    const b = word & 0xffff;
-    if (b >= call.blocks) return -1;
-    if (Atomics.compareExchange(w, CLAIM, word, word + 1) === word) {
-      Atomics.store(w, HEADER + b, seat + 1);
-      return b;
-    }
-  }
-}
-
-/** [from, to) of block b: contiguous, sizes differ by at most one. */
-export function blockRange(call: Pick<TeamCall, 'blocks' | 'units'>, b: number): [number, number] {
-  return [Math.floor((b * call.units) / call.blocks), Math.floor(((b + 1) * call.units) / call.blocks)];
-}
-
-/** Marks block b complete and wakes a caller waiting for the count. */
-export function finishBlock(call: TeamCall, b: number): void {
-  const w = words(call.control);
-  Atomics.store(w, HEADER + call.control.maxBlocks + b, call.seq);
-  Atomics.add(w, DONE, 1);
-  Atomics.notify(w, DONE);
-}
-
-/** Blocks of the call that `seat` claimed and did not complete (after its thread died). */
-export function unfinishedBlocks(call: TeamCall, seat: number): number[] {
-  const w = words(call.control);
-  const out: number[] = [];
-  for (let b = 0; b < call.blocks; b++) {
-    if (Atomics.load(w, HEADER + b) === seat + 1 && Atomics.load(w, HEADER + call.control.maxBlocks + b) !== call.seq) out.push(b);
-  }
-  return out;
-}
-
-/** Blocks complete so far. */
-export function blocksDone(call: TeamCall): number {
-  return Atomics.load(words(call.control), DONE);
-}
-
-/**
- * Blocks this thread up to `ms` until every block of the call is complete; true if they are. It spins for
- * the first `spinMs` (what is left is usually one block of the other threads, a fraction of a millisecond),
- * then waits in a futex: the thread that completes the last block wakes the waiter directly, not through an
- * event loop, but a vCPU that went idle in a futex wait takes 0.1 ms to several ms to wake on a virtual
- * machine, and a sweep has a barrier at every step.
- */
-export function waitTeam(call: TeamCall, ms: number, spinMs = 0): boolean {
-  const w = words(call.control);
-  const start = performance.now();
-  const until = start + ms;
-  for (;;) {
-    const done = Atomics.load(w, DONE);
-    if (done >= call.blocks) return true;
-    const now = performance.now();
-    const left = until - now;
-    if (left <= 0) return false;
-    if (now - start < spinMs) continue;
-    Atomics.wait(w, DONE, done, left);
-  }
-}
-
-/** Resolves when the count of complete blocks changes, or after `ms` (without blocking this thread). */
-export async function teamProgress(call: TeamCall, ms: number): Promise<void> {
-  const w = words(call.control);
-  const done = Atomics.load(w, DONE);
-  if (done >= call.blocks) return;
-  // Atomics.waitAsync: ES2024, in Node since 16; typed here for the es2022 lib
-  const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: unknown } }).waitAsync;
-  const r = waitAsync(w, DONE, done, ms);
-  if (r.async) await r.value;
-}
+// Team calls: ./team-call.ts.
 
 /** Main thread -> team worker (worker/team-worker.ts). */
 export type TeamMessage =

@@ -11,7 +11,7 @@
 // LINGERING -> IDLE; if that fails, the sender has a call in its slot, and the worker takes it too.
 
 import type { RangeOp } from './sweep-rows.ts';
-import type { TeamCall } from './sweep-protocol.ts';
+import type { TeamCall } from './team-call.ts';
 
 const IDLE = 0;
 const LINGERING = 1;

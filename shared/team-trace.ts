@@ -17,13 +17,33 @@ export interface SeatTrace {
   busyMs: number;
   /** Time from the call's opening to the seat's first claim, summed over the calls it joined (ms). */
   joinMs: number;
+  /**
+   * Of busyMs: the thread's CPU time, and its time runnable but waiting for a core another process held (ms;
+   * 0 where the thread cannot read its scheduler statistics: runtime/thread-cpu.ts).
+   */
+  cpuMs: number;
+  waitMs: number;
 }
 
-const FIELDS = 5;
+const FIELDS = 7;
 const HEADER = 1;
 
+/** Per kind and seat the counters, then per seat its thread's Linux tid (0 until the worker writes it). */
 export function createTrace(seats: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(8 * (HEADER + seats * TRACE_KINDS.length * FIELDS)));
+  return new Float64Array(new SharedArrayBuffer(8 * (HEADER + seats * (TRACE_KINDS.length * FIELDS + 1))));
+}
+
+function seats(trace: Float64Array): number {
+  return (trace.length - HEADER) / (TRACE_KINDS.length * FIELDS + 1);
+}
+
+/** A worker seat records its thread's Linux tid (for per-thread CPU readings from the calling thread). */
+export function setSeatTid(trace: Float64Array, seat: number, tid: number): void {
+  if (seat < seats(trace)) trace[HEADER + seats(trace) * TRACE_KINDS.length * FIELDS + seat] = tid;
+}
+
+export function seatTid(trace: Float64Array, seat: number): number {
+  return trace[HEADER + seats(trace) * TRACE_KINDS.length * FIELDS + seat];
 }
 
 /** Milliseconds on the clock every thread of the process shares. */
@@ -40,10 +60,13 @@ export function openedAt(trace: Float64Array): number {
   return trace[0];
 }
 
-/** A worker seat, after its part of a call: `firstClaim` and `end` on the shared clock (no blocks: a miss). */
-export function addSeatCall(trace: Float64Array, seat: number, kind: TraceKind, blocks: number, firstClaim: number, end: number): void {
+/**
+ * A worker seat, after its part of a call: `firstClaim` and `end` on the shared clock (no blocks: a miss);
+ * `cpu`: its CPU and run-queue ms over the same span.
+ */
+export function addSeatCall(trace: Float64Array, seat: number, kind: TraceKind, blocks: number, firstClaim: number, end: number, cpu?: { cpuMs: number; waitMs: number }): void {
+  if (seat >= seats(trace)) return; // a seat beyond the trace (never, with createTrace(seats))
   const o = HEADER + (seat * TRACE_KINDS.length + TRACE_KINDS.indexOf(kind)) * FIELDS;
-  if (o + FIELDS > trace.length) return; // a seat beyond the trace (never, with createTrace(seats))
   if (blocks === 0) {
     trace[o + 1]++;
     return;
@@ -52,6 +75,10 @@ export function addSeatCall(trace: Float64Array, seat: number, kind: TraceKind, 
   trace[o + 2] += blocks;
   trace[o + 3] += end - firstClaim;
   trace[o + 4] += Math.max(0, firstClaim - trace[0]);
+  if (cpu) {
+    trace[o + 5] += cpu.cpuMs;
+    trace[o + 6] += cpu.waitMs;
+  }
 }
 
 /** Seat's counters, per kind. */
@@ -59,7 +86,7 @@ export function readSeat(trace: Float64Array, seat: number): Record<TraceKind, S
   const out = {} as Record<TraceKind, SeatTrace>;
   TRACE_KINDS.forEach((kind, k) => {
     const o = HEADER + (seat * TRACE_KINDS.length + k) * FIELDS;
-    out[kind] = { joined: trace[o], missed: trace[o + 1], blocks: trace[o + 2], busyMs: trace[o + 3], joinMs: trace[o + 4] };
+    out[kind] = { joined: trace[o], missed: trace[o + 1], blocks: trace[o + 2], busyMs: trace[o + 3], joinMs: trace[o + 4], cpuMs: trace[o + 5], waitMs: trace[o + 6] };
   });
   return out;
 }

@@ -15,6 +15,7 @@ import { TaskTimeoutError } from '../coordinator/task-deadline.ts';
 import { checkGameInThread, loadGameModuleInThread } from '../coordinator/game-check.ts';
 import { createMailbox, deliver, startLinger, stopLinger, takeMail, type MailCall } from '../shared/team-mailbox.ts';
 import { runCli } from './helpers/cli.ts';
+import { taskCpu, threadCpu, threadTid } from '../runtime/thread-cpu.ts';
 
 const spec = { game: 'buffet', params: { T: 20 }, bins: 10 }; // 250 rows
 const problem = new Problem(buildGame(builtinGames.buffet, spec.params), spec.bins);
@@ -78,6 +79,30 @@ describe('team trace: where the calls went', () => {
       }
       expect(blocks.caller + blocks.workers).toBe(records.reduce((n, r) => n + r.chunks, 0));
       expect(team.seats.reduce((n, s) => n + s.flow.blocks + s.step.blocks, 0)).toBe(blocks.workers);
+      // a seat that ran blocks wrote its tid (the workers may not have started yet: a small game)
+      expect(team.tids).toHaveLength(2);
+      team.seats.forEach((s, seat) => {
+        if (threadCpu() && s.flow.joined + s.step.joined > 0) expect(team.tids[seat]).toBeGreaterThan(0);
+      });
+    });
+  }, 60_000);
+});
+
+describe('team trace: CPU time', () => {
+  it.runIf(threadCpu() !== undefined)('the workers alone: the seat wrote its tid (its thread CPU is readable), and CPU counters per kind', async () => {
+    await withExecutor({ threads: 2, rule: TEAM_EVERYWHERE, callerJoins: false }, async (ex) => {
+      await solveCollected(spec, problem, ex, { algorithm: 'fp', iterations: 2 });
+      const { team } = ex.stats();
+      expect(team.tids[0]).toBeGreaterThan(0);
+      expect(team.tids[0]).not.toBe(threadTid());
+      // the thread started and built the problem: it has run (schedstat counts at ticks and context switches)
+      expect(taskCpu(team.tids[0])?.cpuNs).toBeGreaterThan(0);
+      for (const kind of ['flow', 'step'] as const) {
+        const s = team.seats[0][kind];
+        expect(s.blocks, kind).toBeGreaterThan(0);
+        // per call only as precise as the scheduler's accounting (a tick, 4 ms here): no bound per call
+        expect(Number.isFinite(s.cpuMs) && s.cpuMs >= 0 && s.waitMs >= 0, kind).toBe(true);
+      }
     });
   }, 60_000);
 });

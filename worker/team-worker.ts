@@ -10,8 +10,10 @@ import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:wor
 import { awaitMail, startLinger, stopLinger, takeMail, type Mailbox } from '../shared/team-mailbox.ts';
 import { attach, fail, type Attached } from './sweep-worker.ts';
 import { runRange } from '../shared/sweep-rows.ts';
-import { addSeatCall, sharedClock } from '../shared/team-trace.ts';
-import { blockRange, claimBlock, finishBlock, type TeamCall, type TeamControl, type TeamMessage, type TeamReply } from '../shared/sweep-protocol.ts';
+import { addSeatCall, setSeatTid, sharedClock } from '../shared/team-trace.ts';
+import { threadCpu, threadTid } from '../runtime/thread-cpu.ts';
+import type { TeamMessage, TeamReply } from '../shared/sweep-protocol.ts';
+import { blockRange, claimBlock, finishBlock, type TeamCall, type TeamControl } from '../shared/team-call.ts';
 
 const { seat, mailbox } = workerData as { seat: number; mailbox: Mailbox };
 const port = parentPort!;
@@ -43,6 +45,7 @@ async function handle(message: TeamMessage): Promise<void> {
       current = await attach(message.run);
       control = message.control;
       runNumber = message.runNumber;
+      setSeatTid(control.trace, seat, threadTid() ?? 0);
     } catch (err) {
       reply({ type: 'attach-failed', runId: message.run.id, message: (err as Error)?.message ?? String(err) });
       return;
@@ -67,15 +70,21 @@ function runCall({ run, call: numbers, op, inject }: Call): void {
   if (inject?.at === 'start') fail(inject);
   let first = 0;
   let blocks = 0;
+  let cpu0 = undefined as ReturnType<typeof threadCpu>;
   for (let b = claimBlock(call, seat); b >= 0; b = claimBlock(call, seat)) {
-    if (blocks === 0) first = sharedClock();
+    if (blocks === 0) {
+      first = sharedClock();
+      cpu0 = threadCpu();
+    }
     const [from, to] = blockRange(call, b);
     runRange(current, op, from, to, blocks === 0 ? half : undefined);
     finishBlock(call, b);
     blocks++;
   }
   // counted in shared memory: a reply per call would cost a message on every one of a sweep's barriers
-  addSeatCall(control.trace, seat, op.kind, blocks, first, sharedClock());
+  const cpu1 = blocks > 0 ? threadCpu() : undefined;
+  const cpu = cpu0 && cpu1 ? { cpuMs: (cpu1.cpuNs - cpu0.cpuNs) / 1e6, waitMs: (cpu1.waitNs - cpu0.waitNs) / 1e6 } : undefined;
+  addSeatCall(control.trace, seat, op.kind, blocks, first, sharedClock(), cpu);
 }
 
 /**
