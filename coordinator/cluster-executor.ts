@@ -168,6 +168,8 @@ export class ClusterExecutor implements Executor {
   private lastCosts?: Map<string, Float64Array>;
   private recutCosts?: Float64Array;
   private recutDecision?: ClusterStats['recut'];
+  /** While keeping the best iterate the move waits for the next saveInput() (as a due snapshot does). */
+  private recutDue = false;
 
   constructor(private readonly options: ClusterExecutorOptions) {
     if (!options.transport && !options.nats) throw new OptionError('cluster executor: a transport or NATS options are required');
@@ -235,6 +237,7 @@ export class ClusterExecutor implements Executor {
     this.iterationsRun = 0;
     this.bestOrigin = undefined;
     this.measured = this.lastCosts = this.recutCosts = this.recutDecision = undefined;
+    this.recutDue = false;
     // a node lost while the nodes build the model: open again over the live ones (as a recovery does)
     for (;;) {
       try {
@@ -459,6 +462,11 @@ export class ClusterExecutor implements Executor {
       this.snapshotDue = false;
       await this.takeSnapshot();
     }
+    if (this.recutDue) {
+      this.recutDue = false;
+      const d = this.recutDecision!;
+      await this.moveToCut(`slowest shard ${d.slowestBefore.toFixed(1)} -> ${d.slowestAfter.toFixed(1)} ms per thread (at the next saveInput)`);
+    }
     await this.step({ kind: 'keep', op: 'save' });
   }
 
@@ -502,7 +510,7 @@ export class ClusterExecutor implements Executor {
     const option = this.options.recut;
     const costs = this.lastCosts;
     this.lastCosts = undefined;
-    if (!option || this.recutDecision || this.keeping || !costs) return;
+    if (!option || this.recutDecision || !costs) return;
     const run = this.ready();
     if (run.nodes.some((node) => !costs.has(node))) return;
     const { after = 1, threshold = 0.05, costs: replace } = option === true ? {} : option;
@@ -523,10 +531,19 @@ export class ClusterExecutor implements Executor {
       return;
     }
     this.recutCosts = cellCostsOf(m.costs, this.problem!.cells);
+    const what = `slowest shard ${plan.slowestBefore.toFixed(1)} -> ${plan.slowestAfter.toFixed(1)} ms per thread`;
+    if (this.keeping) this.recutDue = true;
+    else await this.moveToCut(what);
+  }
+
+  /** Snapshot, then a new run on the cut by recutCosts whose nodes restore their rows (as after a node loss). */
+  private async moveToCut(what: string): Promise<void> {
+    const at = this.history.length;
     await this.takeSnapshot();
-    await this.recovering((restored) => (restored ? Promise.resolve() : this.recover(iteration)), iteration);
-    this.recutDecision.cellBounds = [...this.ready().cellBounds];
-    this.logger?.info({ ...fields, newCellBounds: this.ready().cellBounds }, `shards re-cut by cost: slowest shard ${plan.slowestBefore.toFixed(1)} -> ${plan.slowestAfter.toFixed(1)} ms per thread`);
+    await this.recovering((restored) => (restored ? Promise.resolve() : this.recover(at)), at);
+    const run = this.ready();
+    if (this.recutDecision) this.recutDecision.cellBounds = [...run.cellBounds];
+    this.logger?.info({ runId: run.id, iteration: at, cellBounds: run.cellBounds }, `shards re-cut by cost: ${what}`);
   }
 
   /**
