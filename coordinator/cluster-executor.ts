@@ -29,6 +29,7 @@ import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snap
 import type { ShardStoreAdmin } from '../shared/shard-store.ts';
 import { NatsShardStore } from '../runtime/shard-store-nats.ts';
 import { natsNames } from '../shared/nats-names.ts';
+import { cellCostsOf, recutPlan } from '../shared/cluster-recut.ts';
 import { tmpdir } from 'node:os';
 import { nodeCapacityCells, nodePoolThreads, shardRunShape } from '../shared/memory-estimate.ts';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
@@ -84,6 +85,14 @@ export interface ClusterExecutorOptions {
    * sum is in proportion to its threads (shared/cluster-partition.ts cutByCost). Default: equal cells.
    */
   cellCosts?: ArrayLike<number>;
+  /**
+   * Re-cut the shards once by the work the nodes measure (default off; the CLI turns it on, --no-recut off):
+   * after `after` finite-horizon iterations (default 1) the measured costs are cut by cost and, when the
+   * slowest shard would shrink by more than `threshold` (default 0.05), the run moves to the new cut at
+   * that iteration boundary (snapshot, new run, restore: as after a node is lost). `costs` (tests) replaces
+   * the costs a node reported.
+   */
+  recut?: boolean | { after?: number; threshold?: number; costs?: (node: string, measured: Float64Array) => ArrayLike<number> };
 }
 
 /** What the run did, so that it can be done again on other nodes after a node is lost. */
@@ -106,6 +115,8 @@ export interface ClusterStats {
   /** Per node of the run, as its last heartbeat reported: threads, bytes sent and received, peak RSS, time trace. */
   nodeReports: Array<{ node: string; threads: number; sent: number; received: number; peakRss: number; trace?: NodeTrace }>;
   dropped: number;
+  /** The decision on re-cutting by measured cost (absent: not taken); recut: whether the shards moved. */
+  recut?: { iteration: number; recut: boolean; slowestBefore: number; slowestAfter: number; cellBounds: number[] };
 }
 
 export class ClusterExecutor implements Executor {
@@ -157,6 +168,13 @@ export class ClusterExecutor implements Executor {
   private iterationsRun = 0;
   private bestSnapshot?: SnapshotStore;
   private bestOrigin?: PolicySources;
+  /** Re-cut by measured cost: costs per block summed over the iterations measured, and the decision once taken. */
+  private measured?: { costs: Float64Array; iterations: number };
+  private lastCosts?: Map<string, Float64Array>;
+  private recutCosts?: Float64Array;
+  private recutDecision?: ClusterStats['recut'];
+  /** While keeping the best iterate the move waits for the next saveInput() (as a due snapshot does). */
+  private recutDue = false;
 
   constructor(private readonly options: ClusterExecutorOptions) {
     if (!options.transport && !options.nats) throw new OptionError('cluster executor: a transport or NATS options are required');
@@ -224,6 +242,8 @@ export class ClusterExecutor implements Executor {
     this.keeping = this.hasBest = this.snapshotDue = false;
     this.iterationsRun = 0;
     this.bestOrigin = undefined;
+    this.measured = this.lastCosts = this.recutCosts = this.recutDecision = undefined;
+    this.recutDue = false;
     // a node lost while the nodes build the model: open again over the live ones (as a recovery does)
     for (;;) {
       try {
@@ -366,7 +386,7 @@ export class ClusterExecutor implements Executor {
     const problem = this.problem!;
     const spec = this.spec!;
     const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}), fingerprint: problem.fingerprint, tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T, ...(this.tableOptions.keepBest ? { keepBest: true } : {}) } };
-    const costs = this.options.cellCosts;
+    const costs = this.recutCosts ?? this.options.cellCosts;
     if (costs && (costs.length !== problem.cells || !Array.prototype.every.call(costs, (x: number) => x >= 0 && Number.isFinite(x)))) {
       throw new OptionError(`cluster executor: cellCosts must be ${problem.cells} finite numbers >= 0 (one per cell), got ${costs.length} entries`);
     }
@@ -462,6 +482,7 @@ export class ClusterExecutor implements Executor {
       if (this.keeping) this.snapshotDue = true;
       else await this.takeSnapshot();
     }
+    await this.maybeRecut();
     return sweeps;
   }
 
@@ -496,6 +517,11 @@ export class ClusterExecutor implements Executor {
       this.snapshotDue = false;
       await this.takeSnapshot();
     }
+    if (this.recutDue) {
+      this.recutDue = false;
+      const d = this.recutDecision!;
+      await this.moveToCut(`slowest shard ${d.slowestBefore.toFixed(1)} -> ${d.slowestAfter.toFixed(1)} ms per thread (at the next saveInput)`);
+    }
     await this.step({ kind: 'keep', op: 'save' });
   }
 
@@ -527,7 +553,52 @@ export class ClusterExecutor implements Executor {
         ? await this.command({ kind: 'vi', n: this.n++, rule: step.rule, discount: step.options.discount, tolerance: step.options.tolerance, maxSweeps: step.options.maxSweeps ?? 1_000_000 })
         : await this.command({ kind: 'iterate', n: this.n++, rule: step.rule });
     this.takeStart(r);
+    this.lastCosts = r.kind === 'iterate' ? r.costs : undefined;
     return r.kind === 'iterate' ? r.sweeps : 0;
+  }
+
+  /**
+   * Once per run, after the iterations to measure: cut the measured costs by cost (shared/cluster-recut.ts);
+   * when that shrinks the slowest shard enough, snapshot and move to the new cut as a recovery does.
+   */
+  private async maybeRecut(): Promise<void> {
+    const option = this.options.recut;
+    const costs = this.lastCosts;
+    this.lastCosts = undefined;
+    if (!option || this.recutDecision || !costs) return;
+    const run = this.ready();
+    if (run.nodes.some((node) => !costs.has(node))) return;
+    const { after = 1, threshold = 0.05, costs: replace } = option === true ? {} : option;
+    const m = (this.measured ??= { costs: new Float64Array(costs.get(run.nodes[0])!.length), iterations: 0 });
+    for (const node of run.nodes) {
+      const c = replace ? replace(node, costs.get(node)!) : costs.get(node)!;
+      if (c.length !== m.costs.length) throw new OptionError(`cluster executor: recut.costs must return ${m.costs.length} numbers (one per block), got ${c.length}`);
+      for (let b = 0; b < c.length; b++) m.costs[b] += c[b];
+    }
+    if (++m.iterations < after) return;
+    const weights = run.nodes.map((node) => this.scheduler.members.get(node)?.threads ?? 1);
+    const plan = recutPlan(m.costs, run.cellBounds, weights, threshold);
+    const iteration = this.history.length;
+    this.recutDecision = { iteration, recut: plan.recut, slowestBefore: plan.slowestBefore, slowestAfter: plan.slowestAfter, cellBounds: [...run.cellBounds] };
+    const fields = { runId: run.id, iteration, slowestBefore: plan.slowestBefore, slowestAfter: plan.slowestAfter, cellBounds: run.cellBounds };
+    if (!plan.recut) {
+      this.logger?.info(fields, 'shards kept: a cut by measured cost would not shrink the slowest shard enough');
+      return;
+    }
+    this.recutCosts = cellCostsOf(m.costs, this.problem!.cells);
+    const what = `slowest shard ${plan.slowestBefore.toFixed(1)} -> ${plan.slowestAfter.toFixed(1)} ms per thread`;
+    if (this.keeping) this.recutDue = true;
+    else await this.moveToCut(what);
+  }
+
+  /** Snapshot, then a new run on the cut by recutCosts whose nodes restore their rows (as after a node loss). */
+  private async moveToCut(what: string): Promise<void> {
+    const at = this.history.length;
+    await this.takeSnapshot();
+    await this.recovering((restored) => (restored ? Promise.resolve() : this.recover(at)), at);
+    const run = this.ready();
+    if (this.recutDecision) this.recutDecision.cellBounds = [...run.cellBounds];
+    this.logger?.info({ runId: run.id, iteration: at, cellBounds: run.cellBounds }, `shards re-cut by cost: ${what}`);
   }
 
   /**
@@ -626,6 +697,7 @@ export class ClusterExecutor implements Executor {
       dropped: this.scheduler.dropped,
       recoveries: this.recoveries,
       snapshots: this.nodeSnapshot ? 'nodes' : this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
+      ...(this.recutDecision ? { recut: { ...this.recutDecision } } : {}),
       nodeReports: ((this.run ?? this.closedRun)?.nodes ?? []).map((node) => {
         const m = this.scheduler.members.get(node);
         return { node, threads: m?.threads ?? 1, sent: m?.sent ?? 0, received: m?.received ?? 0, peakRss: m?.peakRss ?? 0, trace: m?.trace };

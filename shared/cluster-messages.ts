@@ -69,7 +69,8 @@ export type ToCoordinator =
   | { type: 'hb'; threads: number; state: 'ready' | 'leaving'; sent?: number; received?: number; peakRss?: number; memory?: number; trace?: NodeTrace }
   /** refused: the order could not be carried out here, and the run may go on without it (a snapshot with no bucket). */
   | { type: 'ack'; run: string; req: number; refused?: string }
-  | { type: 'done'; run: string; n: number; start?: Float64Array }
+  /** costs: work per block of CHANGE_BLOCK_CELLS cells measured by the node (thread-ms; 0 outside its shard). */
+  | { type: 'done'; run: string; n: number; start?: Float64Array; costs?: Float64Array }
   | { type: 'changes'; run: string; n: number; sweep: number; blocks: Float64Array[] }
   | { type: 'piece'; run: string; req: number; data: Float64Array }
   | { type: 'failed'; run: string; error: string };

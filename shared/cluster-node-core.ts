@@ -45,7 +45,8 @@ export type StepPart = 'early' | 'late' | 'all';
 export type JobResult =
   | { kind: 'flow'; needs: Map<string, Int32Array[]> }
   | { kind: 'step' | 'viSweep'; out: Array<{ peer: string; values: Float64Array }>; blocks?: Float64Array[] }
-  | { kind: 'startValues'; start?: Float64Array }
+  /** costs: the work measured per block of cells in a finite-horizon iteration (ShardTables.blockCosts). */
+  | { kind: 'startValues'; start?: Float64Array; costs?: Float64Array }
   | { kind: 'read'; data: Float64Array }
   /** refused: why the order was not carried out (the ack says so; the run goes on). */
   | { kind: 'other'; refused?: string };
@@ -268,7 +269,7 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
       return;
     case 'startValues':
       if (!it || r.kind !== 'startValues') return;
-      out.push({ kind: 'send', to: COORDINATOR, message: { type: 'done', run: run.id, n: it.n, ...(r.start ? { start: r.start } : {}) } });
+      out.push({ kind: 'send', to: COORDINATOR, message: { type: 'done', run: run.id, n: it.n, ...(r.start ? { start: r.start } : {}), ...(r.costs ? { costs: r.costs } : {}) } });
       state.iteration = undefined;
       return;
   }

@@ -49,7 +49,8 @@ export type Command =
 
 export type CommandResult =
   | { kind: 'open'; run: ShardRun }
-  | { kind: 'iterate'; start: Float64Array; sweeps: number }
+  /** costs: the work each node measured per block of cells (finite-horizon iterations; see ToCoordinator 'done'). */
+  | { kind: 'iterate'; start: Float64Array; sweeps: number; costs?: Map<string, Float64Array> }
   | { kind: 'read'; pieces: Map<string, Float64Array> }
   /** orders: the nodes that refused their order, with why (a snapshot with no bucket). */
   | { kind: 'ok'; refused?: Map<string, string> };
@@ -92,6 +93,7 @@ interface Active {
   /** Answers still expected: key `${node}/${what}`. */
   waiting: Set<string>;
   start?: Float64Array;
+  costs?: Map<string, Float64Array>;
   pieces?: Map<string, Float64Array>;
   refused?: Map<string, string>;
   /** vi: the sweep whose changes are being collected, the changes so far per node, the open functions. */
@@ -200,6 +202,9 @@ function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: n
         if (a.start && state.run?.projection !== 'interpolate') return drop(state, out, from, 'a second set of start values');
         a.start = a.start ? concat(a.start, m.start) : m.start;
       }
+      // measured costs steer a re-cut only: malformed ones are ignored, never fatal
+      const blocks = Math.ceil(run.cellBounds[run.cellBounds.length - 1] / CHANGE_BLOCK_CELLS);
+      if (m.costs instanceof Float64Array && m.costs.length === blocks && m.costs.every((x) => x >= 0 && Number.isFinite(x))) (a.costs ??= new Map()).set(from, m.costs);
       return;
     }
     case 'changes': {
@@ -285,7 +290,7 @@ function resultOf(state: SchedulerState, a: Active): CommandResult {
       return { kind: 'open', run: state.run! };
     case 'iterate':
     case 'vi':
-      return { kind: 'iterate', start: a.start ?? new Float64Array(0), sweeps: a.sweep };
+      return { kind: 'iterate', start: a.start ?? new Float64Array(0), sweeps: a.sweep, ...(a.costs ? { costs: a.costs } : {}) };
     case 'read':
       return { kind: 'read', pieces: a.pieces! };
     default:

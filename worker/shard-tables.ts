@@ -13,7 +13,7 @@ import { packValueRow, valueRowsAt } from '../shared/kernels/exploitability.ts';
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { ruleNeedsQ, updateRange, type UpdateRule } from '../shared/kernels/update.ts';
 import { haloPlanAt } from '../shared/cluster-partition.ts';
-import { blockChanges } from '../shared/value-change.ts';
+import { blockChanges, CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { ownedRanges, shardOfCell, valueRowWidth, type BestTable, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
 import type { Job, JobResult, StepPart } from '../shared/cluster-node-core.ts';
 import { newNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
@@ -45,6 +45,12 @@ export class ShardTables {
   private readonly mark: Uint8Array;
   /** Per t, after a finite-horizon flow: the shard's rows whose step reads a halo row, as ranges [a, b). */
   private late: Int32Array[] = [];
+  /**
+   * Work measured in this iteration per block of CHANGE_BLOCK_CELLS cells (global block index; thread-ms: the
+   * flow spread over the shard's cells, each step's kernel time over the rows it computed). Finite-horizon
+   * iterations only (undefined otherwise); reported with 'done' to steer a re-cut, never read by a kernel.
+   */
+  private blockCosts?: Float64Array;
   private readonly saved = new Map<ValueFn, Saved>();
   /** With a pool: the tables on SharedArrayBuffers, as the sweep threads attach them. */
   private readonly sweepRun?: SweepRun;
@@ -154,7 +160,7 @@ export class ShardTables {
         await this.finish(job.rule);
         return { kind: 'other' };
       case 'startValues':
-        return { kind: 'startValues', start: this.startRows() };
+        return { kind: 'startValues', start: this.startRows(), ...(this.blockCosts ? { costs: this.blockCosts } : {}) };
       case 'snapshot':
       case 'restore':
         throw new Error(`${job.kind}: carried out by the node shell (worker/shard-snapshot.ts)`);
@@ -246,12 +252,20 @@ export class ShardTables {
     const { problem, tables } = this;
     const rows = problem.rows;
     const breathe = breather(pause);
-    if (this.sweepRun) await this.chunked({ kind: 'flowRows' });
+    const f0 = performance.now();
+    let flowThreads = 0;
+    if (this.sweepRun) flowThreads = (await this.chunked({ kind: 'flowRows' })) * this.threads!.threads;
     else {
       for (let t = 0; t < this.slices; t++) {
         for (const [a, b] of this.runs()) this.kernels.flow(tables, t * rows + a, t * rows + b);
         await breathe();
       }
+    }
+    this.blockCosts = vi ? undefined : new Float64Array(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS));
+    // the flow's work, spread evenly over the shard's cells (the pool's thread time, else the wall time)
+    if (this.blockCosts && this.cb > this.ca) {
+      const work = this.sweepRun ? flowThreads : performance.now() - f0;
+      for (let c = this.ca; c < this.cb; c++) this.blockCosts[Math.floor(c / CHANGE_BLOCK_CELLS)] += work / (this.cb - this.ca);
     }
     // step t reads V(t + 1): t = 0..T-2 (V(T) = 0 is nobody's); value iteration reads its own slice 0
     const reads = vi ? 1 : this.slices - 1;
@@ -313,12 +327,15 @@ export class ShardTables {
       tr.headSteps++;
     }
     const t1 = performance.now();
-    if (this.sweepRun) tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges });
-    else {
+    if (this.sweepRun) {
+      tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges }, (c, ms) => this.addCosts(c, ms));
+    } else {
       const storeQ = ruleNeedsQ(rule);
       for (let i = 0; i < ranges.length; i += 2) {
+        const r0 = performance.now();
         this.kernels.backward(tables, t, ranges[i], ranges[i + 1], { storeQ });
         updateRange(problem, tables, t, ranges[i], ranges[i + 1], rule);
+        this.addCosts(ranges.subarray(i, i + 2), performance.now() - r0);
       }
       tr.threadMs += performance.now() - t1;
     }
@@ -328,6 +345,16 @@ export class ShardTables {
     tr.kernelMs += t2 - t1;
     tr.gatherMs += performance.now() - t2;
     return out;
+  }
+
+  /** Adds `ms` of work, spread evenly, to the blocks of the rows of ranges [r[2i], r[2i + 1]) (finite-horizon iterations only). */
+  private addCosts(ranges: Int32Array, ms: number): void {
+    const costs = this.blockCosts;
+    let n = 0;
+    for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];
+    if (!costs || n === 0) return;
+    const cells = this.problem.cells;
+    for (let i = 0; i < ranges.length; i += 2) for (let r = ranges[i]; r < ranges[i + 1]; r++) costs[Math.floor((r % cells) / CHANGE_BLOCK_CELLS)] += ms / n;
   }
 
   private async viSweep(job: Extract<Job, { kind: 'viSweep' }>): Promise<JobResult> {
@@ -396,16 +423,18 @@ export class ShardTables {
   /**
    * One kernel over the shard's rows on the pool (a step: over its part's ranges), cut into chunks of about
    * equal rows, two per thread, all in flight at once. Chunks write disjoint rows, so the bits do not depend
-   * on the cut. Returns the threads' compute time per thread (statistics).
+   * on the cut. Returns the threads' compute time per thread (statistics); `onChunk` gets each chunk's
+   * ranges and its thread's compute time (ms).
    */
-  private async chunked(work: Chunked): Promise<number> {
+  private async chunked(work: Chunked, onChunk?: (ranges: Int32Array, ms: number) => void): Promise<number> {
     const run = this.sweepRun!;
     const { pool, threads } = this.threads!;
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
     const ranges = work.kind === 'step' ? work.ranges : Int32Array.from([...this.runs()].flat());
     const tasks: Array<Promise<SweepResult>> = [];
+    const chunks = chunkRanges(ranges, 2 * threads, work.kind === 'step');
     // a step's chunk may gather several short ranges; the other kernels take one range per task
-    for (const c of chunkRanges(ranges, 2 * threads, work.kind === 'step')) {
+    for (const c of chunks) {
       const base = { run, attempt: 1, rowFrom: c[0], rowTo: c[c.length - 1] };
       const task: SweepTask =
         work.kind === 'flowRows'
@@ -421,7 +450,11 @@ export class ShardTables {
     const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed) throw failed.reason;
     let ms = 0;
-    for (const x of settled) if (x.status === 'fulfilled') ms += x.value.ms;
+    settled.forEach((x, i) => {
+      if (x.status !== 'fulfilled') return;
+      ms += x.value.ms;
+      onChunk?.(chunks[i], x.value.ms);
+    });
     return ms / threads;
   }
 

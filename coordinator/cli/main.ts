@@ -65,7 +65,8 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
     .option('--quiet', 'no progress bar, summary or warnings: errors only')
     .option('--log-level <level>', 'pino log level (default: info, warn on a terminal)');
   addNatsOptions(solveCommand, 'run the sweeps on the worker nodes of this NATS server (nats://host:port) instead of local threads')
-    .action(async (flags: RawSolveFlags & { quiet?: boolean; logLevel?: string; resume?: string } & Parameters<typeof natsOptionsFrom>[0]) => {
+    .option('--no-recut', 'with --nats: keep the first shard cut (by default the shards are re-cut once by the work the nodes measured in the first iteration)')
+    .action(async (flags: RawSolveFlags & { quiet?: boolean; logLevel?: string; resume?: string; recut?: boolean } & Parameters<typeof natsOptionsFrom>[0]) => {
       const nats = natsOptionsFrom(flags);
       const { settings, resume } = flags.resume ? await resumeSettings(flags, flags.resume) : { settings: await loadSolveSettings(flags), resume: undefined };
       const tty = Boolean(process.stderr.isTTY) && !flags.quiet;
@@ -73,7 +74,7 @@ export async function main(argv: string[], hooks: { startWorkerNode?: WorkerNode
       const logger = createLogger(flags.logLevel ?? (flags.quiet ? 'error' : (process.env.M3FG_LOG_LEVEL ?? (tty ? 'warn' : 'info'))));
       const label = `${settings.family.name} ${settings.algorithm}${settings.projection === 'interpolate' ? ' (interpolate)' : ''}`;
       const progress = flags.quiet ? undefined : tty ? terminalProgress(label) : logProgress(logger);
-      const executor = nats ? new ClusterExecutor({ nats, logger }) : undefined;
+      const executor = nats ? new ClusterExecutor({ nats, logger, recut: flags.recut !== false }) : undefined;
       const { curve, files, seconds, stopReason, result, last } = await runSolve(settings, { logger, progress, resume, executor });
       if (!flags.quiet) {
         const report = files.find((f) => f.endsWith('index.html'));

@@ -1,0 +1,50 @@
+// Re-cutting the shards by the work the nodes measured (docs/cluster.md, "Shard map"). Pure: the executor
+// sums the nodes' reported costs per block of CHANGE_BLOCK_CELLS cells (ToCoordinator 'done'), asks recutPlan
+// whether a cut by cost would shrink the slowest shard enough, and if so re-opens the run with cellCostsOf.
+// Costs are thread-ms measured on each node; a node's estimated time for a shard is that sum divided by its
+// threads (nodes are taken to be equally fast per thread). Timings steer the cut only, never a table's bits.
+
+import { cutByCost } from './cluster-partition.ts';
+import { CHANGE_BLOCK_CELLS } from './value-change.ts';
+
+export interface RecutPlan {
+  /** Block bounds of the cut by cost (bounds[k]..bounds[k+1]: shard k). */
+  blockBounds: number[];
+  /** The slowest shard's estimated time (cost / threads) under the current cut and under the new one. */
+  slowestBefore: number;
+  slowestAfter: number;
+  /** Whether the new cut shrinks the slowest shard by more than the threshold. */
+  recut: boolean;
+}
+
+/** The estimated time of the slowest shard: max over k of (cost of blocks bounds[k]..bounds[k+1]) / weights[k]. */
+export function slowestShard(costs: ArrayLike<number>, blockBounds: readonly number[], weights: readonly number[]): number {
+  let worst = 0;
+  for (let k = 0; k + 1 < blockBounds.length; k++) {
+    let sum = 0;
+    for (let b = blockBounds[k]; b < blockBounds[k + 1]; b++) sum += costs[b];
+    worst = Math.max(worst, sum / weights[k]);
+  }
+  return worst;
+}
+
+/**
+ * The cut by cost for the block costs and the nodes' weights (threads), compared with the current cut
+ * (cellBounds, as in ShardRun): recut when the slowest shard would shrink by more than `threshold` (0.05: 5%).
+ */
+export function recutPlan(costs: ArrayLike<number>, cellBounds: readonly number[], weights: readonly number[], threshold: number): RecutPlan {
+  if (weights.length + 1 !== cellBounds.length) throw new RangeError(`recutPlan: ${weights.length} weights for ${cellBounds.length - 1} shards`);
+  const current = cellBounds.map((c) => Math.ceil(c / CHANGE_BLOCK_CELLS));
+  const blockBounds = cutByCost(costs, weights);
+  const slowestBefore = slowestShard(costs, current, weights);
+  const slowestAfter = slowestShard(costs, blockBounds, weights);
+  const moved = blockBounds.some((b, k) => b !== current[k]);
+  return { blockBounds, slowestBefore, slowestAfter, recut: moved && slowestAfter < slowestBefore * (1 - threshold) };
+}
+
+/** Per-cell costs whose block sums are `blockCosts` (each block's cost on its first cell), for the open command. */
+export function cellCostsOf(blockCosts: ArrayLike<number>, cells: number): Float64Array {
+  const out = new Float64Array(cells);
+  for (let b = 0; b < blockCosts.length && b * CHANGE_BLOCK_CELLS < cells; b++) out[b * CHANGE_BLOCK_CELLS] = blockCosts[b];
+  return out;
+}
