@@ -34,6 +34,9 @@ import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './
 
 const clusterOnly = process.argv.includes('--cluster-only');
 const noModel = process.argv.includes('--no-model');
+// --recut: the N-node run re-cuts its shards by the nodes' measured costs after iteration 1 (as `m3fg solve --nats`
+// does by default); the iterations up to and including the move are not timed
+const recut = process.argv.includes('--recut');
 const [game = 'cyber', binsArg = '60', itArg = '3', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const bins = Number(binsArg);
 const iterations = Math.max(2, Number(itArg));
@@ -46,11 +49,12 @@ const { T, nX } = problem.game;
 const R = problem.rows;
 console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, the first not timed`);
 
-/** Seconds per iteration after the first. */
-async function timed(executor: Executor): Promise<number> {
+/** Seconds per iteration after the first `untimed` ones. */
+async function timed(executor: Executor, untimed = 1): Promise<number> {
   const stamps: number[] = [];
   await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration: () => void stamps.push(performance.now()) });
-  return (stamps[stamps.length - 1] - stamps[0]) / (stamps.length - 1) / 1000;
+  const from = Math.min(untimed - 1, stamps.length - 2);
+  return (stamps[stamps.length - 1] - stamps[from]) / (stamps.length - 1 - from) / 1000;
 }
 
 /** Where each node's iteration time went (its heartbeat's counters: shared/cluster-node-trace.ts). */
@@ -112,11 +116,12 @@ let nodeTraces: Array<{ node: string; trace?: NodeTrace }> = [];
 try {
   L = await latency(cluster, 1024);
   L256 = await latency(cluster, 256 * 1024);
-  const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes });
-  const running = timed(ex);
+  const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes, ...(recut ? { recut: { after: 1 } } : {}) });
+  const running = timed(ex, recut ? 2 : 1);
   [clusterSeconds, Lrun] = await Promise.all([running, latency(cluster, 1024, running)]);
   await new Promise((r) => setTimeout(r, 1_200)); // the nodes' byte counts travel with their heartbeats
   const s = ex.stats();
+  if (s.recut) console.log(`shard re-cut: ${s.recut.recut ? 'moved' : 'kept'}, slowest shard ${s.recut.slowestBefore.toFixed(0)} -> ${s.recut.slowestAfter.toFixed(0)} ms per thread, cut ${s.recut.cellBounds.join(' ')}`);
   await ex.close();
   const nodeSent = s.nodeReports.reduce((a, n) => a + n.sent, 0);
   bytesPerIteration = (nodeSent + s.coordinatorBytes.sent) / iterations;

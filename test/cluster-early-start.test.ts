@@ -22,7 +22,7 @@ import { expectSameBits, solveCollected } from './helpers/same-bits.ts';
 describe('early start of a step', () => {
   const hub = new InProcessHub();
   let held = 0;
-  hub.delay = (from, to, m) => (m.type === 'halo' && from !== COORDINATOR && to !== COORDINATOR ? (held++, 3) : 0);
+  hub.delay = (from, to, m) => (m.type === 'halo' && from !== COORDINATOR && to !== COORDINATOR ? (held++, 40) : 0); // long enough that a loaded machine cannot hide the wait
   let nodes: ShardNode[];
   beforeAll(() => {
     nodes = [1, 2].map((threads, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads, heartbeatMs: 50 }));
