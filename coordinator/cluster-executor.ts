@@ -29,7 +29,7 @@ import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snap
 import type { ShardStoreAdmin } from '../shared/shard-store.ts';
 import { NatsShardStore } from '../runtime/shard-store-nats.ts';
 import { natsNames } from '../shared/nats-names.ts';
-import { cellCostsOf, recutPlan } from '../shared/cluster-recut.ts';
+import { blockCostsOf, recutPlan } from '../shared/cluster-recut.ts';
 import { tmpdir } from 'node:os';
 import { nodeCapacityCells, nodePoolThreads, shardRunShape } from '../shared/memory-estimate.ts';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
@@ -151,6 +151,8 @@ export class ClusterExecutor implements Executor {
   /** Names this executor's objects apart from other runs' in the same buckets. */
   private tag = randomUUID();
   private admin?: ShardStoreAdmin;
+  /** Nodes whose snapshot bucket this executor has created or checked (prepareBuckets). */
+  private readonly prepared = new Set<string>();
   /** The connection of the snapshot bucket (see connectSide). */
   private sideNc?: NatsConnection;
   private recoveries = 0;
@@ -374,10 +376,16 @@ export class ClusterExecutor implements Executor {
   private async prepareBuckets(nodes: readonly string[]): Promise<void> {
     const admin = await this.shardAdmin();
     if (!admin) return;
+    // once per node and executor (a snapshot every K iterations need not ask the server again); a failure is retried
     await Promise.all(
-      nodes.map((node) =>
-        admin.prepare(node).catch((err: unknown) => this.logger?.warn({ runId: this.run?.id, node, err: (err as Error)?.message }, `cannot create or check the snapshot bucket of node ${node}`)),
-      ),
+      nodes
+        .filter((node) => !this.prepared.has(node))
+        .map((node) =>
+          admin.prepare(node).then(
+            () => void this.prepared.add(node),
+            (err: unknown) => this.logger?.warn({ runId: this.run?.id, node, err: (err as Error)?.message }, `cannot create or check the snapshot bucket of node ${node}`),
+          ),
+        ),
     );
   }
 
@@ -386,14 +394,15 @@ export class ClusterExecutor implements Executor {
     const problem = this.problem!;
     const spec = this.spec!;
     const run = { id: randomUUID(), v: SHARD_PROTOCOL_VERSION, spec: { game: spec.game, params: { ...spec.params }, bins: spec.bins }, gridKind: problem.grid.kind, ...(problem.projection !== 'nearest' ? { projection: problem.projection } : {}), fingerprint: problem.fingerprint, tableOptions: { omd: this.omd, slices: this.tableOptions.slices ?? problem.game.T, ...(this.tableOptions.keepBest ? { keepBest: true } : {}) } };
-    const costs = this.recutCosts ?? this.options.cellCosts;
-    if (costs && (costs.length !== problem.cells || !Array.prototype.every.call(costs, (x: number) => x >= 0 && Number.isFinite(x)))) {
-      throw new OptionError(`cluster executor: cellCosts must be ${problem.cells} finite numbers >= 0 (one per cell), got ${costs.length} entries`);
+    const given = this.options.cellCosts;
+    if (given && (given.length !== problem.cells || !Array.prototype.every.call(given, (x: number) => x >= 0 && Number.isFinite(x)))) {
+      throw new OptionError(`cluster executor: cellCosts must be ${problem.cells} finite numbers >= 0 (one per cell), got ${given.length} entries`);
     }
+    const costs = this.recutCosts ?? (given ? blockCostsOf(given, problem.cells) : undefined);
     // each node's share is cut within its announced memory, by the rule it checks its shard by (worker/shard-build.ts)
     const shape = shardRunShape(problem.game, run);
     const capacity = (threads: number, memory: number) => nodeCapacityCells(problem.game, shape, nodePoolThreads(threads), memory);
-    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, capacity, ...(costs ? { cellCosts: costs } : {}) });
+    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, capacity, ...(costs ? { blockCosts: costs } : {}) });
     if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
     this.run = r.run;
     this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds }, 'shards assigned');
@@ -585,7 +594,7 @@ export class ClusterExecutor implements Executor {
       this.logger?.info(fields, 'shards kept: a cut by measured cost would not shrink the slowest shard enough');
       return;
     }
-    this.recutCosts = cellCostsOf(m.costs, this.problem!.cells);
+    this.recutCosts = Float64Array.from(m.costs);
     const what = `slowest shard ${plan.slowestBefore.toFixed(1)} -> ${plan.slowestAfter.toFixed(1)} ms per thread`;
     if (this.keeping) this.recutDue = true;
     else await this.moveToCut(what);

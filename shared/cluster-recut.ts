@@ -1,6 +1,6 @@
 // Re-cutting the shards by the work the nodes measured (docs/cluster.md, "Shard map"). Pure: the executor
 // sums the nodes' reported costs per block of CHANGE_BLOCK_CELLS cells (ToCoordinator 'done'), asks recutPlan
-// whether a cut by cost would shrink the slowest shard enough, and if so re-opens the run with cellCostsOf.
+// whether a cut by cost would shrink the slowest shard enough, and if so re-opens the run with those block costs.
 // Costs are thread-ms measured on each node; a node's estimated time for a shard is that sum divided by its
 // threads (nodes are taken to be equally fast per thread). Timings steer the cut only, never a table's bits.
 
@@ -42,9 +42,9 @@ export function recutPlan(costs: ArrayLike<number>, cellBounds: readonly number[
   return { blockBounds, slowestBefore, slowestAfter, recut: moved && slowestAfter < slowestBefore * (1 - threshold) };
 }
 
-/** Per-cell costs whose block sums are `blockCosts` (each block's cost on its first cell), for the open command. */
-export function cellCostsOf(blockCosts: ArrayLike<number>, cells: number): Float64Array {
-  const out = new Float64Array(cells);
-  for (let b = 0; b < blockCosts.length && b * CHANGE_BLOCK_CELLS < cells; b++) out[b * CHANGE_BLOCK_CELLS] = blockCosts[b];
+/** Cost per block of CHANGE_BLOCK_CELLS cells (the cut's unit) from a cost per cell (ClusterExecutorOptions.cellCosts). */
+export function blockCostsOf(cellCosts: ArrayLike<number>, cells: number): Float64Array {
+  const out = new Float64Array(Math.ceil(cells / CHANGE_BLOCK_CELLS));
+  for (let c = 0; c < cells; c++) out[Math.floor(c / CHANGE_BLOCK_CELLS)] += cellCosts[c];
   return out;
 }

@@ -35,11 +35,12 @@ export interface Member {
 
 export type Command =
   /**
-   * cellCosts: estimated work per cell (any unit); absent: every cell the same (the cut follows the threads only).
+   * blockCosts: estimated work per block of CHANGE_BLOCK_CELLS cells (any unit); absent: every cell the same (the
+   * cut follows the threads only).
    * capacity: the most cells a node of `threads` threads and `memory` bytes can hold (shared/cluster-capacity.ts);
    * absent: the cut ignores memory.
    */
-  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number; cellCosts?: ArrayLike<number>; capacity?: (threads: number, memory: number) => number }
+  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number; blockCosts?: ArrayLike<number>; capacity?: (threads: number, memory: number) => number }
   /** Sends `orders` and waits for an ack with each listed req from each order's node. */
   | { kind: 'orders'; orders: Array<{ to: string; message: ToNode; req: number }> }
   | { kind: 'iterate'; n: number; rule: UpdateRule }
@@ -371,15 +372,8 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
   return true;
 }
 
-/** Cost per block of CHANGE_BLOCK_CELLS cells (the cut's unit). */
-function blockSums(cellCosts: ArrayLike<number>, cells: number): Float64Array {
-  const out = new Float64Array(Math.ceil(cells / CHANGE_BLOCK_CELLS));
-  for (let c = 0; c < cells; c++) out[Math.floor(c / CHANGE_BLOCK_CELLS)] += cellCosts[c];
-  return out;
-}
-
 /**
- * The nodes of the run and their block bounds: cut by cost (c.cellCosts) or by threads, within what each can hold by its announced memory
+ * The nodes of the run and their block bounds: cut by cost (c.blockCosts) or by threads, within what each can hold by its announced memory
  * (c.capacity). A node that cannot hold one block is left out; a one-line error when the others cannot hold the run.
  */
 function cutByMemory(c: Extract<Command, { kind: 'open' }>, ready: Array<[string, Member]>, blocks: number, out: SchedulerInstruction[]): { chosen: Array<[string, Member]>; bounds: number[] } | string {
@@ -394,7 +388,7 @@ function cutByMemory(c: Extract<Command, { kind: 'open' }>, ready: Array<[string
   const weights = chosen.map(([, m]) => m.threads);
   const caps = chosen.map(capOf);
   // by estimated cost when the caller gave one and every shard of that cut fits its node; else by threads within memory
-  const byCost = c.cellCosts && chosen.length > 0 ? cutByCost(blockSums(c.cellCosts, c.cells), weights) : undefined;
+  const byCost = c.blockCosts && chosen.length > 0 ? cutByCost(c.blockCosts, weights) : undefined;
   const costFits = byCost?.every((b, k) => k === 0 || b - byCost[k - 1] <= caps[k - 1]);
   const bounds = costFits ? byCost : chosen.length > 0 ? cutWithin(blocks, weights, caps) : undefined;
   if (bounds) return { chosen, bounds };

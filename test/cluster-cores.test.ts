@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { newSchedulerState, schedulerStep, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import { newNodeState, nodeStep, type NodeInstruction } from '../shared/cluster-node-core.ts';
 import { COORDINATOR, type ShardRun, type ToCoordinator, type ToPeer } from '../shared/cluster-messages.ts';
+import { blockCostsOf } from '../shared/cluster-recut.ts';
 
 const RULE = { kind: 'average', iteration: 0 } as const;
 const RUN = { id: 'run-1', v: 2, spec: { game: 'sis', params: {}, bins: 8 }, gridKind: 'midpoint', fingerprint: 'f', tableOptions: { slices: 3 } } as const;
@@ -38,7 +39,7 @@ describe('cut by cost', () => {
     schedulerStep(s, { kind: 'message', from: 'b', message: hb(1), now: 20 });
     // 40 cells, the last 16 cost 3 times the others: equal threads, so node b takes fewer cells
     const cellCosts = Float64Array.from({ length: 40 }, (_, c) => (c < 24 ? 1 : 3));
-    schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: 2, cellCosts }, now: 30 });
+    schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: 2, blockCosts: blockCostsOf(cellCosts, 40) }, now: 30 });
     schedulerStep(s, { kind: 'tick', now: 1_100 });
     // costs per block of 4: 4 x 6, then 12 x 4 (total 72): a takes 6 + 1 blocks (36), b 3 blocks (36)
     expect(s.run!.cellBounds).toEqual([0, 28, 40]);

@@ -10,7 +10,7 @@ import { ShardNode } from '../worker/shard-node.ts';
 import { ClusterExecutor, type ClusterExecutorOptions } from '../coordinator/cluster-executor.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { SolveOptions } from '../coordinator/solver.ts';
-import { cellCostsOf, recutPlan, slowestShard } from '../shared/cluster-recut.ts';
+import { blockCostsOf, recutPlan, slowestShard } from '../shared/cluster-recut.ts';
 import { cutByCost } from '../shared/cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { problemOf } from './helpers/variants.ts';
@@ -37,13 +37,13 @@ describe('recutPlan', () => {
     expect(recutPlan(costs, [0, 4 * CHANGE_BLOCK_CELLS, 8 * CHANGE_BLOCK_CELLS - 1], [1, 1], 0.05).slowestBefore).toBe(8);
   });
 
-  it('cellCostsOf puts each block cost on its first cell (the block sums come back)', () => {
-    const per = cellCostsOf([2, 5, 7], 2 * CHANGE_BLOCK_CELLS + 1);
-    expect(per.length).toBe(2 * CHANGE_BLOCK_CELLS + 1);
-    expect(per[0]).toBe(2);
-    expect(per[CHANGE_BLOCK_CELLS]).toBe(5);
-    expect(per[2 * CHANGE_BLOCK_CELLS]).toBe(7);
-    expect(per.reduce((a, b) => a + b, 0)).toBe(14);
+  it('blockCostsOf sums the cells of each block, the last block cut short', () => {
+    const cells = 2 * CHANGE_BLOCK_CELLS + 1;
+    const per = Float64Array.from({ length: cells }, (_, c) => c + 1);
+    const blocks = blockCostsOf(per, cells);
+    expect(blocks.length).toBe(3);
+    const sum = (from: number, to: number) => ((from + 1 + to) * (to - from)) / 2; // cells from..to-1 cost c + 1
+    expect(Array.from(blocks)).toEqual([sum(0, CHANGE_BLOCK_CELLS), sum(CHANGE_BLOCK_CELLS, 2 * CHANGE_BLOCK_CELLS), cells]);
   });
 });
 

@@ -3,13 +3,13 @@
 // byte-identical to the same solve alone; the job hash tells every method apart (never a shared result or
 // chain); a chained damped adaptive run (its step depends on the curve) equals the run solved alone.
 
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chainPrefixes, configHash, solveConfig, solveJobSpec } from '../coordinator/jobs/spec.ts';
 import type { SweepSummary } from '../coordinator/sweep-run.ts';
-import { runCli } from './helpers/cli.ts';
+import { expectRefused, runCli } from './helpers/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'm3fg-sweepalg-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -112,11 +112,6 @@ describe('m3fg sweep with the algorithm flags of solve', () => {
     [['--algorithm', 'auto,bogus'], /^m3fg: --algorithm: unknown value 'bogus'/],
     [['--param', 'step=0.2'], /^m3fg: --param step: 'step' is a setting, not a game parameter \(use --step\)\n/],
   ])('refuses %j with one line, exit 2, writing nothing', (args, message) => {
-    const dir = join(root, 'refused');
-    const res = runCli(['sweep', ...args, '--out', dir]);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(message);
-    expect(res.stderr.trim().split('\n')).toHaveLength(1);
-    expect(existsSync(dir)).toBe(false);
+    expectRefused(['sweep', ...args], message, join(root, 'refused'));
   });
 });

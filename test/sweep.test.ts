@@ -10,7 +10,7 @@ import type { SweepSummary } from '../coordinator/sweep-run.ts';
 import { parseValues, type Axis } from '../coordinator/sweep.ts';
 import { buildCharts } from '../coordinator/report/charts.ts';
 import { sweepCharts } from '../coordinator/sweep-report.ts';
-import { runCli } from './helpers/cli.ts';
+import { expectRefused, runCli } from './helpers/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'm3fg-sweep-'));
 const out = join(root, 'study');
@@ -144,11 +144,6 @@ describe('m3fg sweep', () => {
     [['--bins', '1:101:1', '--param', 'beta=0.01:1:0.01'], /^m3fg: the sweep has 10,100 configurations \(more than 10,000\); pass --yes/],
     [['--param', 'beta=0.4,-1'], /^m3fg: game 'sis': parameter 'beta' must be >= 0/],
   ])('refuses %j with one line, writing nothing', (args, message) => {
-    const dir = join(root, 'refused');
-    const res = runCli(['sweep', ...args, '--out', dir]);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(message);
-    expect(res.stderr.trim().split('\n')).toHaveLength(1);
-    expect(existsSync(dir)).toBe(false);
+    expectRefused(['sweep', ...args], message, join(root, 'refused'));
   });
 });
