@@ -51,6 +51,8 @@ export class ShardTables {
    * iterations only (undefined otherwise); reported with 'done' to steer a re-cut, never read by a kernel.
    */
   private blockCosts?: Float64Array;
+  /** The head ranges of split steps, by their send lists (the tail job gets the head's list). */
+  private readonly heads = new WeakMap<object, Int32Array>();
   private readonly saved = new Map<ValueFn, Saved>();
   /** With a pool: the tables on SharedArrayBuffers, as the sweep threads attach them. */
   private readonly sweepRun?: SweepRun;
@@ -313,7 +315,9 @@ export class ShardTables {
     for (const h of halo) this.scatter(read, h.rows, h.values);
     let ranges = this.partRanges(t, part);
     if (split) {
-      const head = this.headRanges(send);
+      // the head and the tail of a step carry the same send lists: the tail reuses the head's ranges
+      const head = this.heads.get(send) ?? this.headRanges(send);
+      if (split === 'head') this.heads.set(send, head);
       ranges = split === 'head' ? intersectRanges(ranges, head) : subtractRanges(ranges, head);
     }
     if (part === 'early') tr.earlySteps++;
