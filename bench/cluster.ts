@@ -30,6 +30,7 @@ import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.
 import { cutShards } from '../shared/cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { fromTraces, oneNodeTerms, scaleWork, simulateIteration } from './cluster-model.ts';
+import { describeCpu, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
 import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
 
 const clusterOnly = process.argv.includes('--cluster-only');
@@ -49,12 +50,30 @@ const { T, nX } = problem.game;
 const R = problem.rows;
 console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, the first not timed`);
 
-/** Seconds per iteration after the first `untimed` ones. */
-async function timed(executor: Executor, untimed = 1): Promise<number> {
+/** CPU seconds per timed iteration by party, of the last timed() run that was given processes to read. */
+let lastCpu: Array<[string, number]> = [];
+
+/**
+ * Seconds per iteration after the first `untimed` ones. With `pids` (name -> process id), also the CPU per
+ * timed iteration of each process's main thread and other threads, into `lastCpu` (bench/cpu-parties.ts).
+ */
+async function timed(executor: Executor, untimed = 1, pids?: () => Record<string, number>): Promise<number> {
   const stamps: number[] = [];
-  await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration: () => void stamps.push(performance.now()) });
+  const cpu: Array<Record<string, ProcessCpu>> = [];
+  const onIteration = () => {
+    stamps.push(performance.now());
+    if (pids) cpu.push(snapshot(pids()));
+  };
+  await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration });
   const from = Math.min(untimed - 1, stamps.length - 2);
-  return (stamps[stamps.length - 1] - stamps[from]) / (stamps.length - 1 - from) / 1000;
+  const n = stamps.length - 1 - from;
+  if (pids) lastCpu = perIteration(cpu[from], cpu[cpu.length - 1], n);
+  return (stamps[stamps.length - 1] - stamps[from]) / n / 1000;
+}
+
+/** The processes of a local cluster and this one (the coordinator, or the local executor's process). */
+function clusterPids(c: LocalCluster): () => Record<string, number> {
+  return () => ({ ...Object.fromEntries(c.nodePids().map((pid, i) => [`node-${i + 1}`, pid])), 'nats-server': c.serverPid(), coordinator: process.pid });
 }
 
 /** Where each node's iteration time went (its heartbeat's counters: shared/cluster-node-trace.ts). */
@@ -69,7 +88,7 @@ function schedulerCut(cells: number, threads: number[]): number[] {
 
 /**
  * One-way latency of a message of `bytes` through the server: median round trip / 2 (s). 200 back to back,
- * or with `during`, one every 10 ms until it settles (the latency while the nodes compute and compete with
+ * or with `during`, one every 100 ms until it settles (rarely enough not to load the run it measures) (the latency while the nodes compute and compete with
  * nats-server for the cores).
  */
 async function latency(cluster: LocalCluster, bytes: number, during?: Promise<unknown>): Promise<number> {
@@ -95,7 +114,7 @@ async function latency(cluster: LocalCluster, bytes: number, during?: Promise<un
     t0 = performance.now();
     a.publish('m3fg.to.node-16.from.coord', payload);
     await got;
-    if (during) await new Promise((r) => setTimeout(r, 10));
+    if (during) await new Promise((r) => setTimeout(r, 100));
   }
   await a.close();
   await b.close();
@@ -113,11 +132,12 @@ let L256: number;
 let Lrun: number;
 let measuredCut: number[] = [];
 let nodeTraces: Array<{ node: string; trace?: NodeTrace }> = [];
+let clusterCpu: Array<[string, number]> = [];
 try {
   L = await latency(cluster, 1024);
   L256 = await latency(cluster, 256 * 1024);
   const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes, ...(recut ? { recut: { after: 1 } } : {}) });
-  const running = timed(ex, recut ? 2 : 1);
+  const running = timed(ex, recut ? 2 : 1, clusterPids(cluster));
   [clusterSeconds, Lrun] = await Promise.all([running, latency(cluster, 1024, running)]);
   await new Promise((r) => setTimeout(r, 1_200)); // the nodes' byte counts travel with their heartbeats
   const s = ex.stats();
@@ -129,6 +149,7 @@ try {
   peerBytesPerIteration = (nodeSent - s.coordinatorBytes.received) / iterations;
   nodePeakRssBytes = s.nodeReports.map((n) => n.peakRss);
   nodeTraces = s.nodeReports.map((n) => ({ node: n.node, trace: n.trace }));
+  clusterCpu = lastCpu;
   measuredCut = s.cellBounds;
 } finally {
   cluster.stop();
@@ -136,6 +157,7 @@ try {
 const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
 console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
 printTraces(nodeTraces);
+console.log(`  CPU s/iteration by party: ${describeCpu(clusterCpu)}`);
 console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms idle, ${(Lrun * 1e3).toFixed(3)} ms during the run`);
 
 if (clusterOnly) {
@@ -150,14 +172,16 @@ problem = new Problem(buildGame(builtinGames[game], {}), bins);
 /** Seconds per iteration of a local executor, closed afterwards (an open pool would keep the bench alive). */
 async function timedLocal(executor: Executor): Promise<number> {
   try {
-    return await timed(executor);
+    return await timed(executor, 1, () => ({ local: process.pid }));
   } finally {
     await executor.close();
   }
 }
 const local = await timedLocal(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
 console.log(`local ${localThreads} thread(s): ${local.toFixed(3)} s/iteration (cluster/local ${(clusterSeconds / local).toFixed(2)}x)`);
-const base = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, localSecondsPerIteration: local, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes, nodeTraces };
+const localCpu = lastCpu;
+console.log(`  CPU s/iteration: ${describeCpu(localCpu)}`);
+const base = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, localSecondsPerIteration: local, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes, nodeTraces, clusterCpuSecondsPerIteration: Object.fromEntries(clusterCpu), localCpuSecondsPerIteration: Object.fromEntries(localCpu) };
 if (noModel) {
   // the device check (`cyber 120 3 4 4 --no-model`): cluster vs one process with as many threads, nothing else
   mkdirSync('bench/results', { recursive: true });
@@ -173,10 +197,11 @@ let t1: NodeTrace | undefined;
   const again = await startCluster(1, threadsPerNode);
   try {
     const ex = new ClusterExecutor({ nats: again.coordinator, minNodes: 1, maxNodes: 1 });
-    oneNode = await timed(ex);
+    oneNode = await timed(ex, 1, clusterPids(again));
     await new Promise((r) => setTimeout(r, 1_200));
     const s1 = ex.stats();
     console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
+    console.log(`  CPU s/iteration by party: ${describeCpu(lastCpu)}`);
     printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
     t1 = s1.nodeReports[0]?.trace;
     await ex.close();

@@ -27,6 +27,13 @@ export const NODE_TRACE_FIELDS = [
   'earlyRows',
   /** Rows computed by split steps' head: the rows other nodes read, computed before the rest so their halo leaves sooner. */
   'headRows',
+  /** CPU time of the node's own thread in the step kernels (schedstat; 0 with a pool or where unreadable). */
+  'kernelCpuMs',
+  /** CPU time of the node's own thread in the flow's kernels and in the halo plans (as kernelCpuMs). */
+  'flowCpuMs',
+  'planCpuMs',
+  /** Calls of the step kernels (one per range of rows of a step's part, on the node's own thread or a pool chunk). */
+  'kernelCalls',
   /** Steps split into a head and a tail (some node reads their rows). */
   'headSteps',
   /** Steps started early on the rows whose inputs are local, before the halo of t + 1 had arrived. */
@@ -77,6 +84,6 @@ export function describeNodeTrace(node: string, t: NodeTrace): string {
     `receive ${pct(t.receiveMs)} (decode ${pct(t.decodeMs)}), send ${pct(t.sendMs)}, job queue ${pct(t.queueMs)}; ` +
     `CPU: steps ${perStep(t.stepCpuMs)} ms per step, iteration ${(t.iterationCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ` +
     `per step: ${perStep(t.stepMs)} ms step, ${perStep(t.haloWaitMs)} ms wait, ${perStep(t.kernelMs - t.threadMs)} ms dispatch; ` +
-    `${t.earlySteps} of ${t.steps} steps started before their halo, ${((100 * t.lateRows) / Math.max(1, t.stepRows)).toFixed(1)}% of the rows after it, ${((100 * t.headRows) / Math.max(1, t.stepRows)).toFixed(1)}% in the heads of ${t.headSteps} split steps (sent first); ${t.messagesIn} messages in, ${t.messagesOut} out`
+    `${perStep(t.kernelCalls)} kernel calls per step, kernel CPU ${t.stepRows > 0 ? ((1e6 * t.kernelCpuMs) / t.stepRows).toFixed(0) : 0} ns per row; own thread's CPU per iteration: step kernels ${(t.kernelCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms, flow kernels ${(t.flowCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms, halo plans ${(t.planCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ${t.earlySteps} of ${t.steps} steps started before their halo, ${((100 * t.lateRows) / Math.max(1, t.stepRows)).toFixed(1)}% of the rows after it, ${((100 * t.headRows) / Math.max(1, t.stepRows)).toFixed(1)}% in the heads of ${t.headSteps} split steps (sent first); ${t.messagesIn} messages in, ${t.messagesOut} out`
   );
 }

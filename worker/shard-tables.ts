@@ -18,6 +18,7 @@ import { ownedRanges, shardOfCell, valueRowWidth, type BestTable, type PolicyTab
 import type { Job, JobResult, StepPart } from '../shared/cluster-node-core.ts';
 import { newNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 import type { Piscina } from 'piscina';
+import { threadCpu } from '../runtime/thread-cpu.ts';
 import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from '../shared/sweep-protocol.ts';
 
 /** The node's thread pool: the shard's rows are cut into chunks that run there (worker/sweep-worker.ts). */
@@ -259,7 +260,10 @@ export class ShardTables {
     if (this.sweepRun) flowThreads = (await this.chunked({ kind: 'flowRows' })) * this.threads!.threads;
     else {
       for (let t = 0; t < this.slices; t++) {
+        const c0 = threadCpu()?.cpuNs;
         for (const [a, b] of this.runs()) this.kernels.flow(tables, t * rows + a, t * rows + b);
+        const c1 = threadCpu()?.cpuNs;
+        if (c0 !== undefined && c1 !== undefined) this.trace.flowCpuMs += (c1 - c0) / 1e6;
         await breathe();
       }
     }
@@ -295,7 +299,10 @@ export class ShardTables {
       return needs;
     }
     for (let t = 0; t < reads; t++) {
+      const c0 = threadCpu()?.cpuNs;
       use(t, haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices));
+      const c1 = threadCpu()?.cpuNs;
+      if (c0 !== undefined && c1 !== undefined) this.trace.planCpuMs += (c1 - c0) / 1e6;
       await breathe();
     }
     return needs;
@@ -324,6 +331,7 @@ export class ShardTables {
     let n = 0;
     for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];
     tr.stepRows += n;
+    tr.kernelCalls += ranges.length / 2;
     if (part === 'late') tr.lateRows += n;
     if (part === 'early') tr.earlyRows += n;
     if (split === 'head') {
@@ -335,6 +343,7 @@ export class ShardTables {
       tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges }, (c, ms) => this.addCosts(c, ms));
     } else {
       const storeQ = ruleNeedsQ(rule);
+      const c0 = threadCpu()?.cpuNs;
       for (let i = 0; i < ranges.length; i += 2) {
         const r0 = performance.now();
         this.kernels.backward(tables, t, ranges[i], ranges[i + 1], { storeQ });
@@ -342,6 +351,8 @@ export class ShardTables {
         this.addCosts(ranges.subarray(i, i + 2), performance.now() - r0);
       }
       tr.threadMs += performance.now() - t1;
+      const c1 = threadCpu()?.cpuNs;
+      if (c0 !== undefined && c1 !== undefined) tr.kernelCpuMs += (c1 - c0) / 1e6;
     }
     const t2 = performance.now();
     const out = split === 'tail' ? [] : send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
