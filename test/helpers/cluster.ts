@@ -101,7 +101,7 @@ export async function startCluster(nodes: number, threads = 1): Promise<LocalClu
       await waitFor('nats-server to exit', () => !alive(pid), 10_000);
       await new Promise((r) => setTimeout(r, downMs));
       const child = spawn('nats-server', ['-c', join(dir, 'nats.conf'), '-p', String(port)], {
-        env: { ...process.env, ...credentials },
+        env: { GOMAXPROCS: '1', ...process.env, ...credentials }, // as deploy/local-cluster.sh starts it
         stdio: 'ignore',
         detached: true,
       });
