@@ -28,6 +28,8 @@ import { connectCoordinator, connectSide } from './cluster-nats.ts';
 import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snapshot.ts';
 import type { ShardStoreAdmin } from '../shared/shard-store.ts';
 import { NatsShardStore } from '../runtime/shard-store-nats.ts';
+import { pruneObjects } from '../runtime/object-prune.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { natsNames } from '../shared/nats-names.ts';
 import { blockCostsOf, recutPlan } from '../shared/cluster-recut.ts';
 import { tmpdir } from 'node:os';
@@ -262,7 +264,7 @@ export class ClusterExecutor implements Executor {
 
   /** The store of this run's snapshots (see snapshotStore). */
   private async snapshotStore(): Promise<SnapshotStore> {
-    const id = randomUUID();
+    const id = `${this.tag}.${randomUUID()}`; // the run's tag first: the prune at open() keeps only this run's
     if (this.nc && this.options.nats && this.options.snapshotStore !== 'disk') {
       const bucket = natsNames(this.options.nats.prefix).snapshots;
       try {
@@ -297,12 +299,24 @@ export class ClusterExecutor implements Executor {
    */
   private async pruneBuckets(): Promise<void> {
     const admin = await this.shardAdmin();
-    if (!admin) return;
     const run = this.ready();
-    const all = Promise.all(run.nodes.map((node) => admin.prune(node, this.tag).catch(() => 0)));
-    const removed = await Promise.race([all, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref())]);
-    const total = removed?.reduce((a, b) => a + b, 0) ?? 0;
-    if (total > 0) this.logger?.info({ runId: run.id, removed: total }, "removed other runs' snapshot objects from the nodes' buckets");
+    const bounded = (p: Promise<number[]>) => Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref())]);
+    const sum = (removed?: number[]) => removed?.reduce((a, b) => a + b, 0) ?? 0;
+    const [nodes, own] = await Promise.all([
+      admin && bounded(Promise.all(run.nodes.map((node) => admin.prune(node, this.tag).catch(() => 0)))),
+      bounded(this.pruneFallbackBucket().then((n) => [n])),
+    ]);
+    if (sum(nodes) > 0) this.logger?.info({ runId: run.id, removed: sum(nodes) }, "removed other runs' snapshot objects from the nodes' buckets");
+    if (sum(own) > 0) this.logger?.info({ runId: run.id, removed: sum(own), bucket: natsNames(this.options.nats!.prefix).snapshots }, "removed other runs' snapshot objects from the coordinator's bucket");
+  }
+
+  /** The same for the coordinator's own fallback bucket `<prefix>-snapshots` (its objects are `<tag>.<id>.…`). */
+  private async pruneFallbackBucket(): Promise<number> {
+    if (!this.nc || !this.options.nats || this.options.snapshotStore === 'disk') return 0;
+    this.sideNc ??= await connectSide(this.options.nats).catch(() => undefined);
+    if (!this.sideNc) return 0;
+    const jsm = await jetstreamManager(this.sideNc, { checkAPI: false });
+    return pruneObjects(jsm, natsNames(this.options.nats.prefix).snapshots, this.tag).catch(() => 0);
   }
 
   private async shardAdmin(): Promise<ShardStoreAdmin | undefined> {
