@@ -19,7 +19,7 @@ import { interpolatedStartFromRows, startVertices } from '../shared/kernels/star
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
 import { COORDINATOR, ownedRanges, SHARD_PROTOCOL_VERSION, SNAPSHOT_PUT_FAILED, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
-import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
+import { newSchedulerState, refusingNode, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { OptionError } from '../shared/errors.ts';
 import type { NatsOptions } from '../shared/cluster-nats.ts';
@@ -117,6 +117,8 @@ export interface ClusterStats {
   /** Per node of the run, as its last heartbeat reported: threads, bytes sent and received, peak RSS, time trace. */
   nodeReports: Array<{ node: string; threads: number; sent: number; received: number; peakRss: number; trace?: NodeTrace }>;
   dropped: number;
+  /** Ready nodes that got no shard in the last cut, with why (their announced memory holds no block, or they refused a shard). */
+  leftOut: Array<{ node: string; why: string }>;
   /** The decision on re-cutting by measured cost (absent: not taken); recut: whether the shards moved. */
   recut?: { iteration: number; recut: boolean; slowestBefore: number; slowestAfter: number; cellBounds: number[] };
 }
@@ -158,6 +160,9 @@ export class ClusterExecutor implements Executor {
   /** The connection of the snapshot bucket (see connectSide). */
   private sideNc?: NatsConnection;
   private recoveries = 0;
+  /** Nodes that refused a shard of this problem (their memory check disagreed with the cut), with their line. */
+  private refused = new Map<string, string>();
+  private leftOut: ClusterStats['leftOut'] = [];
   private start?: StartValues;
   private omd = false;
   private readonly logger?: Logger;
@@ -239,6 +244,8 @@ export class ClusterExecutor implements Executor {
     this.origin = undefined;
     this.history = [];
     this.recoveries = 0;
+    this.refused = new Map();
+    this.leftOut = [];
     await this.dropSnapshot();
     this.nodeSnapshots = this.options.snapshotStore !== 'disk';
     this.failedPuts = 0;
@@ -416,10 +423,26 @@ export class ClusterExecutor implements Executor {
     // each node's share is cut within its announced memory, by the rule it checks its shard by (worker/shard-build.ts)
     const shape = shardRunShape(problem.game, run);
     const capacity = (threads: number, memory: number) => nodeCapacityCells(problem.game, shape, nodePoolThreads(threads), memory);
-    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, capacity, ...(costs ? { blockCosts: costs } : {}) });
-    if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
-    this.run = r.run;
-    this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds }, 'shards assigned');
+    for (let attempt = run; ; attempt = { ...run, id: randomUUID() }) {
+      let r: CommandResult;
+      try {
+        r = await this.command({ kind: 'open', run: attempt, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, capacity, exclude: this.refused, ...(costs ? { blockCosts: costs } : {}) });
+      } catch (err) {
+        // a node whose own estimate refuses its shard (another version, a --memory below what it announced):
+        // cut again among the others, as a new run (the others replace the run they were building)
+        const node = err instanceof ClusterError ? refusingNode(err.message) : undefined;
+        if (!node || this.refused.has(node)) throw err;
+        const line = (err as Error).message;
+        this.refused.set(node, line.replace(/^cluster: node \S+ refused its shard: (build: )?/, ''));
+        this.logger?.warn({ runId: attempt.id, node, err: line }, 'node refused its shard: left out, cutting again among the others');
+        continue;
+      }
+      if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
+      this.run = r.run;
+      this.leftOut = r.leftOut;
+      this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds, ...(r.leftOut.length ? { leftOut: r.leftOut } : {}) }, 'shards assigned');
+      return;
+    }
   }
 
   async initPolicies(init: InitialPolicy): Promise<void> {
@@ -719,6 +742,7 @@ export class ClusterExecutor implements Executor {
       coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
       dropped: this.scheduler.dropped,
       recoveries: this.recoveries,
+      leftOut: this.leftOut.map((l) => ({ ...l })),
       snapshots: this.nodeSnapshot ? 'nodes' : this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
       ...(this.recutDecision ? { recut: { ...this.recutDecision } } : {}),
       nodeReports: ((this.run ?? this.closedRun)?.nodes ?? []).map((node) => {
