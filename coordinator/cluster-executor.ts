@@ -32,6 +32,7 @@ import { pruneObjects } from '../runtime/object-prune.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { natsNames } from '../shared/nats-names.ts';
 import { blockCostsOf, recutPlan } from '../shared/cluster-recut.ts';
+import { blockCap } from '../shared/cluster-capacity.ts';
 import { tmpdir } from 'node:os';
 import { nodeCapacityCells, nodePoolThreads, shardRunShape } from '../shared/memory-estimate.ts';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
@@ -420,9 +421,7 @@ export class ClusterExecutor implements Executor {
       throw new OptionError(`cluster executor: cellCosts must be ${problem.cells} finite numbers >= 0 (one per cell), got ${given.length} entries`);
     }
     const costs = this.recutCosts ?? (given ? blockCostsOf(given, problem.cells) : undefined);
-    // each node's share is cut within its announced memory, by the rule it checks its shard by (worker/shard-build.ts)
-    const shape = shardRunShape(problem.game, run);
-    const capacity = (threads: number, memory: number) => nodeCapacityCells(problem.game, shape, nodePoolThreads(threads), memory);
+    const capacity = this.capacity(run);
     for (let attempt = run; ; attempt = { ...run, id: randomUUID() }) {
       let r: CommandResult;
       try {
@@ -443,6 +442,13 @@ export class ClusterExecutor implements Executor {
       this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds, ...(r.leftOut.length ? { leftOut: r.leftOut } : {}) }, 'shards assigned');
       return;
     }
+  }
+
+  /** The most cells a node holds: each node's share is cut within its announced memory, by the rule it checks its shard by (worker/shard-build.ts). */
+  private capacity(run: Pick<ShardRun, 'spec' | 'gridKind' | 'projection' | 'tableOptions'>): (threads: number, memory: number) => number {
+    const game = this.problem!.game;
+    const shape = shardRunShape(game, run);
+    return (threads, memory) => nodeCapacityCells(game, shape, nodePoolThreads(threads), memory);
   }
 
   async initPolicies(init: InitialPolicy): Promise<void> {
@@ -623,7 +629,14 @@ export class ClusterExecutor implements Executor {
     }
     if (++m.iterations < after) return;
     const weights = run.nodes.map((node) => this.scheduler.members.get(node)?.threads ?? 1);
-    const plan = recutPlan(m.costs, run.cellBounds, weights, threshold);
+    // the cut by cost within each node's memory, as open() will make it (shared/cluster-scheduler.ts)
+    const capacity = this.capacity(run);
+    const cells = this.problem!.cells;
+    const caps = run.nodes.map((node) => {
+      const member = this.scheduler.members.get(node);
+      return blockCap(member?.memory !== undefined ? capacity(member.threads, member.memory) : cells, cells);
+    });
+    const plan = recutPlan(m.costs, run.cellBounds, weights, threshold, caps);
     const iteration = this.history.length;
     this.recutDecision = { iteration, recut: plan.recut, slowestBefore: plan.slowestBefore, slowestAfter: plan.slowestAfter, cellBounds: [...run.cellBounds] };
     const fields = { runId: run.id, iteration, slowestBefore: plan.slowestBefore, slowestAfter: plan.slowestAfter, cellBounds: run.cellBounds };

@@ -5,7 +5,8 @@
 //
 // It keeps the membership (nodes join by their first heartbeat, leave by saying so or by falling silent),
 // cuts the cells into shards at open() (cell-major, on CHANGE_BLOCK_CELLS boundaries, sized by threads, or
-// by threads and each cell's estimated cost when the open command carries one),
+// by threads and each cell's estimated cost when the open command carries one; either way no node gets more
+// than its announced memory holds),
 // and runs one command at a time: it sends the command's orders and collects the answers it expects, each
 // accepted once and only from the node it expects it from, for the current run, iteration and sweep.
 // Everything else (late, duplicated, forged, other runs) is dropped and counted.
@@ -15,8 +16,8 @@
 
 import { readNodeTrace, type NodeTrace } from './cluster-node-trace.ts';
 import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn, type PolicyTable, type BestTable } from './cluster-messages.ts';
-import { cutByCost } from './cluster-partition.ts';
-import { cutWithin } from './cluster-capacity.ts';
+import { cutByCostWithin } from './cluster-partition.ts';
+import { blockCap, cutWithin } from './cluster-capacity.ts';
 import { formatBytes } from './memory-estimate.ts';
 import { CHANGE_BLOCK_CELLS, sumBlocks } from './value-change.ts';
 import type { UpdateRule } from './kernels/update.ts';
@@ -402,11 +403,7 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
  * (c.capacity). A node that cannot hold one block is left out; a one-line error when the others cannot hold the run.
  */
 function cutByMemory(c: Extract<Command, { kind: 'open' }>, ready: Array<[string, Member]>, blocks: number, out: SchedulerInstruction[], leftOut: Array<{ node: string; why: string }>): { chosen: Array<[string, Member]>; bounds: number[] } | string {
-  // a cap counts whole blocks (never overstating what fits), all of them when the node holds every cell
-  const capOf = ([, m]: [string, Member]) => {
-    const cells = c.capacity && m.memory !== undefined ? c.capacity(m.threads, m.memory) : c.cells;
-    return cells >= c.cells ? blocks : Math.floor(cells / CHANGE_BLOCK_CELLS);
-  };
+  const capOf = ([, m]: [string, Member]) => blockCap(c.capacity && m.memory !== undefined ? c.capacity(m.threads, m.memory) : c.cells, c.cells);
   const fit = ready.filter((r) => capOf(r) >= 1);
   for (const [node, m] of ready) {
     if (fit.some(([n]) => n === node)) continue;
@@ -416,10 +413,8 @@ function cutByMemory(c: Extract<Command, { kind: 'open' }>, ready: Array<[string
   const chosen = fit.slice(0, c.maxNodes ?? fit.length);
   const weights = chosen.map(([, m]) => m.threads);
   const caps = chosen.map(capOf);
-  // by estimated cost when the caller gave one and every shard of that cut fits its node; else by threads within memory
-  const byCost = c.blockCosts && chosen.length > 0 ? cutByCost(c.blockCosts, weights) : undefined;
-  const costFits = byCost?.every((b, k) => k === 0 || b - byCost[k - 1] <= caps[k - 1]);
-  const bounds = costFits ? byCost : chosen.length > 0 ? cutWithin(blocks, weights, caps) : undefined;
+  // by estimated cost when the caller gave one, else by threads; either within each node's memory
+  const bounds = chosen.length === 0 ? undefined : c.blockCosts ? cutByCostWithin(c.blockCosts, weights, caps) : cutWithin(blocks, weights, caps);
   if (bounds) return { chosen, bounds };
   const held = Math.min(c.cells, chosen.reduce((n, r) => n + capOf(r), 0) * CHANGE_BLOCK_CELLS);
   const each = ready.map(([node, m]) => `${node} ${m.memory !== undefined ? formatBytes(m.memory) : '?'}`).join(', ');
