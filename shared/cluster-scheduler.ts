@@ -418,7 +418,7 @@ function cutByMemory(c: Extract<Command, { kind: 'open' }>, ready: Array<[string
   if (bounds) return { chosen, bounds };
   const held = Math.min(c.cells, chosen.reduce((n, r) => n + capOf(r), 0) * CHANGE_BLOCK_CELLS);
   const each = ready.map(([node, m]) => `${node} ${m.memory !== undefined ? formatBytes(m.memory) : '?'}`).join(', ');
-  const refused = c.exclude?.size ? `; ${[...c.exclude.keys()].join(', ')} refused its shard` : '';
+  const refused = c.exclude?.size ? `; ${[...c.exclude.keys()].join(', ')} refused ${c.exclude.size === 1 ? 'its shard' : 'their shards'}` : '';
   return `cluster: the ${ready.length} ready node(s) can hold ${held} of the run's ${c.cells} cells in their memory (${each})${refused}; add nodes or memory, or use fewer --bins`;
 }
 
