@@ -19,7 +19,7 @@ import { interpolatedStartFromRows, startVertices } from '../shared/kernels/star
 import { LatticeInterpolator } from '../shared/kernels/interpolate.ts';
 import { PIECE_ELEMENTS, type PolicySources, type TableSource } from '../shared/table-source.ts';
 import { COORDINATOR, ownedRanges, SHARD_PROTOCOL_VERSION, SNAPSHOT_PUT_FAILED, type BestTable, type PolicyTable, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
-import { newSchedulerState, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
+import { newSchedulerState, refusingNode, schedulerStep, type Command, type CommandResult, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
 import type { Transport } from '../shared/cluster-transport.ts';
 import { OptionError } from '../shared/errors.ts';
 import type { NatsOptions } from '../shared/cluster-nats.ts';
@@ -28,8 +28,11 @@ import { connectCoordinator, connectSide } from './cluster-nats.ts';
 import { SnapshotBucket, SnapshotFile, type SnapshotStore } from './cluster-snapshot.ts';
 import type { ShardStoreAdmin } from '../shared/shard-store.ts';
 import { NatsShardStore } from '../runtime/shard-store-nats.ts';
+import { pruneObjects } from '../runtime/object-prune.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { natsNames } from '../shared/nats-names.ts';
 import { blockCostsOf, recutPlan } from '../shared/cluster-recut.ts';
+import { blockCap } from '../shared/cluster-capacity.ts';
 import { tmpdir } from 'node:os';
 import { nodeCapacityCells, nodePoolThreads, shardRunShape } from '../shared/memory-estimate.ts';
 import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
@@ -115,6 +118,8 @@ export interface ClusterStats {
   /** Per node of the run, as its last heartbeat reported: threads, bytes sent and received, peak RSS, time trace. */
   nodeReports: Array<{ node: string; threads: number; sent: number; received: number; peakRss: number; trace?: NodeTrace }>;
   dropped: number;
+  /** Ready nodes that got no shard in the last cut, with why (their announced memory holds no block, or they refused a shard). */
+  leftOut: Array<{ node: string; why: string }>;
   /** The decision on re-cutting by measured cost (absent: not taken); recut: whether the shards moved. */
   recut?: { iteration: number; recut: boolean; slowestBefore: number; slowestAfter: number; cellBounds: number[] };
 }
@@ -156,6 +161,9 @@ export class ClusterExecutor implements Executor {
   /** The connection of the snapshot bucket (see connectSide). */
   private sideNc?: NatsConnection;
   private recoveries = 0;
+  /** Nodes that refused a shard of this problem (their memory check disagreed with the cut), with their line. */
+  private refused = new Map<string, string>();
+  private leftOut: ClusterStats['leftOut'] = [];
   private start?: StartValues;
   private omd = false;
   private readonly logger?: Logger;
@@ -237,6 +245,8 @@ export class ClusterExecutor implements Executor {
     this.origin = undefined;
     this.history = [];
     this.recoveries = 0;
+    this.refused = new Map();
+    this.leftOut = [];
     await this.dropSnapshot();
     this.nodeSnapshots = this.options.snapshotStore !== 'disk';
     this.failedPuts = 0;
@@ -262,7 +272,7 @@ export class ClusterExecutor implements Executor {
 
   /** The store of this run's snapshots (see snapshotStore). */
   private async snapshotStore(): Promise<SnapshotStore> {
-    const id = randomUUID();
+    const id = `${this.tag}.${randomUUID()}`; // the run's tag first: the prune at open() keeps only this run's
     if (this.nc && this.options.nats && this.options.snapshotStore !== 'disk') {
       const bucket = natsNames(this.options.nats.prefix).snapshots;
       try {
@@ -297,12 +307,24 @@ export class ClusterExecutor implements Executor {
    */
   private async pruneBuckets(): Promise<void> {
     const admin = await this.shardAdmin();
-    if (!admin) return;
     const run = this.ready();
-    const all = Promise.all(run.nodes.map((node) => admin.prune(node, this.tag).catch(() => 0)));
-    const removed = await Promise.race([all, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref())]);
-    const total = removed?.reduce((a, b) => a + b, 0) ?? 0;
-    if (total > 0) this.logger?.info({ runId: run.id, removed: total }, "removed other runs' snapshot objects from the nodes' buckets");
+    const bounded = (p: Promise<number[]>) => Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref())]);
+    const sum = (removed?: number[]) => removed?.reduce((a, b) => a + b, 0) ?? 0;
+    const [nodes, own] = await Promise.all([
+      admin && bounded(Promise.all(run.nodes.map((node) => admin.prune(node, this.tag).catch(() => 0)))),
+      bounded(this.pruneFallbackBucket().then((n) => [n])),
+    ]);
+    if (sum(nodes) > 0) this.logger?.info({ runId: run.id, removed: sum(nodes) }, "removed other runs' snapshot objects from the nodes' buckets");
+    if (sum(own) > 0) this.logger?.info({ runId: run.id, removed: sum(own), bucket: natsNames(this.options.nats!.prefix).snapshots }, "removed other runs' snapshot objects from the coordinator's bucket");
+  }
+
+  /** The same for the coordinator's own fallback bucket `<prefix>-snapshots` (its objects are `<tag>.<id>.…`). */
+  private async pruneFallbackBucket(): Promise<number> {
+    if (!this.nc || !this.options.nats || this.options.snapshotStore === 'disk') return 0;
+    this.sideNc ??= await connectSide(this.options.nats).catch(() => undefined);
+    if (!this.sideNc) return 0;
+    const jsm = await jetstreamManager(this.sideNc, { checkAPI: false });
+    return pruneObjects(jsm, natsNames(this.options.nats.prefix).snapshots, this.tag).catch(() => 0);
   }
 
   private async shardAdmin(): Promise<ShardStoreAdmin | undefined> {
@@ -399,13 +421,34 @@ export class ClusterExecutor implements Executor {
       throw new OptionError(`cluster executor: cellCosts must be ${problem.cells} finite numbers >= 0 (one per cell), got ${given.length} entries`);
     }
     const costs = this.recutCosts ?? (given ? blockCostsOf(given, problem.cells) : undefined);
-    // each node's share is cut within its announced memory, by the rule it checks its shard by (worker/shard-build.ts)
-    const shape = shardRunShape(problem.game, run);
-    const capacity = (threads: number, memory: number) => nodeCapacityCells(problem.game, shape, nodePoolThreads(threads), memory);
-    const r = await this.command({ kind: 'open', run, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, capacity, ...(costs ? { blockCosts: costs } : {}) });
-    if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
-    this.run = r.run;
-    this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds }, 'shards assigned');
+    const capacity = this.capacity(run);
+    for (let attempt = run; ; attempt = { ...run, id: randomUUID() }) {
+      let r: CommandResult;
+      try {
+        r = await this.command({ kind: 'open', run: attempt, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, capacity, exclude: this.refused, ...(costs ? { blockCosts: costs } : {}) });
+      } catch (err) {
+        // a node whose own estimate refuses its shard (another version, a --memory below what it announced):
+        // cut again among the others, as a new run (the others replace the run they were building)
+        const node = err instanceof ClusterError ? refusingNode(err.message) : undefined;
+        if (!node || this.refused.has(node)) throw err;
+        const line = (err as Error).message;
+        this.refused.set(node, line.replace(/^cluster: node \S+ refused its shard: (build: )?/, ''));
+        this.logger?.warn({ runId: attempt.id, node, err: line }, 'node refused its shard: left out, cutting again among the others');
+        continue;
+      }
+      if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
+      this.run = r.run;
+      this.leftOut = r.leftOut;
+      this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds, ...(r.leftOut.length ? { leftOut: r.leftOut } : {}) }, 'shards assigned');
+      return;
+    }
+  }
+
+  /** The most cells a node holds: each node's share is cut within its announced memory, by the rule it checks its shard by (worker/shard-build.ts). */
+  private capacity(run: Pick<ShardRun, 'spec' | 'gridKind' | 'projection' | 'tableOptions'>): (threads: number, memory: number) => number {
+    const game = this.problem!.game;
+    const shape = shardRunShape(game, run);
+    return (threads, memory) => nodeCapacityCells(game, shape, nodePoolThreads(threads), memory);
   }
 
   async initPolicies(init: InitialPolicy): Promise<void> {
@@ -586,7 +629,14 @@ export class ClusterExecutor implements Executor {
     }
     if (++m.iterations < after) return;
     const weights = run.nodes.map((node) => this.scheduler.members.get(node)?.threads ?? 1);
-    const plan = recutPlan(m.costs, run.cellBounds, weights, threshold);
+    // the cut by cost within each node's memory, as open() will make it (shared/cluster-scheduler.ts)
+    const capacity = this.capacity(run);
+    const cells = this.problem!.cells;
+    const caps = run.nodes.map((node) => {
+      const member = this.scheduler.members.get(node);
+      return blockCap(member?.memory !== undefined ? capacity(member.threads, member.memory) : cells, cells);
+    });
+    const plan = recutPlan(m.costs, run.cellBounds, weights, threshold, caps);
     const iteration = this.history.length;
     this.recutDecision = { iteration, recut: plan.recut, slowestBefore: plan.slowestBefore, slowestAfter: plan.slowestAfter, cellBounds: [...run.cellBounds] };
     const fields = { runId: run.id, iteration, slowestBefore: plan.slowestBefore, slowestAfter: plan.slowestAfter, cellBounds: run.cellBounds };
@@ -705,6 +755,7 @@ export class ClusterExecutor implements Executor {
       coordinatorBytes: { ...(this.transport?.bytes ?? { sent: 0, received: 0 }) },
       dropped: this.scheduler.dropped,
       recoveries: this.recoveries,
+      leftOut: this.leftOut.map((l) => ({ ...l })),
       snapshots: this.nodeSnapshot ? 'nodes' : this.snapshot instanceof SnapshotBucket ? 'bucket' : this.snapshot ? 'disk' : 'none',
       ...(this.recutDecision ? { recut: { ...this.recutDecision } } : {}),
       nodeReports: ((this.run ?? this.closedRun)?.nodes ?? []).map((node) => {

@@ -11,6 +11,7 @@ import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { ShardStore, ShardStoreAdmin } from '../shared/shard-store.ts';
 import { objectChunks } from './object-get.ts';
 import { ensureObjectBucket, openObjectBucket } from './object-bucket.ts';
+import { pruneObjects } from './object-prune.ts';
 import { natsNames } from '../shared/nats-names.ts';
 
 export function shardBucket(prefix: string, node: string): string {
@@ -59,37 +60,9 @@ export class NatsShardStore implements ShardStore, ShardStoreAdmin {
     await (await this.bucket(owner)).delete(name);
   }
 
-  /**
-   * With stream info's subject list and purges only (no consumer, no object listing, which needs one): the
-   * objects are found by their metadata subjects, and the chunks of no object kept (a put cut off) go too.
-   */
+  /** Removes the objects of other runs and chunks of no object (runtime/object-prune.ts). */
   async prune(owner: string, keep: string): Promise<number> {
-    const bucket = shardBucket(this.prefix, owner);
-    const stream = `OBJ_${bucket}`;
-    const jsm = await (this.jsm ??= jetstreamManager(this.nc, { checkAPI: false }));
-    const subjects = async (kind: 'M' | 'C') => {
-      try {
-        return Object.keys((await jsm.streams.info(stream, { subjects_filter: `$O.${bucket}.${kind}.>` })).state.subjects ?? {});
-      } catch {
-        return []; // no bucket (yet): nothing to prune
-      }
-    };
-    const kept = new Set<string>();
-    let removed = 0;
-    for (const meta of await subjects('M')) {
-      const name = Buffer.from(meta.slice(`$O.${bucket}.M.`.length), 'base64url').toString();
-      const info = (await jsm.streams.getMessage(stream, { last_by_subj: meta }))?.json<{ nuid: string; deleted?: boolean }>();
-      if (name.startsWith(`${keep}.`) && info && !info.deleted) {
-        kept.add(info.nuid);
-        continue;
-      }
-      await jsm.streams.purge(stream, { filter: meta });
-      if (info && !info.deleted) removed++;
-    }
-    for (const chunks of await subjects('C')) {
-      if (!kept.has(chunks.slice(`$O.${bucket}.C.`.length))) await jsm.streams.purge(stream, { filter: chunks });
-    }
-    return removed;
+    return pruneObjects(await (this.jsm ??= jetstreamManager(this.nc, { checkAPI: false })), shardBucket(this.prefix, owner), keep);
   }
 
   private bucket(owner: string): Promise<ObjectStore> {

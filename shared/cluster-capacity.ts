@@ -5,6 +5,7 @@
 // others by their threads (water-filling). Pure.
 
 import { cutShards } from './cluster-partition.ts';
+import { CHANGE_BLOCK_CELLS } from './value-change.ts';
 
 /**
  * Shard bounds over `n` blocks for nodes of `weights` (threads) that can hold at most `caps[k]` blocks each
@@ -31,4 +32,12 @@ export function cutWithin(n: number, weights: readonly number[], caps: readonly 
   const out = [0];
   for (const s of sizes) out.push(out[out.length - 1] + s);
   return out;
+}
+
+/**
+ * The most blocks a node holds, from the most cells it holds (its capacity): whole blocks only (never overstating
+ * what fits), every block when it holds every one of the run's `cells`.
+ */
+export function blockCap(capacityCells: number, cells: number): number {
+  return capacityCells >= cells ? Math.ceil(cells / CHANGE_BLOCK_CELLS) : Math.floor(capacityCells / CHANGE_BLOCK_CELLS);
 }

@@ -89,34 +89,46 @@ export function cutShards(n: number, weights: readonly number[], align = 1): num
  * found, so it is a function of the inputs only. Costs >= 0; a shard may be empty.
  */
 export function cutByCost(costs: ArrayLike<number>, weights: readonly number[]): number[] {
+  return cutByCostWithin(costs, weights)!;
+}
+
+/**
+ * cutByCost among the cuts that give shard k at most caps[k] blocks (a node's memory, shared/cluster-capacity.ts):
+ * the same bisection, each shard filled up to its cap as well; undefined when the caps together hold fewer blocks.
+ * Without caps (or with caps that never bind the greedy fill) it is cutByCost.
+ */
+export function cutByCostWithin(costs: ArrayLike<number>, weights: readonly number[], caps?: readonly number[]): number[] | undefined {
   if (weights.length === 0) throw new RangeError('cutByCost: no shards');
   for (const w of weights) if (!(w > 0 && Number.isFinite(w))) throw new RangeError(`cutByCost: weight ${w} is not a positive number`);
+  if (caps && (caps.length !== weights.length || caps.some((c) => !(Number.isSafeInteger(c) && c >= 0)))) throw new RangeError(`cutByCost: caps ${caps.join(', ')} are not ${weights.length} counts`);
+  if (caps && caps.reduce((a, b) => a + b, 0) < costs.length) return undefined;
   let total = 0;
   for (let i = 0; i < costs.length; i++) {
     if (!(costs[i] >= 0 && Number.isFinite(costs[i]))) throw new RangeError(`cutByCost: cost ${costs[i]} of block ${i} is not a non-negative number`);
     total += costs[i];
   }
-  // hi stays feasible (everything fits into the first shard, with room for rounding), lo infeasible (or 0)
+  // hi stays feasible (everything fits into the first shard, with room for rounding; with caps, any bound at
+  // which no shard is stopped by its cost), lo infeasible (or 0)
   let hi = (total / Math.min(...weights)) * (1 + 1e-9) + Number.MIN_VALUE;
-  while (!fill(costs, weights, hi)) hi *= 2;
+  while (!fill(costs, weights, hi, caps)) hi *= 2;
   let lo = 0;
-  if (fill(costs, weights, lo)) hi = lo; // every cost is 0
+  if (fill(costs, weights, lo, caps)) hi = lo; // every cost is 0
   for (let i = 0; i < 200 && lo < hi; i++) {
     const mid = (lo + hi) / 2;
     if (mid <= lo || mid >= hi) break;
-    if (fill(costs, weights, mid)) hi = mid;
+    if (fill(costs, weights, mid, caps)) hi = mid;
     else lo = mid;
   }
-  return fill(costs, weights, hi)!;
+  return fill(costs, weights, hi, caps)!;
 }
 
-/** Fills shards in order, each up to `bound` x its weight; the bounds, or undefined when blocks are left. */
-function fill(costs: ArrayLike<number>, weights: readonly number[], bound: number): number[] | undefined {
+/** Fills shards in order, each up to `bound` x its weight (and its cap); the bounds, or undefined when blocks are left. */
+function fill(costs: ArrayLike<number>, weights: readonly number[], bound: number, caps?: readonly number[]): number[] | undefined {
   const bounds = [0];
   let k = 0;
   let acc = 0;
   for (let i = 0; i < costs.length; i++) {
-    while (acc + costs[i] > bound * weights[k]) {
+    while (acc + costs[i] > bound * weights[k] || (caps !== undefined && i - bounds[k] >= caps[k])) {
       if (++k === weights.length) return undefined;
       bounds.push(i);
       acc = 0;

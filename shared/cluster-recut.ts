@@ -1,10 +1,11 @@
 // Re-cutting the shards by the work the nodes measured (docs/cluster.md, "Shard map"). Pure: the executor
 // sums the nodes' reported costs per block of CHANGE_BLOCK_CELLS cells (ToCoordinator 'done'), asks recutPlan
-// whether a cut by cost would shrink the slowest shard enough, and if so re-opens the run with those block costs.
+// whether a cut by cost (within the nodes' memory) would shrink the slowest shard enough, and if so re-opens the
+// run with those block costs.
 // Costs are thread-ms measured on each node; a node's estimated time for a shard is that sum divided by its
 // threads (nodes are taken to be equally fast per thread). Timings steer the cut only, never a table's bits.
 
-import { cutByCost } from './cluster-partition.ts';
+import { cutByCostWithin } from './cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS } from './value-change.ts';
 
 export interface RecutPlan {
@@ -31,11 +32,13 @@ export function slowestShard(costs: ArrayLike<number>, blockBounds: readonly num
 /**
  * The cut by cost for the block costs and the nodes' weights (threads), compared with the current cut
  * (cellBounds, as in ShardRun): recut when the slowest shard would shrink by more than `threshold` (0.05: 5%).
+ * caps: the most blocks each node holds (its memory): the cut by cost within them, the one open() makes.
  */
-export function recutPlan(costs: ArrayLike<number>, cellBounds: readonly number[], weights: readonly number[], threshold: number): RecutPlan {
+export function recutPlan(costs: ArrayLike<number>, cellBounds: readonly number[], weights: readonly number[], threshold: number, caps?: readonly number[]): RecutPlan {
   if (weights.length + 1 !== cellBounds.length) throw new RangeError(`recutPlan: ${weights.length} weights for ${cellBounds.length - 1} shards`);
   const current = cellBounds.map((c) => Math.ceil(c / CHANGE_BLOCK_CELLS));
-  const blockBounds = cutByCost(costs, weights);
+  // the current cut fits the caps (open() made it within them), so a cut within them exists
+  const blockBounds = cutByCostWithin(costs, weights, caps) ?? current;
   const slowestBefore = slowestShard(costs, current, weights);
   const slowestAfter = slowestShard(costs, blockBounds, weights);
   const moved = blockBounds.some((b, k) => b !== current[k]);

@@ -5,16 +5,19 @@
 //
 // It keeps the membership (nodes join by their first heartbeat, leave by saying so or by falling silent),
 // cuts the cells into shards at open() (cell-major, on CHANGE_BLOCK_CELLS boundaries, sized by threads, or
-// by threads and each cell's estimated cost when the open command carries one),
+// by threads and each cell's estimated cost when the open command carries one; either way no node gets more
+// than its announced memory holds),
 // and runs one command at a time: it sends the command's orders and collects the answers it expects, each
 // accepted once and only from the node it expects it from, for the current run, iteration and sweep.
 // Everything else (late, duplicated, forged, other runs) is dropped and counted.
-// Node loss during a run fails the current command with a ClusterError line naming the node.
+// Node loss during a run fails the current command with a ClusterError line naming the node. A node that
+// refuses the shard it was given (its own memory check disagrees with the cut) fails the open with a line
+// that refusingNode() reads back: the shell then opens again with that node excluded.
 
 import { readNodeTrace, type NodeTrace } from './cluster-node-trace.ts';
 import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn, type PolicyTable, type BestTable } from './cluster-messages.ts';
-import { cutByCost } from './cluster-partition.ts';
-import { cutWithin } from './cluster-capacity.ts';
+import { cutByCostWithin } from './cluster-partition.ts';
+import { blockCap, cutWithin } from './cluster-capacity.ts';
 import { formatBytes } from './memory-estimate.ts';
 import { CHANGE_BLOCK_CELLS, sumBlocks } from './value-change.ts';
 import type { UpdateRule } from './kernels/update.ts';
@@ -39,8 +42,9 @@ export type Command =
    * cut follows the threads only).
    * capacity: the most cells a node of `threads` threads and `memory` bytes can hold (shared/cluster-capacity.ts);
    * absent: the cut ignores memory.
+   * exclude: nodes left out of the cut (they refused a shard of this run), with why; they still count towards minNodes.
    */
-  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number; blockCosts?: ArrayLike<number>; capacity?: (threads: number, memory: number) => number }
+  | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number; blockCosts?: ArrayLike<number>; capacity?: (threads: number, memory: number) => number; exclude?: ReadonlyMap<string, string> }
   /** Sends `orders` and waits for an ack with each listed req from each order's node. */
   | { kind: 'orders'; orders: Array<{ to: string; message: ToNode; req: number }> }
   | { kind: 'iterate'; n: number; rule: UpdateRule }
@@ -49,7 +53,8 @@ export type Command =
   | { kind: 'close' };
 
 export type CommandResult =
-  | { kind: 'open'; run: ShardRun }
+  /** leftOut: the ready nodes that got no shard, with why (memory, or a refusal the command excluded). */
+  | { kind: 'open'; run: ShardRun; leftOut: Array<{ node: string; why: string }> }
   /** costs: the work each node measured per block of cells (finite-horizon iterations; see ToCoordinator 'done'). */
   | { kind: 'iterate'; start: Float64Array; sweeps: number; costs?: Map<string, Float64Array> }
   | { kind: 'read'; pieces: Map<string, Float64Array> }
@@ -103,6 +108,8 @@ interface Active {
   open: ValueFn[];
   /** open: when the shards were sent (the nodes build from then on). */
   sentAt?: number;
+  /** open: the ready nodes that got no shard, with why. */
+  leftOut?: Array<{ node: string; why: string }>;
 }
 
 export interface SchedulerState {
@@ -115,6 +122,14 @@ export interface SchedulerState {
   /** The orders sent for the current command (sent again after an outage). */
   log: Array<{ to: string; message: ToNode }>;
   dropped: number;
+}
+
+/** How a node's memory check words its refusal of a shard (worker/shard-build.ts checkShardMemory), after the job's name. */
+const SHARD_REFUSAL = /^build: node \S+ refuses shard \d+ /;
+
+/** The node named by an open's failure when that node refused its shard (see onMessage 'failed'), else undefined. */
+export function refusingNode(error: string): string | undefined {
+  return /^cluster: node (\S+) refused its shard: /.exec(error)?.[1];
 }
 
 export function newSchedulerState(config: SchedulerConfig, now: number): SchedulerState {
@@ -185,7 +200,12 @@ function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: n
   const a = state.active;
   if (!run || !('run' in m) || m.run !== run.id) return drop(state, out, from, `${m.type} for another run`);
   if (!run.nodes.includes(from)) return drop(state, out, from, `${m.type} from a node outside the run`);
-  if (m.type === 'failed') return fail(state, out, `cluster: node ${from} failed: ${String(m.error).slice(0, 500)}`);
+  if (m.type === 'failed') {
+    const error = String(m.error).slice(0, 500);
+    // a node's memory check refusing its shard at open (or at a re-cut): the shell cuts again without it
+    if (a?.command.kind === 'open' && SHARD_REFUSAL.test(error)) return fail(state, out, `cluster: node ${from} refused its shard: ${error}`);
+    return fail(state, out, `cluster: node ${from} failed: ${error}`);
+  }
   if (!a) return drop(state, out, from, `${m.type} with no command in progress`);
   const c = a.command;
   switch (m.type) {
@@ -288,7 +308,7 @@ function resultOf(state: SchedulerState, a: Active): CommandResult {
   const c = a.command;
   switch (c.kind) {
     case 'open':
-      return { kind: 'open', run: state.run! };
+      return { kind: 'open', run: state.run!, leftOut: a.leftOut ?? [] };
     case 'iterate':
     case 'vi':
       return { kind: 'iterate', start: a.start ?? new Float64Array(0), sweeps: a.sweep, ...(a.costs ? { costs: a.costs } : {}) };
@@ -354,7 +374,13 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
     return false;
   }
   const blocks = Math.ceil(c.cells / CHANGE_BLOCK_CELLS);
-  const cut = cutByMemory(c, ready, blocks, out);
+  const excluded = ready.filter(([node]) => c.exclude?.has(node));
+  a.leftOut = excluded.map(([node]) => ({ node, why: `refused its shard: ${c.exclude!.get(node)}` }));
+  if (excluded.length === ready.length) {
+    fail(state, out, `cluster: every ready node refused its shard (${excluded.map(([node]) => node).join(', ')}); add nodes or memory, or use fewer --bins`);
+    return true;
+  }
+  const cut = cutByMemory(c, ready.filter((r) => !excluded.includes(r)), blocks, out, a.leftOut);
   if (typeof cut === 'string') {
     fail(state, out, cut);
     return true;
@@ -376,25 +402,24 @@ function startOpen(state: SchedulerState, a: Active, now: number, out: Scheduler
  * The nodes of the run and their block bounds: cut by cost (c.blockCosts) or by threads, within what each can hold by its announced memory
  * (c.capacity). A node that cannot hold one block is left out; a one-line error when the others cannot hold the run.
  */
-function cutByMemory(c: Extract<Command, { kind: 'open' }>, ready: Array<[string, Member]>, blocks: number, out: SchedulerInstruction[]): { chosen: Array<[string, Member]>; bounds: number[] } | string {
-  // a cap counts whole blocks (never overstating what fits), all of them when the node holds every cell
-  const capOf = ([, m]: [string, Member]) => {
-    const cells = c.capacity && m.memory !== undefined ? c.capacity(m.threads, m.memory) : c.cells;
-    return cells >= c.cells ? blocks : Math.floor(cells / CHANGE_BLOCK_CELLS);
-  };
+function cutByMemory(c: Extract<Command, { kind: 'open' }>, ready: Array<[string, Member]>, blocks: number, out: SchedulerInstruction[], leftOut: Array<{ node: string; why: string }>): { chosen: Array<[string, Member]>; bounds: number[] } | string {
+  const capOf = ([, m]: [string, Member]) => blockCap(c.capacity && m.memory !== undefined ? c.capacity(m.threads, m.memory) : c.cells, c.cells);
   const fit = ready.filter((r) => capOf(r) >= 1);
-  for (const [node, m] of ready) if (!fit.some(([n]) => n === node)) out.push({ kind: 'log', message: 'node left out of the run: its memory holds no block of cells', fields: { node, memory: m.memory } });
+  for (const [node, m] of ready) {
+    if (fit.some(([n]) => n === node)) continue;
+    out.push({ kind: 'log', message: 'node left out of the run: its memory holds no block of cells', fields: { node, memory: m.memory } });
+    leftOut.push({ node, why: `its memory (${formatBytes(m.memory ?? 0)}) holds no block of cells` });
+  }
   const chosen = fit.slice(0, c.maxNodes ?? fit.length);
   const weights = chosen.map(([, m]) => m.threads);
   const caps = chosen.map(capOf);
-  // by estimated cost when the caller gave one and every shard of that cut fits its node; else by threads within memory
-  const byCost = c.blockCosts && chosen.length > 0 ? cutByCost(c.blockCosts, weights) : undefined;
-  const costFits = byCost?.every((b, k) => k === 0 || b - byCost[k - 1] <= caps[k - 1]);
-  const bounds = costFits ? byCost : chosen.length > 0 ? cutWithin(blocks, weights, caps) : undefined;
+  // by estimated cost when the caller gave one, else by threads; either within each node's memory
+  const bounds = chosen.length === 0 ? undefined : c.blockCosts ? cutByCostWithin(c.blockCosts, weights, caps) : cutWithin(blocks, weights, caps);
   if (bounds) return { chosen, bounds };
   const held = Math.min(c.cells, chosen.reduce((n, r) => n + capOf(r), 0) * CHANGE_BLOCK_CELLS);
   const each = ready.map(([node, m]) => `${node} ${m.memory !== undefined ? formatBytes(m.memory) : '?'}`).join(', ');
-  return `cluster: the ${ready.length} ready node(s) can hold ${held} of the run's ${c.cells} cells in their memory (${each}); add nodes or memory, or use fewer --bins`;
+  const refused = c.exclude?.size ? `; ${[...c.exclude.keys()].join(', ')} refused ${c.exclude.size === 1 ? 'its shard' : 'their shards'}` : '';
+  return `cluster: the ${ready.length} ready node(s) can hold ${held} of the run's ${c.cells} cells in their memory (${each})${refused}; add nodes or memory, or use fewer --bins`;
 }
 
 function concat(a: Float64Array, b: Float64Array): Float64Array {

@@ -17,7 +17,9 @@
 // {floor q_i - 2 .. floor q_i + 1}: a coordinate below the first grid value (q_i < 0, so k_i = 0 is forced
 // and its error C = -q_i > 0 is fixed: other coordinates may then gain by, or tie at, one more step down,
 // since C < d/2 <= 2), and the outer face, where some corners are not cells (the float test dropped them).
-// Property tests compare with the brute-force scan, ties included.
+// For nX = 4 (Cyber) those windows are scanned inline as well (project3Near); the walk from a corner
+// (closure) remains for a floor corner that is not a cell. Property tests compare with the brute-force scan,
+// ties included.
 
 /** A finite partition of the simplex over nX states: cell points and the L1 projection onto them. */
 export interface MeanFieldGrid {
@@ -204,14 +206,14 @@ export class MidpointGrid implements MeanFieldGrid {
     const b0 = Math.floor(m0 * M - 0.5);
     const b1 = Math.floor(m1 * M - 0.5);
     const b2 = Math.floor(m2 * M - 0.5);
-    if (b0 < 0 || b1 < 0 || b2 < 0 || b0 + 1 >= M || b1 + 1 >= M || b2 + 1 >= M) return this.projectGeneric(mu, off);
+    if (b0 < 0 || b1 < 0 || b2 < 0 || b0 + 1 >= M || b1 + 1 >= M || b2 + 1 >= M) return this.project3Near(mu, off, b0, b1, b2);
     const rowLen = this.rowLen;
     const rowStart = this.rowStart;
     const P = this.points;
     const p00 = b0 * M + b1;
     const last = b2 + 1;
     if (last >= rowLen[p00] || last >= rowLen[p00 + 1] || last >= rowLen[p00 + M] || last >= rowLen[p00 + M + 1]) {
-      return this.projectGeneric(mu, off);
+      return this.project3Near(mu, off, b0, b1, b2);
     }
     let best = -1;
     let bestDist = Infinity;
@@ -219,6 +221,65 @@ export class MidpointGrid implements MeanFieldGrid {
       for (let j = 0; j < 2; j++) {
         const first = rowStart[p00 + i * M + j] + b2;
         for (let c = first; c < first + 2; c++) {
+          const o = c * 4;
+          const dist = 0 + Math.abs(m0 - P[o]) + Math.abs(m1 - P[o + 1]) + Math.abs(m2 - P[o + 2]) + Math.abs(m3 - P[o + 3]);
+          if (dist < bestDist) {
+            best = c;
+            bestDist = dist;
+          }
+        }
+      }
+    }
+    return best;
+  }
+
+  /**
+   * nX = 4 near a face (Cyber's mean fields, often: a coordinate below the first grid value, or box corners
+   * beyond the outer face): the windows of projectGeneric, scanned inline (window3) in the same order with
+   * the same float distances, so the same cell; the closure only where projectGeneric takes it.
+   */
+  private project3Near(mu: ArrayLike<number>, off: number, b0: number, b1: number, b2: number): number {
+    const M = this.M;
+    if (b0 >= M || b1 >= M || b2 >= M) return this.projectGeneric(mu, off); // a coordinate above 1
+    if (b0 >= 0 && b1 >= 0 && b2 >= 0) {
+      // the box {floor, floor + 1} when the all-floor corner is a cell
+      if (b2 < this.rowLen[b0 * M + b1]) return this.window3(mu, off, b0, Math.min(M - 1, b0 + 1), b1, Math.min(M - 1, b1 + 1), b2, Math.min(M - 1, b2 + 1));
+    } else {
+      const best = this.window3(
+        mu,
+        off,
+        b0 < 0 ? 0 : Math.max(0, b0 - 1),
+        b0 < 0 ? 1 : Math.min(M - 1, b0 + 1),
+        b1 < 0 ? 0 : Math.max(0, b1 - 1),
+        b1 < 0 ? 1 : Math.min(M - 1, b1 + 1),
+        b2 < 0 ? 0 : Math.max(0, b2 - 1),
+        b2 < 0 ? 1 : Math.min(M - 1, b2 + 1),
+      );
+      if (best >= 0) return best;
+    }
+    return this.projectGeneric(mu, off);
+  }
+
+  /**
+   * scanWindow for nX = 4 (lo_i <= k_i <= hi_i < M), distance inlined as in project3; -1 when no cell.
+   * project3 keeps its own 8-corner loop: it is the hot path, and calling this instead measured slower there.
+   */
+  private window3(mu: ArrayLike<number>, off: number, lo0: number, hi0: number, lo1: number, hi1: number, lo2: number, hi2: number): number {
+    const M = this.M;
+    const rowLen = this.rowLen;
+    const rowStart = this.rowStart;
+    const P = this.points;
+    const m0 = mu[off];
+    const m1 = mu[off + 1];
+    const m2 = mu[off + 2];
+    const m3 = mu[off + 3];
+    let best = -1;
+    let bestDist = Infinity;
+    for (let k0 = lo0; k0 <= hi0; k0++) {
+      for (let k1 = lo1; k1 <= hi1; k1++) {
+        const pre = k0 * M + k1;
+        const end = Math.min(hi2, rowLen[pre] - 1);
+        for (let c = rowStart[pre] + lo2, e = rowStart[pre] + end; c <= e; c++) {
           const o = c * 4;
           const dist = 0 + Math.abs(m0 - P[o]) + Math.abs(m1 - P[o + 1]) + Math.abs(m2 - P[o + 2]) + Math.abs(m3 - P[o + 3]);
           if (dist < bestDist) {

@@ -3,9 +3,9 @@
 // shards within what each node announced it may use, leaving out a node that holds nothing, and stops with one
 // line only when the nodes together cannot hold the run. In-process: a coordinator and two nodes in this process.
 import { describe, expect, it } from 'vitest';
-import { InProcessHub } from '../shared/cluster-transport.ts';
+import { InProcessHub, type Transport } from '../shared/cluster-transport.ts';
 import { COORDINATOR, type ShardRun, type ToCoordinator } from '../shared/cluster-messages.ts';
-import { newSchedulerState, schedulerStep, type SchedulerInstruction } from '../shared/cluster-scheduler.ts';
+import { newSchedulerState, refusingNode, schedulerStep, type SchedulerInstruction } from '../shared/cluster-scheduler.ts';
 import { ShardNode } from '../worker/shard-node.ts';
 import { checkShardMemory } from '../worker/shard-build.ts';
 import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
@@ -98,20 +98,26 @@ describe("a node's memory check", () => {
   });
 });
 
-describe('the shard cut within the nodes’ memory', () => {
-  async function withNodes<T>(memory: Array<number | undefined>, fn: (ex: ClusterExecutor, nodes: ShardNode[]) => Promise<T>): Promise<T> {
-    const hub = new InProcessHub();
-    const nodes = memory.map((m, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1, heartbeatMs: 50, pool: false, memory: m }));
-    for (const node of nodes) node.start();
-    const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: memory.length, settleMs: 0 });
-    try {
-      return await fn(ex, nodes);
-    } finally {
-      await ex.close();
-      for (const node of nodes) await node.stop();
-    }
+/** silent: nodes whose heartbeats announce no memory (as another version), though they check their shard by it. */
+async function withNodes<T>(memory: Array<number | undefined>, fn: (ex: ClusterExecutor, nodes: ShardNode[]) => Promise<T>, silent: number[] = []): Promise<T> {
+  const hub = new InProcessHub();
+  const transport = (i: number): Transport => {
+    const t = hub.join(`node-${i}`);
+    if (!silent.includes(i)) return t;
+    return { ...t, send: (to, m) => t.send(to, m.type === 'hb' ? { ...m, memory: undefined } : m) };
+  };
+  const nodes = memory.map((m, i) => new ShardNode({ transport: transport(i), threads: 1, heartbeatMs: 50, pool: false, memory: m }));
+  for (const node of nodes) node.start();
+  const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: memory.length, settleMs: 0 });
+  try {
+    return await fn(ex, nodes);
+  } finally {
+    await ex.close();
+    for (const node of nodes) await node.stop();
   }
+}
 
+describe('the shard cut within the nodes’ memory', () => {
   it('a node that cannot hold its even share with --keep best gets what it holds, the other the rest: the same bits as inline', async () => {
     const problem = await problemOf(spec);
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
@@ -139,6 +145,7 @@ describe('the shard cut within the nodes’ memory', () => {
     await withNodes([undefined, 1024], async (ex) => {
       expectSameBits(want, await solveCollected(spec, problem, ex, options), 'one node left out');
       expect(ex.stats().nodes).toEqual(['node-0']);
+      expect(ex.stats().leftOut).toEqual([{ node: 'node-1', why: 'its memory (1.00 KiB) holds no block of cells' }]);
     });
   }, 60_000);
 
@@ -152,6 +159,62 @@ describe('the shard cut within the nodes’ memory', () => {
       );
     });
   }, 60_000);
+});
+
+describe('a node whose own memory check refuses the shard it was given', () => {
+  it('is left out and the others cut again: the same bits as inline; stats (run.json) name it and why', async () => {
+    const problem = await problemOf(spec);
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    for (const n of [2, 3]) {
+      const memory = Array.from({ length: n }, (_, i) => (i === 1 ? 1024 : undefined));
+      await withNodes(memory, async (ex) => {
+        expectSameBits(want, await solveCollected(spec, problem, ex, options), `node-1 of ${n} refuses`);
+        const stats = ex.stats();
+        expect(stats.nodes).toEqual(memory.flatMap((_, i) => (i === 1 ? [] : [`node-${i}`])));
+        expect(stats.leftOut).toHaveLength(1);
+        expect(stats.leftOut[0].node).toBe('node-1');
+        expect(stats.leftOut[0].why).toMatch(/^refused its shard: node node-1 refuses shard 1 \(cells \[\d+, \d+\) of \d+\): it needs about .*--memory/);
+        expect(stats.recoveries).toBe(0);
+      }, [1]);
+    }
+  }, 120_000);
+
+  it('stops with one line when the others cannot hold the run (or none is left)', async () => {
+    const problem = await problemOf(spec);
+    const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
+    const small = nodeShardEstimate(problem.game, shape, 3 * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    await withNodes([small, 1024], async (ex) => {
+      await expect(ex.open(spec, problem, { slices: 10, keepBest: true })).rejects.toThrow(
+        /^cluster: the 1 ready node\(s\) can hold \d+ of the run's \d+ cells in their memory \(node-0 [\d.]+ MiB\); node-1 refused its shard; add nodes or memory, or use fewer --bins$/,
+      );
+   }, [1]);
+    await withNodes([1024], async (ex) => {
+      await expect(ex.open(spec, problem, { slices: 10, keepBest: true })).rejects.toThrow(/^cluster: every ready node refused its shard \(node-0\); add nodes or memory, or use fewer --bins$/);
+    }, [0]);
+  }, 60_000);
+
+  it('the scheduler reads a refusal back only from the line a node\'s check writes', async () => {
+    const family = await resolveGameFamily('cyber', (s) => import(s));
+    const problem = await problemOf(spec);
+    let line = '';
+    try {
+      checkShardMemory('node-7', family, shardRun(problem.cells, true), 1, { poolThreads: 0, memory: 1024 });
+    } catch (err) {
+      line = (err as Error).message;
+    }
+    const s = newSchedulerState({ heartbeatTimeoutMs: 3_000, waitForNodesMs: 10_000, settleMs: 0, buildTimeoutMs: 60_000 }, 0);
+    schedulerStep(s, { kind: 'message', from: 'node-7', message: { type: 'hb', threads: 1, state: 'ready' }, now: 1 });
+    const RUN = { id: 'run-1', v: 2, spec: { game: 'sis', params: {}, bins: 8 }, gridKind: 'midpoint', fingerprint: 'f', tableOptions: { slices: 3 } } as const;
+    schedulerStep(s, { kind: 'command', id: 1, command: { kind: 'open', run: RUN, cells: 40, minNodes: 1 }, now: 2 });
+    const failed = (error: string) => schedulerStep(s, { kind: 'message', from: 'node-7', message: { type: 'failed', run: 'run-1', error }, now: 3 });
+    const [reject] = of(failed(`build: ${line}`), 'reject');
+    expect(refusingNode(reject.error)).toBe('node-7');
+    // any other failure stops the run as before
+    schedulerStep(s, { kind: 'command', id: 2, command: { kind: 'open', run: RUN, cells: 40, minNodes: 1 }, now: 4 });
+    const [other] = of(failed('build: the problem rebuilt here differs from the coordinator\'s'), 'reject');
+    expect(other.error).toMatch(/^cluster: node node-7 failed: build: /);
+    expect(refusingNode(other.error)).toBeUndefined();
+  });
 });
 
 describe('the scheduling core cuts within the announced memory (no server)', () => {

@@ -1,7 +1,7 @@
 // The partition and halo plan (shared/cluster-partition.ts) and the split-independent change sum
 // (shared/value-change.ts) against slow, obvious computations on random inputs.
 import { describe, expect, it } from 'vitest';
-import { cutByCost, cutShards, haloAt, haloPlanAt, haloVolume, ownerOfRows, rowOrder, type HaloProblem, type RowOrderKind } from '../shared/cluster-partition.ts';
+import { cutByCost, cutByCostWithin, cutShards, haloAt, haloPlanAt, haloVolume, ownerOfRows, rowOrder, type HaloProblem, type RowOrderKind } from '../shared/cluster-partition.ts';
 import { blockChanges, CHANGE_BLOCK_CELLS, sumBlocks } from '../shared/value-change.ts';
 import { SeededRandom } from '../shared/random.ts';
 
@@ -111,6 +111,29 @@ describe('cutByCost', () => {
       for (let i = 1; i <= k; i++) expect(bounds[i]).toBeGreaterThanOrEqual(bounds[i - 1]);
       const best = Math.min(...allCuts(n, k).map((b) => worst(costs, weights, b)));
       expect(worst(costs, weights, bounds)).toBeLessThanOrEqual(best * (1 + 1e-12) + 1e-300);
+    }
+  });
+
+  it('within caps: the best cut among those giving each shard at most its cap (brute force); undefined when the caps hold too little', () => {
+    const rnd = new SeededRandom(2025);
+    for (let trial = 0; trial < 400; trial++) {
+      const n = 1 + Math.floor(rnd.next() * 9);
+      const k = 1 + Math.floor(rnd.next() * 3);
+      const costs = Array.from({ length: n }, () => (rnd.next() < 0.15 ? 0 : rnd.next() < 0.2 ? 10 * rnd.next() : rnd.next()));
+      const weights = Array.from({ length: k }, () => (rnd.next() < 0.5 ? 1 + Math.floor(rnd.next() * 4) : 0.25 + rnd.next()));
+      const caps = Array.from({ length: k }, () => Math.floor(rnd.next() * (n + 2)));
+      const bounds = cutByCostWithin(costs, weights, caps);
+      const within = allCuts(n, k).filter((b) => caps.every((c, i) => b[i + 1] - b[i] <= c));
+      if (within.length === 0) {
+        expect(bounds).toBeUndefined();
+        continue;
+      }
+      expect(bounds).toHaveLength(k + 1);
+      expect(within.some((b) => b.every((x, i) => x === bounds![i]))).toBe(true);
+      const best = Math.min(...within.map((b) => worst(costs, weights, b)));
+      expect(worst(costs, weights, bounds!)).toBeLessThanOrEqual(best * (1 + 1e-12) + 1e-300);
+      // caps that hold everything: the cut without caps
+      expect(cutByCostWithin(costs, weights, weights.map(() => n))).toEqual(cutByCost(costs, weights));
     }
   });
 

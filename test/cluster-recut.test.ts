@@ -11,7 +11,8 @@ import { ClusterExecutor, type ClusterExecutorOptions } from '../coordinator/clu
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import type { SolveOptions } from '../coordinator/solver.ts';
 import { blockCostsOf, recutPlan, slowestShard } from '../shared/cluster-recut.ts';
-import { cutByCost } from '../shared/cluster-partition.ts';
+import { cutByCost, cutShards } from '../shared/cluster-partition.ts';
+import { nodeCapacityCells, nodeShardEstimate, type NodeRunShape } from '../shared/memory-estimate.ts';
 import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { problemOf } from './helpers/variants.ts';
 import { expectSameBits, solveCollected, type Solved } from './helpers/same-bits.ts';
@@ -130,3 +131,47 @@ for (const n of [2, 3]) {
     }, 120_000);
   });
 }
+
+describe('re-cut by measured cost within the nodes’ memory (in process)', () => {
+  // cost skewed to the first half of the blocks (4x): the cost cut gives node-1 about 69% of the blocks, but
+  // node-1's memory holds 60%: the run takes the cut by cost within memory (node-1 at its cap)
+  it('uses the cut by cost within each node’s memory, records it, ends bitwise equal to inline', async () => {
+    const problem = await problemOf(spec);
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    const blocks = Math.ceil(problem.cells / CHANGE_BLOCK_CELLS);
+    const skewed = Float64Array.from({ length: blocks }, (_, b) => (b < blocks / 2 ? 4 : 1));
+    const capBlocks = Math.floor(0.6 * blocks);
+    const shape: NodeRunShape = { bins: spec.bins, grid: 'midpoint', omd: false, slices: problem.game.T, keepBest: false };
+    const memory = nodeShardEstimate(problem.game, shape, capBlocks * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    expect(Math.floor(nodeCapacityCells(problem.game, shape, 0, memory) / CHANGE_BLOCK_CELLS)).toBe(capBlocks);
+    const free = cutByCost(skewed, [1, 1]);
+    expect(free[2] - free[1]).toBeGreaterThan(capBlocks); // the cost cut alone does not fit node-1
+    const hub = new InProcessHub();
+    const nodes = [undefined, memory].map((m, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1, heartbeatMs: 50, pool: false, memory: m }));
+    for (const node of nodes) node.start();
+    const recut: ClusterExecutorOptions['recut'] = { costs: (_node, costs) => costs.map((c, b) => (c > 0 ? skewed[b] : 0)) };
+    const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000, shardStores: new MemoryShardStores(), recut });
+    try {
+      expectSameBits(want, await solveCollected(spec, problem, ex, options), 'cost cut within memory');
+      const stats = ex.stats();
+      const bounds = stats.cellBounds.map((c) => Math.ceil(c / CHANGE_BLOCK_CELLS));
+      expect(bounds).toEqual([0, blocks - capBlocks, blocks]);
+      expect(stats.recut).toEqual({ iteration: 1, recut: true, slowestBefore: slowestShard(skewed, cutShards(blocks, [1, 1]), [1, 1]), slowestAfter: slowestShard(skewed, bounds, [1, 1]), cellBounds: stats.cellBounds });
+      expect(nodeShardEstimate(problem.game, shape, stats.cellBounds[2] - stats.cellBounds[1], 0).totalBytes).toBeLessThanOrEqual(memory);
+    } finally {
+      await ex.close();
+      for (const node of nodes) await node.stop();
+    }
+  }, 120_000);
+
+  it('recutPlan within caps: the cost cut when it fits, else the best cut by cost within them; no move when that is the current cut', () => {
+    const costs = Float64Array.from([4, 4, 4, 4, 1, 1, 1, 1]);
+    const cells = (b: number[]) => b.map((x) => x * CHANGE_BLOCK_CELLS);
+    expect(recutPlan(costs, cells([0, 4, 8]), [1, 1], 0.05).blockBounds).toEqual(cutByCost(costs, [1, 1]));
+    expect(recutPlan(costs, cells([0, 4, 8]), [1, 1], 0.05, [8, 8]).blockBounds).toEqual(cutByCost(costs, [1, 1]));
+    const capped = recutPlan(costs, cells([0, 4, 8]), [1, 1], 0.05, [8, 5]);
+    expect(capped.blockBounds).toEqual([0, 3, 8]);
+    expect([capped.slowestBefore, capped.slowestAfter, capped.recut]).toEqual([16, 12, true]);
+    expect(recutPlan(costs, cells([0, 4, 8]), [1, 1], 0.05, [8, 4]).recut).toBe(false);
+  });
+});

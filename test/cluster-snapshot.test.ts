@@ -107,6 +107,25 @@ describe('cluster snapshots in the JetStream bucket', () => {
       await asNode.close();
     }
   }, 60_000);
+  it("open() purges the coordinator's bucket of other runs' objects and of chunks of no object (a put cut off)", async () => {
+    const dead = await SnapshotBucket.open(nc, 'm3fg-snapshots', 'dead-run'); // a coordinator killed mid-run
+    await dead.write(3, { minorPolicy: arraySource(new Float64Array(1000).fill(0.25)), majorPolicy: arraySource(new Float64Array(7)) });
+    await nc.request('$O.m3fg-snapshots.C.cutoffcutoffcutoff', new Uint8Array(10)).catch(() => {});
+    const streams = (await jetstreamManager(nc, { checkAPI: false })).streams;
+    const subjects = async () => Object.keys((await streams.info('OBJ_m3fg-snapshots', { subjects_filter: '>' })).state.subjects ?? {});
+    expect(await subjects()).toContain('$O.m3fg-snapshots.C.cutoffcutoffcutoff');
+    expect((await subjects()).length).toBeGreaterThanOrEqual(5); // 2 objects (metadata and chunks), the cut-off chunk
+    const spec = { game: 'sis', params: { T: 6 }, bins: 6 };
+    const options: SolveOptions = { algorithm: 'fp', iterations: 2 };
+    const want = await solveCollected(spec, await problemOf(spec), new InlineExecutor(), options);
+    const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: 1, waitForNodesMs: 30_000 });
+    try {
+      expectSameBits(want, await solveCollected(spec, await problemOf(spec), ex, options), 'after the prune');
+    } finally {
+      await ex.close();
+    }
+    expect(await subjects()).toEqual([]);
+  }, 120_000);
 });
 
 describe("the nodes' snapshot buckets on the shipped server config", () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MidpointGrid, linspace } from '../shared/grid.ts';
 import { SeededRandom } from '../shared/random.ts';
 
@@ -105,4 +105,42 @@ describe('midpoint grid', () => {
       expect(checked).toBeGreaterThan(1000);
     });
   }
+
+  it('nX = 4 near the faces at large M (Cyber\'s mean fields): the inline window scan agrees with the brute-force scan, without the general search', () => {
+    const rng = new SeededRandom(4060);
+    const generic = vi.spyOn(MidpointGrid.prototype as unknown as { projectGeneric: () => number }, 'projectGeneric');
+    let checked = 0;
+    let inline = 0;
+    for (const M of [17, 31, 60]) {
+      const g = new MidpointGrid(4, M);
+      const mu = new Float64Array(4);
+      for (let n = 0; n < 1500; n++) {
+        rng.simplex(4, mu);
+        // one or two coordinates below the first grid value (or zero), or the last one small (box corners
+        // beyond the outer face), sometimes a half-lattice value (ties)
+        for (let i = 0; i < 4; i++) {
+          const r = rng.next();
+          if (r < 0.25) mu[i] = (rng.next() * 0.5) / M;
+          else if (r < 0.3) mu[i] = 0;
+          else if (r < 0.4) mu[i] = rng.int(2 * M) / (2 * M);
+        }
+        if (n % 2 === 0) mu[3] = (rng.next() * 2.5) / M;
+        let s = 0;
+        for (let i = 0; i < 4; i++) s += mu[i];
+        if (s === 0) continue;
+        for (let i = 0; i < 4; i++) mu[i] /= s;
+        generic.mockClear();
+        const fast = g.project(mu);
+        if (generic.mock.calls.length === 0) inline++;
+        const slow = g.projectByScan(mu);
+        if (fast !== slow) throw new Error(`M=${M} mu=[${Array.from(mu)}]: fast ${fast} (d=${g.distance(mu, 0, fast)}) scan ${slow} (d=${g.distance(mu, 0, slow)})`);
+        checked++;
+      }
+    }
+    generic.mockRestore();
+    expect(checked).toBeGreaterThan(4000);
+    // the general search (a walk from a corner that is not a cell) is left for a few points only
+    expect(inline / checked).toBeGreaterThan(0.99);
+  });
 });
+

@@ -3,12 +3,12 @@
 // to the run solved alone; without the checkpoint it runs from scratch, again identical. The schedule starts the
 // head of a chain early (ranks) and a job submitted late goes ahead of smaller ones waiting.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../coordinator/logger.ts';
-import { executeJob } from '../coordinator/jobs/execute.ts';
+import { doneOutcome, executeJob } from '../coordinator/jobs/execute.ts';
 import { JobPool, LocalBackend, type RunThreadTask } from '../coordinator/jobs/pool.ts';
 import { chainPrefixes, solveDir, solveJobSpec, type JobOutcome, type JobSpec, type SolveJobSpec } from '../coordinator/jobs/spec.ts';
 import { jobRanks, runStudy } from '../coordinator/jobs/study.ts';
@@ -118,4 +118,23 @@ describe('a chained study', () => {
     sameFiles(solveDir(study, long.key), solveDir(join(root, 'alone'), long.key));
     expect(runJson(solveDir(study, long.key)).resumedAt).toBeUndefined();
   }, 120_000);
+});
+
+describe('--keep in a job identity', () => {
+  it('two jobs differing only in --keep share no hash, key, chain or result; the default (best) keeps the hashes it had', async () => {
+    const [best, last, dflt] = [sis(4, { keep: 'best' }), sis(4, { keep: 'last' }), sis(4)];
+    expect(best.hash).toBe(dflt.hash);
+    expect(last.hash).not.toBe(best.hash);
+    expect(last.key).not.toBe(best.key);
+    const [short, long] = [sis(2, { keep: 'last' }), sis(4)];
+    chainPrefixes([short, long]);
+    expect(long.prefix).toBeUndefined();
+    // a finished --keep last run is never taken for the --keep best job, even found in that job's folder
+    const study = join(root, 'keep');
+    await executeJob(study, last, 1, logger);
+    expect(doneOutcome(study, last)).toBeDefined();
+    cpSync(solveDir(study, last.key), solveDir(study, best.key), { recursive: true });
+    expect(doneOutcome(study, best)).toBeUndefined();
+    expect(runJson(solveDir(study, last.key)).keep).toBe('last');
+  }, 60_000);
 });

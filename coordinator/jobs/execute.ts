@@ -85,7 +85,7 @@ function prefixState(root: string, job: SolveJobSpec, settings: SolveSettings): 
   }
   const run = loaded.header.checkpoint.run as unknown as CheckpointIdentity;
   // a checkpoint records the concrete method, not whether auto chose it
-  const same = configHash(solveConfig({ ...run, iterations: settings.iterations, auto: settings.auto })) === job.hash && (run.keep ?? 'last') === settings.keep;
+  const same = configHash(solveConfig({ ...run, iterations: settings.iterations, auto: settings.auto })) === job.hash;
   const complete = loaded.saved.iteration === job.prefix!.iterations && loaded.saved.iteration < settings.iterations;
   return same && complete ? { dir, saved: loaded.saved } : undefined;
 }

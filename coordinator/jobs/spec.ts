@@ -5,7 +5,7 @@
 //   nplayer  the N-player check of a solved run, ROOT/nplayer/<key>.json.
 //
 // A key is a readable prefix plus `hash`, a hash of the full configuration (game, all parameters, bins, grid,
-// algorithm, iterations, variant settings); a finished job whose recorded configuration hashes to the same
+// algorithm, iterations, variant settings, which iterate is kept); a finished job whose recorded configuration hashes to the same
 // value is reused, never recomputed.
 
 import { createHash } from 'node:crypto';
@@ -93,7 +93,7 @@ export function configHash(config: unknown): string {
 export function solveConfig(s: {
   game?: unknown; params?: unknown; bins?: unknown; grid?: unknown; projection?: unknown; algorithm?: unknown; iterations?: unknown; horizon?: unknown;
   discount?: unknown; tolerance?: unknown; softmax?: unknown; temperature?: unknown; inner?: unknown; init?: unknown;
-  step?: unknown; schedule?: unknown; auto?: unknown;
+  step?: unknown; schedule?: unknown; auto?: unknown; keep?: unknown;
 }) {
   return {
     game: s.game, params: s.params, bins: s.bins, grid: s.grid, algorithm: s.algorithm, iterations: s.iterations, horizon: s.horizon,
@@ -104,6 +104,8 @@ export function solveConfig(s: {
     ...(s.algorithm === 'damped' ? { step: s.step } : {}),
     ...(s.schedule !== undefined && s.schedule !== 'constant' ? { schedule: s.schedule } : {}),
     ...(s.auto === true ? { auto: true } : {}),
+    // the written result: the best iterate (the default) or the last; a run recorded without `keep` kept the last
+    ...(s.keep !== 'best' ? { keep: 'last' } : {}),
   };
 }
 
