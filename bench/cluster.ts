@@ -15,6 +15,9 @@
 // and the message latency sampled during the run; it prints three checks against the N-node run and predictions.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { encodeMessage, FRAME_HEADER_BYTES } from '../shared/cluster-wire.ts';
 import { connect } from '@nats-io/transport-node';
 import { builtinGames } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
@@ -29,8 +32,9 @@ import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
 import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 import { cutShards } from '../shared/cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
-import { fromTraces, oneNodeTerms, scaleWork, simulateIteration } from './cluster-model.ts';
-import { describeCpu, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
+import { fromTraces, kernelTerms, messaging, withRest, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessageCost, type NodeWork, type PartyCpu } from './cluster-model.ts';
+import { describeCpu, partySeconds, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
+import { probeMessaging } from './cluster-probe.ts';
 import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
 
 const clusterOnly = process.argv.includes('--cluster-only');
@@ -52,6 +56,8 @@ console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, 
 
 /** CPU seconds per timed iteration by party, of the last timed() run that was given processes to read. */
 let lastCpu: Array<[string, number]> = [];
+/** The same by process (all threads: main + others). */
+let lastParties: Record<string, ProcessCpu> = {};
 
 /**
  * Seconds per iteration after the first `untimed` ones. With `pids` (name -> process id), also the CPU per
@@ -67,7 +73,10 @@ async function timed(executor: Executor, untimed = 1, pids?: () => Record<string
   await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration });
   const from = Math.min(untimed - 1, stamps.length - 2);
   const n = stamps.length - 1 - from;
-  if (pids) lastCpu = perIteration(cpu[from], cpu[cpu.length - 1], n);
+  if (pids) {
+    lastCpu = perIteration(cpu[from], cpu[cpu.length - 1], n);
+    lastParties = partySeconds(cpu[from], cpu[cpu.length - 1], n);
+  }
   return (stamps[stamps.length - 1] - stamps[from]) / n / 1000;
 }
 
@@ -133,9 +142,13 @@ let Lrun: number;
 let measuredCut: number[] = [];
 let nodeTraces: Array<{ node: string; trace?: NodeTrace }> = [];
 let clusterCpu: Array<[string, number]> = [];
+let clusterParties: Record<string, ProcessCpu> = {};
+let probe: Awaited<ReturnType<typeof probeMessaging>> | undefined;
 try {
   L = await latency(cluster, 1024);
   L256 = await latency(cluster, 256 * 1024);
+  // the messaging probe, through this server before the run (the model's CPU per message and per byte)
+  if (!clusterOnly && !noModel) probe = await probeMessaging(cluster, valueRowWidth(nX));
   const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes, ...(recut ? { recut: { after: 1 } } : {}) });
   const running = timed(ex, recut ? 2 : 1, clusterPids(cluster));
   [clusterSeconds, Lrun] = await Promise.all([running, latency(cluster, 1024, running)]);
@@ -150,6 +163,7 @@ try {
   nodePeakRssBytes = s.nodeReports.map((n) => n.peakRss);
   nodeTraces = s.nodeReports.map((n) => ({ node: n.node, trace: n.trace }));
   clusterCpu = lastCpu;
+  clusterParties = lastParties;
   measuredCut = s.cellBounds;
 } finally {
   cluster.stop();
@@ -193,6 +207,7 @@ if (noModel) {
 // time between jobs, its start values, and the coordinator's round per iteration.
 let oneNode: number;
 let t1: NodeTrace | undefined;
+let oneParties: Record<string, ProcessCpu> = {};
 {
   const again = await startCluster(1, threadsPerNode);
   try {
@@ -202,6 +217,7 @@ let t1: NodeTrace | undefined;
     const s1 = ex.stats();
     console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
     console.log(`  CPU s/iteration by party: ${describeCpu(lastCpu)}`);
+    oneParties = lastParties;
     printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
     t1 = s1.nodeReports[0]?.trace;
     await ex.close();
@@ -254,10 +270,68 @@ if (structural) {
   console.log(`model, each node's flow and steps from its trace (waits simulated; o = ${(structural.jobOverhead * 1e3).toFixed(3)} ms per job): ${nodes} nodes ${structural.here.seconds.toFixed(3)} s (measured ${clusterSeconds.toFixed(3)}, ${pct(structural.here.seconds, clusterSeconds)})`);
   console.log(`  ${perNode(structural.here)}`);
 }
+// The fourth check, in CPU time throughout: the critical path of each node's own-thread work, and the cores'
+// bound from every party's CPU, each term measured without the N-node run: the kernels (the 1-node run's
+// own-thread kernel CPU spread by the profile), a rest per node (the 1-node node's CPU beyond its kernels:
+// main thread on the path, other threads off it), the halo plans and rows (profile), messaging on the main
+// and the other threads (probe), nats-server's forwarding (probe) over the 1-node run's server CPU, the
+// coordinator's (1-node run). The rest holds the time between jobs, so o = 0 here. Here every party shares
+// this machine's cores.
+const cpuTerms = check[1];
+const kt = kernelTerms(t1, oneParties['node-1'] ?? { main: 0, others: 0 }, totals);
+const cores = availableParallelism();
+const gotBytes = encodeMessage({ type: 'got', run: randomUUID(), n: 1, step: 1 }).length + FRAME_HEADER_BYTES;
+const cpuOf = (p?: ProcessCpu) => (p ? p.main + p.others : 0);
+const oneCpu = { node: cpuOf(oneParties['node-1']), server: cpuOf(oneParties['nats-server']), coordinator: cpuOf(oneParties.coordinator) };
+const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
+/** Every party's CPU for these nodes' work, by term; `machineOf` places them; a node's `threads` are busy for its kernels' wall time. */
+function partyTerms(base: NodeWork[], m: ReturnType<typeof messaging>, plan: number[], threads: number, oneServer: boolean, machineOf: (party: number | 'server') => number) {
+  const nodes = base.map((w, k) => {
+    const compute = w.flow - plan[k] + sum(w.step);
+    return { compute: compute * threads, plan: plan[k], haloRows: sum(w.haloCost), messaging: sum(m.main[k]), others: kt.restOthers + m.others[k], rest: kt.restMain, server: oneServer ? 0 : m.server[k] };
+  });
+  const server = oneCpu.server + (oneServer ? sum(m.server) / 2 : 0);
+  const parties: PartyCpu[] = nodes.map((n, k) => ({ name: `node-${k + 1}`, machine: machineOf(k), cpu: n.compute + n.plan + n.haloRows + n.messaging + n.others + n.rest + n.server }));
+  parties.push({ name: 'nats-server', machine: machineOf('server'), cpu: server }, { name: 'coordinator', machine: machineOf('server'), cpu: oneCpu.coordinator });
+  return { nodes, server, parties };
+}
+const zeroCost: MessageCost = { perMessage: 0, perByte: 0 };
+const costs = probe ?? { send: zeroCost, receive: zeroCost, sendOthers: zeroCost, receiveOthers: zeroCost, server: zeroCost };
+const cpuModel = (plans: typeof plansHere) => {
+  const base = work(plans, kt.scale);
+  const m = messaging(base, costs, gotBytes);
+  const planCpu = plans.planSeconds.map((x) => x * kt.scale.flow);
+  const terms = partyTerms(base, m, planCpu, 1, true, () => 0);
+  const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), kt.restMain), latency: Lrun, bandwidth: loopback, ...cpuTerms, jobOverhead: 0 }, terms.parties, [cores]);
+  return { ...r, ...terms };
+};
+const cpuOne = cpuModel(plansOne);
+const cpuHere = cpuModel(plansHere);
+if (probe) {
+  const us = (c: MessageCost) => `${(c.perMessage * 1e6).toFixed(1)} us + ${(c.perByte * 1e6 * 1024).toFixed(2)} us/KiB`;
+  console.log(`messaging probe (${probe.sizes.map((b) => `${b.toFixed(0)} B`).join(' and ')} messages through this server, before the run): send ${us(probe.send)}, receive ${us(probe.receive)}; other threads send ${us(probe.sendOthers)}, receive ${us(probe.receiveOthers)}; nats-server ${us(probe.server)} forwarded; receipt ${gotBytes} B`);
+}
+{
+  const h = cpuHere;
+  const tot = (f: (n: (typeof h.nodes)[number]) => number) => sum(h.nodes.map(f));
+  // which terms make the difference: the bound as the terms are added one by one
+  const steps: Array<[string, number]> = [];
+  let acc = tot((n) => n.compute + n.rest + kt.restOthers) + oneCpu.server + oneCpu.coordinator;
+  steps.push([`kernels ${tot((n) => n.compute).toFixed(3)} + the nodes' rest ${(h.nodes.length * (kt.restMain + kt.restOthers)).toFixed(3)} + 1-node server and coordinator`, acc / cores]);
+  for (const [label, x] of [['halo plans', tot((n) => n.plan)], ['halo rows', tot((n) => n.haloRows)], ['messaging (main threads)', tot((n) => n.messaging)], ['messaging (other threads)', tot((n) => n.others - kt.restOthers)], ['nats-server forwarding', h.server - oneCpu.server]] as Array<[string, number]>) {
+    acc += x;
+    steps.push([`+ ${label} ${x.toFixed(3)}`, acc / cores]);
+  }
+  console.log(`model, kernel CPU inputs + rest + messaging + ${cores} cores (the critical path, or every party's CPU / cores where longer): 1 node ${cpuOne.seconds.toFixed(3)} s (path ${cpuOne.critical.seconds.toFixed(3)}, cores ${cpuOne.bound.toFixed(3)}; measured ${oneNode.toFixed(3)}, ${pct(cpuOne.seconds, oneNode)}), ${nodes} nodes ${h.seconds.toFixed(3)} s (path ${h.critical.seconds.toFixed(3)}, cores ${h.bound.toFixed(3)}; measured ${clusterSeconds.toFixed(3)}, ${pct(h.seconds, clusterSeconds)})`);
+  console.log(`  the path: the CPU check above ${check[1].here.seconds.toFixed(3)} s; kernels, rest, halo rows and messaging on the nodes' path ${h.critical.seconds.toFixed(3)} s; the cores' bound, term by term (CPU s/iteration, bound s): ${steps.map(([l, b]) => `${l} -> ${b.toFixed(3)}`).join('; ')}`);
+  const measured = (name: string) => cpuOf(clusterParties[name]);
+  console.log(`  CPU s/iteration by party, predicted / measured: ${h.parties.map((p) => `${p.name} ${p.cpu.toFixed(3)} / ${measured(p.name).toFixed(3)}`).join(', ')}, total ${sum(h.parties.map((p) => p.cpu)).toFixed(3)} / ${sum(Object.keys(clusterParties).map(measured)).toFixed(3)}; per node: ${h.nodes.map((n, k) => `node-${k + 1} kernels ${n.compute.toFixed(3)} rest ${n.rest.toFixed(3)} plan ${n.plan.toFixed(3)} rows ${n.haloRows.toFixed(3)} messaging ${n.messaging.toFixed(3)} others ${n.others.toFixed(3)}`).join('; ')}`);
+}
 // Predictions for N nodes x 16 threads at M = 120 and 200: the work of the M = 60 cut for N nodes, compute x
 // rows(M) / rows(60) / speedup, halo rows x (M / 60)^alpha with alpha from the plans at M = 30 (the same
-// iterations), the rows after the halo likewise. Compute from the CPU-time inputs (the load of other processes left out), o
-// and the start values from the 1-node run, the latency idle.
+// iterations), the rows after the halo likewise. The fourth check's terms: kernel CPU, each node's rest (as
+// measured per node at M = 60, on its main thread), messaging and nats-server from the probe; the cores'
+// bound per machine; the start values from the 1-node run, the latency idle.
 const smallBins = Math.max(8, bins >> 1);
 const small = await tablesAfter(game, smallBins, iterations);
 const smallCells = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * small.problem.cells) / blocks));
@@ -274,8 +348,6 @@ const exponents = new Map(
     return [N, { halo, late: lateE }];
   }),
 );
-// CPU inputs: what this hardware computes without the other processes' load (wall inputs here carry it)
-const cpuTerms = check[1];
 const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M, 'midpoint', 'nearest', { cells: [0, 0] }).rows;
 const predictions: Array<Record<string, number>> = [];
 for (const M of [120, 200]) {
@@ -284,10 +356,17 @@ for (const M of [120, 200]) {
     for (const bw of [1e9 / 8, 10e9 / 8]) {
       for (const N of sizes) {
         const e = exponents.get(N)!;
-        const nodesWork = scaleWork(work(plansAt.get(N)!, cpuTerms.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
+        const plans = plansAt.get(N)!;
+        const base = scaleWork(work(plans, kt.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
+        const m = messaging(base, costs, gotBytes);
+        const planCpu = plans.planSeconds.map((x) => (x * kt.scale.flow * rows) / R / speedup);
         for (const serverLinks of [1, Infinity]) {
-          const r = simulateIteration({ T, nodes: nodesWork, latency: L, bandwidth: bw, serverLinks, jobOverhead: cpuTerms.jobOverhead, startValues: (cpuTerms.startValues * rows) / R / speedup, coordinator: cpuTerms.coordinator });
-          predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, threadSpeedup: speedup, nodes: N, threadsPerNode: 16, oneServer: serverLinks === 1 ? 1 : 0, secondsPerIteration: r.seconds, haloWaitSeconds: Math.max(...r.nodes.map((n) => n.haloWait)) });
+          // each node its own machine of 16 cores (its pool keeps all 16 busy for the compute's wall time);
+          // one nats-server on a machine of its own with the coordinator, or a server on each node's machine
+          const oneServer = serverLinks === 1;
+          const terms = partyTerms(base, m, planCpu, 16, oneServer, (p) => (p === 'server' ? N : p));
+          const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), kt.restMain), latency: L, bandwidth: bw, serverLinks, jobOverhead: 0, startValues: (cpuTerms.startValues * rows) / R / speedup, coordinator: cpuTerms.coordinator }, terms.parties, new Array(N + 1).fill(16));
+          predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, threadSpeedup: speedup, nodes: N, threadsPerNode: 16, oneServer: oneServer ? 1 : 0, secondsPerIteration: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound, haloWaitSeconds: Math.max(...r.critical.nodes.map((n) => n.haloWait)) });
         }
       }
     }
@@ -317,6 +396,12 @@ const result = {
     haloExponents: Object.fromEntries(exponents),
     latencyDuringRunSeconds: Lrun,
     stepCpuInflation: cpuInflation,
+    cores,
+    messagingProbe: probe,
+    receiptBytes: gotBytes,
+    kernelTerms: kt,
+    oneNodeCpuSeconds: oneCpu,
+    cpuAndCores: [cpuOne, cpuHere].map((r) => ({ seconds: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound, parties: r.parties, nodes: r.nodes, serverCpuSeconds: r.server })),
     check: check.map((c) => ({ inputs: c.mode, scale: c.scale, jobOverheadSeconds: c.jobOverhead, startValuesSeconds: c.startValues, coordinatorSeconds: c.coordinator, oneNode: c.one.seconds, nodes: c.here.seconds, perNode: c.here.nodes })),
     structural: structural && { jobOverheadSeconds: structural.jobOverhead, nodes: structural.here.seconds, perNode: structural.here.nodes },
     predictions,

@@ -59,3 +59,8 @@ export function perIteration(a: Record<string, ProcessCpu>, b: Record<string, Pr
 export function describeCpu(rows: Array<[string, number]>): string {
   return rows.map(([k, s]) => `${k} ${s.toFixed(3)}`).join(', ');
 }
+
+/** CPU seconds per iteration of each process between two snapshots, all its threads together. */
+export function partySeconds(a: Record<string, ProcessCpu>, b: Record<string, ProcessCpu>, iterations: number): Record<string, ProcessCpu> {
+  return Object.fromEntries(Object.keys(b).map((name) => [name, { main: (b[name].main - (a[name]?.main ?? 0)) / 1e9 / iterations, others: (b[name].others - (a[name]?.others ?? 0)) / 1e9 / iterations }]));
+}
