@@ -33,7 +33,7 @@ import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.
 import { cutShards } from '../shared/cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { fromTraces, kernelTerms, messaging, withRest, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessageCost, type NodeWork, type PartyCpu } from './cluster-model.ts';
-import { describeCpu, partySeconds, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
+import { describeCpu, machineBusy, partySeconds, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
 import { probeMessaging } from './cluster-probe.ts';
 import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
 
@@ -58,6 +58,8 @@ console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, 
 let lastCpu: Array<[string, number]> = [];
 /** The same by process (all threads: main + others). */
 let lastParties: Record<string, ProcessCpu> = {};
+/** Cores other processes kept busy on average over those iterations (the machine's busy time minus the parties'). */
+let lastForeign = 0;
 
 /**
  * Seconds per iteration after the first `untimed` ones. With `pids` (name -> process id), also the CPU per
@@ -66,9 +68,13 @@ let lastParties: Record<string, ProcessCpu> = {};
 async function timed(executor: Executor, untimed = 1, pids?: () => Record<string, number>): Promise<number> {
   const stamps: number[] = [];
   const cpu: Array<Record<string, ProcessCpu>> = [];
+  const busy: number[] = [];
   const onIteration = () => {
     stamps.push(performance.now());
-    if (pids) cpu.push(snapshot(pids()));
+    if (pids) {
+      cpu.push(snapshot(pids()));
+      busy.push(machineBusy());
+    }
   };
   await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration });
   const from = Math.min(untimed - 1, stamps.length - 2);
@@ -76,6 +82,9 @@ async function timed(executor: Executor, untimed = 1, pids?: () => Record<string
   if (pids) {
     lastCpu = perIteration(cpu[from], cpu[cpu.length - 1], n);
     lastParties = partySeconds(cpu[from], cpu[cpu.length - 1], n);
+    const wall = (stamps[stamps.length - 1] - stamps[from]) / 1000;
+    const ours = Object.values(lastParties).reduce((a, p) => a + p.main + p.others, 0) * n;
+    lastForeign = Math.max(0, (busy[busy.length - 1] - busy[from] - ours) / wall) || 0;
   }
   return (stamps[stamps.length - 1] - stamps[from]) / n / 1000;
 }
@@ -143,6 +152,7 @@ let measuredCut: number[] = [];
 let nodeTraces: Array<{ node: string; trace?: NodeTrace }> = [];
 let clusterCpu: Array<[string, number]> = [];
 let clusterParties: Record<string, ProcessCpu> = {};
+let clusterForeign = 0;
 let probe: Awaited<ReturnType<typeof probeMessaging>> | undefined;
 try {
   L = await latency(cluster, 1024);
@@ -164,6 +174,7 @@ try {
   nodeTraces = s.nodeReports.map((n) => ({ node: n.node, trace: n.trace }));
   clusterCpu = lastCpu;
   clusterParties = lastParties;
+  clusterForeign = lastForeign;
   measuredCut = s.cellBounds;
 } finally {
   cluster.stop();
@@ -171,7 +182,7 @@ try {
 const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
 console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
 printTraces(nodeTraces);
-console.log(`  CPU s/iteration by party: ${describeCpu(clusterCpu)}`);
+console.log(`  CPU s/iteration by party: ${describeCpu(clusterCpu)}; other processes kept ${clusterForeign.toFixed(2)} of ${availableParallelism()} cores busy meanwhile`);
 console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms idle, ${(Lrun * 1e3).toFixed(3)} ms during the run`);
 
 if (clusterOnly) {
@@ -208,6 +219,7 @@ if (noModel) {
 let oneNode: number;
 let t1: NodeTrace | undefined;
 let oneParties: Record<string, ProcessCpu> = {};
+let oneForeign = 0;
 {
   const again = await startCluster(1, threadsPerNode);
   try {
@@ -218,6 +230,8 @@ let oneParties: Record<string, ProcessCpu> = {};
     console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
     console.log(`  CPU s/iteration by party: ${describeCpu(lastCpu)}`);
     oneParties = lastParties;
+    oneForeign = lastForeign;
+    console.log(`  other processes kept ${oneForeign.toFixed(2)} of ${availableParallelism()} cores busy meanwhile`);
     printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
     t1 = s1.nodeReports[0]?.trace;
     await ex.close();
@@ -233,6 +247,7 @@ const blocks = 64;
 const bytesPerRow = valueRowWidth(nX) * 8 * 1.05; // values + the row's index in the need lists, ~5%
 const cutHere = measuredCut.length === nodes + 1 ? measuredCut : schedulerCut(at.problem.cells, Array(nodes).fill(threadsPerNode));
 const cellsAt = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * at.problem.cells) / blocks));
+haloPlans(at.problem, at.tables, cutHere, { cellsAt }); // warms the plan's code up: the first node's plan time would carry its compilation
 const plansHere = haloPlans(at.problem, at.tables, cutHere, { cellsAt });
 const plansOne = haloPlans(at.problem, at.tables, [0, at.problem.cells], { cellsAt });
 const sizes = [4, 8, 16];
@@ -297,16 +312,20 @@ function partyTerms(base: NodeWork[], m: ReturnType<typeof messaging>, plan: num
 }
 const zeroCost: MessageCost = { perMessage: 0, perByte: 0 };
 const costs = probe ?? { send: zeroCost, receive: zeroCost, sendOthers: zeroCost, receiveOthers: zeroCost, server: zeroCost };
-const cpuModel = (plans: typeof plansHere) => {
+const cpuModel = (plans: typeof plansHere, c = cores) => {
   const base = work(plans, kt.scale);
   const m = messaging(base, costs, gotBytes);
-  const planCpu = plans.planSeconds.map((x) => x * kt.scale.flow);
+  const planCpu = plans.planSeconds;
   const terms = partyTerms(base, m, planCpu, 1, true, () => 0);
-  const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), kt.restMain), latency: Lrun, bandwidth: loopback, ...cpuTerms, jobOverhead: 0 }, terms.parties, [cores]);
+  const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), kt.restMain), latency: Lrun, bandwidth: loopback, ...cpuTerms, jobOverhead: 0 }, terms.parties, [c]);
   return { ...r, ...terms };
 };
 const cpuOne = cpuModel(plansOne);
 const cpuHere = cpuModel(plansHere);
+// the cores other processes left during the 1-node run (a loaded machine; equal to `cores` when quiet)
+const coresLeft = Math.max(0.25, cores - oneForeign);
+const leftOne = cpuModel(plansOne, coresLeft);
+const leftHere = cpuModel(plansHere, coresLeft);
 if (probe) {
   const us = (c: MessageCost) => `${(c.perMessage * 1e6).toFixed(1)} us + ${(c.perByte * 1e6 * 1024).toFixed(2)} us/KiB`;
   console.log(`messaging probe (${probe.sizes.map((b) => `${b.toFixed(0)} B`).join(' and ')} messages through this server, before the run): send ${us(probe.send)}, receive ${us(probe.receive)}; other threads send ${us(probe.sendOthers)}, receive ${us(probe.receiveOthers)}; nats-server ${us(probe.server)} forwarded; receipt ${gotBytes} B`);
@@ -324,6 +343,7 @@ if (probe) {
   }
   console.log(`model, kernel CPU inputs + rest + messaging + ${cores} cores (the critical path, or every party's CPU / cores where longer): 1 node ${cpuOne.seconds.toFixed(3)} s (path ${cpuOne.critical.seconds.toFixed(3)}, cores ${cpuOne.bound.toFixed(3)}; measured ${oneNode.toFixed(3)}, ${pct(cpuOne.seconds, oneNode)}), ${nodes} nodes ${h.seconds.toFixed(3)} s (path ${h.critical.seconds.toFixed(3)}, cores ${h.bound.toFixed(3)}; measured ${clusterSeconds.toFixed(3)}, ${pct(h.seconds, clusterSeconds)})`);
   console.log(`  the path: the CPU check above ${check[1].here.seconds.toFixed(3)} s; kernels, rest, halo rows and messaging on the nodes' path ${h.critical.seconds.toFixed(3)} s; the cores' bound, term by term (CPU s/iteration, bound s): ${steps.map(([l, b]) => `${l} -> ${b.toFixed(3)}`).join('; ')}`);
+  console.log(`  with the ${coresLeft.toFixed(2)} cores other processes left during the 1-node run: 1 node ${leftOne.seconds.toFixed(3)} s (${pct(leftOne.seconds, oneNode)}), ${nodes} nodes ${leftHere.seconds.toFixed(3)} s (cores ${leftHere.bound.toFixed(3)}; ${pct(leftHere.seconds, clusterSeconds)}; during the ${nodes}-node run they left ${Math.max(0.25, cores - clusterForeign).toFixed(2)})`);
   const measured = (name: string) => cpuOf(clusterParties[name]);
   console.log(`  CPU s/iteration by party, predicted / measured: ${h.parties.map((p) => `${p.name} ${p.cpu.toFixed(3)} / ${measured(p.name).toFixed(3)}`).join(', ')}, total ${sum(h.parties.map((p) => p.cpu)).toFixed(3)} / ${sum(Object.keys(clusterParties).map(measured)).toFixed(3)}; per node: ${h.nodes.map((n, k) => `node-${k + 1} kernels ${n.compute.toFixed(3)} rest ${n.rest.toFixed(3)} plan ${n.plan.toFixed(3)} rows ${n.haloRows.toFixed(3)} messaging ${n.messaging.toFixed(3)} others ${n.others.toFixed(3)}`).join('; ')}`);
 }
@@ -359,7 +379,7 @@ for (const M of [120, 200]) {
         const plans = plansAt.get(N)!;
         const base = scaleWork(work(plans, kt.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
         const m = messaging(base, costs, gotBytes);
-        const planCpu = plans.planSeconds.map((x) => (x * kt.scale.flow * rows) / R / speedup);
+        const planCpu = plans.planSeconds.map((x) => (x * rows) / R / speedup);
         for (const serverLinks of [1, Infinity]) {
           // each node its own machine of 16 cores (its pool keeps all 16 busy for the compute's wall time);
           // one nats-server on a machine of its own with the coordinator, or a server on each node's machine
@@ -401,6 +421,9 @@ const result = {
     receiptBytes: gotBytes,
     kernelTerms: kt,
     oneNodeCpuSeconds: oneCpu,
+    foreignCores: { oneNode: oneForeign, nodes: clusterForeign },
+    coresLeft,
+    cpuAndCoresLeft: [leftOne, leftHere].map((r) => ({ seconds: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound })),
     cpuAndCores: [cpuOne, cpuHere].map((r) => ({ seconds: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound, parties: r.parties, nodes: r.nodes, serverCpuSeconds: r.server })),
     check: check.map((c) => ({ inputs: c.mode, scale: c.scale, jobOverheadSeconds: c.jobOverhead, startValuesSeconds: c.startValues, coordinatorSeconds: c.coordinator, oneNode: c.one.seconds, nodes: c.here.seconds, perNode: c.here.nodes })),
     structural: structural && { jobOverheadSeconds: structural.jobOverhead, nodes: structural.here.seconds, perNode: structural.here.nodes },
