@@ -322,10 +322,12 @@ const cpuModel = (plans: typeof plansHere, c = cores) => {
 };
 const cpuOne = cpuModel(plansOne);
 const cpuHere = cpuModel(plansHere);
-// the cores other processes left during the 1-node run (a loaded machine; equal to `cores` when quiet)
-const coresLeft = Math.max(0.25, cores - oneForeign);
-const leftOne = cpuModel(plansOne, coresLeft);
-const leftHere = cpuModel(plansHere, coresLeft);
+// A loaded machine: the same with the cores other processes left during each run (the machine's busy time
+// minus the parties'; equal to `cores` when quiet). Not a prediction (the N-node run's own load is read),
+// but it says how much of a miss is the other processes' load.
+const coresLeft = [Math.max(0.25, cores - oneForeign), Math.max(0.25, cores - clusterForeign)];
+const leftOne = cpuModel(plansOne, coresLeft[0]);
+const leftHere = cpuModel(plansHere, coresLeft[1]);
 if (probe) {
   const us = (c: MessageCost) => `${(c.perMessage * 1e6).toFixed(1)} us + ${(c.perByte * 1e6 * 1024).toFixed(2)} us/KiB`;
   console.log(`messaging probe (${probe.sizes.map((b) => `${b.toFixed(0)} B`).join(' and ')} messages through this server, before the run): send ${us(probe.send)}, receive ${us(probe.receive)}; other threads send ${us(probe.sendOthers)}, receive ${us(probe.receiveOthers)}; nats-server ${us(probe.server)} forwarded; receipt ${gotBytes} B`);
@@ -343,7 +345,7 @@ if (probe) {
   }
   console.log(`model, kernel CPU inputs + rest + messaging + ${cores} cores (the critical path, or every party's CPU / cores where longer): 1 node ${cpuOne.seconds.toFixed(3)} s (path ${cpuOne.critical.seconds.toFixed(3)}, cores ${cpuOne.bound.toFixed(3)}; measured ${oneNode.toFixed(3)}, ${pct(cpuOne.seconds, oneNode)}), ${nodes} nodes ${h.seconds.toFixed(3)} s (path ${h.critical.seconds.toFixed(3)}, cores ${h.bound.toFixed(3)}; measured ${clusterSeconds.toFixed(3)}, ${pct(h.seconds, clusterSeconds)})`);
   console.log(`  the path: the CPU check above ${check[1].here.seconds.toFixed(3)} s; kernels, rest, halo rows and messaging on the nodes' path ${h.critical.seconds.toFixed(3)} s; the cores' bound, term by term (CPU s/iteration, bound s): ${steps.map(([l, b]) => `${l} -> ${b.toFixed(3)}`).join('; ')}`);
-  console.log(`  with the ${coresLeft.toFixed(2)} cores other processes left during the 1-node run: 1 node ${leftOne.seconds.toFixed(3)} s (${pct(leftOne.seconds, oneNode)}), ${nodes} nodes ${leftHere.seconds.toFixed(3)} s (cores ${leftHere.bound.toFixed(3)}; ${pct(leftHere.seconds, clusterSeconds)}; during the ${nodes}-node run they left ${Math.max(0.25, cores - clusterForeign).toFixed(2)})`);
+  console.log(`  the same with the cores other processes left during each run (${coresLeft.map((c) => c.toFixed(2)).join(' / ')}; not a prediction): 1 node ${leftOne.seconds.toFixed(3)} s (${pct(leftOne.seconds, oneNode)}), ${nodes} nodes ${leftHere.seconds.toFixed(3)} s (cores ${leftHere.bound.toFixed(3)}; ${pct(leftHere.seconds, clusterSeconds)})`);
   const measured = (name: string) => cpuOf(clusterParties[name]);
   console.log(`  CPU s/iteration by party, predicted / measured: ${h.parties.map((p) => `${p.name} ${p.cpu.toFixed(3)} / ${measured(p.name).toFixed(3)}`).join(', ')}, total ${sum(h.parties.map((p) => p.cpu)).toFixed(3)} / ${sum(Object.keys(clusterParties).map(measured)).toFixed(3)}; per node: ${h.nodes.map((n, k) => `node-${k + 1} kernels ${n.compute.toFixed(3)} rest ${n.rest.toFixed(3)} plan ${n.plan.toFixed(3)} rows ${n.haloRows.toFixed(3)} messaging ${n.messaging.toFixed(3)} others ${n.others.toFixed(3)}`).join('; ')}`);
 }
