@@ -194,9 +194,33 @@ export function kernelTerms(run: { iterations: number; kernelCpuMs: number; flow
   return { scale: { flow: flow / profile.flow, step: step / profile.step }, restMain: Math.max(0, nodeCpu.main - step - flow), restOthers: nodeCpu.others };
 }
 
-/** The nodes with `seconds` more on their main thread per iteration, spread evenly over their T steps. */
-export function withRest(nodes: NodeWork[], seconds: number): NodeWork[] {
-  return nodes.map((w) => ({ ...w, haloCost: Array.from({ length: w.step.length }, (_, t) => (w.haloCost[t] ?? 0) + seconds / w.step.length) }));
+/** A node's rest per iteration: a part per node and a part per row it owns, on its main thread and on its other threads. */
+export interface RestLine {
+  perNode: { main: number; others: number };
+  perRow: { main: number; others: number };
+}
+
+/**
+ * The rest as a line through two 1-node runs of different sizes (rows, and kernelTerms' rest at each):
+ * per row the slope, per node the rest at 0 rows (each clamped at 0: noise must not make a cost negative).
+ */
+export function restLine(a: { rows: number; restMain: number; restOthers: number }, b: { rows: number; restMain: number; restOthers: number }): RestLine {
+  const line = (ya: number, yb: number) => {
+    const slope = Math.max(0, (yb - ya) / (b.rows - a.rows));
+    return { slope, at0: Math.max(0, ya - slope * a.rows) };
+  };
+  const main = line(a.restMain, b.restMain);
+  const others = line(a.restOthers, b.restOthers);
+  return { perNode: { main: main.at0, others: others.at0 }, perRow: { main: main.slope, others: others.slope } };
+}
+
+export function restOf(line: RestLine, rows: number): { main: number; others: number } {
+  return { main: line.perNode.main + line.perRow.main * rows, others: line.perNode.others + line.perRow.others * rows };
+}
+
+/** The nodes with seconds[k] more on node k's main thread per iteration, spread evenly over its T steps. */
+export function withRest(nodes: NodeWork[], seconds: ArrayLike<number>): NodeWork[] {
+  return nodes.map((w, k) => ({ ...w, haloCost: Array.from({ length: w.step.length }, (_, t) => (w.haloCost[t] ?? 0) + seconds[k] / w.step.length) }));
 }
 
 /** Work measured at one size, carried to another: compute x `compute`, halo rows x `halo`, late parts x `late` (capped at the step). */

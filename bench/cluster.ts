@@ -32,7 +32,7 @@ import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
 import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 import { cutShards } from '../shared/cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
-import { fromTraces, kernelTerms, messaging, withRest, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessageCost, type NodeWork, type PartyCpu } from './cluster-model.ts';
+import { fromTraces, kernelTerms, messaging, restLine, restOf, withRest, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessageCost, type NodeWork, type PartyCpu } from './cluster-model.ts';
 import { describeCpu, machineBusy, partySeconds, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
 import { probeMessaging } from './cluster-probe.ts';
 import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
@@ -65,7 +65,7 @@ let lastForeign = 0;
  * Seconds per iteration after the first `untimed` ones. With `pids` (name -> process id), also the CPU per
  * timed iteration of each process's main thread and other threads, into `lastCpu` (bench/cpu-parties.ts).
  */
-async function timed(executor: Executor, untimed = 1, pids?: () => Record<string, number>): Promise<number> {
+async function timed(executor: Executor, untimed = 1, pids?: () => Record<string, number>, run = { spec, problem }): Promise<number> {
   const stamps: number[] = [];
   const cpu: Array<Record<string, ProcessCpu>> = [];
   const busy: number[] = [];
@@ -76,7 +76,7 @@ async function timed(executor: Executor, untimed = 1, pids?: () => Record<string
       busy.push(machineBusy());
     }
   };
-  await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration });
+  await solve(run.spec, run.problem, executor, { algorithm: 'fp', iterations, onIteration });
   const from = Math.min(untimed - 1, stamps.length - 2);
   const n = stamps.length - 1 - from;
   if (pids) {
@@ -216,30 +216,35 @@ if (noModel) {
 }
 // The model's constants come from a 1-node cluster of the same run (no halo): its flow and step times, its
 // time between jobs, its start values, and the coordinator's round per iteration.
-let oneNode: number;
-let t1: NodeTrace | undefined;
-let oneParties: Record<string, ProcessCpu> = {};
-let oneForeign = 0;
-{
+/** A 1-node cluster run at `M` bins: seconds per iteration, CPU by party, the cores others took, the node's trace. */
+async function oneNodeRun(M: number): Promise<{ seconds: number; parties: Record<string, ProcessCpu>; foreign: number; trace: NodeTrace; rows: number }> {
   const again = await startCluster(1, threadsPerNode);
   try {
     const ex = new ClusterExecutor({ nats: again.coordinator, minNodes: 1, maxNodes: 1 });
-    oneNode = await timed(ex, 1, clusterPids(again));
+    const p = new Problem(buildGame(builtinGames[game], {}), M, 'midpoint', 'nearest', { cells: [0, 0] });
+    const seconds = await timed(ex, 1, clusterPids(again), { spec: { ...spec, bins: M }, problem: p });
     await new Promise((r) => setTimeout(r, 1_200));
     const s1 = ex.stats();
-    console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
+    console.log(`cluster 1 node x ${threadsPerNode} thread(s)${M === bins ? '' : ` at M = ${M}`}: ${seconds.toFixed(3)} s/iteration`);
     console.log(`  CPU s/iteration by party: ${describeCpu(lastCpu)}`);
-    oneParties = lastParties;
-    oneForeign = lastForeign;
-    console.log(`  other processes kept ${oneForeign.toFixed(2)} of ${availableParallelism()} cores busy meanwhile`);
+    console.log(`  other processes kept ${lastForeign.toFixed(2)} of ${availableParallelism()} cores busy meanwhile`);
     printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
-    t1 = s1.nodeReports[0]?.trace;
+    const trace = s1.nodeReports[0]?.trace;
     await ex.close();
+    if (!trace || trace.iterations === 0) throw new Error('bench:cluster: the 1-node run sent no trace; the model needs it');
+    return { seconds, parties: lastParties, foreign: lastForeign, trace, rows: p.rows };
   } finally {
     again.stop();
   }
 }
-if (!t1 || t1.iterations === 0) throw new Error('bench:cluster: the 1-node run sent no trace; the model needs it');
+const smallBins = Math.max(8, bins >> 1);
+const one = await oneNodeRun(bins);
+// a second 1-node run at M / 2: how each node's rest (CPU beyond its kernels) grows with its rows
+const oneSmall = await oneNodeRun(smallBins);
+const oneNode = one.seconds;
+const t1 = one.trace;
+const oneParties = one.parties;
+const oneForeign = one.foreign;
 // The cost profile and the halo plans, on the tables of the same iterations computed inline (same bits as
 // the cluster's): plans first (the profile's kernel runs change the tables).
 const at = await tablesAfter(game, bins, iterations);
@@ -294,16 +299,21 @@ if (structural) {
 // this machine's cores.
 const cpuTerms = check[1];
 const kt = kernelTerms(t1, oneParties['node-1'] ?? { main: 0, others: 0 }, totals);
+const ktSmall = kernelTerms(oneSmall.trace, oneSmall.parties['node-1'] ?? { main: 0, others: 0 }, { flow: 1, step: 1 });
+const rest = restLine({ rows: oneSmall.rows, ...ktSmall }, { rows: R, ...kt });
+/** Rows of each node of a cut at the measured M, times `scale`. */
+const rowsOfCut = (cellBounds: number[], scale = 1) => cellBounds.slice(1).map((b, k) => (b - cellBounds[k]) * problem.game.nX0 * scale);
 const cores = availableParallelism();
 const gotBytes = encodeMessage({ type: 'got', run: randomUUID(), n: 1, step: 1 }).length + FRAME_HEADER_BYTES;
 const cpuOf = (p?: ProcessCpu) => (p ? p.main + p.others : 0);
 const oneCpu = { node: cpuOf(oneParties['node-1']), server: cpuOf(oneParties['nats-server']), coordinator: cpuOf(oneParties.coordinator) };
 const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
 /** Every party's CPU for these nodes' work, by term; `machineOf` places them; a node's `threads` are busy for its kernels' wall time. */
-function partyTerms(base: NodeWork[], m: ReturnType<typeof messaging>, plan: number[], threads: number, oneServer: boolean, machineOf: (party: number | 'server') => number) {
+function partyTerms(base: NodeWork[], m: ReturnType<typeof messaging>, plan: number[], rows: number[], threads: number, oneServer: boolean, machineOf: (party: number | 'server') => number) {
   const nodes = base.map((w, k) => {
     const compute = w.flow - plan[k] + sum(w.step);
-    return { compute: compute * threads, plan: plan[k], haloRows: sum(w.haloCost), messaging: sum(m.main[k]), others: kt.restOthers + m.others[k], rest: kt.restMain, server: oneServer ? 0 : m.server[k] };
+    const r = restOf(rest, rows[k]);
+    return { compute: compute * threads, plan: plan[k], haloRows: sum(w.haloCost), messaging: sum(m.main[k]), others: r.others + m.others[k], restOthers: r.others, rest: r.main, server: oneServer ? 0 : m.server[k] };
   });
   const server = oneCpu.server + (oneServer ? sum(m.server) / 2 : 0);
   const parties: PartyCpu[] = nodes.map((n, k) => ({ name: `node-${k + 1}`, machine: machineOf(k), cpu: n.compute + n.plan + n.haloRows + n.messaging + n.others + n.rest + n.server }));
@@ -316,8 +326,8 @@ const cpuModel = (plans: typeof plansHere, c = cores) => {
   const base = work(plans, kt.scale);
   const m = messaging(base, costs, gotBytes);
   const planCpu = plans.planSeconds;
-  const terms = partyTerms(base, m, planCpu, 1, true, () => 0);
-  const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), kt.restMain), latency: Lrun, bandwidth: loopback, ...cpuTerms, jobOverhead: 0 }, terms.parties, [c]);
+  const terms = partyTerms(base, m, planCpu, rowsOfCut(plans.cellBounds), 1, true, () => 0);
+  const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), terms.nodes.map((n) => n.rest)), latency: Lrun, bandwidth: loopback, ...cpuTerms, jobOverhead: 0 }, terms.parties, [c]);
   return { ...r, ...terms };
 };
 const cpuOne = cpuModel(plansOne);
@@ -337,12 +347,13 @@ if (probe) {
   const tot = (f: (n: (typeof h.nodes)[number]) => number) => sum(h.nodes.map(f));
   // which terms make the difference: the bound as the terms are added one by one
   const steps: Array<[string, number]> = [];
-  let acc = tot((n) => n.compute + n.rest + kt.restOthers) + oneCpu.server + oneCpu.coordinator;
-  steps.push([`kernels ${tot((n) => n.compute).toFixed(3)} + the nodes' rest ${(h.nodes.length * (kt.restMain + kt.restOthers)).toFixed(3)} + 1-node server and coordinator`, acc / cores]);
-  for (const [label, x] of [['halo plans', tot((n) => n.plan)], ['halo rows', tot((n) => n.haloRows)], ['messaging (main threads)', tot((n) => n.messaging)], ['messaging (other threads)', tot((n) => n.others - kt.restOthers)], ['nats-server forwarding', h.server - oneCpu.server]] as Array<[string, number]>) {
+  let acc = tot((n) => n.compute + n.rest + n.restOthers) + oneCpu.server + oneCpu.coordinator;
+  steps.push([`kernels ${tot((n) => n.compute).toFixed(3)} + the nodes' rest ${tot((n) => n.rest + n.restOthers).toFixed(3)} + 1-node server and coordinator`, acc / cores]);
+  for (const [label, x] of [['halo plans', tot((n) => n.plan)], ['halo rows', tot((n) => n.haloRows)], ['messaging (main threads)', tot((n) => n.messaging)], ['messaging (other threads)', tot((n) => n.others - n.restOthers)], ['nats-server forwarding', h.server - oneCpu.server]] as Array<[string, number]>) {
     acc += x;
     steps.push([`+ ${label} ${x.toFixed(3)}`, acc / cores]);
   }
+  console.log(`the nodes' rest (CPU beyond the kernels; 1-node runs at M = ${smallBins} and ${bins}: main ${ktSmall.restMain.toFixed(3)} and ${kt.restMain.toFixed(3)} s, other threads ${ktSmall.restOthers.toFixed(3)} and ${kt.restOthers.toFixed(3)} s): main ${rest.perNode.main.toFixed(3)} s per node + ${(rest.perRow.main * 1e6).toFixed(2)} us per row, other threads ${rest.perNode.others.toFixed(3)} s + ${(rest.perRow.others * 1e6).toFixed(2)} us per row`);
   console.log(`model, kernel CPU inputs + rest + messaging + ${cores} cores (the critical path, or every party's CPU / cores where longer): 1 node ${cpuOne.seconds.toFixed(3)} s (path ${cpuOne.critical.seconds.toFixed(3)}, cores ${cpuOne.bound.toFixed(3)}; measured ${oneNode.toFixed(3)}, ${pct(cpuOne.seconds, oneNode)}), ${nodes} nodes ${h.seconds.toFixed(3)} s (path ${h.critical.seconds.toFixed(3)}, cores ${h.bound.toFixed(3)}; measured ${clusterSeconds.toFixed(3)}, ${pct(h.seconds, clusterSeconds)})`);
   console.log(`  the path: the CPU check above ${check[1].here.seconds.toFixed(3)} s; kernels, rest, halo rows and messaging on the nodes' path ${h.critical.seconds.toFixed(3)} s; the cores' bound, term by term (CPU s/iteration, bound s): ${steps.map(([l, b]) => `${l} -> ${b.toFixed(3)}`).join('; ')}`);
   console.log(`  the same with the cores other processes left during each run (${coresLeft.map((c) => c.toFixed(2)).join(' / ')}; not a prediction): 1 node ${leftOne.seconds.toFixed(3)} s (${pct(leftOne.seconds, oneNode)}), ${nodes} nodes ${leftHere.seconds.toFixed(3)} s (cores ${leftHere.bound.toFixed(3)}; ${pct(leftHere.seconds, clusterSeconds)})`);
@@ -354,7 +365,6 @@ if (probe) {
 // iterations), the rows after the halo likewise. The fourth check's terms: kernel CPU, each node's rest (as
 // measured per node at M = 60, on its main thread), messaging and nats-server from the probe; the cores'
 // bound per machine; the start values from the 1-node run, the latency idle.
-const smallBins = Math.max(8, bins >> 1);
 const small = await tablesAfter(game, smallBins, iterations);
 const smallCells = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * small.problem.cells) / blocks));
 const haloRowsOf = (p: typeof plansHere) => p.rowsFrom.flat(2).reduce((a, b) => a + b, 0);
@@ -386,8 +396,8 @@ for (const M of [120, 200]) {
           // each node its own machine of 16 cores (its pool keeps all 16 busy for the compute's wall time);
           // one nats-server on a machine of its own with the coordinator, or a server on each node's machine
           const oneServer = serverLinks === 1;
-          const terms = partyTerms(base, m, planCpu, 16, oneServer, (p) => (p === 'server' ? N : p));
-          const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), kt.restMain), latency: L, bandwidth: bw, serverLinks, jobOverhead: 0, startValues: (cpuTerms.startValues * rows) / R / speedup, coordinator: cpuTerms.coordinator }, terms.parties, new Array(N + 1).fill(16));
+          const terms = partyTerms(base, m, planCpu, rowsOfCut(plans.cellBounds, rows / R), 16, oneServer, (p) => (p === 'server' ? N : p));
+          const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), terms.nodes.map((n) => n.rest)), latency: L, bandwidth: bw, serverLinks, jobOverhead: 0, startValues: (cpuTerms.startValues * rows) / R / speedup, coordinator: cpuTerms.coordinator }, terms.parties, new Array(N + 1).fill(16));
           predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, threadSpeedup: speedup, nodes: N, threadsPerNode: 16, oneServer: oneServer ? 1 : 0, secondsPerIteration: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound, haloWaitSeconds: Math.max(...r.critical.nodes.map((n) => n.haloWait)) });
         }
       }
@@ -422,6 +432,8 @@ const result = {
     messagingProbe: probe,
     receiptBytes: gotBytes,
     kernelTerms: kt,
+    oneNodeSmall: { bins: smallBins, rows: oneSmall.rows, secondsPerIteration: oneSmall.seconds, cpu: oneSmall.parties, kernelTerms: ktSmall },
+    restLine: rest,
     oneNodeCpuSeconds: oneCpu,
     foreignCores: { oneNode: oneForeign, nodes: clusterForeign },
     coresLeft,

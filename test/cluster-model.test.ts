@@ -1,6 +1,6 @@
 // The scaling model's simulation (bench/cluster-model.ts) on small cases computed by hand.
 import { describe, expect, it } from 'vitest';
-import { coresBound, costOf, fromTraces, kernelTerms, lineThrough, withRest, messaging, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessagingCosts, type ModelInput, type NodeRun, type NodeWork } from '../bench/cluster-model.ts';
+import { coresBound, costOf, fromTraces, kernelTerms, lineThrough, restLine, restOf, withRest, messaging, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessagingCosts, type ModelInput, type NodeRun, type NodeWork } from '../bench/cluster-model.ts';
 
 const node = (flow: number, step: number[], late: number[], haloIn: number[][] = step.map(() => []), haloCost: number[] = step.map(() => 0)): NodeWork => ({ flow, step, late, haloIn, haloCost });
 const base = { latency: 0, bandwidth: Infinity, jobOverhead: 0, startValues: 0, coordinator: 0 };
@@ -146,9 +146,25 @@ describe('CPU beyond the critical path: messaging, nats-server, the cores', () =
     expect(k.restMain).toBeCloseTo(0.4, 12); // 1.2 - 0.5 - 0.3
     expect(k.restOthers).toBe(0.1);
     expect(kernelTerms({ iterations: 2, kernelCpuMs: 1000, flowCpuMs: 600 }, { main: 0.5, others: 0 }, { flow: 0.6, step: 1 }).restMain).toBe(0);
-    const [w] = withRest([node(1, [1, 1], [0, 0], [[], []], [0.1, 0])], 0.4);
+    const [w, v] = withRest([node(1, [1, 1], [0, 0], [[], []], [0.1, 0]), node(1, [1, 1], [0, 0])], [0.4, 1]);
     expect(Array.from(w.haloCost)).toEqual([0.3, 0.2].map((x) => expect.closeTo(x, 12)));
+    expect(Array.from(v.haloCost)).toEqual([0.5, 0.5]);
     expect(simulateIteration({ ...base, T: 2, nodes: [w] }).seconds).toBeCloseTo(3.5, 12);
+  });
+
+  it('restLine: a part per node and a part per row through two 1-node runs; restOf a node of given rows', () => {
+    // 1000 rows: 0.3 s main, 0.05 others; 5000 rows: 0.7 s main, 0.05 others -> 0.1 ms per row + 0.2 s per node
+    const l = restLine({ rows: 1000, restMain: 0.3, restOthers: 0.05 }, { rows: 5000, restMain: 0.7, restOthers: 0.05 });
+    expect(l.perRow.main).toBeCloseTo(1e-4, 15);
+    expect(l.perNode.main).toBeCloseTo(0.2, 12);
+    expect(l.perRow.others).toBe(0);
+    expect(l.perNode.others).toBeCloseTo(0.05, 12);
+    const r = restOf(l, 2500);
+    expect(r.main).toBeCloseTo(0.45, 12);
+    expect(r.others).toBeCloseTo(0.05, 12);
+    // a smaller rest at more rows (noise): no negative slope; a slope through 0 rows below 0: no negative part per node
+    expect(restLine({ rows: 1000, restMain: 0.3, restOthers: 0 }, { rows: 5000, restMain: 0.2, restOthers: 0 }).perRow.main).toBe(0);
+    expect(restLine({ rows: 1000, restMain: 0.1, restOthers: 0 }, { rows: 2000, restMain: 0.5, restOthers: 0 }).perNode.main).toBe(0);
   });
 
   it('coresBound: the busiest machine, its parties CPU over its cores', () => {
