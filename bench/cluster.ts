@@ -10,9 +10,11 @@
 // iteration: the whole run's bytes / iterations; there is no warm-up shipping in the owner-computes
 // design), coordinatorPeakRssBytes, nodePeakRssBytes, and the model's inputs and predictions.
 // The cluster runs first, so the coordinator's peak RSS is not the local run's. The model (bench/cluster-model.ts,
-// a simulation of one iteration's critical path) takes its inputs from a 1-node cluster run, a cost profile and
-// the halo plans of the run's own cut computed here on inline tables of the same iterations (cluster-profile.ts),
-// and the message latency sampled during the run; it prints three checks against the N-node run and predictions.
+// a simulation of one iteration's critical path, and the cores' bound from every party's CPU) takes its inputs
+// from 1-node cluster runs at M and M/2, a cost profile and the halo plans of the run's own cut computed here on
+// inline tables of the same iterations (cluster-profile.ts), a messaging probe through the run's nats-server
+// before the run (cluster-probe.ts), and the message latency sampled during the run; it prints four checks
+// against the N-node run and predictions.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -285,7 +287,7 @@ for (const c of check) {
 // the server and other processes on the same cores), against the same rows on one node
 const stepCpu = (t: NodeTrace) => t.stepCpuMs / Math.max(1, t.steps);
 const cpuInflation = traces.every((t) => t && t.steps > 0) ? traces.reduce((a, t) => a + stepCpu(t!), 0) / stepCpu(t1) : undefined;
-if (cpuInflation !== undefined) console.log(`CPU per step, all ${nodes} nodes together / 1 node: ${cpuInflation.toFixed(2)}x (not in the model: contention for the cores and caches)`);
+if (cpuInflation !== undefined) console.log(`CPU per step, all ${nodes} nodes together / 1 node: ${cpuInflation.toFixed(2)}x (process CPU during the steps, whatever thread: the fourth check below splits it by party and term)`);
 if (structural) {
   console.log(`model, each node's flow and steps from its trace (waits simulated; o = ${(structural.jobOverhead * 1e3).toFixed(3)} ms per job): ${nodes} nodes ${structural.here.seconds.toFixed(3)} s (measured ${clusterSeconds.toFixed(3)}, ${pct(structural.here.seconds, clusterSeconds)})`);
   console.log(`  ${perNode(structural.here)}`);
