@@ -294,8 +294,9 @@ if (structural) {
 }
 // The fourth check, in CPU time throughout: the critical path of each node's own-thread work, and the cores'
 // bound from every party's CPU, each term measured without the N-node run: the kernels (the 1-node run's
-// own-thread kernel CPU spread by the profile), a rest per node (the 1-node node's CPU beyond its kernels:
-// main thread on the path, other threads off it), the halo plans and rows (profile), messaging on the main
+// own-thread kernel CPU spread by the profile), each node's rest (the 1-node node's CPU beyond its kernels,
+// a part per node and a part per row through the runs at M and M/2: main thread on the path, other threads
+// off it), the halo plans and rows (profile), messaging on the main
 // and the other threads (probe), nats-server's forwarding (probe) over the 1-node run's server CPU, the
 // coordinator's (1-node run). The rest holds the time between jobs, so o = 0 here. Here every party shares
 // this machine's cores.
