@@ -180,6 +180,49 @@ export function fromTraces(work: NodeWork[], runs: NodeRun[], T: number, seconds
   return { nodes, jobOverhead: o, startValues: start, coordinator };
 }
 
+/**
+ * The kernel inputs: the 1-node run's own-thread CPU in the step and the flow kernels (schedstat, the
+ * trace's means over its iterations) over the profile's, and the rest of that node's CPU per iteration
+ * (`nodeCpu`: its main thread and its other threads, steady state) as a cost of its own per node: what the
+ * node does besides the kernels (the per-step machinery, GC, the start values), on its main thread (on
+ * the path) and on its other threads (off it).
+ */
+export function kernelTerms(run: { iterations: number; kernelCpuMs: number; flowCpuMs: number }, nodeCpu: { main: number; others: number }, profile: { flow: number; step: number }): { scale: Scale; restMain: number; restOthers: number } {
+  const it = Math.max(1, run.iterations);
+  const step = run.kernelCpuMs / it / 1000;
+  const flow = run.flowCpuMs / it / 1000;
+  return { scale: { flow: flow / profile.flow, step: step / profile.step }, restMain: Math.max(0, nodeCpu.main - step - flow), restOthers: nodeCpu.others };
+}
+
+/** A node's rest per iteration: a part per node and a part per row it owns, on its main thread and on its other threads. */
+export interface RestLine {
+  perNode: { main: number; others: number };
+  perRow: { main: number; others: number };
+}
+
+/**
+ * The rest as a line through two 1-node runs of different sizes (rows, and kernelTerms' rest at each):
+ * per row the slope, per node the rest at 0 rows (each clamped at 0: noise must not make a cost negative).
+ */
+export function restLine(a: { rows: number; restMain: number; restOthers: number }, b: { rows: number; restMain: number; restOthers: number }): RestLine {
+  const line = (ya: number, yb: number) => {
+    const slope = Math.max(0, (yb - ya) / (b.rows - a.rows));
+    return { slope, at0: Math.max(0, ya - slope * a.rows) };
+  };
+  const main = line(a.restMain, b.restMain);
+  const others = line(a.restOthers, b.restOthers);
+  return { perNode: { main: main.at0, others: others.at0 }, perRow: { main: main.slope, others: others.slope } };
+}
+
+export function restOf(line: RestLine, rows: number): { main: number; others: number } {
+  return { main: line.perNode.main + line.perRow.main * rows, others: line.perNode.others + line.perRow.others * rows };
+}
+
+/** The nodes with seconds[k] more on node k's main thread per iteration, spread evenly over its T steps. */
+export function withRest(nodes: NodeWork[], seconds: ArrayLike<number>): NodeWork[] {
+  return nodes.map((w, k) => ({ ...w, haloCost: Array.from({ length: w.step.length }, (_, t) => (w.haloCost[t] ?? 0) + seconds[k] / w.step.length) }));
+}
+
 /** Work measured at one size, carried to another: compute x `compute`, halo rows x `halo`, late parts x `late` (capped at the step). */
 export function scaleWork(work: NodeWork[], compute: number, halo: number, late: number): NodeWork[] {
   return work.map((w) => {
@@ -192,4 +235,116 @@ export function scaleWork(work: NodeWork[], compute: number, halo: number, late:
       haloIn: w.haloIn.map((row) => Array.from(row, (b) => b * halo)),
     };
   });
+}
+
+// ---- CPU beyond the critical path: messaging, nats-server, the cores (docs/cluster.md, "Scaling model") ----
+
+/** CPU seconds of messages: `perMessage` each plus `perByte` per payload byte (frames included). */
+export interface MessageCost {
+  perMessage: number;
+  perByte: number;
+}
+
+/** What messages cost in CPU (bench/cluster-probe.ts measures them through the real wire code and server). */
+export interface MessagingCosts {
+  /** The node's main thread: encode, frame, publish / reassemble, decode. */
+  send: MessageCost;
+  receive: MessageCost;
+  /** The node's other threads (V8's GC of the messages, its compiler) for the same. */
+  sendOthers: MessageCost;
+  receiveOthers: MessageCost;
+  /** nats-server per message it forwards (read from the publisher, written to the subscriber). */
+  server: MessageCost;
+}
+
+/** Cost per message and per byte from two sizes' costs (clamped at 0: noise must not make a cost negative). */
+export function lineThrough(bytesA: number, costA: number, bytesB: number, costB: number): MessageCost {
+  const perByte = Math.max(0, (costB - costA) / (bytesB - bytesA));
+  return { perMessage: Math.max(0, costA - perByte * bytesA), perByte };
+}
+
+export function costOf(c: MessageCost, messages: number, bytes: number): number {
+  return messages * c.perMessage + bytes * c.perByte;
+}
+
+/** Messaging CPU of one iteration, per node. */
+export interface NodeMessaging {
+  /** main[k][t]: node k's main thread in step t (the halo it receives for t, the halo it sends at t, their receipts). */
+  main: number[][];
+  /** Node k's other threads. */
+  others: number[];
+  /**
+   * nats-server for every message node k sends or receives. One server for all forwards each message once:
+   * sum / 2. A server per node (a NATS cluster): each message passes the sender's and the receiver's server,
+   * each doing about one forward's work (read, write), so node k's server does server[k].
+   */
+  server: number[];
+}
+
+/**
+ * The halo's messages: node k's halo for step t from node j (haloIn[t][j] bytes) is one message that j sends
+ * at the end of its step t + 1 and k receives for step t; k answers each with a receipt of `gotBytes`. The
+ * need lists (once per iteration) are left to bytesPerRow's share.
+ */
+export function messaging(nodes: NodeWork[], c: MessagingCosts, gotBytes: number): NodeMessaging {
+  const N = nodes.length;
+  const T = nodes[0]?.step.length ?? 0;
+  const main = nodes.map(() => new Array<number>(T).fill(0));
+  const others = new Array<number>(N).fill(0);
+  const server = new Array<number>(N).fill(0);
+  for (let t = 0; t < T; t++) {
+    for (let k = 0; k < N; k++) {
+      for (let j = 0; j < N; j++) {
+        const b = j === k ? 0 : nodes[k].haloIn[t]?.[j] ?? 0;
+        if (!(b > 0)) continue;
+        main[k][t] += costOf(c.receive, 1, b) + costOf(c.send, 1, gotBytes);
+        others[k] += costOf(c.receiveOthers, 1, b) + costOf(c.sendOthers, 1, gotBytes);
+        main[j][Math.min(T - 1, t + 1)] += costOf(c.send, 1, b) + costOf(c.receive, 1, gotBytes);
+        others[j] += costOf(c.sendOthers, 1, b) + costOf(c.receiveOthers, 1, gotBytes);
+        const forward = costOf(c.server, 1, b) + costOf(c.server, 1, gotBytes);
+        server[j] += forward;
+        server[k] += forward;
+      }
+    }
+  }
+  return { main, others, server };
+}
+
+/** The nodes with their messaging's main-thread CPU on their path (added to haloCost per step). */
+export function withMessaging(nodes: NodeWork[], m: NodeMessaging): NodeWork[] {
+  return nodes.map((w, k) => ({ ...w, haloCost: Array.from({ length: w.step.length }, (_, t) => (w.haloCost[t] ?? 0) + m.main[k][t]) }));
+}
+
+/** CPU seconds per iteration of node k's own work in the model: flow (with its halo plan), steps, halo rows and messaging on its path. */
+export function workCpu(w: NodeWork): number {
+  let s = w.flow;
+  for (let t = 0; t < w.step.length; t++) s += w.step[t] + (w.haloCost[t] ?? 0);
+  return s;
+}
+
+/** One party's CPU seconds per iteration and the machine it runs on. */
+export interface PartyCpu {
+  name: string;
+  machine: number;
+  cpu: number;
+}
+
+/**
+ * The cores' bound on an iteration: no machine can do more CPU-seconds per second than it has cores, so
+ * the iteration lasts at least max over machines of (its parties' CPU) / (its cores). Sound for any
+ * schedule; it binds when the parties together want more cores than there are (here: 4 processes, 2 cores).
+ */
+export function coresBound(parties: PartyCpu[], cores: ArrayLike<number>): number {
+  const perMachine = new Map<number, number>();
+  for (const p of parties) perMachine.set(p.machine, (perMachine.get(p.machine) ?? 0) + p.cpu);
+  let bound = 0;
+  for (const [m, cpu] of perMachine) bound = Math.max(bound, cpu / Math.max(1e-12, cores[m]));
+  return bound;
+}
+
+/** The prediction: the critical path of the nodes' own work, or the cores' bound where that is longer. */
+export function predictIteration(input: ModelInput, parties: PartyCpu[], cores: ArrayLike<number>): { seconds: number; critical: ModelResult; bound: number } {
+  const critical = simulateIteration(input);
+  const bound = coresBound(parties, cores);
+  return { seconds: Math.max(critical.seconds, bound), critical, bound };
 }

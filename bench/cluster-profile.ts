@@ -18,6 +18,17 @@ import { closeGaps, LATE_GAP } from '../worker/shard-tables.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { solve } from '../coordinator/solver.ts';
 import type { NodeWork, Scale } from './cluster-model.ts';
+import { threadCpu } from '../runtime/thread-cpu.ts';
+
+/**
+ * Seconds of this thread's CPU (schedstat: other processes' load does not count), or of wall time where
+ * unreadable. It advances at scheduler ticks (4 ms here): only for spans of tens of ms, as a node's plan;
+ * the profile's short spans stay on the wall clock (their medians, and only their shape, are used).
+ */
+function clock(): number {
+  const c = threadCpu();
+  return c ? c.cpuNs / 1e9 : performance.now() / 1000;
+}
 
 /** An inline executor that keeps its tables after the run. */
 class KeptInline extends InlineExecutor {
@@ -108,7 +119,7 @@ export interface HaloPlans {
   rowsFrom: number[][][];
   /** lateRows[k][t][b]: node k's rows in block b whose step t reads a halo row (the late ranges, gaps merged). */
   lateRows: number[][][];
-  /** Seconds to compute node k's halo plan (every t), in the bench's process. */
+  /** CPU seconds (this thread's; wall where unreadable) to compute node k's halo plan (every t), in the bench's process. */
   planSeconds: number[];
 }
 
@@ -138,10 +149,10 @@ export function haloPlans(problem: Problem, tables: SolverTables, cellBounds: nu
       const perBlock = new Array<number>(profile.cellsAt.length - 1).fill(0);
       // step T-1 reads V(T) = 0, which nobody sends (the nodes plan t = 0..T-2 only)
       if (t < T - 1 && N > 1) {
-        const t0 = performance.now();
+        const t0 = clock();
         const plan = haloPlanAt(problem, next, t, ownRows, owner, k, mark, vertices);
         const merged = closeGaps(plan.late, LATE_GAP, cells);
-        seconds += (performance.now() - t0) / 1000;
+        seconds += clock() - t0;
         for (const [j, list] of plan.from) perPeer[j] = list.length;
         for (let i = 0; i < merged.length; i += 2) for (let r = merged[i]; r < merged[i + 1]; r++) perBlock[blockOf[r % cells]]++;
       }
@@ -170,7 +181,7 @@ export function nodeWork(problem: Problem, profile: CostProfile, plans: HaloPlan
     });
   });
   return share.map((sh, k) => {
-    let flow = plans.planSeconds[k];
+    let flow = 0;
     for (let b = 0; b < blocks; b++) flow += sh[b] * profile.flow[b];
     const step: number[] = [];
     const late: number[] = [];
@@ -194,6 +205,7 @@ export function nodeWork(problem: Problem, profile: CostProfile, plans: HaloPlan
       haloCost.push((rowsIn + rowsOut) * profile.haloRow * scale.step);
       haloIn.push(plans.rowsFrom[k][t].map((n) => n * bytesPerRow));
     }
-    return { flow: flow * scale.flow, step, late, haloCost, haloIn };
+    // the plan is CPU time already (the profile's wall times are scaled to the node's)
+    return { flow: flow * scale.flow + plans.planSeconds[k], step, late, haloCost, haloIn };
   });
 }

@@ -10,11 +10,16 @@
 // iteration: the whole run's bytes / iterations; there is no warm-up shipping in the owner-computes
 // design), coordinatorPeakRssBytes, nodePeakRssBytes, and the model's inputs and predictions.
 // The cluster runs first, so the coordinator's peak RSS is not the local run's. The model (bench/cluster-model.ts,
-// a simulation of one iteration's critical path) takes its inputs from a 1-node cluster run, a cost profile and
-// the halo plans of the run's own cut computed here on inline tables of the same iterations (cluster-profile.ts),
-// and the message latency sampled during the run; it prints three checks against the N-node run and predictions.
+// a simulation of one iteration's critical path, and the cores' bound from every party's CPU) takes its inputs
+// from 1-node cluster runs at M and M/2, a cost profile and the halo plans of the run's own cut computed here on
+// inline tables of the same iterations (cluster-profile.ts), a messaging probe through the run's nats-server
+// before the run (cluster-probe.ts), and the message latency sampled during the run; it prints four checks
+// against the N-node run and predictions.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { encodeMessage, FRAME_HEADER_BYTES } from '../shared/cluster-wire.ts';
 import { connect } from '@nats-io/transport-node';
 import { builtinGames } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
@@ -29,8 +34,9 @@ import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
 import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 import { cutShards } from '../shared/cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
-import { fromTraces, oneNodeTerms, scaleWork, simulateIteration } from './cluster-model.ts';
-import { describeCpu, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
+import { fromTraces, kernelTerms, messaging, restLine, restOf, withRest, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessageCost, type NodeWork, type PartyCpu } from './cluster-model.ts';
+import { describeCpu, machineBusy, partySeconds, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
+import { probeMessaging } from './cluster-probe.ts';
 import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
 
 const clusterOnly = process.argv.includes('--cluster-only');
@@ -52,22 +58,36 @@ console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, 
 
 /** CPU seconds per timed iteration by party, of the last timed() run that was given processes to read. */
 let lastCpu: Array<[string, number]> = [];
+/** The same by process (all threads: main + others). */
+let lastParties: Record<string, ProcessCpu> = {};
+/** Cores other processes kept busy on average over those iterations (the machine's busy time minus the parties'). */
+let lastForeign = 0;
 
 /**
  * Seconds per iteration after the first `untimed` ones. With `pids` (name -> process id), also the CPU per
  * timed iteration of each process's main thread and other threads, into `lastCpu` (bench/cpu-parties.ts).
  */
-async function timed(executor: Executor, untimed = 1, pids?: () => Record<string, number>): Promise<number> {
+async function timed(executor: Executor, untimed = 1, pids?: () => Record<string, number>, run = { spec, problem }): Promise<number> {
   const stamps: number[] = [];
   const cpu: Array<Record<string, ProcessCpu>> = [];
+  const busy: number[] = [];
   const onIteration = () => {
     stamps.push(performance.now());
-    if (pids) cpu.push(snapshot(pids()));
+    if (pids) {
+      cpu.push(snapshot(pids()));
+      busy.push(machineBusy());
+    }
   };
-  await solve(spec, problem, executor, { algorithm: 'fp', iterations, onIteration });
+  await solve(run.spec, run.problem, executor, { algorithm: 'fp', iterations, onIteration });
   const from = Math.min(untimed - 1, stamps.length - 2);
   const n = stamps.length - 1 - from;
-  if (pids) lastCpu = perIteration(cpu[from], cpu[cpu.length - 1], n);
+  if (pids) {
+    lastCpu = perIteration(cpu[from], cpu[cpu.length - 1], n);
+    lastParties = partySeconds(cpu[from], cpu[cpu.length - 1], n);
+    const wall = (stamps[stamps.length - 1] - stamps[from]) / 1000;
+    const ours = Object.values(lastParties).reduce((a, p) => a + p.main + p.others, 0) * n;
+    lastForeign = Math.max(0, (busy[busy.length - 1] - busy[from] - ours) / wall) || 0;
+  }
   return (stamps[stamps.length - 1] - stamps[from]) / n / 1000;
 }
 
@@ -133,9 +153,14 @@ let Lrun: number;
 let measuredCut: number[] = [];
 let nodeTraces: Array<{ node: string; trace?: NodeTrace }> = [];
 let clusterCpu: Array<[string, number]> = [];
+let clusterParties: Record<string, ProcessCpu> = {};
+let clusterForeign = 0;
+let probe: Awaited<ReturnType<typeof probeMessaging>> | undefined;
 try {
   L = await latency(cluster, 1024);
   L256 = await latency(cluster, 256 * 1024);
+  // the messaging probe, through this server before the run (the model's CPU per message and per byte)
+  if (!clusterOnly && !noModel) probe = await probeMessaging(cluster, valueRowWidth(nX));
   const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes, ...(recut ? { recut: { after: 1 } } : {}) });
   const running = timed(ex, recut ? 2 : 1, clusterPids(cluster));
   [clusterSeconds, Lrun] = await Promise.all([running, latency(cluster, 1024, running)]);
@@ -150,6 +175,8 @@ try {
   nodePeakRssBytes = s.nodeReports.map((n) => n.peakRss);
   nodeTraces = s.nodeReports.map((n) => ({ node: n.node, trace: n.trace }));
   clusterCpu = lastCpu;
+  clusterParties = lastParties;
+  clusterForeign = lastForeign;
   measuredCut = s.cellBounds;
 } finally {
   cluster.stop();
@@ -157,7 +184,7 @@ try {
 const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
 console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
 printTraces(nodeTraces);
-console.log(`  CPU s/iteration by party: ${describeCpu(clusterCpu)}`);
+console.log(`  CPU s/iteration by party: ${describeCpu(clusterCpu)}; other processes kept ${clusterForeign.toFixed(2)} of ${availableParallelism()} cores busy meanwhile`);
 console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFixed(0)} MiB, nodes ${nodePeakRssBytes.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MiB; message latency ${(L * 1e3).toFixed(3)} ms idle, ${(Lrun * 1e3).toFixed(3)} ms during the run`);
 
 if (clusterOnly) {
@@ -191,25 +218,35 @@ if (noModel) {
 }
 // The model's constants come from a 1-node cluster of the same run (no halo): its flow and step times, its
 // time between jobs, its start values, and the coordinator's round per iteration.
-let oneNode: number;
-let t1: NodeTrace | undefined;
-{
+/** A 1-node cluster run at `M` bins: seconds per iteration, CPU by party, the cores others took, the node's trace. */
+async function oneNodeRun(M: number): Promise<{ seconds: number; parties: Record<string, ProcessCpu>; foreign: number; trace: NodeTrace; rows: number }> {
   const again = await startCluster(1, threadsPerNode);
   try {
     const ex = new ClusterExecutor({ nats: again.coordinator, minNodes: 1, maxNodes: 1 });
-    oneNode = await timed(ex, 1, clusterPids(again));
+    const p = new Problem(buildGame(builtinGames[game], {}), M, 'midpoint', 'nearest', { cells: [0, 0] });
+    const seconds = await timed(ex, 1, clusterPids(again), { spec: { ...spec, bins: M }, problem: p });
     await new Promise((r) => setTimeout(r, 1_200));
     const s1 = ex.stats();
-    console.log(`cluster 1 node x ${threadsPerNode} thread(s): ${oneNode.toFixed(3)} s/iteration`);
+    console.log(`cluster 1 node x ${threadsPerNode} thread(s)${M === bins ? '' : ` at M = ${M}`}: ${seconds.toFixed(3)} s/iteration`);
     console.log(`  CPU s/iteration by party: ${describeCpu(lastCpu)}`);
+    console.log(`  other processes kept ${lastForeign.toFixed(2)} of ${availableParallelism()} cores busy meanwhile`);
     printTraces(s1.nodeReports.map((n) => ({ node: n.node, trace: n.trace })));
-    t1 = s1.nodeReports[0]?.trace;
+    const trace = s1.nodeReports[0]?.trace;
     await ex.close();
+    if (!trace || trace.iterations === 0) throw new Error('bench:cluster: the 1-node run sent no trace; the model needs it');
+    return { seconds, parties: lastParties, foreign: lastForeign, trace, rows: p.rows };
   } finally {
     again.stop();
   }
 }
-if (!t1 || t1.iterations === 0) throw new Error('bench:cluster: the 1-node run sent no trace; the model needs it');
+const smallBins = Math.max(8, bins >> 1);
+const one = await oneNodeRun(bins);
+// a second 1-node run at M / 2: how each node's rest (CPU beyond its kernels) grows with its rows
+const oneSmall = await oneNodeRun(smallBins);
+const oneNode = one.seconds;
+const t1 = one.trace;
+const oneParties = one.parties;
+const oneForeign = one.foreign;
 // The cost profile and the halo plans, on the tables of the same iterations computed inline (same bits as
 // the cluster's): plans first (the profile's kernel runs change the tables).
 const at = await tablesAfter(game, bins, iterations);
@@ -217,6 +254,7 @@ const blocks = 64;
 const bytesPerRow = valueRowWidth(nX) * 8 * 1.05; // values + the row's index in the need lists, ~5%
 const cutHere = measuredCut.length === nodes + 1 ? measuredCut : schedulerCut(at.problem.cells, Array(nodes).fill(threadsPerNode));
 const cellsAt = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * at.problem.cells) / blocks));
+haloPlans(at.problem, at.tables, cutHere, { cellsAt }); // warms the plan's code up: the first node's plan time would carry its compilation
 const plansHere = haloPlans(at.problem, at.tables, cutHere, { cellsAt });
 const plansOne = haloPlans(at.problem, at.tables, [0, at.problem.cells], { cellsAt });
 const sizes = [4, 8, 16];
@@ -249,16 +287,87 @@ for (const c of check) {
 // the server and other processes on the same cores), against the same rows on one node
 const stepCpu = (t: NodeTrace) => t.stepCpuMs / Math.max(1, t.steps);
 const cpuInflation = traces.every((t) => t && t.steps > 0) ? traces.reduce((a, t) => a + stepCpu(t!), 0) / stepCpu(t1) : undefined;
-if (cpuInflation !== undefined) console.log(`CPU per step, all ${nodes} nodes together / 1 node: ${cpuInflation.toFixed(2)}x (not in the model: contention for the cores and caches)`);
+if (cpuInflation !== undefined) console.log(`CPU per step, all ${nodes} nodes together / 1 node: ${cpuInflation.toFixed(2)}x (process CPU during the steps, whatever thread: the fourth check below splits it by party and term)`);
 if (structural) {
   console.log(`model, each node's flow and steps from its trace (waits simulated; o = ${(structural.jobOverhead * 1e3).toFixed(3)} ms per job): ${nodes} nodes ${structural.here.seconds.toFixed(3)} s (measured ${clusterSeconds.toFixed(3)}, ${pct(structural.here.seconds, clusterSeconds)})`);
   console.log(`  ${perNode(structural.here)}`);
 }
+// The fourth check, in CPU time throughout: the critical path of each node's own-thread work, and the cores'
+// bound from every party's CPU, each term measured without the N-node run: the kernels (the 1-node run's
+// own-thread kernel CPU spread by the profile), each node's rest (the 1-node node's CPU beyond its kernels,
+// a part per node and a part per row through the runs at M and M/2: main thread on the path, other threads
+// off it), the halo plans and rows (profile), messaging on the main
+// and the other threads (probe), nats-server's forwarding (probe) over the 1-node run's server CPU, the
+// coordinator's (1-node run). The rest holds the time between jobs, so o = 0 here. Here every party shares
+// this machine's cores.
+const cpuTerms = check[1];
+const kt = kernelTerms(t1, oneParties['node-1'] ?? { main: 0, others: 0 }, totals);
+const ktSmall = kernelTerms(oneSmall.trace, oneSmall.parties['node-1'] ?? { main: 0, others: 0 }, { flow: 1, step: 1 });
+const rest = restLine({ rows: oneSmall.rows, ...ktSmall }, { rows: R, ...kt });
+/** Rows of each node of a cut at the measured M, times `scale`. */
+const rowsOfCut = (cellBounds: number[], scale = 1) => cellBounds.slice(1).map((b, k) => (b - cellBounds[k]) * problem.game.nX0 * scale);
+const cores = availableParallelism();
+const gotBytes = encodeMessage({ type: 'got', run: randomUUID(), n: 1, step: 1 }).length + FRAME_HEADER_BYTES;
+const cpuOf = (p?: ProcessCpu) => (p ? p.main + p.others : 0);
+const oneCpu = { node: cpuOf(oneParties['node-1']), server: cpuOf(oneParties['nats-server']), coordinator: cpuOf(oneParties.coordinator) };
+const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
+/** Every party's CPU for these nodes' work, by term; `machineOf` places them; a node's `threads` are busy for its kernels' wall time. */
+function partyTerms(base: NodeWork[], m: ReturnType<typeof messaging>, plan: number[], rows: number[], threads: number, oneServer: boolean, machineOf: (party: number | 'server') => number) {
+  const nodes = base.map((w, k) => {
+    const compute = w.flow - plan[k] + sum(w.step);
+    const r = restOf(rest, rows[k]);
+    return { compute: compute * threads, plan: plan[k], haloRows: sum(w.haloCost), messaging: sum(m.main[k]), others: r.others + m.others[k], restOthers: r.others, rest: r.main, server: oneServer ? 0 : m.server[k] };
+  });
+  const server = oneCpu.server + (oneServer ? sum(m.server) / 2 : 0);
+  const parties: PartyCpu[] = nodes.map((n, k) => ({ name: `node-${k + 1}`, machine: machineOf(k), cpu: n.compute + n.plan + n.haloRows + n.messaging + n.others + n.rest + n.server }));
+  parties.push({ name: 'nats-server', machine: machineOf('server'), cpu: server }, { name: 'coordinator', machine: machineOf('server'), cpu: oneCpu.coordinator });
+  return { nodes, server, parties };
+}
+const zeroCost: MessageCost = { perMessage: 0, perByte: 0 };
+const costs = probe ?? { send: zeroCost, receive: zeroCost, sendOthers: zeroCost, receiveOthers: zeroCost, server: zeroCost };
+const cpuModel = (plans: typeof plansHere, c = cores) => {
+  const base = work(plans, kt.scale);
+  const m = messaging(base, costs, gotBytes);
+  const planCpu = plans.planSeconds;
+  const terms = partyTerms(base, m, planCpu, rowsOfCut(plans.cellBounds), 1, true, () => 0);
+  const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), terms.nodes.map((n) => n.rest)), latency: Lrun, bandwidth: loopback, ...cpuTerms, jobOverhead: 0 }, terms.parties, [c]);
+  return { ...r, ...terms };
+};
+const cpuOne = cpuModel(plansOne);
+const cpuHere = cpuModel(plansHere);
+// A loaded machine: the same with the cores other processes left during each run (the machine's busy time
+// minus the parties'; equal to `cores` when quiet). Not a prediction (the N-node run's own load is read),
+// but it says how much of a miss is the other processes' load.
+const coresLeft = [Math.max(0.25, cores - oneForeign), Math.max(0.25, cores - clusterForeign)];
+const leftOne = cpuModel(plansOne, coresLeft[0]);
+const leftHere = cpuModel(plansHere, coresLeft[1]);
+if (probe) {
+  const us = (c: MessageCost) => `${(c.perMessage * 1e6).toFixed(1)} us + ${(c.perByte * 1e6 * 1024).toFixed(2)} us/KiB`;
+  console.log(`messaging probe (${probe.sizes.map((b) => `${b.toFixed(0)} B`).join(' and ')} messages through this server, before the run): send ${us(probe.send)}, receive ${us(probe.receive)}; other threads send ${us(probe.sendOthers)}, receive ${us(probe.receiveOthers)}; nats-server ${us(probe.server)} forwarded; receipt ${gotBytes} B`);
+}
+{
+  const h = cpuHere;
+  const tot = (f: (n: (typeof h.nodes)[number]) => number) => sum(h.nodes.map(f));
+  // which terms make the difference: the bound as the terms are added one by one
+  const steps: Array<[string, number]> = [];
+  let acc = tot((n) => n.compute + n.rest + n.restOthers) + oneCpu.server + oneCpu.coordinator;
+  steps.push([`kernels ${tot((n) => n.compute).toFixed(3)} + the nodes' rest ${tot((n) => n.rest + n.restOthers).toFixed(3)} + 1-node server and coordinator`, acc / cores]);
+  for (const [label, x] of [['halo plans', tot((n) => n.plan)], ['halo rows', tot((n) => n.haloRows)], ['messaging (main threads)', tot((n) => n.messaging)], ['messaging (other threads)', tot((n) => n.others - n.restOthers)], ['nats-server forwarding', h.server - oneCpu.server]] as Array<[string, number]>) {
+    acc += x;
+    steps.push([`+ ${label} ${x.toFixed(3)}`, acc / cores]);
+  }
+  console.log(`the nodes' rest (CPU beyond the kernels; 1-node runs at M = ${smallBins} and ${bins}: main ${ktSmall.restMain.toFixed(3)} and ${kt.restMain.toFixed(3)} s, other threads ${ktSmall.restOthers.toFixed(3)} and ${kt.restOthers.toFixed(3)} s): main ${rest.perNode.main.toFixed(3)} s per node + ${(rest.perRow.main * 1e6).toFixed(2)} us per row, other threads ${rest.perNode.others.toFixed(3)} s + ${(rest.perRow.others * 1e6).toFixed(2)} us per row`);
+  console.log(`model, kernel CPU inputs + rest + messaging + ${cores} cores (the critical path, or every party's CPU / cores where longer): 1 node ${cpuOne.seconds.toFixed(3)} s (path ${cpuOne.critical.seconds.toFixed(3)}, cores ${cpuOne.bound.toFixed(3)}; measured ${oneNode.toFixed(3)}, ${pct(cpuOne.seconds, oneNode)}), ${nodes} nodes ${h.seconds.toFixed(3)} s (path ${h.critical.seconds.toFixed(3)}, cores ${h.bound.toFixed(3)}; measured ${clusterSeconds.toFixed(3)}, ${pct(h.seconds, clusterSeconds)})`);
+  console.log(`  the path: the CPU check above ${check[1].here.seconds.toFixed(3)} s; kernels, rest, halo rows and messaging on the nodes' path ${h.critical.seconds.toFixed(3)} s; the cores' bound, term by term (CPU s/iteration, bound s): ${steps.map(([l, b]) => `${l} -> ${b.toFixed(3)}`).join('; ')}`);
+  console.log(`  the same with the cores other processes left during each run (${coresLeft.map((c) => c.toFixed(2)).join(' / ')}; not a prediction): 1 node ${leftOne.seconds.toFixed(3)} s (${pct(leftOne.seconds, oneNode)}), ${nodes} nodes ${leftHere.seconds.toFixed(3)} s (cores ${leftHere.bound.toFixed(3)}; ${pct(leftHere.seconds, clusterSeconds)})`);
+  const measured = (name: string) => cpuOf(clusterParties[name]);
+  console.log(`  CPU s/iteration by party, predicted / measured: ${h.parties.map((p) => `${p.name} ${p.cpu.toFixed(3)} / ${measured(p.name).toFixed(3)}`).join(', ')}, total ${sum(h.parties.map((p) => p.cpu)).toFixed(3)} / ${sum(Object.keys(clusterParties).map(measured)).toFixed(3)}; per node: ${h.nodes.map((n, k) => `node-${k + 1} kernels ${n.compute.toFixed(3)} rest ${n.rest.toFixed(3)} plan ${n.plan.toFixed(3)} rows ${n.haloRows.toFixed(3)} messaging ${n.messaging.toFixed(3)} others ${n.others.toFixed(3)}`).join('; ')}`);
+}
 // Predictions for N nodes x 16 threads at M = 120 and 200: the work of the M = 60 cut for N nodes, compute x
 // rows(M) / rows(60) / speedup, halo rows x (M / 60)^alpha with alpha from the plans at M = 30 (the same
-// iterations), the rows after the halo likewise. Compute from the CPU-time inputs (the load of other processes left out), o
-// and the start values from the 1-node run, the latency idle.
-const smallBins = Math.max(8, bins >> 1);
+// iterations), the rows after the halo likewise. The fourth check's terms: kernel CPU, each node's rest (as
+// measured per node at M = 60, on its main thread), messaging and nats-server from the probe; the cores'
+// bound per machine; the start values from the 1-node run, the latency idle.
 const small = await tablesAfter(game, smallBins, iterations);
 const smallCells = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * small.problem.cells) / blocks));
 const haloRowsOf = (p: typeof plansHere) => p.rowsFrom.flat(2).reduce((a, b) => a + b, 0);
@@ -274,8 +383,6 @@ const exponents = new Map(
     return [N, { halo, late: lateE }];
   }),
 );
-// CPU inputs: what this hardware computes without the other processes' load (wall inputs here carry it)
-const cpuTerms = check[1];
 const rowsAt = (M: number) => new Problem(buildGame(builtinGames[game], {}), M, 'midpoint', 'nearest', { cells: [0, 0] }).rows;
 const predictions: Array<Record<string, number>> = [];
 for (const M of [120, 200]) {
@@ -284,10 +391,17 @@ for (const M of [120, 200]) {
     for (const bw of [1e9 / 8, 10e9 / 8]) {
       for (const N of sizes) {
         const e = exponents.get(N)!;
-        const nodesWork = scaleWork(work(plansAt.get(N)!, cpuTerms.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
+        const plans = plansAt.get(N)!;
+        const base = scaleWork(work(plans, kt.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
+        const m = messaging(base, costs, gotBytes);
+        const planCpu = plans.planSeconds.map((x) => (x * rows) / R / speedup);
         for (const serverLinks of [1, Infinity]) {
-          const r = simulateIteration({ T, nodes: nodesWork, latency: L, bandwidth: bw, serverLinks, jobOverhead: cpuTerms.jobOverhead, startValues: (cpuTerms.startValues * rows) / R / speedup, coordinator: cpuTerms.coordinator });
-          predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, threadSpeedup: speedup, nodes: N, threadsPerNode: 16, oneServer: serverLinks === 1 ? 1 : 0, secondsPerIteration: r.seconds, haloWaitSeconds: Math.max(...r.nodes.map((n) => n.haloWait)) });
+          // each node its own machine of 16 cores (its pool keeps all 16 busy for the compute's wall time);
+          // one nats-server on a machine of its own with the coordinator, or a server on each node's machine
+          const oneServer = serverLinks === 1;
+          const terms = partyTerms(base, m, planCpu, rowsOfCut(plans.cellBounds, rows / R), 16, oneServer, (p) => (p === 'server' ? N : p));
+          const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), terms.nodes.map((n) => n.rest)), latency: L, bandwidth: bw, serverLinks, jobOverhead: 0, startValues: (cpuTerms.startValues * rows) / R / speedup, coordinator: cpuTerms.coordinator }, terms.parties, new Array(N + 1).fill(16));
+          predictions.push({ bins: M, rows, gbitPerSecond: (bw * 8) / 1e9, threadSpeedup: speedup, nodes: N, threadsPerNode: 16, oneServer: oneServer ? 1 : 0, secondsPerIteration: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound, haloWaitSeconds: Math.max(...r.critical.nodes.map((n) => n.haloWait)) });
         }
       }
     }
@@ -317,6 +431,17 @@ const result = {
     haloExponents: Object.fromEntries(exponents),
     latencyDuringRunSeconds: Lrun,
     stepCpuInflation: cpuInflation,
+    cores,
+    messagingProbe: probe,
+    receiptBytes: gotBytes,
+    kernelTerms: kt,
+    oneNodeSmall: { bins: smallBins, rows: oneSmall.rows, secondsPerIteration: oneSmall.seconds, cpu: oneSmall.parties, kernelTerms: ktSmall },
+    restLine: rest,
+    oneNodeCpuSeconds: oneCpu,
+    foreignCores: { oneNode: oneForeign, nodes: clusterForeign },
+    coresLeft,
+    cpuAndCoresLeft: [leftOne, leftHere].map((r) => ({ seconds: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound })),
+    cpuAndCores: [cpuOne, cpuHere].map((r) => ({ seconds: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound, parties: r.parties, nodes: r.nodes, serverCpuSeconds: r.server })),
     check: check.map((c) => ({ inputs: c.mode, scale: c.scale, jobOverheadSeconds: c.jobOverhead, startValuesSeconds: c.startValues, coordinatorSeconds: c.coordinator, oneNode: c.one.seconds, nodes: c.here.seconds, perNode: c.here.nodes })),
     structural: structural && { jobOverheadSeconds: structural.jobOverhead, nodes: structural.here.seconds, perNode: structural.here.nodes },
     predictions,

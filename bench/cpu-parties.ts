@@ -59,3 +59,23 @@ export function perIteration(a: Record<string, ProcessCpu>, b: Record<string, Pr
 export function describeCpu(rows: Array<[string, number]>): string {
   return rows.map(([k, s]) => `${k} ${s.toFixed(3)}`).join(', ');
 }
+
+/** CPU seconds per iteration of each process between two snapshots, all its threads together. */
+export function partySeconds(a: Record<string, ProcessCpu>, b: Record<string, ProcessCpu>, iterations: number): Record<string, ProcessCpu> {
+  return Object.fromEntries(Object.keys(b).map((name) => [name, { main: (b[name].main - (a[name]?.main ?? 0)) / 1e9 / iterations, others: (b[name].others - (a[name]?.others ?? 0)) / 1e9 / iterations }]));
+}
+
+/**
+ * CPU-seconds this machine has been busy since boot, all processes (/proc/stat's first line: every state
+ * but idle and iowait, in USER_HZ = 100 ticks); NaN off Linux. Busy minus the parties' CPU is the load of
+ * other processes: the cores they leave.
+ */
+export function machineBusy(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = f;
+    return (user + nice + system + irq + softirq + (steal ?? 0)) / 100;
+  } catch {
+    return NaN;
+  }
+}

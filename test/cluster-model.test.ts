@@ -1,6 +1,6 @@
 // The scaling model's simulation (bench/cluster-model.ts) on small cases computed by hand.
 import { describe, expect, it } from 'vitest';
-import { fromTraces, oneNodeTerms, scaleWork, simulateIteration, type ModelInput, type NodeRun, type NodeWork } from '../bench/cluster-model.ts';
+import { coresBound, costOf, fromTraces, kernelTerms, lineThrough, restLine, restOf, withRest, messaging, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessagingCosts, type ModelInput, type NodeRun, type NodeWork } from '../bench/cluster-model.ts';
 
 const node = (flow: number, step: number[], late: number[], haloIn: number[][] = step.map(() => []), haloCost: number[] = step.map(() => 0)): NodeWork => ({ flow, step, late, haloIn, haloCost });
 const base = { latency: 0, bandwidth: Infinity, jobOverhead: 0, startValues: 0, coordinator: 0 };
@@ -91,5 +91,97 @@ describe('the inputs from node traces', () => {
     expect(Array.from(s.late)).toEqual([2, 3]);
     expect(Array.from(s.haloIn[0])).toEqual([0, 30]);
     expect(Array.from(s.haloCost)).toEqual([0.1 * 3, 0].map((x) => expect.closeTo(x, 12)));
+  });
+});
+
+describe('CPU beyond the critical path: messaging, nats-server, the cores', () => {
+  const costs: MessagingCosts = {
+    send: { perMessage: 1, perByte: 0.01 },
+    receive: { perMessage: 2, perByte: 0.02 },
+    sendOthers: { perMessage: 0.1, perByte: 0 },
+    receiveOthers: { perMessage: 0, perByte: 0.001 },
+    server: { perMessage: 0.5, perByte: 0.005 },
+  };
+  // A reads 100 B from B at t = 0 and 200 B at t = 1; B reads 50 B from A at t = 0; receipts of 10 B
+  const two = () => [node(0, [1, 1, 1], [0, 0, 0], [[0, 100], [0, 200], []]), node(0, [1, 1, 1], [0, 0, 0], [[50, 0], [], []])];
+
+  it('costOf and lineThrough: per message plus per byte; two sizes give the line, noise never a negative cost', () => {
+    expect(costOf(costs.send, 3, 200)).toBeCloseTo(3 + 2, 12);
+    const l = lineThrough(100, 1.1, 1100, 2.1);
+    expect(l.perByte).toBeCloseTo(0.001, 12);
+    expect(l.perMessage).toBeCloseTo(1, 12);
+    expect(lineThrough(100, 2, 1100, 1)).toEqual({ perMessage: 2, perByte: 0 });
+    expect(lineThrough(100, 0.1, 1100, 5.1)).toEqual({ perMessage: 0, perByte: expect.closeTo(0.005, 12) });
+  });
+
+  it('messaging: the receiver pays at step t, the sender at its step t + 1, each receipt the other way; the server both ends', () => {
+    const m = messaging(two(), costs, 10);
+    // A's main: t=0 receive(100) + send(got) = 4 + 1.1; t=1 B's 50 B halo sent (1.5) + its receipt (2.2) + receive(200) + send(got) (6 + 1.1)
+    expect(m.main[0]).toEqual([5.1, 10.8, 0].map((x) => expect.closeTo(x, 12)));
+    // B's main: t=0 receive(50) + send(got) = 3 + 1.1; t=1 send(100) + receive(got) = 2 + 2.2; t=2 send(200) + receive(got) = 3 + 2.2
+    expect(m.main[1]).toEqual([4.1, 4.2, 5.2].map((x) => expect.closeTo(x, 12)));
+    // others: A 0.1 + 0.1 (100 B in, receipt out) + 0.1 + 0.01 (50 B out, receipt in) + 0.2 + 0.1 (200 B in); B 0.1 + 0.01 + 0.05 + 0.1 + 0.1 + 0.01
+    expect(m.others[0]).toBeCloseTo(0.61, 12);
+    expect(m.others[1]).toBeCloseTo(0.37, 12);
+    // forwards: halo + receipt = (0.5 + 0.5 + 0.55) + (0.5 + 0.25 + 0.55) + (0.5 + 1 + 0.55) = 4.9, at both ends
+    expect(m.server).toEqual([4.9, 4.9].map((x) => expect.closeTo(x, 12)));
+  });
+
+  it('withMessaging puts the main-thread part on the path; workCpu sums flow, steps and halo costs', () => {
+    const w = two();
+    w[0].haloCost = [0.5, 0, 0];
+    const [a, b] = withMessaging(w, messaging(w, costs, 10));
+    expect(Array.from(a.haloCost)).toEqual([5.6, 10.8, 0].map((x) => expect.closeTo(x, 12)));
+    expect(workCpu(a)).toBeCloseTo(3 + 16.4, 12);
+    expect(workCpu(b)).toBeCloseTo(3 + 13.5, 12);
+    // the critical path now carries them: one node alone, 1 s flow, steps 1 + 0.5 each
+    const r = simulateIteration({ ...base, T: 2, nodes: withMessaging([node(1, [1, 1], [0, 0])], { main: [[0.5, 0.5]], others: [0], server: [0] }) });
+    expect(r.seconds).toBeCloseTo(4, 12);
+  });
+
+  it("kernelTerms: the 1-node run's kernel CPU over the profile's, the rest of its node CPU per node; withRest spreads it over the steps", () => {
+    const k = kernelTerms({ iterations: 2, kernelCpuMs: 1000, flowCpuMs: 600 }, { main: 1.2, others: 0.1 }, { flow: 0.6, step: 1 });
+    expect(k.scale.step).toBeCloseTo(0.5, 12); // 0.5 s of step kernels per iteration over the profile's 1 s
+    expect(k.scale.flow).toBeCloseTo(0.5, 12); // 0.3 s over 0.6 s
+    expect(k.restMain).toBeCloseTo(0.4, 12); // 1.2 - 0.5 - 0.3
+    expect(k.restOthers).toBe(0.1);
+    expect(kernelTerms({ iterations: 2, kernelCpuMs: 1000, flowCpuMs: 600 }, { main: 0.5, others: 0 }, { flow: 0.6, step: 1 }).restMain).toBe(0);
+    const [w, v] = withRest([node(1, [1, 1], [0, 0], [[], []], [0.1, 0]), node(1, [1, 1], [0, 0])], [0.4, 1]);
+    expect(Array.from(w.haloCost)).toEqual([0.3, 0.2].map((x) => expect.closeTo(x, 12)));
+    expect(Array.from(v.haloCost)).toEqual([0.5, 0.5]);
+    expect(simulateIteration({ ...base, T: 2, nodes: [w] }).seconds).toBeCloseTo(3.5, 12);
+  });
+
+  it('restLine: a part per node and a part per row through two 1-node runs; restOf a node of given rows', () => {
+    // 1000 rows: 0.3 s main, 0.05 others; 5000 rows: 0.7 s main, 0.05 others -> 0.1 ms per row + 0.2 s per node
+    const l = restLine({ rows: 1000, restMain: 0.3, restOthers: 0.05 }, { rows: 5000, restMain: 0.7, restOthers: 0.05 });
+    expect(l.perRow.main).toBeCloseTo(1e-4, 15);
+    expect(l.perNode.main).toBeCloseTo(0.2, 12);
+    expect(l.perRow.others).toBe(0);
+    expect(l.perNode.others).toBeCloseTo(0.05, 12);
+    const r = restOf(l, 2500);
+    expect(r.main).toBeCloseTo(0.45, 12);
+    expect(r.others).toBeCloseTo(0.05, 12);
+    // a smaller rest at more rows (noise): no negative slope; a slope through 0 rows below 0: no negative part per node
+    expect(restLine({ rows: 1000, restMain: 0.3, restOthers: 0 }, { rows: 5000, restMain: 0.2, restOthers: 0 }).perRow.main).toBe(0);
+    expect(restLine({ rows: 1000, restMain: 0.1, restOthers: 0 }, { rows: 2000, restMain: 0.5, restOthers: 0 }).perNode.main).toBe(0);
+  });
+
+  it('coresBound: the busiest machine, its parties CPU over its cores', () => {
+    const parties = [{ name: 'a', machine: 0, cpu: 3 }, { name: 'b', machine: 0, cpu: 1 }, { name: 'c', machine: 1, cpu: 1 }];
+    expect(coresBound(parties, [2, 4])).toBe(2);
+    expect(coresBound(parties, [8, 0.1])).toBeCloseTo(10, 12);
+  });
+
+  it('predictIteration: the critical path, or the cores where they bind', () => {
+    const input = { ...base, T: 2, nodes: [node(1, [1, 1], [0, 0])] };
+    const bound = predictIteration(input, [{ name: 'node-1', machine: 0, cpu: 3 }, { name: 'nats-server', machine: 0, cpu: 3 }], [2]);
+    expect(bound).toMatchObject({ seconds: 3, bound: 3 });
+    expect(bound.critical.seconds).toBeCloseTo(3, 12);
+    const path = predictIteration(input, [{ name: 'node-1', machine: 0, cpu: 3 }, { name: 'nats-server', machine: 1, cpu: 3 }], [2, 2]);
+    expect(path.seconds).toBeCloseTo(3, 12);
+    expect(path.bound).toBe(1.5);
+    const four = predictIteration(input, [{ name: 'node-1', machine: 0, cpu: 5 }, { name: 'nats-server', machine: 0, cpu: 3 }], [2]);
+    expect(four.seconds).toBe(4);
   });
 });
