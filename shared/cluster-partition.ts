@@ -154,8 +154,11 @@ export function haloAt(problem: HaloProblem, nextCell: Int32Array, t: number, ow
 export function haloPlanAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices = 1): { from: Map<number, Int32Array>; late: Int32Array } {
   const { nU0 } = problem.game;
   const { rows, cells, majorCount, majorTo, majorWidth } = problem;
-  const found: number[] = [];
-  const late: number[] = [];
+  // typed scratch (no number[] pushes): at most every row is found once, at most one range per own row
+  const found = scratch(0, rows);
+  const late = scratch(1, 2 * own.length);
+  let nFound = 0;
+  let nLate = 0;
   for (let i = 0; i < own.length; i++) {
     const r = own[i];
     let reads = false;
@@ -170,25 +173,51 @@ export function haloPlanAt(problem: HaloProblem, nextCell: Int32Array, t: number
           reads = true;
           if (mark[row]) continue;
           mark[row] = 1;
-          found.push(row);
+          found[nFound++] = row;
         }
       }
     }
     if (!reads) continue;
-    if (late.length > 0 && late[late.length - 1] === r) late[late.length - 1] = r + 1;
-    else late.push(r, r + 1);
+    if (nLate > 0 && late[nLate - 1] === r) late[nLate - 1] = r + 1;
+    else {
+      late[nLate++] = r;
+      late[nLate++] = r + 1;
+    }
   }
-  const sorted = Int32Array.from(found).sort();
-  const per = new Map<number, number[]>();
-  for (let i = 0; i < sorted.length; i++) {
-    mark[sorted[i]] = 0;
-    const o = owner[sorted[i]];
-    let list = per.get(o);
-    if (!list) per.set(o, (list = []));
-    list.push(sorted[i]);
+  const lateOut = late.slice(0, nLate);
+  // the grouping is a function of its own: optimised while no row was found, the loop over the found rows
+  // in here soft-deopted on every later call that found some (V8: insufficient type feedback)
+  return { from: nFound === 0 ? new Map() : groupByOwner(found.subarray(0, nFound), owner, mark), late: lateOut };
+}
+
+/** The found rows sorted and grouped by owner (owners in increasing order); clears their marks. Sorts `found` in place. */
+function groupByOwner(found: Int32Array, owner: Int32Array, mark: Uint8Array): Map<number, Int32Array> {
+  found.sort();
+  // counting pass over the owners present, then one typed array per owner filled in row order
+  let maxOwner = 0;
+  for (let i = 0; i < found.length; i++) {
+    mark[found[i]] = 0;
+    if (owner[found[i]] > maxOwner) maxOwner = owner[found[i]];
   }
-  const from = new Map([...per].sort((a, b) => a[0] - b[0]).map(([o, l]) => [o, Int32Array.from(l)]));
-  return { from, late: Int32Array.from(late) };
+  const counts = new Int32Array(maxOwner + 1);
+  for (let i = 0; i < found.length; i++) counts[owner[found[i]]]++;
+  const lists: Int32Array[] = [];
+  for (let o = 0; o <= maxOwner; o++) lists.push(new Int32Array(counts[o]));
+  counts.fill(0);
+  for (let i = 0; i < found.length; i++) {
+    const o = owner[found[i]];
+    lists[o][counts[o]++] = found[i];
+  }
+  const from = new Map<number, Int32Array>();
+  for (let o = 0; o <= maxOwner; o++) if (lists[o].length > 0) from.set(o, lists[o]);
+  return from;
+}
+
+/** Scratch arrays of haloPlanAt, grown as needed (the function is synchronous, so one pair per thread suffices). */
+const scratchArrays: Int32Array[] = [new Int32Array(0), new Int32Array(0)];
+function scratch(i: number, n: number): Int32Array {
+  if (scratchArrays[i].length < n) scratchArrays[i] = new Int32Array(Math.max(n, 2 * scratchArrays[i].length));
+  return scratchArrays[i];
 }
 
 /** Counts of one sweep's halo for a partition: (t, row, reader) triples received, summed over t and shards. */

@@ -9,7 +9,7 @@
 // beyond the injected connection.
 
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { decodeMessage, encodeMessage, frameMessage, Reassembler } from './cluster-wire.ts';
+import { decodeMessage, encodeFrames, encodeMessage, Reassembler } from './cluster-wire.ts';
 import type { ClusterMessage } from './cluster-messages.ts';
 
 export type Handler = (from: string, message: ClusterMessage, bytes: number) => void;
@@ -21,8 +21,8 @@ export interface Transport {
   listen(handler: Handler): void;
   /** Payload bytes sent and received by this party. */
   readonly bytes: { sent: number; received: number };
-  /** Time spent decoding (reassembling) what was received, ms (statistics; shared/cluster-node-trace.ts). */
-  readonly timing?: { decodeMs: number };
+  /** Time spent decoding (reassembling) what was received, wall and the receiving thread's CPU, ms (statistics; shared/cluster-node-trace.ts). */
+  readonly timing?: { decodeMs: number; decodeCpuMs: number };
   close(): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export function partySubjects(prefix: string) {
 /** Messages over NATS: encoded, cut into frames under max_payload, reassembled per sender. */
 export class NatsTransport implements Transport {
   readonly bytes = { sent: 0, received: 0 };
-  readonly timing = { decodeMs: 0 };
+  readonly timing = { decodeMs: 0, decodeCpuMs: 0 };
   private readonly lane = (Math.random() * 2 ** 32) >>> 0;
   private seq = 0;
   private sub?: Subscription;
@@ -104,6 +104,8 @@ export class NatsTransport implements Transport {
       onReject?: (err: Error, from: string) => void;
       /** The server ended the inbox subscription (e.g. a permissions violation). */
       onError?: (err: Error) => void;
+      /** The calling thread's CPU time, ms (statistics: timing.decodeCpuMs; absent: not measured). */
+      cpuMs?: () => number;
     } = {},
   ) {
     checkPartyId(self);
@@ -111,7 +113,7 @@ export class NatsTransport implements Transport {
   }
 
   send(to: string, message: ClusterMessage): void {
-    const frames = frameMessage(encodeMessage(message), this.lane, (this.seq = (this.seq + 1) >>> 0), this.nc.info?.max_payload ?? 1024 * 1024);
+    const frames = encodeFrames(message, this.lane, (this.seq = (this.seq + 1) >>> 0), this.nc.info?.max_payload ?? 1024 * 1024);
     const subject = this.subjects.to(to, this.self);
     for (const f of frames) {
       this.nc.publish(subject, f);
@@ -134,6 +136,7 @@ export class NatsTransport implements Transport {
         let message: ClusterMessage;
         let size: number;
         const t0 = performance.now();
+        const c0 = this.hooks.cpuMs?.();
         try {
           const whole = r.push(msg.data);
           if (!whole) return;
@@ -144,6 +147,7 @@ export class NatsTransport implements Transport {
           return;
         } finally {
           this.timing.decodeMs += performance.now() - t0;
+          if (c0 !== undefined) this.timing.decodeCpuMs += this.hooks.cpuMs!() - c0;
         }
         handler(from, message, size);
       },

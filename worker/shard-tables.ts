@@ -46,6 +46,10 @@ export class ShardTables {
   private readonly mark: Uint8Array;
   /** Per t, after a finite-horizon flow: the shard's rows whose step reads a halo row, as ranges [a, b). */
   private late: Int32Array[] = [];
+  /** Per t: the shard's rows that read no halo row (the complement of `late`), filled as steps ask. */
+  private earlyRanges: Int32Array[] = [];
+  /** The shard's runs of rows as ranges [a, b), one per x0. */
+  private readonly allRanges: Int32Array;
   /**
    * Work measured in this iteration per block of CHANGE_BLOCK_CELLS cells (global block index; thread-ms: the
    * flow spread over the shard's cells, each step's kernel time over the rows it computed). Finite-horizon
@@ -85,20 +89,21 @@ export class ShardTables {
     const own: number[] = [];
     for (const [a, b] of this.runs()) for (let r = a; r < b; r++) own.push(r);
     this.ownRows = Int32Array.from(own);
+    this.allRanges = Int32Array.from([...this.runs()].flat());
     this.owner = new Int32Array(rows);
     for (let r = 0; r < rows; r++) this.owner[r] = shardOfCell(run.cellBounds, r % cells);
     this.mark = new Uint8Array(rows);
   }
 
-  /** The rows of a part of step t, as ranges [a, b) in increasing order. */
+  /** The rows of a part of step t, as ranges [a, b) in increasing order (computed once per t after each flow). */
   private partRanges(t: number, part: StepPart): Int32Array {
-    const all = Int32Array.from([...this.runs()].flat());
+    const all = this.allRanges;
     const late = this.late[t];
     if (part === 'all') return all;
     // no plan for t (none is expected): everything waits for the halo, which is always right
     if (!late) return part === 'late' ? all : new Int32Array(0);
     if (part === 'late') return late;
-    return subtractRanges(all, late);
+    return (this.earlyRanges[t] ??= subtractRanges(all, late));
   }
 
   /**
@@ -280,6 +285,7 @@ export class ShardTables {
     const [next, vertices] = problem.projection === 'interpolate' ? [tables.nextVertex, problem.game.nX] : [tables.nextCell, 1];
     for (const peer of this.run.nodes) if (peer !== this.run.nodes[this.shard]) needs.set(peer, Array.from({ length: reads }, () => new Int32Array(0)));
     this.late = [];
+    this.earlyRanges = [];
     if (this.run.nodes.length === 1) return needs;
     const use = (t: number, plan: { from: Iterable<[number, Int32Array]>; late: Int32Array }) => {
       for (const [k, list] of plan.from) needs.get(this.run.nodes[k])![t] = list;
@@ -369,7 +375,16 @@ export class ShardTables {
     for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];
     if (!costs || n === 0) return;
     const cells = this.problem.cells;
-    for (let i = 0; i < ranges.length; i += 2) for (let r = ranges[i]; r < ranges[i + 1]; r++) costs[Math.floor((r % cells) / CHANGE_BLOCK_CELLS)] += ms / n;
+    // a block at a time (its rows in the range: up to the block's end, the cell run's end or the range's end)
+    for (let i = 0; i < ranges.length; i += 2) {
+      for (let r = ranges[i]; r < ranges[i + 1]; ) {
+        const c = r % cells;
+        const block = Math.floor(c / CHANGE_BLOCK_CELLS);
+        const len = Math.min(ranges[i + 1] - r, (block + 1) * CHANGE_BLOCK_CELLS - c, cells - c);
+        costs[block] += (len * ms) / n;
+        r += len;
+      }
+    }
   }
 
   private async viSweep(job: Extract<Job, { kind: 'viSweep' }>): Promise<JobResult> {
@@ -445,7 +460,7 @@ export class ShardTables {
     const run = this.sweepRun!;
     const { pool, threads } = this.threads!;
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
-    const ranges = work.kind === 'step' ? work.ranges : Int32Array.from([...this.runs()].flat());
+    const ranges = work.kind === 'step' ? work.ranges : this.allRanges;
     const tasks: Array<Promise<SweepResult>> = [];
     const chunks = chunkRanges(ranges, 2 * threads, work.kind === 'step');
     // a step's chunk may gather several short ranges; the other kernels take one range per task
