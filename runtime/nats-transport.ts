@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { clientOptions, connectError, isPermissionError, wrongRole, type NatsOptions } from '../shared/cluster-nats.ts';
 import { NatsTransport, partySubjects } from '../shared/cluster-transport.ts';
-import { threadCpu } from './thread-cpu.ts';
 
 export { natsOptionsFrom, type NatsOptions } from '../shared/cluster-nats.ts';
 
@@ -43,6 +42,5 @@ export async function nodeTransport(nc: NatsConnection, options: NatsOptions, id
     onError: (err) => {
       if (isPermissionError(err)) fatal(subjects.inbox(id));
     },
-    cpuMs: () => (threadCpu()?.cpuNs ?? 0) / 1e6,
   });
 }

@@ -34,18 +34,14 @@ export const NODE_TRACE_FIELDS = [
   'planCpuMs',
   /**
    * CPU time of the node's own (main) thread (schedstat; 0 where unreadable): during the finite-horizon
-   * iterations (from the flow's start to the start values' end), in step jobs and flow jobs (all of them:
-   * kernels, plans and the bookkeeping around them), handling received messages (the node core and what it
-   * decides, not the sends it causes), sending (encode, frame, publish) and decoding (reassembly and decode
-   * of what arrived). What the iteration's own CPU leaves after these is the event loop: NATS parsing and
-   * socket I/O, timers, the garbage collector's pauses.
+   * iterations (from the flow's start to the start values' end), and in their step jobs and flow jobs (all
+   * of a job: kernels, plans and the bookkeeping around them). What the iteration's own CPU leaves after the
+   * jobs is spent between them: handling messages (receiveMs, sendMs and decodeMs bound it in wall time),
+   * NATS parsing and socket I/O, timers, the garbage collector's pauses on this thread.
    */
   'ownCpuMs',
   'stepOwnCpuMs',
   'flowOwnCpuMs',
-  'receiveCpuMs',
-  'sendCpuMs',
-  'decodeCpuMs',
   /** Calls of the step kernels (one per range of rows of a step's part, on the node's own thread or a pool chunk). */
   'kernelCalls',
   /** Steps split into a head and a tail (some node reads their rows). */
@@ -105,9 +101,9 @@ export function describeNodeTrace(node: string, t: NodeTrace): string {
 /** The own thread's CPU per iteration, whole and by where it went (ms; the ownCpuMs fields). */
 function describeOwnCpu(t: NodeTrace): string {
   const per = (x: number) => (x / Math.max(1, t.iterations)).toFixed(0);
-  const other = t.ownCpuMs - t.stepOwnCpuMs - t.flowOwnCpuMs - t.receiveCpuMs - t.sendCpuMs - t.decodeCpuMs;
   return (
-    `own thread's CPU per iteration ${per(t.ownCpuMs)} ms: steps ${per(t.stepOwnCpuMs)} (of which outside the kernels ${per(t.stepOwnCpuMs - t.kernelCpuMs)}), ` +
-    `flow ${per(t.flowOwnCpuMs)} (outside kernels and plans ${per(t.flowOwnCpuMs - t.flowCpuMs - t.planCpuMs)}), receive ${per(t.receiveCpuMs)}, decode ${per(t.decodeCpuMs)}, send ${per(t.sendCpuMs)}, event loop and GC ${per(other)}`
+    `own thread's CPU per iteration ${per(t.ownCpuMs)} ms: step jobs ${per(t.stepOwnCpuMs)} (outside the kernels ${per(t.stepOwnCpuMs - t.kernelCpuMs)}), ` +
+    `flow jobs ${per(t.flowOwnCpuMs)} (outside kernels and plans ${per(t.flowOwnCpuMs - t.flowCpuMs - t.planCpuMs)}), between jobs ${per(t.ownCpuMs - t.stepOwnCpuMs - t.flowOwnCpuMs)} ` +
+    `(messages: receive ${per(t.receiveMs)}, send ${per(t.sendMs)} ms wall)`
   );
 }

@@ -21,8 +21,8 @@ export interface Transport {
   listen(handler: Handler): void;
   /** Payload bytes sent and received by this party. */
   readonly bytes: { sent: number; received: number };
-  /** Time spent decoding (reassembling) what was received, wall and the receiving thread's CPU, ms (statistics; shared/cluster-node-trace.ts). */
-  readonly timing?: { decodeMs: number; decodeCpuMs: number };
+  /** Time spent decoding (reassembling) what was received, ms (statistics; shared/cluster-node-trace.ts). */
+  readonly timing?: { decodeMs: number };
   close(): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export function partySubjects(prefix: string) {
 /** Messages over NATS: encoded, cut into frames under max_payload, reassembled per sender. */
 export class NatsTransport implements Transport {
   readonly bytes = { sent: 0, received: 0 };
-  readonly timing = { decodeMs: 0, decodeCpuMs: 0 };
+  readonly timing = { decodeMs: 0 };
   private readonly lane = (Math.random() * 2 ** 32) >>> 0;
   private seq = 0;
   private sub?: Subscription;
@@ -104,8 +104,6 @@ export class NatsTransport implements Transport {
       onReject?: (err: Error, from: string) => void;
       /** The server ended the inbox subscription (e.g. a permissions violation). */
       onError?: (err: Error) => void;
-      /** The calling thread's CPU time, ms (statistics: timing.decodeCpuMs; absent: not measured). */
-      cpuMs?: () => number;
     } = {},
   ) {
     checkPartyId(self);
@@ -136,7 +134,6 @@ export class NatsTransport implements Transport {
         let message: ClusterMessage;
         let size: number;
         const t0 = performance.now();
-        const c0 = this.hooks.cpuMs?.();
         try {
           const whole = r.push(msg.data);
           if (!whole) return;
@@ -147,7 +144,6 @@ export class NatsTransport implements Transport {
           return;
         } finally {
           this.timing.decodeMs += performance.now() - t0;
-          if (c0 !== undefined) this.timing.decodeCpuMs += this.hooks.cpuMs!() - c0;
         }
         handler(from, message, size);
       },

@@ -104,10 +104,50 @@ const MAGIC = 0x4d334657; // 'M3FW'
  */
 export function encodeFrames(value: unknown, sender: number, seq: number, maxPayload: number): Uint8Array[] {
   frameRoom(maxPayload);
+  const inPlace = frameInPlace(value, sender, seq, maxPayload);
+  if (inPlace) return [inPlace];
   const buffer = encodeWithRoom(value, FRAME_HEADER_BYTES);
   if (buffer.length > maxPayload) return frameMessage(buffer.subarray(FRAME_HEADER_BYTES), sender, seq, maxPayload);
   writeFrameHeader(buffer, sender, seq, 0, 1, buffer.length - FRAME_HEADER_BYTES);
   return [buffer];
+}
+
+/** Bytes left free in front of a wireArray: a frame header and a raw message's head fit there. */
+const WIRE_ROOM = 256;
+const wireArrays = new WeakSet<Float64Array>();
+
+/**
+ * n zeros with room in front for a frame header and a message head: a message whose raw array this is goes
+ * out as one frame written around it (encodeFrames), not copied. Only arrays made here are written around.
+ */
+export function wireArray(n: number): Float64Array {
+  const a = new Float64Array(new ArrayBuffer(WIRE_ROOM + 8 * n), WIRE_ROOM, n);
+  wireArrays.add(a);
+  return a;
+}
+
+/**
+ * The one frame of a message whose raw array is a wireArray, written in the room in front of the array
+ * (the frame is a view on the array's buffer); undefined when the message is not such or needs several
+ * frames. Sending the same message again rewrites the same head with a new number: a single-frame message
+ * is taken whole whatever its number, so a frame still queued by the client stays valid.
+ */
+function frameInPlace(value: unknown, sender: number, seq: number, maxPayload: number): Uint8Array | undefined {
+  const field = LITTLE_ENDIAN ? rawField(value) : undefined;
+  if (field === undefined) return undefined;
+  const { [field]: array, ...rest } = value as Record<string, unknown>;
+  const values = array as Float64Array;
+  if (!wireArrays.has(values)) return undefined;
+  const head = packr.pack([field, rest]);
+  const front = FRAME_HEADER_BYTES + align8(RAW_HEAD_BYTES + head.length);
+  if (front > values.byteOffset || front + values.byteLength > maxPayload) return undefined;
+  const frame = new Uint8Array(values.buffer, values.byteOffset - front, front + values.byteLength);
+  frame.fill(0, 0, front);
+  writeFrameHeader(frame, sender, seq, 0, 1, frame.length - FRAME_HEADER_BYTES);
+  frame[FRAME_HEADER_BYTES] = RAW;
+  new DataView(frame.buffer, frame.byteOffset).setUint32(FRAME_HEADER_BYTES + 4, head.length, true);
+  frame.set(head, FRAME_HEADER_BYTES + RAW_HEAD_BYTES);
+  return frame;
 }
 
 function frameRoom(maxPayload: number): number {

@@ -1,7 +1,7 @@
 // The cluster's wire format (shared/cluster-wire.ts): messages with and without a raw Float64Array come back
 // with the same bits, from any byte offset and through frames of any size, against the plain msgpack path.
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeFrames, encodeMessage, frameMessage, Reassembler } from '../shared/cluster-wire.ts';
+import { decodeMessage, encodeFrames, encodeMessage, frameMessage, Reassembler, wireArray } from '../shared/cluster-wire.ts';
 import { SeededRandom } from '../shared/random.ts';
 import { Packr } from 'msgpackr';
 
@@ -69,6 +69,31 @@ describe('cluster wire format', () => {
       let whole: Uint8Array | undefined;
       for (const j of order) whole = r.push(frames[j]) ?? whole;
       expectSameBits(m, decodeMessage(whole!));
+    }
+  });
+  it('a wireArray goes out in one frame written around it (same bytes as the copying path); other arrays are never written around', () => {
+    const rng = new SeededRandom(13);
+    for (let i = 0; i < 100; i++) {
+      const n = 64 + Math.floor(rng.next() * 4000);
+      const source = randomValues(rng, n);
+      const wire = wireArray(n);
+      wire.set(source);
+      const m = { type: 'halo', run: `run-${i}`, n: i, step: Math.floor(rng.next() * 1000), values: wire };
+      const maxPayload = 1048 + Math.floor(rng.next() * 40000);
+      const frames = encodeFrames(m, 3, i + 1, maxPayload);
+      const reference = frameMessage(encodeMessage({ ...m, values: source }), 3, i + 1, maxPayload);
+      expect(frames.length).toBe(reference.length);
+      frames.forEach((f, j) => expect(Buffer.compare(Buffer.from(f), Buffer.from(reference[j]))).toBe(0));
+      if (frames.length === 1) expect(frames[0].buffer).toBe(wire.buffer);
+      // sent again (a resend) with another number: the same frame, rewritten; the values untouched
+      const again = encodeFrames(m, 3, i + 2, maxPayload);
+      if (again.length === 1) expectSameBits(m, decodeMessage(again[0].subarray(24)));
+      expectSameBits(source, wire);
+      // an ordinary view (here: into a table) is copied, and the bytes in front of it stay as they were
+      const table = randomValues(rng, n + 64);
+      const before = Buffer.from(table.buffer).toString('hex');
+      encodeFrames({ ...m, values: table.subarray(64) }, 3, i + 3, maxPayload);
+      expect(Buffer.from(table.buffer).toString('hex')).toBe(before);
     }
   });
   it('a raw message whose head does not fit, or whose head is not [name, object], is refused', () => {

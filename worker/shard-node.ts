@@ -51,9 +51,8 @@ export class ShardNode {
   private lastTurn = 0;
   private iterationCpu = 0;
   private iterationStart?: number;
-  /** This thread's CPU and the transport's decode CPU when the current finite iteration's flow started (ms). */
+  /** This thread's CPU when the current finite iteration's flow started (ms). */
   private iterationOwnCpu = 0;
-  private iterationDecodeCpu = 0;
 
   constructor(private readonly options: ShardNodeOptions) {
     this.state = newNodeState(options.transport.self);
@@ -107,13 +106,9 @@ export class ShardNode {
       return;
     }
     this.lastTurn = t0;
-    const counted = this.iterationStart !== undefined;
-    const [c0, s0] = counted ? [ownCpuMs(), this.trace.sendCpuMs] : [0, 0];
     this.execute(nodeStep(this.state, event));
     this.trace.messagesIn++;
     this.trace.receiveMs += performance.now() - t0;
-    // the sends a message causes are counted as sends
-    if (counted) this.trace.receiveCpuMs += ownCpuMs() - c0 - (this.trace.sendCpuMs - s0);
   }
 
   private execute(instructions: NodeInstruction[]): void {
@@ -121,11 +116,9 @@ export class ShardNode {
       switch (ins.kind) {
         case 'send': {
           const t0 = performance.now();
-          const c0 = this.iterationStart !== undefined ? ownCpuMs() : undefined;
           this.options.transport.send(ins.to, ins.message as ClusterMessage);
           this.trace.messagesOut++;
           this.trace.sendMs += performance.now() - t0;
-          if (c0 !== undefined) this.trace.sendCpuMs += ownCpuMs() - c0;
           break;
         }
         case 'dropped':
@@ -137,7 +130,6 @@ export class ShardNode {
           if (ins.job.kind === 'flow') {
             this.iterationStart = ins.job.vi ? undefined : queued;
             this.iterationOwnCpu = ownCpuMs();
-            this.iterationDecodeCpu = this.options.transport.timing?.decodeCpuMs ?? 0;
           }
           this.idleSince = undefined;
           // the next job starts at once (a microtask: after this event's instructions) while the event loop
@@ -194,7 +186,6 @@ export class ShardNode {
       t.iterationMs += now - this.iterationStart;
       t.iterationCpuMs += cpuMs() - this.iterationCpu;
       t.ownCpuMs += ownCpuMs() - this.iterationOwnCpu;
-      t.decodeCpuMs += (this.options.transport.timing?.decodeCpuMs ?? 0) - this.iterationDecodeCpu;
       this.iterationStart = undefined;
     }
   }

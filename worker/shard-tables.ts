@@ -17,6 +17,7 @@ import { blockChanges, CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { ownedRanges, shardOfCell, valueRowWidth, type BestTable, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
 import type { Job, JobResult, StepPart } from '../shared/cluster-node-core.ts';
 import { newNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
+import { wireArray } from '../shared/cluster-wire.ts';
 import type { Piscina } from 'piscina';
 import { threadCpu } from '../runtime/thread-cpu.ts';
 import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from '../shared/sweep-protocol.ts';
@@ -503,7 +504,8 @@ export class ShardTables {
     const nX = game.nX;
     const w = valueRowWidth(nX);
     const t = this.tables;
-    const out = new Float64Array(list.length * w);
+    // sent as is: the frame is written in front of it (shared/cluster-wire.ts wireArray)
+    const out = wireArray(list.length * w);
     for (let i = 0; i < list.length; i++) packValueRow(t, nX, slot * rows + list[i], out, i * w);
     return out;
   }
