@@ -127,6 +127,32 @@ describe('closeGaps', () => {
   });
 });
 
+describe('closeGaps on random ranges', () => {
+  it('equals the obvious merge: a range joins the previous one when the gap is under the limit and both lie in one x0', () => {
+    let seed = 5;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    for (let trial = 0; trial < 300; trial++) {
+      const cells = 5 + rand(60);
+      const gap = 1 + rand(20);
+      const r: number[] = [];
+      let x = rand(5);
+      for (let i = rand(12); i >= 0; i--) {
+        const a = x + 1 + rand(15);
+        const b = a + 1 + rand(10);
+        r.push(a, b);
+        x = b;
+      }
+      const slow: number[][] = [];
+      for (let i = 0; i < r.length; i += 2) {
+        const last = slow[slow.length - 1];
+        if (last && r[i] - last[1] < gap && Math.floor((last[1] - 1) / cells) === Math.floor(r[i] / cells)) last[1] = r[i + 1];
+        else slow.push([r[i], r[i + 1]]);
+      }
+      expect(Array.from(closeGaps(Int32Array.from(r), gap, cells))).toEqual(slow.flat());
+    }
+  });
+});
+
 describe('subtractRanges, intersectRanges', () => {
   it('equal the set difference and intersection of the rows, as increasing ranges', () => {
     let seed = 11;
