@@ -152,11 +152,23 @@ export function haloAt(problem: HaloProblem, nextCell: Int32Array, t: number, ow
  * `mark` (length rows, all 0) is scratch and is left all 0.
  */
 export function haloPlanAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices = 1): { from: Map<number, Int32Array>; late: Int32Array } {
+  // typed scratch (no number[] pushes): at most every row is found once, at most one range per own row
+  const found = scratch(0, problem.rows);
+  const late = scratch(1, 2 * own.length);
+  scanReads(problem, nextCell, t, own, owner, reader, mark, vertices, found, late);
+  const [nFound, nLate] = [counts[0], counts[1]];
+  // the long loop is a function of its own: V8 compiles it while it runs (on-stack replacement), and code
+  // after such a loop in the same function has no type feedback yet: calls bailed out there, one by one
+  return { from: nFound === 0 ? new Map() : groupByOwner(found.subarray(0, nFound), owner, mark), late: late.slice(0, nLate) };
+}
+
+/** haloPlanAt's counts of found rows and late range bounds (scanReads writes them). */
+const counts = new Int32Array(2);
+
+/** The halo rows step t over `own` reads (into `found`, marked) and the late ranges (into `late`); their counts into `counts`. */
+function scanReads(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices: number, found: Int32Array, late: Int32Array): void {
   const { nU0 } = problem.game;
   const { rows, cells, majorCount, majorTo, majorWidth } = problem;
-  // typed scratch (no number[] pushes): at most every row is found once, at most one range per own row
-  const found = scratch(0, rows);
-  const late = scratch(1, 2 * own.length);
   let nFound = 0;
   let nLate = 0;
   for (let i = 0; i < own.length; i++) {
@@ -184,10 +196,8 @@ export function haloPlanAt(problem: HaloProblem, nextCell: Int32Array, t: number
       late[nLate++] = r + 1;
     }
   }
-  const lateOut = late.slice(0, nLate);
-  // the grouping is a function of its own: optimised while no row was found, the loop over the found rows
-  // in here soft-deopted on every later call that found some (V8: insufficient type feedback)
-  return { from: nFound === 0 ? new Map() : groupByOwner(found.subarray(0, nFound), owner, mark), late: lateOut };
+  counts[0] = nFound;
+  counts[1] = nLate;
 }
 
 /** The found rows sorted and grouped by owner (owners in increasing order); clears their marks. Sorts `found` in place. */
