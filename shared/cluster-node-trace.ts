@@ -32,6 +32,16 @@ export const NODE_TRACE_FIELDS = [
   /** CPU time of the node's own thread in the flow's kernels and in the halo plans (as kernelCpuMs). */
   'flowCpuMs',
   'planCpuMs',
+  /**
+   * CPU time of the node's own (main) thread (schedstat; 0 where unreadable): during the finite-horizon
+   * iterations (from the flow's start to the start values' end), and in their step jobs and flow jobs (all
+   * of a job: kernels, plans and the bookkeeping around them). What the iteration's own CPU leaves after the
+   * jobs is spent between them: handling messages (receiveMs, sendMs and decodeMs bound it in wall time),
+   * NATS parsing and socket I/O, timers, the garbage collector's pauses on this thread.
+   */
+  'ownCpuMs',
+  'stepOwnCpuMs',
+  'flowOwnCpuMs',
   /** Calls of the step kernels (one per range of rows of a step's part, on the node's own thread or a pool chunk). */
   'kernelCalls',
   /** Steps split into a head and a tail (some node reads their rows). */
@@ -84,6 +94,16 @@ export function describeNodeTrace(node: string, t: NodeTrace): string {
     `receive ${pct(t.receiveMs)} (decode ${pct(t.decodeMs)}), send ${pct(t.sendMs)}, job queue ${pct(t.queueMs)}; ` +
     `CPU: steps ${perStep(t.stepCpuMs)} ms per step, iteration ${(t.iterationCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ` +
     `per step: ${perStep(t.stepMs)} ms step, ${perStep(t.haloWaitMs)} ms wait, ${perStep(t.kernelMs - t.threadMs)} ms dispatch; ` +
-    `${perStep(t.kernelCalls)} kernel calls per step, kernel CPU ${t.stepRows > 0 ? ((1e6 * t.kernelCpuMs) / t.stepRows).toFixed(0) : 0} ns per row; own thread's CPU per iteration: step kernels ${(t.kernelCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms, flow kernels ${(t.flowCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms, halo plans ${(t.planCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ${t.earlySteps} of ${t.steps} steps started before their halo, ${((100 * t.lateRows) / Math.max(1, t.stepRows)).toFixed(1)}% of the rows after it, ${((100 * t.headRows) / Math.max(1, t.stepRows)).toFixed(1)}% in the heads of ${t.headSteps} split steps (sent first); ${t.messagesIn} messages in, ${t.messagesOut} out`
+    `${perStep(t.kernelCalls)} kernel calls per step, kernel CPU ${t.stepRows > 0 ? ((1e6 * t.kernelCpuMs) / t.stepRows).toFixed(0) : 0} ns per row; own thread's CPU per iteration: step kernels ${(t.kernelCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms, flow kernels ${(t.flowCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms, halo plans ${(t.planCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ${describeOwnCpu(t)}; ${t.earlySteps} of ${t.steps} steps started before their halo, ${((100 * t.lateRows) / Math.max(1, t.stepRows)).toFixed(1)}% of the rows after it, ${((100 * t.headRows) / Math.max(1, t.stepRows)).toFixed(1)}% in the heads of ${t.headSteps} split steps (sent first); ${t.messagesIn} messages in, ${t.messagesOut} out`
+  );
+}
+
+/** The own thread's CPU per iteration, whole and by where it went (ms; the ownCpuMs fields). */
+function describeOwnCpu(t: NodeTrace): string {
+  const per = (x: number) => (x / Math.max(1, t.iterations)).toFixed(0);
+  return (
+    `own thread's CPU per iteration ${per(t.ownCpuMs)} ms: step jobs ${per(t.stepOwnCpuMs)} (outside the kernels ${per(t.stepOwnCpuMs - t.kernelCpuMs)}), ` +
+    `flow jobs ${per(t.flowOwnCpuMs)} (outside kernels and plans ${per(t.flowOwnCpuMs - t.flowCpuMs - t.planCpuMs)}), between jobs ${per(t.ownCpuMs - t.stepOwnCpuMs - t.flowOwnCpuMs)} ` +
+    `(messages: receive ${per(t.receiveMs)}, send ${per(t.sendMs)} ms wall)`
   );
 }

@@ -164,10 +164,25 @@ export function haloAt(problem: HaloProblem, nextCell: Int32Array, t: number, ow
  * `mark` (length rows, all 0) is scratch and is left all 0.
  */
 export function haloPlanAt(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices = 1): { from: Map<number, Int32Array>; late: Int32Array } {
+  // typed scratch (no number[] pushes): at most every row is found once, at most one range per own row
+  const found = scratch(0, problem.rows);
+  const late = scratch(1, 2 * own.length);
+  scanReads(problem, nextCell, t, own, owner, reader, mark, vertices, found, late);
+  const [nFound, nLate] = [counts[0], counts[1]];
+  // the long loop is a function of its own: V8 compiles it while it runs (on-stack replacement), and code
+  // after such a loop in the same function has no type feedback yet: calls bailed out there, one by one
+  return { from: nFound === 0 ? new Map() : groupByOwner(found.subarray(0, nFound), owner, mark), late: late.slice(0, nLate) };
+}
+
+/** haloPlanAt's counts of found rows and late range bounds (scanReads writes them). */
+const counts = new Int32Array(2);
+
+/** The halo rows step t over `own` reads (into `found`, marked) and the late ranges (into `late`); their counts into `counts`. */
+function scanReads(problem: HaloProblem, nextCell: Int32Array, t: number, own: ArrayLike<number>, owner: Int32Array, reader: number, mark: Uint8Array, vertices: number, found: Int32Array, late: Int32Array): void {
   const { nU0 } = problem.game;
   const { rows, cells, majorCount, majorTo, majorWidth } = problem;
-  const found: number[] = [];
-  const late: number[] = [];
+  let nFound = 0;
+  let nLate = 0;
   for (let i = 0; i < own.length; i++) {
     const r = own[i];
     let reads = false;
@@ -182,25 +197,49 @@ export function haloPlanAt(problem: HaloProblem, nextCell: Int32Array, t: number
           reads = true;
           if (mark[row]) continue;
           mark[row] = 1;
-          found.push(row);
+          found[nFound++] = row;
         }
       }
     }
     if (!reads) continue;
-    if (late.length > 0 && late[late.length - 1] === r) late[late.length - 1] = r + 1;
-    else late.push(r, r + 1);
+    if (nLate > 0 && late[nLate - 1] === r) late[nLate - 1] = r + 1;
+    else {
+      late[nLate++] = r;
+      late[nLate++] = r + 1;
+    }
   }
-  const sorted = Int32Array.from(found).sort();
-  const per = new Map<number, number[]>();
-  for (let i = 0; i < sorted.length; i++) {
-    mark[sorted[i]] = 0;
-    const o = owner[sorted[i]];
-    let list = per.get(o);
-    if (!list) per.set(o, (list = []));
-    list.push(sorted[i]);
+  counts[0] = nFound;
+  counts[1] = nLate;
+}
+
+/** The found rows sorted and grouped by owner (owners in increasing order); clears their marks. Sorts `found` in place. */
+function groupByOwner(found: Int32Array, owner: Int32Array, mark: Uint8Array): Map<number, Int32Array> {
+  found.sort();
+  // counting pass over the owners present, then one typed array per owner filled in row order
+  let maxOwner = 0;
+  for (let i = 0; i < found.length; i++) {
+    mark[found[i]] = 0;
+    if (owner[found[i]] > maxOwner) maxOwner = owner[found[i]];
   }
-  const from = new Map([...per].sort((a, b) => a[0] - b[0]).map(([o, l]) => [o, Int32Array.from(l)]));
-  return { from, late: Int32Array.from(late) };
+  const counts = new Int32Array(maxOwner + 1);
+  for (let i = 0; i < found.length; i++) counts[owner[found[i]]]++;
+  const lists: Int32Array[] = [];
+  for (let o = 0; o <= maxOwner; o++) lists.push(new Int32Array(counts[o]));
+  counts.fill(0);
+  for (let i = 0; i < found.length; i++) {
+    const o = owner[found[i]];
+    lists[o][counts[o]++] = found[i];
+  }
+  const from = new Map<number, Int32Array>();
+  for (let o = 0; o <= maxOwner; o++) if (lists[o].length > 0) from.set(o, lists[o]);
+  return from;
+}
+
+/** Scratch arrays of haloPlanAt, grown as needed (the function is synchronous, so one pair per thread suffices). */
+const scratchArrays: Int32Array[] = [new Int32Array(0), new Int32Array(0)];
+function scratch(i: number, n: number): Int32Array {
+  if (scratchArrays[i].length < n) scratchArrays[i] = new Int32Array(Math.max(n, 2 * scratchArrays[i].length));
+  return scratchArrays[i];
 }
 
 /** Counts of one sweep's halo for a partition: (t, row, reader) triples received, summed over t and shards. */

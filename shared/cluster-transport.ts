@@ -9,7 +9,7 @@
 // beyond the injected connection.
 
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { decodeMessage, encodeMessage, frameMessage, Reassembler } from './cluster-wire.ts';
+import { decodeMessage, encodeFrames, encodeMessage, Reassembler } from './cluster-wire.ts';
 import type { ClusterMessage } from './cluster-messages.ts';
 
 export type Handler = (from: string, message: ClusterMessage, bytes: number) => void;
@@ -111,7 +111,7 @@ export class NatsTransport implements Transport {
   }
 
   send(to: string, message: ClusterMessage): void {
-    const frames = frameMessage(encodeMessage(message), this.lane, (this.seq = (this.seq + 1) >>> 0), this.nc.info?.max_payload ?? 1024 * 1024);
+    const frames = encodeFrames(message, this.lane, (this.seq = (this.seq + 1) >>> 0), this.nc.info?.max_payload ?? 1024 * 1024);
     const subject = this.subjects.to(to, this.self);
     for (const f of frames) {
       this.nc.publish(subject, f);

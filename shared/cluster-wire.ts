@@ -1,5 +1,5 @@
-// The cluster's wire format: msgpackr with typed arrays kept typed, and frames that fit the server's
-// max_payload. A message of any size is encoded once, cut into parts of at most `maxPayload` bytes each
+// The cluster's wire format: msgpackr with typed arrays kept typed (a message's large Float64Array raw, after
+// its msgpack head: see RAW below), and frames that fit the server's max_payload. A message of any size is encoded once, cut into parts of at most `maxPayload` bytes each
 // (header included) and put back together by a Reassembler on the receiving side. Pure: no I/O here.
 //
 // Frame = 24-byte header + part bytes:
@@ -13,33 +13,168 @@ import { Packr } from 'msgpackr';
 // aligned Float64Array; without it msgpackr turns it into a Buffer of bytes (toolchain.md).
 const packr = new Packr({ moreTypes: true, useRecords: false });
 
+// A message (a plain object) with a large Float64Array at its top level (halo rows, pieces, start values) is
+// encoded raw: u8 RAW | 3 zero bytes | u32 head length (little-endian) | head = msgpack of [the field's name,
+// the message without that field] | zero bytes up to a multiple of 8 | the array's bytes (little-endian).
+// The array is copied once, straight into the frame (msgpack would copy it into its buffer, framing once
+// more), and decoded as a view on the received bytes where they are 8-byte aligned (else copied once).
+// Everything else is plain msgpack, whose first byte is never RAW (0xc1 is unused in msgpack).
+const RAW = 0xc1;
+/** Arrays shorter than this stay in the msgpack body (not worth a second code path). */
+const RAW_MIN_LENGTH = 64;
+const RAW_HEAD_BYTES = 8;
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
 export function encodeMessage(value: unknown): Uint8Array {
-  return packr.pack(value);
+  return encodeWithRoom(value, 0);
+}
+
+/** The encoded message after `room` bytes left free (a multiple of 8: a raw array stays 8-byte aligned in the buffer). */
+function encodeWithRoom(value: unknown, room: number): Uint8Array {
+  const field = LITTLE_ENDIAN ? rawField(value) : undefined;
+  if (field === undefined) {
+    const body = packr.pack(value);
+    if (room === 0) return body;
+    const out = new Uint8Array(room + body.length);
+    out.set(body, room);
+    return out;
+  }
+  const { [field]: array, ...rest } = value as Record<string, unknown>;
+  const values = array as Float64Array;
+  const head = packr.pack([field, rest]);
+  const rawAt = align8(room + RAW_HEAD_BYTES + head.length);
+  const out = new Uint8Array(rawAt + values.byteLength);
+  out[room] = RAW;
+  new DataView(out.buffer).setUint32(room + 4, head.length, true);
+  out.set(head, room + RAW_HEAD_BYTES);
+  new Float64Array(out.buffer, rawAt, values.length).set(values);
+  return out;
+}
+
+/** The name of the largest Float64Array of at least RAW_MIN_LENGTH values at the top level of a plain object, if any. */
+function rawField(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) return undefined;
+  let best: string | undefined;
+  let length = RAW_MIN_LENGTH - 1;
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v instanceof Float64Array && v.length > length) {
+      best = key;
+      length = v.length;
+    }
+  }
+  return best;
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
 }
 
 export function decodeMessage<T>(bytes: Uint8Array): T {
-  return packr.unpack(bytes) as T;
+  if (bytes.length === 0 || bytes[0] !== RAW) return packr.unpack(bytes) as T;
+  if (bytes.length < RAW_HEAD_BYTES) throw new Error(`raw message of ${bytes.length} bytes: shorter than its header`);
+  const headLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+  const rawAt = align8(RAW_HEAD_BYTES + headLength);
+  if (rawAt > bytes.length || (bytes.length - rawAt) % 8 !== 0) throw new Error(`raw message: head of ${headLength} bytes and ${bytes.length - rawAt} array bytes do not fit its ${bytes.length} bytes`);
+  const head = packr.unpack(bytes.subarray(RAW_HEAD_BYTES, RAW_HEAD_BYTES + headLength)) as unknown;
+  if (!Array.isArray(head) || head.length !== 2 || typeof head[0] !== 'string' || !/^[A-Za-z]{1,32}$/.test(head[0]) || !head[1] || typeof head[1] !== 'object' || Array.isArray(head[1])) {
+    throw new Error('raw message: malformed head');
+  }
+  const n = (bytes.length - rawAt) / 8;
+  const at = bytes.byteOffset + rawAt;
+  let values: Float64Array;
+  if (at % 8 === 0 && LITTLE_ENDIAN) values = new Float64Array(bytes.buffer, at, n);
+  else if (LITTLE_ENDIAN) {
+    values = new Float64Array(n);
+    new Uint8Array(values.buffer).set(bytes.subarray(rawAt));
+  } else {
+    const view = new DataView(bytes.buffer, at, n * 8);
+    values = new Float64Array(n);
+    for (let i = 0; i < n; i++) values[i] = view.getFloat64(8 * i, true);
+  }
+  return { ...(head[1] as object), [head[0]]: values } as T;
 }
 
 export const FRAME_HEADER_BYTES = 24;
 const MAGIC = 0x4d334657; // 'M3FW'
 
-/** Cuts an encoded message into frames of at most maxPayload bytes. `sender` and `seq` name the message. */
-export function frameMessage(bytes: Uint8Array, sender: number, seq: number, maxPayload: number): Uint8Array[] {
+/**
+ * A message encoded and cut into frames of at most maxPayload bytes (frameMessage(encodeMessage(value)), the
+ * same bytes); a message that fits one frame is encoded into it directly, with no copy.
+ */
+export function encodeFrames(value: unknown, sender: number, seq: number, maxPayload: number): Uint8Array[] {
+  frameRoom(maxPayload);
+  const inPlace = frameInPlace(value, sender, seq, maxPayload);
+  if (inPlace) return [inPlace];
+  const buffer = encodeWithRoom(value, FRAME_HEADER_BYTES);
+  if (buffer.length > maxPayload) return frameMessage(buffer.subarray(FRAME_HEADER_BYTES), sender, seq, maxPayload);
+  writeFrameHeader(buffer, sender, seq, 0, 1, buffer.length - FRAME_HEADER_BYTES);
+  return [buffer];
+}
+
+/** Bytes left free in front of a wireArray: a frame header and a raw message's head fit there. */
+const WIRE_ROOM = 256;
+const wireArrays = new WeakSet<Float64Array>();
+
+/**
+ * n zeros with room in front for a frame header and a message head: a message whose raw array this is goes
+ * out as one frame written around it (encodeFrames), not copied. Only arrays made here are written around.
+ */
+export function wireArray(n: number): Float64Array {
+  const a = new Float64Array(new ArrayBuffer(WIRE_ROOM + 8 * n), WIRE_ROOM, n);
+  wireArrays.add(a);
+  return a;
+}
+
+/**
+ * The one frame of a message whose raw array is a wireArray, written in the room in front of the array
+ * (the frame is a view on the array's buffer); undefined when the message is not such or needs several
+ * frames. Sending the same message again rewrites the same head with a new number: a single-frame message
+ * is taken whole whatever its number, so a frame still queued by the client stays valid.
+ */
+function frameInPlace(value: unknown, sender: number, seq: number, maxPayload: number): Uint8Array | undefined {
+  const field = LITTLE_ENDIAN ? rawField(value) : undefined;
+  if (field === undefined) return undefined;
+  const { [field]: array, ...rest } = value as Record<string, unknown>;
+  const values = array as Float64Array;
+  if (!wireArrays.has(values)) return undefined;
+  const head = packr.pack([field, rest]);
+  const front = FRAME_HEADER_BYTES + align8(RAW_HEAD_BYTES + head.length);
+  if (front > values.byteOffset || front + values.byteLength > maxPayload) return undefined;
+  const frame = new Uint8Array(values.buffer, values.byteOffset - front, front + values.byteLength);
+  frame.fill(0, 0, front);
+  writeFrameHeader(frame, sender, seq, 0, 1, frame.length - FRAME_HEADER_BYTES);
+  frame[FRAME_HEADER_BYTES] = RAW;
+  new DataView(frame.buffer, frame.byteOffset).setUint32(FRAME_HEADER_BYTES + 4, head.length, true);
+  frame.set(head, FRAME_HEADER_BYTES + RAW_HEAD_BYTES);
+  return frame;
+}
+
+function frameRoom(maxPayload: number): number {
   const room = Math.floor(maxPayload) - FRAME_HEADER_BYTES;
   if (!(room >= 1024)) throw new Error(`max_payload ${maxPayload} is too small for the cluster protocol (need >= ${1024 + FRAME_HEADER_BYTES})`);
+  return room;
+}
+
+function writeFrameHeader(frame: Uint8Array, sender: number, seq: number, part: number, parts: number, total: number): void {
+  const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
+  view.setUint32(0, MAGIC);
+  view.setUint32(4, sender >>> 0);
+  view.setUint32(8, seq >>> 0);
+  view.setUint32(12, part);
+  view.setUint32(16, parts);
+  view.setUint32(20, total);
+}
+
+/** Cuts an encoded message into frames of at most maxPayload bytes. `sender` and `seq` name the message. */
+export function frameMessage(bytes: Uint8Array, sender: number, seq: number, maxPayload: number): Uint8Array[] {
+  const room = frameRoom(maxPayload);
   const parts = Math.max(1, Math.ceil(bytes.length / room));
   const out: Uint8Array[] = [];
   for (let i = 0; i < parts; i++) {
     const body = bytes.subarray(i * room, Math.min(bytes.length, (i + 1) * room));
     const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length);
-    const view = new DataView(frame.buffer);
-    view.setUint32(0, MAGIC);
-    view.setUint32(4, sender >>> 0);
-    view.setUint32(8, seq >>> 0);
-    view.setUint32(12, i);
-    view.setUint32(16, parts);
-    view.setUint32(20, bytes.length);
+    writeFrameHeader(frame, sender, seq, i, parts, bytes.length);
     frame.set(body, FRAME_HEADER_BYTES);
     out.push(frame);
   }

@@ -127,21 +127,43 @@ describe('closeGaps', () => {
   });
 });
 
+/** Random increasing, disjoint ranges [a, b) from a seeded generator `rand(n)` in [0, n): up to `most` ranges, gaps up to `gap`, lengths up to `length`. */
+function randomRanges(rand: (n: number) => number, most: number, gap: number, length: number): Int32Array {
+  const r: number[] = [];
+  let x = rand(gap - 1);
+  for (let i = rand(most); i >= 0; i--) {
+    const a = x + 1 + rand(gap);
+    const b = a + 1 + rand(length);
+    r.push(a, b);
+    x = b;
+  }
+  return Int32Array.from(r);
+}
+
+describe('closeGaps on random ranges', () => {
+  it('equals the obvious merge: a range joins the previous one when the gap is under the limit and both lie in one x0', () => {
+    let seed = 5;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    for (let trial = 0; trial < 300; trial++) {
+      const cells = 5 + rand(60);
+      const gap = 1 + rand(20);
+      const r = randomRanges(rand, 12, 15, 10);
+      const slow: number[][] = [];
+      for (let i = 0; i < r.length; i += 2) {
+        const last = slow[slow.length - 1];
+        if (last && r[i] - last[1] < gap && Math.floor((last[1] - 1) / cells) === Math.floor(r[i] / cells)) last[1] = r[i + 1];
+        else slow.push([r[i], r[i + 1]]);
+      }
+      expect(Array.from(closeGaps(r, gap, cells))).toEqual(slow.flat());
+    }
+  });
+});
+
 describe('subtractRanges, intersectRanges', () => {
   it('equal the set difference and intersection of the rows, as increasing ranges', () => {
     let seed = 11;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
-    const ranges = () => {
-      const r: number[] = [];
-      let x = rand(4);
-      for (let i = rand(8); i >= 0; i--) {
-        const a = x + 1 + rand(6);
-        const b = a + 1 + rand(9);
-        r.push(a, b);
-        x = b;
-      }
-      return Int32Array.from(r);
-    };
+    const ranges = () => randomRanges(rand, 8, 6, 9);
     const rows = (q: ArrayLike<number>) => {
       const out = new Set<number>();
       for (let i = 0; i < q.length; i += 2) for (let v = q[i]; v < q[i + 1]; v++) out.add(v);

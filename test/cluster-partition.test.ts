@@ -178,6 +178,52 @@ describe('halo plan', () => {
       expect(haloVolume(problem, nextCell, T, order, bounds).received).toBe(total);
     }
   });
+  it('haloPlanAt with several vertices per next cell (the interpolated scheme) matches the definition; owners come in increasing order', () => {
+    for (let seed = 41; seed <= 80; seed++) {
+      const { problem, T, int, rng } = randomCase(seed);
+      const vertices = 1 + int(4);
+      const next = new Int32Array(T * problem.rows * problem.game.nU0 * vertices);
+      // some calls find no halo row at all (a reader whose next cells are all its own), as early iterations do
+      const local = seed % 3 === 0;
+      for (let i = 0; i < next.length; i++) next[i] = int(problem.cells);
+      const order = rowOrder('lexicographic', problem.game.nX0, problem.cells);
+      const bounds = cutShards(problem.rows, Array.from({ length: 1 + int(4) }, () => 0.5 + rng.next()));
+      const owner = local ? new Int32Array(problem.rows) : ownerOfRows(order, bounds);
+      const mark = new Uint8Array(problem.rows);
+      for (let k = 0; k + 1 < bounds.length; k++) {
+        const own = order.subarray(bounds[k], bounds[k + 1]);
+        for (let t = 0; t < T; t++) {
+          const readRows = new Set<number>();
+          const late: number[] = [];
+          for (const r of own) {
+            let reads = false;
+            for (let u0 = 0; u0 < problem.game.nU0; u0++) {
+              const slot = r * problem.game.nU0 + u0;
+              for (let v = 0; v < vertices; v++) {
+                for (let j = 0; j < problem.majorCount[slot]; j++) {
+                  const row = problem.majorTo[slot * problem.majorWidth + j] * problem.cells + next[((t * problem.rows + r) * problem.game.nU0 + u0) * vertices + v];
+                  if (owner[row] === k) continue;
+                  readRows.add(row);
+                  reads = true;
+                }
+              }
+            }
+            if (reads) late.push(r);
+          }
+          const plan = haloPlanAt(problem, next, t, own, owner, k, mark, vertices);
+          const keys = [...plan.from.keys()];
+          expect(keys).toEqual([...keys].sort((a, b) => a - b));
+          const expected = new Map<number, number[]>();
+          for (const row of [...readRows].sort((a, b) => a - b)) expected.set(owner[row], [...(expected.get(owner[row]) ?? []), row]);
+          expect(new Map([...plan.from].map(([o, l]) => [o, Array.from(l)]))).toEqual(new Map([...expected].sort((a, b) => a[0] - b[0])));
+          const lateRows: number[] = [];
+          for (let i = 0; i < plan.late.length; i += 2) for (let r = plan.late[i]; r < plan.late[i + 1]; r++) lateRows.push(r);
+          expect(lateRows).toEqual(late);
+          expect(mark.every((m) => m === 0)).toBe(true);
+        }
+      }
+    }
+  });
   it('one shard has no halo', () => {
     const { problem, nextCell, T } = randomCase(7);
     const order = rowOrder('lexicographic', problem.game.nX0, problem.cells);

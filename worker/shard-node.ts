@@ -18,6 +18,7 @@ import { snapshotJob } from './shard-snapshot.ts';
 import { buildShardProblem, checkShardMemory } from './shard-build.ts';
 import { nodePoolThreads } from '../shared/memory-estimate.ts';
 import { machineMemory } from '../runtime/machine-memory.ts';
+import { threadCpu } from '../runtime/thread-cpu.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
@@ -50,6 +51,8 @@ export class ShardNode {
   private lastTurn = 0;
   private iterationCpu = 0;
   private iterationStart?: number;
+  /** This thread's CPU when the current finite iteration's flow started (ms). */
+  private iterationOwnCpu = 0;
 
   constructor(private readonly options: ShardNodeOptions) {
     this.state = newNodeState(options.transport.self);
@@ -98,12 +101,14 @@ export class ShardNode {
   private feed(event: NodeEvent): void {
     if (this.leaving) return;
     const t0 = performance.now();
-    if (event.kind === 'message') this.lastTurn = t0;
-    this.execute(nodeStep(this.state, event));
-    if (event.kind === 'message') {
-      this.trace.messagesIn++;
-      this.trace.receiveMs += performance.now() - t0;
+    if (event.kind !== 'message') {
+      this.execute(nodeStep(this.state, event));
+      return;
     }
+    this.lastTurn = t0;
+    this.execute(nodeStep(this.state, event));
+    this.trace.messagesIn++;
+    this.trace.receiveMs += performance.now() - t0;
   }
 
   private execute(instructions: NodeInstruction[]): void {
@@ -122,7 +127,10 @@ export class ShardNode {
         case 'run': {
           const queued = performance.now();
           if (ins.job.kind === 'step' && this.idleSince !== undefined) this.trace.haloWaitMs += queued - this.idleSince;
-          if (ins.job.kind === 'flow') this.iterationStart = ins.job.vi ? undefined : queued;
+          if (ins.job.kind === 'flow') {
+            this.iterationStart = ins.job.vi ? undefined : queued;
+            this.iterationOwnCpu = ownCpuMs();
+          }
           this.idleSince = undefined;
           // the next job starts at once (a microtask: after this event's instructions) while the event loop
           // had a turn in the last 20 ms; otherwise after one (timers: heartbeats; sockets: halo rows)
@@ -141,12 +149,13 @@ export class ShardNode {
   private async runJob(job: Job, queued: number): Promise<void> {
     const t0 = performance.now();
     const cpu0 = cpuMs();
+    const own0 = ownCpuMs();
     this.trace.queueMs += t0 - queued;
     try {
       if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
       if (!this.shard) throw new Error('no run open');
       const result = job.kind === 'snapshot' || job.kind === 'restore' ? await snapshotJob(this.shard, this.options.store, job) : await this.shard.perform(job, () => new Promise((r) => setImmediate(r)));
-      this.account(job, t0, cpu0);
+      this.account(job, t0, cpu0, own0);
       this.logger?.trace({ runId: this.state.run?.id, job: job.kind, ms: performance.now() - t0 }, 'job done');
       this.feed({ kind: 'done', job, result, now: Date.now() });
     } catch (err) {
@@ -158,7 +167,7 @@ export class ShardNode {
   }
 
   /** Adds a finished job's time to the trace (finite-horizon iterations only). */
-  private account(job: Job, t0: number, cpu0: number): void {
+  private account(job: Job, t0: number, cpu0: number, own0: number): void {
     if (this.iterationStart === undefined) return;
     const t = this.trace;
     const now = performance.now();
@@ -167,12 +176,16 @@ export class ShardNode {
       if (job.part !== 'early' && job.split !== 'head') t.steps++;
       t.stepMs += now - t0;
       t.stepCpuMs += cpuMs() - cpu0;
-    } else if (job.kind === 'flow') t.flowMs += now - t0;
-    else if (job.kind === 'startValues') {
+      t.stepOwnCpuMs += ownCpuMs() - own0;
+    } else if (job.kind === 'flow') {
+      t.flowMs += now - t0;
+      t.flowOwnCpuMs += ownCpuMs() - own0;
+    } else if (job.kind === 'startValues') {
       t.startMs += now - t0;
       t.iterations++;
       t.iterationMs += now - this.iterationStart;
       t.iterationCpuMs += cpuMs() - this.iterationCpu;
+      t.ownCpuMs += ownCpuMs() - this.iterationOwnCpu;
       this.iterationStart = undefined;
     }
   }
@@ -200,6 +213,11 @@ export class ShardNode {
     this.logger?.info({ runId: run.id, shard, cells: [tables.ca, tables.cb], rows: problem.rows }, 'shard attached');
     return tables;
   }
+}
+
+/** CPU time of the calling thread (ms; 0 where schedstat is unreadable). */
+function ownCpuMs(): number {
+  return (threadCpu()?.cpuNs ?? 0) / 1e6;
 }
 
 /** CPU time of this process, all threads (ms). */

@@ -17,6 +17,7 @@ import { blockChanges, CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { ownedRanges, shardOfCell, valueRowWidth, type BestTable, type PolicyTable, type ShardRun, type ValueFn } from '../shared/cluster-messages.ts';
 import type { Job, JobResult, StepPart } from '../shared/cluster-node-core.ts';
 import { newNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
+import { wireArray } from '../shared/cluster-wire.ts';
 import type { Piscina } from 'piscina';
 import { threadCpu } from '../runtime/thread-cpu.ts';
 import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from '../shared/sweep-protocol.ts';
@@ -46,6 +47,10 @@ export class ShardTables {
   private readonly mark: Uint8Array;
   /** Per t, after a finite-horizon flow: the shard's rows whose step reads a halo row, as ranges [a, b). */
   private late: Int32Array[] = [];
+  /** Per t: the shard's rows that read no halo row (the complement of `late`), filled as steps ask. */
+  private earlyRanges: Int32Array[] = [];
+  /** The shard's runs of rows as ranges [a, b), one per x0. */
+  private readonly allRanges: Int32Array;
   /**
    * Work measured in this iteration per block of CHANGE_BLOCK_CELLS cells (global block index; thread-ms: the
    * flow spread over the shard's cells, each step's kernel time over the rows it computed). Finite-horizon
@@ -85,20 +90,21 @@ export class ShardTables {
     const own: number[] = [];
     for (const [a, b] of this.runs()) for (let r = a; r < b; r++) own.push(r);
     this.ownRows = Int32Array.from(own);
+    this.allRanges = Int32Array.from([...this.runs()].flat());
     this.owner = new Int32Array(rows);
     for (let r = 0; r < rows; r++) this.owner[r] = shardOfCell(run.cellBounds, r % cells);
     this.mark = new Uint8Array(rows);
   }
 
-  /** The rows of a part of step t, as ranges [a, b) in increasing order. */
+  /** The rows of a part of step t, as ranges [a, b) in increasing order (computed once per t after each flow). */
   private partRanges(t: number, part: StepPart): Int32Array {
-    const all = Int32Array.from([...this.runs()].flat());
+    const all = this.allRanges;
     const late = this.late[t];
     if (part === 'all') return all;
     // no plan for t (none is expected): everything waits for the halo, which is always right
     if (!late) return part === 'late' ? all : new Int32Array(0);
     if (part === 'late') return late;
-    return subtractRanges(all, late);
+    return (this.earlyRanges[t] ??= subtractRanges(all, late));
   }
 
   /**
@@ -115,13 +121,19 @@ export class ShardTables {
       n += s.rows.length;
     }
     rows.sort();
-    const ranges: number[] = [];
-    for (const r of rows) {
-      if (ranges.length > 0 && ranges[ranges.length - 1] >= r) {
-        if (ranges[ranges.length - 1] === r) ranges[ranges.length - 1] = r + 1;
-      } else ranges.push(r, r + 1);
+    // at most one range per row, written in place of a typed array (no number[] growth: this runs every step)
+    const ranges = new Int32Array(2 * rows.length);
+    let m = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      if (m > 0 && ranges[m - 1] >= r) {
+        if (ranges[m - 1] === r) ranges[m - 1] = r + 1;
+      } else {
+        ranges[m++] = r;
+        ranges[m++] = r + 1;
+      }
     }
-    return closeGaps(Int32Array.from(ranges), LATE_GAP, this.problem.cells);
+    return closeGaps(ranges.subarray(0, m), LATE_GAP, this.problem.cells);
   }
 
   /** The shard's runs of rows, [a, b) per x0. */
@@ -280,6 +292,7 @@ export class ShardTables {
     const [next, vertices] = problem.projection === 'interpolate' ? [tables.nextVertex, problem.game.nX] : [tables.nextCell, 1];
     for (const peer of this.run.nodes) if (peer !== this.run.nodes[this.shard]) needs.set(peer, Array.from({ length: reads }, () => new Int32Array(0)));
     this.late = [];
+    this.earlyRanges = [];
     if (this.run.nodes.length === 1) return needs;
     const use = (t: number, plan: { from: Iterable<[number, Int32Array]>; late: Int32Array }) => {
       for (const [k, list] of plan.from) needs.get(this.run.nodes[k])![t] = list;
@@ -342,13 +355,13 @@ export class ShardTables {
     if (this.sweepRun) {
       tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges }, (c, ms) => this.addCosts(c, ms));
     } else {
-      const storeQ = ruleNeedsQ(rule);
+      const options = { storeQ: ruleNeedsQ(rule) };
       const c0 = threadCpu()?.cpuNs;
       for (let i = 0; i < ranges.length; i += 2) {
         const r0 = performance.now();
-        this.kernels.backward(tables, t, ranges[i], ranges[i + 1], { storeQ });
+        this.kernels.backward(tables, t, ranges[i], ranges[i + 1], options);
         updateRange(problem, tables, t, ranges[i], ranges[i + 1], rule);
-        this.addCosts(ranges.subarray(i, i + 2), performance.now() - r0);
+        this.addRangeCost(ranges[i], ranges[i + 1], (performance.now() - r0) / (ranges[i + 1] - ranges[i]));
       }
       tr.threadMs += performance.now() - t1;
       const c1 = threadCpu()?.cpuNs;
@@ -364,12 +377,24 @@ export class ShardTables {
 
   /** Adds `ms` of work, spread evenly, to the blocks of the rows of ranges [r[2i], r[2i + 1]) (finite-horizon iterations only). */
   private addCosts(ranges: Int32Array, ms: number): void {
-    const costs = this.blockCosts;
     let n = 0;
     for (let i = 0; i < ranges.length; i += 2) n += ranges[i + 1] - ranges[i];
-    if (!costs || n === 0) return;
+    if (!this.blockCosts || n === 0) return;
+    for (let i = 0; i < ranges.length; i += 2) this.addRangeCost(ranges[i], ranges[i + 1], ms / n);
+  }
+
+  /** Adds `perRow` ms for each row of [a, b) to its block, a block at a time (up to the block's, the cell run's or the range's end). */
+  private addRangeCost(a: number, b: number, perRow: number): void {
+    const costs = this.blockCosts;
+    if (!costs) return;
     const cells = this.problem.cells;
-    for (let i = 0; i < ranges.length; i += 2) for (let r = ranges[i]; r < ranges[i + 1]; r++) costs[Math.floor((r % cells) / CHANGE_BLOCK_CELLS)] += ms / n;
+    for (let r = a; r < b; ) {
+      const c = r % cells;
+      const block = Math.floor(c / CHANGE_BLOCK_CELLS);
+      const len = Math.min(b - r, (block + 1) * CHANGE_BLOCK_CELLS - c, cells - c);
+      costs[block] += len * perRow;
+      r += len;
+    }
   }
 
   private async viSweep(job: Extract<Job, { kind: 'viSweep' }>): Promise<JobResult> {
@@ -445,7 +470,7 @@ export class ShardTables {
     const run = this.sweepRun!;
     const { pool, threads } = this.threads!;
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
-    const ranges = work.kind === 'step' ? work.ranges : Int32Array.from([...this.runs()].flat());
+    const ranges = work.kind === 'step' ? work.ranges : this.allRanges;
     const tasks: Array<Promise<SweepResult>> = [];
     const chunks = chunkRanges(ranges, 2 * threads, work.kind === 'step');
     // a step's chunk may gather several short ranges; the other kernels take one range per task
@@ -488,7 +513,8 @@ export class ShardTables {
     const nX = game.nX;
     const w = valueRowWidth(nX);
     const t = this.tables;
-    const out = new Float64Array(list.length * w);
+    // sent as is: the frame is written in front of it (shared/cluster-wire.ts wireArray)
+    const out = wireArray(list.length * w);
     for (let i = 0; i < list.length; i++) packValueRow(t, nX, slot * rows + list[i], out, i * w);
     return out;
   }
@@ -537,45 +563,62 @@ export const LATE_GAP = 64;
 
 /** Merges ranges [r[2i], r[2i + 1]) whose gap is under `gap` rows and lies within one x0 (rows of one cell run). */
 export function closeGaps(r: Int32Array, gap: number, cells: number): Int32Array {
-  const out: number[] = [];
+  const out = new Int32Array(r.length);
+  let m = 0;
   for (let i = 0; i < r.length; i += 2) {
-    const end = out.length > 0 ? out[out.length - 1] : -1;
-    if (end >= 0 && r[i] - end < gap && Math.floor((end - 1) / cells) === Math.floor(r[i] / cells)) out[out.length - 1] = r[i + 1];
-    else out.push(r[i], r[i + 1]);
+    const end = m > 0 ? out[m - 1] : -1;
+    if (end >= 0 && r[i] - end < gap && Math.floor((end - 1) / cells) === Math.floor(r[i] / cells)) out[m - 1] = r[i + 1];
+    else {
+      out[m++] = r[i];
+      out[m++] = r[i + 1];
+    }
   }
-  return Int32Array.from(out);
+  return out.slice(0, m);
 }
 
 /** Rows of increasing ranges `a` that are not in increasing ranges `b`, as increasing ranges. */
 export function subtractRanges(a: Int32Array, b: Int32Array): Int32Array {
-  const out: number[] = [];
+  // each range of b splits at most one range of a in two: a.length + b.length bounds the output
+  const out = new Int32Array(a.length + b.length);
+  let m = 0;
   let j = 0;
   for (let i = 0; i < a.length; i += 2) {
     let x = a[i];
     const y = a[i + 1];
     while (j < b.length && b[j + 1] <= x) j += 2;
     for (let k = j; k < b.length && b[k] < y; k += 2) {
-      if (b[k] > x) out.push(x, b[k]);
+      if (b[k] > x) {
+        out[m++] = x;
+        out[m++] = b[k];
+      }
       x = Math.max(x, b[k + 1]);
     }
-    if (x < y) out.push(x, y);
+    if (x < y) {
+      out[m++] = x;
+      out[m++] = y;
+    }
   }
-  return Int32Array.from(out);
+  return out.slice(0, m);
 }
 
 /** Rows in both increasing ranges `a` and `b`, as increasing ranges. */
 export function intersectRanges(a: Int32Array, b: Int32Array): Int32Array {
-  const out: number[] = [];
+  // every output range ends where a range of a or of b ends
+  const out = new Int32Array(a.length + b.length);
+  let m = 0;
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
     const x = Math.max(a[i], b[j]);
     const y = Math.min(a[i + 1], b[j + 1]);
-    if (x < y) out.push(x, y);
+    if (x < y) {
+      out[m++] = x;
+      out[m++] = y;
+    }
     if (a[i + 1] < b[j + 1]) i += 2;
     else j += 2;
   }
-  return Int32Array.from(out);
+  return out.slice(0, m);
 }
 
 /**
