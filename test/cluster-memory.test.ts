@@ -203,6 +203,20 @@ describe('a node whose own memory check refuses the shard it was given', () => {
     );
   }, 120_000);
 
+  it('two refusing nodes, the second only once the first is left out (its shard grew): both left out, the same bits', async () => {
+    const problem = await problemOf(spec);
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    const thirds = cutShards(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS), [1, 1, 1]);
+    const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
+    const third = nodeShardEstimate(problem.game, shape, (thirds[3] - thirds[2] + 1) * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    await withNodes([undefined, 1024, third], async (ex) => {
+      expectSameBits(want, await solveCollected(spec, problem, ex, options), 'node-1, then node-2 refuse');
+      const stats = ex.stats();
+      expect(stats.nodes).toEqual(['node-0']);
+      expect(stats.leftOut.map((l) => l.node).sort()).toEqual(['node-1', 'node-2']);
+    }, [1, 2]);
+  }, 120_000);
+
   it('stops with one line when the others cannot hold the run (or none is left)', async () => {
     const problem = await problemOf(spec);
     const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
@@ -217,7 +231,7 @@ describe('a node whose own memory check refuses the shard it was given', () => {
     }, [0]);
   }, 60_000);
 
-  it('the scheduler reads a refusal back only from the line a node\'s check writes', async () => {
+  it('the scheduler reads a refusal back only from the line a node\'s check writes, also between commands', async () => {
     const family = await resolveGameFamily('cyber', (s) => import(s));
     const problem = await problemOf(spec);
     let line = '';
@@ -238,6 +252,11 @@ describe('a node whose own memory check refuses the shard it was given', () => {
     const [other] = of(failed('build: the problem rebuilt here differs from the coordinator\'s'), 'reject');
     expect(other.error).toMatch(/^cluster: node node-7 failed: build: /);
     expect(refusingNode(other.error)).toBeUndefined();
+    // between commands (the open resolved on a stale ack): the next command fails with it
+    expect(s.active).toBeUndefined();
+    expect(failed(`build: ${line}`)).toEqual([]);
+    const [next] = of(schedulerStep(s, { kind: 'command', id: 3, command: { kind: 'orders', orders: [{ to: 'node-7', req: -2, message: { type: 'init', run: 'run-1', init: 'uniform' } }] }, now: 5 }), 'reject');
+    expect(refusingNode(next.error)).toBe('node-7');
   });
 });
 
