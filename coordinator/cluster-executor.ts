@@ -263,7 +263,8 @@ export class ClusterExecutor implements Executor {
         await this.pruneBuckets();
         return;
       } catch (err) {
-        if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
+        // a refusal that came after the open (recorded, then recovered from as a loss)
+        if (!(isNodeLoss(err) || this.leaveOut(err)) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
         this.recoveries++;
         this.logger?.warn({ err: (err as Error).message, recovery: this.recoveries }, 'node lost while opening: opening over the live nodes');
       }
@@ -427,13 +428,8 @@ export class ClusterExecutor implements Executor {
       try {
         r = await this.command({ kind: 'open', run: attempt, cells: problem.cells, minNodes, maxNodes: this.options.maxNodes, capacity, exclude: this.refused, ...(costs ? { blockCosts: costs } : {}) });
       } catch (err) {
-        // a node whose own estimate refuses its shard (another version, a --memory below what it announced):
         // cut again among the others, as a new run (the others replace the run they were building)
-        const node = err instanceof ClusterError ? refusingNode(err.message) : undefined;
-        if (!node || this.refused.has(node)) throw err;
-        const line = (err as Error).message;
-        this.refused.set(node, line.replace(/^cluster: node \S+ refused its shard: (build: )?/, ''));
-        this.logger?.warn({ runId: attempt.id, node, err: line }, 'node refused its shard: left out, cutting again among the others');
+        if (!this.leaveOut(err, attempt.id)) throw err;
         continue;
       }
       if (r.kind !== 'open') throw new ClusterError('cluster: open() got no shard map');
@@ -442,6 +438,19 @@ export class ClusterExecutor implements Executor {
       this.logger?.info({ runId: r.run.id, nodes: r.run.nodes, cellBounds: r.run.cellBounds, ...(r.leftOut.length ? { leftOut: r.leftOut } : {}) }, 'shards assigned');
       return;
     }
+  }
+
+  /**
+   * A node whose own estimate refuses its shard (another version, a --memory below what it announced) is left
+   * out of every later cut of this problem: true when `err` is such a refusal, not seen before.
+   */
+  private leaveOut(err: unknown, runId?: string): boolean {
+    const node = err instanceof ClusterError ? refusingNode(err.message) : undefined;
+    if (!node || this.refused.has(node)) return false;
+    const line = (err as Error).message;
+    this.refused.set(node, line.replace(/^cluster: node \S+ refused its shard: (build: )?/, ''));
+    this.logger?.warn({ runId: runId ?? this.run?.id, node, err: line }, 'node refused its shard: left out, cutting again among the others');
+    return true;
   }
 
   /** The most cells a node holds: each node's share is cut within its announced memory, by the rule it checks its shard by (worker/shard-build.ts). */
@@ -672,7 +681,8 @@ export class ClusterExecutor implements Executor {
         if (lost) await this.recover(completed);
         return await fn(lost);
       } catch (err) {
-        if (!isNodeLoss(err) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
+        // a refusal that came after the open (recorded, then recovered from as a loss)
+        if (!(isNodeLoss(err) || this.leaveOut(err)) || this.recoveries >= (this.options.maxRecoveries ?? 3)) throw err;
         this.recoveries++;
         lost = true;
         this.logger?.warn({ runId: this.run?.id, err: (err as Error).message, recovery: this.recoveries }, 'node lost: re-cutting the shards over the live nodes');

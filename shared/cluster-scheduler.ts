@@ -11,8 +11,9 @@
 // accepted once and only from the node it expects it from, for the current run, iteration and sweep.
 // Everything else (late, duplicated, forged, other runs) is dropped and counted.
 // Node loss during a run fails the current command with a ClusterError line naming the node. A node that
-// refuses the shard it was given (its own memory check disagrees with the cut) fails the open with a line
-// that refusingNode() reads back: the shell then opens again with that node excluded.
+// refuses the shard it was given (its own memory check disagrees with the cut) fails the command with a line
+// that refusingNode() reads back: the shell then opens again with that node excluded. A node's failure
+// between commands fails the next one.
 
 import { readNodeTrace, type NodeTrace } from './cluster-node-trace.ts';
 import { COORDINATOR, VALUE_FNS, type ShardRun, type ToCoordinator, type ToNode, type ValueFn, type PolicyTable, type BestTable } from './cluster-messages.ts';
@@ -122,6 +123,8 @@ export interface SchedulerState {
   /** The orders sent for the current command (sent again after an outage). */
   log: Array<{ to: string; message: ToNode }>;
   dropped: number;
+  /** A node's failure that came between commands: the next command fails with it. */
+  failure?: string;
 }
 
 /** How a node's memory check words its refusal of a shard (worker/shard-build.ts checkShardMemory), after the job's name. */
@@ -202,9 +205,12 @@ function onMessage(state: SchedulerState, from: string, m: ToCoordinator, now: n
   if (!run.nodes.includes(from)) return drop(state, out, from, `${m.type} from a node outside the run`);
   if (m.type === 'failed') {
     const error = String(m.error).slice(0, 500);
-    // a node's memory check refusing its shard at open (or at a re-cut): the shell cuts again without it
-    if (a?.command.kind === 'open' && SHARD_REFUSAL.test(error)) return fail(state, out, `cluster: node ${from} refused its shard: ${error}`);
-    return fail(state, out, `cluster: node ${from} failed: ${error}`);
+    // a node's memory check refusing its shard (the shell cuts again without it); it can come after the open
+    // resolved (a node acks a build that a newer open order overtook) and between commands: then the next one fails
+    const line = SHARD_REFUSAL.test(error) ? `cluster: node ${from} refused its shard: ${error}` : `cluster: node ${from} failed: ${error}`;
+    if (a) return fail(state, out, line);
+    state.failure = line;
+    return;
   }
   if (!a) return drop(state, out, from, `${m.type} with no command in progress`);
   const c = a.command;
@@ -325,10 +331,16 @@ function begin(state: SchedulerState, id: number, command: Command, now: number,
   state.log = [];
   if (command.kind === 'open') {
     state.run = undefined;
+    state.failure = undefined;
     return;
   }
   const run = state.run;
   if (!run) return fail(state, out, `cluster: ${command.kind} before open()`);
+  if (state.failure && command.kind !== 'close') {
+    const line = state.failure;
+    state.failure = undefined;
+    return fail(state, out, line);
+  }
   switch (command.kind) {
     case 'orders':
       for (const o of command.orders) {

@@ -8,7 +8,7 @@ import { COORDINATOR, type ShardRun, type ToCoordinator } from '../shared/cluste
 import { newSchedulerState, refusingNode, schedulerStep, type SchedulerInstruction } from '../shared/cluster-scheduler.ts';
 import { ShardNode } from '../worker/shard-node.ts';
 import { checkShardMemory } from '../worker/shard-build.ts';
-import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
+import { ClusterExecutor, type ClusterExecutorOptions } from '../coordinator/cluster-executor.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { nodeEstimates } from '../coordinator/memory.ts';
 import { nodeCapacityCells, nodeShardEstimate, shardRunShape, type NodeRunShape } from '../shared/memory-estimate.ts';
@@ -99,7 +99,7 @@ describe("a node's memory check", () => {
 });
 
 /** silent: nodes whose heartbeats announce no memory (as another version), though they check their shard by it. */
-async function withNodes<T>(memory: Array<number | undefined>, fn: (ex: ClusterExecutor, nodes: ShardNode[]) => Promise<T>, silent: number[] = []): Promise<T> {
+async function withNodes<T>(memory: Array<number | undefined>, fn: (ex: ClusterExecutor, hub: InProcessHub) => Promise<T>, silent: number[] = [], extra: Partial<ClusterExecutorOptions> = {}): Promise<T> {
   const hub = new InProcessHub();
   const transport = (i: number): Transport => {
     const t = hub.join(`node-${i}`);
@@ -108,9 +108,9 @@ async function withNodes<T>(memory: Array<number | undefined>, fn: (ex: ClusterE
   };
   const nodes = memory.map((m, i) => new ShardNode({ transport: transport(i), threads: 1, heartbeatMs: 50, pool: false, memory: m }));
   for (const node of nodes) node.start();
-  const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: memory.length, settleMs: 0 });
+  const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: memory.length, settleMs: 0, ...extra });
   try {
-    return await fn(ex, nodes);
+    return await fn(ex, hub);
   } finally {
     await ex.close();
     for (const node of nodes) await node.stop();
@@ -179,6 +179,44 @@ describe('a node whose own memory check refuses the shard it was given', () => {
     }
   }, 120_000);
 
+  it('at a re-cut after a node loss: the node refusing its larger shard is left out too, the run goes on to the same bits', async () => {
+    const problem = await problemOf(spec);
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    const thirds = cutShards(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS), [1, 1, 1]);
+    const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
+    // node-2 holds its third (and a block more), not half: it refuses the re-cut's shard once node-0 is gone
+    const memory = nodeShardEstimate(problem.game, shape, (thirds[3] - thirds[2] + 1) * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    await withNodes(
+      [undefined, undefined, memory],
+      async (ex, hub) => {
+        let done = 0;
+        const got = await solveCollected(spec, problem, ex, { ...options, onIteration: () => void (++done === 1 && hub.down.add('node-0')) });
+        expectSameBits(want, got, 'node-0 lost, node-2 refuses the re-cut');
+        const stats = ex.stats();
+        expect(stats.recoveries).toBe(1);
+        expect(stats.nodes).toEqual(['node-1']);
+        expect(stats.leftOut.map((l) => l.node)).toEqual(['node-2']);
+        expect(stats.leftOut[0].why).toMatch(/^refused its shard: node node-2 refuses shard 1 /);
+      },
+      [2],
+      { heartbeatTimeoutMs: 300, snapshotEvery: 2 },
+    );
+  }, 120_000);
+
+  it('two refusing nodes, the second only once the first is left out (its shard grew): both left out, the same bits', async () => {
+    const problem = await problemOf(spec);
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    const thirds = cutShards(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS), [1, 1, 1]);
+    const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
+    const third = nodeShardEstimate(problem.game, shape, (thirds[3] - thirds[2] + 1) * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    await withNodes([undefined, 1024, third], async (ex) => {
+      expectSameBits(want, await solveCollected(spec, problem, ex, options), 'node-1, then node-2 refuse');
+      const stats = ex.stats();
+      expect(stats.nodes).toEqual(['node-0']);
+      expect(stats.leftOut.map((l) => l.node).sort()).toEqual(['node-1', 'node-2']);
+    }, [1, 2]);
+  }, 120_000);
+
   it('stops with one line when the others cannot hold the run (or none is left)', async () => {
     const problem = await problemOf(spec);
     const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
@@ -193,7 +231,7 @@ describe('a node whose own memory check refuses the shard it was given', () => {
     }, [0]);
   }, 60_000);
 
-  it('the scheduler reads a refusal back only from the line a node\'s check writes', async () => {
+  it('the scheduler reads a refusal back only from the line a node\'s check writes, also between commands', async () => {
     const family = await resolveGameFamily('cyber', (s) => import(s));
     const problem = await problemOf(spec);
     let line = '';
@@ -214,6 +252,11 @@ describe('a node whose own memory check refuses the shard it was given', () => {
     const [other] = of(failed('build: the problem rebuilt here differs from the coordinator\'s'), 'reject');
     expect(other.error).toMatch(/^cluster: node node-7 failed: build: /);
     expect(refusingNode(other.error)).toBeUndefined();
+    // between commands (the open resolved on a stale ack): the next command fails with it
+    expect(s.active).toBeUndefined();
+    expect(failed(`build: ${line}`)).toEqual([]);
+    const [next] = of(schedulerStep(s, { kind: 'command', id: 3, command: { kind: 'orders', orders: [{ to: 'node-7', req: -2, message: { type: 'init', run: 'run-1', init: 'uniform' } }] }, now: 5 }), 'reject');
+    expect(refusingNode(next.error)).toBe('node-7');
   });
 });
 
