@@ -214,6 +214,9 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
   state.busy = undefined;
   const run = state.run;
   if (!job || !run) return;
+  // a build that the open of another run overtook built (or failed to build) the old run's shard: no answer,
+  // the new run's build is queued
+  if (job.kind === 'build' && job.run.id !== run.id) return;
   if (event.kind === 'failed') {
     out.push({ kind: 'send', to: COORDINATOR, message: { type: 'failed', run: run.id, error: `${job.kind}: ${event.error}` } });
     state.iteration = undefined;

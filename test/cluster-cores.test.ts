@@ -252,6 +252,23 @@ describe('node state', () => {
     expect(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 12 })[0]).toMatchObject({ kind: 'dropped' });
   });
 
+  it('a build that the open of another run overtook is answered for neither run', () => {
+    for (const outcome of ['done', 'failed'] as const) {
+      const s = newNodeState('a');
+      nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 0 });
+      const old = s.busy!;
+      const next: ShardRun = { ...run, id: `${run.id}-next`, cellBounds: [0, 2, 8] };
+      expect(nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run: next, shard: 1 }, now: 1 })).toEqual([]);
+      const end = outcome === 'done' ? ({ kind: 'done', job: old, result: { kind: 'other' }, now: 2 } as const) : ({ kind: 'failed', job: old, error: 'refused', now: 2 } as const);
+      const after = nodeStep(s, end);
+      expect(msgs(after), outcome).toEqual([]);
+      expect(jobs(after)).toEqual([{ kind: 'build', run: next, shard: 1 }]);
+      expect(s.built).toBe(false);
+      expect(msgs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'other' }, now: 3 })).map((m) => m.message)).toEqual([{ type: 'ack', run: next.id, req: -1 }]);
+      expect(s.built).toBe(true);
+    }
+  });
+
   it('needs of the next iteration that arrive early are kept; a failed job is reported to the coordinator', () => {
     const s = newNodeState('a');
     nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 0 });
