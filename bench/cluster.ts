@@ -325,8 +325,8 @@ function partyTerms(base: NodeWork[], m: ReturnType<typeof messaging>, plan: num
 }
 const zeroCost: MessageCost = { perMessage: 0, perByte: 0 };
 const costs = probe ?? { send: zeroCost, receive: zeroCost, sendOthers: zeroCost, receiveOthers: zeroCost, server: zeroCost };
-const cpuModel = (plans: typeof plansHere, c = cores) => {
-  const base = work(plans, kt.scale);
+const cpuModel = (plans: typeof plansHere, c = cores, busy = 1) => {
+  const base = work(plans, { flow: kt.scale.flow * busy, step: kt.scale.step * busy });
   const m = messaging(base, costs, gotBytes);
   const planCpu = plans.planSeconds;
   const terms = partyTerms(base, m, planCpu, rowsOfCut(plans.cellBounds), 1, true, () => 0);
@@ -341,6 +341,13 @@ const cpuHere = cpuModel(plansHere);
 const coresLeft = [Math.max(0.25, cores - oneForeign), Math.max(0.25, cores - clusterForeign)];
 const leftOne = cpuModel(plansOne, coresLeft[0]);
 const leftHere = cpuModel(plansHere, coresLeft[1]);
+// The kernels' CPU per row when every core of this machine computes: the 1-node run computes on one core while
+// the other idles, the N-node run on all. The local run of this bench (nodes x threads threads on this machine,
+// the whole table) measures it: its CPU per iteration over the 1-node node's. Measured in another run than the
+// one predicted, so a prediction; only where the N-node run's node threads fill this machine's cores.
+const localTotal = localCpu.find(([k]) => k === 'total')?.[1];
+const busyFactor = localTotal !== undefined && oneCpu.node > 0 && nodes * threadsPerNode >= cores ? localTotal / oneCpu.node : undefined;
+const busyHere = busyFactor !== undefined ? cpuModel(plansHere, cores, busyFactor) : undefined;
 if (probe) {
   const us = (c: MessageCost) => `${(c.perMessage * 1e6).toFixed(1)} us + ${(c.perByte * 1e6 * 1024).toFixed(2)} us/KiB`;
   console.log(`messaging probe (${probe.sizes.map((b) => `${b.toFixed(0)} B`).join(' and ')} messages through this server, before the run): send ${us(probe.send)}, receive ${us(probe.receive)}; other threads send ${us(probe.sendOthers)}, receive ${us(probe.receiveOthers)}; nats-server ${us(probe.server)} forwarded; receipt ${gotBytes} B`);
@@ -360,6 +367,9 @@ if (probe) {
   console.log(`model, kernel CPU inputs + rest + messaging + ${cores} cores (the critical path, or every party's CPU / cores where longer): 1 node ${cpuOne.seconds.toFixed(3)} s (path ${cpuOne.critical.seconds.toFixed(3)}, cores ${cpuOne.bound.toFixed(3)}; measured ${oneNode.toFixed(3)}, ${pct(cpuOne.seconds, oneNode)}), ${nodes} nodes ${h.seconds.toFixed(3)} s (path ${h.critical.seconds.toFixed(3)}, cores ${h.bound.toFixed(3)}; measured ${clusterSeconds.toFixed(3)}, ${pct(h.seconds, clusterSeconds)})`);
   console.log(`  the path: the CPU check above ${check[1].here.seconds.toFixed(3)} s; kernels, rest, halo rows and messaging on the nodes' path ${h.critical.seconds.toFixed(3)} s; the cores' bound, term by term (CPU s/iteration, bound s): ${steps.map(([l, b]) => `${l} -> ${b.toFixed(3)}`).join('; ')}`);
   console.log(`  the same with the cores other processes left during each run (${coresLeft.map((c) => c.toFixed(2)).join(' / ')}; not a prediction): 1 node ${leftOne.seconds.toFixed(3)} s (${pct(leftOne.seconds, oneNode)}), ${nodes} nodes ${leftHere.seconds.toFixed(3)} s (cores ${leftHere.bound.toFixed(3)}; ${pct(leftHere.seconds, clusterSeconds)})`);
+  if (busyHere && busyFactor !== undefined) {
+    console.log(`model, the same with the kernels' CPU per row when every core computes (the local run's CPU over the 1-node node's: ${busyFactor.toFixed(2)}x): ${nodes} nodes ${busyHere.seconds.toFixed(3)} s (path ${busyHere.critical.seconds.toFixed(3)}, cores ${busyHere.bound.toFixed(3)}; measured ${clusterSeconds.toFixed(3)}, ${pct(busyHere.seconds, clusterSeconds)}); CPU predicted / measured, total ${sum(busyHere.parties.map((p) => p.cpu)).toFixed(3)} / ${sum(Object.keys(clusterParties).map((k) => cpuOf(clusterParties[k]))).toFixed(3)}`);
+  }
   const measured = (name: string) => cpuOf(clusterParties[name]);
   console.log(`  CPU s/iteration by party, predicted / measured: ${h.parties.map((p) => `${p.name} ${p.cpu.toFixed(3)} / ${measured(p.name).toFixed(3)}`).join(', ')}, total ${sum(h.parties.map((p) => p.cpu)).toFixed(3)} / ${sum(Object.keys(clusterParties).map(measured)).toFixed(3)}; per node: ${h.nodes.map((n, k) => `node-${k + 1} kernels ${n.compute.toFixed(3)} rest ${n.rest.toFixed(3)} plan ${n.plan.toFixed(3)} rows ${n.haloRows.toFixed(3)} messaging ${n.messaging.toFixed(3)} others ${n.others.toFixed(3)}`).join('; ')}`);
 }
@@ -441,6 +451,8 @@ const result = {
     foreignCores: { oneNode: oneForeign, nodes: clusterForeign },
     coresLeft,
     cpuAndCoresLeft: [leftOne, leftHere].map((r) => ({ seconds: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound })),
+    busyFactor,
+    cpuAndCoresBusy: busyHere ? { seconds: busyHere.seconds, criticalPathSeconds: busyHere.critical.seconds, coresBoundSeconds: busyHere.bound, parties: busyHere.parties } : undefined,
     cpuAndCores: [cpuOne, cpuHere].map((r) => ({ seconds: r.seconds, criticalPathSeconds: r.critical.seconds, coresBoundSeconds: r.bound, parties: r.parties, nodes: r.nodes, serverCpuSeconds: r.server })),
     check: check.map((c) => ({ inputs: c.mode, scale: c.scale, jobOverheadSeconds: c.jobOverhead, startValuesSeconds: c.startValues, coordinatorSeconds: c.coordinator, oneNode: c.one.seconds, nodes: c.here.seconds, perNode: c.here.nodes })),
     structural: structural && { jobOverheadSeconds: structural.jobOverhead, nodes: structural.here.seconds, perNode: structural.here.nodes },
