@@ -10,6 +10,7 @@ import { COORDINATOR } from '../shared/cluster-messages.ts';
 import { ShardNode } from '../worker/shard-node.ts';
 import { ClusterExecutor } from '../coordinator/cluster-executor.ts';
 import { solve } from '../coordinator/solver.ts';
+import { iterationClock } from './iteration-clock.ts';
 
 const [game = 'cyber', binsArg = '60', nodesArg = '2', roundsArg = '3', itArg = '3'] = process.argv.slice(2);
 const bins = Number(binsArg);
@@ -21,21 +22,14 @@ async function run(n: number): Promise<{ wall: number; cpu: number }> {
   const nodes = Array.from({ length: n }, (_, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads: 1, heartbeatMs: 1000, pool: false }));
   for (const node of nodes) node.start();
   const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: n, settleMs: 0, waitForNodesMs: 10_000, recut: false });
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  const onIteration = () => {
-    wall.push(performance.now());
-    const u = process.cpuUsage();
-    cpu.push((u.user + u.system) / 1000);
-  };
+  const clock = iterationClock();
   try {
-    await solve({ game, params: {}, bins }, problem, ex, { algorithm: 'fp', iterations, onIteration });
+    await solve({ game, params: {}, bins }, problem, ex, { algorithm: 'fp', iterations, onIteration: clock.onIteration });
   } finally {
     await ex.close();
     for (const node of nodes) await node.stop();
   }
-  const k = wall.length - 1;
-  return { wall: (wall[k] - wall[0]) / k / 1000, cpu: (cpu[k] - cpu[0]) / k / 1000 };
+  return clock.perIteration();
 }
 
 const n = Number(nodesArg);

@@ -10,6 +10,7 @@ import { Problem } from '../shared/problem.ts';
 import { buildGame } from '../shared/validate.ts';
 import { InlineExecutor } from '../coordinator/inline-executor.ts';
 import { solve } from '../coordinator/solver.ts';
+import { iterationClock } from './iteration-clock.ts';
 
 const [binsArg = '60', itArg = '4'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const bins = Number(binsArg);
@@ -17,16 +18,9 @@ const iterations = Math.max(2, Number(itArg));
 
 if (process.argv.includes('--one')) {
   const problem = new Problem(buildGame(builtinGames.cyber, {}), bins, 'midpoint', 'nearest');
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  const onIteration = () => {
-    wall.push(performance.now());
-    const u = process.cpuUsage();
-    cpu.push((u.user + u.system) / 1000);
-  };
-  await solve({ game: 'cyber', params: {}, bins }, problem, new InlineExecutor(), { algorithm: 'fp', iterations, onIteration });
-  const n = wall.length - 1; // the first iteration is not timed
-  console.log(JSON.stringify({ wall: (wall[n] - wall[0]) / n / 1000, cpu: (cpu[n] - cpu[0]) / n / 1000 }));
+  const clock = iterationClock();
+  await solve({ game: 'cyber', params: {}, bins }, problem, new InlineExecutor(), { algorithm: 'fp', iterations, onIteration: clock.onIteration });
+  console.log(JSON.stringify(clock.perIteration()));
 } else {
   const self = fileURLToPath(import.meta.url);
   const one = () =>
