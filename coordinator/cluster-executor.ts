@@ -796,12 +796,16 @@ export class ClusterExecutor implements Executor {
 
   /** The table read window by window: each window asked of every node, put together in order, visited. */
   private async stream(table: PolicyTable | BestTable, length: number, visit: (piece: Float64Array, offset: number) => void | Promise<void>): Promise<void> {
-    const run = this.ready();
     const width = this.width(table);
     const piece = Math.max(width, Math.floor((this.options.pieceElements ?? PIECE_ELEMENTS) / width) * width);
     for (let from = 0; from < length; from += piece) {
       const to = Math.min(length, from + piece);
-      const r = await this.command({ kind: 'read', req: this.nextReq++, table, from, to });
+      // a node lost while the tables are read: the run is recovered over the live nodes (the same bits) and
+      // this window read again from the new cut; the windows already visited stay as they were
+      const { r, run } = await this.recovering(async () => {
+        const r = await this.command({ kind: 'read', req: this.nextReq++, table, from, to });
+        return { r, run: this.ready() };
+      }, this.history.length);
       if (r.kind !== 'read') throw new ClusterError('cluster: read got no pieces');
       const window = new Float64Array(to - from);
       run.nodes.forEach((node, k) => {

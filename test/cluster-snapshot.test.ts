@@ -373,6 +373,25 @@ describe('node-side snapshots (in-process)', () => {
     }
   }, 60_000);
 
+  it('a node lost while the results are read: the run is recovered and the tables read have the same bits', async () => {
+    const problem = await problemOf(spec);
+    const options: SolveOptions = { algorithm: 'fp', iterations: 4 };
+    const want = await solveCollected(spec, problem, new InlineExecutor(), options);
+    const stores = new MemoryShardStores();
+    const w = world(stores);
+    const ex = new ClusterExecutor({ transport: w.coordinator, minNodes: 3, settleMs: 0, heartbeatTimeoutMs: 400, maxRecoveries: 3, snapshotEvery: 2, shardStores: stores });
+    let iterations = 0;
+    try {
+      // cut after the last iteration: only the reads of the results need node-1 now
+      const got = await solveCollected(spec, problem, ex, { ...options, onIteration: () => void (++iterations === options.iterations && w.hub.down.add('node-1')) });
+      expectSameBits(want, got, 'node-1 cut before the results were read');
+      expect(ex.stats().recoveries).toBe(1);
+    } finally {
+      await ex.close();
+      for (const node of w.nodes) await node.stop();
+    }
+  });
+
   it('a node cut off at random moments: the nodes restore their new rows from the old cut, to the same bits (fp; omd with the best iterate)', async () => {
     const problem = await problemOf(spec);
     const cases: SolveOptions[] = [
