@@ -25,6 +25,11 @@ export function threadCpu(): CpuReading | undefined {
   return own === null ? undefined : readFd(own);
 }
 
+/** The calling thread's CPU time in ms (0 where schedstat is unreadable, so differences of readings are 0 there). */
+export function threadCpuMs(): number {
+  return (threadCpu()?.cpuNs ?? 0) / 1e6;
+}
+
 /** Linux thread id of the calling thread (undefined off Linux). */
 export function threadTid(): number | undefined {
   try {

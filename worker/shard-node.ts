@@ -18,7 +18,7 @@ import { snapshotJob } from './shard-snapshot.ts';
 import { buildShardProblem, checkShardMemory } from './shard-build.ts';
 import { nodePoolThreads } from '../shared/memory-estimate.ts';
 import { machineMemory } from '../runtime/machine-memory.ts';
-import { threadCpu } from '../runtime/thread-cpu.ts';
+import { threadCpuMs } from '../runtime/thread-cpu.ts';
 import type { SweepResult, SweepTask } from '../shared/sweep-protocol.ts';
 
 export interface ShardNodeOptions {
@@ -129,7 +129,7 @@ export class ShardNode {
           if (ins.job.kind === 'step' && this.idleSince !== undefined) this.trace.haloWaitMs += queued - this.idleSince;
           if (ins.job.kind === 'flow') {
             this.iterationStart = ins.job.vi ? undefined : queued;
-            this.iterationOwnCpu = ownCpuMs();
+            this.iterationOwnCpu = threadCpuMs();
           }
           this.idleSince = undefined;
           // the next job starts at once (a microtask: after this event's instructions) while the event loop
@@ -149,7 +149,7 @@ export class ShardNode {
   private async runJob(job: Job, queued: number): Promise<void> {
     const t0 = performance.now();
     const cpu0 = cpuMs();
-    const own0 = ownCpuMs();
+    const own0 = threadCpuMs();
     this.trace.queueMs += t0 - queued;
     try {
       if (job.kind === 'build') this.shard = await this.build(job.run, job.shard);
@@ -176,16 +176,16 @@ export class ShardNode {
       if (job.part !== 'early' && job.split !== 'head') t.steps++;
       t.stepMs += now - t0;
       t.stepCpuMs += cpuMs() - cpu0;
-      t.stepOwnCpuMs += ownCpuMs() - own0;
+      t.stepOwnCpuMs += threadCpuMs() - own0;
     } else if (job.kind === 'flow') {
       t.flowMs += now - t0;
-      t.flowOwnCpuMs += ownCpuMs() - own0;
+      t.flowOwnCpuMs += threadCpuMs() - own0;
     } else if (job.kind === 'startValues') {
       t.startMs += now - t0;
       t.iterations++;
       t.iterationMs += now - this.iterationStart;
       t.iterationCpuMs += cpuMs() - this.iterationCpu;
-      t.ownCpuMs += ownCpuMs() - this.iterationOwnCpu;
+      t.ownCpuMs += threadCpuMs() - this.iterationOwnCpu;
       this.iterationStart = undefined;
     }
   }
@@ -213,11 +213,6 @@ export class ShardNode {
     this.logger?.info({ runId: run.id, shard, cells: [tables.ca, tables.cb], rows: problem.rows }, 'shard attached');
     return tables;
   }
-}
-
-/** CPU time of the calling thread (ms; 0 where schedstat is unreadable). */
-function ownCpuMs(): number {
-  return (threadCpu()?.cpuNs ?? 0) / 1e6;
 }
 
 /** CPU time of this process, all threads (ms). */

@@ -19,7 +19,7 @@ import type { Job, JobResult, StepPart } from '../shared/cluster-node-core.ts';
 import { newNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 import { wireArray } from '../shared/cluster-wire.ts';
 import type { Piscina } from 'piscina';
-import { threadCpu } from '../runtime/thread-cpu.ts';
+import { threadCpuMs } from '../runtime/thread-cpu.ts';
 import { createSharedRun, type SweepResult, type SweepRun, type SweepTask } from '../shared/sweep-protocol.ts';
 
 /** The node's thread pool: the shard's rows are cut into chunks that run there (worker/sweep-worker.ts). */
@@ -272,10 +272,9 @@ export class ShardTables {
     if (this.sweepRun) flowThreads = (await this.chunked({ kind: 'flowRows' })) * this.threads!.threads;
     else {
       for (let t = 0; t < this.slices; t++) {
-        const c0 = threadCpu()?.cpuNs;
+        const c0 = threadCpuMs();
         for (const [a, b] of this.runs()) this.kernels.flow(tables, t * rows + a, t * rows + b);
-        const c1 = threadCpu()?.cpuNs;
-        if (c0 !== undefined && c1 !== undefined) this.trace.flowCpuMs += (c1 - c0) / 1e6;
+        this.trace.flowCpuMs += threadCpuMs() - c0;
         await breathe();
       }
     }
@@ -312,10 +311,9 @@ export class ShardTables {
       return needs;
     }
     for (let t = 0; t < reads; t++) {
-      const c0 = threadCpu()?.cpuNs;
+      const c0 = threadCpuMs();
       use(t, haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices));
-      const c1 = threadCpu()?.cpuNs;
-      if (c0 !== undefined && c1 !== undefined) this.trace.planCpuMs += (c1 - c0) / 1e6;
+      this.trace.planCpuMs += threadCpuMs() - c0;
       await breathe();
     }
     return needs;
@@ -356,7 +354,7 @@ export class ShardTables {
       tr.threadMs += await this.chunked({ kind: 'step', t, rule, ranges }, (c, ms) => this.addCosts(c, ms));
     } else {
       const options = { storeQ: ruleNeedsQ(rule) };
-      const c0 = threadCpu()?.cpuNs;
+      const c0 = threadCpuMs();
       for (let i = 0; i < ranges.length; i += 2) {
         const r0 = performance.now();
         this.kernels.backward(tables, t, ranges[i], ranges[i + 1], options);
@@ -364,8 +362,7 @@ export class ShardTables {
         this.addRangeCost(ranges[i], ranges[i + 1], (performance.now() - r0) / (ranges[i + 1] - ranges[i]));
       }
       tr.threadMs += performance.now() - t1;
-      const c1 = threadCpu()?.cpuNs;
-      if (c0 !== undefined && c1 !== undefined) tr.kernelCpuMs += (c1 - c0) / 1e6;
+      tr.kernelCpuMs += threadCpuMs() - c0;
     }
     const t2 = performance.now();
     const out = split === 'tail' ? [] : send.map((s) => ({ peer: s.peer, values: this.gather(t & 1, s.rows) }));
