@@ -8,8 +8,10 @@ import type { JobSpec } from '../coordinator/jobs/spec.ts';
 import type { WorkerNodeStarter } from '../coordinator/cli/worker.ts';
 import { JobConsumer, type JobRunner } from '../worker/job-consumer.ts';
 import { ClusterNode } from '../worker/node.ts';
+import { tuneNodeHeap } from '../runtime/heap-tuning.ts';
 
 export const startWorkerNode: WorkerNodeStarter = async ({ nats, threads, name, logger, memory }) => {
+  tuneNodeHeap(); // fewer major GCs on a heap that passes many short-lived message buffers (runtime/heap-tuning.ts)
   const node = new ClusterNode({ nats, threads, name, logger, memory });
   await node.start();
   // whole runs of studies (JetStream)
