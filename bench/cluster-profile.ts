@@ -150,7 +150,7 @@ export function haloPlans(problem: Problem, tables: SolverTables, cellBounds: nu
       // step T-1 reads V(T) = 0, which nobody sends (the nodes plan t = 0..T-2 only)
       if (t < T - 1 && N > 1) {
         const t0 = clock();
-        const plan = haloPlanAt(problem, next, t, ownRows, owner, k, mark, vertices);
+        const plan = haloPlanAt(problem, next, t, ownRows, owner, k, mark, vertices, [cellBounds[k], cellBounds[k + 1]]);
         const merged = closeGaps(plan.late, LATE_GAP, cells);
         seconds += clock() - t0;
         for (const [j, list] of plan.from) perPeer[j] = list.length;

@@ -224,6 +224,36 @@ describe('halo plan', () => {
       }
     }
   });
+  it("haloPlanAt with a node's cell range (ownCells) gives the same plan as the owner scan", () => {
+    // a cluster node's layout: shard k owns the cells [b[k], b[k + 1]) for every x0; next cells near the
+    // reader's own range most of the time (as the flow's), elsewhere sometimes, over 1..4 vertices
+    for (let seed = 81; seed <= 140; seed++) {
+      const { problem, T, int, rng } = randomCase(seed);
+      const { rows, cells } = problem;
+      const vertices = 1 + int(4);
+      const shards = 1 + int(4);
+      const b = [0, ...Array.from({ length: shards - 1 }, () => int(cells + 1)).sort((x, y) => x - y), cells];
+      const owner = new Int32Array(rows);
+      for (let r = 0; r < rows; r++) for (let k = 0; k < shards; k++) if (r % cells >= b[k] && r % cells < b[k + 1]) owner[r] = k;
+      const next = new Int32Array(T * rows * problem.game.nU0 * vertices);
+      const width = problem.game.nU0 * vertices;
+      for (let i = 0; i < next.length; i++) {
+        const c = Math.floor(i / width) % rows % cells;
+        next[i] = rng.next() < 0.8 ? Math.max(0, Math.min(cells - 1, c + int(5) - 2)) : int(cells);
+      }
+      const mark = new Uint8Array(rows);
+      for (let k = 0; k < shards; k++) {
+        const own = Int32Array.from({ length: rows }, (_, r) => r).filter((r) => owner[r] === k);
+        for (let t = 0; t < T; t++) {
+          const slow = haloPlanAt(problem, next, t, own, owner, k, mark, vertices);
+          const fast = haloPlanAt(problem, next, t, own, owner, k, mark, vertices, [b[k], b[k + 1]]);
+          expect([...fast.from].map(([o, l]) => [o, Array.from(l)])).toEqual([...slow.from].map(([o, l]) => [o, Array.from(l)]));
+          expect(Array.from(fast.late)).toEqual(Array.from(slow.late));
+          expect(mark.every((m) => m === 0)).toBe(true);
+        }
+      }
+    }
+  });
   it('one shard has no halo', () => {
     const { problem, nextCell, T } = randomCase(7);
     const order = rowOrder('lexicographic', problem.game.nX0, problem.cells);

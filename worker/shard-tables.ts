@@ -312,7 +312,7 @@ export class ShardTables {
     }
     for (let t = 0; t < reads; t++) {
       const c0 = threadCpuMs();
-      use(t, haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices));
+      use(t, haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices, [this.ca, this.cb]));
       this.trace.planCpuMs += threadCpuMs() - c0;
       await breathe();
     }

@@ -110,7 +110,7 @@ function perform(task: SweepTask, a: Attached, attachMs: number): SweepResult {
 }
 
 // a node's rows and the owner of every row, per run and shard cut (the plan tasks of one flow share them)
-let shardRows: { key: string; own: Int32Array; owner: Int32Array; mark: Uint8Array } | undefined;
+let shardRows: { key: string; own: Int32Array; owner: Int32Array; mark: Uint8Array; cells: [number, number] } | undefined;
 
 /** The halo plan of a cluster node for t in [tFrom, tTo) (worker/shard-tables.ts flow). */
 function haloPlans(a: Attached, task: Extract<SweepTask, { kind: 'haloPlan' }>): HaloPlanSlice[] {
@@ -124,12 +124,12 @@ function haloPlans(a: Attached, task: Extract<SweepTask, { kind: 'haloPlan' }>):
     for (let x0 = 0; x0 < problem.game.nX0; x0++) for (let c = ca; c < cb; c++) own[i++] = x0 * cells + c;
     const owner = new Int32Array(rows);
     for (let r = 0; r < rows; r++) owner[r] = shardOfCell(task.cellBounds, r % cells);
-    shardRows = { key, own, owner, mark: new Uint8Array(rows) };
+    shardRows = { key, own, owner, mark: new Uint8Array(rows), cells: [ca, cb] };
   }
   const [next, vertices] = problem.projection === 'interpolate' ? [tables.nextVertex, problem.game.nX] : [tables.nextCell, 1];
   const out: HaloPlanSlice[] = [];
   for (let t = task.tFrom; t < task.tTo; t++) {
-    const p = haloPlanAt(problem, next, t, shardRows.own, shardRows.owner, task.shard, shardRows.mark, vertices);
+    const p = haloPlanAt(problem, next, t, shardRows.own, shardRows.owner, task.shard, shardRows.mark, vertices, shardRows.cells);
     out.push({ from: [...p.from], late: p.late });
   }
   return out;
