@@ -281,12 +281,19 @@ export interface NodeMessaging {
   server: number[];
 }
 
+/** A halo's receipt: `messages` of its own per halo (1: a message each; 0: it rides on a halo going back) and its bytes. */
+export interface Receipt {
+  messages: number;
+  bytes: number;
+}
+
 /**
  * The halo's messages: node k's halo for step t from node j (haloIn[t][j] bytes) is one message that j sends
- * at the end of its step t + 1 and k receives for step t; k answers each with a receipt of `gotBytes`. The
+ * at the end of its step t + 1 and k receives for step t; k answers each with a receipt (`receipt`). The
  * need lists (once per iteration) are left to bytesPerRow's share.
  */
-export function messaging(nodes: NodeWork[], c: MessagingCosts, gotBytes: number): NodeMessaging {
+export function messaging(nodes: NodeWork[], c: MessagingCosts, receipt: Receipt): NodeMessaging {
+  const [rm, rb] = [receipt.messages, receipt.bytes];
   const N = nodes.length;
   const T = nodes[0]?.step.length ?? 0;
   const main = nodes.map(() => new Array<number>(T).fill(0));
@@ -297,11 +304,11 @@ export function messaging(nodes: NodeWork[], c: MessagingCosts, gotBytes: number
       for (let j = 0; j < N; j++) {
         const b = j === k ? 0 : nodes[k].haloIn[t]?.[j] ?? 0;
         if (!(b > 0)) continue;
-        main[k][t] += costOf(c.receive, 1, b) + costOf(c.send, 1, gotBytes);
-        others[k] += costOf(c.receiveOthers, 1, b) + costOf(c.sendOthers, 1, gotBytes);
-        main[j][Math.min(T - 1, t + 1)] += costOf(c.send, 1, b) + costOf(c.receive, 1, gotBytes);
-        others[j] += costOf(c.sendOthers, 1, b) + costOf(c.receiveOthers, 1, gotBytes);
-        const forward = costOf(c.server, 1, b) + costOf(c.server, 1, gotBytes);
+        main[k][t] += costOf(c.receive, 1, b) + costOf(c.send, rm, rb);
+        others[k] += costOf(c.receiveOthers, 1, b) + costOf(c.sendOthers, rm, rb);
+        main[j][Math.min(T - 1, t + 1)] += costOf(c.send, 1, b) + costOf(c.receive, rm, rb);
+        others[j] += costOf(c.sendOthers, 1, b) + costOf(c.receiveOthers, rm, rb);
+        const forward = costOf(c.server, 1, b) + costOf(c.server, rm, rb);
         server[j] += forward;
         server[k] += forward;
       }

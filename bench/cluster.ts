@@ -307,7 +307,8 @@ const rest = restLine({ rows: oneSmall.rows, ...ktSmall }, { rows: R, ...kt });
 /** Rows of each node of a cut at the measured M, times `scale`. */
 const rowsOfCut = (cellBounds: number[], scale = 1) => cellBounds.slice(1).map((b, k) => (b - cellBounds[k]) * problem.game.nX0 * scale);
 const cores = availableParallelism();
-const gotBytes = encodeMessage({ type: 'got', run: randomUUID(), n: 1, step: 1 }).length + FRAME_HEADER_BYTES;
+// receipts ride on the halo going back (shared/cluster-node-core.ts RECEIPT_BATCH): a step number in its head
+const receipt = { messages: 0, bytes: encodeMessage({ type: 'halo', run: randomUUID(), n: 1, step: 1, got: [1] }).length - encodeMessage({ type: 'halo', run: randomUUID(), n: 1, step: 1 }).length };
 const cpuOf = (p?: ProcessCpu) => (p ? p.main + p.others : 0);
 const oneCpu = { node: cpuOf(oneParties['node-1']), server: cpuOf(oneParties['nats-server']), coordinator: cpuOf(oneParties.coordinator) };
 const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
@@ -327,7 +328,7 @@ const zeroCost: MessageCost = { perMessage: 0, perByte: 0 };
 const costs = probe ?? { send: zeroCost, receive: zeroCost, sendOthers: zeroCost, receiveOthers: zeroCost, server: zeroCost };
 const cpuModel = (plans: typeof plansHere, c = cores, busy = 1) => {
   const base = work(plans, { flow: kt.scale.flow * busy, step: kt.scale.step * busy });
-  const m = messaging(base, costs, gotBytes);
+  const m = messaging(base, costs, receipt);
   const planCpu = plans.planSeconds;
   const terms = partyTerms(base, m, planCpu, rowsOfCut(plans.cellBounds), 1, true, () => 0);
   const r = predictIteration({ T, nodes: withRest(withMessaging(base, m), terms.nodes.map((n) => n.rest)), latency: Lrun, bandwidth: loopback, ...cpuTerms, jobOverhead: 0 }, terms.parties, [c]);
@@ -350,7 +351,7 @@ const busyFactor = localTotal !== undefined && oneCpu.node > 0 && nodes * thread
 const busyHere = busyFactor !== undefined ? cpuModel(plansHere, cores, busyFactor) : undefined;
 if (probe) {
   const us = (c: MessageCost) => `${(c.perMessage * 1e6).toFixed(1)} us + ${(c.perByte * 1e6 * 1024).toFixed(2)} us/KiB`;
-  console.log(`messaging probe (${probe.sizes.map((b) => `${b.toFixed(0)} B`).join(' and ')} messages through this server, before the run): send ${us(probe.send)}, receive ${us(probe.receive)}; other threads send ${us(probe.sendOthers)}, receive ${us(probe.receiveOthers)}; nats-server ${us(probe.server)} forwarded; receipt ${gotBytes} B`);
+  console.log(`messaging probe (${probe.sizes.map((b) => `${b.toFixed(0)} B`).join(' and ')} messages through this server, before the run): send ${us(probe.send)}, receive ${us(probe.receive)}; other threads send ${us(probe.sendOthers)}, receive ${us(probe.receiveOthers)}; nats-server ${us(probe.server)} forwarded; receipts ride on halos, ${receipt.bytes} B each`);
 }
 {
   const h = cpuHere;
@@ -403,7 +404,7 @@ for (const M of [120, 200]) {
         const e = exponents.get(N)!;
         const plans = plansAt.get(N)!;
         const base = scaleWork(work(plans, kt.scale), rows / R / speedup, (rows / R) * Math.pow(M / bins, e.halo), Math.pow(M / bins, e.late));
-        const m = messaging(base, costs, gotBytes);
+        const m = messaging(base, costs, receipt);
         const planCpu = plans.planSeconds.map((x) => (x * rows) / R / speedup);
         for (const serverLinks of [1, Infinity]) {
           // each node its own machine of 16 cores (its pool keeps all 16 busy for the compute's wall time);
@@ -443,7 +444,7 @@ const result = {
     stepCpuInflation: cpuInflation,
     cores,
     messagingProbe: probe,
-    receiptBytes: gotBytes,
+    receiptBytes: receipt.bytes,
     kernelTerms: kt,
     oneNodeSmall: { bins: smallBins, rows: oneSmall.rows, secondsPerIteration: oneSmall.seconds, cpu: oneSmall.parties, kernelTerms: ktSmall },
     restLine: rest,

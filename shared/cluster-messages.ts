@@ -78,10 +78,13 @@ export type ToCoordinator =
 export type ToPeer =
   /** rows[t]: the rows of V(t + 1) the sender's step t reads from the receiver (sorted). */
   | { type: 'need'; run: string; n: number; rows: Int32Array[] }
-  /** V(step) (finite horizon) or sweep `step`'s values (value iteration) at the rows the receiver asked for. */
-  | { type: 'halo'; run: string; n: number; step: number; values: Float64Array }
-  /** Receipt of a halo: its sender need not keep it for a resend any more. */
-  | { type: 'got'; run: string; n: number; step: number };
+  /**
+   * V(step) (finite horizon) or sweep `step`'s values (value iteration) at the rows the receiver asked for.
+   * `got`: receipts riding along, the steps of the receiver's halos of iteration n that the sender has received.
+   */
+  | { type: 'halo'; run: string; n: number; step: number; values: Float64Array; got?: number[] }
+  /** Receipts of halos (the steps, iteration n): their sender need not keep them for a resend any more. */
+  | { type: 'got'; run: string; n: number; steps: number[] };
 
 export type ClusterMessage = ToNode | ToCoordinator | ToPeer;
 

@@ -3,7 +3,7 @@
 // the instructions they answer asserted.
 import { describe, expect, it } from 'vitest';
 import { newSchedulerState, schedulerStep, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
-import { newNodeState, nodeStep, type NodeInstruction } from '../shared/cluster-node-core.ts';
+import { newNodeState, nodeStep, RECEIPT_BATCH, type NodeInstruction } from '../shared/cluster-node-core.ts';
 import { COORDINATOR, type ShardRun, type ToCoordinator, type ToPeer } from '../shared/cluster-messages.ts';
 import { blockCostsOf } from '../shared/cluster-recut.ts';
 
@@ -229,9 +229,9 @@ describe('node state', () => {
     // the halo is kept for a resend until b says it got it (or a stranger cannot make us forget it)
     const halos = (ins: NodeInstruction[]) => msgs(ins).filter((i) => i.message.type === 'halo');
     expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(1);
-    nodeStep(s, { kind: 'message', from: 'mallory', message: { type: 'got', run: run.id, n: 0, step: 2 }, now: 7 });
+    nodeStep(s, { kind: 'message', from: 'mallory', message: { type: 'got', run: run.id, n: 0, steps: [2] }, now: 7 });
     expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(1);
-    nodeStep(s, { kind: 'message', from: 'b', message: { type: 'got', run: run.id, n: 0, step: 2 }, now: 7 });
+    nodeStep(s, { kind: 'message', from: 'b', message: { type: 'got', run: run.id, n: 0, steps: [2] }, now: 7 });
     expect(halos(nodeStep(s, { kind: 'resend', now: 7 }))).toHaveLength(0);
     // step 0 reads V(1) rows 5, 6 from b: it starts on the rows that read none of them, then waits for b's halo of step 1
     const early = { kind: 'step', t: 0, part: 'early', rule: RULE, halo: [], send: [] };
@@ -241,8 +241,8 @@ describe('node state', () => {
     const v1 = new Float64Array([1, 2]);
     // a duplicate halo is dropped, the first one is used
     const got = nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 9 });
-    // a receipt goes back to b, so that b can forget the halo
-    expect(msgs(got)).toEqual([{ kind: 'send', to: 'b', message: { type: 'got', run: run.id, n: 0, step: 1 } }]);
+    // the receipt is owed to b: it rides on our next halo to b (none in this iteration), or goes alone once RECEIPT_BATCH are owed
+    expect(msgs(got)).toEqual([]);
     const go = jobs(got);
     expect(go).toEqual([{ kind: 'step', t: 0, part: 'late', rule: RULE, halo: [{ peer: 'b', rows: new Int32Array([5, 6]), values: v1 }], send: [] }]);
     expect(jobs(nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'step', out: [] }, now: 10 }))).toEqual([{ kind: 'startValues' }]);
@@ -250,6 +250,50 @@ describe('node state', () => {
     expect(msgs(end)).toEqual([{ kind: 'send', to: COORDINATOR, message: { type: 'done', run: run.id, n: 0, start: new Float64Array([4]) } }]);
     // late halo of the finished iteration: dropped
     expect(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 12 })[0]).toMatchObject({ kind: 'dropped' });
+  });
+
+  it("receipts ride on the next halo to the peer, or go alone once RECEIPT_BATCH are owed; only the peer's receipts make a node forget its halos", () => {
+    const slices = RECEIPT_BATCH + 6;
+    const r: ShardRun = { ...run, id: 'receipts', tableOptions: { slices } };
+    const s = newNodeState('a');
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run: r, shard: 0 }, now: 0 });
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: r.id, n: 0, rule: RULE }, now: 1 });
+    nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'other' }, now: 2 });
+    // a reads nothing from b; b's step t reads a's row 1 of V(t + 1) for every t
+    nodeStep(s, { kind: 'done', job: s.busy!, result: { kind: 'flow', needs: new Map([['b', Array.from({ length: slices }, () => new Int32Array(0))]]) }, now: 3 });
+    nodeStep(s, { kind: 'message', from: 'b', message: { type: 'need', run: r.id, n: 0, rows: Array.from({ length: slices }, () => new Int32Array([1])) }, now: 4 });
+    const halo = (step: number, got?: number[]) => ({ type: 'halo' as const, run: r.id, n: 0, step, values: new Float64Array([step]), ...(got ? { got } : {}) });
+    // b's halos: no receipt until RECEIPT_BATCH are owed, then one message with all of them
+    for (let step = 1; step < RECEIPT_BATCH; step++) expect(msgs(nodeStep(s, { kind: 'message', from: 'b', message: halo(step), now: 5 }))).toEqual([]);
+    const batch = Array.from({ length: RECEIPT_BATCH }, (_, i) => i + 1);
+    expect(msgs(nodeStep(s, { kind: 'message', from: 'b', message: halo(RECEIPT_BATCH), now: 5 }))).toEqual([{ kind: 'send', to: 'b', message: { type: 'got', run: r.id, n: 0, steps: batch } }]);
+    // one more is owed: it rides on a's next halo to b (a's steps run from t = slices - 1 down, heads send V(t))
+    expect(msgs(nodeStep(s, { kind: 'message', from: 'b', message: halo(RECEIPT_BATCH + 1), now: 6 }))).toEqual([]);
+    const sent: Array<{ step: number; got?: number[] }> = [];
+    for (let i = 0; i < 4 && s.busy?.kind === 'step'; i++) {
+      const job = s.busy;
+      const out = job.split === 'tail' ? [] : job.send.map((x) => ({ peer: x.peer, values: new Float64Array([job.t]) }));
+      for (const m of msgs(nodeStep(s, { kind: 'done', job, result: { kind: 'step', out }, now: 7 }))) {
+        if (m.message.type === 'halo') sent.push({ step: m.message.step, ...(m.message.got ? { got: m.message.got } : {}) });
+        else throw new Error(`unexpected ${m.message.type}`);
+      }
+    }
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(sent[0].got).toEqual([RECEIPT_BATCH + 1]);
+    expect(sent.slice(1).every((h) => h.got === undefined)).toBe(true);
+    // a keeps its halos for a resend until b's receipts name them: alone, or riding on b's halo
+    const kept = () => msgs(nodeStep(s, { kind: 'resend', now: 8 })).filter((m) => m.message.type === 'halo').map((m) => (m.message as { step: number }).step);
+    const steps = sent.map((h) => h.step);
+    expect(kept()).toEqual(steps);
+    nodeStep(s, { kind: 'message', from: 'mallory', message: { type: 'got', run: r.id, n: 0, steps }, now: 9 });
+    nodeStep(s, { kind: 'message', from: 'b', message: { type: 'got', run: r.id, n: 1, steps }, now: 9 }); // another iteration's
+    expect(kept()).toEqual(steps);
+    nodeStep(s, { kind: 'message', from: 'b', message: { type: 'got', run: r.id, n: 0, steps: [steps[0]] }, now: 10 });
+    expect(kept()).toEqual(steps.slice(1));
+    nodeStep(s, { kind: 'message', from: 'b', message: halo(RECEIPT_BATCH + 2, steps.slice(1)), now: 11 });
+    expect(kept()).toEqual([]);
+    // a malformed receipt is dropped
+    expect(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'got', run: r.id, n: 0, steps: 'all' } as unknown as ToPeer, now: 12 })[0]).toMatchObject({ kind: 'dropped' });
   });
 
   it('a build that the open of another run overtook is answered for neither run', () => {

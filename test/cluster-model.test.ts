@@ -1,6 +1,6 @@
 // The scaling model's simulation (bench/cluster-model.ts) on small cases computed by hand.
 import { describe, expect, it } from 'vitest';
-import { coresBound, costOf, fromTraces, kernelTerms, lineThrough, restLine, restOf, withRest, messaging, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessagingCosts, type ModelInput, type NodeRun, type NodeWork } from '../bench/cluster-model.ts';
+import { coresBound, costOf, fromTraces, kernelTerms, lineThrough, restLine, restOf, withRest, messaging, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessageCost, type MessagingCosts, type ModelInput, type NodeRun, type NodeWork } from '../bench/cluster-model.ts';
 
 const node = (flow: number, step: number[], late: number[], haloIn: number[][] = step.map(() => []), haloCost: number[] = step.map(() => 0)): NodeWork => ({ flow, step, late, haloIn, haloCost });
 const base = { latency: 0, bandwidth: Infinity, jobOverhead: 0, startValues: 0, coordinator: 0 };
@@ -115,7 +115,7 @@ describe('CPU beyond the critical path: messaging, nats-server, the cores', () =
   });
 
   it('messaging: the receiver pays at step t, the sender at its step t + 1, each receipt the other way; the server both ends', () => {
-    const m = messaging(two(), costs, 10);
+    const m = messaging(two(), costs, { messages: 1, bytes: 10 });
     // A's main: t=0 receive(100) + send(got) = 4 + 1.1; t=1 B's 50 B halo sent (1.5) + its receipt (2.2) + receive(200) + send(got) (6 + 1.1)
     expect(m.main[0]).toEqual([5.1, 10.8, 0].map((x) => expect.closeTo(x, 12)));
     // B's main: t=0 receive(50) + send(got) = 3 + 1.1; t=1 send(100) + receive(got) = 2 + 2.2; t=2 send(200) + receive(got) = 3 + 2.2
@@ -127,10 +127,24 @@ describe('CPU beyond the critical path: messaging, nats-server, the cores', () =
     expect(m.server).toEqual([4.9, 4.9].map((x) => expect.closeTo(x, 12)));
   });
 
+  it('messaging: receipts riding on halos cost their bytes only', () => {
+    const alone = messaging(two(), costs, { messages: 1, bytes: 10 });
+    const riding = messaging(two(), costs, { messages: 0, bytes: 10 });
+    const none = messaging(two(), costs, { messages: 0, bytes: 0 });
+    // three halos, each with a receipt: per receipt, the per-message parts of send + receive (main), of the
+    // other threads and of the server at both ends are gone; the byte parts stay
+    const perMessage = (x: MessageCost) => x.perMessage;
+    const mainSaved = 3 * (perMessage(costs.send) + perMessage(costs.receive));
+    const sum = (a: number[][]) => a.flat().reduce((p, q) => p + q, 0);
+    expect(sum(alone.main) - sum(riding.main)).toBeCloseTo(mainSaved, 12);
+    expect(sum(riding.main) - sum(none.main)).toBeCloseTo(3 * 10 * (costs.send.perByte + costs.receive.perByte), 12);
+    expect(alone.server[0] - riding.server[0]).toBeCloseTo(3 * costs.server.perMessage, 12);
+  });
+
   it('withMessaging puts the main-thread part on the path; workCpu sums flow, steps and halo costs', () => {
     const w = two();
     w[0].haloCost = [0.5, 0, 0];
-    const [a, b] = withMessaging(w, messaging(w, costs, 10));
+    const [a, b] = withMessaging(w, messaging(w, costs, { messages: 1, bytes: 10 }));
     expect(Array.from(a.haloCost)).toEqual([5.6, 10.8, 0].map((x) => expect.closeTo(x, 12)));
     expect(workCpu(a)).toBeCloseTo(3 + 16.4, 12);
     expect(workCpu(b)).toBeCloseTo(3 + 13.5, 12);
