@@ -21,7 +21,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { encodeMessage, FRAME_HEADER_BYTES } from '../shared/cluster-wire.ts';
+import { encodeMessage } from '../shared/cluster-wire.ts';
 import { connect } from '@nats-io/transport-node';
 import { builtinGames } from '../shared/games/index.ts';
 import { Problem } from '../shared/problem.ts';
@@ -36,7 +36,7 @@ import { startCluster, type LocalCluster } from '../test/helpers/cluster.ts';
 import { describeNodeTrace, type NodeTrace } from '../shared/cluster-node-trace.ts';
 import { cutShards } from '../shared/cluster-partition.ts';
 import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
-import { fromTraces, kernelTerms, messaging, restLine, restOf, withRest, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, workCpu, type MessageCost, type NodeWork, type PartyCpu } from './cluster-model.ts';
+import { fromTraces, kernelTerms, messaging, restLine, restOf, withRest, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, type MessageCost, type NodeWork, type PartyCpu } from './cluster-model.ts';
 import { describeCpu, machineBusy, partySeconds, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
 import { probeMessaging } from './cluster-probe.ts';
 import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
@@ -310,7 +310,8 @@ const rest = restLine({ rows: oneSmall.rows, ...ktSmall }, { rows: R, ...kt });
 const rowsOfCut = (cellBounds: number[], scale = 1) => cellBounds.slice(1).map((b, k) => (b - cellBounds[k]) * problem.game.nX0 * scale);
 const cores = availableParallelism();
 // receipts ride on the halo going back (shared/cluster-node-core.ts RECEIPT_BATCH): a step number in its head
-const receipt = { messages: 0, bytes: encodeMessage({ type: 'halo', run: randomUUID(), n: 1, step: 1, got: [1] }).length - encodeMessage({ type: 'halo', run: randomUUID(), n: 1, step: 1 }).length };
+const haloHead = { type: 'halo', run: randomUUID(), n: 1, step: 1 };
+const receipt = { messages: 0, bytes: encodeMessage({ ...haloHead, got: [1] }).length - encodeMessage(haloHead).length };
 const cpuOf = (p?: ProcessCpu) => (p ? p.main + p.others : 0);
 const oneCpu = { node: cpuOf(oneParties['node-1']), server: cpuOf(oneParties['nats-server']), coordinator: cpuOf(oneParties.coordinator) };
 const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);

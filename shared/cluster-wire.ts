@@ -26,27 +26,43 @@ const RAW_HEAD_BYTES = 8;
 const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
 export function encodeMessage(value: unknown): Uint8Array {
-  return encodeWithRoom(value, 0);
+  return encodeWithRoom(value, 0, rawParts(value));
+}
+
+/** A raw message's parts: its array, and the msgpack head of [the array's field name, the rest of the message]. */
+interface RawParts {
+  values: Float64Array;
+  head: Uint8Array;
+}
+
+/** The raw parts of a message, or undefined when it travels as plain msgpack. */
+function rawParts(value: unknown): RawParts | undefined {
+  const field = LITTLE_ENDIAN ? rawField(value) : undefined;
+  if (field === undefined) return undefined;
+  const { [field]: values, ...rest } = value as Record<string, unknown>;
+  return { values: values as Float64Array, head: packr.pack([field, rest]) };
+}
+
+/** Writes a raw message's header (RAW, 3 zero bytes, the head's length) and its head at bytes[at]; the bytes up to the array must be zero. */
+function writeRawHead(bytes: Uint8Array, at: number, head: Uint8Array): void {
+  bytes[at] = RAW;
+  new DataView(bytes.buffer, bytes.byteOffset).setUint32(at + 4, head.length, true);
+  bytes.set(head, at + RAW_HEAD_BYTES);
 }
 
 /** The encoded message after `room` bytes left free (a multiple of 8: a raw array stays 8-byte aligned in the buffer). */
-function encodeWithRoom(value: unknown, room: number): Uint8Array {
-  const field = LITTLE_ENDIAN ? rawField(value) : undefined;
-  if (field === undefined) {
+function encodeWithRoom(value: unknown, room: number, raw: RawParts | undefined): Uint8Array {
+  if (raw === undefined) {
     const body = packr.pack(value);
     if (room === 0) return body;
     const out = new Uint8Array(room + body.length);
     out.set(body, room);
     return out;
   }
-  const { [field]: array, ...rest } = value as Record<string, unknown>;
-  const values = array as Float64Array;
-  const head = packr.pack([field, rest]);
+  const { values, head } = raw;
   const rawAt = align8(room + RAW_HEAD_BYTES + head.length);
   const out = new Uint8Array(rawAt + values.byteLength);
-  out[room] = RAW;
-  new DataView(out.buffer).setUint32(room + 4, head.length, true);
-  out.set(head, room + RAW_HEAD_BYTES);
+  writeRawHead(out, room, head);
   new Float64Array(out.buffer, rawAt, values.length).set(values);
   return out;
 }
@@ -104,9 +120,10 @@ const MAGIC = 0x4d334657; // 'M3FW'
  */
 export function encodeFrames(value: unknown, sender: number, seq: number, maxPayload: number): Uint8Array[] {
   frameRoom(maxPayload);
-  const inPlace = frameInPlace(value, sender, seq, maxPayload);
+  const raw = rawParts(value);
+  const inPlace = raw && frameInPlace(raw, sender, seq, maxPayload);
   if (inPlace) return [inPlace];
-  const buffer = encodeWithRoom(value, FRAME_HEADER_BYTES);
+  const buffer = encodeWithRoom(value, FRAME_HEADER_BYTES, raw);
   if (buffer.length > maxPayload) return frameMessage(buffer.subarray(FRAME_HEADER_BYTES), sender, seq, maxPayload);
   writeFrameHeader(buffer, sender, seq, 0, 1, buffer.length - FRAME_HEADER_BYTES);
   return [buffer];
@@ -132,21 +149,15 @@ export function wireArray(n: number): Float64Array {
  * frames. Sending the same message again rewrites the same head with a new number: a single-frame message
  * is taken whole whatever its number, so a frame still queued by the client stays valid.
  */
-function frameInPlace(value: unknown, sender: number, seq: number, maxPayload: number): Uint8Array | undefined {
-  const field = LITTLE_ENDIAN ? rawField(value) : undefined;
-  if (field === undefined) return undefined;
-  const { [field]: array, ...rest } = value as Record<string, unknown>;
-  const values = array as Float64Array;
+function frameInPlace(raw: RawParts, sender: number, seq: number, maxPayload: number): Uint8Array | undefined {
+  const { values, head } = raw;
   if (!wireArrays.has(values)) return undefined;
-  const head = packr.pack([field, rest]);
   const front = FRAME_HEADER_BYTES + align8(RAW_HEAD_BYTES + head.length);
   if (front > values.byteOffset || front + values.byteLength > maxPayload) return undefined;
   const frame = new Uint8Array(values.buffer, values.byteOffset - front, front + values.byteLength);
   frame.fill(0, 0, front);
   writeFrameHeader(frame, sender, seq, 0, 1, frame.length - FRAME_HEADER_BYTES);
-  frame[FRAME_HEADER_BYTES] = RAW;
-  new DataView(frame.buffer, frame.byteOffset).setUint32(FRAME_HEADER_BYTES + 4, head.length, true);
-  frame.set(head, FRAME_HEADER_BYTES + RAW_HEAD_BYTES);
+  writeRawHead(frame, FRAME_HEADER_BYTES, head);
   return frame;
 }
 

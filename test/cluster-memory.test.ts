@@ -23,6 +23,14 @@ import type { SolveOptions } from '../coordinator/solver.ts';
 
 const spec = { game: 'cyber', params: { T: 10 }, bins: 16 };
 const options: SolveOptions = { algorithm: 'fp', iterations: 3, keepBest: true, evaluateResult: true };
+/** The run shape of these tests' runs (options: keepBest), and the bytes a node of it needs for `cells` cells. */
+const runShape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
+const shardBytes = (problem: Awaited<ReturnType<typeof problemOf>>, cells: number) => nodeShardEstimate(problem.game, runShape, cells, 0).totalBytes;
+/** Memory for a third of the blocks and one more: a node holds its third of 3, not a half once another is gone. */
+const thirdAndABlock = (problem: Awaited<ReturnType<typeof problemOf>>) => {
+  const thirds = cutShards(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS), [1, 1, 1]);
+  return shardBytes(problem, (thirds[3] - thirds[2] + 1) * CHANGE_BLOCK_CELLS);
+};
 
 function shardRun(cells: number, keepBest: boolean): ShardRun {
   return { id: 'r', v: 2, spec, gridKind: 'midpoint', fingerprint: 'f', tableOptions: { slices: 10, ...(keepBest ? { keepBest: true } : {}) }, cellBounds: [0, cells >> 1, cells], nodes: ['node-0', 'node-1'] };
@@ -151,8 +159,7 @@ describe('the shard cut within the nodes’ memory', () => {
 
   it('nodes that together cannot hold the run: one line naming them and their memory', async () => {
     const problem = await problemOf(spec);
-    const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
-    const small = nodeShardEstimate(problem.game, shape, 3 * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    const small = shardBytes(problem, 3 * CHANGE_BLOCK_CELLS);
     await withNodes([small, 1024], async (ex) => {
       await expect(ex.open(spec, problem, { slices: 10, keepBest: true })).rejects.toThrow(
         /^cluster: the 2 ready node\(s\) can hold \d+ of the run's \d+ cells in their memory \(node-0 [\d.]+ MiB, node-1 1\.00 KiB\); add nodes or memory, or use fewer --bins$/,
@@ -182,10 +189,8 @@ describe('a node whose own memory check refuses the shard it was given', () => {
   it('at a re-cut after a node loss: the node refusing its larger shard is left out too, the run goes on to the same bits', async () => {
     const problem = await problemOf(spec);
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
-    const thirds = cutShards(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS), [1, 1, 1]);
-    const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
     // node-2 holds its third (and a block more), not half: it refuses the re-cut's shard once node-0 is gone
-    const memory = nodeShardEstimate(problem.game, shape, (thirds[3] - thirds[2] + 1) * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    const memory = thirdAndABlock(problem);
     await withNodes(
       [undefined, undefined, memory],
       async (ex, hub) => {
@@ -206,9 +211,7 @@ describe('a node whose own memory check refuses the shard it was given', () => {
   it('two refusing nodes, the second only once the first is left out (its shard grew): both left out, the same bits', async () => {
     const problem = await problemOf(spec);
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
-    const thirds = cutShards(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS), [1, 1, 1]);
-    const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
-    const third = nodeShardEstimate(problem.game, shape, (thirds[3] - thirds[2] + 1) * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    const third = thirdAndABlock(problem);
     await withNodes([undefined, 1024, third], async (ex) => {
       expectSameBits(want, await solveCollected(spec, problem, ex, options), 'node-1, then node-2 refuse');
       const stats = ex.stats();
@@ -219,8 +222,7 @@ describe('a node whose own memory check refuses the shard it was given', () => {
 
   it('stops with one line when the others cannot hold the run (or none is left)', async () => {
     const problem = await problemOf(spec);
-    const shape: NodeRunShape = { bins: 16, grid: 'midpoint', omd: false, slices: 10, keepBest: true };
-    const small = nodeShardEstimate(problem.game, shape, 3 * CHANGE_BLOCK_CELLS, 0).totalBytes;
+    const small = shardBytes(problem, 3 * CHANGE_BLOCK_CELLS);
     await withNodes([small, 1024], async (ex) => {
       await expect(ex.open(spec, problem, { slices: 10, keepBest: true })).rejects.toThrow(
         /^cluster: the 1 ready node\(s\) can hold \d+ of the run's \d+ cells in their memory \(node-0 [\d.]+ MiB\); node-1 refused its shard; add nodes or memory, or use fewer --bins$/,

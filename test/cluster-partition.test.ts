@@ -96,14 +96,19 @@ describe('cutByCost', () => {
   /** Every contiguous cut of n blocks into k shards (bounds non-decreasing, empty shards allowed). */
   const allCuts = (n: number, k: number): number[][] => (k === 1 ? [[0, n]] : allCuts(n, k - 1).flatMap((b) => Array.from({ length: n - b[b.length - 2] + 1 }, (_, i) => [...b.slice(0, -1), b[b.length - 2] + i, n])));
 
+  /** n blocks with some zero costs and some heavy ones, k shards with integer and fractional weights. */
+  const randomBlocks = (rnd: SeededRandom) => {
+    const n = 1 + Math.floor(rnd.next() * 9);
+    const k = 1 + Math.floor(rnd.next() * 3);
+    const costs = Array.from({ length: n }, () => (rnd.next() < 0.15 ? 0 : rnd.next() < 0.2 ? 10 * rnd.next() : rnd.next()));
+    const weights = Array.from({ length: k }, () => (rnd.next() < 0.5 ? 1 + Math.floor(rnd.next() * 4) : 0.25 + rnd.next()));
+    return { n, k, costs, weights };
+  };
+
   it('finds the cut with the smallest largest cost per weight (brute force over all cuts, random costs and weights)', () => {
     const rnd = new SeededRandom(2024);
     for (let trial = 0; trial < 400; trial++) {
-      const n = 1 + Math.floor(rnd.next() * 9);
-      const k = 1 + Math.floor(rnd.next() * 3);
-      // some zero costs, some heavy blocks, integer and fractional weights
-      const costs = Array.from({ length: n }, () => (rnd.next() < 0.15 ? 0 : rnd.next() < 0.2 ? 10 * rnd.next() : rnd.next()));
-      const weights = Array.from({ length: k }, () => (rnd.next() < 0.5 ? 1 + Math.floor(rnd.next() * 4) : 0.25 + rnd.next()));
+      const { n, k, costs, weights } = randomBlocks(rnd);
       const bounds = cutByCost(costs, weights);
       expect(bounds).toHaveLength(k + 1);
       expect(bounds[0]).toBe(0);
@@ -117,10 +122,7 @@ describe('cutByCost', () => {
   it('within caps: the best cut among those giving each shard at most its cap (brute force); undefined when the caps hold too little', () => {
     const rnd = new SeededRandom(2025);
     for (let trial = 0; trial < 400; trial++) {
-      const n = 1 + Math.floor(rnd.next() * 9);
-      const k = 1 + Math.floor(rnd.next() * 3);
-      const costs = Array.from({ length: n }, () => (rnd.next() < 0.15 ? 0 : rnd.next() < 0.2 ? 10 * rnd.next() : rnd.next()));
-      const weights = Array.from({ length: k }, () => (rnd.next() < 0.5 ? 1 + Math.floor(rnd.next() * 4) : 0.25 + rnd.next()));
+      const { n, k, costs, weights } = randomBlocks(rnd);
       const caps = Array.from({ length: k }, () => Math.floor(rnd.next() * (n + 2)));
       const bounds = cutByCostWithin(costs, weights, caps);
       const within = allCuts(n, k).filter((b) => caps.every((c, i) => b[i + 1] - b[i] <= c));
