@@ -21,8 +21,19 @@ export type Job =
   /** Node-side snapshots: put the shard's tables into the node's bucket / read its new rows from the old cut's objects. */
   | { kind: 'snapshot'; message: Extract<ToNode, { type: 'snapshot' }> }
   | { kind: 'restore'; message: Extract<ToNode, { type: 'restore' }> }
-  /** Next cells of the shard for every slice; result: for each peer, the rows of V(t + 1) needed per t. */
-  | { kind: 'flow'; vi: boolean }
+  /**
+   * Next cells of the shard for every slice; result: for each peer, the rows of V(t + 1) needed per t.
+   * `ahead`: the flow of this iteration ran ahead up to there (flowAhead): only the slices and chunks from it
+   * down are left, and the plans of the slices above it are kept.
+   */
+  | { kind: 'flow'; vi: boolean; ahead?: { slice: number; chunk: number } }
+  /**
+   * A chunk of iteration n's flow run ahead, while iteration n - 1 waits for halo rows or for its next order:
+   * the next cells of slice `slice` at the chunk's rows (ShardTables.flowAhead), once step `slice` of n - 1
+   * has written the policy they read; after a slice's last chunk, its halo plan. Only work is moved, never
+   * changed: each (t, row)'s next cell reads that row's policy at t alone, final once step t has run.
+   */
+  | { kind: 'flowAhead'; n: number; slice: number; chunk: number }
   /**
    * Step t (and its update). part 'early': the shard's rows that read no halo row, before the halo of t + 1
    * has arrived (no halo, nothing sent); 'late': the other rows, once it has; 'all': every row at once.
@@ -47,6 +58,8 @@ export type JobResult =
   | { kind: 'step' | 'viSweep'; out: Array<{ peer: string; values: Float64Array }>; blocks?: Float64Array[] }
   /** costs: the work measured per block of cells in a finite-horizon iteration (ShardTables.blockCosts). */
   | { kind: 'startValues'; start?: Float64Array; costs?: Float64Array }
+  /** last: the chunk was its slice's last. */
+  | { kind: 'flowAhead'; last: boolean }
   | { kind: 'read'; data: Float64Array }
   /** refused: why the order was not carried out (the ack says so; the run goes on). */
   | { kind: 'other'; refused?: string };
@@ -56,6 +69,11 @@ export type NodeEvent =
   /** This node's connection is back after an outage: send the current order's messages again. */
   | { kind: 'resend'; now: number }
   | { kind: 'done'; job: Job; result: JobResult; now: number }
+  /**
+   * The shell's event loop has had a turn since the node last found nothing to run (messages that had arrived
+   * are in): where still nothing can run, a chunk of the next iteration's flow fills the wait (flowAhead).
+   */
+  | { kind: 'idle'; now: number }
   | { kind: 'failed'; job: Job; error: string; now: number };
 
 export type NodeInstruction =
@@ -105,6 +123,12 @@ export interface NodeState {
   /** Everything sent since the current order arrived: sent again after an outage. */
   log: Array<{ to: string; message: ToCoordinator | ToPeer }>;
   dropped: number;
+  /**
+   * The next iteration's flow, run ahead (Job 'flowAhead'): iteration n's, the next chunk to run (slices
+   * count down from T - 1, as the steps do). Cleared by an order that changes the policies (init, load,
+   * restore, open, close), by a value iteration, by a failed job, and by an iterate order of another n.
+   */
+  ahead?: { n: number; slice: number; chunk: number };
 }
 
 export function newNodeState(self: string): NodeState {
@@ -117,8 +141,8 @@ export function nodeStep(state: NodeState, event: NodeEvent): NodeInstruction[] 
     return state.log.map((l) => ({ kind: 'send', to: l.to, message: l.message }));
   }
   if (event.kind === 'message') accept(state, event.from, event.message, out);
-  else finished(state, event, out);
-  advance(state, out);
+  else if (event.kind !== 'idle') finished(state, event, out);
+  advance(state, out, event.kind === 'idle');
   for (const i of out) if (i.kind === 'send') state.log.push({ to: i.to, message: i.message });
   return out;
 }
@@ -147,6 +171,11 @@ function orderKey(m: ToNode): string {
  * nats-server forwards (2 nodes, Cyber M = 60: 0.025 CPU-s of its 0.09-0.12 per iteration).
  */
 export const RECEIPT_BATCH = 8;
+
+/** Orders that leave the policies as they are (read, keep, snapshot), and the iterate order of the flow run ahead. */
+function keepsAhead(m: ToNode, ahead: NodeState['ahead']): boolean {
+  return m.type === 'read' || m.type === 'keep' || m.type === 'snapshot' || (m.type === 'iterate' && m.n === ahead?.n);
+}
 
 /** `peer` has received this node's halos of iteration n at `steps`: drop them from the resend log. */
 function forget(state: NodeState, peer: string, n: number, steps: readonly unknown[]): void {
@@ -200,6 +229,7 @@ function accept(state: NodeState, from: string, m: ToNode | ToPeer, out: NodeIns
     state.seen.clear();
     state.log = [];
     state.run = m.run;
+    state.ahead = undefined;
     state.shard = m.shard;
     state.built = false;
     state.iteration = undefined;
@@ -209,6 +239,7 @@ function accept(state: NodeState, from: string, m: ToNode | ToPeer, out: NodeIns
     return;
   }
   if (!state.run || m.run !== state.run.id) return drop(state, out, `${m.type} for run ${m.run}, not the open one`);
+  if (m.type !== 'viNext' && !keepsAhead(m, state.ahead)) state.ahead = undefined;
   if (m.type !== 'viNext') {
     const key = orderKey(m);
     if (state.seen.has(key)) return drop(state, out, `${key} again`);
@@ -217,6 +248,7 @@ function accept(state: NodeState, from: string, m: ToNode | ToPeer, out: NodeIns
   }
   if (m.type === 'close') {
     state.run = undefined;
+    state.ahead = undefined;
     state.iteration = undefined;
     state.queue.length = 0;
     return;
@@ -241,6 +273,7 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
   if (event.kind === 'failed') {
     out.push({ kind: 'send', to: COORDINATOR, message: { type: 'failed', run: run.id, error: `${job.kind}: ${event.error}` } });
     state.iteration = undefined;
+    state.ahead = undefined;
     return;
   }
   const r = event.result;
@@ -267,6 +300,8 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
     case 'flow':
       if (!it || r.kind !== 'flow') return;
       it.mine = r.needs;
+      // from here on, each step this iteration finishes lets the next iteration's flow run ahead on its slice
+      state.ahead = it.mode === 'finite' ? { n: it.n + 1, slice: (run.tableOptions.slices ?? 1) - 1, chunk: 0 } : undefined;
       for (const peer of run.nodes) {
         if (peer === state.self) continue;
         out.push({ kind: 'send', to: peer, message: { type: 'need', run: run.id, n: it.n, rows: r.needs.get(peer) ?? [] } });
@@ -287,6 +322,15 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
         it.stage = 'verdict';
       }
       return;
+    case 'flowAhead': {
+      const a = state.ahead;
+      if (r.kind !== 'flowAhead' || !a || a.n !== job.n || a.slice !== job.slice || a.chunk !== job.chunk) return;
+      if (r.last) {
+        a.slice--;
+        a.chunk = 0;
+      } else a.chunk++;
+      return;
+    }
     case 'viReset':
       if (it) it.stage = 'sweep';
       return;
@@ -303,10 +347,10 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
   }
 }
 
-/** Starts the next job when none runs. */
-function advance(state: NodeState, out: NodeInstruction[]): void {
+/** Starts the next job when none runs; `idle`: the shell's loop has had a turn, so the flow may run ahead. */
+function advance(state: NodeState, out: NodeInstruction[], idle = false): void {
   if (state.busy || !state.run) return;
-  const job = nextJob(state);
+  const job = nextJob(state) ?? (idle ? aheadJob(state) : undefined);
   if (job) {
     state.busy = job;
     out.push({ kind: 'run', job });
@@ -353,6 +397,9 @@ function nextJob(state: NodeState): Job | undefined {
         for (const e of state.early.splice(0)) {
           if (e.message.type === 'need' && e.message.n === m.n && !next.theirs.has(e.from)) next.theirs.set(e.from, e.message.rows);
         }
+        const a = state.ahead;
+        state.ahead = undefined;
+        if (next.mode === 'finite' && a?.n === m.n) return { kind: 'flow', vi: false, ahead: { slice: a.slice, chunk: a.chunk } };
         return { kind: 'flow', vi: next.mode === 'vi' };
       }
       default:
@@ -413,6 +460,19 @@ function nextJob(state: NodeState): Job | undefined {
       return { kind: 'startValues' };
   }
   return undefined;
+}
+
+/**
+ * A chunk of the next iteration's flow, where one is due and allowed: no order waits, and the slice's step of
+ * this iteration has run (steps above `next` have: a split step's tail runs before anything else), or the
+ * iteration is over.
+ */
+function aheadJob(state: NodeState): Job | undefined {
+  const a = state.ahead;
+  if (!a || a.slice < 0 || state.queue.length > 0) return undefined;
+  const it = state.iteration;
+  if (it && (it.n !== a.n - 1 || it.stage !== 'steps' || it.tail || a.slice <= it.next)) return undefined;
+  return { kind: 'flowAhead', n: a.n, slice: a.slice, chunk: a.chunk };
 }
 
 /** The halo rows for a step: from every peer this node reads at `t`, the message of step `step`; undefined while one is missing. */

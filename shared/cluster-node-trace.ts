@@ -58,9 +58,15 @@ export const NODE_TRACE_FIELDS = [
   'sendMs',
   'messagesIn',
   'messagesOut',
-  /** The flow job and the start values. */
+  /** The flow (its job, and the chunks run ahead: aheadMs) and the start values. */
   'flowMs',
   'startMs',
+  /**
+   * The chunks of the next iteration's flow run ahead while this one waited for halo rows or for its next
+   * order (shared/cluster-node-core.ts Job 'flowAhead'), and their wall time (also in flowMs).
+   */
+  'aheadChunks',
+  'aheadMs',
 ] as const;
 
 export type NodeTraceField = (typeof NODE_TRACE_FIELDS)[number];
@@ -90,7 +96,7 @@ export function describeNodeTrace(node: string, t: NodeTrace): string {
   return (
     `${node}: ${t.iterations} iterations, ${(t.iterationMs / Math.max(1, t.iterations)).toFixed(0)} ms each; ` +
     `steps ${pct(t.stepMs)} (kernels ${pct(t.kernelMs)}, threads ${pct(t.threadMs)}, scatter ${pct(t.scatterMs)}, gather ${pct(t.gatherMs)}), ` +
-    `halo wait ${pct(t.haloWaitMs)}, flow ${pct(t.flowMs)}, start ${pct(t.startMs)}, rest ${pct(other)}; ` +
+    `halo wait ${pct(t.haloWaitMs)}, flow ${pct(t.flowMs)} (run ahead ${pct(t.aheadMs)} in ${t.aheadChunks} chunks), start ${pct(t.startMs)}, rest ${pct(other)}; ` +
     `receive ${pct(t.receiveMs)} (decode ${pct(t.decodeMs)}), send ${pct(t.sendMs)}, job queue ${pct(t.queueMs)}; ` +
     `CPU: steps ${perStep(t.stepCpuMs)} ms per step, iteration ${(t.iterationCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ` +
     `per step: ${perStep(t.stepMs)} ms step, ${perStep(t.haloWaitMs)} ms wait, ${perStep(t.kernelMs - t.threadMs)} ms dispatch; ` +

@@ -3,7 +3,7 @@
 // the instructions they answer asserted.
 import { describe, expect, it } from 'vitest';
 import { newSchedulerState, schedulerStep, type SchedulerInstruction, type SchedulerState } from '../shared/cluster-scheduler.ts';
-import { newNodeState, nodeStep, RECEIPT_BATCH, type NodeInstruction } from '../shared/cluster-node-core.ts';
+import { newNodeState, nodeStep, RECEIPT_BATCH, type JobResult, type NodeInstruction } from '../shared/cluster-node-core.ts';
 import { COORDINATOR, type ShardRun, type ToCoordinator, type ToPeer } from '../shared/cluster-messages.ts';
 import { blockCostsOf } from '../shared/cluster-recut.ts';
 
@@ -294,6 +294,76 @@ describe('node state', () => {
     expect(kept()).toEqual([]);
     // a malformed receipt is dropped
     expect(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'got', run: r.id, n: 0, steps: 'all' } as unknown as ToPeer, now: 12 })[0]).toMatchObject({ kind: 'dropped' });
+  });
+
+  it("while a step waits for its halo, an idle turn runs the next iteration's flow ahead on the slices whose step has run; the next flow resumes there; orders that change the policies drop it", () => {
+    const s = newNodeState('a');
+    const idle = () => jobs(nodeStep(s, { kind: 'idle', now: 0 }));
+    const done = (result: JobResult) => jobs(nodeStep(s, { kind: 'done', job: s.busy!, result, now: 0 }));
+    const ahead = (n: number, slice: number, chunk: number) => [{ kind: 'flowAhead', n, slice, chunk }];
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 0 });
+    expect(idle()).toEqual([]); // busy building
+    nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 0, rule: RULE }, now: 0 });
+    expect(done({ kind: 'other' })).toEqual([{ kind: 'flow', vi: false }]);
+    expect(s.ahead).toBeUndefined();
+    // a reads b's rows 5, 6 of V(1) at t = 0; b reads nothing of a
+    done({ kind: 'flow', needs: new Map([['b', [new Int32Array([5, 6]), new Int32Array(0)]]]) });
+    expect(s.ahead).toEqual({ n: 1, slice: 2, chunk: 0 });
+    expect(idle()).toEqual([]); // waiting for b's needs: no step has run, no slice is free
+    expect(jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 0, rows: [new Int32Array(0), new Int32Array(0)] }, now: 0 }))).toMatchObject([{ kind: 'step', t: 2 }]);
+    expect(idle()).toEqual([]); // busy
+    expect(done({ kind: 'step', out: [] })).toMatchObject([{ kind: 'step', t: 1, part: 'all' }]);
+    expect(done({ kind: 'step', out: [] })).toMatchObject([{ kind: 'step', t: 0, part: 'early' }]);
+    expect(done({ kind: 'step', out: [] })).toEqual([]); // the early part ran; the halo of step 1 is not here
+    // steps 2 and 1 have run: their slices of iteration 1's flow may run, chunk by chunk, from the top
+    expect(idle()).toEqual(ahead(1, 2, 0));
+    expect(idle()).toEqual([]); // one job at a time
+    expect(done({ kind: 'flowAhead', last: false })).toEqual([]); // done events never start one: only idle turns do
+    expect(idle()).toEqual(ahead(1, 2, 1));
+    done({ kind: 'flowAhead', last: true });
+    expect(idle()).toEqual(ahead(1, 1, 0));
+    done({ kind: 'flowAhead', last: true });
+    expect(idle()).toEqual([]); // slice 0: its step waits for the halo
+    // the halo comes: the step's late part, then the start values; then the last slice runs ahead
+    const v1 = new Float64Array([1, 2]);
+    expect(jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'halo', run: run.id, n: 0, step: 1, values: v1 }, now: 0 }))).toMatchObject([{ kind: 'step', t: 0, part: 'late' }]);
+    expect(done({ kind: 'step', out: [] })).toEqual([{ kind: 'startValues' }]);
+    expect(idle()).toEqual([]);
+    done({ kind: 'startValues' });
+    expect(idle()).toEqual(ahead(1, 0, 0));
+    // an order that leaves the policies as they are waits for the chunk, then runs; the run ahead is kept
+    expect(jobs(nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'keep', run: run.id, req: 1, op: 'save' }, now: 0 }))).toEqual([]);
+    expect(done({ kind: 'flowAhead', last: true })).toMatchObject([{ kind: 'keep' }]);
+    done({ kind: 'other' });
+    expect(idle()).toEqual([]); // every slice has run ahead
+    // iteration 1's flow has only the plans left
+    expect(jobs(nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 1, rule: RULE }, now: 0 }))).toEqual([{ kind: 'flow', vi: false, ahead: { slice: -1, chunk: 0 } }]);
+    expect(s.ahead).toBeUndefined();
+    // a chunk done after an order that changes the policies (here a load) is forgotten: the next flow is whole
+    const t = newNodeState('a');
+    nodeStep(t, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 0 });
+    nodeStep(t, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 0, rule: RULE }, now: 0 });
+    nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'other' }, now: 0 });
+    nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'flow', needs: new Map([['b', [new Int32Array(0), new Int32Array(0)]]]) }, now: 0 });
+    nodeStep(t, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 0, rows: [new Int32Array(0), new Int32Array(0)] }, now: 0 });
+    for (let i = 0; i < 3; i++) nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'step', out: [] }, now: 0 });
+    nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'startValues' }, now: 0 });
+    expect(jobs(nodeStep(t, { kind: 'idle', now: 0 }))).toEqual(ahead(1, 2, 0));
+    const load = { type: 'load' as const, run: run.id, req: 2, table: 'minorPolicy' as const, starts: new Float64Array(0), lengths: new Float64Array(0), data: new Float64Array(0) };
+    nodeStep(t, { kind: 'message', from: COORDINATOR, message: load, now: 0 });
+    expect(t.ahead).toBeUndefined();
+    expect(jobs(nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'flowAhead', last: true }, now: 0 }))).toMatchObject([{ kind: 'load' }]);
+    expect(t.ahead).toBeUndefined();
+    nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'other' }, now: 0 });
+    expect(jobs(nodeStep(t, { kind: 'idle', now: 0 }))).toEqual([]);
+    expect(jobs(nodeStep(t, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 1, rule: RULE }, now: 0 }))).toEqual([{ kind: 'flow', vi: false }]);
+    // a failed job drops it too
+    nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'flow', needs: new Map([['b', [new Int32Array(0), new Int32Array(0)]]]) }, now: 0 });
+    nodeStep(t, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 1, rows: [new Int32Array(0), new Int32Array(0)] }, now: 0 });
+    expect(t.busy).toMatchObject({ kind: 'step', t: 2 });
+    expect(t.ahead).toEqual({ n: 2, slice: 2, chunk: 0 });
+    expect(jobs(nodeStep(t, { kind: 'failed', job: t.busy!, error: 'boom', now: 0 }))).toEqual([]);
+    expect(t.ahead).toBeUndefined();
   });
 
   it('a build that the open of another run overtook is answered for neither run', () => {

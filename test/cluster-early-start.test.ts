@@ -1,7 +1,8 @@
 // A node starts step t on the rows whose inputs are local, before the halo of t + 1 has arrived
 // (shared/cluster-node-core.ts, worker/shard-tables.ts): with every halo message held back, both nodes of an
 // in-process cluster (one on its own thread, one on a pool of 2 threads whose step chunks gather several
-// row ranges) run the early parts of their steps, and the tables and curve stay equal to inline, to the bit.
+// row ranges) run the early parts of their steps and, while they wait, the next iteration's flow ahead in
+// small chunks; the tables and curve stay equal to inline, to the bit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessHub } from '../shared/cluster-transport.ts';
 import { COORDINATOR } from '../shared/cluster-messages.ts';
@@ -25,7 +26,8 @@ describe('early start of a step', () => {
   hub.delay = (from, to, m) => (m.type === 'halo' && from !== COORDINATOR && to !== COORDINATOR ? (held++, 40) : 0); // long enough that a loaded machine cannot hide the wait
   let nodes: ShardNode[];
   beforeAll(() => {
-    nodes = [1, 2].map((threads, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads, heartbeatMs: 50 }));
+    // chunks of the flow run ahead of a few rows: a slice takes several, cut across the runs of rows of each x0
+    nodes = [1, 2].map((threads, i) => new ShardNode({ transport: hub.join(`node-${i}`), threads, heartbeatMs: 50, aheadRows: 7 }));
     for (const node of nodes) node.start();
   });
   afterAll(async () => {
@@ -44,6 +46,7 @@ describe('early start of a step', () => {
     const want = await solveCollected(spec, problem, new InlineExecutor(), options);
     const before = nodes.map((n) => n.trace.earlyRows);
     const headsBefore = nodes.map((n) => n.trace.headSteps);
+    const aheadBefore = nodes.map((n) => n.trace.aheadChunks);
     const heldBefore = held;
     const ex = new ClusterExecutor({ transport: hub.join(COORDINATOR), minNodes: 2, settleMs: 0, waitForNodesMs: 10_000 });
     try {
@@ -57,6 +60,8 @@ describe('early start of a step', () => {
     // and split the steps whose rows the other node reads into a head (those rows, then the halo) and a tail
     // (in some cases only one node reads the other's rows)
     expect(nodes.reduce((a, n, i) => a + n.trace.headSteps - headsBefore[i], 0)).toBeGreaterThan(0);
+    // while they waited, every node ran the next iteration's flow ahead, in more chunks than slices
+    nodes.forEach((n, i) => expect(n.trace.aheadChunks - aheadBefore[i], `node-${i}`).toBeGreaterThan(spec.params.T as number));
   });
 });
 

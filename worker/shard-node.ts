@@ -33,7 +33,16 @@ export interface ShardNodeOptions {
   memory?: number;
   /** Its own snapshot bucket and read access to the others' (absent: snapshot orders are refused). */
   store?: ShardStore;
+  /** Rows per thread in a chunk of the flow run ahead (default AHEAD_ROWS; tests make chunks small). */
+  aheadRows?: number;
 }
+
+/**
+ * How long a node waits idle before it runs the next iteration's flow ahead: most halo rows come within a
+ * fraction of a millisecond of being waited for, and a chunk run then would delay the step they start, and
+ * with it the halo its peer waits for (the nodes' steps are a chain).
+ */
+export const AHEAD_GRACE_MS = 1;
 
 export class ShardNode {
   readonly state: NodeState;
@@ -53,6 +62,8 @@ export class ShardNode {
   private iterationStart?: number;
   /** This thread's CPU when the current finite iteration's flow started (ms). */
   private iterationOwnCpu = 0;
+  /** An 'idle' event is due after the loop's next turn (the flow may run ahead: shared/cluster-node-core.ts). */
+  private idlePoke = false;
 
   constructor(private readonly options: ShardNodeOptions) {
     this.state = newNodeState(options.transport.self);
@@ -103,12 +114,25 @@ export class ShardNode {
     const t0 = performance.now();
     if (event.kind !== 'message') {
       this.execute(nodeStep(this.state, event));
-      return;
+    } else {
+      this.lastTurn = t0;
+      this.execute(nodeStep(this.state, event));
+      this.trace.messagesIn++;
+      this.trace.receiveMs += performance.now() - t0;
     }
-    this.lastTurn = t0;
-    this.execute(nodeStep(this.state, event));
-    this.trace.messagesIn++;
-    this.trace.receiveMs += performance.now() - t0;
+    // nothing to run: ask again after AHEAD_GRACE_MS (halo rows that came meanwhile are in), so that the
+    // next iteration's flow fills a longer wait; after a chunk of it, after one turn of the loop; not after
+    // an 'idle' event (it had its turn)
+    if (event.kind !== 'idle' && !this.state.busy && this.state.ahead && !this.idlePoke) {
+      this.idlePoke = true;
+      const poke = () => {
+        this.idlePoke = false;
+        this.lastTurn = performance.now();
+        this.feed({ kind: 'idle', now: Date.now() });
+      };
+      if (event.kind === 'done' && event.job.kind === 'flowAhead') setImmediate(poke);
+      else setTimeout(poke, AHEAD_GRACE_MS);
+    }
   }
 
   private execute(instructions: NodeInstruction[]): void {
@@ -168,9 +192,15 @@ export class ShardNode {
 
   /** Adds a finished job's time to the trace (finite-horizon iterations only). */
   private account(job: Job, t0: number, cpu0: number, own0: number): void {
-    if (this.iterationStart === undefined) return;
     const t = this.trace;
     const now = performance.now();
+    if (job.kind === 'flowAhead') {
+      // flow work whenever it ran: in the previous iteration's waits or between iterations (also in aheadMs)
+      t.flowMs += now - t0;
+      t.flowOwnCpuMs += threadCpuMs() - own0;
+      return;
+    }
+    if (this.iterationStart === undefined) return;
     if (job.kind === 'flow') this.iterationCpu = cpu0;
     if (job.kind === 'step') {
       if (job.part !== 'early' && job.split !== 'head') t.steps++;
@@ -209,7 +239,7 @@ export class ShardNode {
       pool.on('error', (err: Error) => this.logger?.warn({ err: err?.message }, 'worker thread error outside a task'));
       this.pool = { pool, threads: poolThreads };
     }
-    const tables = new ShardTables(problem, run, shard, this.pool, this.trace);
+    const tables = new ShardTables(problem, run, shard, this.pool, this.trace, this.options.aheadRows);
     this.logger?.info({ runId: run.id, shard, cells: [tables.ca, tables.cb], rows: problem.rows }, 'shard attached');
     return tables;
   }

@@ -28,7 +28,9 @@ export interface ShardPool {
   readonly threads: number;
 }
 
-type Chunked = { kind: 'flowRows' } | { kind: 'step'; t: number; rule: UpdateRule; ranges: Int32Array } | { kind: 'backward'; discount: number; slot: number } | { kind: 'update'; rule: UpdateRule };
+type Chunked = { kind: 'flowRows'; tFrom: number; tTo: number; ranges: Int32Array } | { kind: 'step'; t: number; rule: UpdateRule; ranges: Int32Array } | { kind: 'backward'; discount: number; slot: number } | { kind: 'update'; rule: UpdateRule };
+
+type HaloPlan = { from: Iterable<[number, Int32Array]>; late: Int32Array };
 
 interface Saved {
   values: Float64Array[];
@@ -63,6 +65,12 @@ export class ShardTables {
   /** With a pool: the tables on SharedArrayBuffers, as the sweep threads attach them. */
   private readonly sweepRun?: SweepRun;
   private seq = 0;
+  /**
+   * The next iteration's flow run ahead (flowAhead): the halo plans of the slices it has finished, and its
+   * work (as the flow's: the pool's thread time, else the wall time). Used by the next flow that says where
+   * the run ahead stopped; any other flow drops it.
+   */
+  private ahead: { plans: Map<number, HaloPlan>; work: number } = { plans: new Map(), work: 0 };
   /** The best iterate's slots (save / promote), full-size like the tables; only the shard's rows are used. */
   private keepSlots?: { saved: { minorPolicy: Float64Array; majorPolicy: Float64Array }; best: { minorPolicy: Float64Array; majorPolicy: Float64Array } };
 
@@ -73,6 +81,8 @@ export class ShardTables {
     private readonly threads?: ShardPool,
     /** Where the steps' time goes (shared/cluster-node-trace.ts). */
     private readonly trace: NodeTrace = newNodeTrace(),
+    /** Rows per pool thread (or per one-thread node) in a chunk of the flow run ahead. */
+    private readonly aheadRows = AHEAD_ROWS,
   ) {
     this.ca = run.cellBounds[shard];
     this.cb = run.cellBounds[shard + 1];
@@ -159,7 +169,9 @@ export class ShardTables {
         this.keep(job.message.op);
         return { kind: 'other' };
       case 'flow':
-        return { kind: 'flow', needs: await this.flow(job.vi, pause) };
+        return { kind: 'flow', needs: await this.flow(job.vi, pause, job.ahead) };
+      case 'flowAhead':
+        return { kind: 'flowAhead', last: await this.flowAhead(job.slice, job.chunk) };
       case 'step':
         return { kind: 'step', out: await this.step(job.t, job.part, job.split, job.rule, job.halo, job.send) };
       case 'viReset':
@@ -262,61 +274,122 @@ export class ShardTables {
     return out;
   }
 
-  /** Next cells of the shard for every slice; then what this shard reads from each other shard per t. */
-  private async flow(vi: boolean, pause: () => Promise<void>): Promise<Map<string, Int32Array[]>> {
+  /**
+   * Next cells of the shard for every slice; then what this shard reads from each other shard per t.
+   * `ahead`: flowAhead has run this flow down to that slice and chunk; the rest is done here.
+   */
+  private async flow(vi: boolean, pause: () => Promise<void>, ahead?: { slice: number; chunk: number }): Promise<Map<string, Int32Array[]>> {
     const { problem, tables } = this;
-    const rows = problem.rows;
     const breathe = breather(pause);
-    const f0 = performance.now();
-    let flowThreads = 0;
-    if (this.sweepRun) flowThreads = (await this.chunked({ kind: 'flowRows' })) * this.threads!.threads;
-    else {
-      for (let t = 0; t < this.slices; t++) {
-        const c0 = threadCpuMs();
-        for (const [a, b] of this.runs()) this.kernels.flow(tables, t * rows + a, t * rows + b);
-        this.trace.flowCpuMs += threadCpuMs() - c0;
-        await breathe();
+    const kept = ahead ? this.ahead : { plans: new Map<number, HaloPlan>(), work: 0 };
+    this.ahead = { plans: new Map(), work: 0 };
+    let work = kept.work;
+    // slices [0, below) are flowed whole here; with `ahead`, slice ahead.slice from its next chunk first
+    let below = this.slices;
+    if (ahead) {
+      below = Math.max(0, ahead.slice);
+      for (let c = ahead.chunk; ahead.slice >= 0; c++) {
+        const chunk = this.aheadChunk(c);
+        work += await this.flowRanges(ahead.slice, ahead.slice + 1, chunk.ranges, breathe);
+        if (chunk.last) break;
       }
     }
+    work += await this.flowRanges(0, below, this.allRanges, breathe);
     this.blockCosts = vi ? undefined : new Float64Array(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS));
-    // the flow's work, spread evenly over the shard's cells (the pool's thread time, else the wall time)
+    // the flow's work, spread evenly over the shard's cells
     if (this.blockCosts && this.cb > this.ca) {
-      const work = this.sweepRun ? flowThreads : performance.now() - f0;
       for (let c = this.ca; c < this.cb; c++) this.blockCosts[Math.floor(c / CHANGE_BLOCK_CELLS)] += work / (this.cb - this.ca);
     }
     // step t reads V(t + 1): t = 0..T-2 (V(T) = 0 is nobody's); value iteration reads its own slice 0
     const reads = vi ? 1 : this.slices - 1;
     const needs = new Map<string, Int32Array[]>();
-    // the interpolated scheme reads every vertex of the next mean field: nX entries per (t, row, u0)
-    const [next, vertices] = problem.projection === 'interpolate' ? [tables.nextVertex, problem.game.nX] : [tables.nextCell, 1];
     for (const peer of this.run.nodes) if (peer !== this.run.nodes[this.shard]) needs.set(peer, Array.from({ length: reads }, () => new Int32Array(0)));
     this.late = [];
     this.earlyRanges = [];
     if (this.run.nodes.length === 1) return needs;
-    const use = (t: number, plan: { from: Iterable<[number, Int32Array]>; late: Int32Array }) => {
+    const use = (t: number, plan: HaloPlan) => {
       for (const [k, list] of plan.from) needs.get(this.run.nodes[k])![t] = list;
       if (!vi) this.late[t] = closeGaps(plan.late, LATE_GAP, problem.cells);
     };
+    // the plans of the slices run ahead are kept; the others are made here
+    const planned = Math.min(reads, ahead ? ahead.slice + 1 : reads);
+    for (let t = planned; t < reads; t++) use(t, kept.plans.get(t) ?? this.planAt(t));
     if (this.sweepRun) {
       // on the pool, a range of t per task (each t's plan reads only the next cells of t)
       const { pool, threads } = this.threads!;
-      const pieces = Math.min(reads, 2 * threads);
+      const pieces = Math.min(planned, 2 * threads);
       const tasks: Array<Promise<SweepResult>> = [];
       for (let i = 0; i < pieces; i++) {
-        const [tFrom, tTo] = [Math.floor((reads * i) / pieces), Math.floor((reads * (i + 1)) / pieces)];
+        const [tFrom, tTo] = [Math.floor((planned * i) / pieces), Math.floor((planned * (i + 1)) / pieces)];
         tasks.push(pool.run({ kind: 'haloPlan', run: this.sweepRun, attempt: 1, tFrom, tTo, cellBounds: this.run.cellBounds, shard: this.shard }));
       }
       const results = await Promise.all(tasks);
-      for (let i = 0; i < pieces; i++) results[i].plans!.forEach((plan, j) => use(Math.floor((reads * i) / pieces) + j, plan));
+      for (let i = 0; i < pieces; i++) results[i].plans!.forEach((plan, j) => use(Math.floor((planned * i) / pieces) + j, plan));
       return needs;
     }
-    for (let t = 0; t < reads; t++) {
-      const c0 = threadCpuMs();
-      use(t, haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices, [this.ca, this.cb]));
-      this.trace.planCpuMs += threadCpuMs() - c0;
+    for (let t = 0; t < planned; t++) {
+      use(t, this.planAt(t));
       await breathe();
     }
     return needs;
+  }
+
+  /** The halo plan of slice t, on this thread (shared/cluster-partition.ts haloPlanAt). */
+  private planAt(t: number): HaloPlan {
+    const { problem, tables } = this;
+    // the interpolated scheme reads every vertex of the next mean field: nX entries per (t, row, u0)
+    const [next, vertices] = problem.projection === 'interpolate' ? [tables.nextVertex, problem.game.nX] : [tables.nextCell, 1];
+    const c0 = threadCpuMs();
+    const plan = haloPlanAt(problem, next, t, this.ownRows, this.owner, this.shard, this.mark, vertices, [this.ca, this.cb]);
+    this.trace.planCpuMs += threadCpuMs() - c0;
+    return plan;
+  }
+
+  /** The flow kernel over slices [tFrom, tTo) at the rows of `ranges`; returns its work (the pool's thread time, else the wall time, ms). */
+  private async flowRanges(tFrom: number, tTo: number, ranges: Int32Array, breathe: () => Promise<void>): Promise<number> {
+    if (tTo <= tFrom || ranges.length === 0) return 0;
+    if (this.sweepRun) return (await this.chunked({ kind: 'flowRows', tFrom, tTo, ranges })) * this.threads!.threads;
+    const f0 = performance.now();
+    const rows = this.problem.rows;
+    for (let t = tFrom; t < tTo; t++) {
+      const c0 = threadCpuMs();
+      for (let i = 0; i < ranges.length; i += 2) this.kernels.flow(this.tables, t * rows + ranges[i], t * rows + ranges[i + 1]);
+      this.trace.flowCpuMs += threadCpuMs() - c0;
+      await breathe();
+    }
+    return performance.now() - f0;
+  }
+
+  /**
+   * One chunk of the next iteration's flow, run ahead (shared/cluster-node-core.ts Job 'flowAhead'): slice
+   * `slice` at the shard's rows of chunk `chunk`; after the slice's last chunk, its halo plan (kept for the
+   * flow). Returns whether the chunk was the slice's last.
+   */
+  private async flowAhead(slice: number, chunk: number): Promise<boolean> {
+    const { ranges, last } = this.aheadChunk(chunk);
+    const t0 = performance.now();
+    this.ahead.work += await this.flowRanges(slice, slice + 1, ranges, async () => {});
+    if (last && this.run.nodes.length > 1 && slice < this.slices - 1) this.ahead.plans.set(slice, this.planAt(slice));
+    this.trace.aheadMs += performance.now() - t0;
+    this.trace.aheadChunks++;
+    return last;
+  }
+
+  /** The rows of a flow-ahead chunk: the shard's rows in order, aheadRows per pool thread (or one thread) a chunk. */
+  private aheadChunk(chunk: number): { ranges: Int32Array; last: boolean } {
+    const size = Math.max(1, this.aheadRows) * (this.threads?.threads ?? 1);
+    const [from, to] = [chunk * size, Math.min((chunk + 1) * size, this.ownRows.length)];
+    const out: number[] = [];
+    // the chunk's part of each run of rows, counting rows across the runs
+    let seen = 0;
+    const all = this.allRanges;
+    for (let i = 0; i < all.length; i += 2) {
+      const [a, b] = [all[i], all[i + 1]];
+      const [lo, hi] = [Math.max(from, seen), Math.min(to, seen + b - a)];
+      if (lo < hi) out.push(a + lo - seen, a + hi - seen);
+      seen += b - a;
+    }
+    return { ranges: Int32Array.from(out), last: to >= this.ownRows.length };
   }
 
   /**
@@ -467,7 +540,7 @@ export class ShardTables {
     const run = this.sweepRun!;
     const { pool, threads } = this.threads!;
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
-    const ranges = work.kind === 'step' ? work.ranges : this.allRanges;
+    const ranges = work.kind === 'step' || work.kind === 'flowRows' ? work.ranges : this.allRanges;
     const tasks: Array<Promise<SweepResult>> = [];
     const chunks = chunkRanges(ranges, 2 * threads, work.kind === 'step');
     // a step's chunk may gather several short ranges; the other kernels take one range per task
@@ -475,7 +548,7 @@ export class ShardTables {
       const base = { run, attempt: 1, rowFrom: c[0], rowTo: c[c.length - 1] };
       const task: SweepTask =
         work.kind === 'flowRows'
-          ? { ...base, kind: 'flowRows', tFrom: 0, tTo: this.slices }
+          ? { ...base, kind: 'flowRows', tFrom: work.tFrom, tTo: work.tTo }
           : work.kind === 'step'
             ? { ...base, kind: 'step', t: work.t, rule: work.rule, seq, ...(c.length > 2 ? { ranges: c } : {}) }
             : work.kind === 'backward'
@@ -557,6 +630,12 @@ export class ShardTables {
  * rows still run early (the early part only has to outlast the halo's arrival).
  */
 export const LATE_GAP = 64;
+
+/**
+ * Rows per pool thread (or per one-thread node) in a chunk of the flow run ahead: ~1 ms of flow on Cyber
+ * (~0.4 us per row), so a step whose halo arrives while a chunk runs starts at most that much later.
+ */
+export const AHEAD_ROWS = 2048;
 
 /** Merges ranges [r[2i], r[2i + 1]) whose gap is under `gap` rows and lies within one x0 (rows of one cell run). */
 export function closeGaps(r: Int32Array, gap: number, cells: number): Int32Array {
