@@ -123,6 +123,8 @@ export interface NodeRun {
   flowMs: number;
   startMs: number;
   haloWaitMs: number;
+  /** Of flowMs, the flow run ahead between iterations (in no iterationMs; absent: none). */
+  aheadBetweenMs?: number;
   stepCpuMs: number;
   earlySteps: number;
 }
@@ -134,7 +136,7 @@ function steady(run: NodeRun, secondsPerIteration: number, coordinator: number):
 
 /** A node's time between jobs per job (event-loop turns, message handling): what its iteration holds beyond its jobs and waits. */
 function betweenJobs(run: NodeRun, T: number): number {
-  const rest = run.iterationMs - run.stepMs - run.flowMs - run.startMs - run.haloWaitMs;
+  const rest = run.iterationMs - run.stepMs - (run.flowMs - (run.aheadBetweenMs ?? 0)) - run.startMs - run.haloWaitMs;
   return Math.max(0, rest / (run.iterations * T + run.earlySteps));
 }
 

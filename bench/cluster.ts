@@ -11,6 +11,8 @@
 // clusterSecondsPerIteration, bytesPerIteration (all parties' NATS payload bytes, frames included, per
 // iteration: the whole run's bytes / iterations; there is no warm-up shipping in the owner-computes
 // design), coordinatorPeakRssBytes, nodePeakRssBytes, and the model's inputs and predictions.
+// localSecondsPerIteration and clusterSecondsPerIteration are medians over the paired rounds (--rounds), with
+// each round's pair in `rounds` and the median of their ratios in `ratioMedian`.
 // The cluster runs first, so the coordinator's peak RSS is not the local run's. The model (bench/cluster-model.ts,
 // a simulation of one iteration's critical path, and the cores' bound from every party's CPU) takes its inputs
 // from 1-node cluster runs at M and M/2, a cost profile and the halo plans of the run's own cut computed here on
@@ -43,9 +45,15 @@ import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './
 
 const clusterOnly = process.argv.includes('--cluster-only');
 const noModel = process.argv.includes('--no-model');
-// --recut: the N-node run re-cuts its shards by the nodes' measured costs after iteration 1 (as `m3fg solve --nats`
-// does by default); the iterations up to and including the move are not timed
-const recut = process.argv.includes('--recut');
+// The N-node runs re-cut their shards by the nodes' measured costs after iteration 1, as `m3fg solve --nats`
+// does by default; the iterations up to and including the move are not timed. --no-recut keeps the first cut.
+const recut = !process.argv.includes('--no-recut');
+// --rounds=K (default 5): the cluster and the local run K times, in alternating order (cluster first in the
+// first round, local first in the second, ...), each pair's ratio measured minutes apart at most; the median
+// ratio is the figure. This machine's speed drifts by up to 2x within minutes (other tenants), which one
+// cluster run and one local run a minute apart turn into the ratio.
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+const rounds = Math.max(1, Number(roundsArg?.slice('--rounds='.length) ?? 5) || 1);
 const [game = 'cyber', binsArg = '60', itArg = '6', nodesArg = '2', tpnArg = '1'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const bins = Number(binsArg);
 const iterations = Math.max(2, Number(itArg));
@@ -53,7 +61,8 @@ const nodes = Number(nodesArg);
 const threadsPerNode = Number(tpnArg);
 const spec = { game, params: {}, bins };
 // the coordinator keeps no model rows (as `m3fg solve --nats`); the local runs below need them all
-let problem = new Problem(buildGame(builtinGames[game], {}), bins, 'midpoint', 'nearest', { cells: [0, 0] });
+const clusterProblem = new Problem(buildGame(builtinGames[game], {}), bins, 'midpoint', 'nearest', { cells: [0, 0] });
+let problem = clusterProblem;
 const { T, nX } = problem.game;
 const R = problem.rows;
 console.log(`${game} M=${bins}: ${R} rows, T=${T}; ${iterations} FP iterations, the first not timed`);
@@ -180,8 +189,9 @@ try {
   clusterParties = lastParties;
   clusterForeign = lastForeign;
   measuredCut = s.cellBounds;
-} finally {
+} catch (err) {
   cluster.stop();
+  throw err;
 }
 const coordinatorPeakRssBytes = process.resourceUsage().maxRSS * 1024;
 console.log(`cluster ${nodes} node(s) x ${threadsPerNode} thread(s): ${clusterSeconds.toFixed(3)} s/iteration; ${(bytesPerIteration / 2 ** 20).toFixed(2)} MiB/iteration (${(peerBytesPerIteration / 2 ** 20).toFixed(2)} node to node)`);
@@ -192,6 +202,7 @@ console.log(`  peak RSS: coordinator ${(coordinatorPeakRssBytes / 2 ** 20).toFix
 if (clusterOnly) {
   mkdirSync('bench/results', { recursive: true });
   const only = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes };
+  cluster.stop();
   writeFileSync(`bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`, JSON.stringify(only, null, 1));
   console.log(`wrote bench/results/cluster-${game}-${bins}-${nodes}x${threadsPerNode}.json`);
   process.exit(0); // flow control only: nothing is left open here
@@ -206,11 +217,43 @@ async function timedLocal(executor: Executor): Promise<number> {
     await executor.close();
   }
 }
-const local = await timedLocal(localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
+const localExecutor = () => (localThreads > 1 ? new LocalExecutor({ threads: localThreads }) : new InlineExecutor());
+const local = await timedLocal(localExecutor());
 console.log(`local ${localThreads} thread(s): ${local.toFixed(3)} s/iteration (cluster/local ${(clusterSeconds / local).toFixed(2)}x)`);
 const localCpu = lastCpu;
 console.log(`  CPU s/iteration: ${describeCpu(localCpu)}`);
-const base = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, localSecondsPerIteration: local, clusterSecondsPerIteration: clusterSeconds, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes, nodeTraces, clusterCpuSecondsPerIteration: Object.fromEntries(clusterCpu), localCpuSecondsPerIteration: Object.fromEntries(localCpu) };
+// the paired rounds: the first is the run above; then the same cluster (a new run on its nodes) and a new
+// local executor, in alternating order
+const pairs: Array<{ cluster: number; local: number }> = [{ cluster: clusterSeconds, local }];
+try {
+  for (let r = 1; r < rounds; r++) {
+    const runCluster = async () => {
+      const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes, ...(recut ? { recut: { after: 1 } } : {}) });
+      try {
+        return await timed(ex, recut ? 2 : 1, undefined, { spec, problem: clusterProblem });
+      } finally {
+        await ex.close();
+      }
+    };
+    const pair = { cluster: 0, local: 0 };
+    if (r % 2 === 1) {
+      pair.local = await timedLocal(localExecutor());
+      pair.cluster = await runCluster();
+    } else {
+      pair.cluster = await runCluster();
+      pair.local = await timedLocal(localExecutor());
+    }
+    pairs.push(pair);
+    console.log(`round ${r + 1}: cluster ${pair.cluster.toFixed(3)}, local ${pair.local.toFixed(3)} s/iteration (${(pair.cluster / pair.local).toFixed(2)}x)`);
+  }
+} finally {
+  cluster.stop();
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const ratios = pairs.map((p) => p.cluster / p.local);
+const ratioMedian = median(ratios);
+if (rounds > 1) console.log(`cluster/local over ${rounds} paired rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${ratioMedian.toFixed(2)}x (cluster median ${median(pairs.map((p) => p.cluster)).toFixed(3)}, local median ${median(pairs.map((p) => p.local)).toFixed(3)} s/iteration)`);
+const base = { game, bins, rows: R, T, iterations, nodes, threadsPerNode, localSecondsPerIteration: median(pairs.map((p) => p.local)), clusterSecondsPerIteration: median(pairs.map((p) => p.cluster)), rounds: pairs, ratioMedian, bytesPerIteration, peerBytesPerIteration, coordinatorPeakRssBytes, nodePeakRssBytes, nodeTraces, clusterCpuSecondsPerIteration: Object.fromEntries(clusterCpu), localCpuSecondsPerIteration: Object.fromEntries(localCpu) };
 if (noModel) {
   // the device check (`cyber 120 3 4 4 --no-model`): cluster vs one process with as many threads, nothing else
   mkdirSync('bench/results', { recursive: true });

@@ -3,7 +3,7 @@
 # thread-scaling table, for a machine without Node.js, nats-server or network.
 #   bash bench/device-check.sh prepare          here: writes .dev/ (node, nats-server, node_modules; ~36 MiB)
 #   bash bench/device-check.sh run [CLUSTER_ARGS] [THREADS_ARGS]    there, from the repository root, with .dev/
-# Defaults: bench/cluster.ts cyber 120 4 4 4; bench/threads.ts --only cyber --runs 1 --quick. Logs and JSON go to
+# Defaults: bench/cluster.ts cyber 120 4 4 4 (one round: --rounds=1 is always added); bench/threads.ts --only cyber --runs 1 --quick. Logs and JSON go to
 # $OUT (default /tmp/devout). .dev/ must be git-ignored (it is, in .gitignore).
 set -u
 cmd=${1:-run}; shift || true
@@ -28,7 +28,7 @@ xz -dc .dev/nats-server.xz > "$BIN/nats-server" && chmod +x "$BIN/nats-server"
 export PATH="$BIN:$PATH"
 [ -d node_modules/tsx ] || tar -xJf .dev/nm.tar.xz
 { echo "setup $(( $(date +%s) - t0 )) s"; nproc; free -g | head -2; lscpu | grep -iE 'model name|^socket|per core|numa node\(s\)'; node --version; nats-server --version; } 2>&1 | tee "$OUT/env.txt"
-CL=${1:-cyber 120 4 4 4}; TH=${2:---only cyber --runs 1 --quick}
+CL="${1:-cyber 120 4 4 4} --rounds=1"; TH=${2:---only cyber --runs 1 --quick}
 echo "== bench/cluster.ts $CL" | tee "$OUT/cluster.log"
 timeout "${CLUSTER_TIMEOUT:-330}" node node_modules/.bin/tsx bench/cluster.ts $CL 2>&1 | tee -a "$OUT/cluster.log"
 echo "rc=${PIPESTATUS[0]} at $(( $(date +%s) - t0 )) s" | tee -a "$OUT/cluster.log"

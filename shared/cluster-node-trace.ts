@@ -67,6 +67,8 @@ export const NODE_TRACE_FIELDS = [
    */
   'aheadChunks',
   'aheadMs',
+  /** Of aheadMs, the time between iterations (after one's start values, before the next one's order): in no iterationMs. */
+  'aheadBetweenMs',
 ] as const;
 
 export type NodeTraceField = (typeof NODE_TRACE_FIELDS)[number];
@@ -91,12 +93,12 @@ export function readNodeTrace(v: unknown): NodeTrace | undefined {
 export function describeNodeTrace(node: string, t: NodeTrace): string {
   const it = Math.max(1e-9, t.iterationMs);
   const pct = (x: number) => `${((100 * x) / it).toFixed(1)}%`;
-  const other = t.iterationMs - t.stepMs - t.haloWaitMs - t.flowMs - t.startMs;
+  const other = t.iterationMs - t.stepMs - t.haloWaitMs - (t.flowMs - t.aheadBetweenMs) - t.startMs;
   const perStep = (x: number) => (t.steps > 0 ? (x / t.steps).toFixed(3) : '0');
   return (
     `${node}: ${t.iterations} iterations, ${(t.iterationMs / Math.max(1, t.iterations)).toFixed(0)} ms each; ` +
     `steps ${pct(t.stepMs)} (kernels ${pct(t.kernelMs)}, threads ${pct(t.threadMs)}, scatter ${pct(t.scatterMs)}, gather ${pct(t.gatherMs)}), ` +
-    `halo wait ${pct(t.haloWaitMs)}, flow ${pct(t.flowMs)} (run ahead ${pct(t.aheadMs)} in ${t.aheadChunks} chunks), start ${pct(t.startMs)}, rest ${pct(other)}; ` +
+    `halo wait ${pct(t.haloWaitMs)}, flow ${pct(t.flowMs)} (run ahead ${pct(t.aheadMs)} in ${t.aheadChunks} chunks, ${pct(t.aheadBetweenMs)} of it between iterations), start ${pct(t.startMs)}, rest ${pct(other)}; ` +
     `receive ${pct(t.receiveMs)} (decode ${pct(t.decodeMs)}), send ${pct(t.sendMs)}, job queue ${pct(t.queueMs)}; ` +
     `CPU: steps ${perStep(t.stepCpuMs)} ms per step, iteration ${(t.iterationCpuMs / Math.max(1, t.iterations)).toFixed(0)} ms; ` +
     `per step: ${perStep(t.stepMs)} ms step, ${perStep(t.haloWaitMs)} ms wait, ${perStep(t.kernelMs - t.threadMs)} ms dispatch; ` +
