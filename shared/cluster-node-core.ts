@@ -239,12 +239,12 @@ function accept(state: NodeState, from: string, m: ToNode | ToPeer, out: NodeIns
     return;
   }
   if (!state.run || m.run !== state.run.id) return drop(state, out, `${m.type} for run ${m.run}, not the open one`);
-  if (m.type !== 'viNext' && !keepsAhead(m, state.ahead)) state.ahead = undefined;
   if (m.type !== 'viNext') {
     const key = orderKey(m);
     if (state.seen.has(key)) return drop(state, out, `${key} again`);
     state.seen.add(key);
     state.log = []; // the coordinator sends an order only once it has every answer to the previous one
+    if (!keepsAhead(m, state.ahead)) state.ahead = undefined;
   }
   if (m.type === 'close') {
     state.run = undefined;

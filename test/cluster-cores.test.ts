@@ -309,6 +309,9 @@ describe('node state', () => {
     // a reads b's rows 5, 6 of V(1) at t = 0; b reads nothing of a
     done({ kind: 'flow', needs: new Map([['b', [new Int32Array([5, 6]), new Int32Array(0)]]]) });
     expect(s.ahead).toEqual({ n: 1, slice: 2, chunk: 0 });
+    // the coordinator re-sending this iteration's order (after an outage) changes nothing
+    expect(nodeStep(s, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 0, rule: RULE }, now: 0 })[0]).toMatchObject({ kind: 'dropped' });
+    expect(s.ahead).toEqual({ n: 1, slice: 2, chunk: 0 });
     expect(idle()).toEqual([]); // waiting for b's needs: no step has run, no slice is free
     expect(jobs(nodeStep(s, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 0, rows: [new Int32Array(0), new Int32Array(0)] }, now: 0 }))).toMatchObject([{ kind: 'step', t: 2 }]);
     expect(idle()).toEqual([]); // busy
