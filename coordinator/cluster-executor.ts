@@ -35,7 +35,7 @@ import { blockCostsOf, recutPlan } from '../shared/cluster-recut.ts';
 import { blockCap } from '../shared/cluster-capacity.ts';
 import { tmpdir } from 'node:os';
 import { nodeCapacityCells, nodePoolThreads, shardRunShape } from '../shared/memory-estimate.ts';
-import type { Executor, ProblemSpec, ValueIterationOptions } from './executor.ts';
+import type { Executor, IterateHint, ProblemSpec, ValueIterationOptions } from './executor.ts';
 
 /** The scheduler's clock period (ms). */
 const TICK_MS = 100;
@@ -99,7 +99,7 @@ export interface ClusterExecutorOptions {
 }
 
 /** What the run did, so that it can be done again on other nodes after a node is lost. */
-type Step = { kind: 'finite'; rule: UpdateRule } | { kind: 'vi'; rule: UpdateRule; options: ValueIterationOptions } | { kind: 'keep'; op: 'save' | 'promote' };
+type Step = { kind: 'finite'; rule: UpdateRule; last?: boolean } | { kind: 'vi'; rule: UpdateRule; options: ValueIterationOptions } | { kind: 'keep'; op: 'save' | 'promote' };
 
 /** A failure that re-cutting the shards over the live nodes can get past. */
 function isNodeLoss(err: unknown): boolean {
@@ -524,8 +524,8 @@ export class ClusterExecutor implements Executor {
     }
   }
 
-  async iterate(rule: UpdateRule): Promise<void> {
-    await this.step({ kind: 'finite', rule });
+  async iterate(rule: UpdateRule, hint?: IterateHint): Promise<void> {
+    await this.step({ kind: 'finite', rule, ...(hint?.last ? { last: true } : {}) });
   }
 
   async valueIteration(rule: UpdateRule, options: ValueIterationOptions): Promise<number> {
@@ -612,7 +612,7 @@ export class ClusterExecutor implements Executor {
     const r =
       step.kind === 'vi'
         ? await this.command({ kind: 'vi', n: this.n++, rule: step.rule, discount: step.options.discount, tolerance: step.options.tolerance, maxSweeps: step.options.maxSweeps ?? 1_000_000 })
-        : await this.command({ kind: 'iterate', n: this.n++, rule: step.rule });
+        : await this.command({ kind: 'iterate', n: this.n++, rule: step.rule, ...(step.last ? { last: true } : {}) });
     this.takeStart(r);
     this.lastCosts = r.kind === 'iterate' ? r.costs : undefined;
     return r.kind === 'iterate' ? r.sweeps : 0;

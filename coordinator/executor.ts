@@ -41,7 +41,7 @@ export interface Executor {
    * One finite-horizon iteration: next cells under the current minor policy, V(T) = 0, then the backward
    * step and the policy update of slice t for t = T-1..0.
    */
-  iterate(rule: UpdateRule): Promise<void>;
+  iterate(rule: UpdateRule, hint?: IterateHint): Promise<void>;
   /**
    * One infinite-horizon iteration (stationary policies, one slice): the flow, value iteration of the four
    * value functions to the tolerance, the update of the slice. Returns the number of value sweeps.
@@ -70,4 +70,10 @@ export interface Executor {
   bestPolicies(): PolicySources;
   loadBest(policies: PolicySources): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What the solver knows about an iteration beyond its rule. */
+export interface IterateHint {
+  /** No iteration follows it (executors may skip work for the next one: a cluster node's flow run ahead). */
+  last?: boolean;
 }

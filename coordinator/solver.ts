@@ -152,7 +152,8 @@ export async function solve(
   const adaptive = options.algorithm === 'damped' && options.schedule === 'adaptive' ? new AdaptiveStep(options.step ?? 0.1) : undefined;
   for (let n = resume?.iteration ?? 0; !stopReason && n < options.iterations; n++) {
     if (keep) await executor.saveInput(); // the sweep overwrites its input; the read-out is that input's
-    await sweep(executor, options, updateRule(options, n, adaptive?.at(curve, n)));
+    // the last sweep, unless the result's evaluation sweeps once more (a time limit or a target may stop sooner)
+    await sweep(executor, options, updateRule(options, n, adaptive?.at(curve, n)), n + 1 >= options.iterations && !options.evaluateResult);
     const value = await executor.startValues();
     const point: CurvePoint = { iteration: n, exploitability: exploitability(value), value };
     curve.push(point);
@@ -169,7 +170,7 @@ export async function solve(
   }
   let result: SolveResult['result'];
   if (options.evaluateResult) {
-    await sweep(executor, options, { kind: 'none' });
+    await sweep(executor, options, { kind: 'none' }, true);
     const value = await executor.startValues();
     result = { exploitability: exploitability(value), value };
     // the last iterate is a candidate too ('none' changed no policy: the current tables are it)
@@ -188,11 +189,11 @@ function better(e: Exploitability, best: { exploitability: Exploitability } | un
 }
 
 /** One iteration's sweep on the executor: finite horizon, or value iteration for the infinite one. */
-async function sweep(executor: Executor, options: SolveOptions, rule: UpdateRule): Promise<void> {
+async function sweep(executor: Executor, options: SolveOptions, rule: UpdateRule, last: boolean): Promise<void> {
   if (options.horizon === 'infinite') {
     await executor.valueIteration(rule, { discount: options.discount ?? 0.99, tolerance: options.tolerance ?? 1e-5 });
   } else {
-    await executor.iterate(rule);
+    await executor.iterate(rule, last ? { last } : undefined);
   }
 }
 

@@ -43,7 +43,8 @@ export type ToNode =
   | { type: 'init'; run: string; init: InitialPolicy }
   /** Element ranges [starts[i], starts[i] + lengths[i]) of `table` (global layout), concatenated in data. */
   | { type: 'load'; run: string; req: number; table: PolicyTable | BestTable; starts: Float64Array; lengths: Float64Array; data: Float64Array }
-  | { type: 'iterate'; run: string; n: number; rule: UpdateRule }
+  /** last: no iteration follows, so the node runs nothing of the next one's flow ahead. */
+  | { type: 'iterate'; run: string; n: number; rule: UpdateRule; last?: true }
   | { type: 'vi'; run: string; n: number; rule: UpdateRule; discount: number }
   | { type: 'viNext'; run: string; n: number; sweep: number; freeze: ValueFn[]; done: boolean }
   /** The owned elements of `table` in [from, to), in order. */

@@ -86,6 +86,8 @@ interface Iteration {
   readonly mode: 'finite' | 'vi';
   readonly rule: UpdateRule;
   readonly discount: number;
+  /** The coordinator said no iteration follows: nothing is run ahead. */
+  readonly last: boolean;
   /** What this node reads from each peer, per t (after the flow). */
   mine?: Map<string, Int32Array[]>;
   /** What each peer reads from this node, per t. */
@@ -301,7 +303,7 @@ function finished(state: NodeState, event: Extract<NodeEvent, { kind: 'done' | '
       if (!it || r.kind !== 'flow') return;
       it.mine = r.needs;
       // from here on, each step this iteration finishes lets the next iteration's flow run ahead on its slice
-      state.ahead = it.mode === 'finite' ? { n: it.n + 1, slice: (run.tableOptions.slices ?? 1) - 1, chunk: 0 } : undefined;
+      state.ahead = it.mode === 'finite' && !it.last ? { n: it.n + 1, slice: (run.tableOptions.slices ?? 1) - 1, chunk: 0 } : undefined;
       for (const peer of run.nodes) {
         if (peer === state.self) continue;
         out.push({ kind: 'send', to: peer, message: { type: 'need', run: run.id, n: it.n, rows: r.needs.get(peer) ?? [] } });
@@ -385,6 +387,7 @@ function nextJob(state: NodeState): Job | undefined {
           mode: m.type === 'vi' ? 'vi' : 'finite',
           rule: m.rule,
           discount: m.type === 'vi' ? m.discount : 1,
+          last: m.type === 'iterate' && m.last === true,
           theirs: new Map(),
           halo: new Map(),
           owed: new Map(),

@@ -48,7 +48,8 @@ export type Command =
   | { kind: 'open'; run: Omit<ShardRun, 'cellBounds' | 'nodes'>; cells: number; minNodes: number; maxNodes?: number; blockCosts?: ArrayLike<number>; capacity?: (threads: number, memory: number) => number; exclude?: ReadonlyMap<string, string> }
   /** Sends `orders` and waits for an ack with each listed req from each order's node. */
   | { kind: 'orders'; orders: Array<{ to: string; message: ToNode; req: number }> }
-  | { kind: 'iterate'; n: number; rule: UpdateRule }
+  /** last: no iteration follows (the nodes run nothing of the next one ahead). */
+  | { kind: 'iterate'; n: number; rule: UpdateRule; last?: boolean }
   | { kind: 'vi'; n: number; rule: UpdateRule; discount: number; tolerance: number; maxSweeps: number }
   | { kind: 'read'; req: number; table: PolicyTable | BestTable; from: number; to: number }
   | { kind: 'close' };
@@ -354,7 +355,7 @@ function begin(state: SchedulerState, id: number, command: Command, now: number,
         const message: ToNode =
           command.kind === 'vi'
             ? { type: 'vi', run: run.id, n: command.n, rule: command.rule, discount: command.discount }
-            : { type: 'iterate', run: run.id, n: command.n, rule: command.rule };
+            : { type: 'iterate', run: run.id, n: command.n, rule: command.rule, ...(command.last ? { last: true as const } : {}) };
         emit(state, out, node, message);
         a.waiting.add(`${node}/done`);
         if (command.kind === 'vi') a.waiting.add(`${node}/changes/0`);

@@ -109,6 +109,9 @@ describe('scheduling core', () => {
     expect(of(schedulerStep(s, { kind: 'message', from: 'b', message: { type: 'done', run: run.id, n: 0, start }, now: 2_100 }), 'resolve')).toEqual([]);
     const r = of(schedulerStep(s, { kind: 'message', from: 'a', message: { type: 'done', run: run.id, n: 0 }, now: 2_200 }), 'resolve');
     expect(r).toEqual([{ kind: 'resolve', id: 2, result: { kind: 'iterate', start, sweeps: 0 } }]);
+    // the last iteration says so (the nodes run nothing of a next one ahead)
+    const last = schedulerStep(s, { kind: 'command', id: 3, command: { kind: 'iterate', n: 1, rule: RULE, last: true }, now: 2_300 });
+    expect(sends(last).map((x) => x.message)).toEqual(['a', 'b'].map(() => ({ type: 'iterate', run: run.id, n: 1, rule: RULE, last: true })));
   });
 
   it('late, duplicated, forged and foreign messages are dropped and change nothing', () => {
@@ -360,6 +363,13 @@ describe('node state', () => {
     nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'other' }, now: 0 });
     expect(jobs(nodeStep(t, { kind: 'idle', now: 0 }))).toEqual([]);
     expect(jobs(nodeStep(t, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 1, rule: RULE }, now: 0 }))).toEqual([{ kind: 'flow', vi: false }]);
+    // the last iteration runs nothing ahead
+    const u = newNodeState('a');
+    nodeStep(u, { kind: 'message', from: COORDINATOR, message: { type: 'open', run, shard: 0 }, now: 0 });
+    nodeStep(u, { kind: 'message', from: COORDINATOR, message: { type: 'iterate', run: run.id, n: 0, rule: RULE, last: true }, now: 0 });
+    nodeStep(u, { kind: 'done', job: u.busy!, result: { kind: 'other' }, now: 0 });
+    nodeStep(u, { kind: 'done', job: u.busy!, result: { kind: 'flow', needs: new Map([['b', [new Int32Array(0), new Int32Array(0)]]]) }, now: 0 });
+    expect(u.ahead).toBeUndefined();
     // a failed job drops it too
     nodeStep(t, { kind: 'done', job: t.busy!, result: { kind: 'flow', needs: new Map([['b', [new Int32Array(0), new Int32Array(0)]]]) }, now: 0 });
     nodeStep(t, { kind: 'message', from: 'b', message: { type: 'need', run: run.id, n: 1, rows: [new Int32Array(0), new Int32Array(0)] }, now: 0 });

@@ -7,7 +7,8 @@ import { LocalExecutor } from '../coordinator/local-executor.ts';
 import { solve, type SolveOptions } from '../coordinator/solver.ts';
 import { collected, expectSameBits } from './helpers/same-bits.ts';
 import { problemOf, type Case } from './helpers/variants.ts';
-import type { Executor } from '../coordinator/executor.ts';
+import type { Executor, IterateHint } from '../coordinator/executor.ts';
+import type { UpdateRule } from '../shared/kernels/update.ts';
 
 const CASES: Case[] = [
   { label: 'fp', game: 'sis', params: { T: 12 }, bins: 10, options: { algorithm: 'fp', iterations: 4 } },
@@ -45,4 +46,22 @@ describe("the result's own exploitability", () => {
       expect(onLocal.result).toEqual(evaluated.result);
     });
   }
+});
+
+describe('the last sweep is marked for the executor', () => {
+  it('the last iteration, or the evaluation sweep after it, and no other (a cluster node runs nothing ahead after it)', async () => {
+    const c = CASES[0];
+    const problem = await problemOf(c);
+    for (const evaluateResult of [false, true]) {
+      const hints: Array<boolean | undefined> = [];
+      class Recording extends InlineExecutor {
+        override iterate(rule: UpdateRule, hint?: IterateHint): Promise<void> {
+          hints.push(hint?.last);
+          return super.iterate(rule);
+        }
+      }
+      await solve({ game: c.game, params: c.params, bins: c.bins }, problem, new Recording(), { algorithm: 'fp', iterations: 3, evaluateResult });
+      expect(hints, `evaluateResult ${evaluateResult}`).toEqual(evaluateResult ? [undefined, undefined, undefined, true] : [undefined, undefined, true]);
+    }
+  });
 });
