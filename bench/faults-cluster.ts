@@ -4,7 +4,7 @@
 // node putting its shard into its own JetStream bucket of the shipped config). Trials:
 //   - a node SIGKILLed at --kills seeded random moments of a run; the first kill lands as a snapshot write
 //     starts (the nodes' puts are then cut off and the previous snapshot must serve), the others at a
-//     uniform moment of a warm clean run (a kill that lands after the run's end is drawn again); after each
+//     uniform moment of a warm clean run's span from its open to its last iteration, counted from the open (a kill that lands after the run's end is drawn again); after each
 //     kill a fresh node joins, so every run starts on 3 nodes;
 //   - nats-server stopped and restarted 0.5 s and 5 s later, mid-run.
 // Every run must end bitwise equal to the inline executor's (policy tables and every number of the curve).
@@ -75,6 +75,16 @@ const rows: Array<{ kind: string; ok: boolean; addedS: number; note: string }> =
 const onCluster = (extra: Partial<ClusterExecutorOptions> = {}) =>
   new ClusterExecutor({ nats: cluster.coordinator, minNodes: NODES, maxNodes: NODES, waitForNodesMs: 60_000, heartbeatTimeoutMs: 1_500, buildTimeoutMs: 10_000, snapshotEvery: 2, ...extra });
 
+/** `ex`, calling `after` once its open has resolved (the run's nodes are in and have built the model). */
+function afterOpen(ex: ClusterExecutor, after: () => void): ClusterExecutor {
+  const open = ex.open.bind(ex);
+  ex.open = async (...args: Parameters<ClusterExecutor['open']>) => {
+    await open(...args);
+    after();
+  };
+  return ex;
+}
+
 async function trial(kind: string, make: () => { ex: ClusterExecutor; onIteration?: (i: number) => void; armed?: () => string }, clean?: number): Promise<Outcome> {
   const { ex, onIteration, armed } = make();
   try {
@@ -96,7 +106,11 @@ async function trial(kind: string, make: () => { ex: ClusterExecutor; onIteratio
 try {
   await trial('clean (cold)', () => ({ ex: onCluster() }));
   // the nodes have built the model once: later runs are warm, and the kill moments are drawn over a warm run
-  const clean = (await trial('clean', () => ({ ex: onCluster() }))).ms;
+  // and the span from its open to its last iteration: the window the kill moments are drawn over
+  let openedAt = 0;
+  let lastAt = 0;
+  const clean = (await trial('clean', () => ({ ex: afterOpen(onCluster(), () => (openedAt = performance.now())), onIteration: () => (lastAt = performance.now()) }))).ms;
+  const window = lastAt - openedAt;
   let hits = 0;
   for (let k = 0; hits < kills && k < 2 * kills; k++) {
     const victim = live[Math.floor(rng.next() * live.length)];
@@ -111,9 +125,11 @@ try {
       'node SIGKILL',
       () => {
         if (k === 0) return { ex: onCluster({ onSnapshot: (n) => kill(`as the snapshot of iteration ${n} started`) }), armed: () => killedAt || 'no snapshot was taken' };
-        const at = (0.05 + 0.8 * rng.next()) * clean;
-        timer = setTimeout(() => kill(`at ${(at / 1000).toFixed(2)} s`), at);
-        return { ex: onCluster(), armed: () => killedAt || 'the run ended before the kill' };
+        const at = (0.05 + 0.9 * rng.next()) * window;
+        // timed from the run's open, not the trial's start: a kill before the new executor has heard every node
+        // left too few for the open to start at all (it waited 60 s and failed), a race with the heartbeats
+        const ex = afterOpen(onCluster(), () => (timer = setTimeout(() => kill(`at ${(at / 1000).toFixed(2)} s after the open`), at)));
+        return { ex, armed: () => killedAt || 'the run ended before the kill' };
       },
       clean,
     );
