@@ -41,7 +41,7 @@ import { CHANGE_BLOCK_CELLS } from '../shared/value-change.ts';
 import { fromTraces, kernelTerms, messaging, restLine, restOf, withRest, oneNodeTerms, predictIteration, scaleWork, simulateIteration, withMessaging, type MessageCost, type NodeWork, type PartyCpu } from './cluster-model.ts';
 import { describeCpu, machineBusy, partySeconds, perIteration, snapshot, type ProcessCpu } from './cpu-parties.ts';
 import { probeMessaging } from './cluster-probe.ts';
-import { costProfile, haloPlans, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
+import { costProfile, haloPlans, median, nodeWork, profileTotals, tablesAfter } from './cluster-profile.ts';
 
 const clusterOnly = process.argv.includes('--cluster-only');
 const noModel = process.argv.includes('--no-model');
@@ -154,6 +154,9 @@ async function latency(cluster: LocalCluster, bytes: number, during?: Promise<un
 }
 
 const cluster = await startCluster(nodes, threadsPerNode);
+/** The N-node run's executor (re-cut after iteration 1 unless --no-recut), and its iterations left untimed. */
+const clusterExecutor = () => new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes, ...(recut ? { recut: { after: 1 } } : {}) });
+const untimed = recut ? 2 : 1;
 let clusterSeconds: number;
 let bytesPerIteration: number;
 let peerBytesPerIteration: number;
@@ -172,8 +175,8 @@ try {
   L256 = await latency(cluster, 256 * 1024);
   // the messaging probe, through this server before the run (the model's CPU per message and per byte)
   if (!clusterOnly && !noModel) probe = await probeMessaging(cluster, valueRowWidth(nX));
-  const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes, ...(recut ? { recut: { after: 1 } } : {}) });
-  const running = timed(ex, recut ? 2 : 1, clusterPids(cluster));
+  const ex = clusterExecutor();
+  const running = timed(ex, untimed, clusterPids(cluster));
   [clusterSeconds, Lrun] = await Promise.all([running, latency(cluster, 1024, running)]);
   await new Promise((r) => setTimeout(r, 1_200)); // the nodes' byte counts travel with their heartbeats
   const s = ex.stats();
@@ -228,9 +231,9 @@ const pairs: Array<{ cluster: number; local: number }> = [{ cluster: clusterSeco
 try {
   for (let r = 1; r < rounds; r++) {
     const runCluster = async () => {
-      const ex = new ClusterExecutor({ nats: cluster.coordinator, minNodes: nodes, maxNodes: nodes, ...(recut ? { recut: { after: 1 } } : {}) });
+      const ex = clusterExecutor();
       try {
-        return await timed(ex, recut ? 2 : 1, undefined, { spec, problem: clusterProblem });
+        return await timed(ex, untimed, undefined, { spec, problem: clusterProblem });
       } finally {
         await ex.close();
       }
@@ -249,7 +252,6 @@ try {
 } finally {
   cluster.stop();
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ratios = pairs.map((p) => p.cluster / p.local);
 const ratioMedian = median(ratios);
 if (rounds > 1) console.log(`cluster/local over ${rounds} paired rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${ratioMedian.toFixed(2)}x (cluster median ${median(pairs.map((p) => p.cluster)).toFixed(3)}, local median ${median(pairs.map((p) => p.local)).toFixed(3)} s/iteration)`);

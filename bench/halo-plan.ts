@@ -2,7 +2,7 @@
 // the shard's cell range (ownCells): milliseconds per sweep, the median of 7, for each shard of an even 2-way
 // cut, on the next cells after 3 FP iterations.
 //   npx tsx bench/halo-plan.ts [game] [bins]     (default cyber 60)
-import { tablesAfter } from './cluster-profile.ts';
+import { median, tablesAfter } from './cluster-profile.ts';
 import { cutShards, haloPlanAt } from '../shared/cluster-partition.ts';
 import { shardOfCell } from '../shared/cluster-messages.ts';
 
@@ -15,7 +15,6 @@ const bounds = cutShards(cells, [1, 1]);
 const owner = new Int32Array(rows);
 for (let r = 0; r < rows; r++) owner[r] = shardOfCell(bounds, r % cells);
 const mark = new Uint8Array(rows);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 for (let k = 0; k + 1 < bounds.length; k++) {
   const own: number[] = [];
   for (let x0 = 0; x0 < nX0; x0++) for (let c = bounds[k]; c < bounds[k + 1]; c++) own.push(x0 * cells + c);

@@ -198,6 +198,8 @@ export class ShardNode {
       // flow work whenever it ran: in the previous iteration's waits or between iterations (also in aheadMs)
       t.flowMs += now - t0;
       t.flowOwnCpuMs += threadCpuMs() - own0;
+      t.aheadMs += now - t0;
+      t.aheadChunks++;
       if (this.iterationStart === undefined) t.aheadBetweenMs += now - t0;
       return;
     }

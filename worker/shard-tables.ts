@@ -288,11 +288,7 @@ export class ShardTables {
     let below = this.slices;
     if (ahead) {
       below = Math.max(0, ahead.slice);
-      for (let c = ahead.chunk; ahead.slice >= 0; c++) {
-        const chunk = this.aheadChunk(c);
-        work += await this.flowRanges(ahead.slice, ahead.slice + 1, chunk.ranges, breathe);
-        if (chunk.last) break;
-      }
+      if (ahead.slice >= 0) work += await this.flowRanges(ahead.slice, ahead.slice + 1, this.ownRowRanges(ahead.chunk * this.aheadChunkRows(), this.ownRows.length), breathe);
     }
     work += await this.flowRanges(0, below, this.allRanges, breathe);
     this.blockCosts = vi ? undefined : new Float64Array(Math.ceil(problem.cells / CHANGE_BLOCK_CELLS));
@@ -366,21 +362,21 @@ export class ShardTables {
    * flow). Returns whether the chunk was the slice's last.
    */
   private async flowAhead(slice: number, chunk: number): Promise<boolean> {
-    const { ranges, last } = this.aheadChunk(chunk);
-    const t0 = performance.now();
-    this.ahead.work += await this.flowRanges(slice, slice + 1, ranges, async () => {});
+    const size = this.aheadChunkRows();
+    const last = (chunk + 1) * size >= this.ownRows.length;
+    this.ahead.work += await this.flowRanges(slice, slice + 1, this.ownRowRanges(chunk * size, (chunk + 1) * size), async () => {});
     if (last && this.run.nodes.length > 1 && slice < this.slices - 1) this.ahead.plans.set(slice, this.planAt(slice));
-    this.trace.aheadMs += performance.now() - t0;
-    this.trace.aheadChunks++;
     return last;
   }
 
-  /** The rows of a flow-ahead chunk: the shard's rows in order, aheadRows per pool thread (or one thread) a chunk. */
-  private aheadChunk(chunk: number): { ranges: Int32Array; last: boolean } {
-    const size = Math.max(1, this.aheadRows) * (this.threads?.threads ?? 1);
-    const [from, to] = [chunk * size, Math.min((chunk + 1) * size, this.ownRows.length)];
+  /** Rows of a flow-ahead chunk: aheadRows per pool thread (or for a one-thread node). */
+  private aheadChunkRows(): number {
+    return Math.max(1, this.aheadRows) * (this.threads?.threads ?? 1);
+  }
+
+  /** The shard's rows [from, to) in its own order (its runs of rows one after another), as row ranges. */
+  private ownRowRanges(from: number, to: number): Int32Array {
     const out: number[] = [];
-    // the chunk's part of each run of rows, counting rows across the runs
     let seen = 0;
     const all = this.allRanges;
     for (let i = 0; i < all.length; i += 2) {
@@ -389,7 +385,7 @@ export class ShardTables {
       if (lo < hi) out.push(a + lo - seen, a + hi - seen);
       seen += b - a;
     }
-    return { ranges: Int32Array.from(out), last: to >= this.ownRows.length };
+    return Int32Array.from(out);
   }
 
   /**
